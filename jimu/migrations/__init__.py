@@ -1,0 +1,1 @@
+"""Alembic environment for Jimu's own system tables."""

@@ -1,0 +1,151 @@
+"""Database access: engines for SQLite (embedded default) and PostgreSQL, write
+transactions, and the decimal column type.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL`` and foreign keys on; write transactions
+start with ``BEGIN IMMEDIATE`` so two writers queue on the database lock instead of failing
+late with "database is locked" on upgrade from a read lock. Reads use plain deferred
+transactions and never block writers (WAL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from jimu.core.money import to_decimal
+
+__all__ = ["Database", "make_engine", "DecimalType", "default_url", "system_metadata"]
+
+system_metadata = sa.MetaData()
+
+
+def default_url() -> str:
+    """``JIMU_DATABASE_URL`` or ``./jimu.db``."""
+    return os.environ.get("JIMU_DATABASE_URL") or "sqlite:///jimu.db"
+
+
+class DecimalType(sa.types.TypeDecorator[Decimal]):
+    """Exact decimals: NUMERIC(p, s) on PostgreSQL; on SQLite the value is bound as text
+    into a NUMERIC-affinity column (SQLite keeps it as an exact integer or a 15-digit
+    real) and read back as a Decimal quantized to the declared scale. Never a float in
+    Python."""
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int = 18, scale: int = 4) -> None:
+        super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.precision = precision
+        self.scale = scale
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SqliteNumeric())
+        return dialect.type_descriptor(sa.Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        d = to_decimal(value)
+        if dialect.name == "sqlite":
+            return format(d, "f")
+        return d
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            d = Decimal(repr(value))
+        else:
+            d = to_decimal(value)
+        return d.quantize(Decimal(1).scaleb(-self.scale)) if self.scale >= 0 else d
+
+
+class _SqliteNumeric(sa.types.UserDefinedType[Any]):
+    """A column declared NUMERIC on SQLite with no driver-side float conversion."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "NUMERIC"
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with Jimu's connection settings."""
+    url = url or default_url()
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 60},
+            **kwargs,
+        )
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event issue BEGIN itself (pysqlite's own is deferred-only).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("jimu_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """An engine plus the two ways Jimu talks to it: ``read()`` and ``write()``."""
+
+    def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
+        self.engine = engine or make_engine(url)
+        self.url = str(self.engine.url.render_as_string(hide_password=False))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
+        with self.engine.connect().execution_options(jimu_write=True) as conn:
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction, rolled back at the end."""
+        with self.engine.connect() as conn:
+            with conn.begin() as tx:
+                yield conn
+                tx.rollback()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,83 @@
+"""Shared fixtures. ``backend_url`` runs a test on SQLite always and on PostgreSQL when
+``JIMU_TEST_PG_URL`` is set (CI sets it); each PostgreSQL test gets its own schema."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from jimu.core import clock as clock_mod
+from jimu.platform.db import Database, make_engine
+
+PG_URL = os.environ.get("JIMU_TEST_PG_URL")
+BACKENDS = ["sqlite"] + (["pg"] if PG_URL else [])
+
+
+def pg_schema_url(schema: str) -> str:
+    assert PG_URL
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def make_db_url(tmp_path) -> Iterator[object]:
+    """Returns a function backend -> fresh database URL (cleaned up afterwards)."""
+    schemas: list[str] = []
+
+    def _make(backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / ('jimu-' + uuid.uuid4().hex[:8] + '.db')}"
+        schema = "t_" + uuid.uuid4().hex[:12]
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        schemas.append(schema)
+        return pg_schema_url(schema)
+
+    yield _make
+    if schemas:
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            for schema in schemas:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend, make_db_url) -> str:
+    return make_db_url(backend)
+
+
+@pytest.fixture
+def db(db_url) -> Iterator[Database]:
+    """An empty database (no system tables) on each backend."""
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def system_db(db) -> Database:
+    """A database with Jimu's system tables created."""
+    from jimu.platform.store.bootstrap import upgrade_system_tables
+
+    upgrade_system_tables(db)
+    return db
+
+
+@pytest.fixture
+def manual_clock() -> Iterator[clock_mod.ManualClock]:
+    clock = clock_mod.ManualClock()
+    previous = clock_mod.set_clock(clock)
+    yield clock
+    clock_mod.set_clock(previous)
