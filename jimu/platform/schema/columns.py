@@ -1,0 +1,131 @@
+"""From field specs to SQL columns: one typed column per field (DESIGN section 2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from jimu.platform.db import DecimalType
+from jimu.platform.specs.app import AppSpec
+from jimu.platform.specs.entity import EntitySpec
+from jimu.platform.specs.fields import FieldSpec
+from jimu.platform.store.tables import TZDateTime
+
+__all__ = ["table_name", "column_name", "sql_type", "build_table", "AppTables", "SYSTEM_COLUMN_TYPES"]
+
+SYSTEM_COLUMN_TYPES: dict[str, Any] = {
+    "version": sa.Integer,
+    "created_at": TZDateTime,
+    "updated_at": TZDateTime,
+    "created_by": sa.String(150),
+    "updated_by": sa.String(150),
+}
+
+
+def table_name(app: str, entity: EntitySpec) -> str:
+    """``app_<app>__<entity>``, fixed when the entity is first published."""
+    return entity.table or f"app_{app}__{entity.name}"
+
+
+def column_name(field: FieldSpec) -> str:
+    """The physical column of a field (kept across renames)."""
+    return field.column or field.name
+
+
+def sql_type(field: FieldSpec, value_type: str | None = None) -> sa.types.TypeEngine[Any]:
+    """The SQL type storing ``field`` (a formula stores its result type)."""
+    t = value_type or field.value_type
+    opts = field.options
+    if t in ("text", "email", "phone", "url", "barcode", "choice"):
+        return sa.String(int(opts.get("max_length", 255)))
+    if t in ("long_text",):
+        return sa.Text()
+    if t in ("integer", "duration"):
+        return sa.BigInteger()
+    if t in ("decimal", "money", "percent"):
+        return DecimalType(int(opts.get("precision", 18)), int(opts.get("scale", 4 if t == "decimal" else 2)))
+    if t == "boolean":
+        return sa.Boolean()
+    if t == "date":
+        return sa.Date()
+    if t == "datetime":
+        return TZDateTime()
+    if t == "link":
+        return sa.Integer()
+    if t in ("user", "auto_number"):
+        return sa.String(150)
+    if t in ("attachment", "image"):
+        return sa.String(1024)
+    if t in ("multi_choice", "geo", "json"):
+        return sa.JSON()
+    raise ValueError(f"field type {t!r} has no column")
+
+
+def build_table(app: AppSpec, entity: EntitySpec, metadata: sa.MetaData) -> sa.Table:
+    """The SQLAlchemy table of ``entity``: system columns, one column per stored field
+    (archived ones included: their data is kept), a parent key for child entities."""
+    cols: list[Any] = [
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("created_at", TZDateTime, nullable=False),
+        sa.Column("updated_at", TZDateTime, nullable=False),
+        sa.Column("created_by", sa.String(150)),
+        sa.Column("updated_by", sa.String(150)),
+    ]
+    parent = app.parent_of(entity.name)
+    if parent is not None:
+        parent_table = table_name(app.name, parent[0])
+        cols.append(sa.Column("_parent_id", sa.Integer, sa.ForeignKey(f"{parent_table}.id", ondelete="CASCADE"),
+                              index=True))
+        cols.append(sa.Column("_idx", sa.Integer, nullable=False, server_default="0"))
+    for f in entity.fields:
+        if not f.stored:
+            continue
+        kwargs: dict[str, Any] = {"nullable": True}
+        args: list[Any] = []
+        if f.type == "link" and f.target and app.entity(f.target) is not None and not f.archived:
+            target = app.entity(f.target)
+            assert target is not None
+            on_delete = str(f.options.get("on_delete", "restrict")).upper().replace("_", " ")
+            on_delete = {"RESTRICT": "RESTRICT", "CASCADE": "CASCADE", "SET NULL": "SET NULL"}.get(on_delete, "RESTRICT")
+            args.append(sa.ForeignKey(f"{table_name(app.name, target)}.id", ondelete=on_delete))
+        if f.unique and not f.archived:
+            kwargs["unique"] = True
+        elif (f.indexed or f.type == "link") and not f.archived:
+            kwargs["index"] = True
+        cols.append(sa.Column(column_name(f), sql_type(f), *args, **kwargs))
+    tname = table_name(app.name, entity)
+    for i, group in enumerate(entity.unique_together):
+        names = [_col_for(entity, n) for n in group]
+        cols.append(sa.UniqueConstraint(*names, name=f"uq_{tname}_{i}"[:63]))
+    for i, group in enumerate(entity.indexes):
+        names = [_col_for(entity, n) for n in group]
+        cols.append(sa.Index(f"ix_{tname}_{i}"[:63], *names))
+    return sa.Table(tname, metadata, *cols)
+
+
+def _col_for(entity: EntitySpec, name: str) -> str:
+    f = entity.field(name)
+    return column_name(f) if f else name
+
+
+class AppTables:
+    """The tables of one published app spec, built once and looked up by entity name."""
+
+    def __init__(self, app: AppSpec) -> None:
+        self.app = app
+        self.metadata = sa.MetaData()
+        self._tables: dict[str, sa.Table] = {}
+        # Parents before children so foreign keys resolve in create_all order.
+        for entity in app.entities:
+            self._tables[entity.name] = build_table(app, entity, self.metadata)
+
+    def __call__(self, entity: str) -> sa.Table:
+        return self._tables[entity]
+
+    def get(self, entity: str) -> sa.Table | None:
+        return self._tables.get(entity)
+
+    def items(self) -> list[tuple[str, sa.Table]]:
+        return list(self._tables.items())
