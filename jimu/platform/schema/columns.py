@@ -12,7 +12,7 @@ from jimu.platform.specs.entity import EntitySpec
 from jimu.platform.specs.fields import FieldSpec
 from jimu.platform.store.tables import TZDateTime
 
-__all__ = ["table_name", "column_name", "sql_type", "build_table", "AppTables", "SYSTEM_COLUMN_TYPES"]
+__all__ = ["table_name", "column_name", "field_index_kind", "index_name", "sql_type", "build_table", "AppTables", "SYSTEM_COLUMN_TYPES"]
 
 SYSTEM_COLUMN_TYPES: dict[str, Any] = {
     "version": sa.Integer,
@@ -90,12 +90,12 @@ def build_table(app: AppSpec, entity: EntitySpec, metadata: sa.MetaData) -> sa.T
             on_delete = str(f.options.get("on_delete", "restrict")).upper().replace("_", " ")
             on_delete = {"RESTRICT": "RESTRICT", "CASCADE": "CASCADE", "SET NULL": "SET NULL"}.get(on_delete, "RESTRICT")
             args.append(sa.ForeignKey(f"{table_name(app.name, target)}.id", ondelete=on_delete))
-        if f.unique and not f.archived:
-            kwargs["unique"] = True
-        elif (f.indexed or f.type == "link") and not f.archived:
-            kwargs["index"] = True
         cols.append(sa.Column(column_name(f), sql_type(f), *args, **kwargs))
     tname = table_name(app.name, entity)
+    for f in entity.fields:
+        kind = field_index_kind(f)
+        if kind:
+            cols.append(sa.Index(index_name(tname, column_name(f), kind), column_name(f), unique=kind == "unique"))
     for i, group in enumerate(entity.unique_together):
         names = [_col_for(entity, n) for n in group]
         cols.append(sa.UniqueConstraint(*names, name=f"uq_{tname}_{i}"[:63]))
@@ -103,6 +103,28 @@ def build_table(app: AppSpec, entity: EntitySpec, metadata: sa.MetaData) -> sa.T
         names = [_col_for(entity, n) for n in group]
         cols.append(sa.Index(f"ix_{tname}_{i}"[:63], *names))
     return sa.Table(tname, metadata, *cols)
+
+
+def field_index_kind(field: FieldSpec) -> str | None:
+    """'unique', 'index' or None: the single-column index a field gets."""
+    if not field.stored or field.archived:
+        return None
+    if field.unique or field.type == "auto_number":
+        return "unique"
+    if field.indexed or field.type == "link":
+        return "index"
+    return None
+
+
+def index_name(table: str, column: str, kind: str) -> str:
+    """Deterministic index names, so schema evolution can find and drop them."""
+    prefix = "uq" if kind == "unique" else "ix"
+    name = f"{prefix}_{table}__{column}"
+    if len(name) > 63:
+        import hashlib
+
+        name = name[:52] + "_" + hashlib.sha1(name.encode()).hexdigest()[:10]
+    return name
 
 
 def _col_for(entity: EntitySpec, name: str) -> str:

@@ -1,0 +1,25 @@
+"""Physical tables of user entities and their live evolution."""
+
+from jimu.platform.schema.columns import AppTables, build_table, column_name, sql_type, table_name
+from jimu.platform.schema.evolve import (
+    SchemaOp,
+    TypeChangePreview,
+    apply_schema,
+    assign_physical_names,
+    plan_schema,
+    preview_changes,
+)
+
+__all__ = [
+    "AppTables",
+    "SchemaOp",
+    "TypeChangePreview",
+    "apply_schema",
+    "assign_physical_names",
+    "build_table",
+    "column_name",
+    "plan_schema",
+    "preview_changes",
+    "sql_type",
+    "table_name",
+]
