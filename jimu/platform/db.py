@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from jimu.core.money import to_decimal
 
-__all__ = ["Database", "make_engine", "DecimalType", "default_url", "system_metadata"]
+__all__ = ["Database", "make_engine", "DecimalType", "TZDateTime", "default_url", "system_metadata"]
 
 system_metadata = sa.MetaData()
 
@@ -75,6 +76,25 @@ class _SqliteNumeric(sa.types.UserDefinedType[Any]):
 
     def get_col_spec(self, **kw: Any) -> str:
         return "NUMERIC"
+
+
+class TZDateTime(sa.types.TypeDecorator[object]):
+    """Timezone-aware datetimes on both backends (SQLite stores ISO text, read back as UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        if value is not None and dialect.name == "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

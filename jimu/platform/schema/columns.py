@@ -6,11 +6,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from jimu.platform.db import DecimalType
+from jimu.platform.db import DecimalType, TZDateTime
 from jimu.platform.specs.app import AppSpec
 from jimu.platform.specs.entity import EntitySpec
 from jimu.platform.specs.fields import FieldSpec
-from jimu.platform.store.tables import TZDateTime
 
 __all__ = ["table_name", "column_name", "field_index_kind", "index_name", "sql_type", "build_table", "AppTables", "SYSTEM_COLUMN_TYPES"]
 

@@ -33,7 +33,6 @@ def load_system_tables() -> None:
 
 def upgrade_system_tables(db: Database) -> None:
     """Bring the system tables to the newest revision (creating them on a fresh database)."""
-    from alembic import command
     from alembic.config import Config
 
     load_system_tables()

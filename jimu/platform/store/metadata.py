@@ -22,7 +22,13 @@ from jimu.core.errors import Conflict, FieldError, NotFound, ValidationError
 from jimu.platform.db import Database
 from jimu.platform.findings import Finding, blocking
 from jimu.platform.hooks import collect
-from jimu.platform.schema.evolve import SchemaOp, TypeChangePreview, apply_schema, assign_physical_names, plan_schema
+from jimu.platform.schema.evolve import (
+    SchemaOp,
+    TypeChangePreview,
+    apply_schema,
+    assign_physical_names,
+    plan_schema,
+)
 from jimu.platform.specs.app import KIND_MODELS, AppSpec
 from jimu.platform.specs.common import Label
 from jimu.platform.specs.naming import name_problem

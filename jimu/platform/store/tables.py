@@ -8,32 +8,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from jimu.platform.db import system_metadata
+from jimu.platform.db import TZDateTime, system_metadata
 
 __all__ = ["apps", "app_versions", "spec_changes", "users", "counters", "audit_log", "TZDateTime"]
-
-
-class TZDateTime(sa.types.TypeDecorator[object]):
-    """Timezone-aware datetimes on both backends (SQLite stores ISO text, read back as UTC)."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
-        from datetime import UTC
-
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        if value is not None and dialect.name == "sqlite":
-            return value.astimezone(UTC).replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
-        from datetime import UTC
-
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
 
 
 apps = sa.Table(

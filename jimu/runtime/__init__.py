@@ -1,0 +1,1 @@
+"""Turns metadata into behaviour: records, workflows, scheduler, events, HTTP API, screens."""

@@ -1,0 +1,117 @@
+"""Listing records: filters, sort and cursor (keyset) pagination."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from jimu.core.errors import FieldError, ValidationError
+from jimu.platform.actor import Actor
+from jimu.platform.schema import column_name
+from jimu.platform.specs import EntitySpec
+from jimu.runtime.records.codec import SYSTEM_FIELDS, row_to_record
+
+if TYPE_CHECKING:
+    from jimu.runtime.apps import AppRuntime
+
+__all__ = ["ListResult", "list_records", "MAX_LIMIT", "filter_clause"]
+
+MAX_LIMIT = 500
+
+
+@dataclass
+class ListResult:
+    data: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _encode(values: list[Any]) -> str:
+    def conv(v: Any) -> Any:
+        if isinstance(v, (Decimal, datetime, date)):
+            return {"t": type(v).__name__, "v": v.isoformat() if not isinstance(v, Decimal) else str(v)}
+        return v
+
+    raw = json.dumps([conv(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != 2:
+            raise ValueError
+    except (ValueError, json.JSONDecodeError):
+        raise ValidationError("invalid cursor", errors=[FieldError("cursor", "cursor.invalid",
+                                                                   "pass next_cursor from the previous page")]) from None
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, dict) and "t" in v:
+            return {"Decimal": Decimal, "datetime": datetime.fromisoformat, "date": date.fromisoformat}[v["t"]](v["v"])
+        return v
+
+    return [conv(v) for v in values]
+
+
+def filter_clause(rt: AppRuntime, ent: EntitySpec, source: str, actor: Actor, purpose: str = "view_filter") -> Any:
+    """An expression compiled to an SQL clause for ``ent``'s table (422 on a bad filter)."""
+    from jimu.platform.expressions import Env, compile_expression
+
+    compiled = compile_expression(source, rt.spec, ent.name, purpose=purpose)
+    env = Env(user=actor.username, roles=tuple(actor.roles), user_attrs=dict(actor.attrs))
+    return compiled.to_sql(rt.tables, env)
+
+
+def _sort_column(table: sa.Table, ent: EntitySpec, sort: str) -> tuple[Any, bool]:
+    desc = sort.startswith("-")
+    name = sort.lstrip("-+")
+    if name in SYSTEM_FIELDS:
+        return table.c[name], desc
+    f = ent.field(name)
+    if f is None or not f.stored or f.archived or f.type in ("json", "multi_choice", "geo"):
+        raise ValidationError(f"cannot sort by '{name}'", errors=[FieldError("sort", "sort.invalid",
+                                                                             f"'{name}' is not a sortable field")])
+    return table.c[column_name(f)], desc
+
+
+def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, filter: str | None,
+                 sort: str | None, limit: int, cursor: str | None, actor: Actor) -> ListResult:
+    table = rt.tables(ent.name)
+    if not isinstance(limit, int) or limit < 1:
+        raise ValidationError("limit must be a positive integer", errors=[FieldError("limit", "limit.invalid", "1..500")])
+    limit = min(limit, MAX_LIMIT)
+    col, desc = _sort_column(table, ent, sort or ent.default_sort or "-id")
+    stmt = sa.select(table)
+    if where is not None:
+        stmt = stmt.where(where)
+    if filter:
+        stmt = stmt.where(filter_clause(rt, ent, filter, actor))
+    if cursor:
+        last_value, last_id = _decode(cursor)
+        if col is table.c.id:
+            stmt = stmt.where(table.c.id < last_id if desc else table.c.id > last_id)
+        elif last_value is None:
+            # NULLs sort last in both directions here; continue within the NULL block.
+            stmt = stmt.where(col.is_(None), table.c.id < last_id if desc else table.c.id > last_id)
+        else:
+            after = (col < last_value) if desc else (col > last_value)
+            tie = sa.and_(col == last_value, table.c.id < last_id if desc else table.c.id > last_id)
+            stmt = stmt.where(sa.or_(after, tie, col.is_(None)))
+    if col is table.c.id:
+        order = [table.c.id.desc() if desc else table.c.id.asc()]
+    else:
+        order = [col.is_(None), col.desc() if desc else col.asc(), table.c.id.desc() if desc else table.c.id.asc()]
+    rows = c.execute(stmt.order_by(*order).limit(limit + 1)).mappings().all()
+    data = [row_to_record(ent, r) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = _encode([last[col.key], last["id"]])
+    return ListResult(data, next_cursor)

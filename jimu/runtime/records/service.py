@@ -1,0 +1,444 @@
+"""The record service: typed create/read/update/delete/list on an app's entity tables.
+
+Every write runs in one transaction: field checks, defaults, auto numbers, child rows,
+stored formulas, the version bump, the audit row and the record listeners (outbox,
+ledger postings, ...) commit together or not at all. Permissions are applied by the caller
+(``jimu.runtime.access``); this layer trusts its ``Actor`` and only records who acted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from jimu.core.clock import now
+from jimu.core.errors import Conflict, FieldError, NotFound, ValidationError, VersionConflict
+from jimu.platform.actor import SYSTEM, Actor
+from jimu.platform.audit import record_audit, summarize
+from jimu.platform.db import Database
+from jimu.platform.hooks import collect
+from jimu.platform.schema import column_name
+from jimu.platform.specs import EntitySpec
+from jimu.platform.values import is_blank
+from jimu.runtime.apps import AppRegistry, AppRuntime
+from jimu.runtime.records.autonumber import next_number
+from jimu.runtime.records.codec import columns_for, row_to_record
+from jimu.runtime.records.computed import apply_defaults, compute_formulas, expression_env, run_validations
+from jimu.runtime.records.query import ListResult, list_records
+from jimu.runtime.records.validate import check_input
+
+__all__ = ["RecordService", "WriteEvent", "ListResult"]
+
+
+@dataclass
+class WriteEvent:
+    """What a record listener sees, inside the write transaction."""
+
+    conn: Connection
+    app: AppRuntime
+    entity: EntitySpec
+    action: str  # create | update | delete | transition
+    record_id: int
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    changes: list[dict[str, Any]]
+    actor: Actor
+    extra: dict[str, Any] = dc_field(default_factory=dict)
+
+
+class RecordService:
+    def __init__(self, db: Database, apps: AppRegistry | None = None) -> None:
+        self.db = db
+        self.apps = apps or AppRegistry(db)
+        self.listeners: list[Any] = list(collect("jimu_record_listeners"))
+
+    # Transactions ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _tx(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.db.write() as c:
+                yield c
+
+    # Reads ------------------------------------------------------------------------------
+    def get(self, app: str, entity: str, record_id: Any, *, conn: Connection | None = None,
+            where: Any = None, with_children: bool = True) -> dict[str, Any]:
+        """One record with its child rows (404 when missing or outside ``where``)."""
+        rt = self.apps.get(app)
+        ent = rt.entity(entity)
+        rid = _as_id(record_id)
+        table = rt.tables(entity)
+        stmt = sa.select(table).where(table.c.id == rid)
+        if where is not None:
+            stmt = stmt.where(where)
+        if conn is None:
+            with self.db.read() as c:
+                return self._load(c, rt, ent, stmt, rid, with_children)
+        return self._load(conn, rt, ent, stmt, rid, with_children)
+
+    def _load(self, c: Connection, rt: AppRuntime, ent: EntitySpec, stmt: Any, rid: int,
+              with_children: bool) -> dict[str, Any]:
+        row = c.execute(stmt).mappings().first()
+        if row is None:
+            raise NotFound(f"{ent.name} {rid} not found", code="record.not_found")
+        rec = row_to_record(ent, row)
+        if with_children:
+            self._attach_children(c, rt, ent, [rec])
+        return rec
+
+    def _attach_children(self, c: Connection, rt: AppRuntime, ent: EntitySpec, recs: list[dict[str, Any]]) -> None:
+        ids = [r["id"] for r in recs]
+        for f in ent.active_fields:
+            if f.type != "child_table" or not f.target or not ids:
+                continue
+            child = rt.entity(f.target)
+            ct = rt.tables(f.target)
+            rows = c.execute(sa.select(ct).where(ct.c._parent_id.in_(ids)).order_by(ct.c._idx, ct.c.id)).mappings()
+            by_parent: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+            for row in rows:
+                crec = row_to_record(child, row)
+                crec.pop("_parent_id", None)
+                by_parent[row["_parent_id"]].append(crec)
+            for r in recs:
+                r[f.name] = by_parent[r["id"]]
+
+    def list(self, app: str, entity: str, *, where: Any = None, filter: str | None = None,
+             sort: str | None = None, limit: int = 50, cursor: str | None = None, actor: Actor | None = None,
+             with_children: bool = False, conn: Connection | None = None) -> ListResult:
+        """A page of records: ``where`` is an SQL clause (row permissions), ``filter`` an
+        expression, ``sort`` a field name (``-`` for descending), ``cursor`` from the last page."""
+        rt = self.apps.get(app)
+        ent = rt.entity(entity)
+        with self.db.read() if conn is None else contextlib.nullcontext(conn) as c:
+            result = list_records(c, rt, ent, where=where, filter=filter, sort=sort, limit=limit, cursor=cursor,
+                                  actor=actor or SYSTEM)
+            if with_children:
+                self._attach_children(c, rt, ent, result.data)
+        return result
+
+    # Writes -----------------------------------------------------------------------------
+    def create(self, app: str, entity: str, data: Mapping[str, Any], *, actor: Actor = SYSTEM,
+               conn: Connection | None = None, _state: str | None = None) -> dict[str, Any]:
+        """Validate and insert one record (and its child rows); returns it as stored."""
+        rt = self.apps.get(app)
+        ent = rt.entity(entity)
+        if rt.spec.parent_of(entity) is not None:
+            raise ValidationError(f"{entity} rows are created through their parent's child list",
+                                  code="record.child_direct")
+        self._refuse_state_write(rt, ent, data, creating=True)
+        with self._tx(conn) as c:
+            rid = self._insert(c, rt, ent, data, actor, parent_id=None, idx=0, prefix="", state=_state)
+            after = self.get(app, entity, rid, conn=c)
+            self._finish(c, rt, ent, "create", rid, None, after, actor)
+        return after
+
+    def update(self, app: str, entity: str, record_id: Any, data: Mapping[str, Any], *, actor: Actor = SYSTEM,
+               expected_version: int | None = None, conn: Connection | None = None,
+               _allow_state: bool = False, _extra: dict[str, Any] | None = None,
+               _action: str = "update") -> dict[str, Any]:
+        """Change some fields (and replace child lists given); a stale ``expected_version``
+        is a 409 carrying the current version."""
+        rt = self.apps.get(app)
+        ent = rt.entity(entity)
+        rid = _as_id(record_id)
+        if not _allow_state:
+            self._refuse_state_write(rt, ent, data, creating=False)
+        with self._tx(conn) as c:
+            table = rt.tables(entity)
+            before = self.get(app, entity, rid, conn=c)
+            if expected_version is not None and before["version"] != expected_version:
+                raise VersionConflict(
+                    f"{entity} {rid} was changed by someone else (version {before['version']}, you had "
+                    f"{expected_version}); reload and retry", extra={"current_version": before["version"]})
+            values, children, errors = check_input(ent, data, creating=False)
+            merged = {**before, **values}
+            self._check_links(c, rt, ent, values, errors, "")
+            self._check_unique(c, rt, ent, values, errors, "", rid)
+            child_recs = self._prepare_children(c, rt, ent, children, errors, actor) if children else {}
+            if errors:
+                raise ValidationError(f"{entity} {rid} has invalid fields", errors=errors)
+            env = expression_env(self, c, rt, actor)
+            for fname, rows in child_recs.items():
+                merged[fname] = rows
+            compute_formulas(rt, ent, merged, env)
+            errs = run_validations(rt, ent, merged, env, "")
+            if errs:
+                raise ValidationError(f"{entity} {rid} has invalid fields", errors=errs)
+            for fname in children:
+                self._replace_children(c, rt, ent, rid, fname, children[fname], actor)
+            if children:
+                merged.update({k: v for k, v in self.get(app, entity, rid, conn=c).items() if k in children})
+                compute_formulas(rt, ent, merged, env)
+            scalar = {f.name: merged.get(f.name) for f in ent.active_fields if f.stored}
+            changed = {k: v for k, v in scalar.items() if before.get(k) != v}
+            cols = columns_for(ent, changed)
+            cols.update(version=before["version"] + 1, updated_at=now(), updated_by=actor.username)
+            res = c.execute(sa.update(table).where(table.c.id == rid, table.c.version == before["version"]).values(cols))
+            if res.rowcount != 1:
+                raise VersionConflict(f"{entity} {rid} was changed concurrently; reload and retry",
+                                      extra={"current_version": before["version"] + 1})
+            after = self.get(app, entity, rid, conn=c)
+            self._finish(c, rt, ent, _action, rid, before, after, actor, _extra)
+        return after
+
+    def delete(self, app: str, entity: str, record_id: Any, *, actor: Actor = SYSTEM,
+               expected_version: int | None = None, conn: Connection | None = None) -> None:
+        """Delete a record and its child rows (409 when other records link to it)."""
+        rt = self.apps.get(app)
+        ent = rt.entity(entity)
+        rid = _as_id(record_id)
+        with self._tx(conn) as c:
+            before = self.get(app, entity, rid, conn=c)
+            if expected_version is not None and before["version"] != expected_version:
+                raise VersionConflict(f"{entity} {rid} was changed by someone else",
+                                      extra={"current_version": before["version"]})
+            refs = self._referencing(c, rt, entity, rid)
+            if refs:
+                raise Conflict(f"{entity} {rid} is used by " + ", ".join(f"{n} {e}" for e, n in refs),
+                               code="record.in_use", extra={"references": [{"entity": e, "count": n} for e, n in refs]})
+            table = rt.tables(entity)
+            c.execute(sa.delete(table).where(table.c.id == rid))
+            self._finish(c, rt, ent, "delete", rid, before, None, actor)
+
+    def bulk_insert(self, app: str, entity: str, rows: list[Mapping[str, Any]], *, actor: Actor = SYSTEM,
+                    conn: Connection | None = None, audit: bool = False) -> int:
+        """Insert many flat records in one statement per batch (imports, sample data).
+
+        Each row is checked like ``create`` (types, required, choices, defaults, stored
+        formulas); links and unique constraints are enforced by the database. No child
+        rows; one summary audit row instead of one per record unless ``audit``."""
+        rt = self.apps.get(app)
+        ent = rt.entity(entity)
+        table = rt.tables(entity)
+        at = now()
+        prepared: list[dict[str, Any]] = []
+        all_errors: list[FieldError] = []
+        auto = [f for f in ent.active_fields if f.type == "auto_number"]
+        with self._tx(conn) as c:
+            env = expression_env(self, c, rt, actor)
+            for i, data in enumerate(rows):
+                values, _children, errors = check_input(ent, data, creating=True, prefix=f"[{i}].")
+                apply_defaults(rt, ent, values, env)
+                self._required(ent, values, errors, f"[{i}].")
+                if errors:
+                    all_errors.extend(errors)
+                    continue
+                compute_formulas(rt, ent, values, env)
+                for f in auto:
+                    values[f.name] = next_number(c, rt.name, ent.name, f.name, str(f.options.get("pattern")))
+                cols = columns_for(ent, {f.name: values.get(f.name) for f in ent.active_fields if f.stored})
+                cols.update(version=1, created_at=at, updated_at=at, created_by=actor.username,
+                            updated_by=actor.username)
+                prepared.append(cols)
+            if all_errors:
+                raise ValidationError(f"{len(all_errors)} problem(s) in {len(rows)} rows", errors=all_errors[:200])
+            for i in range(0, len(prepared), 2000):
+                c.execute(table.insert(), prepared[i:i + 2000])
+            if audit or prepared:
+                record_audit(c, app=rt.name, user=actor.username, action="import", entity=ent, record=None,
+                             changes=[], summary=(f"{actor.username or '系统'} 导入了 {len(prepared)} 条 {ent.label.zh or ent.name}",
+                                                  f"{actor.username or 'system'} imported {len(prepared)} {ent.name} rows"))
+        return len(prepared)
+
+    # Internals ---------------------------------------------------------------------------
+    def _refuse_state_write(self, rt: AppRuntime, ent: EntitySpec, data: Mapping[str, Any], creating: bool) -> None:
+        wf = rt.spec.workflow_for(ent.name)
+        if wf is None or wf.state_field not in data:
+            return
+        if creating and data[wf.state_field] in (None, "", getattr(wf.initial_state, "name", None)):
+            return
+        allowed = [t.name for t in wf.transitions]
+        raise Conflict(
+            f"'{wf.state_field}' changes only through the workflow's transitions: "
+            f"POST .../data/{ent.name}/{{id}}/transitions/{{name}}",
+            code="workflow.state_read_only",
+            errors=[FieldError(wf.state_field, "workflow.state_read_only", "use a transition")],
+            extra={"transitions": allowed})
+
+    def _insert(self, c: Connection, rt: AppRuntime, ent: EntitySpec, data: Mapping[str, Any], actor: Actor, *,
+                parent_id: int | None, idx: int, prefix: str, state: str | None = None) -> int:
+        values, children, errors = check_input(ent, data, creating=True, prefix=prefix)
+        env = expression_env(self, c, rt, actor)
+        apply_defaults(rt, ent, values, env)
+        wf = rt.spec.workflow_for(ent.name)
+        if wf is not None and wf.initial_state is not None:
+            values[wf.state_field] = state or wf.initial_state.name
+        self._required(ent, values, errors, prefix)
+        self._check_links(c, rt, ent, values, errors, prefix)
+        self._check_unique(c, rt, ent, values, errors, prefix, None)
+        child_recs = self._prepare_children(c, rt, ent, children, errors, actor, prefix)
+        if errors:
+            raise ValidationError(f"{ent.name} has invalid fields", errors=errors)
+        merged = {**values, **child_recs}
+        compute_formulas(rt, ent, merged, env)
+        errs = run_validations(rt, ent, merged, env, prefix)
+        if errs:
+            raise ValidationError(f"{ent.name} has invalid fields", errors=errs)
+        for f in ent.active_fields:
+            if f.type == "auto_number":
+                merged[f.name] = next_number(c, rt.name, ent.name, f.name, str(f.options.get("pattern")))
+        at = now()
+        cols = columns_for(ent, {f.name: merged.get(f.name) for f in ent.active_fields if f.stored})
+        cols.update(version=1, created_at=at, updated_at=at, created_by=actor.username, updated_by=actor.username)
+        if parent_id is not None:
+            cols.update(_parent_id=parent_id, _idx=idx)
+        table = rt.tables(ent.name)
+        rid = int(c.execute(table.insert().values(cols).returning(table.c.id)).scalar_one())
+        for fname, rows in children.items():
+            f = ent.field(fname)
+            assert f is not None and f.target
+            child = rt.entity(f.target)
+            for i, row in enumerate(rows):
+                self._insert(c, rt, child, row, actor, parent_id=rid, idx=i, prefix=f"{prefix}{fname}[{i}].")
+        if children:
+            # Parent formulas over child rows (e.g. amount = SUM(lines.amount)) see stored rows.
+            stored_children = self.get(rt.name, ent.name, rid, conn=c) if not rt.spec.parent_of(ent.name) else None
+            if stored_children is not None:
+                merged.update({k: stored_children[k] for k in children})
+                before_formulas = {f.name: merged.get(f.name) for f in ent.active_fields if f.type == "formula"}
+                compute_formulas(rt, ent, merged, env)
+                changed = {k: merged[k] for k, v in before_formulas.items() if merged.get(k) != v}
+                if changed:
+                    c.execute(sa.update(table).where(table.c.id == rid).values(columns_for(ent, changed)))
+        return rid
+
+    def _prepare_children(self, c: Connection, rt: AppRuntime, ent: EntitySpec, children: dict[str, list[Any]],
+                          errors: list[FieldError], actor: Actor, prefix: str = "") -> dict[str, list[dict[str, Any]]]:
+        """Check every child row up front so all errors come back at once; returns the
+        coerced rows (for formulas on the parent)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        env = expression_env(self, c, rt, actor)
+        for fname, rows in children.items():
+            f = ent.field(fname)
+            assert f is not None and f.target
+            child = rt.entity(f.target)
+            coerced = []
+            for i, row in enumerate(rows):
+                p = f"{prefix}{fname}[{i}]."
+                values, _, errs = check_input(child, row, creating="id" not in row, prefix=p)
+                apply_defaults(rt, child, values, env)
+                if "id" not in row:
+                    self._required(child, values, errs, p)
+                self._check_links(c, rt, child, values, errs, p)
+                errors.extend(errs)
+                compute_formulas(rt, child, values, env)
+                coerced.append(values)
+            out[fname] = coerced
+        return out
+
+    def _replace_children(self, c: Connection, rt: AppRuntime, ent: EntitySpec, rid: int, fname: str,
+                          rows: list[Mapping[str, Any]], actor: Actor) -> None:
+        f = ent.field(fname)
+        assert f is not None and f.target
+        child = rt.entity(f.target)
+        ct = rt.tables(f.target)
+        existing = {r["id"]: r for r in c.execute(sa.select(ct).where(ct.c._parent_id == rid)).mappings()}
+        keep: set[int] = set()
+        env = expression_env(self, c, rt, actor)
+        for i, row in enumerate(rows):
+            cid = row.get("id")
+            if cid is None:
+                self._insert(c, rt, child, row, actor, parent_id=rid, idx=i, prefix=f"{fname}[{i}].")
+                continue
+            cid = _as_id(cid)
+            if cid not in existing:
+                raise ValidationError(f"{fname}[{i}]: row {cid} does not belong to this record",
+                                      errors=[FieldError(f"{fname}[{i}].id", "child.foreign", "not a row of this record")])
+            keep.add(cid)
+            values, _, errs = check_input(child, row, creating=False, prefix=f"{fname}[{i}].")
+            merged = {**row_to_record(child, existing[cid]), **values}
+            compute_formulas(rt, child, merged, env)
+            cols = columns_for(child, {cf.name: merged.get(cf.name) for cf in child.active_fields if cf.stored})
+            cols.update(_idx=i, updated_at=now(), updated_by=actor.username, version=existing[cid]["version"] + 1)
+            c.execute(sa.update(ct).where(ct.c.id == cid).values(cols))
+        gone = [cid for cid in existing if cid not in keep]
+        if gone:
+            c.execute(sa.delete(ct).where(ct.c.id.in_(gone)))
+
+    def _required(self, ent: EntitySpec, values: dict[str, Any], errors: list[FieldError], prefix: str) -> None:
+        already = {e.field for e in errors}
+        for f in ent.active_fields:
+            if f.required and f.stored and f.type not in ("formula", "auto_number") and is_blank(values.get(f.name)):
+                if prefix + f.name not in already:
+                    errors.append(FieldError(prefix + f.name, "required", f"{f.label.zh or f.name} is required / 必填"))
+
+    def _check_links(self, c: Connection, rt: AppRuntime, ent: EntitySpec, values: dict[str, Any],
+                     errors: list[FieldError], prefix: str) -> None:
+        for f in ent.active_fields:
+            if f.type != "link" or values.get(f.name) is None or not f.target:
+                continue
+            target = rt.tables.get(f.target)
+            if target is None:
+                continue
+            if c.execute(sa.select(target.c.id).where(target.c.id == values[f.name])).first() is None:
+                errors.append(FieldError(prefix + f.name, "link.missing", f"{f.target} {values[f.name]} does not exist"))
+
+    def _check_unique(self, c: Connection, rt: AppRuntime, ent: EntitySpec, values: dict[str, Any],
+                      errors: list[FieldError], prefix: str, rid: int | None) -> None:
+        table = rt.tables(ent.name)
+        for f in ent.active_fields:
+            if not f.unique or values.get(f.name) is None:
+                continue
+            col = table.c[column_name(f)]
+            stmt = sa.select(table.c.id).where(col == values[f.name])
+            if rid is not None:
+                stmt = stmt.where(table.c.id != rid)
+            other = c.execute(stmt.limit(1)).scalar()
+            if other is not None:
+                errors.append(FieldError(prefix + f.name, "unique",
+                                         f"{values[f.name]!s} is already used by {ent.name} {other}"))
+
+    def _referencing(self, c: Connection, rt: AppRuntime, entity: str, rid: int) -> list[tuple[str, int]]:
+        out = []
+        for other in rt.spec.entities:
+            for f in other.active_fields:
+                if f.type == "link" and f.target == entity and f.options.get("on_delete") not in ("cascade", "set_null"):
+                    t = rt.tables(other.name)
+                    n = c.execute(sa.select(sa.func.count()).select_from(t).where(t.c[column_name(f)] == rid)).scalar_one()
+                    if n:
+                        out.append((other.name, int(n)))
+        return out
+
+    def _finish(self, c: Connection, rt: AppRuntime, ent: EntitySpec, action: str, rid: int,
+                before: dict[str, Any] | None, after: dict[str, Any] | None, actor: Actor,
+                extra: dict[str, Any] | None = None) -> None:
+        changes = _changes(ent, before, after)
+        if action == "update" and not changes:
+            return
+        rec = after or before or {}
+        title = str(rec.get(ent.title) or f"#{rid}")
+        summary = summarize(actor.username, action, ent, title, changes, extra)
+        record_audit(c, app=rt.name, user=actor.username, action=action, entity=ent, record=rid, changes=changes,
+                     summary=summary, source=actor.source, document=(extra or {}).get("document"))
+        event = WriteEvent(c, rt, ent, action, rid, before, after, changes, actor, extra or {})
+        for listener in self.listeners:
+            listener.after_write(event)
+
+
+def _changes(ent: EntitySpec, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
+    out = []
+    for f in ent.active_fields:
+        if f.type == "child_table":
+            continue
+        old = before.get(f.name) if before else None
+        new = after.get(f.name) if after else None
+        if old != new:
+            out.append({"field": f.name, "old": old, "new": new})
+    return out
+
+
+def _as_id(value: Any) -> int:
+    try:
+        rid = int(str(value))
+    except (TypeError, ValueError):
+        raise NotFound(f"no record with id {value!r}", code="record.not_found") from None
+    if rid <= 0 or rid >= 2**31:
+        raise NotFound(f"no record with id {value!r}", code="record.not_found")
+    return rid
