@@ -1,0 +1,243 @@
+"""The move engine: guarded atomic balance updates plus movement rows.
+
+Every change of a balance goes through :func:`apply_lines`. It merges the lines of one
+posting per balance key, updates the balance rows in sorted key order (so two multi-line
+documents never deadlock), each with one guarded ``UPDATE ... WHERE bucket + :d >= 0 AND
+available >= 0`` whose row count tells whether the stock was there, and writes one
+movement row per line. It runs inside the caller's write transaction (``Database.write()``,
+``BEGIN IMMEDIATE`` on SQLite), so the move commits or rolls back with the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from jimu.core import clock
+from jimu.core.errors import FieldError, StockConflict
+from jimu.platform.ledger.spec import Doc, Ledger
+from jimu.platform.ledger.tables import BUCKETS, balance, movement, reservation
+
+__all__ = ["Line", "apply_lines", "update_balances", "expire_key", "ensure_row", "insert_movements"]
+
+_B = balance.c
+
+
+@dataclass
+class Line:
+    """One movement line: full dimensions and integer unit changes per bucket."""
+
+    dims: Mapping[str, Any]
+    changes: dict[str, int]
+    kind: str
+    doc: Doc | None = None
+    reason: str | None = None
+    reservation_id: int | None = None
+    unit_cost: int | None = None
+    index: int = 0
+    requested: int = 0
+    key: str = field(default="")
+
+
+_stmt_cache: dict[tuple[tuple[tuple[str, int], ...], bool], sa.Update] = {}
+
+
+def _guarded_update(changes: Mapping[str, int], allow_negative: bool) -> sa.Update:
+    """The cached guarded UPDATE for this pattern of changed buckets (signs matter)."""
+    pattern = tuple(sorted((b, (d > 0) - (d < 0)) for b, d in changes.items() if d))
+    cache_key = (pattern, allow_negative)
+    stmt = _stmt_cache.get(cache_key)
+    if stmt is not None:
+        return stmt
+    signs = dict(pattern)
+    conds: list[sa.ColumnElement[bool]] = [
+        _B.app == sa.bindparam("a"),
+        _B.ledger == sa.bindparam("l"),
+        _B.key == sa.bindparam("k"),
+    ]
+    for b, sign in pattern:
+        if sign < 0 and not (allow_negative and b == "on_hand"):
+            conds.append(_B[b] + sa.bindparam(f"x_{b}") >= 0)
+    if not allow_negative and (signs.get("on_hand", 0) < 0 or signs.get("reserved", 0) > 0):
+        oh = _B.on_hand + sa.bindparam("x_on_hand") if "on_hand" in signs else _B.on_hand
+        rs = _B.reserved + sa.bindparam("x_reserved") if "reserved" in signs else _B.reserved
+        conds.append(oh - rs >= 0)
+    stmt = sa.update(balance).where(*conds).values({b: _B[b] + sa.bindparam(f"x_{b}") for b, _ in pattern})
+    _stmt_cache[cache_key] = stmt
+    return stmt
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def ensure_row(conn: Connection, lg: Ledger, app: str, key: str, dims: Mapping[str, Any]) -> None:
+    """Create the balance row of ``key`` if missing (INSERT ... ON CONFLICT DO NOTHING)."""
+    stmt = _insert(conn, balance).values(app=app, ledger=lg.name, key=key, dims=dict(dims), **lg.slots(dims))
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["app", "ledger", "key"]))
+
+
+def expire_key(conn: Connection, app: str, ledger: str, key: str, now: datetime) -> int:
+    """Expire the due active reservations of one balance key; returns how many expired.
+
+    On PostgreSQL rows another transaction holds are skipped (it is consuming or expiring
+    them), so this never waits on a reservation lock while holding balance locks."""
+    r = reservation.c
+    sel = sa.select(r.id, r.open_qty, r.dims, r.doc_entity, r.doc_id, r.doc_line).where(
+        r.app == app, r.ledger == ledger, r.key == key, r.state == "active",
+        r.expires_at.is_not(None), r.expires_at <= now,
+    ).order_by(r.id)
+    if conn.dialect.name == "postgresql":
+        sel = sel.with_for_update(skip_locked=True)
+    rows = conn.execute(sel).all()
+    if not rows:
+        return 0
+    conn.execute(
+        sa.update(reservation).where(r.id.in_([x.id for x in rows]))
+        .values(state="expired", open_qty=0, closed_at=now)
+    )
+    total = sum(int(x.open_qty) for x in rows)
+    conn.execute(
+        sa.update(balance).where(_B.app == app, _B.ledger == ledger, _B.key == key)
+        .values(reserved=_B.reserved - total)
+    )
+    conn.execute(movement.insert(), [
+        {"at": now, "user": None, "app": app, "ledger": ledger, "key": key, "dims": x.dims,
+         "kind": "expire", "d_reserved": -int(x.open_qty), "doc_entity": x.doc_entity,
+         "doc_id": x.doc_id, "doc_line": x.doc_line, "reason": "reservation expired",
+         "reservation_id": x.id}
+        for x in rows
+    ])
+    return len(rows)
+
+
+def _params(app: str, lg: Ledger, key: str, changes: Mapping[str, int]) -> dict[str, Any]:
+    p: dict[str, Any] = {"a": app, "l": lg.name, "k": key}
+    for b, d in changes.items():
+        if d:
+            p[f"x_{b}"] = d
+    return p
+
+
+def _try(conn: Connection, lg: Ledger, app: str, key: str, changes: Mapping[str, int]) -> bool:
+    stmt = _guarded_update(changes, lg.allow_negative)
+    return bool(conn.execute(stmt, _params(app, lg, key, changes)).rowcount == 1)
+
+
+def apply_lines(
+    conn: Connection,
+    lg: Ledger,
+    app: str,
+    lines: Sequence[Line],
+    *,
+    user: str | None = None,
+    at: datetime | None = None,
+) -> list[int]:
+    """:func:`update_balances` then :func:`insert_movements`; returns the movement ids."""
+    now = at or clock.now()
+    update_balances(conn, lg, app, lines, at=now)
+    return insert_movements(conn, lg.name, app, lines, user=user, at=now)
+
+
+def update_balances(conn: Connection, lg: Ledger, app: str, lines: Sequence[Line], *, at: datetime) -> None:
+    """Apply the bucket changes of ``lines`` to the balance rows, guarded and atomic.
+
+    Refuses with :class:`StockConflict` (one FieldError per failing line) when a bucket
+    would go negative or available would fall below zero, unless the ledger allows
+    negative stock (then only on_hand/available may go below zero). Multi-key postings run
+    in a savepoint so a refusal leaves nothing half-applied even if the caller goes on."""
+    now = at
+    merged: dict[str, dict[str, int]] = {}
+    first: dict[str, Line] = {}
+    for ln in lines:
+        ln.key = ln.key or lg.key(ln.dims)
+        acc = merged.setdefault(ln.key, dict.fromkeys(BUCKETS, 0))
+        first.setdefault(ln.key, ln)
+        for b, d in ln.changes.items():
+            acc[b] += d
+    nested = conn.begin_nested() if len(merged) > 1 else None
+    failed: list[str] = []
+    for key in sorted(merged):
+        changes = merged[key]
+        if not any(changes.values()) or _try(conn, lg, app, key, changes):
+            continue
+        ensure_row(conn, lg, app, key, first[key].dims)
+        if _try(conn, lg, app, key, changes):
+            continue
+        if expire_key(conn, app, lg.name, key, now) and _try(conn, lg, app, key, changes):
+            continue
+        failed.append(key)
+    if failed:
+        err = _conflict(conn, lg, app, [ln for ln in lines if ln.key in failed], merged)
+        if nested is not None:
+            nested.rollback()
+        raise err
+    if nested is not None:
+        nested.commit()
+
+
+def insert_movements(
+    conn: Connection, ledger: str, app: str, lines: Sequence[Line], *, user: str | None, at: datetime
+) -> list[int]:
+    """Write one movement row per line (no balance change); returns ids in line order."""
+    rows = []
+    for ln in lines:
+        row: dict[str, Any] = {
+            "at": at, "user": user, "app": app, "ledger": ledger, "key": ln.key,
+            "dims": dict(ln.dims), "kind": ln.kind, "reason": ln.reason,
+            "reservation_id": ln.reservation_id, "unit_cost": ln.unit_cost,
+            "doc_entity": None, "doc_id": None, "doc_line": None, "transition": None,
+        }
+        for b in BUCKETS:
+            row[f"d_{b}"] = ln.changes.get(b, 0)
+        if ln.doc is not None:
+            row.update(ln.doc.columns())
+            row["transition"] = ln.doc.transition
+        rows.append(row)
+    if len(rows) == 1:
+        return [int(conn.execute(movement.insert().returning(movement.c.id), rows[0]).scalar_one())]
+    stmt = movement.insert().returning(movement.c.id, sort_by_parameter_order=True)
+    return [int(x) for x in conn.execute(stmt, rows).scalars()]
+
+
+def _conflict(
+    conn: Connection, lg: Ledger, app: str, bad: Sequence[Line], merged: Mapping[str, Mapping[str, int]]
+) -> StockConflict:
+    keys = sorted({ln.key for ln in bad})
+    rows = {
+        r.key: r
+        for r in conn.execute(
+            sa.select(balance).where(_B.app == app, _B.ledger == lg.name, _B.key.in_(keys))
+        )
+    }
+    errors: list[FieldError] = []
+    details: list[dict[str, Any]] = []
+    messages: list[str] = []
+    for ln in bad:
+        row = rows.get(ln.key)
+        have = {b: int(getattr(row, b)) if row is not None else 0 for b in BUCKETS}
+        avail = have["on_hand"] - have["reserved"]
+        change = merged[ln.key]
+        shortage = [b for b in BUCKETS if change[b] < 0 and have[b] + change[b] < 0
+                    and not (lg.allow_negative and b == "on_hand")]
+        bucket = shortage[0] if shortage and shortage[0] != "on_hand" else "available"
+        shown = avail if bucket == "available" else have[bucket]
+        requested = ln.requested or max((abs(d) for d in ln.changes.values()), default=0)
+        what = lg.describe(ln.dims)
+        msg = (f"Not enough stock of {what}: requested {lg.to_qty(requested)}, "
+               f"{bucket} {lg.to_qty(shown)}")
+        messages.append(msg)
+        errors.append(FieldError(f"lines.{ln.index}.qty", StockConflict.code, msg))
+        details.append({"line": ln.index, "dims": {k: v for k, v in ln.dims.items()},
+                        "requested": str(lg.to_qty(requested)), "bucket": bucket,
+                        "available": str(lg.to_qty(shown))})
+    summary = messages[0] if len(messages) == 1 else f"{messages[0]} (and {len(messages) - 1} more lines)"
+    return StockConflict(summary, errors=errors, extra={"lines": details})

@@ -1,0 +1,149 @@
+"""The run-time view of a ledger spec: dimensions, keys and exact quantity units."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from jimu.core.errors import ValidationError
+from jimu.core.money import to_decimal
+from jimu.platform.ledger.tables import BUCKETS, COST_SCALE, DIM_SLOTS
+from jimu.platform.specs.kinds import LedgerSpec
+
+__all__ = ["Ledger", "Doc", "LedgerLike", "as_ledger", "dim_text", "cost_to_units", "units_to_cost"]
+
+
+def dim_text(value: Any) -> str | None:
+    """The canonical text of one dimension value (record ids 7 and "7" are the same)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(f"a boolean is not a dimension value: {value!r}")
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Doc:
+    """The document a move belongs to (entity, record id, line id, transition)."""
+
+    entity: str | None = None
+    id: Any = None
+    line: Any = None
+    transition: str | None = None
+
+    def columns(self) -> dict[str, str | None]:
+        """The movement/reservation columns for this document."""
+        return {
+            "doc_entity": self.entity,
+            "doc_id": dim_text(self.id),
+            "doc_line": dim_text(self.line),
+        }
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A ledger as the move functions need it: name, ordered dimensions, scale, buckets."""
+
+    name: str
+    dimensions: tuple[str, ...] = ("item", "warehouse")
+    required: tuple[str, ...] = ("item", "warehouse")
+    buckets: tuple[str, ...] = BUCKETS
+    scale: int = 4
+    allow_negative: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.dimensions) > DIM_SLOTS:
+            raise ValidationError(f"ledger {self.name}: at most {DIM_SLOTS} dimensions")
+        unknown = [b for b in self.buckets if b not in BUCKETS and b != "available"]
+        if unknown:
+            raise ValidationError(f"ledger {self.name}: unknown buckets {unknown}")
+        if not 0 <= self.scale <= 9:
+            raise ValidationError(f"ledger {self.name}: scale must be 0..9")
+
+    @classmethod
+    def from_spec(cls, spec: LedgerSpec) -> Ledger:
+        """Build from a validated :class:`LedgerSpec`."""
+        return cls(
+            name=spec.name,
+            dimensions=tuple(d.name for d in spec.dimensions) or ("item", "warehouse"),
+            required=tuple(d.name for d in spec.dimensions if d.required)
+            if spec.dimensions
+            else ("item", "warehouse"),
+            buckets=tuple(spec.buckets),
+            scale=spec.scale,
+            allow_negative=spec.allow_negative,
+        )
+
+    # -- dimensions -------------------------------------------------------------------
+    def dims(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The full dimension mapping (missing optional ones None); refuses unknown or
+        missing required dimensions."""
+        unknown = set(values) - set(self.dimensions)
+        if unknown:
+            raise ValidationError(f"ledger {self.name}: unknown dimensions {sorted(unknown)}")
+        out = {d: values.get(d) for d in self.dimensions}
+        missing = [d for d in self.required if out[d] is None]
+        if missing:
+            raise ValidationError(f"ledger {self.name}: missing dimensions {missing}")
+        return out
+
+    def key(self, dims: Mapping[str, Any]) -> str:
+        """The balance row key of a full dimension mapping (stable, sortable text)."""
+        return json.dumps([dim_text(dims.get(d)) for d in self.dimensions], ensure_ascii=False)
+
+    def slots(self, dims: Mapping[str, Any]) -> dict[str, str | None]:
+        """The indexed ``d1..dN`` columns for a dimension mapping."""
+        return {f"d{i}": dim_text(dims.get(d)) for i, d in enumerate(self.dimensions, 1)}
+
+    def slot_filters(self, filters: Mapping[str, Any]) -> dict[str, str | None]:
+        """``d<i>`` column -> text for the given dimension filters (unknown names refused)."""
+        unknown = set(filters) - set(self.dimensions)
+        if unknown:
+            raise ValidationError(f"ledger {self.name}: unknown dimensions {sorted(unknown)}")
+        return {f"d{self.dimensions.index(n) + 1}": dim_text(v) for n, v in filters.items()}
+
+    # -- quantities -------------------------------------------------------------------
+    def to_units(self, qty: Any, field: str = "qty") -> int:
+        """``qty`` as an exact integer of ``10**-scale`` units; more decimals are refused."""
+        d = to_decimal(qty)
+        units = d.scaleb(self.scale)
+        if units != units.to_integral_value():
+            raise ValidationError(
+                f"{field}: {d} has more than {self.scale} decimal places (ledger {self.name})"
+            )
+        return int(units)
+
+    def to_qty(self, units: int) -> Decimal:
+        """Integer units back to a Decimal with the ledger's scale."""
+        return Decimal(int(units)).scaleb(-self.scale)
+
+    def describe(self, dims: Mapping[str, Any]) -> str:
+        """Human text for error messages: ``item 1, warehouse 2``."""
+        return ", ".join(f"{d} {dims[d]}" for d in self.dimensions if dims.get(d) is not None)
+
+
+LedgerLike = Ledger | LedgerSpec
+
+
+def as_ledger(ledger: LedgerLike) -> Ledger:
+    """Accept a :class:`Ledger` or a :class:`LedgerSpec`."""
+    if isinstance(ledger, Ledger):
+        return ledger
+    return Ledger.from_spec(ledger)
+
+
+def cost_to_units(cost: Any) -> int:
+    """A unit cost or value as an integer of ``10**-COST_SCALE`` (half-up rounding)."""
+    from jimu.core.money import quantize
+
+    return int(quantize(to_decimal(cost), COST_SCALE).scaleb(COST_SCALE))
+
+
+def units_to_cost(units: int) -> Decimal:
+    """Integer cost units back to a Decimal."""
+    return Decimal(int(units)).scaleb(-COST_SCALE)
