@@ -1,0 +1,64 @@
+"""The Starlette application: routes from every API module, problem+json everywhere."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from jimu import __version__
+from jimu.runtime.api.errors import exception_handlers
+from jimu.runtime.context import Jimu
+
+__all__ = ["create_app", "ROUTE_MODULES"]
+
+# Each module exposes ``routes() -> list[BaseRoute]``; optional ones may not exist yet.
+ROUTE_MODULES: list[str] = [
+    "jimu.runtime.api.routes_auth",
+    "jimu.runtime.api.routes_users",
+    "jimu.runtime.api.routes_meta",
+    "jimu.runtime.api.routes_data",
+    "jimu.runtime.api.routes_market",
+    "jimu.runtime.api.routes_ledger",
+    "jimu.runtime.api.routes_workflow",
+    "jimu.runtime.api.routes_health",
+    "jimu.runtime.api.routes_events",
+    "jimu.runtime.api.routes_admin",
+    "jimu.runtime.screens.routes",
+    "jimu.designer.routes",
+    "jimu.templates_market.routes",
+]
+
+
+async def health(request: Request) -> JSONResponse:
+    jimu: Jimu = request.app.state.jimu
+    with jimu.db.read() as conn:
+        conn.exec_driver_sql("SELECT 1")
+    return JSONResponse({"status": "ok", "version": __version__, "database": jimu.db.dialect})
+
+
+def _module_routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue
+            raise
+        routes.extend(module.routes())
+    return routes
+
+
+def create_app(jimu: Jimu, **settings: Any) -> Starlette:
+    """The ASGI app serving ``jimu``."""
+    routes: list[BaseRoute] = [Route("/api/health", health)]
+    routes += _module_routes()
+    app = Starlette(routes=routes, exception_handlers=exception_handlers)
+    app.state.jimu = jimu
+    app.state.settings = settings
+    return app

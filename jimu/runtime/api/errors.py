@@ -1,0 +1,54 @@
+"""Every HTTP error as application/problem+json (DESIGN section 9)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from jimu.core.errors import JimuError
+
+__all__ = ["problem_response", "exception_handlers"]
+
+log = logging.getLogger("jimu.api")
+
+TITLES = {400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+          409: "Conflict", 413: "Payload too large", 415: "Unsupported media type", 422: "Validation failed",
+          428: "Precondition required", 429: "Too many requests", 500: "Internal server error"}
+
+
+def problem_response(status: int, detail: str, *, code: str | None = None, errors: list[dict[str, str]] | None = None,
+                     extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://jimu.dev/problems/{code or status}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "errors": errors or [],
+    }
+    if code:
+        body["code"] = code
+    body.update(extra or {})
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+async def _jimu_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, JimuError)
+    body = exc.problem()
+    return JSONResponse(body, status_code=exc.status, media_type="application/problem+json")
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return problem_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(500, "an unexpected error occurred; it has been logged", code="internal")
+
+
+exception_handlers: dict[Any, Any] = {JimuError: _jimu_error, HTTPException: _http_error, Exception: _unexpected}
