@@ -75,9 +75,9 @@ def _check_roles(roles: Any) -> list[str]:
 
 
 def _check_password(password: Any) -> str:
-    if not isinstance(password, str) or len(password) < 3 or len(password) > 1024:
+    if not isinstance(password, str) or len(password) < 2 or len(password) > 1024:
         raise ValidationError("invalid password", errors=[FieldError("password", "password.invalid",
-                                                                     "3 to 1024 characters")])
+                                                                     "2 to 1024 characters")])
     return password
 
 

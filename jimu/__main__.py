@@ -1,0 +1,5 @@
+import sys
+
+from jimu.cli import main
+
+sys.exit(main())
