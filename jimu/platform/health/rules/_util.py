@@ -119,7 +119,7 @@ def compile_or_error(ctx: ScanContext, source: str, entity: EntitySpec, purpose:
         from jimu.core.errors import ExpressionError
 
         try:
-            compile_expression(source, ctx.app, entity, purpose=purpose)
+            compile_expression(source, ctx.app, entity.name, purpose=purpose)
         except ExpressionError as exc:
             return str(exc)
         except Exception as exc:  # a crash in the compiler must not stop the scan

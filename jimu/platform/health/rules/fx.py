@@ -43,7 +43,7 @@ def _expressions(ctx: ScanContext) -> Iterator[tuple[str, str, EntitySpec, str, 
     for view in app.views:
         target = ctx.entities.get(view.entity)
         if view.filter and target:
-            yield f"view:{view.name}", f"views.{view.name}.filter", target, view.filter, "filter"
+            yield f"view:{view.name}", f"views.{view.name}.filter", target, view.filter, "view_filter"
     for role in app.roles:
         for ename, rights in role.entities.items():
             target = ctx.entities.get(ename)
