@@ -53,7 +53,7 @@ def s_sum(c: SqlCompiler, n: Node) -> Col:
     if _is_list(n):
         return sa.func.coalesce(c.child_agg(n.args[0], sa.func.sum), 0)
     parts = [sa.func.coalesce(a, 0) for a in _args(c, n)]
-    out = parts[0]
+    out: Col = parts[0]
     for p in parts[1:]:
         out = out + p
     return out
@@ -119,14 +119,14 @@ def s_len(c: SqlCompiler, n: Node) -> Col:
 def s_left(c: SqlCompiler, n: Node) -> Col:
     s, k = _args(c, n)
     safe = sa.case((k < 0, 0), else_=k)
-    return c.switch(sa.func.substr(s, 1, safe), sa.func.left(s, safe), sa.String())
+    return c.switch(sa.func.substr(s, 1, safe), sa.func.left(s, sa.cast(safe, sa.Integer())), sa.String())
 
 
 def s_right(c: SqlCompiler, n: Node) -> Col:
     s, k = _args(c, n)
     sqlite = sa.case((k <= 0, ""), (k >= sa.func.length(s), s),
                      else_=sa.func.substr(s, sa.func.length(s) - k + 1))
-    pg = sa.case((k <= 0, ""), else_=sa.func.right(s, k))
+    pg = sa.case((k <= 0, ""), else_=sa.func.right(s, sa.cast(k, sa.Integer())))
     return c.switch(sa.case((s.is_(None), sa.null()), (k.is_(None), sa.null()), else_=sqlite),
                     sa.case((s.is_(None), sa.null()), (k.is_(None), sa.null()), else_=pg), sa.String())
 
@@ -139,7 +139,7 @@ def s_contains(c: SqlCompiler, n: Node) -> Col:
 def s_concat(c: SqlCompiler, n: Node) -> Col:
     parts = [sa.func.coalesce(sa.cast(a, sa.String()) if t.type.name == "integer" else a, "")
              for a, t in zip(_args(c, n), n.args, strict=True)]
-    out = sa.type_coerce(parts[0], sa.String())
+    out: Col = sa.type_coerce(parts[0], sa.String())
     for p in parts[1:]:
         out = out.concat(p)
     return out
@@ -158,8 +158,8 @@ def s_dateadd(c: SqlCompiler, n: Node) -> Col:
     secs = UNITS[str(n.args[2].value)] if len(n.args) > 2 else 86400
     if n.type.name == "date":
         days = k * (secs // 86400)
-        sqlite = sa.func.date(d, sa.cast(days, sa.String()).concat(" days"))
-        return c.switch(sqlite, sa.cast(d + days, sa.Date()), sa.Date())
+        sqlite_date: Col = sa.func.date(d, sa.cast(days, sa.String()).concat(" days"))
+        return c.switch(sqlite_date, sa.cast(d + sa.cast(days, sa.Integer()), sa.Date()), sa.Date())
     amount = k * secs
     sqlite = sa.func.strftime(_SQLITE_DT, d, sa.cast(amount, sa.String()).concat(" seconds")).concat("000")
     pg = d + amount * sa.literal_column("INTERVAL '1 second'")
@@ -184,7 +184,7 @@ def s_hours_since(c: SqlCompiler, n: Node) -> Col:
     now = c.literal(c.now)
     secs = sa.cast(sa.func.strftime("%s", now), sa.Integer()) - sa.cast(sa.func.strftime("%s", dt), sa.Integer())
     pg = sa.cast(sa.func.trunc(sa.extract("epoch", now - dt) / 3600), sa.BigInteger())
-    return c.switch(secs / 3600, pg, sa.BigInteger())
+    return c.switch(sa.cast(secs / 3600, sa.Integer()), pg, sa.BigInteger())
 
 
 def s_coalesce(c: SqlCompiler, n: Node) -> Col:
