@@ -241,7 +241,7 @@ class _Converter:
                 parts.append(Node("cmp", p, op=_CMP[type(op)], args=[left, right]))
             else:
                 raise self.err("'is' is not allowed", node, hint="use == null / != null or ISBLANK(x)")
-            left = right
+            left = self.conv(right_ast, d)  # a fresh copy: a chain shares the middle operand
         return parts[0] if len(parts) == 1 else Node("bool", p, op="and", args=parts)
 
     def call(self, node: ast.Call, p: int, d: int) -> Node:
