@@ -1,0 +1,224 @@
+"""AccessPolicy: the caller's rights on one published app, applied to queries and records.
+
+Rules (DESIGN 8, 15): an entity the caller has no right on does not exist for them (404);
+a missing right on a visible entity is 403; a record outside the row filter is 404, never
+403; writing a field the caller may only read is 403 naming the field; a hidden field is
+absent everywhere and a masked one carries the mask's value.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from jimu.core.errors import ExpressionError, FieldError, NotFound, PermissionDenied
+from jimu.platform.actor import Actor
+from jimu.platform.expressions import Env, compile_expression
+from jimu.platform.permissions import EntityGrant, FieldRule, effective_roles, entity_grant, is_admin
+from jimu.platform.specs import EntitySpec
+from jimu.platform.values import to_json
+from jimu.runtime.apps import AppRuntime
+from jimu.runtime.records.codec import SYSTEM_FIELDS
+
+if TYPE_CHECKING:
+    from jimu.runtime.context import Jimu
+
+__all__ = ["AccessPolicy", "MASK_FAILED"]
+
+MASK_FAILED = "***"
+_grants: dict[tuple[str, int, tuple[str, ...], str], EntityGrant] = {}
+_lock = threading.Lock()
+
+
+class AccessPolicy:
+    """What ``actor`` may do on the published app ``rt``."""
+
+    def __init__(self, jimu: Jimu, rt: AppRuntime, actor: Actor) -> None:
+        self.jimu = jimu
+        self.rt = rt
+        self.app = rt.name
+        self.actor = actor
+        self.roles = effective_roles(rt.spec, actor.roles)
+        self._role_key = tuple(sorted(actor.roles))
+        self.env = Env(user=actor.username, roles=tuple(actor.roles), user_attrs=dict(actor.attrs))
+
+    @classmethod
+    def for_actor(cls, jimu: Jimu, app: str, actor: Actor) -> AccessPolicy:
+        """The policy of ``actor`` on the published app ``app`` (404 when the app is
+        unknown, unpublished or outside an API key's scope)."""
+        scope = actor.attrs.get("api_key_app") if actor.attrs else None
+        if scope is not None and scope != app:
+            raise NotFound(f"no app named '{app}'", code="app.not_found")
+        return cls(jimu, jimu.apps.get(app), actor)
+
+    # Questions ----------------------------------------------------------------------------
+    @property
+    def is_admin(self) -> bool:
+        """Whether the caller holds the admin role."""
+        return is_admin(self.actor.roles)
+
+    def roles_restrict(self) -> bool:
+        """Whether any of the caller's roles restricts fields or rows of some entity."""
+        return any(r.all_entities is None or r.all_entities.fields or r.all_entities.row_filter
+                   or any(x.fields or x.row_filter for x in r.entities.values()) for r in self.roles)
+
+    def grant(self, entity: str) -> EntityGrant:
+        """The merged grant of the caller's roles on ``entity`` (cached per app version)."""
+        key = (self.app, self.rt.version, self._role_key, entity)
+        hit = _grants.get(key)
+        if hit is None:
+            hit = entity_grant(self.rt.spec, self.roles, entity)
+            with _lock:
+                if len(_grants) > 4096:
+                    _grants.clear()
+                _grants[key] = hit
+        return hit
+
+    def can(self, entity: str, right: str) -> bool:
+        """Whether the caller has ``right`` (create/read/update/delete/export) on ``entity``."""
+        ent = self.rt.spec.entity(entity)
+        return ent is not None and not ent.archived and self.grant(entity).can(right)
+
+    def visible_entities(self) -> list[EntitySpec]:
+        """Published, active entities the caller may read."""
+        return [e for e in self.rt.spec.entities if not e.archived and self.grant(e.name).can("read")]
+
+    def require(self, entity: str, right: str) -> EntitySpec:
+        """The entity spec when ``right`` is granted: 404 when the entity is unknown or the
+        caller has no right on it at all, 403 when only this right is missing."""
+        ent = self.rt.spec.entity(entity)
+        grant = self.grant(entity) if ent is not None else None
+        if ent is None or ent.archived or grant is None or not grant.visible:
+            raise NotFound(f"app '{self.app}' has no entity '{entity}'", code="entity.not_found")
+        if not grant.can(right):
+            raise PermissionDenied(f"you may not {right} {entity} records", code=f"forbidden.{right}")
+        return ent
+
+    def row_clause(self, entity: str, right: str = "read") -> Any:
+        """An SQL clause limiting ``entity``'s rows to those the caller may ``right``:
+        ``None`` for every row, ``false()`` when the right is not granted."""
+        grant = self.grant(entity)
+        if not grant.can(right):
+            return sa.false()
+        filters = grant.row_filters.get(right)
+        if filters is None:
+            return None
+        clauses = [compile_expression(src, self.rt.spec, entity, purpose="row_filter").to_sql(self.rt.tables, self.env)
+                   for src in filters]
+        return clauses[0] if len(clauses) == 1 else sa.or_(*clauses)
+
+    def field_rule(self, entity: str, field: str) -> FieldRule:
+        """The caller's access to one field."""
+        return self.grant(entity).field_rule(field)
+
+    def readable_fields(self, entity: str) -> list[str]:
+        """Active fields the caller sees (masked ones included), in form order."""
+        ent = self.rt.entity(entity)
+        grant = self.grant(entity)
+        return [f.name for f in ent.active_fields if grant.field_rule(f.name).visible]
+
+    def masked_fields(self, entity: str) -> dict[str, str]:
+        """Field -> mask expression for the caller's masked fields."""
+        ent = self.rt.entity(entity)
+        grant = self.grant(entity)
+        out: dict[str, str] = {}
+        for f in ent.active_fields:
+            rule = grant.field_rule(f.name)
+            if rule.access == "mask" and rule.mask:
+                out[f.name] = rule.mask
+        return out
+
+    def writable_fields(self, entity: str) -> list[str]:
+        """Active fields the caller may write (computed fields excluded)."""
+        ent = self.rt.entity(entity)
+        grant = self.grant(entity)
+        return [f.name for f in ent.active_fields
+                if grant.field_rule(f.name).writable and f.type not in ("formula", "auto_number")]
+
+    # Records ---------------------------------------------------------------------------------
+    def render(self, entity: str, record: Mapping[str, Any], *, fields: Iterable[str] | None = None) -> dict[str, Any]:
+        """The record as the caller may see it, JSON-ready: hidden fields removed, masked
+        ones replaced by the mask's value, child rows rendered by the child entity's rights.
+        ``fields`` narrows the output (system fields always stay)."""
+        ent = self.rt.entity(entity)
+        grant = self.grant(entity)
+        wanted = set(fields) if fields is not None else None
+        out: dict[str, Any] = {k: to_json(record[k]) for k in SYSTEM_FIELDS if k in record}
+        for f in ent.active_fields:
+            if f.name not in record or (wanted is not None and f.name not in wanted):
+                continue
+            rule = grant.field_rule(f.name)
+            if not rule.visible:
+                continue
+            value = record[f.name]
+            if rule.access == "mask" and rule.mask:
+                out[f.name] = to_json(self._mask(entity, rule.mask, record))
+            elif f.type == "child_table" and f.target and isinstance(value, list):
+                out[f.name] = [self.render(f.target, row) for row in value if isinstance(row, Mapping)]
+            elif isinstance(value, Mapping) and f.type == "link" and f.target:
+                out[f.name] = self.render(f.target, value)  # an expanded link
+            else:
+                out[f.name] = to_json(value)
+        return out
+
+    def _mask(self, entity: str, mask: str, record: Mapping[str, Any]) -> Any:
+        try:
+            return compile_expression(mask, self.rt.spec, entity, purpose="mask").evaluate(record, self.env)
+        except ExpressionError:
+            return MASK_FAILED
+
+    def check_write(self, entity: str, data: Mapping[str, Any], *, creating: bool = False) -> None:
+        """Refuse (403, naming every field) a write to fields the caller may not write.
+        Child-table rows are checked against the child entity's rights. Unknown fields are
+        left to the record service (422)."""
+        self.require(entity, "create" if creating else "update")
+        denied = self._denied(entity, data, "")
+        if denied:
+            names = ", ".join(denied)
+            raise PermissionDenied(f"you may not write {names}", code="forbidden.field",
+                                   errors=[FieldError(n, "forbidden.field", "read-only for you") for n in denied])
+
+    def _denied(self, entity: str, data: Mapping[str, Any], prefix: str) -> list[str]:
+        ent = self.rt.entity(entity)
+        grant = self.grant(entity)
+        out: list[str] = []
+        for key, value in data.items():
+            f = ent.field(key)
+            if f is None or f.archived or key in SYSTEM_FIELDS:
+                continue
+            rule = grant.field_rule(key)
+            if f.type == "child_table" and f.target and rule.writable and isinstance(value, list):
+                for i, row in enumerate(value):
+                    if isinstance(row, Mapping):
+                        out += self._denied(f.target, row, f"{prefix}{key}[{i}].")
+            elif f.type in ("formula", "auto_number") and rule.visible:
+                continue  # computed: a value sent back is ignored by the record service
+            elif not rule.writable:
+                out.append(prefix + key)
+        return out
+
+    def load(self, entity: str, record_id: Any, right: str = "read") -> dict[str, Any]:
+        """The stored record when the caller may ``right`` it; 404 otherwise (existence
+        never leaks)."""
+        self.require(entity, right)
+        where = self.row_clause(entity, right)
+        if right != "read":
+            read = self.row_clause(entity, "read")
+            where = read if where is None else (where if read is None else sa.and_(where, read))
+        return self.jimu.records.get(self.app, entity, record_id, where=where)
+
+    def visible_ids(self, entity: str, ids: Iterable[Any]) -> set[str]:
+        """Which of ``ids`` (as strings) the caller may read."""
+        wanted = [int(i) for i in ids if str(i).isdigit()]
+        if not wanted or not self.can(entity, "read"):
+            return set()
+        table = self.rt.tables(entity)
+        stmt = sa.select(table.c.id).where(table.c.id.in_(wanted))
+        clause = self.row_clause(entity)
+        if clause is not None:
+            stmt = stmt.where(clause)
+        with self.jimu.db.read() as c:
+            return {str(r[0]) for r in c.execute(stmt)}

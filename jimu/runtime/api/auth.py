@@ -1,0 +1,258 @@
+"""Authentication for the HTTP API and the screens.
+
+* Bearer tokens: ``base64url(payload).base64url(HMAC-SHA256)`` signed with ``JIMU_SECRET``
+  or a per-database secret kept in ``jimu_secret``; the payload carries the user id, the
+  user's ``token_epoch`` (deactivating a user or changing the password bumps it, so older
+  tokens stop at once) and the expiry.
+* API keys for integrations: ``jimu_<id>_<secret>``, scoped to one app and one role,
+  sent as ``Authorization: Bearer`` or ``X-API-Key``; only a SHA-256 of the key is stored.
+* A session cookie for the screens (same signed token) plus a double-submit CSRF cookie:
+  unsafe methods on cookie-authenticated requests need ``X-CSRF-Token`` (or a
+  ``csrf_token`` form field checked by the screen) equal to the ``jimu_csrf`` cookie.
+* Lockout: 5 failed passwords lock the user for 30 s, doubling per further failure (at most
+  an hour); a locked login answers 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets as pysecrets
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from jimu.core.clock import now
+from jimu.core.errors import NotFound, PermissionDenied, TooManyRequests, Unauthenticated, ValidationError
+from jimu.platform.actor import Actor
+from jimu.platform.auth.users import _DUMMY as _DUMMY_HASH
+from jimu.platform.auth.users import User, verify_password
+from jimu.platform.permissions import api_keys, ensure_tables, is_admin, secrets
+from jimu.platform.store.tables import users
+from jimu.runtime.context import Jimu
+
+__all__ = [
+    "SESSION_COOKIE", "CSRF_COOKIE", "CSRF_HEADER", "issue_token", "read_token", "login", "login_session",
+    "logout_session", "current_actor", "optional_actor", "require_admin", "create_api_key", "jimu_of",
+    "LOCK_AFTER",
+]
+
+SESSION_COOKIE = "jimu_session"
+CSRF_COOKIE = "jimu_csrf"
+CSRF_HEADER = "x-csrf-token"
+LOCK_AFTER = 5
+LOCK_BASE_SECONDS = 30
+LOCK_MAX_SECONDS = 3600
+DEFAULT_TTL = 8 * 3600
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def jimu_of(conn: HTTPConnection) -> Jimu:
+    """The Jimu context serving this request."""
+    jimu: Jimu = conn.app.state.jimu
+    return jimu
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _secret(jimu: Jimu) -> bytes:
+    cached = jimu.settings.get("_secret")
+    if isinstance(cached, bytes):
+        return cached
+    env = os.environ.get("JIMU_SECRET")
+    if env:
+        value = env.encode()
+    else:
+        ensure_tables(jimu.db)
+        with jimu.db.write() as c:
+            row = c.execute(sa.select(secrets.c.value).where(secrets.c.name == "token")).first()
+            if row is None:
+                text = pysecrets.token_urlsafe(48)
+                c.execute(secrets.insert().values(name="token", value=text, created_at=now()))
+            else:
+                text = row[0]
+        value = text.encode()
+    jimu.settings["_secret"] = value
+    return value
+
+
+def _ttl(jimu: Jimu) -> int:
+    return int(jimu.settings.get("token_ttl", DEFAULT_TTL))
+
+
+def issue_token(jimu: Jimu, user: User, *, kind: str = "a", ttl: int | None = None) -> str:
+    """A signed token for ``user`` (``kind`` "a" API bearer, "s" session cookie)."""
+    exp = int(now().timestamp()) + (ttl or _ttl(jimu))
+    payload = _b64(json.dumps({"u": user.id, "e": user.token_epoch, "x": exp, "k": kind},
+                              separators=(",", ":")).encode())
+    sig = hmac.new(_secret(jimu), payload.encode(), hashlib.sha256).digest()
+    return f"{payload}.{_b64(sig)}"
+
+
+def read_token(jimu: Jimu, token: str, *, kind: str = "a") -> User:
+    """The active user a token was issued to (401 when forged, expired, of another kind,
+    or issued before the user was deactivated or changed password)."""
+    bad = Unauthenticated("invalid or expired token", code="token.invalid")
+    try:
+        payload, sig = token.split(".", 1)
+        expected = hmac.new(_secret(jimu), payload.encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, _unb64(sig)):
+            raise bad
+        data = json.loads(_unb64(payload))
+        uid, epoch, exp, k = int(data["u"]), int(data["e"]), int(data["x"]), data["k"]
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        raise bad from None
+    if k != kind or exp < now().timestamp():
+        raise bad
+    try:
+        user = jimu.users.get(uid)
+    except NotFound:
+        raise bad from None
+    if not user.active or user.token_epoch != epoch:
+        raise bad
+    return user
+
+
+def login(jimu: Jimu, username: Any, password: Any) -> User:
+    """Check a username and password with lockout: 401 on a mismatch, 429 (Retry-After)
+    while the user is locked."""
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise ValidationError("username and password are required")
+    with jimu.db.read() as c:
+        row = c.execute(sa.select(users).where(users.c.username == username)).mappings().first()
+    at = now()
+    if row is not None and row["locked_until"] is not None and row["locked_until"] > at:
+        wait = max(1, int((row["locked_until"] - at).total_seconds() + 0.999))
+        raise TooManyRequests(f"too many failed logins; try again in {wait} s", code="auth.locked",
+                              extra={"retry_after": wait})
+    if row is None or not row["active"]:
+        verify_password(_DUMMY_HASH, password)
+        raise Unauthenticated("wrong username or password", code="auth.failed")
+    if not verify_password(row["password_hash"], password):
+        failures = int(row["failed_logins"] or 0) + 1
+        locked = None
+        if failures >= LOCK_AFTER:
+            seconds = min(LOCK_MAX_SECONDS, LOCK_BASE_SECONDS * 2 ** (failures - LOCK_AFTER))
+            locked = at + timedelta(seconds=seconds)
+        with jimu.db.write() as c:
+            c.execute(users.update().where(users.c.id == row["id"]).values(failed_logins=failures,
+                                                                           locked_until=locked))
+        raise Unauthenticated("wrong username or password", code="auth.failed")
+    if row["failed_logins"] or row["locked_until"] is not None:
+        with jimu.db.write() as c:
+            c.execute(users.update().where(users.c.id == row["id"]).values(failed_logins=0, locked_until=None))
+    return jimu.users.get(int(row["id"]))
+
+
+def login_session(request: Request, user: User, response: Response) -> str:
+    """Start a screens session for ``user``: sets the HttpOnly session cookie and the CSRF
+    cookie on ``response``; returns the CSRF token (embed it in forms / htmx headers)."""
+    jimu = jimu_of(request)
+    token = issue_token(jimu, user, kind="s")
+    csrf = pysecrets.token_urlsafe(24)
+    secure = request.url.scheme == "https"
+    response.set_cookie(SESSION_COOKIE, token, max_age=_ttl(jimu), httponly=True, samesite="lax", secure=secure)
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=_ttl(jimu), httponly=False, samesite="strict", secure=secure)
+    return csrf
+
+
+def logout_session(response: Response) -> None:
+    """End the screens session (clears both cookies)."""
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+
+
+def _api_key_actor(jimu: Jimu, key: str, source: str) -> Actor:
+    bad = Unauthenticated("invalid API key", code="api_key.invalid")
+    parts = key.split("_", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        raise bad
+    if not jimu.settings.get("_perm_tables"):
+        ensure_tables(jimu.db)
+        jimu.settings["_perm_tables"] = True
+    with jimu.db.read() as c:
+        row = c.execute(sa.select(api_keys).where(api_keys.c.id == int(parts[1]))).mappings().first()
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    if row is None or not row["active"] or not hmac.compare_digest(row["key_hash"], digest):
+        raise bad
+    return Actor(f"apikey:{row['name']}", (row["role"],), {"api_key_app": row["app"]}, source)
+
+
+def create_api_key(jimu: Jimu, app: str, role: str, name: str, actor: Actor) -> dict[str, Any]:
+    """Issue an API key for ``app`` acting with ``role``; the key is shown only here."""
+    ensure_tables(jimu.db)
+    with jimu.db.write() as c:
+        kid = c.execute(api_keys.insert().values(app=app, role=role, name=name, key_hash="-", active=True,
+                                                 created_by=actor.username, created_at=now())
+                        .returning(api_keys.c.id)).scalar_one()
+        key = f"jimu_{kid}_{pysecrets.token_urlsafe(32)}"
+        c.execute(api_keys.update().where(api_keys.c.id == kid).values(key_hash=hashlib.sha256(key.encode()).hexdigest()))
+    return {"id": kid, "app": app, "role": role, "name": name, "key": key}
+
+
+def _source(conn: HTTPConnection) -> str:
+    return f"api:{conn.client.host}" if conn.client else "api"
+
+
+def optional_actor(conn: HTTPConnection) -> Actor | None:
+    """The caller, or None when the request carries no credentials (401 when it carries
+    bad ones)."""
+    cached = getattr(conn.state, "actor", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    jimu = jimu_of(conn)
+    auth = conn.headers.get("authorization")
+    actor: Actor | None = None
+    if auth is not None:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("use 'Authorization: Bearer <token>'", code="token.invalid")
+        value = value.strip()
+        actor = (_api_key_actor(jimu, value, _source(conn)) if value.startswith("jimu_")
+                 else read_token(jimu, value).actor(_source(conn)))
+    elif conn.headers.get("x-api-key"):
+        actor = _api_key_actor(jimu, conn.headers["x-api-key"], _source(conn))
+    elif conn.cookies.get(SESSION_COOKIE):
+        actor = read_token(jimu, conn.cookies[SESSION_COOKIE], kind="s").actor("screen")
+        method = conn.scope.get("method", "GET")
+        if method not in SAFE_METHODS:
+            sent = conn.headers.get(CSRF_HEADER) or getattr(conn.state, "csrf_form_token", None) or ""
+            cookie = conn.cookies.get(CSRF_COOKIE) or ""
+            if not cookie or not hmac.compare_digest(sent, cookie):
+                raise PermissionDenied("missing or wrong CSRF token", code="csrf.failed")
+    elif conn.query_params.get("access_token") and conn.scope.get("method", "GET") == "GET":
+        actor = read_token(jimu, conn.query_params["access_token"]).actor(_source(conn))
+    conn.state.actor = actor
+    return actor
+
+
+def current_actor(conn: HTTPConnection) -> Actor:
+    """The authenticated caller (401 without valid credentials). Works for the API and the
+    screens alike: bearer token, API key, or session cookie with its CSRF check."""
+    actor = optional_actor(conn)
+    if actor is None:
+        raise Unauthenticated("authentication required", code="unauthenticated")
+    return actor
+
+
+def require_admin(conn: HTTPConnection) -> Actor:
+    """The caller when it holds the admin role as a user (API keys never administer the
+    platform); 403 otherwise."""
+    actor = current_actor(conn)
+    if not is_admin(actor.roles) or (actor.attrs and actor.attrs.get("api_key_app")):
+        raise PermissionDenied("this needs the admin role", code="forbidden.admin")
+    return actor
+
+

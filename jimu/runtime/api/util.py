@@ -1,0 +1,129 @@
+"""Request parsing and response helpers shared by the API route modules.
+
+One place decides what a well-formed request is: JSON bodies only (415 otherwise), at most
+``max_body_bytes`` (413; setting, default 1 MiB), parseable (400), an object (422) with
+only known keys (422 listing the unknown ones)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from jimu.core.errors import (
+    FieldError,
+    JimuError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationError,
+)
+
+__all__ = [
+    "DEFAULT_MAX_BODY", "BadRequest", "read_json", "check_keys", "json_response", "page", "query_int",
+    "query_flag", "path_param", "max_body_bytes",
+]
+
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+class BadRequest(JimuError):
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+
+def max_body_bytes(request: Request) -> int:
+    """The body size limit: app setting ``max_body_bytes``, else the Jimu setting, else 1 MiB."""
+    settings = getattr(request.app.state, "settings", {}) or {}
+    value = settings.get("max_body_bytes") or request.app.state.jimu.settings.get("max_body_bytes")
+    return int(value or DEFAULT_MAX_BODY)
+
+
+async def read_json(request: Request, *, allowed: Iterable[str] | None = None, optional: bool = False) -> dict[str, Any]:
+    """The request body as a JSON object, checked (see module doc). ``allowed`` lists the
+    accepted keys; ``optional`` accepts an empty body as ``{}``."""
+    limit = max_body_bytes(request)
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"the body is larger than {limit} bytes", extra={"limit": limit})
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes", extra={"limit": limit})
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        if optional:
+            return {}
+        raise ValidationError("a JSON object body is required", code="body.missing",
+                              errors=[FieldError("body", "required", "send a JSON object")])
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json" and not (ctype.startswith("application/") and ctype.endswith("+json")):
+        raise UnsupportedMediaType(f"send application/json, not {ctype or 'no content type'}")
+    try:
+        body = json.loads(raw, parse_float=str, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"malformed JSON: {exc}"[:300], code="json.malformed",
+                         errors=[FieldError("body", "json.malformed", str(exc)[:200])]) from None
+    if not isinstance(body, dict):
+        raise ValidationError("the body must be a JSON object", code="body.not_object",
+                              errors=[FieldError("body", "type", "expected an object")])
+    if allowed is not None:
+        check_keys(body, allowed)
+    return body
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def check_keys(body: dict[str, Any], allowed: Iterable[str], prefix: str = "") -> None:
+    """422 listing every key of ``body`` not in ``allowed``."""
+    known = set(allowed)
+    unknown = [k for k in body if k not in known]
+    if unknown:
+        raise ValidationError("unknown fields: " + ", ".join(unknown), code="field.unknown",
+                              errors=[FieldError(prefix + k, "field.unknown", "not an accepted field") for k in unknown])
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response (``ensure_ascii`` off so Chinese stays readable)."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def page(data: list[Any], next_cursor: str | None = None) -> Response:
+    """The list envelope every list endpoint answers."""
+    return json_response({"data": data, "next_cursor": next_cursor})
+
+
+def query_int(request: Request, name: str, default: int, *, low: int = 1, high: int = 500) -> int:
+    """An integer query parameter within ``[low, high]`` (422 otherwise)."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ValidationError(f"{name} must be an integer from {low} to {high}",
+                              errors=[FieldError(name, "range", f"{low}..{high}")])
+    return value
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A boolean query flag (1/true/yes)."""
+    return request.query_params.get(name, "").lower() in ("1", "true", "yes", "on")
+
+
+def path_param(request: Request, name: str) -> str:
+    """A path parameter as text."""
+    return str(request.path_params[name])
+
+
