@@ -128,7 +128,8 @@ class Checker:
             names = [x.name for x in self.fields(entity)]
             labels = [x.label.zh for x in self.fields(entity) if x.label.zh] + \
                      [x.label.en for x in self.fields(entity) if x.label.en]
-            cands = names + labels + ([] if entity is not self.entity else list(self.extra))
+            wants_label = label or not name.isascii()
+            cands = (labels + names) if wants_label else names + ([] if entity is not self.entity else list(self.extra))
             where = f" of {entity.name}" if entity is not None else ""
             raise self.fail(f"unknown {'label' if label else 'name'} '{name}'{where}", n,
                             code="expression.unknown_name", hint=suggest(name, cands))
