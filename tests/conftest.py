@@ -81,3 +81,48 @@ def manual_clock() -> Iterator[clock_mod.ManualClock]:
     previous = clock_mod.set_clock(clock)
     yield clock
     clock_mod.set_clock(previous)
+
+
+@pytest.fixture
+def jimu(db_url):
+    """A Jimu context (system tables ready) on each backend."""
+    from jimu.runtime.context import Jimu
+
+    ctx = Jimu.open(db_url)
+    yield ctx
+    ctx.close()
+
+
+SHOP_SPEC = {
+    "name": "shop",
+    "label": {"zh": "商店", "en": "Shop"},
+    "entities": [
+        {"name": "warehouse", "label": {"zh": "仓库", "en": "Warehouse"},
+         "fields": [{"name": "name", "type": "text", "required": True},
+                    {"name": "confirm_code", "type": "text"}]},
+        {"name": "item", "label": {"zh": "商品", "en": "Item"},
+         "fields": [{"name": "sku", "type": "text", "unique": True, "required": True},
+                    {"name": "name", "type": "text", "label": {"zh": "名称", "en": "Name"}},
+                    {"name": "cost_price", "type": "money", "label": {"zh": "成本价", "en": "Cost price"}},
+                    {"name": "active", "type": "boolean", "default": True},
+                    {"name": "kind", "type": "choice", "options": {"choices": [{"value": "goods"}, {"value": "service"}]}}]},
+        {"name": "sales_order", "label": {"zh": "销售单", "en": "Sales order"},
+         "fields": [{"name": "number", "type": "auto_number", "options": {"pattern": "SO-{YYYY}{MM}-{####}"}},
+                    {"name": "warehouse", "type": "link", "options": {"entity": "warehouse"}},
+                    {"name": "note", "type": "long_text"},
+                    {"name": "lines", "type": "child_table", "options": {"entity": "sales_order_line"}}]},
+        {"name": "sales_order_line", "label": {"zh": "销售明细", "en": "Sales order line"},
+         "fields": [{"name": "item", "type": "link", "required": True, "options": {"entity": "item"}},
+                    {"name": "qty", "type": "decimal", "required": True},
+                    {"name": "price", "type": "money"}]},
+    ],
+}
+
+
+@pytest.fixture
+def shop(jimu):
+    """The small 'shop' app, published."""
+    jimu.store.create_app("shop", SHOP_SPEC["label"])
+    jimu.store.save_draft("shop", SHOP_SPEC, author="admin")
+    jimu.store.publish("shop", author="admin")
+    return jimu

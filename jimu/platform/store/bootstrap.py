@@ -18,6 +18,7 @@ SYSTEM_TABLE_MODULES: list[str] = [
     "jimu.platform.health.tables",
     "jimu.runtime.workflow.tables",
     "jimu.runtime.events.tables",
+    "jimu.templates_market.tables",
 ]
 
 

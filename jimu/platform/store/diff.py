@@ -122,10 +122,11 @@ def diff_element(kind: str, old: Any, new: Any) -> list[Change]:
         zh = f"{label.zh or new.name} ({new.name})" if label else new.name
         out = [Change(kind, new.name, "added", f"新增{kzh} {zh}", f"added {kind} {new.name}", None, new.dump())]
         if kind == "entity":
+            ezh, een = _ename(new)
             for f in new.fields:
                 fzh, fen = _fname(f)
-                out.append(Change("field", f"{new.name}.{f.name}", "added", f"在 {zh} 中新增字段 {fzh}",
-                                  f"added field {fen} to {new.name}", None, f.dump()))
+                out.append(Change("field", f"{new.name}.{f.name}", "added", f"在 {ezh} 中新增字段 {fzh}",
+                                  f"added field {fen} to {een}", None, f.dump()))
         return out
     if new is None:
         action = "archived" if kind == "entity" else "removed"

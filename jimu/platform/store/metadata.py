@@ -120,8 +120,13 @@ class MetadataStore:
         with self.db.read() as c:
             return c.execute(sa.select(apps.c.name).where(apps.c.name == name)).first() is not None
 
-    def delete_app_metadata(self, name: str) -> None:  # pragma: no cover - used by tests only
+    def delete_app_metadata(self, name: str) -> None:
+        """Forget an app that was never published (its change log and versions too)."""
         with self.db.write() as c:
+            if int(self._row(name, c)["published_version"]):
+                raise Conflict(f"app '{name}' has been published; archive it instead", code="app.published")
+            c.execute(spec_changes.delete().where(spec_changes.c.app == name))
+            c.execute(app_versions.delete().where(app_versions.c.app == name))
             c.execute(apps.delete().where(apps.c.name == name))
 
     # Draft ---------------------------------------------------------------------------

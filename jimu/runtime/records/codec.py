@@ -32,8 +32,9 @@ def row_to_record(entity: EntitySpec, row: Mapping[str, Any], *, include_archive
         col = column_name(f)
         if col in row:
             rec[f.name] = row[col]
-    if "_parent_id" in row:
-        rec["_parent_id"] = row["_parent_id"]
+    for key in ("_parent_id", "_idx"):
+        if key in row:
+            rec[key] = row[key]
     return rec
 
 
