@@ -1,0 +1,257 @@
+"""Record routes: list, create, read, update (If-Match), delete, export, audit trail and
+the per-caller OpenAPI document. Every one goes through :class:`AccessPolicy`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from jimu.core.errors import (
+    ExpressionError,
+    FieldError,
+    PermissionDenied,
+    PreconditionRequired,
+    ValidationError,
+)
+from jimu.platform.audit import query_audit
+from jimu.platform.expressions import compile_expression
+from jimu.runtime.access import AccessPolicy
+from jimu.runtime.access.audit import filter_audit
+from jimu.runtime.access.export import export_rows, to_csv, to_xlsx
+from jimu.runtime.api.auth import current_actor, jimu_of
+from jimu.runtime.api.openapi import build_openapi
+from jimu.runtime.api.util import json_response, page, query_int, read_json
+from jimu.runtime.records.codec import SYSTEM_FIELDS
+
+__all__ = ["routes"]
+
+def _policy(request: Request) -> AccessPolicy:
+    return AccessPolicy.for_actor(jimu_of(request), str(request.path_params["app"]), current_actor(request))
+
+def _etag(record: dict[str, Any]) -> dict[str, str]:
+    return {"ETag": f'"{record["version"]}"'}
+
+def _check_filter(policy: AccessPolicy, entity: str, source: str) -> None:
+    """422 with the error position for a bad filter; hidden or masked fields are unknown
+    to the filter (filtering on them would reveal their values)."""
+    try:
+        compiled = compile_expression(source, policy.rt.spec, entity, purpose="view_filter")
+    except ExpressionError as exc:
+        raise ExpressionError(exc.plain_message, code=exc.code, position=exc.position, hint=exc.hint,
+                              source=source, field="filter") from None
+    for path in compiled.paths | compiled.dependencies:
+        current = entity
+        for step in path.split("."):
+            ent = policy.rt.spec.entity(current)
+            f = ent.field(step) if ent is not None else None
+            if f is None:
+                break
+            if policy.field_rule(current, step).access not in ("read", "write") or not policy.can(current, "read"):
+                raise ValidationError(f"unknown field '{step}' in filter", code="filter.field",
+                                      errors=[FieldError("filter", "field.unknown", f"'{step}' is not a field you can filter on")])
+            current = f.target or current
+
+def _fields_param(request: Request, policy: AccessPolicy, entity: str) -> list[str] | None:
+    raw = request.query_params.get("fields")
+    if not raw:
+        return None
+    wanted = [x.strip() for x in raw.split(",") if x.strip()]
+    readable = set(policy.readable_fields(entity)) | set(SYSTEM_FIELDS)
+    unknown = [w for w in wanted if w not in readable]
+    if unknown:
+        raise ValidationError("unknown fields: " + ", ".join(unknown),
+                              errors=[FieldError("fields", "field.unknown", f"'{w}' is not a field") for w in unknown])
+    return wanted
+
+def _expand(request: Request, policy: AccessPolicy, entity: str, records: list[dict[str, Any]]) -> None:
+    raw = request.query_params.get("expand")
+    if not raw:
+        return
+    ent = policy.rt.entity(entity)
+    for name in [x.strip() for x in raw.split(",") if x.strip()]:
+        f = ent.field(name)
+        if f is None or f.type != "link" or not f.target or policy.field_rule(entity, name).access not in ("read", "write"):
+            raise ValidationError(f"cannot expand '{name}'", errors=[FieldError("expand", "expand.invalid",
+                                                                                f"'{name}' is not a link you can read")])
+        if not policy.can(f.target, "read"):
+            continue
+        ids = {r[name] for r in records if isinstance(r.get(name), int)}
+        if not ids:
+            continue
+        table = policy.rt.tables(f.target)
+        clause = policy.row_clause(f.target)
+        where = table.c.id.in_(sorted(ids)) if clause is None else sa.and_(table.c.id.in_(sorted(ids)), clause)
+        found = {r["id"]: r for r in jimu_of(request).records.list(policy.app, f.target, where=where,
+                                                                    limit=500, actor=policy.actor).data}
+        for r in records:
+            if r.get(name) in found:
+                r[name] = found[r[name]]
+
+async def list_records(request: Request) -> Response:
+    """GET /api/apps/{app}/data/{entity}?filter=&sort=&limit=&cursor=&fields=&expand=."""
+    policy = _policy(request)
+    entity = str(request.path_params["entity"])
+    policy.require(entity, "read")
+    q = request.query_params
+    fields = _fields_param(request, policy, entity)
+    flt = q.get("filter") or None
+    if flt:
+        _check_filter(policy, entity, flt)
+    sort = q.get("sort") or None
+    if sort and sort.lstrip("-+") not in SYSTEM_FIELDS and policy.field_rule(entity, sort.lstrip("-+")).access not in (
+            "read", "write"):
+        raise ValidationError(f"cannot sort by '{sort}'", errors=[FieldError("sort", "sort.invalid", "not a sortable field")])
+    result = jimu_of(request).records.list(policy.app, entity, where=policy.row_clause(entity), filter=flt, sort=sort,
+                                           limit=query_int(request, "limit", 50), cursor=q.get("cursor") or None,
+                                           actor=policy.actor)
+    _expand(request, policy, entity, result.data)
+    return page([policy.render(entity, r, fields=fields) for r in result.data], result.next_cursor)
+
+def _still_allowed(policy: AccessPolicy, conn: Any, entity: str, rid: int, right: str) -> None:
+    clause = policy.row_clause(entity, right)
+    if clause is None:
+        return
+    table = policy.rt.tables(entity)
+    if conn.execute(sa.select(table.c.id).where(table.c.id == rid, clause)).first() is None:
+        raise PermissionDenied(f"the {entity} would fall outside the records you may {right}",
+                               code="forbidden.row")
+
+async def create_record(request: Request) -> Response:
+    """POST /api/apps/{app}/data/{entity} -> 201 with the created record."""
+    policy = _policy(request)
+    entity = str(request.path_params["entity"])
+    body = await read_json(request)
+    policy.check_write(entity, body, creating=True)
+    jimu = jimu_of(request)
+    with jimu.db.write() as c:
+        rec = jimu.records.create(policy.app, entity, body, actor=policy.actor, conn=c)
+        _still_allowed(policy, c, entity, rec["id"], "create")
+    headers = {**_etag(rec), "Location": f"/api/apps/{policy.app}/data/{entity}/{rec['id']}"}
+    return json_response(policy.render(entity, rec), 201, headers)
+
+async def get_record(request: Request) -> Response:
+    """GET /api/apps/{app}/data/{entity}/{id} with ETag."""
+    policy = _policy(request)
+    entity = str(request.path_params["entity"])
+    rec = policy.load(entity, request.path_params["id"])
+    _expand(request, policy, entity, [rec])
+    return json_response(policy.render(entity, rec, fields=_fields_param(request, policy, entity)), 200, _etag(rec))
+
+def _if_match(request: Request, required: bool) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None:
+        if required:
+            raise PreconditionRequired("send If-Match with the version you read (the ETag)",
+                                       errors=[FieldError("If-Match", "required", "the record's ETag")])
+        return None
+    text = raw.strip()
+    text = text[2:] if text.startswith("W/") else text
+    text = text.strip('"')
+    if not text.isdigit():
+        raise ValidationError("If-Match must be the record's ETag, e.g. \"3\"",
+                              errors=[FieldError("If-Match", "invalid", "a version number in quotes")])
+    return int(text)
+
+async def patch_record(request: Request) -> Response:
+    """PATCH /api/apps/{app}/data/{entity}/{id}: If-Match required (428), stale is 409."""
+    policy = _policy(request)
+    entity = str(request.path_params["entity"])
+    policy.load(entity, request.path_params["id"], "update")
+    version = _if_match(request, True)
+    body = await read_json(request)
+    policy.check_write(entity, body)
+    jimu = jimu_of(request)
+    with jimu.db.write() as c:
+        rec = jimu.records.update(policy.app, entity, request.path_params["id"], body, actor=policy.actor,
+                                  expected_version=version, conn=c)
+        _still_allowed(policy, c, entity, rec["id"], "update")
+    return json_response(policy.render(entity, rec), 200, _etag(rec))
+
+async def delete_record(request: Request) -> Response:
+    """DELETE /api/apps/{app}/data/{entity}/{id} (If-Match optional) -> 204."""
+    policy = _policy(request)
+    entity = str(request.path_params["entity"])
+    policy.load(entity, request.path_params["id"], "delete")
+    jimu_of(request).records.delete(policy.app, entity, request.path_params["id"], actor=policy.actor,
+                                    expected_version=_if_match(request, False))
+    return Response(status_code=204)
+
+async def export(request: Request) -> Response:
+    """GET /api/apps/{app}/export?entity=&format=csv|xlsx&filter=."""
+    policy = _policy(request)
+    entity = request.query_params.get("entity")
+    fmt = request.query_params.get("format", "csv")
+    if not entity:
+        raise ValidationError("entity is required", errors=[FieldError("entity", "required", "an entity name")])
+    if fmt not in ("csv", "xlsx"):
+        raise ValidationError("format is csv or xlsx", errors=[FieldError("format", "invalid", "csv or xlsx")])
+    flt = request.query_params.get("filter") or None
+    policy.require(entity, "read")
+    if flt:
+        _check_filter(policy, entity, flt)
+    columns, rows = export_rows(policy, entity, filter=flt)
+    name = f"{policy.app}-{entity}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "csv":
+        return Response(to_csv(columns, rows), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(to_xlsx(columns, rows, entity), headers=headers,
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+def _when(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{name} must be an ISO 8601 date-time",
+                              errors=[FieldError(name, "datetime.invalid", "e.g. 2026-11-30T08:00:00+08:00")]) from None
+    if value.tzinfo is None:
+        raise ValidationError(f"{name} needs a time zone", errors=[FieldError(name, "datetime.zone", "add +08:00 or Z")])
+    return value
+
+async def audit(request: Request) -> Response:
+    """GET /api/apps/{app}/audit?entity=&record=&user=&since=&until=&cursor=&limit=."""
+    policy = _policy(request)
+    q = request.query_params
+    entity, record = q.get("entity") or None, q.get("record") or None
+    if entity:
+        policy.require(entity, "read")
+        if record is not None and policy.row_clause(entity) is not None:
+            policy.load(entity, record)
+    elif record is not None:
+        raise ValidationError("record needs entity", errors=[FieldError("record", "requires", "pass entity too")])
+    cursor = q.get("cursor")
+    if cursor is not None and not cursor.isdigit():
+        raise ValidationError("invalid cursor", errors=[FieldError("cursor", "cursor.invalid", "pass next_cursor")])
+    limit = query_int(request, "limit", 50)
+    since, until = _when(request, "since"), _when(request, "until")
+    with jimu_of(request).db.read() as c:
+        rows = query_audit(c, policy.app, entity=entity, record=record, user=q.get("user") or None, since=since,
+                           until=until, after_id=int(cursor) if cursor else None, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return page(filter_audit(policy, rows), str(rows[-1]["id"]) if more else None)
+
+async def openapi(request: Request) -> Response:
+    """GET /api/apps/{app}/openapi.json: the OpenAPI 3.1 document of what the caller may use."""
+    return json_response(build_openapi(_policy(request)))
+
+def routes() -> list[BaseRoute]:
+    """The data routes."""
+    base = "/api/apps/{app}/data/{entity}"
+    return [
+        Route(base, list_records, methods=["GET"]),
+        Route(base, create_record, methods=["POST"]),
+        Route(base + "/{id}", get_record, methods=["GET"]),
+        Route(base + "/{id}", patch_record, methods=["PATCH"]),
+        Route(base + "/{id}", delete_record, methods=["DELETE"]),
+        Route("/api/apps/{app}/export", export, methods=["GET"]),
+        Route("/api/apps/{app}/audit", audit, methods=["GET"]),
+        Route("/api/apps/{app}/openapi.json", openapi, methods=["GET"]),
+    ]
