@@ -205,7 +205,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class Fix:
-    """A safe automatic fix: ``plan(ctx, hits)`` describes it, ``apply(app, hits)`` returns
+    """A safe automatic fix: ``plan(hits)`` describes it step by step, ``apply(app, hits)`` returns
     a modified copy of the app (never mutating its argument)."""
 
     plan: Callable[[list[Hit]], list[str]]
