@@ -1,0 +1,155 @@
+"""Ledger postings of documents: the runtime executor of ``LedgerSpec.postings``.
+
+Posting format (one entry of a ledger's ``postings``, or of a transition's ``postings``
+with an extra ``"ledger": NAME``, default ``stock``)::
+
+    {"name": "so_reserve",
+     "entity": "sales_order",             # the document entity
+     "on": "transition" | "create",       # when it posts
+     "transition": "submit",              # for on=transition
+     "kind": "receipt" | "reserve" | "release" | "ship" | "transfer_out" | "transfer_in" | "adjust"
+             | any other registered posting kind,
+     "lines": "lines",                    # child-table field, or null: the document is the line
+     "quantity": "qty",                   # field on the line (then the document) holding the quantity
+     "dimensions": {"item": "item", "warehouse": "warehouse"},  # dimension -> field, looked up
+                                          # on the line first, then on the document
+     "to_dimensions": {"warehouse": "to_warehouse"},            # transfer_in: the target
+     "unit_cost": "price",                # optional field with the unit cost (receipts)
+     "reason": "reason",                  # adjust: a field name, else the literal text
+     "ttl": "PT30M", "ttl_if": "channel == 'online' and payment_status == 'unpaid'"}
+
+``reserve`` creates one reservation per line (document line id kept) and raises 409
+StockConflict when stock is not available; ``ship``/``transfer_out`` consume the line's
+active reservation; ``release`` gives back every active reservation of the document (so a
+``cancel`` from any state is safe: nothing reserved, nothing released). Everything runs in
+the caller's transaction, so the document change and its moves commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from jimu.core.errors import ValidationError
+from jimu.platform.actor import Actor
+from jimu.platform.expressions import compile_expression
+from jimu.platform.ledger import Doc, MoveLine, get_reservations, post, release_document
+from jimu.platform.specs import EntitySpec, LedgerSpec
+from jimu.platform.specs.workflow import TransitionSpec
+from jimu.platform.values import parse_duration
+from jimu.runtime.apps import AppRuntime
+
+__all__ = ["postings_for", "run_postings", "run_transition_postings", "run_create_postings"]
+
+
+def _get(p: Any, key: str, default: Any = None) -> Any:
+    if isinstance(p, Mapping):
+        return p.get(key, default)
+    value = getattr(p, key, None)
+    if value is None and p.model_extra:
+        value = p.model_extra.get(key)
+    return default if value is None else value
+
+
+def postings_for(rt: AppRuntime, entity: str, on: str, transition: TransitionSpec | None = None
+                 ) -> list[tuple[LedgerSpec, Any]]:
+    """(ledger, posting) pairs that apply to ``entity`` on ``on`` (and ``transition``)."""
+    out: list[tuple[LedgerSpec, Any]] = []
+    for lg in rt.spec.ledgers:
+        for p in lg.postings:
+            if p.entity != entity or (p.on or "transition") != on:
+                continue
+            if on == "transition" and (transition is None or p.transition != transition.name):
+                continue
+            out.append((lg, p))
+    if on == "transition" and transition is not None:
+        for p in transition.postings:
+            lg = rt.spec.ledger(str(p.get("ledger") or "stock"))
+            if lg is None:
+                raise ValidationError(f"transition '{transition.name}' posts to unknown ledger {p.get('ledger')!r}")
+            out.append((lg, {"entity": entity, **p}))
+    return out
+
+
+def _value(line: Mapping[str, Any], doc: Mapping[str, Any], field: str) -> Any:
+    if field in line and line.get(field) is not None:
+        return line[field]
+    return doc.get(field)
+
+
+def _lines(doc: Mapping[str, Any], p: Any) -> list[Mapping[str, Any]]:
+    field = _get(p, "lines")
+    if not field:
+        return [doc]
+    return list(doc.get(field) or [])
+
+
+def _ttl(rt: AppRuntime, entity: str, p: Any, doc: Mapping[str, Any]) -> timedelta | None:
+    ttl = _get(p, "ttl")
+    if not ttl:
+        return None
+    cond = _get(p, "ttl_if")
+    if cond and not compile_expression(cond, rt.spec, entity, purpose="condition").test(doc):
+        return None
+    return timedelta(seconds=parse_duration(str(ttl)))
+
+
+def run_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
+                 pairs: list[tuple[LedgerSpec, Any]], actor: Actor, transition: str | None = None) -> int:
+    """Execute ``pairs`` for document ``doc``; returns the number of movements written."""
+    written = 0
+    for lg, p in pairs:
+        kind = str(_get(p, "kind") or "")
+        if not kind:
+            raise ValidationError(f"posting {_get(p, 'name')!r} of ledger {lg.name} has no kind")
+        document = Doc(ent.name, doc["id"], None, transition)
+        user = actor.username
+        if kind == "release":
+            written += len(release_document(conn, rt.name, lg, ent.name, doc["id"], user=user,
+                                           reason=transition))
+            continue
+        dims_map: Mapping[str, str] = _get(p, "dimensions") or {d.name: d.name for d in lg.dimensions}
+        qty_field = str(_get(p, "quantity") or "qty")
+        held: dict[str, int] = {}
+        if kind in ("ship", "transfer_out"):
+            for r in get_reservations(conn, rt.name, lg, entity=ent.name, doc_id=doc["id"], state="active"):
+                held.setdefault(str(r["document"]["line"]), r["id"])
+        lines: list[MoveLine] = []
+        for line in _lines(doc, p):
+            qty = _value(line, doc, qty_field)
+            if qty is None or qty == 0:
+                continue
+            dims = {d: _value(line, doc, f) for d, f in dims_map.items()}
+            line_id = line.get("id") if _get(p, "lines") else None
+            to = None
+            if kind == "transfer_in":
+                to_map: Mapping[str, str] = _get(p, "to_dimensions") or {}
+                to = {**dims, **{d: _value(line, doc, f) for d, f in to_map.items()}}
+            cost_field = _get(p, "unit_cost")
+            lines.append(MoveLine(dims, qty, line=line_id,
+                                  unit_cost=_value(line, doc, cost_field) if cost_field else None,
+                                  reservation=held.get(str(line_id)), to=to))
+        reason = _get(p, "reason")
+        if reason:
+            reason = str(doc.get(reason) or reason)
+        result = post(conn, rt.name, lg, kind, lines, doc=document, user=user, reason=reason or transition,
+                      ttl=_ttl(rt, ent.name, p, doc) if kind == "reserve" else None)
+        written += len(result.movements)
+    return written
+
+
+def run_transition_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
+                            t: TransitionSpec, actor: Actor) -> int:
+    """The postings of transition ``t`` on ``doc`` (the record after the transition)."""
+    pairs = postings_for(rt, ent.name, "transition", t)
+    return run_postings(conn, rt, ent, doc, pairs, actor, t.name) if pairs else 0
+
+
+def run_create_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
+                        actor: Actor) -> int:
+    """The ``on: create`` postings of a new document (e.g. stock_adjustment)."""
+    pairs = postings_for(rt, ent.name, "create")
+    return run_postings(conn, rt, ent, doc, pairs, actor, "create") if pairs else 0
