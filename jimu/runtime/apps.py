@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection
+
 from jimu.core.errors import NotFound
 from jimu.platform.db import Database
 from jimu.platform.schema import AppTables
@@ -39,14 +41,15 @@ class AppRegistry:
         self._cache: dict[str, AppRuntime] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str) -> AppRuntime:
-        version = self.store.published_version(name)
+    def get(self, name: str, conn: Connection | None = None) -> AppRuntime:
+        """The published app ``name`` (404 when unknown or never published)."""
+        version = self.store.published_version(name, conn)
         cached = self._cache.get(name)
         if cached is not None and cached.version == version:
             return cached
         if not version:
             raise NotFound(f"app '{name}' has not been published yet", code="app.unpublished")
-        spec = self.store.published(name, version)
+        spec = self.store.published(name, version, conn)
         assert spec is not None
         runtime = AppRuntime(name, version, spec, AppTables(spec))
         with self._lock:

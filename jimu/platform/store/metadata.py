@@ -248,8 +248,13 @@ class MetadataStore:
             raise NotFound(f"app '{name}' has no version {version}", code="version.not_found")
         return AppSpec.model_validate(row[0])
 
-    def published_version(self, name: str) -> int:
-        return int(self._row(name)["published_version"])
+    def published_version(self, name: str, conn: Connection | None = None) -> int:
+        """The latest published version (0: never published); one primary-key read."""
+        with self._read(conn) as c:
+            value = c.execute(sa.select(apps.c.published_version).where(apps.c.name == name)).scalar()
+        if value is None:
+            raise NotFound(f"no app named '{name}'", code="app.not_found")
+        return int(value)
 
     def versions(self, name: str) -> list[dict[str, Any]]:
         with self.db.read() as c:

@@ -71,7 +71,7 @@ class RecordService:
     def get(self, app: str, entity: str, record_id: Any, *, conn: Connection | None = None,
             where: Any = None, with_children: bool = True) -> dict[str, Any]:
         """One record with its child rows (404 when missing or outside ``where``)."""
-        rt = self.apps.get(app)
+        rt = self.apps.get(app, conn)
         ent = rt.entity(entity)
         rid = _as_id(record_id)
         table = rt.tables(entity)
@@ -82,6 +82,10 @@ class RecordService:
             with self.db.read() as c:
                 return self._load(c, rt, ent, stmt, rid, with_children)
         return self._load(conn, rt, ent, stmt, rid, with_children)
+
+    def _by_id(self, c: Connection, rt: AppRuntime, ent: EntitySpec, rid: int) -> dict[str, Any]:
+        table = rt.tables(ent.name)
+        return self._load(c, rt, ent, sa.select(table).where(table.c.id == rid), rid, True)
 
     def _load(self, c: Connection, rt: AppRuntime, ent: EntitySpec, stmt: Any, rid: int,
               with_children: bool) -> dict[str, Any]:
@@ -127,7 +131,7 @@ class RecordService:
     def create(self, app: str, entity: str, data: Mapping[str, Any], *, actor: Actor = SYSTEM,
                conn: Connection | None = None, _state: str | None = None) -> dict[str, Any]:
         """Validate and insert one record (and its child rows); returns it as stored."""
-        rt = self.apps.get(app)
+        rt = self.apps.get(app, conn)
         ent = rt.entity(entity)
         if rt.spec.parent_of(entity) is not None:
             raise ValidationError(f"{entity} rows are created through their parent's child list",
@@ -135,7 +139,7 @@ class RecordService:
         self._refuse_state_write(rt, ent, data, creating=True)
         with self._tx(conn) as c:
             rid = self._insert(c, rt, ent, data, actor, parent_id=None, idx=0, prefix="", state=_state)
-            after = self.get(app, entity, rid, conn=c)
+            after = self._by_id(c, rt, ent, rid)
             self._finish(c, rt, ent, "create", rid, None, after, actor)
         return after
 
@@ -145,14 +149,14 @@ class RecordService:
                _action: str = "update") -> dict[str, Any]:
         """Change some fields (and replace child lists given); a stale ``expected_version``
         is a 409 carrying the current version."""
-        rt = self.apps.get(app)
+        rt = self.apps.get(app, conn)
         ent = rt.entity(entity)
         rid = _as_id(record_id)
         if not _allow_state:
             self._refuse_state_write(rt, ent, data, creating=False)
         with self._tx(conn) as c:
             table = rt.tables(entity)
-            before = self.get(app, entity, rid, conn=c)
+            before = self._by_id(c, rt, ent, rid)
             if expected_version is not None and before["version"] != expected_version:
                 raise VersionConflict(
                     f"{entity} {rid} was changed by someone else (version {before['version']}, you had "
@@ -174,7 +178,7 @@ class RecordService:
             for fname in children:
                 self._replace_children(c, rt, ent, rid, fname, children[fname], actor)
             if children:
-                merged.update({k: v for k, v in self.get(app, entity, rid, conn=c).items() if k in children})
+                merged.update({k: v for k, v in self._by_id(c, rt, ent, rid).items() if k in children})
                 compute_formulas(rt, ent, merged, env)
             scalar = {f.name: merged.get(f.name) for f in ent.active_fields if f.stored}
             changed = {k: v for k, v in scalar.items() if before.get(k) != v}
@@ -184,18 +188,18 @@ class RecordService:
             if res.rowcount != 1:
                 raise VersionConflict(f"{entity} {rid} was changed concurrently; reload and retry",
                                       extra={"current_version": before["version"] + 1})
-            after = self.get(app, entity, rid, conn=c)
+            after = self._by_id(c, rt, ent, rid)
             self._finish(c, rt, ent, _action, rid, before, after, actor, _extra)
         return after
 
     def delete(self, app: str, entity: str, record_id: Any, *, actor: Actor = SYSTEM,
                expected_version: int | None = None, conn: Connection | None = None) -> None:
         """Delete a record and its child rows (409 when other records link to it)."""
-        rt = self.apps.get(app)
+        rt = self.apps.get(app, conn)
         ent = rt.entity(entity)
         rid = _as_id(record_id)
         with self._tx(conn) as c:
-            before = self.get(app, entity, rid, conn=c)
+            before = self._by_id(c, rt, ent, rid)
             if expected_version is not None and before["version"] != expected_version:
                 raise VersionConflict(f"{entity} {rid} was changed by someone else",
                                       extra={"current_version": before["version"]})
@@ -299,7 +303,7 @@ class RecordService:
                 self._insert(c, rt, child, row, actor, parent_id=rid, idx=i, prefix=f"{prefix}{fname}[{i}].")
         if children:
             # Parent formulas over child rows (e.g. amount = SUM(lines.amount)) see stored rows.
-            stored_children = self.get(rt.name, ent.name, rid, conn=c) if not rt.spec.parent_of(ent.name) else None
+            stored_children = self._by_id(c, rt, ent, rid) if not rt.spec.parent_of(ent.name) else None
             if stored_children is not None:
                 merged.update({k: stored_children[k] for k in children})
                 before_formulas = {f.name: merged.get(f.name) for f in ent.active_fields if f.type == "formula"}
