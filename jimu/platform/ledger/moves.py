@@ -203,7 +203,9 @@ def insert_movements(
             row["transition"] = ln.doc.transition
         rows.append(row)
     if len(rows) == 1:
-        return [int(conn.execute(movement.insert().returning(movement.c.id), rows[0]).scalar_one())]
+        pk = conn.execute(movement.insert(), rows[0]).inserted_primary_key
+        assert pk is not None
+        return [int(pk[0])]
     stmt = movement.insert().returning(movement.c.id, sort_by_parameter_order=True)
     return [int(x) for x in conn.execute(stmt, rows).scalars()]
 

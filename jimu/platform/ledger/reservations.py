@@ -102,7 +102,9 @@ def reserve_handler(conn: Connection, lg: Ledger, lines: Sequence[MoveLine], ctx
                      "qty": ln.changes["reserved"], "open_qty": ln.changes["reserved"], "state": "active",
                      "created_at": ctx.now, "created_by": ctx.user, "expires_at": expires, **doc})
     if len(rows) == 1:
-        ids = [int(conn.execute(reservation.insert().returning(_R.id), rows[0]).scalar_one())]
+        pk = conn.execute(reservation.insert(), rows[0]).inserted_primary_key
+        assert pk is not None
+        ids = [int(pk[0])]
     else:
         stmt = reservation.insert().returning(_R.id, sort_by_parameter_order=True)
         ids = [int(x) for x in conn.execute(stmt, rows).scalars()]

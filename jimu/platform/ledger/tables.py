@@ -89,10 +89,13 @@ reservation = sa.Table(
     sa.Column("created_by", sa.String(150)),
     sa.Column("expires_at", TZDateTime),
     sa.Column("closed_at", TZDateTime),
-    sa.Index("ix_jimu_ledger_reservation_due", "state", "expires_at"),
-    sa.Index("ix_jimu_ledger_reservation_key", "app", "ledger", "key", "state"),
     sa.Index("ix_jimu_ledger_reservation_doc", "app", "doc_entity", "doc_id"),
 )
+# Only holds that can expire are indexed for expiry (deposit holds cost no index write on
+# the hot path); the sweep and the per-key lazy expiry both read this small index.
+_due = sa.and_(reservation.c.state == "active", reservation.c.expires_at.is_not(None))
+sa.Index("ix_jimu_ledger_reservation_due", reservation.c.app, reservation.c.ledger, reservation.c.key,
+         reservation.c.expires_at, sqlite_where=_due, postgresql_where=_due)
 
 valuation = sa.Table(
     "jimu_ledger_valuation",

@@ -10,6 +10,8 @@ from jimu.platform.db import Database
 from jimu.platform.ledger import Ledger, MoveLine, post, reserve, ship, transfer_in, transfer_out
 
 STOCK = Ledger("stock", ("item", "warehouse", "batch"), required=("item", "warehouse"), scale=3)
+LOOSE = Ledger("loose", ("item", "warehouse"), scale=0, allow_negative=True)
+APP = "shop"
 
 
 def reserve_units(args: tuple[str, str, int]) -> tuple[int, int]:

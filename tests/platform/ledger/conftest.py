@@ -7,11 +7,6 @@ from datetime import UTC, datetime
 import pytest
 
 from jimu.core import clock as clock_mod
-from jimu.platform.ledger import Ledger
-
-STOCK = Ledger("stock", ("item", "warehouse", "batch"), required=("item", "warehouse"), scale=3)
-LOOSE = Ledger("loose", ("item", "warehouse"), scale=0, allow_negative=True)
-APP = "shop"
 
 
 @pytest.fixture

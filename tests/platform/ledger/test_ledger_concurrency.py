@@ -12,14 +12,13 @@ import threading
 import time
 from pathlib import Path
 
-import _ledger_workers as workers
-from conftest import STOCK
-
+import tests.platform.ledger._ledger_workers as workers
 from jimu.core.errors import StockConflict
 from jimu.platform.db import Database
 from jimu.platform.ledger import MoveLine, balances, movements, post, receipt, verify
+from tests.platform.ledger._ledger_workers import STOCK
 
-HERE = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[3]
 ITEM = {"item": 1, "warehouse": 10}
 
 
@@ -106,9 +105,9 @@ def test_processes_exactly_100(ldb):
 
 
 def _start(url, app):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, str(HERE / "_ledger_workers.py"), url, app],
-                            stdout=subprocess.PIPE, env=env, text=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "tests.platform.ledger._ledger_workers", url, app],
+                            stdout=subprocess.PIPE, env=env, text=True, cwd=ROOT)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
 

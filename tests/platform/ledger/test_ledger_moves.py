@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from conftest import APP, LOOSE, STOCK
 
 from jimu.core.errors import Conflict, StockConflict, ValidationError
 from jimu.platform import hooks
@@ -41,6 +40,7 @@ from jimu.platform.ledger import (
 )
 from jimu.platform.ledger.tables import balance
 from jimu.platform.specs import LedgerSpec
+from tests.platform.ledger._ledger_workers import APP, LOOSE, STOCK
 
 A = {"item": 1, "warehouse": 10}
 B = {"item": 2, "warehouse": 10}

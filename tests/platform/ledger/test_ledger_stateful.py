@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import STOCK
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from jimu.core import clock as clock_mod
 from jimu.core.errors import StockConflict
+from jimu.platform.ledger import adjust as l_adjust
 from jimu.platform.ledger import (
     allocate_fefo,
     balances,
@@ -26,11 +26,11 @@ from jimu.platform.ledger import (
     transfer_out,
     verify,
 )
-from jimu.platform.ledger import adjust as l_adjust
 from jimu.platform.ledger import quarantine as l_quarantine
 from jimu.platform.ledger import receipt as l_receipt
 from jimu.platform.ledger import release as l_release
 from jimu.platform.ledger import reserve as l_reserve
+from tests.platform.ledger._ledger_workers import STOCK
 
 ITEMS, WAREHOUSES, BATCHES = (1, 2), (10, 20), (101, 102, 103)
 EXPIRY = {101: date(2026, 3, 3), 102: date(2026, 3, 2), 103: date(2026, 3, 9)}
