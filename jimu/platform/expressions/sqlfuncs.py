@@ -81,12 +81,22 @@ def s_round_to(c: SqlCompiler, n: Node) -> Col:
     return rounded
 
 
+def _trunc_adjust(c: SqlCompiler, n: Node, up: bool) -> Col:
+    # SQLite: CAST(x AS INTEGER) truncates; adjust by one where x lies beyond it (no
+    # dependence on SQLite's optional math functions).
+    x = c.compile(n.args[0])
+    t = sa.cast(x, sa.BigInteger())
+    sqlite = sa.case((x > t, t + 1), else_=t) if up else sa.case((x < t, t - 1), else_=t)
+    pg = sa.cast(sa.func.ceil(x) if up else sa.func.floor(x), sa.BigInteger())
+    return c.switch(sqlite, pg, sa.BigInteger())
+
+
 def s_ceiling(c: SqlCompiler, n: Node) -> Col:
-    return sa.cast(sa.func.ceil(c.compile(n.args[0])), sa.BigInteger())
+    return _trunc_adjust(c, n, up=True)
 
 
 def s_floor(c: SqlCompiler, n: Node) -> Col:
-    return sa.cast(sa.func.floor(c.compile(n.args[0])), sa.BigInteger())
+    return _trunc_adjust(c, n, up=False)
 
 
 def s_abs(c: SqlCompiler, n: Node) -> Col:
