@@ -56,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI answers with one readable line
+        logging.getLogger("jimu.cli").debug("command failed", exc_info=True)
+        print(f"jimu: error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        print("jimu: run with -v for details", file=sys.stderr) if not args.verbose else logging.exception("details")
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -123,13 +123,15 @@ def _type_checker() -> Any:
     except (ImportError, AttributeError):
         return None
 
-    def check(source: str, app: AppSpec, entity: str, *, purpose: str) -> None:
-        checker(source, app, entity, purpose, {}).check(parse(source).root)
+    def check(source: str, app: AppSpec, entity: str, *, purpose: str,
+              extra_names: dict[str, str] | None = None) -> None:
+        checker(source, app, entity, purpose, dict(extra_names or {})).check(parse(source).root)
 
     return check
 
 
-def compile_or_error(ctx: ScanContext, source: str, entity: EntitySpec, purpose: str) -> str | None:
+def compile_or_error(ctx: ScanContext, source: str, entity: EntitySpec, purpose: str,
+                     extra_names: dict[str, str] | None = None) -> str | None:
     """The error message of compiling ``source`` against ``entity``, or None when it is fine.
 
     Uses ``jimu.platform.expressions.compile_expression`` when it exists; otherwise a
@@ -139,7 +141,7 @@ def compile_or_error(ctx: ScanContext, source: str, entity: EntitySpec, purpose:
         from jimu.core.errors import ExpressionError
 
         try:
-            compile_expression(source, ctx.app, entity.name, purpose=purpose)
+            compile_expression(source, ctx.app, entity.name, purpose=purpose, extra_names=extra_names)
         except ExpressionError as exc:
             return str(exc)
         except Exception as exc:  # a crash in the compiler must not stop the scan
@@ -151,7 +153,7 @@ def compile_or_error(ctx: ScanContext, source: str, entity: EntitySpec, purpose:
         ast.parse(py, mode="eval")
     except SyntaxError as exc:
         return f"syntax error at {exc.offset}: {exc.msg}"
-    known = {f.name for f in entity.fields} | {"id", "version", "created_at", "updated_at",
+    known = {f.name for f in entity.fields} | set(extra_names or {}) | {"id", "version", "created_at", "updated_at",
                                                  "created_by", "updated_by"}
     unknown = sorted(expr_identifiers(source) - known)
     if unknown:

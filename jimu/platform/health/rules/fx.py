@@ -32,41 +32,43 @@ def check_formula_errors(ctx: ScanContext) -> list[Hit]:
     return hits
 
 
-def _expressions(ctx: ScanContext) -> Iterator[tuple[str, str, EntitySpec, str, str]]:
-    """(element, path, entity, source, purpose) of every non-formula expression."""
+def _expressions(ctx: ScanContext) -> Iterator[tuple[str, str, EntitySpec, str, str, dict[str, str]]]:
+    """(element, path, entity, source, purpose, extra names) of every non-formula expression;
+    a transition's guard may also read the transition's inputs."""
     app = ctx.app
     for ent in ctx.entities.values():
         for f in ent.active_fields:
             if f.validation:
                 yield (f"field:{ent.name}.{f.name}", f"entities.{ent.name}.fields.{f.name}.validation",
-                       ent, f.validation.expression, "validation")
+                       ent, f.validation.expression, "validation", {})
     for view in app.views:
         target = ctx.entities.get(view.entity)
         if view.filter and target:
-            yield f"view:{view.name}", f"views.{view.name}.filter", target, view.filter, "view_filter"
+            yield f"view:{view.name}", f"views.{view.name}.filter", target, view.filter, "view_filter", {}
     for role in app.roles:
         for ename, rights in role.entities.items():
             target = ctx.entities.get(ename)
             if rights.row_filter and target:
                 yield (f"role:{role.name}", f"roles.{role.name}.entities.{ename}.row_filter", target,
-                       rights.row_filter, "row_filter")
+                       rights.row_filter, "row_filter", {})
     for wf in app.workflows:
         target = ctx.entities.get(wf.entity)
         for t in wf.transitions:
             if t.guard and target:
+                inputs = {i.name: i.value_type for i in t.inputs}
                 yield (f"transition:{wf.name}.{t.name}", f"workflows.{wf.name}.transitions.{t.name}.guard",
-                       target, t.guard, "guard")
+                       target, t.guard, "guard", inputs)
     for auto in app.automations:
         target = ctx.entities.get(auto.entity or "")
         if auto.condition and target:
             yield (f"automation:{auto.name}", f"automations.{auto.name}.condition", target, auto.condition,
-                   "condition")
+                   "condition", {})
 
 
 def check_expression_errors(ctx: ScanContext) -> list[Hit]:
     hits = []
-    for element, path, ent, source, purpose in _expressions(ctx):
-        error = compile_or_error(ctx, source, ent, purpose)
+    for element, path, ent, source, purpose, extra in _expressions(ctx):
+        error = compile_or_error(ctx, source, ent, purpose, extra)
         if error:
             hits.append(Hit(element, path, f"{purpose} expression of {element} does not compile: {error}"))
     return hits
