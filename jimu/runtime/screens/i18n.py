@@ -1,0 +1,151 @@
+"""UI strings of the generated screens in zh-CN (default) and English.
+
+Labels of entities, fields, states and transitions come from the specs
+(``label.zh`` / ``label.en``); everything else a screen prints is here, so a
+completeness test can check that every key has both languages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["LANGS", "DEFAULT_LANG", "LANG_COOKIE", "STRINGS", "translate", "pick_lang", "label_text"]
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+LANG_COOKIE = "jimu_lang"
+
+# key -> (zh, en)
+STRINGS: dict[str, tuple[str, str]] = {
+    "app_name": ("积木", "Jimu"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出登录", "Log out"),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "login_failed": ("用户名或密码错误", "Wrong username or password"),
+    "login_locked": ("登录失败次数过多，请 {s} 秒后再试", "Too many failed logins; try again in {s} s"),
+    "apps": ("应用", "Apps"),
+    "choose_app": ("选择应用", "Choose an app"),
+    "no_apps": ("还没有已发布的应用", "No published apps yet"),
+    "home": ("首页", "Home"),
+    "menu": ("菜单", "Menu"),
+    "inbox": ("待办", "Inbox"),
+    "inbox_empty": ("没有待办事项", "Nothing waiting for you"),
+    "dashboard": ("仪表盘", "Dashboard"),
+    "language": ("语言", "Language"),
+    "new": ("新建", "New"),
+    "edit": ("编辑", "Edit"),
+    "save": ("保存", "Save"),
+    "cancel": ("取消", "Cancel"),
+    "delete": ("删除", "Delete"),
+    "delete_selected": ("删除所选", "Delete selected"),
+    "confirm_delete": ("确定删除所选记录？", "Delete the selected records?"),
+    "deleted_n": ("已删除 {n} 条", "Deleted {n}"),
+    "export_csv": ("导出 CSV", "Export CSV"),
+    "export_xlsx": ("导出 Excel", "Export Excel"),
+    "search": ("搜索", "Search"),
+    "search_placeholder": ("输入关键字搜索", "Type to search"),
+    "filter": ("筛选", "Filter"),
+    "filters": ("筛选条件", "Filters"),
+    "add_condition": ("添加条件", "Add condition"),
+    "apply": ("应用", "Apply"),
+    "clear": ("清除", "Clear"),
+    "expression": ("表达式", "Expression"),
+    "field": ("字段", "Field"),
+    "operator": ("运算符", "Operator"),
+    "value": ("值", "Value"),
+    "saved_views": ("已保存视图", "Saved views"),
+    "save_view": ("保存当前视图", "Save this view"),
+    "view_name": ("视图名称", "View name"),
+    "all_records": ("全部记录", "All records"),
+    "next_page": ("下一页", "Next page"),
+    "first_page": ("第一页", "First page"),
+    "no_records": ("没有记录", "No records"),
+    "select_all": ("全选", "Select all"),
+    "select_row": ("选择此行", "Select this row"),
+    "actions": ("操作", "Actions"),
+    "details": ("详情", "Details"),
+    "list": ("列表", "List"),
+    "kanban": ("看板", "Board"),
+    "add_row": ("添加一行", "Add row"),
+    "remove_row": ("删除此行", "Remove row"),
+    "scan": ("扫码录入", "Scan"),
+    "scan_placeholder": ("扫描或输入 SKU / 条码后回车", "Scan or type a SKU / barcode, then Enter"),
+    "scan_unknown": ("未找到商品：{code}", "No item with code {code}"),
+    "choose": ("请选择", "Choose"),
+    "search_options": ("搜索选项", "Search options"),
+    "masked": ("已脱敏", "masked"),
+    "readonly": ("只读", "read-only"),
+    "required": ("必填", "required"),
+    "yes": ("是", "Yes"),
+    "no": ("否", "No"),
+    "fix_errors": ("请修正标出的字段", "Please fix the marked fields"),
+    "saved": ("已保存", "Saved"),
+    "state": ("状态", "State"),
+    "transitions": ("流程操作", "Workflow"),
+    "confirm": ("确认", "Confirm"),
+    "comment": ("备注", "Comment"),
+    "approval": ("审批", "Approval"),
+    "approval_waiting": ("等待审批：{step}", "Waiting for approval: {step}"),
+    "approve": ("通过", "Approve"),
+    "reject": ("驳回", "Reject"),
+    "open": ("打开", "Open"),
+    "audit_trail": ("操作记录", "Audit trail"),
+    "no_audit": ("暂无操作记录", "No history yet"),
+    "move_refused": ("无法移动：{reason}", "Move refused: {reason}"),
+    "move_needs_inputs": ("此操作需要填写信息，请在详情页完成", "This step needs inputs; open the record"),
+    "no_transition": ("没有从此状态到目标状态的操作", "No transition leads there"),
+    "stock_by_warehouse": ("各仓库存", "Stock by warehouse"),
+    "orders_by_state": ("订单状态分布", "Orders by state"),
+    "near_expiry": ("临期批次", "Batches near expiry"),
+    "on_hand": ("在库", "On hand"),
+    "reserved": ("预留", "Reserved"),
+    "available": ("可用", "Available"),
+    "count": ("数量", "Count"),
+    "not_found": ("找不到页面或记录", "Page or record not found"),
+    "forbidden": ("你没有权限执行此操作", "You may not do this"),
+    "error": ("出错了", "Something went wrong"),
+    "back": ("返回", "Back"),
+    "live_update": ("数据已更新", "Updated"),
+    "records": ("条记录", "records"),
+    "created_at": ("创建时间", "Created"),
+    "updated_at": ("更新时间", "Updated"),
+    "created_by": ("创建人", "Created by"),
+    "id": ("编号", "ID"),
+    "user_menu": ("用户菜单", "User menu"),
+    "skip_to_content": ("跳到正文", "Skip to content"),
+    "sort_by": ("按此列排序", "Sort by this column"),
+    "op_eq": ("等于", "equals"),
+    "op_ne": ("不等于", "not equal"),
+    "op_gt": ("大于", "greater than"),
+    "op_ge": ("大于等于", "at least"),
+    "op_lt": ("小于", "less than"),
+    "op_le": ("小于等于", "at most"),
+    "op_contains": ("包含", "contains"),
+    "op_blank": ("为空", "is blank"),
+}
+
+
+def translate(key: str, lang: str = DEFAULT_LANG, **kw: Any) -> str:
+    """The UI string ``key`` in ``lang`` (the key itself when unknown), formatted with ``kw``."""
+    pair = STRINGS.get(key)
+    text = key if pair is None else pair[1 if lang == "en" else 0]
+    return text.format(**kw) if kw else text
+
+
+def pick_lang(cookie: str | None, accept: str | None = None) -> str:
+    """The screen language: the ``jimu_lang`` cookie, else zh-CN (the product default)."""
+    if cookie in LANGS:
+        return str(cookie)
+    return DEFAULT_LANG
+
+
+def label_text(label: Any, lang: str, fallback: str = "") -> str:
+    """A spec label (Label model, dict or str) in ``lang``."""
+    if label is None:
+        return fallback
+    if hasattr(label, "text"):
+        return str(label.text(lang)) or fallback
+    if isinstance(label, dict):
+        zh, en = str(label.get("zh") or ""), str(label.get("en") or "")
+        return (en or zh if lang == "en" else zh or en) or fallback
+    return str(label) or fallback

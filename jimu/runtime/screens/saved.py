@@ -1,0 +1,65 @@
+"""Saved list views: a user's named filter/sort/search of one entity's list, kept in a
+small table of the screens (created on first use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from jimu.core.clock import now
+from jimu.platform.db import Database
+
+__all__ = ["saved_views", "list_saved", "save_view", "delete_view"]
+
+_meta = sa.MetaData()
+saved_views = sa.Table(
+    "jimu_screen_view", _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("app", sa.String(100), nullable=False),
+    sa.Column("entity", sa.String(100), nullable=False),
+    sa.Column("username", sa.String(150), nullable=False),
+    sa.Column("name", sa.String(150), nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_jimu_screen_view_owner", "app", "entity", "username"),
+)
+_ready: set[int] = set()
+
+
+def _ensure(db: Database) -> None:
+    if id(db) in _ready:
+        return
+    with db.write() as c:
+        _meta.create_all(c, checkfirst=True)
+    _ready.add(id(db))
+
+
+def list_saved(db: Database, app: str, entity: str, username: str) -> list[dict[str, Any]]:
+    """The user's saved views of ``entity``, oldest first."""
+    _ensure(db)
+    t = saved_views.c
+    with db.read() as c:
+        rows = c.execute(sa.select(saved_views).where(t.app == app, t.entity == entity, t.username == username)
+                         .order_by(t.id)).mappings().all()
+    return [{"id": r["id"], "name": r["name"], "query": r["query"]} for r in rows]
+
+
+def save_view(db: Database, app: str, entity: str, username: str, name: str, query: str) -> int:
+    """Save (or replace, by name) a view; returns its id."""
+    _ensure(db)
+    t = saved_views.c
+    with db.write() as c:
+        c.execute(sa.delete(saved_views).where(t.app == app, t.entity == entity, t.username == username,
+                                               t.name == name))
+        return int(c.execute(saved_views.insert().values(app=app, entity=entity, username=username, name=name,
+                                                         query=query, created_at=now())
+                             .returning(t.id)).scalar_one())
+
+
+def delete_view(db: Database, app: str, username: str, view_id: int) -> None:
+    """Delete one of the user's saved views (someone else's is left alone)."""
+    _ensure(db)
+    t = saved_views.c
+    with db.write() as c:
+        c.execute(sa.delete(saved_views).where(t.id == view_id, t.app == app, t.username == username))
