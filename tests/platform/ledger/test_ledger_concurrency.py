@@ -118,7 +118,7 @@ def test_sigkill_mid_run_leaves_consistent_ledger(ldb):
         for wh in (10, 20):
             _stock(ldb, "k", 400, {"item": item, "warehouse": wh})
             initial += 400
-    for round_ in range(4):
+    for round_ in range(3):
         proc = _start(ldb.url, "k")
         time.sleep(0.25 + 0.1 * round_)
         proc.send_signal(signal.SIGKILL)

@@ -195,6 +195,6 @@ def make_machine(db):
 def test_ledger_state_machine(ldb):
     run_state_machine_as_test(
         make_machine(ldb),
-        settings=settings(max_examples=25, stateful_step_count=25, deadline=None,
+        settings=settings(max_examples=20, stateful_step_count=25, deadline=None,
                           suppress_health_check=list(HealthCheck)),
     )
