@@ -45,6 +45,22 @@ from jimu.runtime.apps import AppRuntime
 __all__ = ["postings_for", "run_postings", "run_transition_postings", "run_create_postings"]
 
 
+def emit_ledger_moved(conn: Connection, app: str, ledger: str, movement_ids: list[int], *, actor: Actor,
+                      scale: int) -> None:
+    """One ``ledger.moved`` event in the events outbox (same transaction), when the events
+    subsystem is installed and working."""
+    if not movement_ids:
+        return
+    try:
+        from jimu.runtime.events.outbox import emit_ledger_moved as emit
+    except ImportError:
+        return
+    try:
+        emit(conn, app, ledger, movement_ids, actor=actor, scale=scale)
+    except ImportError:  # the events subsystem is mid-change; stock moves must not fail for it
+        return
+
+
 def _get(p: Any, key: str, default: Any = None) -> Any:
     if isinstance(p, Mapping):
         return p.get(key, default)
@@ -108,8 +124,9 @@ def run_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping
         document = Doc(ent.name, doc["id"], None, transition)
         user = actor.username
         if kind == "release":
-            written += len(release_document(conn, rt.name, lg, ent.name, doc["id"], user=user,
-                                           reason=transition))
+            moved = release_document(conn, rt.name, lg, ent.name, doc["id"], user=user, reason=transition)
+            emit_ledger_moved(conn, rt.name, lg.name, moved, actor=actor, scale=lg.scale)  # outbox (events)
+            written += len(moved)
             continue
         dims_map: Mapping[str, str] = _get(p, "dimensions") or {d.name: d.name for d in lg.dimensions}
         qty_field = str(_get(p, "quantity") or "qty")
@@ -137,6 +154,7 @@ def run_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping
             reason = str(doc.get(reason) or reason)
         result = post(conn, rt.name, lg, kind, lines, doc=document, user=user, reason=reason or transition,
                       ttl=_ttl(rt, ent.name, p, doc) if kind == "reserve" else None)
+        emit_ledger_moved(conn, rt.name, lg.name, result.movements, actor=actor, scale=lg.scale)  # outbox (events)
         written += len(result.movements)
     return written
 

@@ -3,7 +3,8 @@ leaves, fired by the scheduler.
 
 A TimerSpec is ``{"name", "state", "after": "PT48H"}`` (after so long in ``state``) or
 ``{"name", "state"?, "at_field": "due_date", "offset": "-P1D"}`` (at a date field plus a
-signed offset; without ``state`` it is scheduled when the record is created). Its
+signed offset; without ``state`` it is scheduled when the record is created). An optional
+``condition`` expression is checked when the timer fires (false: nothing happens). Its
 ``action`` is one of:
 
 - ``{"kind": "notify", "to": "approvers" | "submitter" | "owner" | "role:NAME" | "user:NAME",
@@ -120,6 +121,12 @@ def fire_timer(ctx: Any) -> None:
         return
     if timer.state is not None and rec.get(wf.state_field) != timer.state:
         return
+    condition = (timer.model_extra or {}).get("condition")
+    if condition:
+        from jimu.platform.expressions import compile_expression
+
+        if not compile_expression(str(condition), rt.spec, wf.entity, purpose="condition").test(rec):
+            return
     action = dict(timer.action or {})
     kind = str(action.get("kind") or action.get("type") or "notify")
     ent = rt.entity(wf.entity)
