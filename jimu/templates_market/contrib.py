@@ -177,6 +177,9 @@ def contribution(manifest: CbuManifest, params: Mapping[str, Any]) -> Flat:
     for lname, posts in x["ledger_postings"].items():
         for p in posts:
             out[f"posting:{lname}.{p['name']}"] = _norm(LedgerPosting, p)
+    for lname, by_posting in x["posting_options"].items():
+        for pname, opts in by_posting.items():
+            out[f"postopt:{lname}.{pname}"] = dict(opts)
     for attr, (kind, model) in _WHOLE.items():
         for item in c[attr]:
             out[f"{kind}:{item['name']}"] = _norm(model, item)
@@ -192,6 +195,12 @@ def key_kind(key: str) -> str:
 # Reading and writing keys in an app dict (AppSpec.dump()) -----------------------------------
 def _named(items: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
     return next((i for i in items if i.get("name") == name), None)
+
+
+def _posting(app: dict[str, Any], rest: str) -> dict[str, Any] | None:
+    lname, _, pname = rest.partition(".")
+    ledger = _named(app.get("ledgers", []), lname)
+    return _named(ledger.get("postings", []), pname) if ledger else None
 
 
 def _locate(app: dict[str, Any], key: str) -> tuple[list[dict[str, Any]] | None, str, dict[str, Any] | None]:
@@ -221,14 +230,18 @@ def get_key(app: dict[str, Any], key: str, *, include_archived: bool = False) ->
     kind, _, rest = key.partition(":")
     if kind == "setting":
         return copy.deepcopy(app.get("settings", {}).get(rest))
+    if kind == "postopt":
+        posting = _posting(app, rest)
+        return copy.deepcopy(posting.get("overrides")) if posting else None
     if kind == "role" and "." in rest:
         rname, _, ename = rest.partition(".")
         role = _named(app.get("roles", []), rname)
         rights = (role or {}).get("entities", {}).get(ename)
         return _norm(EntityRights, rights) if rights is not None else None
-    _, _, el = _locate(copy.deepcopy(app), key)
-    if el is None or (el.get("archived") and not include_archived):
+    _, _, found = _locate(app, key)
+    if found is None or (found.get("archived") and not include_archived):
         return None
+    el = copy.deepcopy(found)
     flat: Flat = {}
     if kind == "entity":
         _split_entity({**el, "fields": []}, flat)
@@ -252,6 +265,16 @@ def set_key(app: dict[str, Any], key: str, value: Any) -> None:
     value = copy.deepcopy(value)
     if kind == "setting":
         app.setdefault("settings", {})[rest] = value
+        return
+    if kind == "postopt":
+        posting = _posting(app, rest)
+        if posting is None:
+            raise ValidationError(f"cannot set '{key}': no such posting", code="cbu.parent_missing")
+        old = posting.get("overridden") or {k: posting.get(k) for k in value}
+        for k in value:
+            old.setdefault(k, posting.get(k))
+        posting.update(value)
+        posting["overrides"], posting["overridden"] = value, old
         return
     if kind == "role" and "." in rest:
         rname, _, ename = rest.partition(".")
@@ -281,6 +304,16 @@ def remove_key(app: dict[str, Any], key: str) -> None:
     kind, _, rest = key.partition(":")
     if kind == "setting":
         app.get("settings", {}).pop(rest, None)
+        return
+    if kind == "postopt":
+        posting = _posting(app, rest)
+        if posting is not None:
+            for k, v in (posting.pop("overridden", None) or {}).items():
+                if v is None:
+                    posting.pop(k, None)
+                else:
+                    posting[k] = v
+            posting.pop("overrides", None)
         return
     if kind == "role" and "." in rest:
         rname, _, ename = rest.partition(".")

@@ -233,7 +233,7 @@ class TemplatePackage:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise ValidationError(f"{path}: not valid YAML: {exc}", code="cbu.yaml") from None
     if not isinstance(data, dict):

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from jimu.core.errors import ValidationError
 from jimu.platform.schema import column_name
-from jimu.platform.specs import AppSpec, EntitySpec
+from jimu.platform.specs import AppSpec, EntitySpec, LedgerPosting, LedgerSpec
 
 __all__ = ["SampleLoader", "read_sample_file"]
 
@@ -35,7 +35,8 @@ def read_sample_file(path: Path) -> tuple[str, str | None, list[dict[str, Any]]]
             rows = [{k: (v if v != "" else None) for k, v in r.items()} for r in reader]
             key = reader.fieldnames[0] if reader.fieldnames else None
         return path.stem, key, rows
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
     if not isinstance(data, dict) or "entity" not in data:
         raise ValidationError(f"{path}: a sample file needs 'entity' and 'rows'", code="cbu.sample")
     return str(data["entity"]), data.get("key"), list(data.get("rows") or [])
@@ -55,12 +56,12 @@ class SampleLoader:
         self.loaded: dict[str, int] = {}
         self._create_entities = self._posting_entities()
 
-    def _posting_entities(self) -> set[str]:
-        out = set()
+    def _posting_entities(self) -> dict[str, list[tuple[LedgerSpec, LedgerPosting]]]:
+        out: dict[str, list[tuple[LedgerSpec, LedgerPosting]]] = {}
         for ledger in self.spec.ledgers:
             for p in ledger.postings:
                 if p.on == "create":
-                    out.add(p.entity)
+                    out.setdefault(p.entity, []).append((ledger, p))
         return out
 
     def has_rows(self, entity: str) -> bool:
@@ -79,14 +80,39 @@ class SampleLoader:
             self.keys[entity] = key
         rows = [self._resolve(ent, r, f"{path.name}[{i}]") for i, r in enumerate(rows)]
         has_children = any(f.type == "child_table" and f.name in r for r in rows for f in ent.active_fields)
-        if has_children or entity in self._create_entities or self.spec.workflow_for(entity):
+        postings = self._create_entities.get(entity, [])
+        if has_children or any(p.lines for _, p in postings):
             for r in rows:
                 self.jimu.records.create(self.app, entity, r, conn=self.conn)
         else:
+            table = self.rt.tables(entity)
+            before = self.conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
             self.jimu.records.bulk_insert(self.app, entity, rows, conn=self.conn)
+            if postings:
+                self._post_created(ent, table, int(before), postings)
         self.loaded[entity] = self.loaded.get(entity, 0) + len(rows)
         self.ids.pop(entity, None)
         return len(rows)
+
+    def _post_created(self, ent: EntitySpec, table: sa.Table, after_id: int,
+                      postings: list[tuple[LedgerSpec, LedgerPosting]]) -> None:
+        """Run the create postings of rows that ``bulk_insert`` wrote (it has no listeners)."""
+        from jimu.platform.ledger.postings import MoveLine, post
+        from jimu.platform.ledger.spec import Doc
+
+        cols = {f.name: table.c[column_name(f)] for f in ent.active_fields if f.stored}
+        rows = self.conn.execute(sa.select(table.c.id, *cols.values()).where(table.c.id > after_id)
+                                 .order_by(table.c.id)).all()
+        names = ["id", *cols]
+        for raw in rows:
+            rec = dict(zip(names, raw, strict=True))
+            for ledger, p in postings:
+                dims = {d: rec.get(fname) for d, fname in p.dimensions.items()}
+                qty = rec.get(p.quantity)
+                if qty is None:
+                    continue
+                post(self.conn, self.app, ledger, str(getattr(p, "kind", "adjust")), [MoveLine(dims, qty)],
+                     doc=Doc(ent.name, rec["id"]), user="system", reason=str(rec.get("reason") or "sample data"))
 
     # Links by natural key -------------------------------------------------------------
     def _key_fields(self, ent: EntitySpec) -> list[str]:
