@@ -1,0 +1,66 @@
+"""The workflow HTTP routes: transitions, approvals API, inbox, problem+json errors."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from jimu.runtime.api.app import create_app
+
+
+@pytest.fixture
+def api(world):
+    client = TestClient(create_app(world.jimu))
+    tokens: dict[str, str] = {}
+
+    def call(method, path, user, **kw):
+        if user not in tokens:
+            r = client.post("/api/auth/token", json={"username": user, "password": user})
+            tokens[user] = r.json()["access_token"]
+        return client.request(method, path, headers={"Authorization": f"Bearer {tokens[user]}"}, **kw)
+
+    return call
+
+
+def test_transition_flow_over_http(world, api):
+    world.stock()
+    so = world.order("6000")
+    base = f"/api/apps/std/data/sales_order/{so['id']}"
+    r = api("GET", base + "/transitions", "sales")
+    assert r.status_code == 200 and [t["name"] for t in r.json()["data"]] == ["submit", "cancel"]
+    r = api("POST", base + "/transitions/complete", "sales", json={})
+    assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["allowed"] == ["submit", "cancel"]
+    r = api("POST", base + "/transitions/submit", "warehouse", json={})
+    assert r.status_code == 403 and "submit" in r.json()["detail"]
+    assert api("POST", base + "/transitions/submit", "sales", json={"comment": "pls"}).json()["state"] == \
+        "pending_approval"
+    inbox = api("GET", "/api/apps/std/inbox", "manager").json()
+    assert inbox["next_cursor"] is None and inbox["data"][0]["kind"] == "approval"
+    assert set(inbox["data"][0]) >= {"id", "kind", "title", "entity", "record", "at", "read"}
+    r = api("POST", base + "/approvals/1/approve", "manager", json={"comment": "ok"})
+    assert r.status_code == 200 and r.json()["state"] == "pending_approval"
+    r = api("GET", base + "/transitions", "vp").json()
+    assert r["approval"]["name"] == "vp" and [t["name"] for t in r["data"]] == ["approve", "reject"]
+    assert api("POST", base + "/transitions/approve", "vp", json={}).json()["state"] == "approved"
+    r = api("POST", base + "/transitions/ship", "warehouse",
+            json={"inputs": {"warehouse_confirm_code": "nope", "logistics_no": "SF9"}})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "warehouse_confirm_code"
+    r = api("POST", base + "/transitions/ship", "warehouse",
+            json={"inputs": {"warehouse_confirm_code": "8888", "logistics_no": "SF9"}})
+    assert r.status_code == 200 and r.json()["logistics_no"] == "SF9"
+    entry = api("GET", "/api/apps/std/inbox", "vp").json()["data"]
+    assert entry == []
+
+
+def test_inbox_read_and_delegation(world, api):
+    world.stock()
+    r = api("POST", "/api/apps/std/delegations", "manager", json={"delegate": "finance"})
+    assert r.status_code == 201
+    so = world.order("100")
+    world.fire(so["id"], "submit", "sales")
+    [entry] = api("GET", "/api/apps/std/inbox", "finance").json()["data"]
+    assert api("POST", f"/api/apps/std/inbox/{entry['id']}/read", "finance").json()["read"] is True
+    assert api("POST", f"/api/apps/std/inbox/{entry['id']}/read", "warehouse").status_code == 404
+    r = api("POST", f"/api/apps/std/data/sales_order/{so['id']}/approvals/1/approve", "finance", json={})
+    assert r.json()["state"] == "approved"
