@@ -1,0 +1,162 @@
+"""The transactional outbox: event rows written inside the caller's write transaction.
+
+:func:`emit` inserts one ``jimu_event`` row on ``conn`` (so it commits or rolls back with
+the change it describes) and arranges a wake-up of the in-process fan-out *after* the
+commit (the pool's check-in of that connection; a rollback clears the flag). On
+PostgreSQL it also queues ``pg_notify('jimu_events', app)``, which PostgreSQL delivers to
+every listening worker only when the transaction commits.
+
+:class:`EventListener` is the record listener (``jimu_record_listeners``) that turns every
+record create/update/delete/transition into an event; :func:`emit_ledger_moved` is called
+by the ledger postings executor for every batch of movements.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+import uuid
+import weakref
+from decimal import Decimal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Connection, Engine
+
+from jimu.core import clock
+from jimu.platform.values import to_json
+from jimu.runtime.events.tables import events
+
+__all__ = [
+    "RECORD_KINDS", "EVENT_KINDS", "NOTIFY_CHANNEL", "EventListener", "LISTENER", "emit", "emit_ledger_moved",
+    "event_depth", "current_depth", "add_commit_callback", "ensure_listener",
+]
+
+RECORD_KINDS = {"create": "record.created", "update": "record.updated", "delete": "record.deleted",
+                "transition": "record.transitioned"}
+EVENT_KINDS = ("record.created", "record.updated", "record.deleted", "record.transitioned", "ledger.moved")
+NOTIFY_CHANNEL = "jimu_events"
+_PENDING = "jimu_events_pending"
+_COMMITTED = "jimu_events_committed"
+
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("jimu_event_depth", default=0)
+_callbacks: dict[int, list[Callable[[], None]]] = {}
+_instrumented: weakref.WeakSet[Engine] = weakref.WeakSet()
+_lock = threading.Lock()
+
+
+def current_depth() -> int:
+    """The automation depth of writes made in this context (0 for users' own writes)."""
+    return _depth.get()
+
+
+@contextlib.contextmanager
+def event_depth(depth: int) -> Iterator[None]:
+    """Events emitted inside this block carry ``depth`` (automations run their actions at
+    the triggering event's depth + 1, which is how loops are stopped)."""
+    token = _depth.set(depth)
+    try:
+        yield
+    finally:
+        _depth.reset(token)
+
+
+def add_commit_callback(engine: Engine, fn: Callable[[], None]) -> None:
+    """Call ``fn()`` after any transaction of ``engine`` that emitted events commits (the
+    in-process fan-out registers its wake-up here)."""
+    _instrument(engine)
+    with _lock:
+        _callbacks.setdefault(id(engine.pool), []).append(fn)
+
+
+def _instrument(engine: Engine) -> None:
+    with _lock:
+        if engine in _instrumented:
+            return
+        _instrumented.add(engine)
+    pool = engine.pool
+
+    def on_commit(conn: Connection) -> None:
+        info = conn.info
+        if info.pop(_PENDING, False):
+            info[_COMMITTED] = True
+
+    def on_rollback(conn: Connection) -> None:
+        conn.info.pop(_PENDING, None)
+
+    def on_checkin(_dbapi: Any, record: Any) -> None:
+        if record is not None and record.info.pop(_COMMITTED, False):
+            for fn in list(_callbacks.get(id(pool), ())):
+                fn()
+
+    sa_event.listen(engine, "commit", on_commit)
+    sa_event.listen(engine, "rollback", on_rollback)
+    sa_event.listen(pool, "checkin", on_checkin)
+
+
+def emit(conn: Connection, app: str, kind: str, *, entity: str | None = None, record: Any = None,
+         version: int | None = None, changes: Sequence[Mapping[str, Any]] | None = None,
+         data: Mapping[str, Any] | None = None, actor: Any = None) -> str:
+    """Write one event row on ``conn`` (inside its transaction); returns the event id.
+
+    ``actor`` is an :class:`~jimu.platform.actor.Actor` (or None for the system); its
+    roles are kept so automations can act as the triggering user."""
+    _instrument(conn.engine)
+    eid = str(uuid.uuid4())
+    conn.execute(events.insert().values(
+        id=eid, app=app, kind=kind, entity=entity, record=None if record is None else str(record),
+        version=version, changes=to_json(list(changes or [])), data=to_json(dict(data or {})),
+        actor=getattr(actor, "username", None), actor_roles=list(getattr(actor, "roles", ()) or ()),
+        depth=current_depth(), at=clock.now()))
+    conn.info[_PENDING] = True
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_notify(:ch, :app)"), {"ch": NOTIFY_CHANNEL, "app": app})
+    return eid
+
+
+class EventListener:
+    """Record listener: every committed create/update/delete/transition becomes an event
+    carrying the changes and a snapshot of the record (for per-caller rendering)."""
+
+    def after_write(self, ev: Any) -> None:
+        kind = RECORD_KINDS.get(ev.action)
+        if kind is None:
+            return
+        snapshot = ev.after if ev.after is not None else ev.before
+        rec = {k: v for k, v in (snapshot or {}).items() if not isinstance(v, list) and not str(k).startswith("_")}
+        data: dict[str, Any] = {"record": rec}
+        if ev.action == "transition":
+            data["transition"] = {k: ev.extra.get(k) for k in ("transition", "from", "to") if k in ev.extra}
+        emit(ev.conn, ev.app.name, kind, entity=ev.entity.name, record=ev.record_id,
+             version=(snapshot or {}).get("version"), changes=ev.changes, data=data, actor=ev.actor)
+
+
+LISTENER = EventListener()
+
+
+def ensure_listener(records: Any) -> None:
+    """Add the outbox listener to a RecordService built before this plugin was registered."""
+    if not any(isinstance(x, EventListener) for x in records.listeners):
+        records.listeners.append(LISTENER)
+
+
+def emit_ledger_moved(conn: Connection, app: str, ledger: str, movement_ids: Sequence[int], *,
+                      actor: Any = None, scale: int = 4) -> str | None:
+    """One ``ledger.moved`` event for the movements ``movement_ids`` just written on
+    ``conn`` (called by the postings executor); None when there are none."""
+    if not movement_ids:
+        return None
+    from jimu.platform.ledger.tables import BUCKETS, movements
+
+    rows = conn.execute(sa.select(movements).where(movements.c.id.in_(list(movement_ids)))
+                        .order_by(movements.c.id)).mappings().all()
+    changes = []
+    for r in rows:
+        deltas = {b: format(Decimal(int(r[f"d_{b}"])).scaleb(-scale), "f") for b in BUCKETS if r[f"d_{b}"]}
+        changes.append({"movement": int(r["id"]), "kind": r["kind"], "dims": dict(r["dims"]), "deltas": deltas,
+                        "document": {"entity": r["doc_entity"], "id": r["doc_id"]} if r["doc_entity"] else None})
+    return emit(conn, app, "ledger.moved", entity=ledger, record=int(rows[0]["id"]) if rows else None,
+                changes=changes, data={"ledger": ledger}, actor=actor)

@@ -1,0 +1,41 @@
+"""The outbox: one event row per committed change, none for a rolled-back write."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from jimu.platform.actor import Actor
+from jimu.runtime.events.tables import events
+
+
+def _rows(jimu):
+    with jimu.db.read() as c:
+        return c.execute(sa.select(events).order_by(events.c.seq)).mappings().all()
+
+
+def test_create_update_delete_emit_events(shop):
+    actor = Actor("alice", ("admin",))
+    rec = shop.records.create("shop", "item", {"sku": "A", "name": "Bolt", "cost_price": "12.50"}, actor=actor)
+    shop.records.update("shop", "item", rec["id"], {"name": "Big bolt"}, actor=actor)
+    shop.records.delete("shop", "item", rec["id"], actor=actor)
+    rows = _rows(shop)
+    assert [r["kind"] for r in rows] == ["record.created", "record.updated", "record.deleted"]
+    assert all(r["entity"] == "item" and r["record"] == str(rec["id"]) for r in rows)
+    assert [r["version"] for r in rows] == [1, 2, 2]
+    assert rows[1]["changes"] == [{"field": "name", "old": "Bolt", "new": "Big bolt"}]
+    assert rows[0]["data"]["record"]["cost_price"] == "12.50"
+    assert rows[0]["actor"] == "alice" and rows[0]["actor_roles"] == ["admin"]
+    assert len({r["id"] for r in rows}) == 3
+
+
+def test_rolled_back_write_emits_nothing(shop):
+    with pytest.raises(RuntimeError), shop.db.write() as conn:
+        shop.records.create("shop", "item", {"sku": "B", "name": "Nut"}, conn=conn)
+        assert conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one() == 1
+        raise RuntimeError("boom")
+    assert _rows(shop) == []
+    # a failing validation inside the service leaves nothing either
+    with pytest.raises(Exception):
+        shop.records.create("shop", "item", {"name": "no sku"})
+    assert _rows(shop) == []
