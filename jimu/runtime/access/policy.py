@@ -44,6 +44,8 @@ class AccessPolicy:
         self.roles = effective_roles(rt.spec, actor.roles)
         self._role_key = tuple(sorted(actor.roles))
         self.env = Env(user=actor.username, roles=tuple(actor.roles), user_attrs=dict(actor.attrs))
+        self._plans: dict[str, list[tuple[str, str, Any]]] = {}
+        self._masks: dict[tuple[str, str], Any] = {}
 
     @classmethod
     def for_actor(cls, jimu: Jimu, app: str, actor: Actor) -> AccessPolicy:
@@ -139,34 +141,57 @@ class AccessPolicy:
                 if grant.field_rule(f.name).writable and f.type not in ("formula", "auto_number")]
 
     # Records ---------------------------------------------------------------------------------
+    def _plan(self, entity: str) -> list[tuple[str, str, Any]]:
+        """(field, how, extra) for every visible field: how is plain, mask, child or link."""
+        plan = self._plans.get(entity)
+        if plan is None:
+            ent = self.rt.entity(entity)
+            grant = self.grant(entity)
+            plan = []
+            for f in ent.active_fields:
+                rule = grant.field_rule(f.name)
+                if not rule.visible:
+                    continue
+                if rule.access == "mask" and rule.mask:
+                    plan.append((f.name, "mask", rule.mask))
+                elif f.type == "child_table" and f.target:
+                    plan.append((f.name, "child", f.target))
+                elif f.type == "link" and f.target:
+                    plan.append((f.name, "link", f.target))
+                else:
+                    plan.append((f.name, "plain", None))
+            self._plans[entity] = plan
+        return plan
+
     def render(self, entity: str, record: Mapping[str, Any], *, fields: Iterable[str] | None = None) -> dict[str, Any]:
         """The record as the caller may see it, JSON-ready: hidden fields removed, masked
         ones replaced by the mask's value, child rows rendered by the child entity's rights.
         ``fields`` narrows the output (system fields always stay)."""
-        ent = self.rt.entity(entity)
-        grant = self.grant(entity)
         wanted = set(fields) if fields is not None else None
         out: dict[str, Any] = {k: to_json(record[k]) for k in SYSTEM_FIELDS if k in record}
-        for f in ent.active_fields:
-            if f.name not in record or (wanted is not None and f.name not in wanted):
+        for name, how, extra in self._plan(entity):
+            if name not in record or (wanted is not None and name not in wanted):
                 continue
-            rule = grant.field_rule(f.name)
-            if not rule.visible:
-                continue
-            value = record[f.name]
-            if rule.access == "mask" and rule.mask:
-                out[f.name] = to_json(self._mask(entity, rule.mask, record))
-            elif f.type == "child_table" and f.target and isinstance(value, list):
-                out[f.name] = [self.render(f.target, row) for row in value if isinstance(row, Mapping)]
-            elif isinstance(value, Mapping) and f.type == "link" and f.target:
-                out[f.name] = self.render(f.target, value)  # an expanded link
+            value = record[name]
+            if how == "plain":
+                out[name] = to_json(value)
+            elif how == "mask":
+                out[name] = to_json(self._mask(entity, extra, record))
+            elif how == "child" and isinstance(value, list):
+                out[name] = [self.render(extra, row) for row in value if isinstance(row, Mapping)]
+            elif how == "link" and isinstance(value, Mapping):
+                out[name] = self.render(extra, value)  # an expanded link
             else:
-                out[f.name] = to_json(value)
+                out[name] = to_json(value)
         return out
 
     def _mask(self, entity: str, mask: str, record: Mapping[str, Any]) -> Any:
         try:
-            return compile_expression(mask, self.rt.spec, entity, purpose="mask").evaluate(record, self.env)
+            compiled = self._masks.get((entity, mask))
+            if compiled is None:
+                compiled = self._masks[(entity, mask)] = compile_expression(mask, self.rt.spec, entity,
+                                                                            purpose="mask")
+            return compiled.evaluate(record, self.env)
         except ExpressionError:
             return MASK_FAILED
 
