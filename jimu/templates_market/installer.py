@@ -27,7 +27,7 @@ from jimu.templates_market.merge3 import MergePlan, plan_merge
 from jimu.templates_market.resolve import resolve
 from jimu.templates_market.sample_data import SampleLoader
 
-__all__ = ["InstallResult", "InstallContext", "install_cbus", "install_cbu", "install_template",
+__all__ = ["InstallResult", "InstallContext", "install", "install_cbus", "install_cbu", "install_template",
            "apply_plan", "load_actions"]
 
 log = logging.getLogger("jimu.market")
@@ -185,3 +185,20 @@ def install_template(jimu: Any, app_name: str, template_id: str, params: Mapping
     return install_cbus(jimu, app_name, [(u.name, u.version) for u in m.cbus], params=per_unit,
                         sample_data=sample_data and m.sample_data, template=template_id,
                         label=m.title.model_dump(), author=author)
+
+
+def install(jimu: Any, app_name: str, template: str, params: Mapping[str, Any] | None = None,
+            actor: Any = None) -> InstallResult:
+    """``POST /api/apps {template}``: install ``template`` (or, failing that, a CBU of that
+    name) as ``actor``; an unknown id is a 422 on the ``template`` field."""
+    from jimu.core.errors import FieldError, ValidationError
+
+    catalog = catalog_for(jimu)
+    author = getattr(actor, "username", None) or "admin"
+    if catalog.has_template(template):
+        return install_template(jimu, app_name, template, params, author=author)
+    if catalog.has_cbu(template):
+        return install_cbu(jimu, app_name, template, params, author=author)
+    known = ", ".join(t.id for t in catalog.templates())
+    raise ValidationError(f"unknown template '{template}' (known: {known})", code="template.unknown",
+                          errors=[FieldError("template", "template.unknown", f"one of: {known}")])
