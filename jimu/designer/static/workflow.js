@@ -1,0 +1,238 @@
+/* Workflow editor: states as Drawflow nodes, transitions as connections; properties of
+   states (initial/final/timers) and transitions (roles, guard, approval steps); findings
+   drawn on the graph (red outline). Saves the workflow (and the entity's state field). */
+"use strict";
+(() => {
+  const W = (J.workflowPanel = { entity: null, wf: null, editor: null, nodeOf: {}, stateOf: {}, loading: false, findings: [] });
+  const sel = document.getElementById("wf-entity");
+  const props = document.getElementById("wf-props");
+  const fromSel = document.getElementById("wf-from"), toSel = document.getElementById("wf-to");
+  const posKey = () => `jimu.wf.${J.app.name}.${W.entity}`;
+
+  const nodeHtml = (s) => `<div class="st"><b>${(J.label(s.label, s.name) || "").replace(/</g, "&lt;")}</b><code>${s.name}</code>` +
+    `${s.initial ? `<span class="tag">${J.t("initial")}</span>` : ""}${s.final ? `<span class="tag">${J.t("final")}</span>` : ""}</div>`;
+
+  const savePositions = () => {
+    const pos = {};
+    for (const [name, id] of Object.entries(W.nodeOf)) { const n = W.editor.getNodeFromId(id); pos[name] = [n.pos_x, n.pos_y]; }
+    try { localStorage.setItem(posKey(), JSON.stringify(pos)); } catch (e) { /* private mode */ }
+  };
+  const addNode = (s, i) => {
+    let pos = {};
+    try { pos = JSON.parse(localStorage.getItem(posKey()) || "{}"); } catch (e) { pos = {}; }
+    const [x, y] = pos[s.name] || [40 + (i % 4) * 230, 60 + Math.floor(i / 4) * 150];
+    const id = W.editor.addNode(s.name, 1, 1, x, y, "state", { name: s.name }, nodeHtml(s));
+    W.nodeOf[s.name] = id; W.stateOf[id] = s.name;
+    return id;
+  };
+  const draw = () => {
+    W.loading = true;
+    W.editor.clear(); W.nodeOf = {}; W.stateOf = {};
+    W.wf.states.forEach(addNode);
+    for (const t of W.wf.transitions) for (const f of t.from) if (W.nodeOf[f] && W.nodeOf[t.to]) W.editor.addConnection(W.nodeOf[f], W.nodeOf[t.to], "output_1", "input_1");
+    W.loading = false;
+    fillStateSelects();
+    markFindings();
+  };
+  const fillStateSelects = () => {
+    const opts = () => W.wf.states.map((s) => J.el("option", { value: s.name, text: J.label(s.label, s.name) }));
+    fromSel.replaceChildren(...opts()); toSel.replaceChildren(...opts());
+    if (W.wf.states.length > 1) toSel.selectedIndex = 1;
+  };
+  const transitionFor = (from, to) => W.wf.transitions.find((t) => t.to === to && t.from.includes(from));
+  const newTransition = (from, to) => {
+    const taken = new Set(W.wf.transitions.map((t) => t.name));
+    let name = "to_" + to, n = 2;
+    while (taken.has(name)) name = "to_" + to + "_" + n++;
+    const target = W.wf.states.find((s) => s.name === to);
+    const t = { name, label: { zh: "转到" + J.label(target.label, to), en: "To " + to }, from: [from], to, roles: [], guard: null, approval: null };
+    W.wf.transitions.push(t);
+    return t;
+  };
+  W.addTransition = (from, to) => {
+    if (transitionFor(from, to)) return;
+    const t = newTransition(from, to);
+    W.loading = true; W.editor.addConnection(W.nodeOf[from], W.nodeOf[to], "output_1", "input_1"); W.loading = false;
+    showTransition(t); autoCheck();
+  };
+  W.addState = async (label) => {
+    const r = await J.api("GET", "/api/designer/infer?label=" + encodeURIComponent(label));
+    let name = r.name, n = 2;
+    while (W.wf.states.some((s) => s.name === name)) name = r.name + "_" + n++;
+    const s = { name, label: { zh: label, en: "" }, initial: !W.wf.states.length, final: false };
+    W.wf.states.push(s);
+    addNode(s, W.wf.states.length - 1);
+    fillStateSelects(); showState(s); autoCheck();
+  };
+
+  const refreshNode = (s) => {
+    const id = W.nodeOf[s.name];
+    const node = document.querySelector(`#node-${id} .drawflow_content_node`);
+    if (node) node.innerHTML = nodeHtml(s);
+  };
+  const inp = (label, value, on, extra) => J.field(label, J.el("input", { value: value ?? "", oninput: (ev) => on(ev.target.value), ...(extra || {}) }));
+  const chk = (label, value, on) => { const c = J.el("input", { type: "checkbox", onchange: (ev) => on(ev.target.checked) }); c.checked = !!value; return J.field(label, c); };
+
+  const showState = (s) => {
+    props.replaceChildren(J.el("h2", { text: J.t("state_label") + " · " + s.name }));
+    const timers = W.wf.timers.filter((x) => x.state === s.name);
+    const timerBox = J.el("div", { class: "stack" });
+    const drawTimers = () => timerBox.replaceChildren(...timers.map((tm) => {
+      const act = J.el("select", { onchange: (ev) => (tm.action = { kind: ev.target.value }) },
+        J.el("option", { value: "notify", text: J.t("notify") }), J.el("option", { value: "escalate", text: J.t("escalate") }));
+      act.value = (tm.action && tm.action.kind) || "notify";
+      return J.el("div", { class: "row" }, inp(J.t("timer_after"), tm.after, (v) => { tm.after = v; autoCheck(); }), J.field(J.t("timer_action"), act),
+        J.el("button", { type: "button", class: "btn small", text: "✕", "aria-label": J.t("delete"), onclick: () => { W.wf.timers.splice(W.wf.timers.indexOf(tm), 1); timers.splice(timers.indexOf(tm), 1); drawTimers(); } }));
+    }));
+    drawTimers();
+    props.append(J.el("div", { class: "stack" },
+      inp(J.t("label_zh"), s.label.zh, (v) => { s.label.zh = v; refreshNode(s); }),
+      inp(J.t("label_en"), s.label.en, (v) => { s.label.en = v; }),
+      chk(J.t("initial"), s.initial, (v) => { W.wf.states.forEach((x) => { x.initial = false; refreshNode(x); }); s.initial = v; refreshNode(s); autoCheck(); }),
+      chk(J.t("final"), s.final, (v) => { s.final = v; refreshNode(s); autoCheck(); }),
+      J.el("h3", { text: J.t("timers") }), timerBox,
+      J.el("button", { type: "button", class: "btn small", text: "+ " + J.t("timers"), onclick: () => {
+        const tm = { name: `${s.name}_timer_${W.wf.timers.length + 1}`, state: s.name, after: "PT48H", action: { kind: "escalate" } };
+        W.wf.timers.push(tm); timers.push(tm); drawTimers(); } }),
+      J.el("button", { type: "button", class: "btn danger", text: J.t("delete"), onclick: () => W.editor.removeNodeId("node-" + W.nodeOf[s.name]) })));
+  };
+
+  const showTransition = (t) => {
+    props.replaceChildren(J.el("h2", { text: J.t("transition") + " · " + t.from.join(",") + " → " + t.to }));
+    const roleNames = ["admin", ...J.meta.draft.roles.map((r) => r.name).filter((n) => n !== "admin")];
+    const roles = J.el("fieldset", { class: "roles" }, J.el("legend", { text: J.t("roles") }), ...roleNames.map((r) => {
+      const c = J.el("input", { type: "checkbox", onchange: (ev) => { t.roles = ev.target.checked ? [...t.roles, r] : t.roles.filter((x) => x !== r); autoCheck(); } });
+      c.checked = t.roles.includes(r);
+      return J.field(r, c);
+    }));
+    const guard = J.exprBox({ label: J.t("guard"), value: t.guard || "", entity: () => W.entity, purpose: "guard", onChange: (v) => (t.guard = v.trim() || null) });
+    const steps = J.el("div", { class: "stack" });
+    const drawSteps = () => steps.replaceChildren(...(t.approval ? t.approval.steps : []).map((st, i) => {
+      const rule = st.approvers[0] || (st.approvers[0] = { kind: "role", value: "" });
+      const kind = J.el("select", { onchange: (ev) => { rule.kind = ev.target.value; autoCheck(); } }, ...["role", "field", "manager", "expression", "user"].map((k) => J.el("option", { value: k, text: k })));
+      kind.value = rule.kind;
+      const mode = J.el("select", { onchange: (ev) => { st.mode = ev.target.value; } }, ...["any", "all", "n_of_m"].map((k) => J.el("option", { value: k, text: J.t("mode_" + k) })));
+      mode.value = st.mode || "any";
+      const cond = J.exprBox({ label: J.t("condition"), value: st.condition || "", entity: () => W.entity, purpose: "condition", onChange: (v) => (st.condition = v.trim() || null) });
+      return J.el("div", { class: "card step" }, J.el("h4", { text: `${i + 1}. ${st.name}` }),
+        J.field(J.t("approver_kind"), kind), inp(J.t("approver_value"), rule.value, (v) => { rule.value = v; autoCheck(); }, { class: "approver-value" }),
+        J.field(J.t("mode"), mode), inp(J.t("n"), st.n, (v) => (st.n = v ? +v : null), { type: "number", min: 1 }),
+        cond.node, inp(J.t("fallback_role"), st.fallback_role, (v) => (st.fallback_role = v || null)),
+        J.el("button", { type: "button", class: "btn small", text: "✕ " + J.t("delete"), onclick: () => { t.approval.steps.splice(i, 1); drawSteps(); autoCheck(); } }));
+    }));
+    drawSteps();
+    props.append(J.el("div", { class: "stack" },
+      inp(J.t("name"), t.name, (v) => (t.name = v), { id: "wf-t-name" }),
+      inp(J.t("label_zh"), t.label.zh, (v) => (t.label.zh = v)), inp(J.t("label_en"), t.label.en, (v) => (t.label.en = v)),
+      roles, guard.node, J.el("h3", { text: J.t("approval") }), steps,
+      J.el("button", { type: "button", class: "btn small", id: "wf-add-step", text: "+ " + J.t("add_step"), onclick: () => {
+        t.approval = t.approval || { steps: [], reject_to: null };
+        t.approval.steps.push({ name: "step_" + (t.approval.steps.length + 1), label: { zh: "审批" + (t.approval.steps.length + 1), en: "" },
+          approvers: [{ kind: "role", value: "admin" }], mode: "any", n: null, condition: null, fallback_role: null });
+        drawSteps(); autoCheck(); } }),
+      J.el("button", { type: "button", class: "btn danger", text: J.t("delete"), onclick: () => {
+        for (const f of t.from) W.editor.removeSingleConnection(W.nodeOf[f], W.nodeOf[t.to], "output_1", "input_1");
+        W.wf.transitions = W.wf.transitions.filter((x) => x !== t); props.replaceChildren(); autoCheck(); } })));
+  };
+
+  const markFindings = () => {
+    document.querySelectorAll("#drawflow .drawflow-node").forEach((n) => { n.classList.remove("has-finding"); n.removeAttribute("title"); });
+    document.querySelectorAll("#drawflow .connection").forEach((c) => c.classList.remove("has-finding"));
+    for (const f of W.findings) {
+      const t = f.transition && W.wf.transitions.find((x) => x.name === f.transition);
+      const states = f.state ? [f.state] : [];
+      for (const s of states) {
+        const node = document.getElementById("node-" + W.nodeOf[s]);
+        if (node) { node.classList.add("has-finding"); node.title = f.message; }
+      }
+      if (t) for (const from of t.from) {
+        const c = document.querySelector(`#drawflow .connection.node_in_node-${W.nodeOf[t.to]}.node_out_node-${W.nodeOf[from]}`);
+        if (c) c.classList.add("has-finding");
+      }
+    }
+    const ul = document.getElementById("wf-findings");
+    ul.replaceChildren(...(W.findings.length ? W.findings.map((f) => J.el("li", { class: "sev-" + f.severity },
+      J.el("span", { class: "tag sev", text: f.severity }), J.el("code", { text: f.id }), " ", f.message, f.hint ? J.el("small", { text: " — " + f.hint }) : "")) :
+      [J.el("li", { class: "ok", text: J.t("no_findings") })]));
+  };
+  const body = () => JSON.parse(JSON.stringify(W.wf));
+  const check = async () => {
+    if (!W.wf) return;
+    try { W.findings = (await J.api("POST", J.dUrl("/workflow-check"), { workflow: body() })).findings; markFindings(); } catch (err) { J.fail(err); }
+  };
+  const autoCheck = J.debounce(check, 300);
+
+  W.save = async () => {
+    const ent = J.entity(W.entity);
+    const choices = W.wf.states.map((s) => ({ value: s.name, label: s.label.zh || s.name }));
+    const stateField = ent.fields.find((f) => f.name === "state");
+    try {
+      if (!stateField || JSON.stringify((stateField.options || {}).choices) !== JSON.stringify(choices)) {
+        const base = stateField || { name: "state", label: { zh: "状态", en: "State" }, type: "choice" };
+        await J.api("PUT", J.metaUrl(`/entities/${W.entity}/fields/state`), { ...base, type: "choice", options: { ...(base.options || {}), choices } });
+      }
+      await J.api("PUT", J.metaUrl("/workflows/" + W.wf.name), body());
+      J.toast(J.t("saved"));
+      await J.reload();
+      await check();
+    } catch (err) {
+      J.fail(err);
+      const found = err.data && err.data.findings;
+      if (found) { W.findings = found.filter((f) => f.path.startsWith("workflows.")).map((f) => ({ ...f, state: null, transition: null })); markFindings(); }
+    }
+  };
+
+  const load = () => {
+    const wf = J.meta.draft.workflows.find((w) => w.entity === W.entity);
+    W.wf = wf ? JSON.parse(JSON.stringify(wf)) : { name: W.entity, entity: W.entity, label: { zh: "", en: "" }, state_field: "state", states: [], transitions: [], timers: [] };
+    W.findings = [];
+    draw();
+    props.replaceChildren(J.el("h2", { text: J.t("properties") }), J.el("p", { class: "hint", text: J.t("select_graph") }));
+    if (W.wf.states.length) check();
+  };
+
+  W.init = () => {
+    const container = document.getElementById("drawflow");
+    W.editor = new Drawflow(container);
+    W.editor.reroute = false;
+    W.editor.start();
+    W.editor.on("connectionCreated", (c) => {
+      if (W.loading) return;
+      const from = W.stateOf[c.output_id], to = W.stateOf[c.input_id];
+      if (!from || !to || transitionFor(from, to)) return;
+      showTransition(newTransition(from, to)); autoCheck();
+    });
+    W.editor.on("connectionRemoved", (c) => {
+      if (W.loading) return;
+      const from = W.stateOf[c.output_id], to = W.stateOf[c.input_id];
+      const t = transitionFor(from, to);
+      if (t) { t.from = t.from.filter((x) => x !== from); if (!t.from.length) W.wf.transitions = W.wf.transitions.filter((x) => x !== t); }
+      autoCheck();
+    });
+    W.editor.on("nodeSelected", (id) => { const s = W.wf.states.find((x) => x.name === W.stateOf[id]); if (s) showState(s); });
+    W.editor.on("connectionSelected", (c) => { const t = transitionFor(W.stateOf[c.output_id], W.stateOf[c.input_id]); if (t) showTransition(t); });
+    W.editor.on("nodeMoved", savePositions);
+    W.editor.on("nodeRemoved", (id) => {
+      const name = W.stateOf[id];
+      if (!name) return;
+      W.wf.states = W.wf.states.filter((s) => s.name !== name);
+      W.wf.transitions = W.wf.transitions.filter((t) => t.to !== name).map((t) => ({ ...t, from: t.from.filter((f) => f !== name) })).filter((t) => t.from.length);
+      delete W.nodeOf[name]; delete W.stateOf[id];
+      fillStateSelects(); autoCheck();
+    });
+    document.getElementById("wf-add-state").addEventListener("click", () => {
+      const lbl = document.getElementById("wf-state-label");
+      if (lbl.value.trim()) { W.addState(lbl.value.trim()); lbl.value = ""; lbl.focus(); }
+    });
+    document.getElementById("wf-state-label").addEventListener("keydown", (ev) => { if (ev.key === "Enter") document.getElementById("wf-add-state").click(); });
+    document.getElementById("wf-add-transition").addEventListener("click", () => { if (fromSel.value && toSel.value) W.addTransition(fromSel.value, toSel.value); });
+    document.getElementById("wf-check").addEventListener("click", check);
+    document.getElementById("wf-save").addEventListener("click", W.save);
+    sel.addEventListener("change", () => { W.entity = sel.value; load(); });
+  };
+  W.show = () => {
+    J.fillEntitySelect(sel, W.entity || (J.entitiesPanel && J.entitiesPanel.current));
+    if (W.entity !== sel.value || !W.wf) { W.entity = sel.value; load(); }
+  };
+  J.listeners.push(() => J.fillEntitySelect(sel, W.entity));
+})();
