@@ -78,16 +78,17 @@ class Screen:
         base.update(ctx)
         return base
 
-    def render(self, page: str, status: int = 200, entity: str | None = None, **ctx: Any) -> HTMLResponse:
-        """Render ``page`` through the app → CBU → built-in chain."""
-        html = self.render_text(page, entity=entity, **ctx)
+    def render(self, page: str, status: int = 200, *, on: str | None = None, **ctx: Any) -> HTMLResponse:
+        """Render ``page`` through the app → CBU → built-in chain (``on``: the entity whose
+        own template, e.g. ``sales_order/detail.html``, wins over the generic one)."""
+        html = self.render_text(page, on=on, **ctx)
         return HTMLResponse(html, status_code=status)
 
-    def render_text(self, page: str, entity: str | None = None, **ctx: Any) -> str:
+    def render_text(self, page: str, *, on: str | None = None, **ctx: Any) -> str:
         rt = self.policy.rt if self.policy is not None else None
         env = template_env(self.jimu.settings, rt.name if rt else None, rt.version if rt else 0,
                            rt.spec.owners if rt else None)
-        return env.select_template(template_names(page, entity)).render(self.context(**ctx))
+        return env.select_template(template_names(page, on)).render(self.context(**ctx))
 
 
 def redirect(url: str) -> RedirectResponse:

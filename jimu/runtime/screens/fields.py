@@ -53,6 +53,7 @@ class FieldView:
     options: list[tuple[str, str]] = field(default_factory=list)
     columns: list[FieldView] = field(default_factory=list)  # child tables: the child's fields
     rows: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def input_id(self) -> str:

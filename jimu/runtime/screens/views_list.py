@@ -142,10 +142,12 @@ async def list_page(request: Request) -> Response:
             cells.append({"name": c, "text": display(f, r.get(c), s.lang, titles, masked) if f is not None
                           else str(r.get(c) or "")[:16].replace("T", " "), "masked": masked})
         rows.append({"id": r["id"], "version": r.get("version"), "cells": cells})
-    keep = {k: v for k, v in request.query_params.multi_items() if k not in ("cursor", "partial")}
-    next_url = f"?{urlencode([*keep.items(), ('cursor', next_cursor)])}" if next_cursor else None
+    keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "partial", "msg")]
+    base = [(k, v) for k, v in keep if k != "sort"]
+    sort_urls = {c: "?" + urlencode([*base, ("sort", ("-" if params["sort"] == c else "") + c)]) for c in cols}
+    next_url = f"?{urlencode([*keep, ('cursor', next_cursor)])}" if next_cursor else None
     ctx = dict(entity=ent, entity_label=s.label(ent.label, entity), cols=cols, col_labels=_labels(s, ent, cols),
-               rows=rows, params=params, next_url=next_url, error=error,
+               rows=rows, params=params, next_url=next_url, sort_urls=sort_urls, error=error,
                first_url=f"?{urlencode(keep)}" if params["cursor"] else None,
                views=[v for v in s.policy.rt.spec.views if v.entity == entity and v.kind == "list"],
                saved_views=saved.list_saved(s.jimu.db, s.app, entity, s.actor.username or ""),
@@ -155,12 +157,11 @@ async def list_page(request: Request) -> Response:
                operators=[(o, s.t("op_" + o)) for o in OPERATORS],
                can_create=s.policy.can(entity, "create"), can_delete=s.policy.can(entity, "delete"),
                can_export=s.policy.can(entity, "export"), has_kanban=s.policy.rt.spec.workflow_for(entity) is not None,
-               query_string=urlencode([(k, v) for k, v in request.query_params.multi_items()
-                                       if k not in ("cursor", "partial")]),
+               query_string=urlencode(keep),
                message=request.query_params.get("msg"), sse_token=s.sse_token())
     if request.query_params.get("partial") == "rows":
-        return s.render("_list_rows.html", entity=entity, **ctx)
-    return s.render("list.html", entity=entity, **ctx)
+        return s.render("_list_rows.html", on=entity, **ctx)
+    return s.render("list.html", on=entity, **ctx)
 
 
 @screen

@@ -1,0 +1,178 @@
+/* Jimu screens: small behaviours on top of htmx, Alpine.js, SortableJS and ECharts.
+   No build step; plain ES2017. */
+(function () {
+  "use strict";
+  var body = function () { return document.body; };
+  var csrf = function () { return (body() && body().dataset.csrf) || ""; };
+
+  function toast(text, kind) {
+    var el = document.getElementById("toast");
+    if (!el) return;
+    el.textContent = text;
+    el.className = "show " + (kind || "");
+    clearTimeout(toast._t);
+    toast._t = setTimeout(function () { el.className = ""; }, 4000);
+  }
+  window.jimuToast = toast;
+
+  document.addEventListener("alpine:init", function () {
+    /* Filter builder rows: [field, op, value]. */
+    window.Alpine.data("jimuFilter", function (rows) {
+      return { rows: (rows || []).map(function (r) { return [r[0], r[1], r[2]]; }) };
+    });
+
+    /* A form: tabs and live visibility rules (evaluated by the server, never in JS). */
+    window.Alpine.data("jimuForm", function (cfg) {
+      return {
+        tab: cfg.tab || "", visible: {}, rules: !!cfg.rules, url: cfg.url, _timer: null,
+        init: function () { if (this.rules) this.checkRules(); },
+        checkRules: function () {
+          if (!this.rules) return;
+          var self = this;
+          clearTimeout(this._timer);
+          this._timer = setTimeout(function () {
+            var data = new FormData(self.$el);
+            fetch(self.url, { method: "POST", body: data, headers: { "X-CSRF-Token": csrf() } })
+              .then(function (r) { return r.ok ? r.json() : {}; })
+              .then(function (v) { self.visible = v; });
+          }, 150);
+        }
+      };
+    });
+
+    /* Child table rows with add/remove and the barcode scan field. */
+    window.Alpine.data("jimuRows", function (cfg) {
+      var seq = 0;
+      function blank() {
+        var cells = {};
+        cfg.columns.forEach(function (c) { cells[c] = { value: "", display: "", error: null }; });
+        return { key: "n" + (seq++), id: null, cells: cells };
+      }
+      var rows = (cfg.rows || []).map(function (r) {
+        var row = blank(); row.id = r.id;
+        Object.keys(r.cells).forEach(function (c) { row.cells[c] = r.cells[c]; });
+        return row;
+      });
+      return {
+        rows: rows.length ? rows : [blank()], scanError: "",
+        add: function () { this.rows.push(blank()); var self = this;
+          this.$nextTick(function () { var sel = self.$el.querySelectorAll("tbody tr"); var last = sel[sel.length - 1];
+            var first = last && last.querySelector("select, input:not([type=hidden])"); if (first) first.focus(); }); },
+        remove: function (i) { this.rows.splice(i, 1); },
+        scan: function (ev) {
+          var input = ev.target, code = input.value.trim(), self = this, sc = cfg.scan;
+          if (!code || !sc) return;
+          fetch("/app/" + cfg.app + "/_scan/" + sc.target + "?code=" + encodeURIComponent(code),
+                { headers: { "Accept": "application/json" } })
+            .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
+            .then(function (res) {
+              var ok = res[0], item = res[1];
+              if (!ok) { self.scanError = item.error || code; return; }
+              self.scanError = "";
+              var id = String(item.id);
+              var hit = self.rows.find(function (r) { return String(r.cells[sc.item].value) === id; });
+              if (!hit) {
+                hit = self.rows.find(function (r) { return !r.cells[sc.item].value; });
+                if (!hit) { hit = blank(); self.rows.push(hit); }
+                hit.cells[sc.item].value = id;
+                hit.cells[sc.qty].value = "0";
+                if (hit.cells.price && item.price != null && !hit.cells.price.value) hit.cells.price.value = String(item.price);
+              }
+              var q = parseFloat(hit.cells[sc.qty].value || "0") || 0;
+              hit.cells[sc.qty].value = String(q + 1);
+              self.$nextTick(function () {
+                self.$el.querySelectorAll("select[data-col='" + sc.item + "']").forEach(function (sel) {
+                  var name = sel.getAttribute("name") || "";
+                  var idx = self.rows.indexOf(hit);
+                  if (name.indexOf("-" + idx + "-") < 0) return;
+                  if (!Array.prototype.some.call(sel.options, function (o) { return o.value === id; })) {
+                    sel.add(new Option(item.title, id));
+                  }
+                  sel.value = id;
+                });
+              });
+              input.value = "";
+            });
+        }
+      };
+    });
+  });
+
+  /* Kanban: drag a card = fire the transition; refused moves snap back with the reason. */
+  function initKanban(root) {
+    if (!window.Sortable) return;
+    root.querySelectorAll(".kcards").forEach(function (list) {
+      window.Sortable.create(list, {
+        group: "kanban", animation: 150,
+        onEnd: function (ev) {
+          if (ev.from === ev.to) return;
+          var card = ev.item, to = ev.to.dataset.state;
+          var url = "/app/" + root.dataset.app + "/" + root.dataset.entity + "/" + card.dataset.id + "/move";
+          fetch(url, { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+                       body: JSON.stringify({ to: to }) })
+            .then(function (r) { return r.json(); })
+            .then(function (res) {
+              if (res.ok) { toast("✓ " + (to || ""), "ok"); recount(root); return; }
+              var ref = ev.from.children[ev.oldIndex] || null;
+              ev.from.insertBefore(card, ref);
+              recount(root);
+              toast(res.reason || "refused", "error");
+              card.dataset.refused = res.reason || "";
+            })
+            .catch(function () { ev.from.insertBefore(card, ev.from.children[ev.oldIndex] || null); });
+        }
+      });
+    });
+  }
+  function recount(root) {
+    root.querySelectorAll(".kcol").forEach(function (col) {
+      var b = col.querySelector("h2 .badge"); if (b) b.textContent = col.querySelectorAll(".kcard").length;
+    });
+  }
+
+  /* ECharts: every .chart carries its option as JSON. */
+  function initCharts() {
+    if (!window.echarts) return;
+    document.querySelectorAll(".chart[data-chart]").forEach(function (el) {
+      var chart = window.echarts.init(el, null, { renderer: "canvas" });
+      try { chart.setOption(JSON.parse(el.dataset.chart)); } catch (e) { /* bad option: leave empty */ }
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+
+  /* Live updates: SSE from /api/apps/{app}/events; refresh the rows/record that changed. */
+  function initLive() {
+    var el = document.querySelector("[data-live]");
+    var app = body().dataset.app;
+    if (!el || !app || !window.EventSource || !el.dataset.token) return;
+    var src = new EventSource("/api/apps/" + app + "/events?access_token=" + encodeURIComponent(el.dataset.token));
+    var pending = null;
+    function onEvent(ev) {
+      var data = {};
+      try { data = JSON.parse(ev.data || "{}"); } catch (e) { return; }
+      if (data.entity && data.entity !== el.dataset.entity && el.dataset.live !== "board") return;
+      clearTimeout(pending);
+      pending = setTimeout(function () {
+        if (el.dataset.live === "list" && window.htmx) {
+          window.htmx.ajax("GET", el.dataset.rowsUrl, { target: "#rows", swap: "innerHTML" });
+        } else if (el.dataset.live === "detail" && String(data.id) === el.dataset.id) {
+          toast(document.body.dataset.lang === "en" ? "Updated" : "数据已更新", "ok");
+          if (!document.querySelector("dialog[open]") && window.htmx) {
+            window.htmx.ajax("GET", window.location.pathname, { target: "#main", select: "#main", swap: "outerHTML" });
+          }
+        }
+      }, 300);
+    }
+    ["record.created", "record.updated", "record.deleted", "record.transitioned", "ledger.moved", "message"]
+      .forEach(function (name) { src.addEventListener(name, onEvent); });
+    src.onerror = function () { if (src.readyState === 2) { src.close(); } };
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("dialog[data-open]").forEach(function (d) { if (d.showModal) d.showModal(); });
+    document.querySelectorAll("[data-kanban]").forEach(initKanban);
+    initCharts();
+    initLive();
+  });
+  document.addEventListener("htmx:configRequest", function (ev) { ev.detail.headers["X-CSRF-Token"] = csrf(); });
+})();
