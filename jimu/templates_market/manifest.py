@@ -138,7 +138,10 @@ class CbuManifest(SpecModel):
     @field_validator("version")
     @classmethod
     def _version(cls, v: str) -> str:
-        parse_version(v)
+        try:
+            parse_version(v)
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from None
         return v
 
     @field_validator("domains")
