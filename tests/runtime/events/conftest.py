@@ -1,0 +1,32 @@
+"""The shop app of the API tests (sales: cost_price masked, rows owner == $user;
+warehouse: cost_price hidden) served by a TestClient."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+_spec = importlib.util.spec_from_file_location("_api_conftest", Path(__file__).parents[1] / "api" / "conftest.py")
+assert _spec and _spec.loader
+api_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(api_conftest)
+build_shop = api_conftest.build_shop
+Api = api_conftest.Api
+
+
+@pytest.fixture
+def api(jimu: Any) -> Iterator[Any]:
+    from starlette.testclient import TestClient
+
+    from jimu.runtime.api.app import create_app
+
+    ids = build_shop(jimu)
+    with TestClient(create_app(jimu), raise_server_exceptions=False) as client:
+        yield Api(client, jimu, ids)
