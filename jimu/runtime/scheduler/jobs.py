@@ -44,7 +44,7 @@ log = logging.getLogger("jimu.scheduler")
 
 DEFAULT_LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 3
-CHUNK = 100
+CHUNK = 500
 
 
 @dataclass
@@ -59,20 +59,27 @@ class JobContext:
 
 
 JobHandler = Callable[[JobContext], None]
+BatchHandler = Callable[[list[JobContext]], None]
 _HANDLERS: dict[str, JobHandler] = {}
+_BATCH: dict[str, BatchHandler] = {}
 
 
-def register_job_kind(kind: str, handler: JobHandler) -> None:
-    """Register (or replace) the handler of job ``kind``."""
+def register_job_kind(kind: str, handler: JobHandler, batch: BatchHandler | None = None) -> None:
+    """Register (or replace) the handler of job ``kind``; ``batch`` (optional) fires many
+    jobs of the kind in one call (e.g. one multi-row insert for notifications)."""
     _HANDLERS[kind] = handler
+    if batch is not None:
+        _BATCH[kind] = batch
 
 
 def job_kinds() -> dict[str, JobHandler]:
     """The registered job kinds, with the workflow engine's built-ins (wf_timer, notify)."""
-    from jimu.runtime.workflow.timers import JOB_KINDS
+    from jimu.runtime.workflow.timers import BATCH_KINDS, JOB_KINDS
 
     for kind, handler in JOB_KINDS.items():
         _HANDLERS.setdefault(kind, handler)
+    for kind, batch in BATCH_KINDS.items():
+        _BATCH.setdefault(kind, batch)
     return dict(_HANDLERS)
 
 
@@ -129,34 +136,54 @@ def run_due_jobs(jimu: Jimu, now: datetime | None = None, worker_id: str | None 
     fired = 0
     failures: list[tuple[int, int, str]] = []
     for i in range(0, len(ids), CHUNK):
-        chunk = ids[i:i + CHUNK]
         with jimu.db.write() as conn:
-            rows = {int(r["id"]): r for r in conn.execute(
-                sa.select(jobs).where(jobs.c.id.in_(chunk))).mappings()}
-            for jid in chunk:
-                row = rows.get(jid)
-                if row is None:
-                    continue
-                sp = conn.begin_nested()
-                try:
-                    res = conn.execute(sa.update(jobs).where(
-                        jobs.c.id == jid, jobs.c.status == "pending", jobs.c.lease_owner == token,
-                    ).values(status="done", done_at=at, done_by=worker, lease_until=None))
-                    if res.rowcount != 1:
-                        sp.rollback()
-                        continue
-                    handler = handlers.get(str(row["kind"]))
-                    if handler is None:
-                        raise LookupError(f"no handler for job kind {row['kind']!r}")
-                    handler(JobContext(jimu, conn, row, at, worker))
-                    sp.commit()
-                    fired += 1
-                except Exception as exc:  # noqa: BLE001 - one bad job must not stop the others
-                    sp.rollback()
-                    log.warning("job %s (%s) failed: %s", jid, row["kind"], exc)
-                    failures.append((jid, int(row["attempts"]), f"{type(exc).__name__}: {exc}"[:1000]))
+            fired += _fire_chunk(jimu, conn, ids[i:i + CHUNK], token, worker, at, handlers, failures)
     if failures:
         _record_failures(jimu, at, token, failures)
+    return fired
+
+
+def _fire_chunk(jimu: Jimu, conn: Connection, chunk: list[int], token: str, worker: str, at: datetime,
+                handlers: Mapping[str, JobHandler], failures: list[tuple[int, int, str]]) -> int:
+    """Mark the chunk's jobs done (only those still leased to ``token``) and run their
+    handlers in the same transaction: a kind with a batch handler in one call, the others
+    one savepoint each, so one failing job is rolled back alone."""
+    mine = [int(x) for x in conn.execute(sa.update(jobs).where(
+        jobs.c.id.in_(chunk), jobs.c.status == "pending", jobs.c.lease_owner == token,
+    ).values(status="done", done_at=at, done_by=worker, lease_until=None).returning(jobs.c.id)).scalars()]
+    if not mine:
+        return 0
+    rows = conn.execute(sa.select(jobs).where(jobs.c.id.in_(mine)).order_by(jobs.c.due_at, jobs.c.id)).mappings().all()
+    by_kind: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_kind.setdefault(str(row["kind"]), []).append(row)
+    fired = 0
+    for kind, group in by_kind.items():
+        batch = _BATCH.get(kind)
+        if batch is not None and len(group) > 1:
+            sp = conn.begin_nested()
+            try:
+                batch([JobContext(jimu, conn, row, at, worker) for row in group])
+                sp.commit()
+                fired += len(group)
+                continue
+            except Exception:  # noqa: BLE001 - fall back to one job at a time
+                sp.rollback()
+        for row in group:
+            sp = conn.begin_nested()
+            try:
+                handler = handlers.get(kind)
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {kind!r}")
+                handler(JobContext(jimu, conn, row, at, worker))
+                sp.commit()
+                fired += 1
+            except Exception as exc:  # noqa: BLE001 - one bad job must not stop the others
+                sp.rollback()
+                log.warning("job %s (%s) failed: %s", row["id"], kind, exc)
+                conn.execute(sa.update(jobs).where(jobs.c.id == row["id"]).values(
+                    status="pending", done_at=None, done_by=None))
+                failures.append((int(row["id"]), int(row["attempts"]), f"{type(exc).__name__}: {exc}"[:1000]))
     return fired
 
 

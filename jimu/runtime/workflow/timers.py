@@ -39,7 +39,7 @@ from jimu.platform.values import parse_duration
 from jimu.runtime.workflow import approvals as ap
 from jimu.runtime.workflow import inbox as inbox_mod
 
-__all__ = ["signed_duration", "timer_due", "on_state_change", "fire_timer", "fire_notify", "JOB_KINDS",
+__all__ = ["signed_duration", "timer_due", "on_state_change", "fire_timer", "fire_notify", "fire_notify_batch", "JOB_KINDS", "BATCH_KINDS",
            "TimerAction"]
 
 log = logging.getLogger("jimu.workflow.timers")
@@ -226,4 +226,20 @@ def fire_notify(ctx: Any) -> None:
                         payload={"job": int(ctx.job["id"])})
 
 
+def fire_notify_batch(ctxs: list[Any]) -> None:
+    """Batch handler of ``notify``: every entry in one multi-row insert."""
+    from jimu.runtime.workflow.tables import inbox
+
+    rows = []
+    for ctx in ctxs:
+        p = dict(ctx.job["payload"] or {})
+        rows.append({"app": str(p.get("app") or ctx.job["app"] or ""), "user": str(p["user"]),
+                     "kind": str(p.get("kind") or "notification"), "title": str(p.get("title") or ""),
+                     "entity": p.get("entity") or ctx.job["entity"], "record": p.get("record") or ctx.job["record"],
+                     "approval_id": None, "step": None, "at": ctx.now, "read": False, "done": False,
+                     "payload": {"job": int(ctx.job["id"])}})
+    ctxs[0].conn.execute(inbox.insert(), rows)
+
+
 JOB_KINDS: dict[str, Any] = {TIMER_JOB: fire_timer, "notify": fire_notify}
+BATCH_KINDS: dict[str, Any] = {"notify": fire_notify_batch}
