@@ -165,10 +165,10 @@ def coerce(field: FieldSpec, value: Any) -> Any:
     if t == "datetime":
         return _datetime(value)
     if t == "choice":
-        text = str(value) if not isinstance(value, (dict, list, bool)) else None
-        if text is None or text not in field.choice_values:
+        choice = str(value) if not isinstance(value, (dict, list, bool)) else None
+        if choice is None or choice not in field.choice_values:
             raise ValueError(f"must be one of: {', '.join(field.choice_values)}")
-        return text
+        return choice
     if t == "multi_choice":
         if not isinstance(value, list):
             raise ValueError("expected a list of choices")

@@ -4,6 +4,7 @@ epoch so every token issued before stops working at once."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,12 +118,12 @@ class UserService:
             row = c.execute(sa.select(users).where(users.c.username == username)).mappings().first()
         return _user(row) if row else None
 
-    def list(self, after_id: int = 0, limit: int = 100) -> list[User]:
+    def list(self, after_id: int = 0, limit: int = 100) -> builtins.list[User]:
         with self.db.read() as c:
             rows = c.execute(sa.select(users).where(users.c.id > after_id).order_by(users.c.id).limit(limit)).mappings()
             return [_user(r) for r in rows]
 
-    def holders(self, role: str) -> list[User]:
+    def holders(self, role: str) -> builtins.list[User]:
         """Active users holding ``role``."""
         return [u for u in self.list(limit=100000) if u.active and role in u.roles]
 

@@ -199,7 +199,7 @@ def plan_schema(old: AppSpec | None, new: AppSpec) -> list[SchemaOp]:
 def _pg() -> sa.Dialect:
     from sqlalchemy.dialects import postgresql
 
-    return postgresql.dialect()  # type: ignore[no-untyped-call,no-any-return]
+    return postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
 def _convert(f: FieldSpec, value: Any) -> Any:
@@ -223,7 +223,8 @@ def preview_changes(conn: Connection, old: AppSpec, new: AppSpec, ops: list[Sche
             assert f is not None
             table = old_tables(op.entity)
             col = table.c[op.details["old_column"]]
-            failing, samples, rows = 0, [], 0
+            failing, rows = 0, 0
+            samples: list[dict[str, Any]] = []
             for row in conn.execute(sa.select(table.c.id, col).where(col.is_not(None))):
                 rows += 1
                 try:
@@ -239,10 +240,10 @@ def preview_changes(conn: Connection, old: AppSpec, new: AppSpec, ops: list[Sche
             assert entity is not None
             f = entity.field(op.field)
             assert f is not None
-            table = old_tables.get(op.entity)
-            if table is None or column_name(f) not in table.c:
+            maybe = old_tables.get(op.entity)
+            if maybe is None or column_name(f) not in maybe.c:
                 continue
-            col = table.c[column_name(f)]
+            col = maybe.c[column_name(f)]
             dupes = conn.execute(sa.select(col, sa.func.count()).where(col.is_not(None)).group_by(col)
                                  .having(sa.func.count() > 1).limit(sample_size)).all()
             if dupes:

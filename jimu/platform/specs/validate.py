@@ -266,7 +266,8 @@ def _check_roles(app: AppSpec) -> list[Finding]:
 def _check_refs(app: AppSpec) -> list[Finding]:
     out: list[Finding] = []
     entity_names = [e.name for e in app.entities]
-    for kind, items in (("form", app.forms), ("view", app.views)):
+    bound: list[tuple[str, list[Any]]] = [("form", list(app.forms)), ("view", list(app.views))]
+    for kind, items in bound:
         out += _check_names(kind, [x.name for x in items], f"{kind}s")
         for x in items:
             entity = app.entity(x.entity)
@@ -285,7 +286,9 @@ def _check_refs(app: AppSpec) -> list[Finding]:
             if dim.entity and app.entity(dim.entity) is None:
                 out.append(Finding("SPEC-E017", "error", f"ledgers.{ledger.name}.dimensions.{dim.name}",
                                    f"unknown entity '{dim.entity}'"))
-    for kind, items in (("ledger", app.ledgers), ("automation", app.automations), ("dashboard", app.dashboards)):
+    named: list[tuple[str, list[Any]]] = [("ledger", list(app.ledgers)), ("automation", list(app.automations)),
+                                          ("dashboard", list(app.dashboards))]
+    for kind, items in named:
         out += _check_names(kind, [x.name for x in items], f"{kind}s")
     return out
 
