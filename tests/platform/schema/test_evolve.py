@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+
+from jimu.core.errors import ValidationError
+from jimu.platform.schema.evolve import assign_physical_names, literal_default, plan_schema
+from jimu.platform.specs import AppSpec, FieldSpec
+
+
+def app(fields: list[dict]) -> AppSpec:
+    return AppSpec.model_validate({"name": "shop", "entities": [{"name": "item", "fields": fields}]})
+
+
+def test_literal_defaults() -> None:
+    assert literal_default(FieldSpec(name="a", default=5)) == (True, 5)
+    assert literal_default(FieldSpec(name="a", default="'x'")) == (True, "x")
+    assert literal_default(FieldSpec(name="a", default="True")) == (True, True)
+    assert literal_default(FieldSpec(name="a", default="$today")) == (False, None)
+    assert literal_default(FieldSpec(name="a", default="qty * 2")) == (False, None)
+
+
+def test_columns_fixed_on_first_publish_and_kept_on_rename() -> None:
+    v1 = assign_physical_names(None, app([{"name": "cost", "type": "money"}]))
+    assert v1.entities[0].fields[0].column == "cost" and v1.entities[0].table == "app_shop__item"
+    renamed = v1.model_copy(deep=True)
+    renamed.entities[0].fields[0].name = "unit_cost"
+    v2 = assign_physical_names(v1, renamed)
+    assert v2.entities[0].field("unit_cost").column == "cost"
+    assert plan_schema(v1, v2) == []
+
+
+def test_retype_gets_a_new_column_and_archives_the_old() -> None:
+    v1 = assign_physical_names(None, app([{"name": "code", "type": "text"}]))
+    v2 = assign_physical_names(v1, app([{"name": "code", "type": "integer", "column": "code"}]))
+    code = v2.entities[0].field("code")
+    assert code.column == "code_2"
+    old = v2.entities[0].field("code_was_text")
+    assert old is not None and old.archived and old.column == "code"
+    ops = plan_schema(v1, v2)
+    assert [(o.action, o.details.get("old_column")) for o in ops] == [("retype_column", "code")]
+
+
+def test_dropped_field_is_archived_not_lost() -> None:
+    v1 = assign_physical_names(None, app([{"name": "a", "type": "text"}, {"name": "b", "type": "text"}]))
+    v2 = assign_physical_names(v1, app([{"name": "a", "type": "text"}]))
+    b = v2.entities[0].field("b")
+    assert b is not None and b.archived and b.column == "b"
+
+
+def test_plan_for_new_field_and_index() -> None:
+    v1 = assign_physical_names(None, app([{"name": "a", "type": "text"}]))
+    v2 = assign_physical_names(v1, app([{"name": "a", "type": "text", "unique": True}, {"name": "b", "type": "integer"}]))
+    actions = [(o.action, o.field) for o in plan_schema(v1, v2)]
+    assert ("create_index", "a") in actions and ("add_column", "b") in actions
+
+
+def test_unique_on_duplicates_is_refused(shop) -> None:
+    for sku in ("A", "B"):
+        shop.records.create("shop", "item", {"sku": sku, "name": "same"})
+    shop.store.put_field("shop", "item", "name", {"type": "text", "unique": True})
+    with pytest.raises(ValidationError) as exc:
+        shop.store.publish("shop")
+    assert "more than once" in str(exc.value)
