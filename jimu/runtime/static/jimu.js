@@ -103,7 +103,7 @@
     if (!window.Sortable) return;
     root.querySelectorAll(".kcards").forEach(function (list) {
       window.Sortable.create(list, {
-        group: "kanban", animation: 150,
+        group: "kanban", animation: 150, forceFallback: true, fallbackTolerance: 4,
         onEnd: function (ev) {
           if (ev.from === ev.to) return;
           var card = ev.item, to = ev.to.dataset.state;
