@@ -153,7 +153,7 @@ def _kanban_cards(s: Screen, policy: AccessPolicy, entity: str, cols: list[str])
         lines = []
         for c in cols:
             f = ent.field(c)
-            if f is not None and c in r and c != wf.state_field:
+            if f is not None and c in r and c not in (wf.state_field, ent.title):
                 masked = policy.field_rule(entity, c).access == "mask"
                 lines.append({"label": s.label(f.label, c), "text": display(f, r.get(c), s.lang, titles, masked)})
         cards.append({"id": r["id"], "state": raw.get(wf.state_field), "title": r.get(ent.title) or f"#{r['id']}",

@@ -19,7 +19,14 @@ from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.routes_data import _still_allowed
 from jimu.runtime.records.validate import check_input
 from jimu.runtime.screens.base import Screen, open_screen, redirect, screen
-from jimu.runtime.screens.fields import FieldView, editable_names, field_view, link_options, link_titles, parse_value
+from jimu.runtime.screens.fields import (
+    FieldView,
+    editable_names,
+    field_view,
+    link_options,
+    link_titles,
+    parse_value,
+)
 
 __all__ = ["form_page", "form_submit", "options_page", "visibility_page", "scan_page", "form_layout", "scan_target"]
 
