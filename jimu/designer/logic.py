@@ -67,6 +67,8 @@ def preview_expression(jimu: Jimu, app: str, entity: str, source: str, purpose: 
         records = []  # never published, or the entity is new in the draft
     names = [f.name for f in ent.fields] if ent else []
     title = ent.title if ent else "id"
+    if title == "id" and ent is not None:
+        title = next((f.name for f in ent.active_fields if f.type == "text"), "id")
     for rec in records:
         row = {n: rec.get(n) for n in names} | rec
         item: dict[str, Any] = {"id": rec.get("id"), "title": to_json(rec.get(title, rec.get("id")))}

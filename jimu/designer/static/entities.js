@@ -157,6 +157,10 @@
     const help = inp("prop-help", f.help ? J.label(f.help, "") : "");
     const save = async (ev) => {
       ev.preventDefault();
+      if (!nameTouched && (zh.value || en.value)) {
+        const r = await J.api("GET", "/api/designer/infer?label=" + encodeURIComponent(zh.value || en.value));
+        if (r.name) name.value = r.name;
+      }
       const t = type.value;
       const options = { ...(f.type === t ? f.options : {}), ...(E.inferredOptions && t !== f.type ? E.inferredOptions : {}) };
       if (t === "choice" || t === "multi_choice") options.choices = choices.filter((c) => c.value);
@@ -218,9 +222,9 @@
   E.init = async () => {
     E.palette = (await J.api("GET", "/api/designer/field-types")).data;
     renderPalette();
-    Sortable.create(pal, { group: { name: "fields", pull: "clone", put: false }, sort: false, animation: 120 });
+    Sortable.create(pal, { group: { name: "fields", pull: "clone", put: false }, sort: false, animation: 120, forceFallback: true });
     Sortable.create(canvas, {
-      group: { name: "fields", pull: false, put: true }, animation: 120, handle: ".field-card, .pal-item",
+      group: { name: "fields", pull: false, put: true }, animation: 120, forceFallback: true,
       onAdd: (ev) => { const type = ev.item.dataset.type, idx = ev.newIndex; ev.item.remove(); E.addField(type, idx); },
       onUpdate: async () => {
         const names = [...canvas.children].map((li) => li.dataset.name).filter(Boolean);

@@ -61,6 +61,7 @@
       X.field = name; J.toast(J.t("saved")); await J.reload();
     } catch (err) { J.fail(err); }
   });
+  J.listeners.push(() => { if (X.entity && J.entity(X.entity)) fillFields(); });
   X.show = () => {
     const keep = X.entity || (J.entitiesPanel && J.entitiesPanel.current);
     J.fillEntitySelect(entSel, keep);

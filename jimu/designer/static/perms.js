@@ -98,6 +98,11 @@
     if (!label) return;
     const r = await J.api("GET", "/api/designer/infer?label=" + encodeURIComponent(label));
     try {
+      if (!J.meta.draft.roles.some((x) => x.name === "admin")) {
+        // Once an app defines roles, admin becomes an explicit role with every right.
+        const all = { create: true, read: true, update: true, delete: true, export: true, transitions: [], row_filter: null, fields: {} };
+        await J.api("PUT", J.metaUrl("/roles/admin"), { name: "admin", label: { zh: "管理员", en: "Administrator" }, entities: {}, all_entities: all });
+      }
       await J.api("PUT", J.metaUrl("/roles/" + r.name), { name: r.name, label: { zh: label, en: "" }, entities: {} });
       P.role = { name: r.name };
       await J.reload(); await P.show();

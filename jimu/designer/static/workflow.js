@@ -128,7 +128,7 @@
       J.el("button", { type: "button", class: "btn small", id: "wf-add-step", text: "+ " + J.t("add_step"), onclick: () => {
         t.approval = t.approval || { steps: [], reject_to: null };
         t.approval.steps.push({ name: "step_" + (t.approval.steps.length + 1), label: { zh: "审批" + (t.approval.steps.length + 1), en: "" },
-          approvers: [{ kind: "role", value: "admin" }], mode: "any", n: null, condition: null, fallback_role: null });
+          approvers: [{ kind: "role", value: "admin" }], mode: "any", n: null, condition: null, fallback_role: "admin" });
         drawSteps(); autoCheck(); } }),
       J.el("button", { type: "button", class: "btn danger", text: J.t("delete"), onclick: () => {
         for (const f of t.from) W.editor.removeSingleConnection(W.nodeOf[f], W.nodeOf[t.to], "output_1", "input_1");
