@@ -21,12 +21,14 @@ from sqlalchemy.engine import Connection
 
 from jimu.core import clock
 from jimu.core.errors import FieldError, StockConflict
+from jimu.platform.ledger import rawsql
 from jimu.platform.ledger.spec import Doc, Ledger
 from jimu.platform.ledger.tables import BUCKETS, balance, movement, reservation
 
 __all__ = ["Line", "apply_lines", "update_balances", "expire_key", "ensure_row", "insert_movements"]
 
 _B = balance.c
+_MOVE_MANY = movement.insert().returning(movement.c.id, sort_by_parameter_order=True)
 
 
 @dataclass
@@ -43,34 +45,6 @@ class Line:
     index: int = 0
     requested: int = 0
     key: str = field(default="")
-
-
-_stmt_cache: dict[tuple[tuple[tuple[str, int], ...], bool], sa.Update] = {}
-
-
-def _guarded_update(changes: Mapping[str, int], allow_negative: bool) -> sa.Update:
-    """The cached guarded UPDATE for this pattern of changed buckets (signs matter)."""
-    pattern = tuple(sorted((b, (d > 0) - (d < 0)) for b, d in changes.items() if d))
-    cache_key = (pattern, allow_negative)
-    stmt = _stmt_cache.get(cache_key)
-    if stmt is not None:
-        return stmt
-    signs = dict(pattern)
-    conds: list[sa.ColumnElement[bool]] = [
-        _B.app == sa.bindparam("a"),
-        _B.ledger == sa.bindparam("l"),
-        _B.key == sa.bindparam("k"),
-    ]
-    for b, sign in pattern:
-        if sign < 0 and not (allow_negative and b == "on_hand"):
-            conds.append(_B[b] + sa.bindparam(f"x_{b}") >= 0)
-    if not allow_negative and (signs.get("on_hand", 0) < 0 or signs.get("reserved", 0) > 0):
-        oh = _B.on_hand + sa.bindparam("x_on_hand") if "on_hand" in signs else _B.on_hand
-        rs = _B.reserved + sa.bindparam("x_reserved") if "reserved" in signs else _B.reserved
-        conds.append(oh - rs >= 0)
-    stmt = sa.update(balance).where(*conds).values({b: _B[b] + sa.bindparam(f"x_{b}") for b, _ in pattern})
-    _stmt_cache[cache_key] = stmt
-    return stmt
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
@@ -119,17 +93,8 @@ def expire_key(conn: Connection, app: str, ledger: str, key: str, now: datetime)
     return len(rows)
 
 
-def _params(app: str, lg: Ledger, key: str, changes: Mapping[str, int]) -> dict[str, Any]:
-    p: dict[str, Any] = {"a": app, "l": lg.name, "k": key}
-    for b, d in changes.items():
-        if d:
-            p[f"x_{b}"] = d
-    return p
-
-
 def _try(conn: Connection, lg: Ledger, app: str, key: str, changes: Mapping[str, int]) -> bool:
-    stmt = _guarded_update(changes, lg.allow_negative)
-    return bool(conn.execute(stmt, _params(app, lg, key, changes)).rowcount == 1)
+    return rawsql.guarded_update(conn, app, lg.name, key, changes, lg.allow_negative)
 
 
 def apply_lines(
@@ -203,10 +168,8 @@ def insert_movements(
             row["transition"] = ln.doc.transition
         rows.append(row)
     if len(rows) == 1:
-        pk = conn.execute(movement.insert(), rows[0]).inserted_primary_key
-        assert pk is not None
-        return [int(pk[0])]
-    stmt = movement.insert().returning(movement.c.id, sort_by_parameter_order=True)
+        return [rawsql.insert_movement(conn, rows[0])]
+    stmt = _MOVE_MANY.returning(movement.c.id, sort_by_parameter_order=True)
     return [int(x) for x in conn.execute(stmt, rows).scalars()]
 
 

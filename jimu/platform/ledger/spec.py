@@ -130,11 +130,24 @@ class Ledger:
 LedgerLike = Ledger | LedgerSpec
 
 
+# The converted ledgers by what they are built from: a spec object may be edited in place
+# (pydantic models are mutable), so the cache is keyed by its content, not its identity.
+_from_spec: dict[tuple[Any, ...], Ledger] = {}
+
+
 def as_ledger(ledger: LedgerLike) -> Ledger:
-    """Accept a :class:`Ledger` or a :class:`LedgerSpec`."""
+    """Accept a :class:`Ledger` or a :class:`LedgerSpec` (converted and validated once
+    per distinct spec content)."""
     if isinstance(ledger, Ledger):
         return ledger
-    return Ledger.from_spec(ledger)
+    fp = (ledger.name, tuple((d.name, d.required) for d in ledger.dimensions), tuple(ledger.buckets),
+          ledger.scale, ledger.allow_negative)
+    lg = _from_spec.get(fp)
+    if lg is None:
+        if len(_from_spec) >= 256:
+            _from_spec.clear()
+        lg = _from_spec[fp] = Ledger.from_spec(ledger)
+    return lg
 
 
 def cost_to_units(cost: Any) -> int:
