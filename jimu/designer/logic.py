@@ -148,6 +148,11 @@ def workflow_check(spec: AppSpec, body: dict[str, Any]) -> dict[str, Any]:
                               "hint": "", "state": None, "transition": None}]}
     data = spec.dump()
     data["workflows"] = [w for w in data["workflows"] if w["name"] != wf.name] + [wf.dump()]
+    for e in data["entities"]:  # saving adds the state field the editor maintains, so check as if it did
+        if e["name"] == wf.entity and not any(f["name"] == wf.state_field for f in e["fields"]):
+            e["fields"].append({"name": wf.state_field, "type": "choice", "label": {"zh": "状态", "en": "State"},
+                                "options": {"choices": [{"value": s.name, "label": s.label.zh} for s in wf.states]
+                                            or [{"value": "draft", "label": "draft"}]}})
     trial = AppSpec.model_validate(data)
     found: list[Finding] = [f for f in validate_app(trial) if f.path.startswith(f"workflows.{wf.name}")]
     out = [{**f.as_dict(), **_finding_target(f.path)} for f in found]

@@ -125,7 +125,7 @@ def test_workflow_check_places_findings_on_states(crm: Any) -> None:
     assert "island" in by_state
     transitions = {f["transition"] for f in found if f["transition"]}
     assert {"submit", "approve"} <= transitions
-    assert any(f["id"] in ("WFV-E006", "SPEC-E010") for f in found)  # no state field yet
+    assert not any(f["id"] in ("WFV-E006", "SPEC-E010") for f in found)  # the save adds the state field
     bad = crm.post("/api/apps/crm/designer/workflow-check", json={"workflow": {"name": "x"}}).json()["findings"]
     assert bad and bad[0]["severity"] == "error"
 
