@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["AccessPolicy", "MASK_FAILED"]
 
 MASK_FAILED = "***"
-_grants: dict[tuple[str, int, tuple[str, ...], str], EntityGrant] = {}
 _lock = threading.Lock()
 
 
@@ -68,15 +67,17 @@ class AccessPolicy:
                    or any(x.fields or x.row_filter for x in r.entities.values()) for r in self.roles)
 
     def grant(self, entity: str) -> EntityGrant:
-        """The merged grant of the caller's roles on ``entity`` (cached per app version)."""
-        key = (self.app, self.rt.version, self._role_key, entity)
-        hit = _grants.get(key)
+        """The merged grant of the caller's roles on ``entity`` (cached per published spec)."""
+        # Cached on the AppRuntime itself: it lives exactly as long as this published spec.
+        cache: dict[tuple[tuple[str, ...], str], EntityGrant] = self.rt.__dict__.setdefault("_jimu_grants", {})
+        key = (self._role_key, entity)
+        hit = cache.get(key)
         if hit is None:
             hit = entity_grant(self.rt.spec, self.roles, entity)
             with _lock:
-                if len(_grants) > 4096:
-                    _grants.clear()
-                _grants[key] = hit
+                if len(cache) > 4096:
+                    cache.clear()
+                cache[key] = hit
         return hit
 
     def can(self, entity: str, right: str) -> bool:
@@ -214,6 +215,9 @@ class AccessPolicy:
             f = ent.field(key)
             if f is None or f.archived or key in SYSTEM_FIELDS:
                 continue
+            wf = self.rt.spec.workflow_for(ent.name)
+            if wf is not None and key == wf.state_field:
+                continue  # the record service answers 409: the state moves only by transitions
             rule = grant.field_rule(key)
             if f.type == "child_table" and f.target and rule.writable and isinstance(value, list):
                 for i, row in enumerate(value):
