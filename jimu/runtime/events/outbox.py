@@ -18,8 +18,8 @@ import contextvars
 import threading
 import uuid
 import weakref
-from decimal import Decimal
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa

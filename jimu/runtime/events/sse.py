@@ -69,11 +69,24 @@ async def event_stream(policy: AccessPolicy, last_event_id: int | None, *, heart
         hub.unsubscribe(sub)
 
 
+_cache: dict[tuple[Any, ...], str | None] = {}
+
+
 def _render(policy: AccessPolicy, row: Mapping[str, Any], wanted: set[str]) -> str | None:
+    """The frame for this caller; streams of the same user and roles share one rendering
+    (many tabs and terminals of one user cost one render per event)."""
     if row["kind"] not in wanted:
         return None
+    key = (row["seq"], policy.app, policy.rt.version, policy.actor.username, tuple(sorted(policy.actor.roles)),
+           tuple(sorted((policy.actor.attrs or {}).items(), key=str)))
+    if key in _cache:
+        return _cache[key]
     try:
         data = render_event(policy, row)
     except Exception:  # noqa: BLE001 - a spec changed under an old event: skip it, keep streaming
-        return None
-    return None if data is None else frame(row, data)
+        data = None
+    out = None if data is None else frame(row, data)
+    if len(_cache) > 8192:
+        _cache.clear()
+    _cache[key] = out
+    return out

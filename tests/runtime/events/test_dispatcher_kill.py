@@ -34,7 +34,7 @@ class SlowReceiver(Receiver):
         original = handler.do_POST
 
         def slow(h):  # type: ignore[no-untyped-def]
-            time.sleep(0.05)
+            time.sleep(0.1)
             original(h)
 
         handler.do_POST = slow
@@ -65,7 +65,7 @@ def test_sigkill_during_delivery_loses_nothing(make_db_url):
         expected = set(c.execute(sa.select(events.c.id)).scalars())
     proc = _start(url)
     try:
-        deadline = time.time() + 30
+        deadline = time.time() + 60
         while len(rx.calls) < 5 and time.time() < deadline:
             time.sleep(0.01)
         assert len(rx.calls) >= 5, proc.stderr.read().decode() if proc.poll() is not None else "no deliveries"
@@ -73,7 +73,7 @@ def test_sigkill_during_delivery_loses_nothing(make_db_url):
         proc.wait()
         assert len({json.loads(c["body"])["id"] for c in rx.calls}) < len(expected)  # killed mid-way
         proc = _start(url)
-        deadline = time.time() + 40
+        deadline = time.time() + 90
         while time.time() < deadline:
             got = {json.loads(c["body"])["id"] for c in rx.calls}
             if got >= expected:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from jimu.core.errors import ValidationError
 from jimu.platform.actor import Actor
 from jimu.runtime.events.tables import events
 
@@ -36,6 +37,6 @@ def test_rolled_back_write_emits_nothing(shop):
         raise RuntimeError("boom")
     assert _rows(shop) == []
     # a failing validation inside the service leaves nothing either
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         shop.records.create("shop", "item", {"name": "no sku"})
     assert _rows(shop) == []
