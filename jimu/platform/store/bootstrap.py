@@ -16,6 +16,7 @@ SYSTEM_TABLE_MODULES: list[str] = [
     "jimu.platform.store.tables",
     "jimu.platform.ledger.tables",
     "jimu.platform.health.tables",
+    "jimu.platform.permissions.tables",
     "jimu.runtime.workflow.tables",
     "jimu.runtime.events.tables",
     "jimu.templates_market.tables",

@@ -136,7 +136,7 @@ class RecordService:
         if rt.spec.parent_of(entity) is not None:
             raise ValidationError(f"{entity} rows are created through their parent's child list",
                                   code="record.child_direct")
-        self._refuse_state_write(rt, ent, data, creating=True)
+        data = self._refuse_state_write(rt, ent, data, creating=True)
         with self._tx(conn) as c:
             rid = self._insert(c, rt, ent, data, actor, parent_id=None, idx=0, prefix="", state=_state)
             after = self._by_id(c, rt, ent, rid)
@@ -152,11 +152,11 @@ class RecordService:
         rt = self.apps.get(app, conn)
         ent = rt.entity(entity)
         rid = _as_id(record_id)
-        if not _allow_state:
-            self._refuse_state_write(rt, ent, data, creating=False)
         with self._tx(conn) as c:
             table = rt.tables(entity)
             before = self._by_id(c, rt, ent, rid)
+            if not _allow_state:
+                data = self._refuse_state_write(rt, ent, data, creating=False, current=before)
             if expected_version is not None and before["version"] != expected_version:
                 raise VersionConflict(
                     f"{entity} {rid} was changed by someone else (version {before['version']}, you had "
@@ -252,12 +252,17 @@ class RecordService:
         return len(prepared)
 
     # Internals ---------------------------------------------------------------------------
-    def _refuse_state_write(self, rt: AppRuntime, ent: EntitySpec, data: Mapping[str, Any], creating: bool) -> None:
+    def _refuse_state_write(self, rt: AppRuntime, ent: EntitySpec, data: Mapping[str, Any], creating: bool,
+                            current: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+        """``data`` without an unchanged state value; a changed one is 409 (transitions only)."""
         wf = rt.spec.workflow_for(ent.name)
         if wf is None or wf.state_field not in data:
-            return
-        if creating and data[wf.state_field] in (None, "", getattr(wf.initial_state, "name", None)):
-            return
+            return data
+        value = data[wf.state_field]
+        unchanged = (creating and value in (None, "", getattr(wf.initial_state, "name", None))) or (
+            current is not None and value == current.get(wf.state_field))
+        if unchanged:
+            return {k: v for k, v in data.items() if k != wf.state_field}
         allowed = [t.name for t in wf.transitions]
         raise Conflict(
             f"'{wf.state_field}' changes only through the workflow's transitions: "
