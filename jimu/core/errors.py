@@ -7,7 +7,7 @@ as a readable message without knowing the concrete class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [

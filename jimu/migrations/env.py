@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from jimu.platform.store import tables  # noqa: F401  (registers the tables)
 from jimu.platform.db import system_metadata
+from jimu.platform.store import tables  # noqa: F401  (registers the tables)
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - alembic CLI use
