@@ -1,0 +1,141 @@
+"""Stock operations as automation actions (hook ``jimu_automation_actions``).
+
+The automation engine calls ``run(ctx, spec)`` (ctx: its ActionContext, spec: the action's
+JSON); code such as a template's workflow step may call ``run(jimu, app, record, params,
+actor)`` directly. Both run in the caller's transaction when one is given (``ctx.conn`` or
+``params["conn"]``). Parameters are literals or, when a string names a field of the
+triggering record, that field's value (``"qty": "received_qty"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from jimu.platform.ledger import Doc
+from jimu.platform.values import parse_duration
+
+__all__ = ["STOCK_ACTIONS", "StockAction"]
+
+Impl = Callable[[Any, Any, str, Mapping[str, Any] | None, Mapping[str, Any], str | None], Any]
+
+
+@dataclass(frozen=True)
+class StockAction:
+    """An automation action kind: ``name``, ``description``, ``params`` (name -> help) and
+    ``run`` (see the module doc for its two call forms)."""
+
+    name: str
+    description: str
+    params: dict[str, str]
+    impl: Impl = field(repr=False)
+
+    def run(self, *args: Any) -> Any:
+        if len(args) == 2:  # the automation engine: (ActionContext, spec)
+            ctx, spec = args
+            params = {k: v for k, v in spec.items() if k not in ("type", "as")}
+            return self._call(ctx.jimu, ctx.conn, ctx.app, ctx.record, params, getattr(ctx.actor, "username", None))
+        if len(args) == 5:  # direct: (jimu, app, record, params, actor)
+            jimu, app, record, params, actor = args
+            params = dict(params)
+            conn = params.pop("conn", None)
+            user = actor if isinstance(actor, str) or actor is None else getattr(actor, "username", None)
+            return self._call(jimu, conn, app, record, params, user)
+        raise TypeError("run(ctx, spec) or run(jimu, app, record, params, actor)")
+
+    def _call(self, jimu: Any, conn: Any, app: str, record: Mapping[str, Any] | None, params: Mapping[str, Any],
+              user: str | None) -> Any:
+        values = {k: _resolve(v, record) for k, v in params.items()}
+        if conn is not None:
+            return self.impl(jimu, conn, app, record, values, user)
+        with jimu.db.write() as c:
+            return self.impl(jimu, c, app, record, values, user)
+
+
+def _resolve(value: Any, record: Mapping[str, Any] | None) -> Any:
+    if isinstance(value, str) and record is not None and value in record:
+        return record[value]
+    if isinstance(value, Mapping):
+        return {k: _resolve(v, record) for k, v in value.items()}
+    return value
+
+
+def _lg(jimu: Any, conn: Any, app: str, p: Mapping[str, Any]) -> Any:
+    from jimu.runtime.stock.common import resolve_ledger
+
+    return resolve_ledger(jimu, app, p.get("ledger"), conn)
+
+
+def _doc_id(p: Mapping[str, Any], record: Mapping[str, Any] | None) -> Any:
+    return p.get("transfer", (record or {}).get("id"))
+
+
+def _reserve(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> int:
+    from jimu.runtime.stock.channels import reserve_via_channel
+
+    ttl = timedelta(seconds=parse_duration(str(p["ttl"]))) if p.get("ttl") else None
+    doc = Doc(p.get("entity"), p.get("document", (record or {}).get("id"))) if p.get("entity") else None
+    return reserve_via_channel(conn, app, _lg(jimu, conn, app, p), str(p["channel"]),
+                               {"item": p["item"], "warehouse": p["warehouse"]}, p["qty"], ttl=ttl, doc=doc, user=user)
+
+
+def _rebalance(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> Any:
+    from jimu.runtime.stock.channels import rebalance
+
+    return rebalance(jimu, app, ledger=p.get("ledger"), conn=conn)
+
+
+def _configure(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> Any:
+    from jimu.runtime.stock.channels import configure_channels
+
+    return configure_channels(conn, app, _lg(jimu, conn, app, p), p["item"], p["warehouse"], p["channels"])
+
+
+def _send(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> int:
+    from jimu.runtime.stock.transfers import TRANSFER_ENTITY, transfer_send
+
+    return transfer_send(conn, app, _lg(jimu, conn, app, p), _doc_id(p, record),
+                         {"item": p["item"], "warehouse": p["from_warehouse"]}, p["qty"], line=p.get("line"),
+                         user=user, entity=p.get("entity", TRANSFER_ENTITY))
+
+
+def _receive(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> Any:
+    from jimu.runtime.stock.transfers import TRANSFER_ENTITY, transfer_receive
+
+    return transfer_receive(conn, app, _lg(jimu, conn, app, p), _doc_id(p, record),
+                            {"item": p["item"], "warehouse": p["from_warehouse"]},
+                            {"item": p["item"], "warehouse": p["to_warehouse"]}, p["qty"],
+                            p.get("received_qty", p["qty"]), line=p.get("line"), user=user,
+                            entity=p.get("entity", TRANSFER_ENTITY))
+
+
+def _resolve_disc(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> Any:
+    from jimu.runtime.stock.transfers import resolve_discrepancy
+
+    return resolve_discrepancy(conn, app, _lg(jimu, conn, app, p), int(p["discrepancy"]), reason=str(p["reason"]),
+                               book=p.get("book"), user=user)
+
+
+STOCK_ACTIONS: list[StockAction] = [
+    StockAction("stock_channel_reserve", "Reserve stock through a sales channel's pool (refused when paused).",
+                {"channel": "channel name", "item": "item id", "warehouse": "warehouse id", "qty": "quantity",
+                 "ttl": "optional ISO duration (PT30M)", "entity": "optional document entity", "ledger": "default stock"},
+                _reserve),
+    StockAction("stock_channel_rebalance", "Re-split available stock between channel pools now.",
+                {"ledger": "default stock"}, _rebalance),
+    StockAction("stock_channel_configure", "Set the channel pools (weights, thresholds) of an item in a warehouse.",
+                {"item": "item id", "warehouse": "warehouse id",
+                 "channels": "{channel: {weight, threshold}}", "ledger": "default stock"}, _configure),
+    StockAction("stock_transfer_send", "Source scans a transfer out: -on_hand +in_transit.",
+                {"item": "item id", "from_warehouse": "source", "qty": "quantity sent",
+                 "transfer": "document id (default: the record)", "line": "optional line id"}, _send),
+    StockAction("stock_transfer_receive", "Target scans a transfer in; a difference opens a discrepancy.",
+                {"item": "item id", "from_warehouse": "source", "to_warehouse": "target", "qty": "quantity sent",
+                 "received_qty": "quantity received (default: qty)", "transfer": "document id (default: the record)"},
+                _receive),
+    StockAction("stock_discrepancy_resolve", "Close a transfer discrepancy with a reason (adjust when booking goods).",
+                {"discrepancy": "discrepancy id", "reason": "why", "book": "optional signed quantity to book"},
+                _resolve_disc),
+]

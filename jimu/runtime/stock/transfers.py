@@ -1,0 +1,134 @@
+"""Two-sided transfers (调拨) with discrepancy documents.
+
+The source scans the goods out (:func:`transfer_send`: ``-on_hand +in_transit`` at the
+source, consuming a reservation if given); the target scans them in
+(:func:`transfer_receive`): ``+on_hand`` at the target for what actually arrived and
+``-in_transit`` at the source for everything that was sent. When the two counts differ
+the difference is never adjusted away silently: a discrepancy row (transfer, item, sent,
+received, difference, state ``open``, who/when) is written, and the part that did not
+arrive leaves ``in_transit`` through a ``transfer_short`` movement pointing at it.
+:func:`resolve_discrepancy` closes it with a reason and, when goods are booked (a
+shortfall found later, a surplus accepted), posts an ``adjust`` at the target with that
+reason. Everything runs in the caller's write transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from jimu.core import clock
+from jimu.core.errors import Conflict, NotFound, ValidationError
+from jimu.platform.ledger import Doc, Ledger, MoveLine, adjust, post
+from jimu.platform.ledger.moves import Line, apply_lines
+from jimu.platform.ledger.spec import dim_text
+from jimu.runtime.stock.tables import discrepancy, ensure_tables
+
+__all__ = ["TRANSFER_ENTITY", "discrepancies", "resolve_discrepancy", "transfer_receive", "transfer_send"]
+
+TRANSFER_ENTITY = "stock_transfer"
+_D = discrepancy.c
+
+
+def transfer_send(conn: Connection, app: str, lg: Ledger, transfer: Any, source: Mapping[str, Any], qty: Any, *,
+                  line: Any = None, reservation: int | None = None, user: str | None = None,
+                  entity: str = TRANSFER_ENTITY) -> int:
+    """The source scans out ``qty``: ``-on_hand +in_transit`` at ``source`` (StockConflict
+    when not available). Returns the movement id."""
+    res = post(conn, app, lg, "transfer_out", [MoveLine(source, qty, line=line, reservation=reservation)],
+               doc=Doc(entity, transfer, line, "send"), user=user)
+    return res.movements[-1]
+
+
+def transfer_receive(conn: Connection, app: str, lg: Ledger, transfer: Any, source: Mapping[str, Any],
+                     target: Mapping[str, Any], sent_qty: Any, received_qty: Any, *, line: Any = None,
+                     user: str | None = None, entity: str = TRANSFER_ENTITY,
+                     now: datetime | None = None) -> dict[str, Any]:
+    """The target scans in ``received_qty`` of the ``sent_qty`` that left ``source``:
+    ``-in_transit`` (all that was sent) at the source, ``+on_hand`` at ``target`` for what
+    arrived (at most what was sent; a surplus waits on the discrepancy). Returns
+    ``{"movements": [ids], "discrepancy": id | None}``."""
+    ensure_tables(conn)
+    at = now or clock.now()
+    sent, received = lg.to_units(sent_qty, "sent_qty"), lg.to_units(received_qty, "received_qty")
+    if sent <= 0 or received < 0:
+        raise ValidationError("sent_qty must be positive and received_qty not negative")
+    doc = Doc(entity, transfer, line, "receive")
+    moved: list[int] = []
+    arrived = min(sent, received)
+    if arrived:
+        moved += post(conn, app, lg, "transfer_in", [MoveLine(source, lg.to_qty(arrived), line=line, to=target)],
+                      doc=doc, user=user, at=at).movements
+    if sent == received:
+        return {"movements": moved, "discrepancy": None}
+    src, dst = lg.dims(source), lg.dims(target)
+    did = int(conn.execute(discrepancy.insert().values(
+        app=app, ledger=lg.name, transfer_entity=entity, transfer_id=dim_text(transfer), line=dim_text(line),
+        source=src, target=dst, item=dim_text(dst.get("item")), sent=sent, received=received,
+        difference=received - sent, state="open", created_by=user, created_at=at,
+    ).returning(_D.id)).scalar_one())
+    if sent > received:
+        short = sent - received
+        moved += apply_lines(conn, lg, app, [Line(src, {"in_transit": -short}, "transfer_short", doc,
+                                                   f"transfer discrepancy #{did}: {lg.to_qty(short)} not received",
+                                                   index=0, requested=short)], user=user, at=at)
+    return {"movements": moved, "discrepancy": did}
+
+
+def resolve_discrepancy(conn: Connection, app: str, lg: Ledger, discrepancy_id: int, *, reason: str,
+                        book: Any = None, user: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Close an open discrepancy with a ``reason``. ``book`` is the signed quantity to post
+    to the target's on_hand as an ``adjust`` with that reason: by default nothing for a
+    shortfall (the loss stands; pass the quantity found later to book it) and the surplus
+    for an over-receipt (pass 0 when it was sent back). Returns the discrepancy."""
+    ensure_tables(conn)
+    if not (reason and reason.strip()):
+        raise ValidationError("a discrepancy is resolved with a reason")
+    at = now or clock.now()
+    sel = sa.select(discrepancy).where(_D.id == discrepancy_id, _D.app == app, _D.ledger == lg.name)
+    if conn.dialect.name == "postgresql":
+        sel = sel.with_for_update()
+    row = conn.execute(sel).first()
+    if row is None:
+        raise NotFound(f"discrepancy {discrepancy_id} not found")
+    if row.state != "open":
+        raise Conflict(f"discrepancy {discrepancy_id} is already {row.state}")
+    diff = int(row.difference)
+    units = lg.to_units(book, "book") if book is not None else max(diff, 0)
+    if diff < 0 and not 0 <= units <= -diff:
+        raise ValidationError(f"book: a shortfall of {lg.to_qty(-diff)} can book 0..{lg.to_qty(-diff)}")
+    if diff > 0 and not 0 <= units <= diff:
+        raise ValidationError(f"book: a surplus of {lg.to_qty(diff)} can book 0..{lg.to_qty(diff)}")
+    movement_id = None
+    if units:
+        movement_id = adjust(conn, app, lg, row.target, lg.to_qty(units),
+                             reason=f"transfer discrepancy #{row.id}: {reason}",
+                             doc=Doc(row.transfer_entity, row.transfer_id, row.line, "resolve"), user=user)
+    conn.execute(sa.update(discrepancy).where(_D.id == row.id, _D.state == "open").values(
+        state="resolved", resolved_by=user, resolved_at=at, resolution=reason, booked=units,
+        movement_id=movement_id))
+    return discrepancies(conn, app, lg, id=row.id)[0]
+
+
+def discrepancies(conn: Connection, app: str, lg: Ledger, *, transfer: Any = None, state: str | None = None,
+                  id: int | None = None, entity: str = TRANSFER_ENTITY) -> list[dict[str, Any]]:
+    """Discrepancy rows, oldest first, quantities as Decimal (``difference`` = received - sent)."""
+    ensure_tables(conn)
+    sel = sa.select(discrepancy).where(_D.app == app, _D.ledger == lg.name).order_by(_D.id)
+    if id is not None:
+        sel = sel.where(_D.id == id)
+    if transfer is not None:
+        sel = sel.where(_D.transfer_entity == entity, _D.transfer_id == dim_text(transfer))
+    if state is not None:
+        sel = sel.where(_D.state == state)
+    return [{"id": int(r.id), "transfer": {"entity": r.transfer_entity, "id": r.transfer_id, "line": r.line},
+             "item": r.item, "source": r.source, "target": r.target, "sent": lg.to_qty(r.sent),
+             "received": lg.to_qty(r.received), "difference": lg.to_qty(r.difference), "state": r.state,
+             "created_by": r.created_by, "created_at": r.created_at, "resolved_by": r.resolved_by,
+             "resolved_at": r.resolved_at, "resolution": r.resolution,
+             "booked": lg.to_qty(r.booked) if r.booked is not None else None, "movement": r.movement_id}
+            for r in conn.execute(sel)]
