@@ -73,6 +73,10 @@ class Hub:
     def start(self) -> None:
         with self.db.read() as c:
             self.last_seq = int(c.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.seq), 0))).scalar_one())
+            if not self.db.is_sqlite:  # what is already committed in the look-back window is not new
+                for s in c.execute(sa.select(events.c.seq).where(events.c.seq > self.last_seq - LOOKBACK)).scalars():
+                    self._seen.append(int(s))
+                    self._seen_set.add(int(s))
         add_commit_callback(self.db.engine, self.wake)
         self._threads.append(threading.Thread(target=self._run, name="jimu-events-hub", daemon=True))
         if not self.db.is_sqlite:
