@@ -9,6 +9,7 @@ from jimu.platform import hooks as _hooks
 from jimu.platform.store.bootstrap import SYSTEM_TABLE_MODULES as _TABLE_MODULES
 from jimu.runtime.stock import plugin as _plugin
 from jimu.runtime.stock import sweeps as _sweeps
+from jimu.runtime.stock.channels import _register as _register_rebalance
 from jimu.runtime.stock.channels import (
     configure_channels,
     pools,
@@ -16,8 +17,14 @@ from jimu.runtime.stock.channels import (
     rebalance_pools,
     reserve_via_channel,
 )
-from jimu.runtime.stock.channels import _register as _register_rebalance
-from jimu.runtime.stock.stocktake import blind_lines, plan_cycle_count, trace, variance, variance_rate, variance_summary
+from jimu.runtime.stock.stocktake import (
+    blind_lines,
+    plan_cycle_count,
+    trace,
+    variance,
+    variance_rate,
+    variance_summary,
+)
 from jimu.runtime.stock.transfers import discrepancies, resolve_discrepancy, transfer_receive, transfer_send
 
 if "jimu.runtime.stock.tables" not in _TABLE_MODULES:

@@ -9,7 +9,16 @@ import sqlalchemy as sa
 
 from jimu.core.errors import StockConflict
 from jimu.platform.ledger import (
-    Doc, MoveLine, as_ledger, balances, get_reservations, movements, post, receipt, reserve, verify,
+    Doc,
+    MoveLine,
+    as_ledger,
+    balances,
+    get_reservations,
+    movements,
+    post,
+    receipt,
+    reserve,
+    verify,
 )
 from jimu.platform.ledger.tables import movement, reservation
 from jimu.platform.specs import LedgerSpec
