@@ -101,10 +101,10 @@ def reserve_handler(conn: Connection, lg: Ledger, lines: Sequence[MoveLine], ctx
         # driver-level statements on SQLite; anything unusual falls through unchanged.
         ln = out[0]
         ln.key = lg.key(ln.dims)
-        doc = ln.doc or Doc()
+        hot_doc = ln.doc or Doc()
         done = rawsql.reserve_one(
             conn, ctx.app, lg.name, ln.key, ln.dims, ln.changes["reserved"], allow_negative=lg.allow_negative,
-            doc=doc.columns(), transition=doc.transition, reason=ctx.reason, user=ctx.user, at=ctx.now,
+            doc=hot_doc.columns(), transition=hot_doc.transition, reason=ctx.reason, user=ctx.user, at=ctx.now,
             expires_at=expires)
         if done is not None:
             return PostResult([done[1]], [done[0]])

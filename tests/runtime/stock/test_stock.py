@@ -13,8 +13,19 @@ from jimu.platform.hooks import collect
 from jimu.platform.ledger import Doc, Ledger, adjust, balances, get_reservations, receipt, reserve, verify
 from jimu.runtime.due import run_due
 from jimu.runtime.stock import (
-    blind_lines, configure_channels, discrepancies, plan_cycle_count, pools, rebalance_pools,
-    reserve_via_channel, resolve_discrepancy, trace, transfer_receive, transfer_send, variance, variance_rate,
+    blind_lines,
+    configure_channels,
+    discrepancies,
+    plan_cycle_count,
+    pools,
+    rebalance_pools,
+    reserve_via_channel,
+    resolve_discrepancy,
+    trace,
+    transfer_receive,
+    transfer_send,
+    variance,
+    variance_rate,
     variance_summary,
 )
 
