@@ -22,3 +22,4 @@ __all__ = [
 ]
 
 register_with_due()
+from jimu.runtime import stock as _stock  # noqa: E402,F401 - registers the stock sweeps, periodic jobs and actions
