@@ -20,4 +20,4 @@ def app_factory() -> Starlette:
 
         set_clock(ManualClock())
     jimu = Jimu.open(os.environ.get("JIMU_DATABASE_URL"))
-    return create_app(jimu)
+    return create_app(jimu, background=True)

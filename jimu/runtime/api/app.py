@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -54,11 +57,41 @@ def _module_routes() -> list[BaseRoute]:
     return routes
 
 
+# Background loops started with the server: "module:function", each ``start(jimu) -> stop``.
+BACKGROUND: list[str] = [
+    "jimu.runtime.scheduler:start_scheduler",
+    "jimu.runtime.events.dispatcher:start_dispatcher",
+]
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Run the scheduler and the event dispatcher while the server serves (``background``
+    setting; ``JIMU_SCHEDULER=0`` turns them off)."""
+    stops = []
+    if app.state.settings.get("background") and os.environ.get("JIMU_SCHEDULER", "1") != "0":
+        for ref in BACKGROUND:
+            module_name, func = ref.split(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name is not None and module_name.startswith(exc.name):
+                    continue
+                raise
+            stops.append(getattr(module, func)(app.state.jimu))
+    try:
+        yield
+    finally:
+        for stop in reversed(stops):
+            stop()
+
+
 def create_app(jimu: Jimu, **settings: Any) -> Starlette:
-    """The ASGI app serving ``jimu``."""
+    """The ASGI app serving ``jimu``; ``background=True`` (the server) also runs the
+    scheduler and the event dispatcher."""
     routes: list[BaseRoute] = [Route("/api/health", health)]
     routes += _module_routes()
-    app = Starlette(routes=routes, exception_handlers=exception_handlers)
+    app = Starlette(routes=routes, exception_handlers=exception_handlers, lifespan=_lifespan)
     app.state.jimu = jimu
     app.state.settings = settings
     return app

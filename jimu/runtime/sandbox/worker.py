@@ -103,12 +103,12 @@ def worker_main(conn: Any, memory_mb: int) -> None:
     for key in list(os.environ):
         if key not in keep:
             del os.environ[key]
-    from jimu.runtime.sandbox.guards import ScriptError, compile_script, guarded_globals
-
     import datetime  # noqa: F401 - warm the allow-listed modules before the limits
     import decimal  # noqa: F401
     import math  # noqa: F401
     import re  # noqa: F401
+
+    from jimu.runtime.sandbox.guards import ScriptError, compile_script, guarded_globals
 
     watchdog = _Watchdog()  # before RLIMIT_NPROC: a thread counts as a process on Linux
     _limit(resource.RLIMIT_NPROC, 0)
