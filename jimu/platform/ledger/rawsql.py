@@ -219,13 +219,26 @@ def reserve_one(conn: Connection, app: str, ledger: str, key: str, dims: Mapping
         finally:
             cur.close()
         return None if row is None else (int(row[0]), int(row[1]))
-    if not guarded_update(conn, app, ledger, key, {"reserved": units}, allow_negative):
-        return None
-    rid = insert_reservation(conn, {
-        "app": app, "ledger": ledger, "key": key, "dims": dims, "qty": units, "open_qty": units,
-        "state": "active", "created_at": at, "created_by": user, "expires_at": expires_at, **doc})
-    mid = insert_movement(conn, {
-        "at": at, "user": user, "app": app, "ledger": ledger, "key": key, "dims": dims, "kind": "reserve",
-        **{f"d_{b}": 0 for b in BUCKETS}, "d_reserved": units, "reason": reason, "reservation_id": rid,
-        "transition": transition, **doc})
-    return rid, mid
+    # SQLite: three statements on one cursor, values converted once.
+    sets, where = _guard_sql(dialect, (("reserved", 1),), allow_negative)
+    upd = _sql_cache.get(("upd", dialect, (("reserved", 1),), allow_negative))
+    if upd is None:
+        upd = _sql_cache[("upd", dialect, (("reserved", 1),), allow_negative)] = (
+            f"UPDATE jimu_ledger_balance SET {sets} WHERE {where}")
+    at_text, dims_text = ts(dialect, at), dumps(dims)
+    cur = cursor(conn)
+    try:
+        cur.execute(upd, {"a": app, "l": ledger, "k": key, "x_reserved": units})
+        if cur.rowcount != 1:
+            return None
+        cur.execute(_insert_sql(dialect, "jimu_ledger_reservation", RES_COLS), {
+            "app": app, "ledger": ledger, "key": key, "dims": dims_text, "qty": units, "open_qty": units,
+            "state": "active", "created_at": at_text, "created_by": user, "expires_at": ts(dialect, expires_at), **doc})
+        rid = int(cur.lastrowid)
+        cur.execute(_insert_sql(dialect, "jimu_ledger_movement", MOVE_COLS), {
+            "at": at_text, "user": user, "app": app, "ledger": ledger, "key": key, "dims": dims_text,
+            "kind": "reserve", **{f"d_{b}": 0 for b in BUCKETS}, "d_reserved": units, "unit_cost": None,
+            "reason": reason, "reservation_id": rid, "transition": transition, **doc})
+        return rid, int(cur.lastrowid)
+    finally:
+        cur.close()
