@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
 
 def _context_extras(jimu: Any, app: str) -> dict[str, Any]:
     try:
-        from jimu.templates_market.health import scan_context_for
+        from jimu.templates_market.health_context import scan_context_for
     except ModuleNotFoundError:
         return {}
     ctx = scan_context_for(jimu, app)

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from jimu.core.errors import FieldError, ValidationError
+from jimu.runtime.health import register_scan_context_provider
 from jimu.templates_market.installer import install_cbu, install_template
 from jimu.templates_market.lifecycle import installed
 from jimu.templates_market.market import list_cbus, list_templates
@@ -89,3 +90,13 @@ def routes() -> list[BaseRoute]:
         Route("/api/apps/{app}/install", install_route, methods=["POST"]),
         Route("/api/apps/{app}/cbus", installed_route, methods=["GET"]),
     ]
+
+
+def _scan_context(jimu: Any, app: str) -> Any:
+    """Health scans of the API see the installed units' manifests (domain tags, versions)."""
+    from jimu.templates_market.health_context import scan_context_for
+
+    return scan_context_for(jimu, app, published=True)
+
+
+register_scan_context_provider(_scan_context)

@@ -47,11 +47,10 @@ class Server:
         return httpx.Client(base_url=self.base, headers=headers, timeout=30)
 
     def token(self, user: str) -> str:
-        if user not in self._tokens:
-            r = httpx.post(f"{self.base}/api/auth/token", json={"username": user, "password": user}, timeout=30)
-            assert r.status_code == 200, r.text
-            self._tokens[user] = r.json()["access_token"]
-        return self._tokens[user]
+        """A fresh token (the test clock moves the server's time, so old ones expire)."""
+        r = httpx.post(f"{self.base}/api/auth/token", json={"username": user, "password": user}, timeout=30)
+        assert r.status_code == 200, r.text
+        return str(r.json()["access_token"])
 
     def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "jimu", *args], cwd=self.folder, env=self.env, input=input,

@@ -54,7 +54,7 @@ def test_standard_stable_names(jimu: Any) -> None:
     assert {t.name for t in wf.transitions} == {"submit", "approve", "reject", "ship", "complete", "cancel"}
     assert {i.name for i in wf.transition("ship").inputs} == {"warehouse_confirm_code", "logistics_no"}
     assert set(wf.transition("cancel").roles) == {"sales", "manager", "admin"}
-    assert [s.condition for s in wf.transition("approve").approval.steps] == [None, "amount > 5000"]
+    assert [s.condition for s in wf.transition("submit").approval.steps] == [None, "amount > 5000"]
     assert {t.after for t in wf.timers} == {"PT48H", "PT30M"}
     assert {r.name for r in spec.roles} == {"admin", "sales", "warehouse", "purchasing", "finance", "manager", "vp"}
     assert spec.role("sales").entities["item"].fields["cost_price"].mask == "ROUND_TO(cost_price, 1000)"

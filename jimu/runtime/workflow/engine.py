@@ -245,7 +245,12 @@ class WorkflowEngine:
                  "to": to, "comment": comment}
         after: dict[str, Any] = self.jimu.records.update(rt.name, ent.name, rec["id"], data, actor=actor, conn=c,
                                                          _allow_state=True, _extra=extra, _action="transition")
-        run_transition_postings(c, rt, ent, after, t, actor)
+        run_transition_postings(c, rt, ent, after, t, actor, self.jimu.records)
+        if t.actions:
+            from jimu.runtime.workflow.actions import run_transition_actions
+
+            if run_transition_actions(self.jimu, c, rt, ent, after, t, actor):
+                after = dict(self.jimu.records.get(rt.name, ent.name, after["id"], conn=c))
         return after
 
     @staticmethod

@@ -113,9 +113,27 @@ def _ttl(rt: AppRuntime, entity: str, p: Any, doc: Mapping[str, Any]) -> timedel
     return timedelta(seconds=parse_duration(str(ttl)))
 
 
+def _options(p: Any) -> dict[str, Any]:
+    if isinstance(p, Mapping):
+        return dict(p)
+    return {**p.model_dump(), **(p.model_extra or {})}
+
+
+def _from_reservations(conn: Connection, rt: AppRuntime, lg: LedgerSpec, ent: EntitySpec,
+                       doc: Mapping[str, Any]) -> list[MoveLine]:
+    """Ship exactly what the document holds: one line per active reservation (batches
+    allocated at reserve time stay allocated)."""
+    return [MoveLine(dict(r["dims"]), r["open_qty"], line=r["document"]["line"], reservation=r["id"])
+            for r in get_reservations(conn, rt.name, lg, entity=ent.name, doc_id=doc["id"], state="active")
+            if r["open_qty"] > 0]
+
+
 def run_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
-                 pairs: list[tuple[LedgerSpec, Any]], actor: Actor, transition: str | None = None) -> int:
+                 pairs: list[tuple[LedgerSpec, Any]], actor: Actor, transition: str | None = None,
+                 records: Any = None) -> int:
     """Execute ``pairs`` for document ``doc``; returns the number of movements written."""
+    from jimu.runtime.workflow.batches import fefo_split, resolve_batch
+
     written = 0
     for lg, p in pairs:
         kind = str(_get(p, "kind") or "")
@@ -128,27 +146,38 @@ def run_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping
             emit_ledger_moved(conn, rt.name, lg.name, moved, actor=actor, scale=lg.scale)  # outbox (events)
             written += len(moved)
             continue
+        opts = _options(p)
         dims_map: Mapping[str, str] = _get(p, "dimensions") or {d.name: d.name for d in lg.dimensions}
         qty_field = str(_get(p, "quantity") or "qty")
+        fefo = opts.get("allocate") == "fefo"
         held: dict[str, int] = {}
+        lines: list[MoveLine] = []
         if kind in ("ship", "transfer_out"):
+            reserved = _from_reservations(conn, rt, lg, ent, doc)
+            if fefo and reserved:
+                lines = reserved
             for r in get_reservations(conn, rt.name, lg, entity=ent.name, doc_id=doc["id"], state="active"):
                 held.setdefault(str(r["document"]["line"]), r["id"])
-        lines: list[MoveLine] = []
-        for line in _lines(doc, p):
+        for line in [] if lines else _lines(doc, p):
             qty = _value(line, doc, qty_field)
             if qty is None or qty == 0:
                 continue
             dims = {d: _value(line, doc, f) for d, f in dims_map.items()}
+            if opts.get("batch_from") and records is not None:
+                batch = resolve_batch(conn, rt, records, opts["batch_from"], line, doc, actor)
+                if batch is not None:
+                    dims["batch"] = batch
             line_id = line.get("id") if _get(p, "lines") else None
             to = None
             if kind == "transfer_in":
-                to_map: Mapping[str, str] = _get(p, "to_dimensions") or {}
+                to_map: Mapping[str, str] = _get(p, "to_dimensions") or _get(p, "to") or {}
                 to = {**dims, **{d: _value(line, doc, f) for d, f in to_map.items()}}
             cost_field = _get(p, "unit_cost")
-            lines.append(MoveLine(dims, qty, line=line_id,
-                                  unit_cost=_value(line, doc, cost_field) if cost_field else None,
-                                  reservation=held.get(str(line_id)), to=to))
+            cost = _value(line, doc, cost_field) if cost_field else None
+            parts = fefo_split(conn, rt, lg, opts, dims, qty) if fefo and kind in ("reserve", "ship") else [(dims, qty)]
+            for part_dims, part_qty in parts:
+                lines.append(MoveLine(part_dims, part_qty, line=line_id, unit_cost=cost,
+                                      reservation=held.get(str(line_id)) if len(parts) == 1 else None, to=to))
         reason = _get(p, "reason")
         if reason:
             reason = str(doc.get(reason) or reason)
@@ -160,14 +189,14 @@ def run_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping
 
 
 def run_transition_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
-                            t: TransitionSpec, actor: Actor) -> int:
+                            t: TransitionSpec, actor: Actor, records: Any = None) -> int:
     """The postings of transition ``t`` on ``doc`` (the record after the transition)."""
     pairs = postings_for(rt, ent.name, "transition", t)
-    return run_postings(conn, rt, ent, doc, pairs, actor, t.name) if pairs else 0
+    return run_postings(conn, rt, ent, doc, pairs, actor, t.name, records) if pairs else 0
 
 
 def run_create_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
-                        actor: Actor) -> int:
+                        actor: Actor, records: Any = None) -> int:
     """The ``on: create`` postings of a new document (e.g. stock_adjustment)."""
     pairs = postings_for(rt, ent.name, "create")
-    return run_postings(conn, rt, ent, doc, pairs, actor, "create") if pairs else 0
+    return run_postings(conn, rt, ent, doc, pairs, actor, "create", records) if pairs else 0
