@@ -14,7 +14,7 @@ TEMPLATES = [t.id for t in default_catalog().templates()]
 
 
 def _scan_blockers(jimu: Any, app: str) -> list[str]:
-    health = pytest.importorskip("jimu.platform.health")
+    from jimu.platform import health
     from jimu.templates_market.health_context import scan_context_for
 
     report = health.run_scan(scan_context_for(jimu, app))

@@ -7,9 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-
-schemathesis = pytest.importorskip("schemathesis")
-
+import schemathesis  # noqa: E402 - a test dependency (the "test" extra)
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from schemathesis.core import NOT_SET  # noqa: E402
 
