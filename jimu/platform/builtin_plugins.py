@@ -6,6 +6,8 @@ import importlib
 
 import pluggy
 
+from jimu.core.modules import import_optional
+
 __all__ = ["BUILTIN_MODULES", "register_all"]
 
 # Modules of the platform layer that implement hooks. Higher layers register their own
@@ -23,10 +25,6 @@ def register_all(pm: pluggy.PluginManager) -> None:
     for name in BUILTIN_MODULES:
         pm.register(importlib.import_module(name), name=name)
     for name in OPTIONAL_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        pm.register(module, name=name)
+        module = import_optional(name)
+        if module is not None:
+            pm.register(module, name=name)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
 
+from jimu.core.modules import import_optional
 from jimu.platform.db import Database, system_metadata
 
 __all__ = ["SYSTEM_TABLE_MODULES", "load_system_tables", "upgrade_system_tables"]
@@ -26,11 +26,7 @@ SYSTEM_TABLE_MODULES: list[str] = [
 def load_system_tables() -> None:
     """Import every module that declares system tables (missing optional ones are skipped)."""
     for name in SYSTEM_TABLE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
+        import_optional(name)
 
 
 def upgrade_system_tables(db: Database) -> None:

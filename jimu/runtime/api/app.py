@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from jimu import __version__
+from jimu.core.modules import import_optional
 from jimu.runtime.api.errors import exception_handlers
 from jimu.runtime.context import Jimu
 
@@ -48,13 +48,9 @@ async def health(request: Request) -> JSONResponse:
 def _module_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue
-            raise
-        routes.extend(module.routes())
+        module = import_optional(name)
+        if module is not None:
+            routes.extend(module.routes())
     return routes
 
 
@@ -73,13 +69,9 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     if app.state.settings.get("background") and os.environ.get("JIMU_SCHEDULER", "1") != "0":
         for ref in BACKGROUND:
             module_name, func = ref.split(":")
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name is not None and module_name.startswith(exc.name):
-                    continue
-                raise
-            stops.append(getattr(module, func)(app.state.jimu))
+            module = import_optional(module_name)
+            if module is not None:
+                stops.append(getattr(module, func)(app.state.jimu))
     try:
         yield
     finally:
