@@ -9,6 +9,7 @@ absent everywhere and a masked one carries the mask's value.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,16 +21,43 @@ from jimu.platform.expressions import Env, compile_expression
 from jimu.platform.permissions import EntityGrant, FieldRule, effective_roles, entity_grant, is_admin
 from jimu.platform.specs import EntitySpec
 from jimu.platform.values import to_json
-from jimu.runtime.apps import AppRuntime
+from jimu.runtime.apps import AppRegistry, AppRuntime
 from jimu.runtime.records.codec import SYSTEM_FIELDS
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from jimu.runtime.context import Jimu
 
 __all__ = ["AccessPolicy", "MASK_FAILED"]
 
 MASK_FAILED = "***"
 _lock = threading.Lock()
+# Values to_json returns unchanged: checked by exact type first, so the common case costs
+# one set lookup instead of to_json's isinstance chain.
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+_PLAIN_FIELD, _MASK_FIELD, _CHILD_FIELD, _LINK_FIELD = 0, 1, 2, 3
+# The last runtime served per app, by registry: a request that already read the published
+# version (with its credentials) reuses it without another read when the version matches.
+_runtimes: weakref.WeakKeyDictionary[AppRegistry, dict[str, AppRuntime]] = weakref.WeakKeyDictionary()
+
+
+def _json(value: Any) -> Any:
+    return value if type(value) in _PLAIN else to_json(value)
+
+
+def _runtime(jimu: Jimu, app: str, version: int | None, conn: Connection | None) -> AppRuntime:
+    """The published app, trusting ``version`` when the caller just read it."""
+    with _lock:
+        known = _runtimes.setdefault(jimu.apps, {})
+    if version:
+        hit = known.get(app)
+        if hit is not None and hit.version == version:
+            return hit
+    rt = jimu.apps.get(app, conn)
+    with _lock:
+        known[app] = rt
+    return rt
 
 
 class AccessPolicy:
@@ -43,17 +71,19 @@ class AccessPolicy:
         self.roles = effective_roles(rt.spec, actor.roles)
         self._role_key = tuple(sorted(actor.roles))
         self.env = Env(user=actor.username, roles=tuple(actor.roles), user_attrs=dict(actor.attrs))
-        self._plans: dict[str, list[tuple[str, str, Any]]] = {}
         self._masks: dict[tuple[str, str], Any] = {}
 
     @classmethod
-    def for_actor(cls, jimu: Jimu, app: str, actor: Actor) -> AccessPolicy:
+    def for_actor(cls, jimu: Jimu, app: str, actor: Actor, *, conn: Connection | None = None,
+                  version: int | None = None) -> AccessPolicy:
         """The policy of ``actor`` on the published app ``app`` (404 when the app is
-        unknown, unpublished or outside an API key's scope)."""
+        unknown, unpublished or outside an API key's scope). ``version`` is the published
+        version when the caller has just read it (in the same round trip as the
+        credentials); otherwise it is read here, on ``conn`` when given."""
         scope = actor.attrs.get("api_key_app") if actor.attrs else None
         if scope is not None and scope != app:
             raise NotFound(f"no app named '{app}'", code="app.not_found")
-        return cls(jimu, jimu.apps.get(app), actor)
+        return cls(jimu, _runtime(jimu, app, version, conn), actor)
 
     # Questions ----------------------------------------------------------------------------
     @property
@@ -142,9 +172,14 @@ class AccessPolicy:
                 if grant.field_rule(f.name).writable and f.type not in ("formula", "auto_number")]
 
     # Records ---------------------------------------------------------------------------------
-    def _plan(self, entity: str) -> list[tuple[str, str, Any]]:
-        """(field, how, extra) for every visible field: how is plain, mask, child or link."""
-        plan = self._plans.get(entity)
+    def _plan(self, entity: str) -> list[tuple[str, int, Any]]:
+        """(field, how, extra) for every visible field: how is plain, mask (extra: the
+        compiled mask, None when it does not compile), child or link (extra: the target).
+        Cached on the runtime per role set, like the grants."""
+        cache: dict[tuple[tuple[str, ...], str], list[tuple[str, int, Any]]] = self.rt.__dict__.setdefault(
+            "_jimu_render_plans", {})
+        key = (self._role_key, entity)
+        plan = cache.get(key)
         if plan is None:
             ent = self.rt.entity(entity)
             grant = self.grant(entity)
@@ -154,14 +189,21 @@ class AccessPolicy:
                 if not rule.visible:
                     continue
                 if rule.access == "mask" and rule.mask:
-                    plan.append((f.name, "mask", rule.mask))
+                    try:
+                        compiled = compile_expression(rule.mask, self.rt.spec, entity, purpose="mask")
+                    except ExpressionError:
+                        compiled = None
+                    plan.append((f.name, _MASK_FIELD, compiled))
                 elif f.type == "child_table" and f.target:
-                    plan.append((f.name, "child", f.target))
+                    plan.append((f.name, _CHILD_FIELD, f.target))
                 elif f.type == "link" and f.target:
-                    plan.append((f.name, "link", f.target))
+                    plan.append((f.name, _LINK_FIELD, f.target))
                 else:
-                    plan.append((f.name, "plain", None))
-            self._plans[entity] = plan
+                    plan.append((f.name, _PLAIN_FIELD, None))
+            with _lock:
+                if len(cache) > 4096:
+                    cache.clear()
+                cache[key] = plan
         return plan
 
     def render(self, entity: str, record: Mapping[str, Any], *, fields: Iterable[str] | None = None) -> dict[str, Any]:
@@ -169,22 +211,33 @@ class AccessPolicy:
         ones replaced by the mask's value, child rows rendered by the child entity's rights.
         ``fields`` narrows the output (system fields always stay)."""
         wanted = set(fields) if fields is not None else None
-        out: dict[str, Any] = {k: to_json(record[k]) for k in SYSTEM_FIELDS if k in record}
+        out: dict[str, Any] = {k: _json(record[k]) for k in SYSTEM_FIELDS if k in record}
+        env = self.env
         for name, how, extra in self._plan(entity):
             if name not in record or (wanted is not None and name not in wanted):
                 continue
             value = record[name]
-            if how == "plain":
-                out[name] = to_json(value)
-            elif how == "mask":
-                out[name] = to_json(self._mask(entity, extra, record))
-            elif how == "child" and isinstance(value, list):
+            if how == _PLAIN_FIELD:
+                out[name] = value if type(value) in _PLAIN else to_json(value)
+            elif how == _MASK_FIELD:
+                try:
+                    masked = MASK_FAILED if extra is None else extra.evaluate(record, env)
+                except ExpressionError:
+                    masked = MASK_FAILED
+                out[name] = _json(masked)
+            elif how == _CHILD_FIELD and isinstance(value, list):
                 out[name] = [self.render(extra, row) for row in value if isinstance(row, Mapping)]
-            elif how == "link" and isinstance(value, Mapping):
+            elif how == _LINK_FIELD and isinstance(value, Mapping):
                 out[name] = self.render(extra, value)  # an expanded link
             else:
-                out[name] = to_json(value)
+                out[name] = _json(value)
         return out
+
+    def render_many(self, entity: str, records: Iterable[Mapping[str, Any]], *,
+                    fields: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """:meth:`render` for a page of records."""
+        wanted = None if fields is None else list(fields)
+        return [self.render(entity, r, fields=wanted) for r in records]
 
     def _mask(self, entity: str, mask: str, record: Mapping[str, Any]) -> Any:
         try:

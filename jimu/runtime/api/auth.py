@@ -25,22 +25,24 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from jimu.core.clock import now
-from jimu.core.errors import NotFound, PermissionDenied, TooManyRequests, Unauthenticated, ValidationError
+from jimu.core.errors import PermissionDenied, TooManyRequests, Unauthenticated, ValidationError
 from jimu.platform.actor import Actor
 from jimu.platform.auth.users import _DUMMY as _DUMMY_HASH
 from jimu.platform.auth.users import User, verify_password
+from jimu.platform.auth.users import _user as _user_of_row
 from jimu.platform.permissions import api_keys, ensure_tables, is_admin, secrets
-from jimu.platform.store.tables import users
+from jimu.platform.store.tables import apps, users
 from jimu.runtime.context import Jimu
 
 __all__ = [
     "SESSION_COOKIE", "CSRF_COOKIE", "CSRF_HEADER", "issue_token", "read_token", "login", "login_session",
     "logout_session", "current_actor", "optional_actor", "require_admin", "create_api_key", "jimu_of",
-    "LOCK_AFTER",
+    "LOCK_AFTER", "published_version_seen",
 ]
 
 SESSION_COOKIE = "jimu_session"
@@ -101,9 +103,8 @@ def issue_token(jimu: Jimu, user: User, *, kind: str = "a", ttl: int | None = No
     return f"{payload}.{_b64(sig)}"
 
 
-def read_token(jimu: Jimu, token: str, *, kind: str = "a") -> User:
-    """The active user a token was issued to (401 when forged, expired, of another kind,
-    or issued before the user was deactivated or changed password)."""
+def _claims(jimu: Jimu, token: str, kind: str) -> tuple[int, int]:
+    """(user id, token epoch) of a well-signed, unexpired token of ``kind`` (401 otherwise)."""
     bad = Unauthenticated("invalid or expired token", code="token.invalid")
     try:
         payload, sig = token.split(".", 1)
@@ -116,13 +117,51 @@ def read_token(jimu: Jimu, token: str, *, kind: str = "a") -> User:
         raise bad from None
     if k != kind or exp < now().timestamp():
         raise bad
-    try:
-        user = jimu.users.get(uid)
-    except NotFound:
-        raise bad from None
-    if not user.active or user.token_epoch != epoch:
-        raise bad
-    return user
+    return uid, epoch
+
+
+def _version_column(app: str | None) -> list[Any]:
+    """The app's published version as an extra column of the credential query, so one
+    round trip both checks the caller and tells which spec version serves the request."""
+    if app is None:
+        return []
+    return [sa.select(apps.c.published_version).where(apps.c.name == app).scalar_subquery()
+            .label("_jimu_app_version")]
+
+
+def _note_version(conn: HTTPConnection | None, app: str | None, row: Any) -> None:
+    if conn is not None and app is not None:
+        value = row["_jimu_app_version"]
+        conn.state.app_version = (app, None if value is None else int(value))
+
+
+def published_version_seen(conn: HTTPConnection, app: str) -> int | None:
+    """The published version of ``app`` read together with the caller's credentials in
+    this request (None when it was not read, or the app is unknown)."""
+    seen = getattr(conn.state, "app_version", None)
+    if seen is None or seen[0] != app:
+        return None
+    return seen[1]  # type: ignore[no-any-return]
+
+
+def read_token(jimu: Jimu, token: str, *, kind: str = "a", db: Connection | None = None,
+               app: str | None = None, conn: HTTPConnection | None = None) -> User:
+    """The active user a token was issued to (401 when forged, expired, of another kind,
+    or issued before the user was deactivated or changed password). The user row is read
+    on every call (on ``db`` when given), so a deactivation applies at once; with ``app``
+    the same query also reads that app's published version (see
+    :func:`published_version_seen`)."""
+    uid, epoch = _claims(jimu, token, kind)
+    stmt = sa.select(users, *_version_column(app)).where(users.c.id == uid)
+    if db is not None:
+        row = db.execute(stmt).mappings().first()
+    else:
+        with jimu.db.read() as c:
+            row = c.execute(stmt).mappings().first()
+    if row is None or not row["active"] or int(row["token_epoch"] or 0) != epoch:
+        raise Unauthenticated("invalid or expired token", code="token.invalid")
+    _note_version(conn, app, row)
+    return _user_of_row(row)
 
 
 def login(jimu: Jimu, username: Any, password: Any) -> User:
@@ -174,7 +213,8 @@ def logout_session(response: Response) -> None:
     response.delete_cookie(CSRF_COOKIE)
 
 
-def _api_key_actor(jimu: Jimu, key: str, source: str) -> Actor:
+def _api_key_actor(jimu: Jimu, key: str, source: str, *, db: Connection | None = None, app: str | None = None,
+                   conn: HTTPConnection | None = None) -> Actor:
     bad = Unauthenticated("invalid API key", code="api_key.invalid")
     parts = key.split("_", 2)
     if len(parts) != 3 or not parts[1].isdigit():
@@ -182,11 +222,16 @@ def _api_key_actor(jimu: Jimu, key: str, source: str) -> Actor:
     if not jimu.settings.get("_perm_tables"):
         ensure_tables(jimu.db)
         jimu.settings["_perm_tables"] = True
-    with jimu.db.read() as c:
-        row = c.execute(sa.select(api_keys).where(api_keys.c.id == int(parts[1]))).mappings().first()
+    stmt = sa.select(api_keys, *_version_column(app)).where(api_keys.c.id == int(parts[1]))
+    if db is not None:
+        row = db.execute(stmt).mappings().first()
+    else:
+        with jimu.db.read() as c:
+            row = c.execute(stmt).mappings().first()
     digest = hashlib.sha256(key.encode()).hexdigest()
     if row is None or not row["active"] or not hmac.compare_digest(row["key_hash"], digest):
         raise bad
+    _note_version(conn, app, row)
     return Actor(f"apikey:{row['name']}", (row["role"],), {"api_key_app": row["app"]}, source)
 
 
@@ -206,26 +251,28 @@ def _source(conn: HTTPConnection) -> str:
     return f"api:{conn.client.host}" if conn.client else "api"
 
 
-def optional_actor(conn: HTTPConnection) -> Actor | None:
+def optional_actor(conn: HTTPConnection, *, db: Connection | None = None, app: str | None = None) -> Actor | None:
     """The caller, or None when the request carries no credentials (401 when it carries
-    bad ones)."""
+    bad ones). ``db`` runs the credential query on that connection (saving a checkout);
+    ``app`` also reads that app's published version in the same query."""
     cached = getattr(conn.state, "actor", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     jimu = jimu_of(conn)
     auth = conn.headers.get("authorization")
     actor: Actor | None = None
+    kw: dict[str, Any] = {"db": db, "app": app, "conn": conn}
     if auth is not None:
         scheme, _, value = auth.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthenticated("use 'Authorization: Bearer <token>'", code="token.invalid")
         value = value.strip()
-        actor = (_api_key_actor(jimu, value, _source(conn)) if value.startswith("jimu_")
-                 else read_token(jimu, value).actor(_source(conn)))
+        actor = (_api_key_actor(jimu, value, _source(conn), **kw) if value.startswith("jimu_")
+                 else read_token(jimu, value, **kw).actor(_source(conn)))
     elif conn.headers.get("x-api-key"):
-        actor = _api_key_actor(jimu, conn.headers["x-api-key"], _source(conn))
+        actor = _api_key_actor(jimu, conn.headers["x-api-key"], _source(conn), **kw)
     elif conn.cookies.get(SESSION_COOKIE):
-        actor = read_token(jimu, conn.cookies[SESSION_COOKIE], kind="s").actor("screen")
+        actor = read_token(jimu, conn.cookies[SESSION_COOKIE], kind="s", **kw).actor("screen")
         method = conn.scope.get("method", "GET")
         if method not in SAFE_METHODS:
             sent = conn.headers.get(CSRF_HEADER) or getattr(conn.state, "csrf_form_token", None) or ""
@@ -233,15 +280,16 @@ def optional_actor(conn: HTTPConnection) -> Actor | None:
             if not cookie or not hmac.compare_digest(sent, cookie):
                 raise PermissionDenied("missing or wrong CSRF token", code="csrf.failed")
     elif conn.query_params.get("access_token") and conn.scope.get("method", "GET") == "GET":
-        actor = read_token(jimu, conn.query_params["access_token"]).actor(_source(conn))
+        actor = read_token(jimu, conn.query_params["access_token"], **kw).actor(_source(conn))
     conn.state.actor = actor
     return actor
 
 
-def current_actor(conn: HTTPConnection) -> Actor:
+def current_actor(conn: HTTPConnection, *, db: Connection | None = None, app: str | None = None) -> Actor:
     """The authenticated caller (401 without valid credentials). Works for the API and the
-    screens alike: bearer token, API key, or session cookie with its CSRF check."""
-    actor = optional_actor(conn)
+    screens alike: bearer token, API key, or session cookie with its CSRF check. ``db`` and
+    ``app`` as for :func:`optional_actor`."""
+    actor = optional_actor(conn, db=db, app=app)
     if actor is None:
         raise Unauthenticated("authentication required", code="unauthenticated")
     return actor

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -23,15 +24,21 @@ from jimu.platform.expressions import compile_expression
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.access.audit import filter_audit
 from jimu.runtime.access.export import export_rows, to_csv, to_xlsx
-from jimu.runtime.api.auth import current_actor, jimu_of
+from jimu.runtime.api.auth import current_actor, jimu_of, published_version_seen
 from jimu.runtime.api.openapi import build_openapi
 from jimu.runtime.api.util import json_response, page, query_int, read_json
 from jimu.runtime.records.codec import SYSTEM_FIELDS
+from jimu.runtime.records.query import list_records as query_records
 
 __all__ = ["routes"]
 
-def _policy(request: Request) -> AccessPolicy:
-    return AccessPolicy.for_actor(jimu_of(request), str(request.path_params["app"]), current_actor(request))
+def _policy(request: Request, db: Connection | None = None) -> AccessPolicy:
+    """The caller's policy on the app of the path. The credentials and the app's published
+    version are read in one query (on ``db`` when given), so the user's deactivation and a
+    publish by another worker both apply to the very next request."""
+    app = str(request.path_params["app"])
+    actor = current_actor(request, db=db, app=app)
+    return AccessPolicy.for_actor(jimu_of(request), app, actor, conn=db, version=published_version_seen(request, app))
 
 def _etag(record: dict[str, Any]) -> dict[str, str]:
     return {"ETag": f'"{record["version"]}"'}
@@ -94,23 +101,26 @@ def _expand(request: Request, policy: AccessPolicy, entity: str, records: list[d
 
 async def list_records(request: Request) -> Response:
     """GET /api/apps/{app}/data/{entity}?filter=&sort=&limit=&cursor=&fields=&expand=."""
-    policy = _policy(request)
     entity = str(request.path_params["entity"])
-    policy.require(entity, "read")
     q = request.query_params
-    fields = _fields_param(request, policy, entity)
-    flt = q.get("filter") or None
-    if flt:
-        _check_filter(policy, entity, flt)
-    sort = q.get("sort") or None
-    if sort and sort.lstrip("-+") not in SYSTEM_FIELDS and policy.field_rule(entity, sort.lstrip("-+")).access not in (
-            "read", "write"):
-        raise ValidationError(f"cannot sort by '{sort}'", errors=[FieldError("sort", "sort.invalid", "not a sortable field")])
-    result = jimu_of(request).records.list(policy.app, entity, where=policy.row_clause(entity), filter=flt, sort=sort,
-                                           limit=query_int(request, "limit", 50), cursor=q.get("cursor") or None,
-                                           actor=policy.actor)
+    # One read transaction: the credentials + published version query, then the page.
+    with jimu_of(request).db.read() as c:
+        policy = _policy(request, c)
+        policy.require(entity, "read")
+        fields = _fields_param(request, policy, entity)
+        flt = q.get("filter") or None
+        if flt:
+            _check_filter(policy, entity, flt)
+        sort = q.get("sort") or None
+        if sort and sort.lstrip("-+") not in SYSTEM_FIELDS and policy.field_rule(
+                entity, sort.lstrip("-+")).access not in ("read", "write"):
+            raise ValidationError(f"cannot sort by '{sort}'",
+                                  errors=[FieldError("sort", "sort.invalid", "not a sortable field")])
+        result = query_records(c, policy.rt, policy.rt.entity(entity), where=policy.row_clause(entity), filter=flt,
+                               sort=sort, limit=query_int(request, "limit", 50), cursor=q.get("cursor") or None,
+                               actor=policy.actor)
     _expand(request, policy, entity, result.data)
-    return page([policy.render(entity, r, fields=fields) for r in result.data], result.next_cursor)
+    return page(policy.render_many(entity, result.data, fields=fields), result.next_cursor)
 
 def _still_allowed(policy: AccessPolicy, conn: Any, entity: str, rid: int, right: str) -> None:
     clause = policy.row_clause(entity, right)
@@ -123,7 +133,8 @@ def _still_allowed(policy: AccessPolicy, conn: Any, entity: str, rid: int, right
 
 async def create_record(request: Request) -> Response:
     """POST /api/apps/{app}/data/{entity} -> 201 with the created record."""
-    policy = _policy(request)
+    with jimu_of(request).db.read() as c:
+        policy = _policy(request, c)
     entity = str(request.path_params["entity"])
     body = await read_json(request)
     policy.check_write(entity, body, creating=True)
