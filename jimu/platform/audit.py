@@ -57,11 +57,16 @@ def record_audit(conn: Connection, *, app: str, user: str | None, action: str, e
                  record: Any, changes: list[dict[str, Any]], summary: tuple[str, str],
                  source: str | None = None, document: str | None = None) -> None:
     """Write one audit row in the caller's transaction."""
-    conn.execute(audit_log.insert().values(
+    conn.execute(_INSERT, dict(
         at=now(), user=user, app=app, action=action, entity=entity.name if entity else None,
         record=None if record is None else str(record),
         changes=[{"field": c["field"], "old": to_json(c["old"]), "new": to_json(c["new"])} for c in changes],
         summary_zh=summary[0], summary_en=summary[1], source=source, document=document))
+
+
+# One statement object for every audit row: SQLAlchemy memoises its cache key, so a write
+# does not rebuild and re-hash an INSERT ... VALUES construct each time.
+_INSERT = audit_log.insert()
 
 
 def audit_entry(row: Any) -> dict[str, Any]:

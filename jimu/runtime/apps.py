@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -22,6 +23,16 @@ class AppRuntime:
     version: int
     spec: AppSpec
     tables: AppTables
+    # Prepared SQLAlchemy statements of this version's tables (built once, their cache
+    # keys memoised by SQLAlchemy); see ``statement``.
+    _statements: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def statement(self, key: Any, build: Any) -> Any:
+        """The statement cached under ``key``, built by ``build()`` on first use."""
+        stmt = self._statements.get(key)
+        if stmt is None:
+            stmt = self._statements[key] = build()
+        return stmt
 
     def entity(self, name: str) -> EntitySpec:
         """The published entity ``name`` (404 when unknown or archived)."""
@@ -31,19 +42,42 @@ class AppRuntime:
         return entity
 
 
+_TX_KEY = "jimu_app_versions"
+
+
 class AppRegistry:
     """Published apps by name. Each lookup checks the published version (one primary-key
-    read), so a publish by another worker is seen at once."""
+    read), so a publish by another worker is seen at once. Inside one transaction (a
+    lookup given ``conn``) the version is read once: every write of that transaction
+    sees the same spec, and nested calls (workflow -> records -> listeners) do not
+    repeat the read."""
 
     def __init__(self, db: Database, store: MetadataStore | None = None) -> None:
         self.db = db
         self.store = store or MetadataStore(db)
         self._cache: dict[str, AppRuntime] = {}
         self._lock = threading.Lock()
+        self._generation = 0  # bumped by invalidate(): forgets the per-transaction versions
+
+    def _version(self, name: str, conn: Connection | None) -> int:
+        if conn is None:
+            return self.store.published_version(name, conn)
+        tx = conn.get_transaction()
+        if tx is None:
+            return self.store.published_version(name, conn)
+        memo = conn.info.get(_TX_KEY)
+        if memo is None or memo[0] is not tx or memo[1] != self._generation or memo[2] is not self:
+            memo = (tx, self._generation, self, {})
+            conn.info[_TX_KEY] = memo
+        versions: dict[str, int] = memo[3]
+        version = versions.get(name)
+        if version is None:
+            version = versions[name] = self.store.published_version(name, conn)
+        return version
 
     def get(self, name: str, conn: Connection | None = None) -> AppRuntime:
         """The published app ``name`` (404 when unknown or never published)."""
-        version = self.store.published_version(name, conn)
+        version = self._version(name, conn)
         cached = self._cache.get(name)
         if cached is not None and cached.version == version:
             return cached
@@ -58,6 +92,7 @@ class AppRegistry:
 
     def invalidate(self, name: str | None = None) -> None:
         with self._lock:
+            self._generation += 1
             if name is None:
                 self._cache.clear()
             else:

@@ -75,21 +75,22 @@ class RecordService:
         ent = rt.entity(entity)
         rid = _as_id(record_id)
         table = rt.tables(entity)
-        stmt = sa.select(table).where(table.c.id == rid)
+        stmt = rt.statement(("by_id", entity), lambda: _select_by_id(table))
         if where is not None:
             stmt = stmt.where(where)
+        params = {"_jimu_rid": rid}
         if conn is None:
             with self.db.read() as c:
-                return self._load(c, rt, ent, stmt, rid, with_children)
-        return self._load(conn, rt, ent, stmt, rid, with_children)
+                return self._load(c, rt, ent, stmt, rid, with_children, params)
+        return self._load(conn, rt, ent, stmt, rid, with_children, params)
 
     def _by_id(self, c: Connection, rt: AppRuntime, ent: EntitySpec, rid: int) -> dict[str, Any]:
-        table = rt.tables(ent.name)
-        return self._load(c, rt, ent, sa.select(table).where(table.c.id == rid), rid, True)
+        stmt = rt.statement(("by_id", ent.name), lambda: _select_by_id(rt.tables(ent.name)))
+        return self._load(c, rt, ent, stmt, rid, True, {"_jimu_rid": rid})
 
     def _load(self, c: Connection, rt: AppRuntime, ent: EntitySpec, stmt: Any, rid: int,
-              with_children: bool) -> dict[str, Any]:
-        row = c.execute(stmt).mappings().first()
+              with_children: bool, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        row = c.execute(stmt, params).mappings().first()
         if row is None:
             raise NotFound(f"{ent.name} {rid} not found", code="record.not_found")
         rec = row_to_record(ent, row)
@@ -103,8 +104,8 @@ class RecordService:
             if f.type != "child_table" or not f.target or not ids:
                 continue
             child = rt.entity(f.target)
-            ct = rt.tables(f.target)
-            rows = c.execute(sa.select(ct).where(ct.c._parent_id.in_(ids)).order_by(ct.c._idx, ct.c.id)).mappings()
+            stmt = rt.statement(("children", f.target), lambda t=f.target: _select_children(rt.tables(t)))
+            rows = c.execute(stmt, {"_jimu_ids": ids}).mappings()
             by_parent: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
             for row in rows:
                 crec = row_to_record(child, row)
@@ -131,30 +132,38 @@ class RecordService:
     def create(self, app: str, entity: str, data: Mapping[str, Any], *, actor: Actor = SYSTEM,
                conn: Connection | None = None, _state: str | None = None) -> dict[str, Any]:
         """Validate and insert one record (and its child rows); returns it as stored."""
-        rt = self.apps.get(app, conn)
-        ent = rt.entity(entity)
-        if rt.spec.parent_of(entity) is not None:
-            raise ValidationError(f"{entity} rows are created through their parent's child list",
-                                  code="record.child_direct")
-        data = self._refuse_state_write(rt, ent, data, creating=True)
         with self._tx(conn) as c:
-            rid = self._insert(c, rt, ent, data, actor, parent_id=None, idx=0, prefix="", state=_state)
-            after = self._by_id(c, rt, ent, rid)
+            # The app is looked up in the write transaction itself (no second connection).
+            rt = self.apps.get(app, c)
+            ent = rt.entity(entity)
+            if rt.spec.parent_of(entity) is not None:
+                raise ValidationError(f"{entity} rows are created through their parent's child list",
+                                      code="record.child_direct")
+            data = self._refuse_state_write(rt, ent, data, creating=True)
+            rid, stored = self._insert_stored(c, rt, ent, data, actor, parent_id=None, idx=0, prefix="", state=_state)
+            after = stored if stored is not None else self._by_id(c, rt, ent, rid)
             self._finish(c, rt, ent, "create", rid, None, after, actor)
         return after
 
     def update(self, app: str, entity: str, record_id: Any, data: Mapping[str, Any], *, actor: Actor = SYSTEM,
                expected_version: int | None = None, conn: Connection | None = None,
                _allow_state: bool = False, _extra: dict[str, Any] | None = None,
-               _action: str = "update") -> dict[str, Any]:
+               _action: str = "update", _before: dict[str, Any] | None = None) -> dict[str, Any]:
         """Change some fields (and replace child lists given); a stale ``expected_version``
-        is a 409 carrying the current version."""
-        rt = self.apps.get(app, conn)
-        ent = rt.entity(entity)
-        rid = _as_id(record_id)
+        is a 409 carrying the current version.
+
+        ``_before``: the record as just read in the caller's transaction ``conn`` (the
+        workflow engine), so it is not read twice; the versioned UPDATE still refuses a
+        stale one."""
         with self._tx(conn) as c:
+            rt = self.apps.get(app, c)
+            ent = rt.entity(entity)
+            rid = _as_id(record_id)
             table = rt.tables(entity)
-            before = self._by_id(c, rt, ent, rid)
+            if _before is not None and conn is not None and _before.get("id") == rid:
+                before = _before
+            else:
+                before = self._by_id(c, rt, ent, rid)
             if not _allow_state:
                 data = self._refuse_state_write(rt, ent, data, creating=False, current=before)
             if expected_version is not None and before["version"] != expected_version:
@@ -177,18 +186,28 @@ class RecordService:
                 raise ValidationError(f"{entity} {rid} has invalid fields", errors=errs)
             for fname in children:
                 self._replace_children(c, rt, ent, rid, fname, children[fname], actor)
+            lists_from: Mapping[str, Any] = before
             if children:
-                merged.update({k: v for k, v in self._by_id(c, rt, ent, rid).items() if k in children})
+                lists_from = self._by_id(c, rt, ent, rid)
+                merged.update({k: v for k, v in lists_from.items() if k in children})
                 compute_formulas(rt, ent, merged, env)
             scalar = {f.name: merged.get(f.name) for f in ent.active_fields if f.stored}
             changed = {k: v for k, v in scalar.items() if before.get(k) != v}
             cols = columns_for(ent, changed)
             cols.update(version=before["version"] + 1, updated_at=now(), updated_by=actor.username)
-            res = c.execute(sa.update(table).where(table.c.id == rid, table.c.version == before["version"]).values(cols))
-            if res.rowcount != 1:
+            stmt = rt.statement(("update", entity), lambda: sa.update(table).where(
+                table.c.id == sa.bindparam("_jimu_rid"), table.c.version == sa.bindparam("_jimu_ver"))
+                .returning(*table.c))
+            row = c.execute(stmt, {**cols, "_jimu_rid": rid, "_jimu_ver": before["version"]}).mappings().first()
+            if row is None:
                 raise VersionConflict(f"{entity} {rid} was changed concurrently; reload and retry",
                                       extra={"current_version": before["version"] + 1})
-            after = self._by_id(c, rt, ent, rid)
+            # The row as stored (RETURNING) with the child lists as they now are: what
+            # _by_id would read back.
+            after = row_to_record(ent, row)
+            for f in ent.active_fields:
+                if f.type == "child_table" and f.target:
+                    after[f.name] = [dict(r) for r in lists_from.get(f.name) or []]
             self._finish(c, rt, ent, _action, rid, before, after, actor, _extra)
         return after
 
@@ -272,7 +291,21 @@ class RecordService:
             extra={"transitions": allowed})
 
     def _insert(self, c: Connection, rt: AppRuntime, ent: EntitySpec, data: Mapping[str, Any], actor: Actor, *,
-                parent_id: int | None, idx: int, prefix: str, state: str | None = None) -> int:
+                parent_id: int | None, idx: int, prefix: str, state: str | None = None,
+                links_checked: bool = False) -> int:
+        return self._insert_stored(c, rt, ent, data, actor, parent_id=parent_id, idx=idx, prefix=prefix,
+                                   state=state, links_checked=links_checked)[0]
+
+    def _insert_stored(self, c: Connection, rt: AppRuntime, ent: EntitySpec, data: Mapping[str, Any], actor: Actor,
+                       *, parent_id: int | None, idx: int, prefix: str, state: str | None = None,
+                       links_checked: bool = False) -> tuple[int, dict[str, Any] | None]:
+        """Insert one row (and its child rows); returns (id, the record as stored, or None
+        when the caller must read it back). The stored record comes from ``RETURNING``
+        (the row as the database keeps it) plus the child rows just inserted, which is
+        what ``_by_id`` would read; child rows come back without ``_parent_id`` removed.
+
+        ``links_checked``: the caller (``_prepare_children``) already checked this row's
+        links in this transaction."""
         values, children, errors = check_input(ent, data, creating=True, prefix=prefix)
         env = expression_env(self, c, rt, actor)
         apply_defaults(rt, ent, values, env)
@@ -280,7 +313,8 @@ class RecordService:
         if wf is not None and wf.initial_state is not None:
             values[wf.state_field] = state or wf.initial_state.name
         self._required(ent, values, errors, prefix)
-        self._check_links(c, rt, ent, values, errors, prefix)
+        if not links_checked:
+            self._check_links(c, rt, ent, values, errors, prefix)
         self._check_unique(c, rt, ent, values, errors, prefix, None)
         child_recs = self._prepare_children(c, rt, ent, children, errors, actor, prefix)
         if errors:
@@ -299,24 +333,40 @@ class RecordService:
         if parent_id is not None:
             cols.update(_parent_id=parent_id, _idx=idx)
         table = rt.tables(ent.name)
-        rid = int(c.execute(table.insert().values(cols).returning(table.c.id)).scalar_one())
+        insert = rt.statement(("insert", ent.name), lambda: table.insert().returning(*table.c))
+        row = c.execute(insert, cols).mappings().one()
+        rid = int(row["id"])
+        stored: dict[str, Any] | None = row_to_record(ent, row)
+        is_child = rt.spec.parent_of(ent.name) is not None
+        stored_lists: dict[str, list[dict[str, Any]]] = {}
         for fname, rows in children.items():
             f = ent.field(fname)
             assert f is not None and f.target
             child = rt.entity(f.target)
-            for i, row in enumerate(rows):
-                self._insert(c, rt, child, row, actor, parent_id=rid, idx=i, prefix=f"{prefix}{fname}[{i}].")
-        if children:
+            out = stored_lists.setdefault(fname, [])
+            for i, crow in enumerate(rows):
+                # _prepare_children above checked every child row's links.
+                _cid, crec = self._insert_stored(c, rt, child, crow, actor, parent_id=rid, idx=i,
+                                                 prefix=f"{prefix}{fname}[{i}].", links_checked=True)
+                assert crec is not None
+                crec.pop("_parent_id", None)
+                out.append(crec)
+        if not is_child and stored is not None:
+            # What _attach_children reads for a new record: every child list, in insert order.
+            for f in ent.active_fields:
+                if f.type == "child_table" and f.target:
+                    stored[f.name] = stored_lists.get(f.name, [])
+        if children and not is_child:
             # Parent formulas over child rows (e.g. amount = SUM(lines.amount)) see stored rows.
-            stored_children = self._by_id(c, rt, ent, rid) if not rt.spec.parent_of(ent.name) else None
-            if stored_children is not None:
-                merged.update({k: stored_children[k] for k in children})
-                before_formulas = {f.name: merged.get(f.name) for f in ent.active_fields if f.type == "formula"}
-                compute_formulas(rt, ent, merged, env)
-                changed = {k: merged[k] for k, v in before_formulas.items() if merged.get(k) != v}
-                if changed:
-                    c.execute(sa.update(table).where(table.c.id == rid).values(columns_for(ent, changed)))
-        return rid
+            assert stored is not None
+            merged.update({k: stored[k] for k in children})
+            before_formulas = {f.name: merged.get(f.name) for f in ent.active_fields if f.type == "formula"}
+            compute_formulas(rt, ent, merged, env)
+            changed = {k: merged[k] for k, v in before_formulas.items() if merged.get(k) != v}
+            if changed:
+                c.execute(sa.update(table).where(table.c.id == rid).values(columns_for(ent, changed)))
+                stored = None  # read back: the stored form of the new values
+        return rid, stored
 
     def _prepare_children(self, c: Connection, rt: AppRuntime, ent: EntitySpec, children: dict[str, list[Any]],
                           errors: list[FieldError], actor: Actor, prefix: str = "") -> dict[str, list[dict[str, Any]]]:
@@ -354,7 +404,9 @@ class RecordService:
         for i, row in enumerate(rows):
             cid = row.get("id")
             if cid is None:
-                self._insert(c, rt, child, row, actor, parent_id=rid, idx=i, prefix=f"{fname}[{i}].")
+                # update() ran _prepare_children on these rows: their links are checked.
+                self._insert(c, rt, child, row, actor, parent_id=rid, idx=i, prefix=f"{fname}[{i}].",
+                             links_checked=True)
                 continue
             cid = _as_id(cid)
             if cid not in existing:
@@ -441,6 +493,15 @@ def _changes(ent: EntitySpec, before: dict[str, Any] | None, after: dict[str, An
         if old != new:
             out.append({"field": f.name, "old": old, "new": new})
     return out
+
+
+def _select_by_id(table: sa.Table) -> Any:
+    return sa.select(table).where(table.c.id == sa.bindparam("_jimu_rid"))
+
+
+def _select_children(table: sa.Table) -> Any:
+    return (sa.select(table).where(table.c._parent_id.in_(sa.bindparam("_jimu_ids", expanding=True)))
+            .order_by(table.c._idx, table.c.id))
 
 
 def _as_id(value: Any) -> int:
