@@ -158,11 +158,16 @@ def open_instance(conn: Connection, *, app: str, entity: str, record: int, workf
     return inst
 
 
+# Built once: it runs on every transition (its SQLAlchemy cache key is memoised).
+_CURRENT_INSTANCE = sa.select(approvals).where(
+    approvals.c.app == sa.bindparam("_app"), approvals.c.entity == sa.bindparam("_entity"),
+    approvals.c.record == sa.bindparam("_record"), approvals.c.status == "open",
+).order_by(approvals.c.id.desc()).limit(1)
+
+
 def current_instance(conn: Connection, app: str, entity: str, record: int) -> dict[str, Any] | None:
     """The open approval instance of a record, if any."""
-    row = conn.execute(sa.select(approvals).where(
-        approvals.c.app == app, approvals.c.entity == entity, approvals.c.record == record,
-        approvals.c.status == "open").order_by(approvals.c.id.desc()).limit(1)).mappings().first()
+    row = conn.execute(_CURRENT_INSTANCE, {"_app": app, "_entity": entity, "_record": record}).mappings().first()
     return dict(row) if row else None
 
 

@@ -68,8 +68,8 @@ class WorkflowEngine:
     def fire(self, app: str, entity: str, record_id: Any, transition: str, inputs: Mapping[str, Any] | None = None,
              actor: Actor = SYSTEM, comment: str | None = None, *, conn: Connection | None = None) -> dict[str, Any]:
         """Fire ``transition`` on one record; returns the record as stored afterwards."""
-        rt, ent, wf = self._spec(app, entity)
         with self._tx(conn) as c:
+            rt, ent, wf = self._spec(app, entity, c)  # the app version read once, in the transaction
             rec = self._load(c, rt, ent, record_id)
             return self._fire(c, rt, ent, wf, rec, transition, inputs, actor, comment)
 
@@ -79,8 +79,8 @@ class WorkflowEngine:
         or name); 409 when that step is not the one waiting."""
         if decision not in ("approve", "reject"):
             raise NotFound(f"unknown decision '{decision}'", code="approval.decision")
-        rt, ent, wf = self._spec(app, entity)
         with self._tx(conn) as c:
+            rt, ent, wf = self._spec(app, entity, c)
             rec = self._load(c, rt, ent, record_id)
             inst = ap.current_instance(c, app, entity, rec["id"])
             if inst is None or rec.get(wf.state_field) != inst["pending_state"]:
@@ -119,8 +119,9 @@ class WorkflowEngine:
                 "approval": ap.step_view(inst) if inst else None, "next_cursor": None}
 
     # Internals ----------------------------------------------------------------------------
-    def _spec(self, app: str, entity: str) -> tuple[AppRuntime, EntitySpec, WorkflowSpec]:
-        rt = self.jimu.apps.get(app)
+    def _spec(self, app: str, entity: str, conn: Connection | None = None
+              ) -> tuple[AppRuntime, EntitySpec, WorkflowSpec]:
+        rt = self.jimu.apps.get(app, conn)
         ent = rt.entity(entity)
         wf = rt.spec.workflow_for(entity)
         if wf is None:
@@ -243,8 +244,11 @@ class WorkflowEngine:
         data[wf.state_field] = to
         extra = {"transition": t.name, "transition_label": t.label.dump(), "from": rec.get(wf.state_field),
                  "to": to, "comment": comment}
+        # ``rec`` was read in this transaction (or returned by the last write in it); the
+        # UPDATE's version check still guards it.
         after: dict[str, Any] = self.jimu.records.update(rt.name, ent.name, rec["id"], data, actor=actor, conn=c,
-                                                         _allow_state=True, _extra=extra, _action="transition")
+                                                         _allow_state=True, _extra=extra, _action="transition",
+                                                         _before=rec)
         run_transition_postings(c, rt, ent, after, t, actor, self.jimu.records)
         if t.actions:
             from jimu.runtime.workflow.actions import run_transition_actions
