@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from jimu.core.clock import now
 from jimu.platform.store.tables import counters
 
-__all__ = ["next_number", "render_pattern", "period_key"]
+__all__ = ["next_number", "next_numbers", "render_pattern", "period_key"]
 
 TOKEN = re.compile(r"\{(YYYY|YY|MM|DD|#+)\}")
 
@@ -51,12 +51,19 @@ def render_pattern(pattern: str, at: datetime, value: int) -> str:
 
 def next_number(conn: Connection, app: str, entity: str, field: str, pattern: str) -> str:
     """The next number for ``pattern`` in the caller's transaction."""
+    return next_numbers(conn, app, entity, field, pattern, 1)[0]
+
+
+def next_numbers(conn: Connection, app: str, entity: str, field: str, pattern: str, count: int) -> list[str]:
+    """The next ``count`` numbers for ``pattern`` in the caller's transaction: one counter
+    UPDATE for the whole block (bulk inserts), still gapless and rolled back with it."""
+    if count <= 0:
+        return []
     at = now()
     period = period_key(pattern, at)
-    key = (counters.c.app == app) & (counters.c.entity == entity) & (counters.c.field == field) & (
-        counters.c.period == period)
-    result = conn.execute(sa.update(counters).where(key).values(value=counters.c.value + 1))
-    if not result.rowcount:
+    key = {"_app": app, "_entity": entity, "_field": field, "_period": period, "_n": count}
+    value = conn.execute(_BUMP, key).scalar()
+    if value is None:
         if conn.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -67,6 +74,15 @@ def next_number(conn: Connection, app: str, entity: str, field: str, pattern: st
 
             conn.execute(sqlite_insert(counters).values(app=app, entity=entity, field=field, period=period, value=0)
                          .on_conflict_do_nothing())
-        conn.execute(sa.update(counters).where(key).values(value=counters.c.value + 1))
-    value = conn.execute(sa.select(counters.c.value).where(key)).scalar_one()
-    return render_pattern(pattern, at, int(value))
+        value = conn.execute(_BUMP, key).scalar_one()
+    last = int(value)
+    return [render_pattern(pattern, at, v) for v in range(last - count + 1, last + 1)]
+
+
+# Built once (runs on every numbered insert): the counter row bumped and read in one
+# statement; the row lock (PostgreSQL) / write lock (SQLite) serialises writers.
+_BUMP = (sa.update(counters)
+         .where(counters.c.app == sa.bindparam("_app"), counters.c.entity == sa.bindparam("_entity"),
+                counters.c.field == sa.bindparam("_field"), counters.c.period == sa.bindparam("_period"))
+         .values(value=counters.c.value + sa.bindparam("_n", type_=sa.Integer))
+         .returning(counters.c.value))

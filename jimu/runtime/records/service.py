@@ -27,7 +27,7 @@ from jimu.platform.schema import column_name
 from jimu.platform.specs import EntitySpec
 from jimu.platform.values import is_blank
 from jimu.runtime.apps import AppRegistry, AppRuntime
-from jimu.runtime.records.autonumber import next_number
+from jimu.runtime.records.autonumber import next_number, next_numbers
 from jimu.runtime.records.codec import columns_for, row_to_record
 from jimu.runtime.records.computed import apply_defaults, compute_formulas, expression_env, run_validations
 from jimu.runtime.records.query import ListResult, list_records
@@ -237,14 +237,15 @@ class RecordService:
         Each row is checked like ``create`` (types, required, choices, defaults, stored
         formulas); links and unique constraints are enforced by the database. No child
         rows; one summary audit row instead of one per record unless ``audit``."""
-        rt = self.apps.get(app)
-        ent = rt.entity(entity)
-        table = rt.tables(entity)
         at = now()
         prepared: list[dict[str, Any]] = []
         all_errors: list[FieldError] = []
-        auto = [f for f in ent.active_fields if f.type == "auto_number"]
         with self._tx(conn) as c:
+            rt = self.apps.get(app, c)
+            ent = rt.entity(entity)
+            table = rt.tables(entity)
+            auto = [f for f in ent.active_fields if f.type == "auto_number"]
+            valid: list[dict[str, Any]] = []
             env = expression_env(self, c, rt, actor)
             for i, data in enumerate(rows):
                 values, _children, errors = check_input(ent, data, creating=True, prefix=f"[{i}].")
@@ -254,14 +255,18 @@ class RecordService:
                     all_errors.extend(errors)
                     continue
                 compute_formulas(rt, ent, values, env)
-                for f in auto:
-                    values[f.name] = next_number(c, rt.name, ent.name, f.name, str(f.options.get("pattern")))
+                valid.append(values)
+            if all_errors:
+                raise ValidationError(f"{len(all_errors)} problem(s) in {len(rows)} rows", errors=all_errors[:200])
+            for f in auto:  # one counter bump per field for the whole batch, in row order
+                numbers = next_numbers(c, rt.name, ent.name, f.name, str(f.options.get("pattern")), len(valid))
+                for values, number in zip(valid, numbers, strict=True):
+                    values[f.name] = number
+            for values in valid:
                 cols = columns_for(ent, {f.name: values.get(f.name) for f in ent.active_fields if f.stored})
                 cols.update(version=1, created_at=at, updated_at=at, created_by=actor.username,
                             updated_by=actor.username)
                 prepared.append(cols)
-            if all_errors:
-                raise ValidationError(f"{len(all_errors)} problem(s) in {len(rows)} rows", errors=all_errors[:200])
             for i in range(0, len(prepared), 2000):
                 c.execute(table.insert(), prepared[i:i + 2000])
             if audit or prepared:
@@ -438,7 +443,9 @@ class RecordService:
             target = rt.tables.get(f.target)
             if target is None:
                 continue
-            if c.execute(sa.select(target.c.id).where(target.c.id == values[f.name])).first() is None:
+            stmt = rt.statement(("exists", f.target), lambda t=target: sa.select(t.c.id).where(
+                t.c.id == sa.bindparam("_jimu_rid")))
+            if c.execute(stmt, {"_jimu_rid": values[f.name]}).first() is None:
                 errors.append(FieldError(prefix + f.name, "link.missing", f"{f.target} {values[f.name]} does not exist"))
 
     def _check_unique(self, c: Connection, rt: AppRuntime, ent: EntitySpec, values: dict[str, Any],
@@ -448,10 +455,10 @@ class RecordService:
             if not f.unique or values.get(f.name) is None:
                 continue
             col = table.c[column_name(f)]
-            stmt = sa.select(table.c.id).where(col == values[f.name])
-            if rid is not None:
-                stmt = stmt.where(table.c.id != rid)
-            other = c.execute(stmt.limit(1)).scalar()
+            stmt = rt.statement(("unique", ent.name, f.name, rid is not None), lambda col=col: _select_other(
+                table, col, rid is not None))
+            params = {"_jimu_value": values[f.name]} if rid is None else {"_jimu_value": values[f.name], "_jimu_rid": rid}
+            other = c.execute(stmt, params).scalar()
             if other is not None:
                 errors.append(FieldError(prefix + f.name, "unique",
                                          f"{values[f.name]!s} is already used by {ent.name} {other}"))
@@ -497,6 +504,13 @@ def _changes(ent: EntitySpec, before: dict[str, Any] | None, after: dict[str, An
 
 def _select_by_id(table: sa.Table) -> Any:
     return sa.select(table).where(table.c.id == sa.bindparam("_jimu_rid"))
+
+
+def _select_other(table: sa.Table, col: Any, excluding: bool) -> Any:
+    stmt = sa.select(table.c.id).where(col == sa.bindparam("_jimu_value"))
+    if excluding:
+        stmt = stmt.where(table.c.id != sa.bindparam("_jimu_rid"))
+    return stmt.limit(1)
 
 
 def _select_children(table: sa.Table) -> Any:
