@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from jimu.core import pyast
+
 ROOT = Path(__file__).resolve().parents[1] / "jimu"
 ORDER = ["core", "platform", "runtime", "designer", "templates_market"]
 
@@ -23,7 +25,7 @@ def test_no_backward_imports() -> None:
         own = rel.parts[0] if rel.parts[0] in ORDER else None
         if own is None:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = pyast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             names = []
             if isinstance(node, ast.Import):
@@ -39,7 +41,7 @@ def test_no_backward_imports() -> None:
 
 def test_core_imports_nothing_of_jimu() -> None:
     for path in (ROOT / "core").rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = pyast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("jimu"):
                 assert node.module.startswith("jimu.core"), f"{path.name} imports {node.module}"

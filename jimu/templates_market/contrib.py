@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from jimu.core import pyast
 from jimu.core.errors import ValidationError
 from jimu.platform.specs import (
     AutomationSpec,
@@ -78,7 +79,7 @@ def _when(expr: str, params: Mapping[str, Any]) -> bool:
             return [ev(e) for e in node.elts]
         raise ValidationError(f"when: unsupported expression {expr!r}", code="cbu.when")
 
-    return bool(ev(ast.parse(str(expr), mode="eval")))
+    return bool(ev(pyast.parse_eval(str(expr))))
 
 
 def render(value: Any, params: Mapping[str, Any]) -> Any:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from jimu.core import pyast
 from jimu.core.errors import ExpressionError
 from jimu.platform.expressions.nodes import Node
 
@@ -282,7 +283,7 @@ def parse(source: str) -> Parsed:
         raise _err("empty expression", source, 0)
     text, posmap, labels, dollars = _prepass(source)
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = pyast.parse_eval(text)
     except SyntaxError as exc:
         conv = _Converter(source, text, posmap, labels, dollars)
         lineno, col = exc.lineno or 1, (exc.offset or 0) - 1

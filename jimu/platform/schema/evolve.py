@@ -14,7 +14,6 @@ the metadata revision commit together or not at all.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -24,6 +23,7 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
+from jimu.core import pyast
 from jimu.core.errors import FieldError, ValidationError
 from jimu.platform.schema.columns import (
     AppTables,
@@ -135,7 +135,7 @@ def literal_default(field: FieldSpec) -> tuple[bool, Any]:
     if text in ("True", "False", "None"):
         return True, {"True": True, "False": False, "None": None}[text]
     try:
-        lit = ast.literal_eval(text)
+        lit = pyast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return False, None
     if isinstance(lit, (str, int, float, bool)):

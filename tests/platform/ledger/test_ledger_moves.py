@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from jimu.core import pyast
 from jimu.core.errors import Conflict, StockConflict, ValidationError
 from jimu.platform import hooks
 from jimu.platform.ledger import (
@@ -264,7 +265,7 @@ def test_ledger_spec_accepted_and_hook_lists_kinds(ldb, frozen_clock):
 def test_platform_layer_imports_nothing_above():
     root = pathlib.Path(__file__).resolve().parents[3] / "jimu" / "platform" / "ledger"
     for path in root.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(pyast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:

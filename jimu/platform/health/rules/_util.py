@@ -3,11 +3,11 @@ expression tokens (with a fallback while the expression language is not availabl
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterable
 from typing import Any
 
+from jimu.core import pyast
 from jimu.platform.health.model import ScanContext
 from jimu.platform.specs import AppSpec, EntitySpec, FieldSpec, Label
 
@@ -150,7 +150,7 @@ def compile_or_error(ctx: ScanContext, source: str, entity: EntitySpec, purpose:
     ctx.note("expression language not available: FX checks used a syntax-and-names fallback")
     py = re.sub(r"\$(\w+)", r"_\1", source).replace("<>", "!=")
     try:
-        ast.parse(py, mode="eval")
+        pyast.parse_eval(py)
     except SyntaxError as exc:
         return f"syntax error at {exc.offset}: {exc.msg}"
     known = {f.name for f in entity.fields} | set(extra_names or {}) | {"id", "version", "created_at", "updated_at",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from jimu.core import pyast
 from jimu.platform.health.model import Fix, Hit, Rule, ScanContext
 from jimu.platform.health.rules._util import (
     PRIVILEGED_ROLES,
@@ -116,7 +117,7 @@ def always_true(source: str) -> bool:
     """True when a row filter admits every row (``True``, ``1``, ``1 == 1``, ``x == x``)."""
     text = source.strip().replace("<>", "!=")
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = pyast.parse_eval(text)
     except SyntaxError:
         return False
     body = tree.body
