@@ -274,12 +274,17 @@ def apply_schema(conn: Connection, old: AppSpec | None, new: AppSpec, ops: list[
     tables = AppTables(new)
     ctx = MigrationContext.configure(conn, opts={"render_as_batch": True})
     operations = Operations(ctx)
+    # New tables first, in foreign-key order (PostgreSQL checks a reference when it is
+    # created), so columns added to existing tables may link to them.
+    created = [tables(op.entity) for op in ops if op.action == "create_table"]
+    if created:
+        tables.metadata.create_all(conn, tables=created)
     for op in ops:
         entity = new.entity(op.entity)
         assert entity is not None
         table = tables(op.entity)
         if op.action == "create_table":
-            table.create(conn)
+            continue
         elif op.action == "add_parent_key":
             for col in ("_parent_id", "_idx"):
                 operations.add_column(table.name, table.c[col].copy())

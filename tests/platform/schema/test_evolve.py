@@ -61,3 +61,14 @@ def test_unique_on_duplicates_is_refused(shop) -> None:
     with pytest.raises(ValidationError) as exc:
         shop.store.publish("shop")
     assert "more than once" in str(exc.value)
+
+
+def test_tables_are_created_in_link_order(jimu) -> None:
+    """An entity listed before the entity it links to (PostgreSQL checks the reference)."""
+    jimu.store.create_app("order_first")
+    jimu.store.save_draft("order_first", {"name": "order_first", "entities": [
+        {"name": "line", "fields": [{"name": "batch", "type": "link", "options": {"entity": "batch"}}]},
+        {"name": "batch", "fields": [{"name": "no", "type": "text"}]}]})
+    assert jimu.store.publish("order_first").published
+    b = jimu.records.create("order_first", "batch", {"no": "B1"})
+    assert jimu.records.create("order_first", "line", {"batch": b["id"]})["batch"] == b["id"]
