@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -42,8 +44,20 @@ _PLAIN_FIELD, _MASK_FIELD, _CHILD_FIELD, _LINK_FIELD = 0, 1, 2, 3
 _runtimes: weakref.WeakKeyDictionary[AppRegistry, dict[str, AppRuntime]] = weakref.WeakKeyDictionary()
 
 
+def _iso_datetime(value: datetime) -> str:
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+
+
+# Exact types with a cheaper conversion than to_json's isinstance chain (same result);
+# any other type goes through to_json itself.
+_CONVERT: dict[type, Any] = {Decimal: lambda v: format(v, "f"), datetime: _iso_datetime, date: date.isoformat}
+
+
 def _json(value: Any) -> Any:
-    return value if type(value) in _PLAIN else to_json(value)
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    return _CONVERT.get(kind, to_json)(value)
 
 
 def _runtime(jimu: Jimu, app: str, version: int | None, conn: Connection | None) -> AppRuntime:
@@ -210,34 +224,44 @@ class AccessPolicy:
         """The record as the caller may see it, JSON-ready: hidden fields removed, masked
         ones replaced by the mask's value, child rows rendered by the child entity's rights.
         ``fields`` narrows the output (system fields always stay)."""
-        wanted = set(fields) if fields is not None else None
-        out: dict[str, Any] = {k: _json(record[k]) for k in SYSTEM_FIELDS if k in record}
-        env = self.env
-        for name, how, extra in self._plan(entity):
-            if name not in record or (wanted is not None and name not in wanted):
-                continue
-            value = record[name]
-            if how == _PLAIN_FIELD:
-                out[name] = value if type(value) in _PLAIN else to_json(value)
-            elif how == _MASK_FIELD:
-                try:
-                    masked = MASK_FAILED if extra is None else extra.evaluate(record, env)
-                except ExpressionError:
-                    masked = MASK_FAILED
-                out[name] = _json(masked)
-            elif how == _CHILD_FIELD and isinstance(value, list):
-                out[name] = [self.render(extra, row) for row in value if isinstance(row, Mapping)]
-            elif how == _LINK_FIELD and isinstance(value, Mapping):
-                out[name] = self.render(extra, value)  # an expanded link
-            else:
-                out[name] = _json(value)
-        return out
+        return self.render_many(entity, (record,), fields=fields)[0]
 
     def render_many(self, entity: str, records: Iterable[Mapping[str, Any]], *,
                     fields: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """:meth:`render` for a page of records."""
-        wanted = None if fields is None else list(fields)
-        return [self.render(entity, r, fields=wanted) for r in records]
+        """:meth:`render` for each of ``records`` (a page: the plan is looked up once)."""
+        plan = self._plan(entity)
+        if fields is not None:
+            wanted = set(fields)
+            plan = [step for step in plan if step[0] in wanted]
+        env = self.env
+        plain, convert, to_plain = _PLAIN, _CONVERT, to_json
+        out_list = []
+        for record in records:
+            out: dict[str, Any] = {}
+            for k in SYSTEM_FIELDS:
+                if k in record:
+                    value = record[k]
+                    out[k] = value if type(value) in plain else convert.get(type(value), to_plain)(value)
+            for name, how, extra in plan:
+                if name not in record:
+                    continue
+                value = record[name]
+                if how == _PLAIN_FIELD:
+                    out[name] = value if type(value) in plain else convert.get(type(value), to_plain)(value)
+                elif how == _MASK_FIELD:
+                    try:
+                        masked = MASK_FAILED if extra is None else extra.evaluate(record, env)
+                    except ExpressionError:
+                        masked = MASK_FAILED
+                    out[name] = _json(masked)
+                elif how == _CHILD_FIELD and isinstance(value, list):
+                    out[name] = self.render_many(extra, [row for row in value if isinstance(row, Mapping)])
+                elif how == _LINK_FIELD and isinstance(value, Mapping):
+                    out[name] = self.render(extra, value)  # an expanded link
+                else:
+                    out[name] = _json(value)
+            out_list.append(out)
+        return out_list
 
     def _mask(self, entity: str, mask: str, record: Mapping[str, Any]) -> Any:
         try:

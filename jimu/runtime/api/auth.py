@@ -42,7 +42,7 @@ from jimu.runtime.context import Jimu
 __all__ = [
     "SESSION_COOKIE", "CSRF_COOKIE", "CSRF_HEADER", "issue_token", "read_token", "login", "login_session",
     "logout_session", "current_actor", "optional_actor", "require_admin", "create_api_key", "jimu_of",
-    "LOCK_AFTER", "published_version_seen",
+    "LOCK_AFTER", "published_version_seen", "request_user",
 ]
 
 SESSION_COOKIE = "jimu_session"
@@ -144,6 +144,13 @@ def published_version_seen(conn: HTTPConnection, app: str) -> int | None:
     return seen[1]  # type: ignore[no-any-return]
 
 
+def request_user(conn: HTTPConnection, user_id: int | None) -> User | None:
+    """The user row read for this request's token (None for API keys or another user):
+    saves a second read of the same row in one request."""
+    user: User | None = getattr(conn.state, "user", None)
+    return user if user is not None and user_id is not None and user.id == user_id else None
+
+
 def read_token(jimu: Jimu, token: str, *, kind: str = "a", db: Connection | None = None,
                app: str | None = None, conn: HTTPConnection | None = None) -> User:
     """The active user a token was issued to (401 when forged, expired, of another kind,
@@ -161,7 +168,10 @@ def read_token(jimu: Jimu, token: str, *, kind: str = "a", db: Connection | None
     if row is None or not row["active"] or int(row["token_epoch"] or 0) != epoch:
         raise Unauthenticated("invalid or expired token", code="token.invalid")
     _note_version(conn, app, row)
-    return _user_of_row(row)
+    user = _user_of_row(row)
+    if conn is not None:
+        conn.state.user = user
+    return user
 
 
 def login(jimu: Jimu, username: Any, password: Any) -> User:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy.engine import Connection
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -17,7 +18,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from jimu.core.errors import JimuError, NotFound, PermissionDenied, Unauthenticated
 from jimu.platform.actor import Actor
 from jimu.runtime.access import AccessPolicy
-from jimu.runtime.api.auth import CSRF_COOKIE, current_actor, issue_token, jimu_of
+from jimu.runtime.api.auth import (
+    CSRF_COOKIE,
+    current_actor,
+    issue_token,
+    jimu_of,
+    published_version_seen,
+    request_user,
+)
 from jimu.runtime.context import Jimu
 from jimu.runtime.screens.env import template_env, template_names
 from jimu.runtime.screens.i18n import LANG_COOKIE, label_text, pick_lang, translate
@@ -57,7 +65,10 @@ class Screen:
 
     def sse_token(self) -> str:
         """A short-lived bearer token for ``EventSource`` (which cannot send headers)."""
-        user = self.jimu.users.get(self.actor.user_id) if self.actor.user_id else None
+        # The row read to authenticate this request is current: no second read.
+        user = request_user(self.request, self.actor.user_id)
+        if user is None and self.actor.user_id:
+            user = self.jimu.users.get(self.actor.user_id)
         return issue_token(self.jimu, user, ttl=3600) if user is not None else ""
 
     def context(self, **ctx: Any) -> dict[str, Any]:
@@ -98,19 +109,24 @@ def redirect(url: str) -> RedirectResponse:
     return response
 
 
-async def open_screen(request: Request, *, app: bool = True) -> Screen:
+async def open_screen(request: Request, *, app: bool = True, db: Connection | None = None) -> Screen:
     """The screen of ``request``: reads a posted form first (its ``csrf_token`` field
-    satisfies the CSRF check), then authenticates the session (401 → login page)."""
+    satisfies the CSRF check), then authenticates the session (401 → login page). With
+    ``db`` the session's user and the app's published version are read in one query on
+    that connection."""
     form: FormData | None = None
     if request.method == "POST" and "form" in request.headers.get("content-type", ""):
         form = await request.form()
         token = form.get("csrf_token")
         if isinstance(token, str):
             request.state.csrf_form_token = token
-    actor = current_actor(request)
+    name = str(request.path_params["app"]) if app else None
+    actor = current_actor(request, db=db, app=name)
     jimu = jimu_of(request)
     lang = pick_lang(request.cookies.get(LANG_COOKIE))
-    policy = AccessPolicy.for_actor(jimu, str(request.path_params["app"]), actor) if app else None
+    policy = None
+    if name is not None:
+        policy = AccessPolicy.for_actor(jimu, name, actor, conn=db, version=published_version_seen(request, name))
     return Screen(request, jimu, actor, lang, request.cookies.get(CSRF_COOKIE, ""), policy, form)
 
 

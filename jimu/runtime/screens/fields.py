@@ -6,12 +6,14 @@ not let change) is shown, not edited."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from jimu.platform.schema import column_name
 from jimu.platform.specs import EntitySpec
@@ -104,20 +106,27 @@ def display(f: FieldSpec, value: Any, lang: str, titles: Mapping[tuple[str, str]
     return str(value)
 
 
-def link_titles(policy: AccessPolicy, entity: str, records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
-    """(target entity, id) -> title for every link value in ``records`` the caller may read."""
+def link_titles(policy: AccessPolicy, entity: str, records: Iterable[Mapping[str, Any]], *,
+                conn: Connection | None = None) -> dict[tuple[str, str], str]:
+    """(target entity, id) -> title for every link value in ``records`` the caller may read
+    (read on ``conn`` when given)."""
     ent = policy.rt.entity(entity)
     wanted: dict[str, set[int]] = {}
     links = [f for f in ent.active_fields if f.type == "link" and f.target]
+    if not links:
+        return {}
     for rec in records:
         for f in links:
             v = rec.get(f.name)
             if isinstance(v, int) or (isinstance(v, str) and v.isdigit()):
                 wanted.setdefault(str(f.target), set()).add(int(v))
     out: dict[tuple[str, str], str] = {}
-    for target, ids in wanted.items():
-        for rid, title in _titles(policy, target, ids).items():
-            out[(target, str(rid))] = title
+    if not wanted:
+        return out
+    with policy.jimu.db.read() if conn is None else contextlib.nullcontext(conn) as c:
+        for target, ids in wanted.items():
+            for rid, title in _titles(policy, target, ids, c).items():
+                out[(target, str(rid))] = title
     return out
 
 
@@ -128,7 +137,7 @@ def _title_field(policy: AccessPolicy, ent: EntitySpec) -> FieldSpec | None:
     return f
 
 
-def _titles(policy: AccessPolicy, target: str, ids: Iterable[int]) -> dict[int, str]:
+def _titles(policy: AccessPolicy, target: str, ids: Iterable[int], c: Connection | None = None) -> dict[int, str]:
     if not policy.can(target, "read"):
         return {}
     ent = policy.rt.entity(target)
@@ -139,8 +148,9 @@ def _titles(policy: AccessPolicy, target: str, ids: Iterable[int]) -> dict[int, 
     clause = policy.row_clause(target)
     if clause is not None:
         stmt = stmt.where(clause)
-    with policy.jimu.db.read() as c:
-        return {int(r[0]): (str(r[1]) if len(r) > 1 and r[1] is not None else f"#{r[0]}") for r in c.execute(stmt)}
+    with policy.jimu.db.read() if c is None else contextlib.nullcontext(c) as conn:
+        return {int(r[0]): (str(r[1]) if len(r) > 1 and r[1] is not None else f"#{r[0]}")
+                for r in conn.execute(stmt)}
 
 
 def link_options(policy: AccessPolicy, target: str, q: str = "", limit: int = OPTION_LIMIT) -> list[tuple[str, str]]:

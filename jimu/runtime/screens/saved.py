@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from jimu.core.clock import now
 from jimu.platform.db import Database
 
-__all__ = ["saved_views", "list_saved", "save_view", "delete_view"]
+__all__ = ["saved_views", "ensure_table", "list_saved", "save_view", "delete_view"]
 
 _meta = sa.MetaData()
 saved_views = sa.Table(
@@ -27,7 +28,9 @@ saved_views = sa.Table(
 _ready: set[int] = set()
 
 
-def _ensure(db: Database) -> None:
+def ensure_table(db: Database) -> None:
+    """Create the saved-views table on first use (before a read transaction that needs it:
+    a snapshot taken earlier would not see the new table)."""
     if id(db) in _ready:
         return
     with db.write() as c:
@@ -35,19 +38,23 @@ def _ensure(db: Database) -> None:
     _ready.add(id(db))
 
 
-def list_saved(db: Database, app: str, entity: str, username: str) -> list[dict[str, Any]]:
-    """The user's saved views of ``entity``, oldest first."""
-    _ensure(db)
+def list_saved(db: Database, app: str, entity: str, username: str, *,
+               conn: Connection | None = None) -> list[dict[str, Any]]:
+    """The user's saved views of ``entity``, oldest first (read on ``conn`` when given)."""
+    ensure_table(db)
     t = saved_views.c
-    with db.read() as c:
-        rows = c.execute(sa.select(saved_views).where(t.app == app, t.entity == entity, t.username == username)
-                         .order_by(t.id)).mappings().all()
+    stmt = sa.select(saved_views).where(t.app == app, t.entity == entity, t.username == username).order_by(t.id)
+    if conn is not None:
+        rows = conn.execute(stmt).mappings().all()
+    else:
+        with db.read() as c:
+            rows = c.execute(stmt).mappings().all()
     return [{"id": r["id"], "name": r["name"], "query": r["query"]} for r in rows]
 
 
 def save_view(db: Database, app: str, entity: str, username: str, name: str, query: str) -> int:
     """Save (or replace, by name) a view; returns its id."""
-    _ensure(db)
+    ensure_table(db)
     t = saved_views.c
     with db.write() as c:
         c.execute(sa.delete(saved_views).where(t.app == app, t.entity == entity, t.username == username,
@@ -59,7 +66,7 @@ def save_view(db: Database, app: str, entity: str, username: str, name: str, que
 
 def delete_view(db: Database, app: str, username: str, view_id: int) -> None:
     """Delete one of the user's saved views (someone else's is left alone)."""
-    _ensure(db)
+    ensure_table(db)
     t = saved_views.c
     with db.write() as c:
         c.execute(sa.delete(saved_views).where(t.id == view_id, t.app == app, t.username == username))

@@ -16,8 +16,10 @@ from jimu.platform.specs import EntitySpec
 from jimu.platform.specs.kinds import ViewSpec
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.access.export import export_rows, to_csv, to_xlsx
+from jimu.runtime.api.auth import jimu_of
 from jimu.runtime.api.routes_data import _check_filter
 from jimu.runtime.records.codec import SYSTEM_FIELDS
+from jimu.runtime.records.query import list_records as query_records
 from jimu.runtime.screens import saved
 from jimu.runtime.screens.base import Screen, open_screen, redirect, screen
 from jimu.runtime.screens.fields import display, link_titles
@@ -117,30 +119,37 @@ def _labels(s: Screen, ent: EntitySpec, cols: list[str]) -> dict[str, str]:
 @screen
 async def list_page(request: Request) -> Response:
     """GET /app/{app}/{entity}: the list (``partial=rows`` answers only the table body)."""
-    s = await open_screen(request)
-    assert s.policy is not None
-    entity = str(request.path_params["entity"])
-    ent = s.policy.require(entity, "read")
-    view = _view(s.policy, entity, request.query_params.get("view"))
-    params = _query(request, s.policy, ent, view)
-    error = None
-    try:
-        result = s.jimu.records.list(s.app, entity, where=s.policy.row_clause(entity), filter=params["filter"],
-                                     sort=params["sort"], limit=PAGE_SIZE, cursor=params["cursor"], actor=s.actor)
-        data, next_cursor = result.data, result.next_cursor
-    except JimuError as exc:
-        data, next_cursor, error = [], None, exc.message
-    cols = list_columns(s.policy, ent, view)
-    rendered = [s.policy.render(entity, r, fields=cols) for r in data]
-    titles = link_titles(s.policy, entity, rendered)
+    # One read transaction for the session check + published version, the page, the link
+    # titles and the saved views (each would otherwise check out a connection of its own).
+    db = jimu_of(request).db
+    saved.ensure_table(db)
+    with db.read() as c:
+        s = await open_screen(request, db=c)
+        assert s.policy is not None
+        entity = str(request.path_params["entity"])
+        ent = s.policy.require(entity, "read")
+        view = _view(s.policy, entity, request.query_params.get("view"))
+        params = _query(request, s.policy, ent, view)
+        error = None
+        try:
+            result = query_records(c, s.policy.rt, ent, where=s.policy.row_clause(entity), filter=params["filter"],
+                                   sort=params["sort"], limit=PAGE_SIZE, cursor=params["cursor"], actor=s.actor)
+            data, next_cursor = result.data, result.next_cursor
+        except JimuError as exc:
+            data, next_cursor, error = [], None, exc.message
+        cols = list_columns(s.policy, ent, view)
+        rendered = s.policy.render_many(entity, data, fields=cols)
+        titles = link_titles(s.policy, entity, rendered, conn=c)
+        saved_views = saved.list_saved(s.jimu.db, s.app, entity, s.actor.username or "", conn=c)
+    specs = [(c_, ent.field(c_)) for c_ in cols]
+    masked_cols = {c_: f is not None and s.policy.field_rule(entity, c_).access == "mask" for c_, f in specs}
     rows = []
     for r in rendered:
         cells = []
-        for c in cols:
-            f = ent.field(c)
-            masked = s.policy.field_rule(entity, c).access == "mask" if f is not None else False
-            cells.append({"name": c, "text": display(f, r.get(c), s.lang, titles, masked) if f is not None
-                          else str(r.get(c) or "")[:16].replace("T", " "), "masked": masked})
+        for c_, f in specs:
+            masked = masked_cols[c_]
+            cells.append({"name": c_, "text": display(f, r.get(c_), s.lang, titles, masked) if f is not None
+                          else str(r.get(c_) or "")[:16].replace("T", " "), "masked": masked})
         rows.append({"id": r["id"], "version": r.get("version"), "cells": cells})
     keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "partial", "msg")]
     base = [(k, v) for k, v in keep if k != "sort"]
@@ -150,7 +159,7 @@ async def list_page(request: Request) -> Response:
                rows=rows, params=params, next_url=next_url, sort_urls=sort_urls, error=error,
                first_url=f"?{urlencode(keep)}" if params["cursor"] else None,
                views=[v for v in s.policy.rt.spec.views if v.entity == entity and v.kind == "list"],
-               saved_views=saved.list_saved(s.jimu.db, s.app, entity, s.actor.username or ""),
+               saved_views=saved_views,
                filter_fields=[(n, s.label(ent.field(n).label, n)) for n in s.policy.readable_fields(entity)  # type: ignore[union-attr]
                               if s.policy.field_rule(entity, n).access != "mask"
                               and ent.field(n).type != "child_table"],  # type: ignore[union-attr]
