@@ -2,7 +2,9 @@
 non-admin role with a row filter and a masked field) vs a hand-written Starlette +
 SQLAlchemy Core endpoint on the same table, in the same run. Each server runs in its own
 process on a free loopback port; the load comes from a third process (httpx, one
-keep-alive connection, sequential requests).
+keep-alive connection per server, sequential requests). The load alternates between the
+two servers in rounds (ABBA...), so a machine whose load changes during the run (CI next
+door) slows both sides alike and the ratio stays meaningful.
 
 Usage: python benchmarks/bench_api.py [--gets 600] [--posts 300]
 """
@@ -109,30 +111,48 @@ def serve_baseline(url: str, port: int) -> None:
     uvicorn.run(baseline_app(url), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def load(base: str, list_path: str, create_path: str, gets: int, posts: int, token: str | None) -> None:
-    """The load generator (its own process): prints {"get": [...], "post": [...]} latencies."""
+ROUNDS = 10
+
+
+def load(targets: list[dict[str, Any]], gets: int, posts: int) -> None:
+    """The load generator (its own process): prints, per target, {"get": [...], "post": [...],
+    "get_total": [s], "post_total": [s]} latencies, the targets taking turns in rounds."""
     import httpx
 
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    out: dict[str, list[float]] = {"get": [], "post": []}
-    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-        for _ in range(30):  # warm-up
-            assert client.get(list_path, params={"limit": 50}).status_code == 200
-        t_all = time.perf_counter()
-        for _ in range(gets):
-            t = time.perf_counter()
-            r = client.get(list_path, params={"limit": 50})
-            out["get"].append(time.perf_counter() - t)
-            assert r.status_code == 200 and len(r.json()["data"]) == 50
-        out["get_total"] = [time.perf_counter() - t_all]
-        tag = os.urandom(4).hex()
-        t_all = time.perf_counter()
-        for i in range(posts):
-            t = time.perf_counter()
-            r = client.post(create_path, json={"sku": f"L-{tag}-{i}", "name": "loaded", "qty": i})
-            out["post"].append(time.perf_counter() - t)
-            assert r.status_code == 201, r.text
-        out["post_total"] = [time.perf_counter() - t_all]
+    clients = [httpx.Client(base_url=t["base"], timeout=30,
+                            headers={"Authorization": f"Bearer {t['token']}"} if t.get("token") else {})
+               for t in targets]
+    out: list[dict[str, list[float]]] = [{"get": [], "post": [], "get_total": [0.0], "post_total": [0.0]}
+                                         for _ in targets]
+    tag = os.urandom(4).hex()
+    try:
+        for t, client in zip(targets, clients, strict=True):
+            for _ in range(30):  # warm-up
+                assert client.get(t["list"], params={"limit": 50}).status_code == 200
+        for op, n in (("get", gets), ("post", posts)):
+            per_round = max(1, n // ROUNDS)
+            for rnd in range(ROUNDS):
+                order = list(range(len(targets)))
+                if rnd % 2:
+                    order.reverse()
+                for k in order:
+                    t, client, res = targets[k], clients[k], out[k]
+                    t_all = time.perf_counter()
+                    for i in range(per_round):
+                        t0 = time.perf_counter()
+                        if op == "get":
+                            r = client.get(t["list"], params={"limit": 50})
+                            res["get"].append(time.perf_counter() - t0)
+                            assert r.status_code == 200 and len(r.json()["data"]) == 50
+                        else:
+                            r = client.post(t["create"], json={"sku": f"L-{tag}-{k}-{rnd}-{i}", "name": "loaded",
+                                                               "qty": i})
+                            res["post"].append(time.perf_counter() - t0)
+                            assert r.status_code == 201, r.text
+                    res[f"{op}_total"][0] += time.perf_counter() - t_all
+    finally:
+        for client in clients:
+            client.close()
     print(json.dumps(out))
 
 
@@ -152,29 +172,34 @@ def _wait(port: int) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
-def _run(kind: str, url: str, gets: int, posts: int) -> dict[str, list[float]]:
+def _start(kind: str, url: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     port = _free_port()
-    me = [sys.executable, __file__]
-    server = subprocess.Popen(me + ["--serve", kind, "--url", url, "--port", str(port)])
-    try:
-        _wait(port)
-        base = f"http://127.0.0.1:{port}"
-        token = None
-        paths = ("/items", "/items")
-        if kind == "jimu":
-            import httpx
+    server = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--url", url, "--port", str(port)])
+    base = f"http://127.0.0.1:{port}"
+    return server, {"kind": kind, "base": base, "port": port, "list": "/items", "create": "/items"}
 
-            token = httpx.post(base + "/api/auth/token", json={"username": "clerk", "password": "clerk-pass"}).json()[
-                "access_token"]
-            paths = ("/api/apps/bench/data/item", "/api/apps/bench/data/item")
-        args = me + ["--load", base, "--list-path", paths[0], "--create-path", paths[1], "--gets", str(gets),
-                     "--posts", str(posts)] + (["--token", token] if token else [])
+
+def _run(url: str, gets: int, posts: int) -> dict[str, dict[str, list[float]]]:
+    servers = [_start("baseline", url), _start("jimu", url)]
+    try:
+        targets = []
+        for _server, target in servers:
+            _wait(target["port"])
+            if target["kind"] == "jimu":
+                import httpx
+
+                target["token"] = httpx.post(target["base"] + "/api/auth/token",
+                                             json={"username": "clerk", "password": "clerk-pass"}).json()["access_token"]
+                target["list"] = target["create"] = "/api/apps/bench/data/item"
+            targets.append(target)
+        args = [sys.executable, __file__, "--load", json.dumps(targets), "--gets", str(gets), "--posts", str(posts)]
         done = subprocess.run(args, capture_output=True, text=True, check=True)
-        result: dict[str, list[float]] = json.loads(done.stdout.strip().splitlines()[-1])
-        return result
+        results: list[dict[str, list[float]]] = json.loads(done.stdout.strip().splitlines()[-1])
+        return {t["kind"]: r for t, r in zip(targets, results, strict=True)}
     finally:
-        server.terminate()
-        server.wait(10)
+        for server, _target in servers:
+            server.terminate()
+            server.wait(10)
 
 
 def main() -> None:
@@ -185,20 +210,17 @@ def main() -> None:
     ap.add_argument("--url")
     ap.add_argument("--port", type=int)
     ap.add_argument("--load")
-    ap.add_argument("--list-path")
-    ap.add_argument("--create-path")
-    ap.add_argument("--token")
     a = ap.parse_args()
     if a.serve:
         (serve_jimu if a.serve == "jimu" else serve_baseline)(a.url, a.port)
         return
     if a.load:
-        load(a.load, a.list_path, a.create_path, a.gets, a.posts, a.token)
+        load(json.loads(a.load), a.gets, a.posts)
         return
     url = sqlite_url()
     setup(url)
-    base = _run("baseline", url, a.gets, a.posts)
-    jimu = _run("jimu", url, a.gets, a.posts)
+    both = _run(url, a.gets, a.posts)
+    base, jimu = both["baseline"], both["jimu"]
     for op, label in (("get", "GET list (50 rows)"), ("post", "POST create")):
         n = len(jimu[op])
         emit(f"api {label} requests/s", n / jimu[f"{op}_total"][0], "req/s", "starlette+core",
