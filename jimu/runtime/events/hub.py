@@ -43,6 +43,12 @@ class Subscriber:
     queue: asyncio.Queue[list[Mapping[str, Any]]] = field(default_factory=asyncio.Queue)
 
 
+def _deliver(items: list[tuple[Subscriber, list[Mapping[str, Any]]]]) -> None:
+    """On the subscribers' loop: hand each its batch."""
+    for sub, batch in items:
+        sub.queue.put_nowait(batch)
+
+
 def get_hub(db: Database) -> Hub:
     """The running hub of ``db`` (started on first use)."""
     with _hubs_lock:
@@ -123,11 +129,17 @@ class Hub:
                     by_app.setdefault(r["app"], []).append(r)
                 with self._lock:
                     subs = list(self._subs)
+                # One cross-thread wake-up per event loop, not one per subscriber: with
+                # hundreds of streams on a loop, each call_soon_threadsafe writes the
+                # loop's self-pipe and queues a callback of its own.
+                by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Subscriber, list[Mapping[str, Any]]]]] = {}
                 for sub in subs:
                     batch = by_app.get(sub.app)
                     if batch:
-                        with contextlib.suppress(RuntimeError):  # loop closed: the stream is gone
-                            sub.loop.call_soon_threadsafe(sub.queue.put_nowait, batch)
+                        by_loop.setdefault(sub.loop, []).append((sub, batch))
+                for loop, items in by_loop.items():
+                    with contextlib.suppress(RuntimeError):  # loop closed: the streams are gone
+                        loop.call_soon_threadsafe(_deliver, items)
             except Exception:  # noqa: BLE001 - keep fanning out; the next wake retries
                 log.exception("event hub read failed")
                 self._stop.wait(0.2)

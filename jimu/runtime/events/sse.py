@@ -44,43 +44,60 @@ async def event_stream(policy: AccessPolicy, last_event_id: int | None, *, heart
     hub = get_hub(policy.jimu.db)
     sub = hub.subscribe(policy.app)
     wanted = kinds or set(EVENT_KINDS)
+    who = _caller_key(policy)
     sent_upto = 0
+    queue = sub.queue
     try:
         yield "retry: 2000\n\n"
         if last_event_id is not None:
             for row in await run_in_threadpool(_replay, policy, last_event_id):
                 sent_upto = max(sent_upto, int(row["seq"]))
-                out = _render(policy, row, wanted)
+                out = _render(policy, row, wanted, who)
                 if out is not None:
                     yield out
         while True:
-            try:
-                batch = await asyncio.wait_for(sub.queue.get(), heartbeat)
-            except TimeoutError:
-                yield ": ping\n\n"
-                continue
+            if queue.empty():
+                # wait_for wraps the get in a task of its own: only pay for it when idle.
+                try:
+                    batch = await asyncio.wait_for(queue.get(), heartbeat)
+                except TimeoutError:
+                    yield ": ping\n\n"
+                    continue
+            else:
+                batch = queue.get_nowait()
+            frames = []
             for row in batch:
                 if int(row["seq"]) <= sent_upto and last_event_id is not None:
                     continue
-                out = _render(policy, row, wanted)
+                out = _render(policy, row, wanted, who)
                 if out is not None:
-                    yield out
+                    frames.append(out)
+            if frames:
+                yield "".join(frames)  # one write for a batch of events
     finally:
         hub.unsubscribe(sub)
 
 
 _cache: dict[tuple[Any, ...], str | None] = {}
+_MISS = object()
 
 
-def _render(policy: AccessPolicy, row: Mapping[str, Any], wanted: set[str]) -> str | None:
+def _caller_key(policy: AccessPolicy) -> tuple[Any, ...]:
+    """Who the stream renders for: streams with the same key share renderings."""
+    return (policy.app, policy.rt.version, policy.actor.username, tuple(sorted(policy.actor.roles)),
+            tuple(sorted((policy.actor.attrs or {}).items(), key=str)))
+
+
+def _render(policy: AccessPolicy, row: Mapping[str, Any], wanted: set[str],
+            who: tuple[Any, ...] | None = None) -> str | None:
     """The frame for this caller; streams of the same user and roles share one rendering
     (many tabs and terminals of one user cost one render per event)."""
     if row["kind"] not in wanted:
         return None
-    key = (row["seq"], policy.app, policy.rt.version, policy.actor.username, tuple(sorted(policy.actor.roles)),
-           tuple(sorted((policy.actor.attrs or {}).items(), key=str)))
-    if key in _cache:
-        return _cache[key]
+    key = (row["seq"], *(who if who is not None else _caller_key(policy)))
+    hit = _cache.get(key, _MISS)
+    if hit is not _MISS:
+        return hit
     try:
         data = render_event(policy, row)
     except Exception:  # noqa: BLE001 - a spec changed under an old event: skip it, keep streaming
