@@ -157,13 +157,22 @@ class WorkflowEngine:
             if inst is not None and vote_kind(t):
                 if ap.eligible_principal(c, inst, actor.username) is not None:
                     out.append(t.name)
-            elif self._may(t, actor):
+            elif self._may(t, actor, rt, wf.entity):
                 out.append(t.name)
         return out
 
     @staticmethod
-    def _may(t: TransitionSpec, actor: Actor) -> bool:
-        return actor.system or not t.roles or any(actor.has_role(r) for r in t.roles)
+    def _may(t: TransitionSpec, actor: Actor, rt: AppRuntime | None = None, entity: str | None = None) -> bool:
+        """The transition's own ``roles``, or a role whose rights on the entity list it
+        (DESIGN 8: roles grant transitions per entity; ``*`` grants all)."""
+        if actor.system or not t.roles or any(actor.has_role(r) for r in t.roles):
+            return True
+        if rt is None or entity is None:
+            return False
+        from jimu.platform.permissions import effective_roles, entity_grant
+
+        roles = effective_roles(rt.spec, actor.roles)
+        return entity_grant(rt.spec, roles, entity).can_transition(t.name)
 
     def _fire(self, c: Connection, rt: AppRuntime, ent: EntitySpec, wf: WorkflowSpec, rec: dict[str, Any],
               name: str, raw_inputs: Mapping[str, Any] | None, actor: Actor, comment: str | None) -> dict[str, Any]:
@@ -179,7 +188,7 @@ class WorkflowEngine:
         kind = vote_kind(t)
         if inst is not None and inst["pending_state"] == state and kind is not None:
             return self._vote(c, rt, ent, wf, rec, inst, kind, t, raw_inputs, actor, comment)
-        if not self._may(t, actor):
+        if not self._may(t, actor, rt, ent.name):
             raise PermissionDenied(f"you may not fire '{t.name}' on {ent.name} (roles: {', '.join(t.roles)})",
                                    code="workflow.transition_forbidden", extra={"transition": t.name})
         env = expression_env(self.jimu.records, c, rt, actor).get()

@@ -136,3 +136,21 @@ def test_purchase_receive_and_adjustment_post(world):
     rt.create(world.app, "stock_adjustment", {"item": world.item, "warehouse": world.wh, "qty": "-2",
                                               "reason": "broken"})
     assert world.balance()["on_hand"] == Decimal("5")
+
+
+def test_role_rights_may_grant_a_transition(jimu, manual_clock):
+    """DESIGN 8: a role grants transitions per entity, in addition to the transition's roles."""
+    from tests.runtime.workflow.conftest import World, build_sales_app, make_users
+
+    build_sales_app(jimu)
+    make_users(jimu)
+    draft = jimu.store.draft("std").dump()
+    finance = next(r for r in draft["roles"] if r["name"] == "finance")
+    finance["entities"]["sales_order"]["transitions"] = ["cancel"]
+    jimu.store.save_draft("std", draft)
+    jimu.store.publish("std")
+    world = World(jimu)
+    so = world.order()
+    with pytest.raises(PermissionDenied):
+        world.fire(so["id"], "submit", "finance")  # not granted, not in the transition's roles
+    assert world.fire(so["id"], "cancel", "finance")["state"] == "cancelled"
