@@ -30,15 +30,9 @@ def _free_port() -> int:
 
 
 def _asgi(jimu: Any) -> Any:
-    try:
-        from jimu.runtime.api.app import create_app
+    from jimu.runtime.api.app import create_app
 
-        return create_app(jimu)
-    except Exception:  # another route module mid-change: serve screens + auth + data only
-        sys.path.insert(0, str(ROOT / "tests" / "runtime" / "screens"))
-        from conftest import make_app
-
-        return make_app(jimu)
+    return create_app(jimu)
 
 
 @pytest.fixture(scope="session")
@@ -49,10 +43,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     jimu_bin = shutil.which("jimu", path=str(Path(sys.executable).parent)) or "jimu"
     env = {**os.environ, "JIMU_DATABASE_URL": f"sqlite:///{work / 'jimu.db'}"}
     subprocess.run([jimu_bin, "demo", "--no-serve"], cwd=work, env=env, check=True, capture_output=True, timeout=120)
-    sys.path.insert(0, str(ROOT / "tests" / "runtime" / "screens"))
-    from seed import seed
-
     from jimu.runtime.context import Jimu
+    from tests.runtime.screens.seed import seed
 
     jimu = Jimu.open(env["JIMU_DATABASE_URL"])
     seed(jimu)

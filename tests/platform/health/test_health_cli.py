@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 import json
 
-from health_fixtures import FIXTURES, base_spec
-
 from jimu.core.errors import NotFound
 from jimu.platform.health.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, scan_command
 from jimu.platform.specs import AppSpec
+from tests.platform.health.health_fixtures import FIXTURES, base_spec
 
 
 def _loader(app: AppSpec):  # type: ignore[no-untyped-def]

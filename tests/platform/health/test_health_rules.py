@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from health_fixtures import FIXTURES, base_spec, ctx_of
 
 from jimu.platform.health import CATEGORIES, SEVERITIES, all_rules, run_scan
+from tests.platform.health.health_fixtures import FIXTURES, base_spec, ctx_of
 
 RULES = all_rules()
 RULE_IDS = [r.id for r in RULES]

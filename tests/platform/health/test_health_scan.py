@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import jsonschema
-from health_fixtures import FIXTURES, base_spec, ctx_of
 
 from jimu.platform.findings import blocking
 from jimu.platform.health import (
@@ -21,6 +20,7 @@ from jimu.platform.health import (
 from jimu.platform.health.report import sarif_schema, to_sarif
 from jimu.platform.hooks import collect
 from jimu.platform.specs import AppSpec
+from tests.platform.health.health_fixtures import FIXTURES, base_spec, ctx_of
 
 
 def _finding(cat: str, sev: str, state: str = "open", n: int = 0) -> HealthFinding:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from health_fixtures import FIXTURES, base_spec, ctx_of
 
 from jimu.core.errors import NotFound, ValidationError
 from jimu.platform.health.store import list_findings, scan_and_store, scan_history, set_finding_state
+from tests.platform.health.health_fixtures import FIXTURES, base_spec, ctx_of
 
 
 def _dm05_spec(label: str = "客户") -> dict:  # type: ignore[type-arg]

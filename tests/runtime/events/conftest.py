@@ -4,14 +4,11 @@ warehouse: cost_price hidden) served by a TestClient."""
 from __future__ import annotations
 
 import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 _spec = importlib.util.spec_from_file_location("_api_conftest", Path(__file__).parents[1] / "api" / "conftest.py")
 assert _spec and _spec.loader

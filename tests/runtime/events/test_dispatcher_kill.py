@@ -11,10 +11,10 @@ import sys
 import time
 
 import sqlalchemy as sa
-from helpers import Receiver
 
 from jimu.core import clock
 from jimu.runtime.events.tables import events, webhooks
+from tests.runtime.events.helpers import Receiver
 
 RUNNER = """
 import sys

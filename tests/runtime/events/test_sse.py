@@ -3,9 +3,8 @@ filter applied, token in the query string, Last-Event-ID resume from the outbox.
 
 from __future__ import annotations
 
-from helpers import SSEReader, serve
-
 from jimu.runtime.api.app import create_app
+from tests.runtime.events.helpers import SSEReader, serve
 
 
 def test_sse_applies_field_and_row_permissions(api):

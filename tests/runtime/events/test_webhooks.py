@@ -8,9 +8,8 @@ import hmac
 import json
 import time
 
-from helpers import Receiver
-
 from jimu.runtime.events.dispatcher import run_once
+from tests.runtime.events.helpers import Receiver
 
 
 def _create_hook(api, **body):

@@ -3,16 +3,12 @@ sample data and a few seeded records) and logged-in TestClients per role."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from seed import build_standard  # noqa: E402
+from tests.runtime.screens.seed import build_standard
 
 
 def make_app(jimu: Any, **settings: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import find
+from tests.runtime.screens.conftest import find
 
 
 def _item(std):

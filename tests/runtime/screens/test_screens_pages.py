@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import find, make_app
-
 from jimu.runtime.screens.i18n import STRINGS, translate
 from jimu.runtime.screens.views_list import build_filter
+from tests.runtime.screens.conftest import find, make_app
 
 
 def test_i18n_complete():
