@@ -23,18 +23,38 @@ def columns_for(entity: EntitySpec, values: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
+_PLANS: dict[tuple[int, bool], tuple[EntitySpec, tuple[tuple[str, str], ...]]] = {}
+
+
+def _plan(entity: EntitySpec, include_archived: bool) -> tuple[tuple[str, str], ...]:
+    """(field name, column) of the stored fields, computed once per entity object (the
+    cache keeps the entity alive, so its id cannot be reused by another object)."""
+    key = (id(entity), include_archived)
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is entity:
+        return hit[1]
+    plan = tuple((f.name, column_name(f)) for f in entity.fields
+                 if f.stored and (include_archived or not f.archived))
+    if len(_PLANS) > 4096:
+        _PLANS.clear()
+    _PLANS[key] = (entity, plan)
+    return plan
+
+
 def row_to_record(entity: EntitySpec, row: Mapping[str, Any], *, include_archived: bool = False) -> dict[str, Any]:
-    """A record dict (system fields + active fields by name) from a table row."""
-    rec: dict[str, Any] = {k: row[k] for k in SYSTEM_FIELDS if k in row}
-    for f in entity.fields:
-        if not f.stored or (f.archived and not include_archived):
-            continue
-        col = column_name(f)
-        if col in row:
-            rec[f.name] = row[col]
-    for key in ("_parent_id", "_idx"):
-        if key in row:
-            rec[key] = row[key]
+    """A record dict (system fields + active fields by name) from a row of the entity's
+    table (or any mapping holding some of its columns)."""
+    plan = _plan(entity, include_archived)
+    try:
+        rec: dict[str, Any] = {k: row[k] for k in SYSTEM_FIELDS}
+        for name, col in plan:
+            rec[name] = row[col]
+    except KeyError:  # a partial row: take what is there
+        rec = {k: row[k] for k in SYSTEM_FIELDS if k in row}
+        rec.update((name, row[col]) for name, col in plan if col in row)
+    if "_parent_id" in row:
+        rec["_parent_id"] = row["_parent_id"]
+        rec["_idx"] = row.get("_idx")
     return rec
 
 
