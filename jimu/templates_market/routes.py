@@ -1,6 +1,7 @@
 """HTTP routes of the market: ``GET /api/market/templates`` and ``GET /api/market/cbus``
 (no login), ``POST /api/apps/{app}/install {cbu|template, params, sample_data?}`` (admin),
-``GET /api/apps/{app}/cbus`` (admin)."""
+``GET /api/apps/{app}/cbus`` (admin), and the admin pages under ``/market``
+(:mod:`jimu.templates_market.pages`)."""
 
 from __future__ import annotations
 
@@ -84,7 +85,18 @@ async def installed_route(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    from jimu.templates_market import pages
+
+    m = "/market/apps/{app}/cbus/{cbu}"
     return [
+        Route("/market", pages.market_page, methods=["GET"]),
+        Route("/market/templates/{template}/install", pages.install_page, methods=["GET"]),
+        Route("/market/templates/{template}/install", pages.install_submit, methods=["POST"]),
+        Route("/market/apps/{app}", pages.app_units_page, methods=["GET"]),
+        Route(m + "/upgrade", pages.upgrade_page, methods=["GET"]),
+        Route(m + "/upgrade", pages.upgrade_submit, methods=["POST"]),
+        Route(m + "/uninstall", pages.uninstall_page, methods=["GET"]),
+        Route(m + "/uninstall", pages.uninstall_submit, methods=["POST"]),
         Route("/api/market/templates", market_templates, methods=["GET"]),
         Route("/api/market/cbus", market_cbus, methods=["GET"]),
         Route("/api/apps/{app}/install", install_route, methods=["POST"]),
