@@ -118,6 +118,27 @@ def _resolve_disc(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, A
                                book=p.get("book"), user=user)
 
 
+def _quarantine(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> Any:
+    """Move the available on_hand of every balance row whose ``dimension`` (default
+    ``batch``) is the triggering record to the quarantine bucket; returns the rows moved."""
+    from jimu.platform.ledger import balances, quarantine
+
+    if not record or record.get("id") is None:
+        raise ValueError("ledger_quarantine needs a triggering record")
+    lg = _lg(jimu, conn, app, p)
+    dim = str(p.get("dimension") or "batch")
+    if dim not in lg.dimensions:
+        raise ValueError(f"ledger {lg.name} has no dimension {dim!r}")
+    moved = []
+    for row in balances(conn, app, lg, **{dim: record["id"]}):
+        if row["available"] > 0:
+            dims = {d: row[d] for d in lg.dimensions}
+            quarantine(conn, app, lg, dims, row["available"], reason=str(p.get("reason") or "automation quarantine"),
+                       user=user)
+            moved.append({**dims, "qty": row["available"]})
+    return moved
+
+
 STOCK_ACTIONS: list[StockAction] = [
     StockAction("stock_channel_reserve", "Reserve stock through a sales channel's pool (refused when paused).",
                 {"channel": "channel name", "item": "item id", "warehouse": "warehouse id", "qty": "quantity",
@@ -138,4 +159,7 @@ STOCK_ACTIONS: list[StockAction] = [
     StockAction("stock_discrepancy_resolve", "Close a transfer discrepancy with a reason (adjust when booking goods).",
                 {"discrepancy": "discrepancy id", "reason": "why", "book": "optional signed quantity to book"},
                 _resolve_disc),
+    StockAction("ledger_quarantine", "Move the triggering record's available stock (e.g. a batch) to quarantine.",
+                {"ledger": "default stock", "dimension": "the ledger dimension holding the record (default batch)",
+                 "reason": "optional reason"}, _quarantine),
 ]

@@ -1,0 +1,377 @@
+"""Schedule-triggered automations, run through the scheduler's leased jobs.
+
+Trigger forms::
+
+    {"type": "schedule", "cron": "0 8 * * *"}                 # minute hour dom month dow
+    {"type": "schedule", "cron": "*/15 8-18 * * 1-5", "timezone": "Asia/Shanghai"}
+    {"type": "schedule", "every": "PT15M"}                   # ISO duration, aligned on the epoch
+
+Cron subset: five fields with ``*``, numbers, lists ``1,2``, ranges ``1-5`` and steps
+``*/15`` / ``1-30/5``; day-of-week 0-7 (0 and 7 are Sunday); when both day-of-month and
+day-of-week are restricted a day matching either fires (as in cron). Times are UTC unless
+the trigger has ``timezone``.
+
+How it runs: a due runner (registered with :mod:`jimu.runtime.due`, so ``POST
+/api/admin/clock`` and the scheduler loop drive it) makes sure every enabled schedule
+automation of every published app has its next tick queued as one ``automation.schedule``
+job, then fires the due jobs with :func:`run_due_jobs`. The first tick of an automation is
+the first one after the app's current version was published. When a tick fires, the
+handler advances ``jimu_automation_state.next_at`` with a compare-and-set on the tick
+(``UPDATE ... WHERE next_at = tick``) in the job's transaction, so a tick runs once even
+if two workers queued or claimed a job for it; then it runs the automation's actions for
+every record of its ``entity`` matching its ``condition`` (SQL when the condition
+compiles for ``view_filter``, else evaluated in Python), as the system user, at event
+depth 1 (the engine's loop protection), one savepoint per record, each logged in
+``jimu_automation_run``. Missed ticks are coalesced: after downtime (or a clock jump
+over several ticks) the automation runs once and the next tick is the first after now.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from jimu.core import clock
+from jimu.platform.actor import SYSTEM
+from jimu.platform.values import parse_duration
+
+__all__ = [
+    "JOB_KIND", "CronSpec", "ensure_schedule_jobs", "next_tick", "parse_cron", "register",
+    "run_schedule_job", "run_scheduled_automations", "schedule_of",
+]
+
+log = logging.getLogger("jimu.automations.schedule")
+
+JOB_KIND = "automation.schedule"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
+_SEARCH_DAYS = 366 * 8  # e.g. "0 0 29 2 *" may wait up to 8 years (no leap day in 2100)
+
+
+@dataclass(frozen=True)
+class CronSpec:
+    """A parsed cron expression: the allowed values of each field."""
+
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]  # 0 = Sunday .. 6 = Saturday
+    any_day: bool
+    any_weekday: bool
+
+    def day_matches(self, d: date) -> bool:
+        if d.month not in self.months:
+            return False
+        dom = d.day in self.days
+        dow = (d.weekday() + 1) % 7 in self.weekdays
+        if self.any_day and self.any_weekday:
+            return True
+        if self.any_day:
+            return dow
+        if self.any_weekday:
+            return dom
+        return dom or dow
+
+
+def _field(text: str, lo: int, hi: int, name: str) -> frozenset[int]:
+    out: set[int] = set()
+    for part in text.split(","):
+        if not part:
+            raise ValueError(f"cron {name}: empty list item in {text!r}")
+        base, _, step_text = part.partition("/")
+        step = 1
+        if step_text:
+            if not step_text.isdigit() or int(step_text) < 1:
+                raise ValueError(f"cron {name}: bad step {step_text!r}")
+            step = int(step_text)
+        if base == "*":
+            start, end = lo, hi
+        elif "-" in base:
+            a, _, b = base.partition("-")
+            if not (a.isdigit() and b.isdigit()):
+                raise ValueError(f"cron {name}: bad range {base!r}")
+            start, end = int(a), int(b)
+            if start > end:
+                raise ValueError(f"cron {name}: range {base!r} runs backwards")
+        elif base.isdigit():
+            start = int(base)
+            end = hi if step_text else start
+        else:
+            raise ValueError(f"cron {name}: {base!r} is not a number, range or *")
+        if start < lo or end > hi:
+            raise ValueError(f"cron {name}: {part!r} is outside {lo}-{hi}")
+        out.update(range(start, end + 1, step))
+    return frozenset(out)
+
+
+def parse_cron(expr: str) -> CronSpec:
+    """Parse ``minute hour day-of-month month day-of-week``; raises ValueError."""
+    parts = str(expr).split()
+    if len(parts) != 5:
+        raise ValueError(f"cron needs 5 fields (minute hour day-of-month month day-of-week), got {expr!r}")
+    fields = [_field(p, lo, hi, n) for p, (lo, hi), n in zip(parts, _BOUNDS, _NAMES, strict=True)]
+    weekdays = frozenset(d % 7 for d in fields[4])
+    return CronSpec(fields[0], fields[1], fields[2], fields[3], weekdays,
+                    any_day=parts[2].startswith("*"), any_weekday=parts[4].startswith("*"))
+
+
+def _cron_next(spec: CronSpec, after: datetime, tz: ZoneInfo) -> datetime:
+    local = after.astimezone(tz)
+    day = local.date()
+    minutes, hours = sorted(spec.minutes), sorted(spec.hours)
+    for _ in range(_SEARCH_DAYS):
+        if spec.day_matches(day):
+            for h in hours:
+                for m in minutes:
+                    cand = datetime(day.year, day.month, day.day, h, m, tzinfo=tz).astimezone(UTC)
+                    if cand > after:
+                        return cand
+        day += timedelta(days=1)
+    raise ValueError("cron expression never fires")
+
+
+def schedule_of(trigger: Mapping[str, Any]) -> tuple[str, Any, ZoneInfo]:
+    """``("cron", CronSpec, tz)`` or ``("every", timedelta, tz)`` of a schedule trigger;
+    raises ValueError when it has neither (or a bad one)."""
+    tz = ZoneInfo(str(trigger["timezone"])) if trigger.get("timezone") else ZoneInfo("UTC")
+    if trigger.get("cron"):
+        return "cron", parse_cron(str(trigger["cron"])), tz
+    if trigger.get("every"):
+        seconds = parse_duration(str(trigger["every"]))
+        if seconds < 60:
+            raise ValueError(f"schedule every {trigger['every']!r}: at least one minute (PT1M)")
+        return "every", timedelta(seconds=seconds), tz
+    raise ValueError("a schedule trigger needs 'cron' or 'every'")
+
+
+def next_tick(trigger: Mapping[str, Any], after: datetime) -> datetime:
+    """The first tick of ``trigger`` strictly after ``after`` (UTC, aware)."""
+    if after.tzinfo is None:
+        after = after.replace(tzinfo=UTC)
+    kind, value, tz = schedule_of(trigger)
+    if kind == "cron":
+        return _cron_next(value, after, tz)
+    step = int(value.total_seconds())
+    elapsed = int((after - _EPOCH).total_seconds())
+    return _EPOCH + timedelta(seconds=(elapsed // step + 1) * step)
+
+
+def _sig(trigger: Mapping[str, Any]) -> str:
+    return json.dumps({k: trigger.get(k) for k in ("cron", "every", "timezone")}, sort_keys=True)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# --- queueing ticks ---------------------------------------------------------------------------
+
+def _scheduled(jimu: Any, conn: Connection) -> Iterable[tuple[str, Any, datetime]]:
+    """(app, automation, published_at) of every enabled schedule automation."""
+    from jimu.platform.store.tables import app_versions, apps
+
+    rows = conn.execute(sa.select(apps.c.name, app_versions.c.published_at).select_from(
+        apps.join(app_versions, sa.and_(app_versions.c.app == apps.c.name,
+                                        app_versions.c.version == apps.c.published_version)))
+        .where(apps.c.published_version > 0).order_by(apps.c.name)).all()
+    for name, published_at in rows:
+        try:
+            rt = jimu.apps.get(name, conn)
+        except Exception:  # noqa: BLE001 - an app that cannot load has nothing to schedule
+            log.warning("app %s could not be loaded for scheduled automations", name)
+            continue
+        for auto in rt.spec.automations:
+            if auto.enabled and (auto.trigger or {}).get("type") == "schedule":
+                yield name, auto, _aware(published_at)
+
+
+def _state_insert(conn: Connection, values: dict[str, Any]) -> int:
+    from jimu.runtime.events.tables import automation_state
+
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return int(conn.execute(insert(automation_state).values(**values).on_conflict_do_nothing()).rowcount or 0)
+
+
+def _ensure_one(conn: Connection, app: str, auto: Any, anchor: datetime, now: datetime) -> bool:
+    """Queue the automation's next tick unless a job for the current schedule is pending."""
+    from jimu.runtime.events.tables import automation_state as st
+    from jimu.runtime.scheduler.jobs import schedule_job
+    from jimu.runtime.workflow.tables import jobs
+
+    trig = auto.trigger or {}
+    sig = _sig(trig)
+    pending = conn.execute(sa.select(jobs.c.id, jobs.c.payload).where(
+        jobs.c.kind == JOB_KIND, jobs.c.app == app, jobs.c.name == auto.name, jobs.c.status == "pending")).all()
+    if any((p or {}).get("sig") == sig for _, p in pending):
+        return False
+    if pending:  # the schedule changed: drop the old ticks and start over from now
+        conn.execute(sa.update(jobs).where(jobs.c.id.in_([i for i, _ in pending])).values(
+            status="cancelled", done_at=now))
+        conn.execute(sa.delete(st).where(st.c.app == app, st.c.automation == auto.name))
+        anchor = now
+    row = conn.execute(sa.select(st.c.next_at).where(st.c.app == app, st.c.automation == auto.name)).first()
+    if row is None:
+        tick = next_tick(trig, min(anchor, now))
+        if not _state_insert(conn, {"app": app, "automation": auto.name, "next_at": tick}):
+            return False  # another worker just started this schedule
+    else:
+        tick = _aware(row.next_at)
+    schedule_job(conn, JOB_KIND, tick, app=app, entity=auto.entity, name=auto.name,
+                 payload={"sig": sig, "tick": tick.isoformat()})
+    return True
+
+
+def ensure_schedule_jobs(jimu: Any, now: datetime | None = None) -> int:
+    """Queue the next tick of every enabled schedule automation that has none pending;
+    returns how many were queued. Automations with a bad schedule are logged and skipped."""
+    at = _aware(now or clock.now())
+    queued = 0
+    with jimu.db.write() as conn:
+        for app, auto, anchor in list(_scheduled(jimu, conn)):
+            sp = conn.begin_nested()
+            try:
+                queued += _ensure_one(conn, app, auto, anchor, at)
+                sp.commit()
+            except Exception:  # noqa: BLE001 - one bad schedule must not stop the others
+                sp.rollback()
+                log.exception("cannot schedule automation %s.%s", app, auto.name)
+    return queued
+
+
+def run_scheduled_automations(jimu: Any, now: datetime) -> dict[str, int]:
+    """Due runner: queue the next ticks, then fire what is due (leased jobs, so concurrent
+    runners never run one tick twice)."""
+    from jimu.runtime.scheduler.jobs import run_due_jobs
+
+    queued = ensure_schedule_jobs(jimu, now)
+    fired = 0
+    while True:
+        n = run_due_jobs(jimu, now)
+        fired += n
+        if n < 500:
+            break
+    return {"queued": queued, "fired": fired}
+
+
+# --- firing a tick ----------------------------------------------------------------------------
+
+def _matching_ids(jimu: Any, conn: Connection, rt: Any, auto: Any, now: datetime) -> list[int]:
+    from jimu.core.errors import ExpressionError
+    from jimu.platform.expressions import Env, compile_expression
+
+    table = rt.tables(auto.entity)
+    env = Env(user=SYSTEM.username, roles=tuple(SYSTEM.roles), now=now)
+    stmt = sa.select(table.c.id).order_by(table.c.id)
+    if not auto.condition:
+        return [int(i) for i in conn.execute(stmt).scalars()]
+    try:
+        clause = compile_expression(auto.condition, rt.spec, auto.entity, purpose="view_filter").to_sql(rt.tables, env)
+        return [int(i) for i in conn.execute(stmt.where(clause)).scalars()]
+    except ExpressionError:
+        pass  # not SQL-capable: evaluate in Python
+    compiled = compile_expression(auto.condition, rt.spec, auto.entity, purpose="condition")
+    out = []
+    for rid in conn.execute(stmt).scalars():
+        rec = jimu.records.get(rt.name, auto.entity, rid, conn=conn)
+        if compiled.test(rec, env):
+            out.append(int(rid))
+    return out
+
+
+def _event(job: Mapping[str, Any], auto: Any, record: int | None, tick: datetime) -> dict[str, Any]:
+    return {"id": f"sched-{job['id']}-{record or 0}"[:36], "kind": "schedule.fired", "app": job["app"],
+            "entity": auto.entity, "record": record, "actor": None, "actor_roles": [], "depth": 0,
+            "changes": [], "data": {"automation": auto.name, "tick": tick.isoformat()}, "at": tick}
+
+
+def _run_actions(ctx: Any, auto: Any, record_id: int | None, tick: datetime, kinds: Mapping[str, Any]) -> bool:
+    from jimu.runtime.automations.engine import ActionContext, _load, _log
+    from jimu.runtime.events.outbox import event_depth
+
+    conn, jimu = ctx.conn, ctx.jimu
+    event = _event(ctx.job, auto, record_id, tick)
+    record = _load(jimu, conn, event)
+    if record_id is not None and record is None:
+        return False
+    sp = conn.begin_nested()
+    try:
+        with event_depth(1):
+            for spec in auto.actions:
+                kind = kinds.get(str(spec.get("type")))
+                if kind is None:
+                    raise LookupError(f"unknown action type {spec.get('type')!r}")
+                kind.run(ActionContext(jimu, conn, event, record, SYSTEM), spec)
+                if record_id is not None:
+                    record = _load(jimu, conn, event) or record
+        sp.commit()
+        _log(conn, event, auto.name, "ok", 0)
+        return True
+    except Exception as exc:  # noqa: BLE001 - one failing record must not stop the others
+        sp.rollback()
+        log.warning("scheduled automation %s failed on %s: %s", auto.name, record_id, exc)
+        _log(conn, event, auto.name, "error", 0, f"{type(exc).__name__}: {exc}"[:1000])
+        return False
+
+
+def run_schedule_job(ctx: Any) -> None:
+    """Job handler of ``automation.schedule``: claim the tick (compare-and-set on the
+    automation's state), queue the next one, run the actions over the matching records."""
+    from jimu.runtime.automations.engine import _actions
+    from jimu.runtime.events.tables import automation_state as st
+    from jimu.runtime.scheduler.jobs import schedule_job
+
+    job, conn = ctx.job, ctx.conn
+    app, name = str(job["app"]), str(job["name"])
+    tick = _aware(job["due_at"])
+    try:
+        rt = ctx.jimu.apps.get(app, conn)
+    except Exception:  # noqa: BLE001 - app gone or unpublished: the schedule ends
+        conn.execute(sa.delete(st).where(st.c.app == app, st.c.automation == name))
+        return
+    auto = next((a for a in rt.spec.automations if a.name == name), None)
+    trig = (auto.trigger or {}) if auto is not None else {}
+    if auto is None or not auto.enabled or trig.get("type") != "schedule" or \
+            (job["payload"] or {}).get("sig") != _sig(trig):
+        # removed, disabled or rescheduled: the due runner queues the current schedule
+        conn.execute(sa.delete(st).where(st.c.app == app, st.c.automation == name, st.c.next_at == tick))
+        return
+    now = _aware(ctx.now)
+    nxt = next_tick(trig, max(now, tick))
+    claimed = conn.execute(sa.update(st).where(st.c.app == app, st.c.automation == name, st.c.next_at == tick)
+                           .values(next_at=nxt, last_at=tick)).rowcount
+    if not claimed:
+        log.info("tick %s of %s.%s already ran", tick, app, name)
+        return
+    schedule_job(conn, JOB_KIND, nxt, app=app, entity=auto.entity, name=name,
+                 payload={"sig": _sig(trig), "tick": nxt.isoformat()})
+    kinds = _actions()
+    if auto.entity:
+        for rid in _matching_ids(ctx.jimu, conn, rt, auto, now):
+            _run_actions(ctx, auto, rid, tick, kinds)
+    else:
+        _run_actions(ctx, auto, None, tick, kinds)
+
+
+def register() -> None:
+    """Register the job kind and the due runner (idempotent; done on import)."""
+    from jimu.runtime.due import register_due_runner
+    from jimu.runtime.scheduler.jobs import register_job_kind
+
+    register_job_kind(JOB_KIND, run_schedule_job)
+    register_due_runner(run_scheduled_automations)
+
+
+register()
