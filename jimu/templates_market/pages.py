@@ -79,7 +79,7 @@ def _text(value: Any) -> str:
 
 
 def _app_names(s: Screen) -> list[str]:
-    return [a.name if hasattr(a, "name") else str(a["name"]) for a in s.jimu.store.list_apps()]
+    return [a.name for a in s.jimu.store.list_apps()]
 
 
 def _form(s: Screen) -> dict[str, str]:
