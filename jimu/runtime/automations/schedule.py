@@ -41,11 +41,12 @@ from sqlalchemy.engine import Connection
 
 from jimu.core import clock
 from jimu.platform.actor import SYSTEM
+from jimu.platform.hooks import hookimpl
 from jimu.platform.values import parse_duration
 
 __all__ = [
     "JOB_KIND", "CronSpec", "ensure_schedule_jobs", "next_tick", "parse_cron", "register",
-    "run_schedule_job", "run_scheduled_automations", "schedule_of",
+    "run_schedule_job", "run_scheduled_automations", "schedule_findings", "schedule_of",
 ]
 
 log = logging.getLogger("jimu.automations.schedule")
@@ -365,13 +366,40 @@ def run_schedule_job(ctx: Any) -> None:
         _run_actions(ctx, auto, None, tick, kinds)
 
 
+def schedule_findings(app: Any) -> list[Any]:
+    """Publish-time check: AUT-E004 a schedule trigger without a valid cron/every/timezone."""
+    from jimu.platform.findings import Finding
+
+    out = []
+    for auto in app.automations:
+        trig = auto.trigger or {}
+        if trig.get("type") != "schedule":
+            continue
+        try:
+            schedule_of(trig)
+        except Exception as exc:  # noqa: BLE001 - ValueError or ZoneInfoNotFoundError
+            out.append(Finding("AUT-E004", "error", f"automations.{auto.name}.trigger",
+                               f"automation {auto.name}: bad schedule: {exc}",
+                               'use {"cron": "0 8 * * *"} (minute hour day month weekday) or {"every": "PT15M"}'))
+    return out
+
+
+class _Plugin:
+    @hookimpl
+    def jimu_spec_validators(self) -> list[Any]:
+        return [schedule_findings]
+
+
 def register() -> None:
-    """Register the job kind and the due runner (idempotent; done on import)."""
+    """Register the job kind, the due runner and the schedule validator (idempotent; done
+    on import)."""
+    from jimu.platform import hooks
     from jimu.runtime.due import register_due_runner
     from jimu.runtime.scheduler.jobs import register_job_kind
 
     register_job_kind(JOB_KIND, run_schedule_job)
     register_due_runner(run_scheduled_automations)
+    hooks.register(_Plugin(), name="jimu.runtime.automations.schedule")
 
 
 register()

@@ -62,6 +62,21 @@ def test_timezone_and_every():
             next_tick(bad, _utc(2026, 3, 1))
 
 
+def test_bad_schedule_is_a_publish_error(shop):
+    from jimu.platform.specs import AppSpec
+    from jimu.runtime.automations import automation_findings
+    from jimu.runtime.automations.schedule import schedule_findings
+
+    spec = shop.apps.get("shop").spec.model_dump()
+    spec["automations"] = [{"name": "bad", "entity": "item", "trigger": {"type": "schedule", "cron": "0 25 * * *"},
+                            "actions": []},
+                           {"name": "good", "entity": "item", "trigger": {"type": "schedule", "every": "PT1H"},
+                            "actions": []}]
+    found = schedule_findings(AppSpec.model_validate(spec))
+    assert [(f.id, f.path) for f in found] == [("AUT-E004", "automations.bad.trigger")]
+    assert automation_findings(AppSpec.model_validate(spec)) == []  # the generic checks pass
+
+
 DAILY = {"name": "daily_mark", "entity": "item", "trigger": {"type": "schedule", "cron": "0 8 * * *"},
          "condition": "active == true",
          "actions": [{"type": "notify", "users": ["boss"], "title": "daily"}]}
