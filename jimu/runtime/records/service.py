@@ -23,13 +23,13 @@ from jimu.platform.actor import SYSTEM, Actor
 from jimu.platform.audit import record_audit, summarize
 from jimu.platform.db import Database
 from jimu.platform.hooks import collect
-from jimu.platform.schema import column_name
 from jimu.platform.specs import EntitySpec
-from jimu.platform.values import is_blank
 from jimu.runtime.apps import AppRegistry, AppRuntime
 from jimu.runtime.records.autonumber import next_number, next_numbers
 from jimu.runtime.records.codec import columns_for, row_to_record
 from jimu.runtime.records.computed import apply_defaults, compute_formulas, expression_env, run_validations
+from jimu.runtime.records.integrity import changes as field_changes
+from jimu.runtime.records.integrity import check_links, check_unique, referencing, required
 from jimu.runtime.records.query import ListResult, list_records
 from jimu.runtime.records.validate import check_input
 
@@ -172,8 +172,8 @@ class RecordService:
                     f"{expected_version}); reload and retry", extra={"current_version": before["version"]})
             values, children, errors = check_input(ent, data, creating=False)
             merged = {**before, **values}
-            self._check_links(c, rt, ent, values, errors, "")
-            self._check_unique(c, rt, ent, values, errors, "", rid)
+            check_links(c, rt, ent, values, errors, "")
+            check_unique(c, rt, ent, values, errors, "", rid)
             child_recs = self._prepare_children(c, rt, ent, children, errors, actor) if children else {}
             if errors:
                 raise ValidationError(f"{entity} {rid} has invalid fields", errors=errors)
@@ -222,7 +222,7 @@ class RecordService:
             if expected_version is not None and before["version"] != expected_version:
                 raise VersionConflict(f"{entity} {rid} was changed by someone else",
                                       extra={"current_version": before["version"]})
-            refs = self._referencing(c, rt, entity, rid)
+            refs = referencing(c, rt, entity, rid)
             if refs:
                 raise Conflict(f"{entity} {rid} is used by " + ", ".join(f"{n} {e}" for e, n in refs),
                                code="record.in_use", extra={"references": [{"entity": e, "count": n} for e, n in refs]})
@@ -250,7 +250,7 @@ class RecordService:
             for i, data in enumerate(rows):
                 values, _children, errors = check_input(ent, data, creating=True, prefix=f"[{i}].")
                 apply_defaults(rt, ent, values, env)
-                self._required(ent, values, errors, f"[{i}].")
+                required(ent, values, errors, f"[{i}].")
                 if errors:
                     all_errors.extend(errors)
                     continue
@@ -317,10 +317,10 @@ class RecordService:
         wf = rt.spec.workflow_for(ent.name)
         if wf is not None and wf.initial_state is not None:
             values[wf.state_field] = state or wf.initial_state.name
-        self._required(ent, values, errors, prefix)
+        required(ent, values, errors, prefix)
         if not links_checked:
-            self._check_links(c, rt, ent, values, errors, prefix)
-        self._check_unique(c, rt, ent, values, errors, prefix, None)
+            check_links(c, rt, ent, values, errors, prefix)
+        check_unique(c, rt, ent, values, errors, prefix, None)
         child_recs = self._prepare_children(c, rt, ent, children, errors, actor, prefix)
         if errors:
             raise ValidationError(f"{ent.name} has invalid fields", errors=errors)
@@ -389,8 +389,8 @@ class RecordService:
                 values, _, errs = check_input(child, row, creating="id" not in row, prefix=p)
                 apply_defaults(rt, child, values, env)
                 if "id" not in row:
-                    self._required(child, values, errs, p)
-                self._check_links(c, rt, child, values, errs, p)
+                    required(child, values, errs, p)
+                check_links(c, rt, child, values, errs, p)
                 errors.extend(errs)
                 compute_formulas(rt, child, values, env)
                 coerced.append(values)
@@ -428,56 +428,10 @@ class RecordService:
         if gone:
             c.execute(sa.delete(ct).where(ct.c.id.in_(gone)))
 
-    def _required(self, ent: EntitySpec, values: dict[str, Any], errors: list[FieldError], prefix: str) -> None:
-        already = {e.field for e in errors}
-        for f in ent.active_fields:
-            if f.required and f.stored and f.type not in ("formula", "auto_number") and is_blank(values.get(f.name)):
-                if prefix + f.name not in already:
-                    errors.append(FieldError(prefix + f.name, "required", f"{f.label.zh or f.name} is required / 必填"))
-
-    def _check_links(self, c: Connection, rt: AppRuntime, ent: EntitySpec, values: dict[str, Any],
-                     errors: list[FieldError], prefix: str) -> None:
-        for f in ent.active_fields:
-            if f.type != "link" or values.get(f.name) is None or not f.target:
-                continue
-            target = rt.tables.get(f.target)
-            if target is None:
-                continue
-            stmt = rt.statement(("exists", f.target), lambda t=target: sa.select(t.c.id).where(
-                t.c.id == sa.bindparam("_jimu_rid")))
-            if c.execute(stmt, {"_jimu_rid": values[f.name]}).first() is None:
-                errors.append(FieldError(prefix + f.name, "link.missing", f"{f.target} {values[f.name]} does not exist"))
-
-    def _check_unique(self, c: Connection, rt: AppRuntime, ent: EntitySpec, values: dict[str, Any],
-                      errors: list[FieldError], prefix: str, rid: int | None) -> None:
-        table = rt.tables(ent.name)
-        for f in ent.active_fields:
-            if not f.unique or values.get(f.name) is None:
-                continue
-            col = table.c[column_name(f)]
-            stmt = rt.statement(("unique", ent.name, f.name, rid is not None), lambda col=col: _select_other(
-                table, col, rid is not None))
-            params = {"_jimu_value": values[f.name]} if rid is None else {"_jimu_value": values[f.name], "_jimu_rid": rid}
-            other = c.execute(stmt, params).scalar()
-            if other is not None:
-                errors.append(FieldError(prefix + f.name, "unique",
-                                         f"{values[f.name]!s} is already used by {ent.name} {other}"))
-
-    def _referencing(self, c: Connection, rt: AppRuntime, entity: str, rid: int) -> list[tuple[str, int]]:
-        out = []
-        for other in rt.spec.entities:
-            for f in other.active_fields:
-                if f.type == "link" and f.target == entity and f.options.get("on_delete") not in ("cascade", "set_null"):
-                    t = rt.tables(other.name)
-                    n = c.execute(sa.select(sa.func.count()).select_from(t).where(t.c[column_name(f)] == rid)).scalar_one()
-                    if n:
-                        out.append((other.name, int(n)))
-        return out
-
     def _finish(self, c: Connection, rt: AppRuntime, ent: EntitySpec, action: str, rid: int,
                 before: dict[str, Any] | None, after: dict[str, Any] | None, actor: Actor,
                 extra: dict[str, Any] | None = None) -> None:
-        changes = _changes(ent, before, after)
+        changes = field_changes(ent, before, after)
         if action == "update" and not changes:
             return
         rec = after or before or {}
@@ -490,27 +444,8 @@ class RecordService:
             listener.after_write(event)
 
 
-def _changes(ent: EntitySpec, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
-    out = []
-    for f in ent.active_fields:
-        if f.type == "child_table":
-            continue
-        old = before.get(f.name) if before else None
-        new = after.get(f.name) if after else None
-        if old != new:
-            out.append({"field": f.name, "old": old, "new": new})
-    return out
-
-
 def _select_by_id(table: sa.Table) -> Any:
     return sa.select(table).where(table.c.id == sa.bindparam("_jimu_rid"))
-
-
-def _select_other(table: sa.Table, col: Any, excluding: bool) -> Any:
-    stmt = sa.select(table.c.id).where(col == sa.bindparam("_jimu_value"))
-    if excluding:
-        stmt = stmt.where(table.c.id != sa.bindparam("_jimu_rid"))
-    return stmt.limit(1)
 
 
 def _select_children(table: sa.Table) -> Any:

@@ -1,0 +1,86 @@
+"""Integrity checks of a record write (required, links, unique, references) and the
+per-field changes it makes; each check appends to the caller's list of field errors so
+every problem comes back at once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from jimu.core.errors import FieldError
+from jimu.platform.schema import column_name
+from jimu.platform.specs import EntitySpec
+from jimu.platform.values import is_blank
+
+if TYPE_CHECKING:
+    from jimu.runtime.apps import AppRuntime
+
+__all__ = ["required", "check_links", "check_unique", "referencing", "changes", "select_other"]
+
+
+def required(ent: EntitySpec, values: dict[str, Any], errors: list[FieldError], prefix: str) -> None:
+    already = {e.field for e in errors}
+    for f in ent.active_fields:
+        if f.required and f.stored and f.type not in ("formula", "auto_number") and is_blank(values.get(f.name)):
+            if prefix + f.name not in already:
+                errors.append(FieldError(prefix + f.name, "required", f"{f.label.zh or f.name} is required / 必填"))
+
+def check_links(c: Connection, rt: AppRuntime, ent: EntitySpec, values: dict[str, Any],
+                 errors: list[FieldError], prefix: str) -> None:
+    for f in ent.active_fields:
+        if f.type != "link" or values.get(f.name) is None or not f.target:
+            continue
+        target = rt.tables.get(f.target)
+        if target is None:
+            continue
+        stmt = rt.statement(("exists", f.target), lambda t=target: sa.select(t.c.id).where(
+            t.c.id == sa.bindparam("_jimu_rid")))
+        if c.execute(stmt, {"_jimu_rid": values[f.name]}).first() is None:
+            errors.append(FieldError(prefix + f.name, "link.missing", f"{f.target} {values[f.name]} does not exist"))
+
+def check_unique(c: Connection, rt: AppRuntime, ent: EntitySpec, values: dict[str, Any],
+                  errors: list[FieldError], prefix: str, rid: int | None) -> None:
+    table = rt.tables(ent.name)
+    for f in ent.active_fields:
+        if not f.unique or values.get(f.name) is None:
+            continue
+        col = table.c[column_name(f)]
+        stmt = rt.statement(("unique", ent.name, f.name, rid is not None), lambda col=col: select_other(
+            table, col, rid is not None))
+        params = {"_jimu_value": values[f.name]} if rid is None else {"_jimu_value": values[f.name], "_jimu_rid": rid}
+        other = c.execute(stmt, params).scalar()
+        if other is not None:
+            errors.append(FieldError(prefix + f.name, "unique",
+                                     f"{values[f.name]!s} is already used by {ent.name} {other}"))
+
+def referencing(c: Connection, rt: AppRuntime, entity: str, rid: int) -> list[tuple[str, int]]:
+    out = []
+    for other in rt.spec.entities:
+        for f in other.active_fields:
+            if f.type == "link" and f.target == entity and f.options.get("on_delete") not in ("cascade", "set_null"):
+                t = rt.tables(other.name)
+                n = c.execute(sa.select(sa.func.count()).select_from(t).where(t.c[column_name(f)] == rid)).scalar_one()
+                if n:
+                    out.append((other.name, int(n)))
+    return out
+
+
+def changes(ent: EntitySpec, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
+    out = []
+    for f in ent.active_fields:
+        if f.type == "child_table":
+            continue
+        old = before.get(f.name) if before else None
+        new = after.get(f.name) if after else None
+        if old != new:
+            out.append({"field": f.name, "old": old, "new": new})
+    return out
+
+
+def select_other(table: sa.Table, col: Any, excluding: bool) -> Any:
+    stmt = sa.select(table.c.id).where(col == sa.bindparam("_jimu_value"))
+    if excluding:
+        stmt = stmt.where(table.c.id != sa.bindparam("_jimu_rid"))
+    return stmt.limit(1)
