@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from jimu.core.money import to_decimal
 
-__all__ = ["Database", "make_engine", "DecimalType", "TZDateTime", "default_url", "system_metadata"]
+__all__ = ["Database", "make_engine", "DecimalType", "ExactDecimal", "TZDateTime", "default_url", "system_metadata"]
 
 system_metadata = sa.MetaData()
 
@@ -67,6 +67,29 @@ class DecimalType(sa.types.TypeDecorator[Decimal]):
         else:
             d = to_decimal(value)
         return d.quantize(Decimal(1).scaleb(-self.scale)) if self.scale >= 0 else d
+
+
+class ExactDecimal(DecimalType):
+    """A computed decimal (an expression's result) read back without rounding: on SQLite
+    the float SQLite returns becomes the Decimal of its shortest repr (SQLAlchemy's own
+    Numeric would round it to 10 places)."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(38, 0)
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SqliteNumeric())
+        return dialect.type_descriptor(sa.Numeric(asdecimal=True))
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        return to_decimal(value)
 
 
 class _SqliteNumeric(sa.types.UserDefinedType[Any]):

@@ -23,11 +23,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from jimu.core.errors import ExpressionError
+from jimu.platform.db import ExactDecimal, TZDateTime
 from jimu.platform.expressions.nodes import Node
 from jimu.platform.expressions.types import NUMERIC, TEXTUAL
 from jimu.platform.schema.columns import column_name
 from jimu.platform.specs.app import AppSpec
-from jimu.platform.store.tables import TZDateTime
 
 __all__ = ["SqlCompiler", "DialectSwitch", "Col"]
 
@@ -66,7 +66,7 @@ def sql_type_of(tname: str) -> Any:
     if tname in ("integer", "duration", "link"):
         return sa.BigInteger()
     if tname in NUMERIC:
-        return sa.Numeric()
+        return ExactDecimal()
     return {"boolean": sa.Boolean(), "date": sa.Date(), "datetime": TZDateTime()}.get(tname, sa.types.NULLTYPE)
 
 
@@ -89,7 +89,7 @@ class SqlCompiler:
         if isinstance(value, bool):
             return sa.true() if value else sa.false()
         if isinstance(value, Decimal):
-            return sa.literal_column(format(value, "f"), sa.Numeric())
+            return sa.literal_column(format(value, "f"), ExactDecimal())
         if isinstance(value, int):
             return sa.literal(value, sa.BigInteger())
         if isinstance(value, datetime):
@@ -195,7 +195,7 @@ class SqlCompiler:
         if n.op == "/":
             den = sa.func.nullif(b, 0)
             return self.switch(a * sa.literal_column("1.0") / den,
-                               sa.cast(a, sa.Numeric()) / den, sa.Numeric())
+                               sa.cast(a, ExactDecimal()) / den, ExactDecimal())
         if n.op == "%":
             return a.op("%")(sa.func.nullif(b, 0))
         if n.op == "**":

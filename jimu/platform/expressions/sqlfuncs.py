@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from jimu.platform.db import ExactDecimal
 from jimu.platform.expressions.nodes import Node
 from jimu.platform.expressions.runtime import UNITS
 from jimu.platform.expressions.types import TEXTUAL as _TEXTUAL
@@ -60,7 +61,7 @@ def s_sum(c: SqlCompiler, n: Node) -> Col:
 
 
 def _numeric(c: SqlCompiler, x: Col) -> Col:
-    return c.switch(x, sa.cast(x, sa.Numeric()), sa.Numeric())
+    return c.switch(x, sa.cast(x, ExactDecimal()), ExactDecimal())
 
 
 def s_round(c: SqlCompiler, n: Node) -> Col:
@@ -75,7 +76,7 @@ def s_round_to(c: SqlCompiler, n: Node) -> Col:
     x = c.compile(n.args[0])
     m = c.literal(n.args[1].value)
     rounded = c.switch(sa.func.round(x * sa.literal_column("1.0") / m) * m,
-                       sa.func.round(sa.cast(x, sa.Numeric()) / m) * m, sa.Numeric())
+                       sa.func.round(sa.cast(x, ExactDecimal()) / m) * m, ExactDecimal())
     if n.type.name == "integer":
         return sa.cast(rounded, sa.BigInteger())
     return rounded
