@@ -23,9 +23,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "runtime" / "events")]
-
-from helpers import Receiver, serve  # noqa: E402
+sys.path[:0] = [str(ROOT)]
 
 from jimu.core import clock  # noqa: E402
 from jimu.platform.actor import Actor  # noqa: E402
@@ -34,6 +32,7 @@ from jimu.runtime.api.auth import issue_token  # noqa: E402
 from jimu.runtime.context import Jimu  # noqa: E402
 from jimu.runtime.events.dispatcher import run_once  # noqa: E402
 from jimu.runtime.events.tables import webhooks  # noqa: E402
+from tests.runtime.events.helpers import Receiver, serve  # noqa: E402
 
 SUBSCRIBERS = 200
 WRITES = 20

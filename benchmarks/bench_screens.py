@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "runtime" / "screens"))
+sys.path.insert(0, str(ROOT))  # the shared test seed lives in tests/runtime/screens
 
 N = 200
 
@@ -49,9 +49,10 @@ def _pct(xs: list[float], p: float) -> float:
 
 
 def main() -> None:
-    from conftest import make_app
-    from seed import build_standard
     from starlette.testclient import TestClient
+
+    from tests.runtime.screens.conftest import make_app
+    from tests.runtime.screens.seed import build_standard
 
     tmp = tempfile.mkdtemp()
     jimu = build_standard(f"sqlite:///{tmp}/bench.db")
