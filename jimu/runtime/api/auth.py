@@ -121,12 +121,22 @@ def _claims(jimu: Jimu, token: str, kind: str) -> tuple[int, int]:
 
 
 def _version_column(app: str | None) -> list[Any]:
-    """The app's published version as an extra column of the credential query, so one
-    round trip both checks the caller and tells which spec version serves the request."""
+    """The app's published version as an extra column of a credential query."""
     if app is None:
         return []
     return [sa.select(apps.c.published_version).where(apps.c.name == app).scalar_subquery()
             .label("_jimu_app_version")]
+
+
+# The token credential query, built once (it runs on every request): the user row, and with an app its published version
+# as an extra column, so one round trip both checks the caller and tells which spec version
+# serves the request.
+_USER_BY_ID = sa.select(users).where(users.c.id == sa.bindparam("_jimu_uid"))
+_USER_AND_VERSION = sa.select(
+    users,
+    sa.select(apps.c.published_version).where(apps.c.name == sa.bindparam("_jimu_app"))
+    .scalar_subquery().label("_jimu_app_version"),
+).where(users.c.id == sa.bindparam("_jimu_uid"))
 
 
 def _note_version(conn: HTTPConnection | None, app: str | None, row: Any) -> None:
@@ -159,12 +169,13 @@ def read_token(jimu: Jimu, token: str, *, kind: str = "a", db: Connection | None
     the same query also reads that app's published version (see
     :func:`published_version_seen`)."""
     uid, epoch = _claims(jimu, token, kind)
-    stmt = sa.select(users, *_version_column(app)).where(users.c.id == uid)
+    stmt = _USER_BY_ID if app is None else _USER_AND_VERSION
+    params: dict[str, Any] = {"_jimu_uid": uid} if app is None else {"_jimu_uid": uid, "_jimu_app": app}
     if db is not None:
-        row = db.execute(stmt).mappings().first()
+        row = db.execute(stmt, params).mappings().first()
     else:
         with jimu.db.read() as c:
-            row = c.execute(stmt).mappings().first()
+            row = c.execute(stmt, params).mappings().first()
     if row is None or not row["active"] or int(row["token_epoch"] or 0) != epoch:
         raise Unauthenticated("invalid or expired token", code="token.invalid")
     _note_version(conn, app, row)
