@@ -17,16 +17,26 @@ __all__ = ["parse", "parse_eval", "literal_eval", "AST_LOCK"]
 AST_LOCK = threading.Lock()
 
 
+def _parse(source: str, mode: str, filename: str) -> Any:
+    with AST_LOCK:
+        try:
+            return ast.parse(source, filename=filename, mode=mode)
+        except SystemError as exc:
+            # A parse by code that does not take this lock (a library in another thread)
+            # can still collide; the collision is transient, so parse once more.
+            if "recursion depth mismatch" not in str(exc):
+                raise
+            return ast.parse(source, filename=filename, mode=mode)
+
+
 def parse(source: str, mode: str = "exec", filename: str = "<unknown>") -> ast.AST:
     """``ast.parse`` under the process-wide AST lock."""
-    with AST_LOCK:
-        return ast.parse(source, filename=filename, mode=mode)
+    return _parse(source, mode, filename)  # type: ignore[no-any-return]
 
 
 def parse_eval(source: str, filename: str = "<unknown>") -> ast.Expression:
     """``ast.parse(source, mode="eval")`` under the lock, typed as an Expression."""
-    with AST_LOCK:
-        return ast.parse(source, filename=filename, mode="eval")
+    return _parse(source, "eval", filename)  # type: ignore[no-any-return]
 
 
 def literal_eval(text: str) -> Any:
