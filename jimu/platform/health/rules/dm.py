@@ -7,7 +7,7 @@ import re
 
 from jimu.platform.health.model import Fix, Hit, Rule, ScanContext
 from jimu.platform.health.rules._util import copy_app, expr_identifiers, formula_fields, label_text
-from jimu.platform.specs import AppSpec
+from jimu.platform.specs import AppSpec, FieldSpec
 
 __all__ = ["RULES", "SYNONYMS", "add_index_fix"]
 
@@ -125,14 +125,22 @@ def _dedupe(hits: list[Hit]) -> list[Hit]:
     return out
 
 
-def _apply_index(app: AppSpec, hits: list[Hit]) -> AppSpec:
-    new = copy_app(app)
+def _hit_fields(app: AppSpec, hits: list[Hit]) -> list[FieldSpec]:
+    """The fields of ``app`` that ``field:entity.name`` hits point at (missing ones skipped)."""
+    out = []
     for h in hits:
         ename, _, fname = h.element.partition(":")[2].partition(".")
-        ent = new.entity(ename)
+        ent = app.entity(ename)
         f = ent.field(fname) if ent else None
         if f is not None:
-            f.indexed = True
+            out.append(f)
+    return out
+
+
+def _apply_index(app: AppSpec, hits: list[Hit]) -> AppSpec:
+    new = copy_app(app)
+    for f in _hit_fields(new, hits):
+        f.indexed = True
     return new
 
 
@@ -150,12 +158,8 @@ def check_link_on_delete(ctx: ScanContext) -> list[Hit]:
 
 def _apply_restrict(app: AppSpec, hits: list[Hit]) -> AppSpec:
     new = copy_app(app)
-    for h in hits:
-        ename, _, fname = h.element.partition(":")[2].partition(".")
-        ent = new.entity(ename)
-        f = ent.field(fname) if ent else None
-        if f is not None:
-            f.options["on_delete"] = "restrict"
+    for f in _hit_fields(new, hits):
+        f.options["on_delete"] = "restrict"
     return new
 
 
