@@ -36,14 +36,10 @@ def market_app(market_jimu: Any) -> Any:
 
 @pytest.fixture
 def login(market_app: Any) -> Callable[..., Any]:
-    from starlette.testclient import TestClient
+    from tests.runtime.screens.conftest import login_client
 
     def _login(user: str, lang: str = "zh") -> Any:
-        client = TestClient(market_app, follow_redirects=False)
-        client.cookies.set("jimu_lang", lang)
-        r = client.post("/login", data={"username": user, "password": user})
-        assert r.status_code == 303, r.text[:300]
-        return client
+        return login_client(market_app, user, lang)
 
     return _login
 

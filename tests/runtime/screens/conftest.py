@@ -41,16 +41,22 @@ def std_app(std: Any) -> Any:
 @pytest.fixture
 def login(std_app: Any) -> Callable[..., Any]:
     """login(user, lang="zh") -> a TestClient with the session and CSRF cookies."""
-    from starlette.testclient import TestClient
 
     def _login(user: str, lang: str = "zh") -> Any:
-        client = TestClient(std_app, follow_redirects=False)
-        client.cookies.set("jimu_lang", lang)
-        r = client.post("/login", data={"username": user, "password": user})
-        assert r.status_code == 303, r.text[:300]
-        return client
+        return login_client(std_app, user, lang)
 
     return _login
+
+
+def login_client(app: Any, user: str, lang: str = "zh") -> Any:
+    """A TestClient of ``app`` logged in through the login page (session + CSRF cookies)."""
+    from starlette.testclient import TestClient
+
+    client = TestClient(app, follow_redirects=False)
+    client.cookies.set("jimu_lang", lang)
+    r = client.post("/login", data={"username": user, "password": user})
+    assert r.status_code == 303, r.text[:300]
+    return client
 
 
 def find(std: Any, entity: str, expr: str) -> dict[str, Any]:
