@@ -78,3 +78,43 @@ def browser() -> Iterator[Any]:
 def shots() -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS
+
+
+TABLET = {"width": 1180, "height": 820}
+
+
+def login_page(browser: Any, server: str, user: str, locale: str = "zh-CN") -> Any:
+    """A new page of ``browser`` signed in as ``user`` (password = user name) through the
+    login form, on the tablet viewport the screens are designed for."""
+    import re
+
+    page = browser.new_page(viewport=TABLET, locale=locale)
+    page.set_default_timeout(10000)
+    page.goto(f"{server}/login")
+    page.get_by_label("用户名").fill(user)
+    page.get_by_label("密码").fill(user)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r".*/app/standard/.*|.*/apps.*"))
+    return page
+
+
+def api(server: str, method: str, path: str, *, user: str = "admin", body: Any = None,
+        headers: dict[str, str] | None = None) -> Any:
+    """Call the JSON API as ``user`` (another session than any browser page): the decoded
+    body, or the (status, problem) pair on an error status."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    def call(m: str, p: str, b: Any, h: dict[str, str]) -> Any:
+        data = None if b is None else json.dumps(b).encode()
+        req = urllib.request.Request(server + p, data=data, method=m,
+                                     headers={"Content-Type": "application/json", **h})
+        try:
+            with urllib.request.urlopen(req, timeout=20) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    token = call("POST", "/api/auth/token", {"username": user, "password": user}, {})["access_token"]
+    return call(method, path, body, {"Authorization": f"Bearer {token}", **(headers or {})})

@@ -9,19 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import login_page as _login
+
 pytestmark = pytest.mark.e2e
-TABLET = {"width": 1180, "height": 820}
-
-
-def _login(browser: Any, server: str, user: str) -> Any:
-    page = browser.new_page(viewport=TABLET, locale="zh-CN")
-    page.set_default_timeout(10000)
-    page.goto(f"{server}/login")
-    page.get_by_label("用户名").fill(user)
-    page.get_by_label("密码").fill(user)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r".*/app/standard/.*|.*/apps.*"))
-    return page
 
 
 def _stock(page: Any, server: str, item: str, warehouse: str) -> str:

@@ -146,6 +146,7 @@
     var app = body().dataset.app;
     if (!el || !app || !window.EventSource || !el.dataset.token) return;
     var src = new EventSource("/api/apps/" + app + "/events?access_token=" + encodeURIComponent(el.dataset.token));
+    window.jimuLive = src;
     var pending = null;
     function onEvent(ev) {
       var data = {};
@@ -154,9 +155,18 @@
       clearTimeout(pending);
       pending = setTimeout(function () {
         if (el.dataset.live === "list" && window.htmx) {
-          window.htmx.ajax("GET", el.dataset.rowsUrl, { target: "#rows", swap: "innerHTML" });
+          /* keep the rows ticked for a bulk action across the refresh */
+          var ticked = Array.prototype.map.call(document.querySelectorAll("#rows input[name=ids]:checked"),
+                                                function (b) { return b.value; });
+          window.htmx.ajax("GET", el.dataset.rowsUrl, { target: "#rows", swap: "innerHTML" }).then(function () {
+            ticked.forEach(function (v) {
+              var box = document.querySelector("#rows input[name=ids][value='" + v + "']");
+              if (box) box.checked = true;
+            });
+          });
         } else if (el.dataset.live === "detail" && String(data.id) === el.dataset.id) {
           toast(document.body.dataset.lang === "en" ? "Updated" : "数据已更新", "ok");
+          if (ev.type === "record.deleted") return;  /* nothing left to show: keep the page, say so */
           if (!document.querySelector("dialog[open]") && window.htmx) {
             window.htmx.ajax("GET", window.location.pathname, { target: "#main", select: "#main", swap: "outerHTML" });
           }
