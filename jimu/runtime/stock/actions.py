@@ -4,7 +4,9 @@ The automation engine calls ``run(ctx, spec)`` (ctx: its ActionContext, spec: th
 JSON); code such as a template's workflow step may call ``run(jimu, app, record, params,
 actor)`` directly. Both run in the caller's transaction when one is given (``ctx.conn`` or
 ``params["conn"]``). Parameters are literals or, when a string names a field of the
-triggering record, that field's value (``"qty": "received_qty"``).
+triggering record, that field's value (``"qty": "received_qty"``). The caller (the
+automation's or transition's actor, or the given one) performs the operation: it is named
+on the movements and carried by their ``ledger.moved`` events.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Any
 
 from jimu.platform.ledger import Doc
 from jimu.platform.values import parse_duration
+from jimu.runtime.stock.common import User
 
 __all__ = ["STOCK_ACTIONS", "StockAction"]
 
-Impl = Callable[[Any, Any, str, Mapping[str, Any] | None, Mapping[str, Any], str | None], Any]
+Impl = Callable[[Any, Any, str, Mapping[str, Any] | None, Mapping[str, Any], Any], Any]
 
 
 @dataclass(frozen=True)
@@ -36,17 +39,16 @@ class StockAction:
         if len(args) == 2:  # the automation engine: (ActionContext, spec)
             ctx, spec = args
             params = {k: v for k, v in spec.items() if k not in ("type", "as")}
-            return self._call(ctx.jimu, ctx.conn, ctx.app, ctx.record, params, getattr(ctx.actor, "username", None))
+            return self._call(ctx.jimu, ctx.conn, ctx.app, ctx.record, params, getattr(ctx, "actor", None))
         if len(args) == 5:  # direct: (jimu, app, record, params, actor)
             jimu, app, record, params, actor = args
             params = dict(params)
             conn = params.pop("conn", None)
-            user = actor if isinstance(actor, str) or actor is None else getattr(actor, "username", None)
-            return self._call(jimu, conn, app, record, params, user)
+            return self._call(jimu, conn, app, record, params, actor)
         raise TypeError("run(ctx, spec) or run(jimu, app, record, params, actor)")
 
     def _call(self, jimu: Any, conn: Any, app: str, record: Mapping[str, Any] | None, params: Mapping[str, Any],
-              user: str | None) -> Any:
+              user: User) -> Any:
         values = {k: _resolve(v, record) for k, v in params.items()}
         if conn is not None:
             return self.impl(jimu, conn, app, record, values, user)
@@ -72,7 +74,7 @@ def _doc_id(p: Mapping[str, Any], record: Mapping[str, Any] | None) -> Any:
     return p.get("transfer", (record or {}).get("id"))
 
 
-def _reserve(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> int:
+def _reserve(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> int:
     from jimu.runtime.stock.channels import reserve_via_channel
 
     ttl = timedelta(seconds=parse_duration(str(p["ttl"]))) if p.get("ttl") else None
@@ -81,19 +83,19 @@ def _reserve(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], 
                                {"item": p["item"], "warehouse": p["warehouse"]}, p["qty"], ttl=ttl, doc=doc, user=user)
 
 
-def _rebalance(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> Any:
+def _rebalance(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
     from jimu.runtime.stock.channels import rebalance
 
     return rebalance(jimu, app, ledger=p.get("ledger"), conn=conn)
 
 
-def _configure(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> Any:
+def _configure(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
     from jimu.runtime.stock.channels import configure_channels
 
     return configure_channels(conn, app, _lg(jimu, conn, app, p), p["item"], p["warehouse"], p["channels"])
 
 
-def _send(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> int:
+def _send(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> int:
     from jimu.runtime.stock.transfers import TRANSFER_ENTITY, transfer_send
 
     return transfer_send(conn, app, _lg(jimu, conn, app, p), _doc_id(p, record),
@@ -101,27 +103,29 @@ def _send(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], use
                          user=user, entity=p.get("entity", TRANSFER_ENTITY))
 
 
-def _receive(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> Any:
+def _receive(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
     from jimu.runtime.stock.transfers import TRANSFER_ENTITY, transfer_receive
 
     return transfer_receive(conn, app, _lg(jimu, conn, app, p), _doc_id(p, record),
                             {"item": p["item"], "warehouse": p["from_warehouse"]},
                             {"item": p["item"], "warehouse": p["to_warehouse"]}, p["qty"],
-                            p.get("received_qty", p["qty"]), line=p.get("line"), user=user,
+                            p["qty"] if p.get("received_qty") is None else p["received_qty"], line=p.get("line"),
+                            user=user,
                             entity=p.get("entity", TRANSFER_ENTITY))
 
 
-def _resolve_disc(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> Any:
+def _resolve_disc(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
     from jimu.runtime.stock.transfers import resolve_discrepancy
 
     return resolve_discrepancy(conn, app, _lg(jimu, conn, app, p), int(p["discrepancy"]), reason=str(p["reason"]),
                                book=p.get("book"), user=user)
 
 
-def _quarantine(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: str | None) -> Any:
+def _quarantine(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
     """Move the available on_hand of every balance row whose ``dimension`` (default
     ``batch``) is the triggering record to the quarantine bucket; returns the rows moved."""
     from jimu.platform.ledger import balances, quarantine
+    from jimu.runtime.stock.common import emit_moved, username
 
     if not record or record.get("id") is None:
         raise ValueError("ledger_quarantine needs a triggering record")
@@ -133,8 +137,9 @@ def _quarantine(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any
     for row in balances(conn, app, lg, **{dim: record["id"]}):
         if row["available"] > 0:
             dims = {d: row[d] for d in lg.dimensions}
-            quarantine(conn, app, lg, dims, row["available"], reason=str(p.get("reason") or "automation quarantine"),
-                       user=user)
+            mid = quarantine(conn, app, lg, dims, row["available"],
+                             reason=str(p.get("reason") or "automation quarantine"), user=username(user))
+            emit_moved(conn, app, lg, [mid], user)
             moved.append({**dims, "qty": row["available"]})
     return moved
 

@@ -10,8 +10,9 @@ The ``stock.channel_rebalance`` recurring task does this every 15 minutes.
 :func:`reserve_via_channel` reserves through a channel: one guarded
 ``UPDATE pool SET allotted = allotted - :q WHERE NOT paused AND allotted >= :q`` (which
 also pauses the channel when it falls below its threshold) plus the ledger's own guarded
-reservation, in one savepoint of the caller's transaction. A paused channel, or one
-without enough allotment, is refused with :class:`StockConflict` naming the channel.
+reservation, in one savepoint of the caller's transaction, whose movement sends a
+``ledger.moved`` event in it. A paused channel, or one without enough allotment, is
+refused with :class:`StockConflict` naming the channel.
 An (item, warehouse) with no pools at all is not restricted.
 """
 
@@ -26,9 +27,9 @@ from sqlalchemy.engine import Connection
 
 from jimu.core import clock
 from jimu.core.errors import FieldError, StockConflict, ValidationError
-from jimu.platform.ledger import Doc, Ledger, reserve
+from jimu.platform.ledger import Doc, Ledger, MoveLine, post
 from jimu.platform.ledger.spec import dim_text
-from jimu.runtime.stock.common import total_available
+from jimu.runtime.stock.common import User, emit_moved, total_available, username
 from jimu.runtime.stock.tables import channel_pool, ensure_tables
 
 __all__ = [
@@ -146,7 +147,7 @@ def pools(conn: Connection, app: str, lg: Ledger, *, item: Any = None, warehouse
 
 
 def reserve_via_channel(conn: Connection, app: str, lg: Ledger, channel: str, dims: Mapping[str, Any], qty: Any, *,
-                        ttl: timedelta | None = None, doc: Doc | None = None, user: str | None = None) -> int:
+                        ttl: timedelta | None = None, doc: Doc | None = None, user: User = None) -> int:
     """Reserve ``qty`` of ``dims`` for a sale on ``channel``; returns the reservation id.
     Raises StockConflict when the channel is paused or its allotment is short (or the
     ledger has not the stock), leaving nothing changed."""
@@ -163,12 +164,13 @@ def reserve_via_channel(conn: Connection, app: str, lg: Ledger, channel: str, di
                  paused=sa.case((_P.allotted - units < _P.threshold, sa.true()), else_=_P.paused)))
         if cur.rowcount != 1:
             _refuse(conn, app, lg, channel, item, warehouse, units)
-        rid = reserve(conn, app, lg, dims, qty, ttl=ttl, doc=doc, user=user)
+        held = post(conn, app, lg, "reserve", [MoveLine(dims, qty)], doc=doc, user=username(user), ttl=ttl)
+        emit_moved(conn, app, lg, held.movements, user)
     except BaseException:
         sp.rollback()
         raise
     sp.commit()
-    return rid
+    return held.reservations[0]
 
 
 def _refuse(conn: Connection, app: str, lg: Ledger, channel: str, item: Any, warehouse: Any, units: int) -> None:

@@ -3,8 +3,10 @@
 Two registries already exist and this module plugs into both instead of adding a loop:
 
 - ``jimu.runtime.due`` (run by ``POST /api/admin/clock`` with the test clock):
-  :func:`sweep_reservations` releases expired reservations (``ledger.sweep_expired``) and
-  :func:`ensure_periodic_jobs` makes sure every recurring task has its next run queued.
+  :func:`sweep_reservations` releases expired reservations (``ledger.expire_due``, in
+  short write transactions, each sending one ``ledger.moved`` event per app and ledger
+  for the ``expire`` movements it wrote) and :func:`ensure_periodic_jobs` makes sure
+  every recurring task has its next run queued.
 - the scheduler's job kinds (``register_job_kind``): a recurring task is a ``stock.periodic``
   job row that, when fired, runs the task in the job's transaction and queues its next
   run ``every`` later. Jobs are claimed with database leases, so several workers never run
@@ -110,11 +112,51 @@ def ensure_periodic_jobs(jimu: Any, now: datetime) -> int:
     return queued
 
 
-def sweep_reservations(jimu: Any, now: datetime) -> int:
-    """Due runner: release the reservations whose time ran out; returns how many."""
-    from jimu.platform.ledger import sweep_expired
+def sweep_reservations(jimu: Any, now: datetime | None = None, *, batch: int = 200) -> int:
+    """Due runner: release the reservations whose time ran out, at most ``batch`` per
+    write transaction, each sending the ``ledger.moved`` events of its ``expire``
+    movements; returns how many expired."""
+    from jimu.platform.ledger import expire_due
 
-    return sweep_expired(jimu.db, now)
+    at = now or clock.now()
+    total = 0
+    while True:
+        with jimu.db.write() as conn:
+            mark = _last_movement(conn)
+            n = expire_due(conn, None, at, limit=batch)
+            if n:
+                _emit_expired(jimu, conn, mark, at)
+        total += n
+        if n == 0:
+            return total
+
+
+def _last_movement(conn: Connection) -> int:
+    from jimu.platform.ledger.tables import movement
+
+    return int(conn.execute(sa.select(sa.func.max(movement.c.id))).scalar() or 0)
+
+
+def _emit_expired(jimu: Any, conn: Connection, mark: int, at: datetime) -> None:
+    """The ``ledger.moved`` events of the expire movements this transaction wrote (after
+    ``mark``, at ``at``: another worker's sweep at another instant is not ours)."""
+    from jimu.platform.actor import SYSTEM
+    from jimu.platform.ledger import Ledger
+    from jimu.platform.ledger.tables import movement
+    from jimu.runtime.stock.common import emit_moved, resolve_ledger
+
+    m = movement.c
+    rows = conn.execute(sa.select(m.id, m.app, m.ledger).where(
+        m.id > mark, m.kind == "expire", m.at == at).order_by(m.id)).all()
+    groups: dict[tuple[str, str], list[int]] = {}
+    for r in rows:
+        groups.setdefault((r.app, r.ledger), []).append(int(r.id))
+    for (app, name), ids in groups.items():
+        try:
+            lg = resolve_ledger(jimu, app, name, conn)
+        except Exception:  # noqa: BLE001 - an app no longer published: its ledger's default scale
+            lg = Ledger(name)
+        emit_moved(conn, app, lg, ids, SYSTEM)
 
 
 def register() -> None:

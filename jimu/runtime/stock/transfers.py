@@ -9,7 +9,8 @@ received, difference, state ``open``, who/when) is written, and the part that di
 arrive leaves ``in_transit`` through a ``transfer_short`` movement pointing at it.
 :func:`resolve_discrepancy` closes it with a reason and, when goods are booked (a
 shortfall found later, a surplus accepted), posts an ``adjust`` at the target with that
-reason. Everything runs in the caller's write transaction.
+reason. Everything runs in the caller's write transaction, and every batch of movements
+sends one ``ledger.moved`` event in it.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.core import clock
-from jimu.core.errors import Conflict, NotFound, ValidationError
+from jimu.core.errors import Conflict, FieldError, NotFound, ValidationError
 from jimu.platform.ledger import Doc, Ledger, MoveLine, adjust, post
 from jimu.platform.ledger.moves import Line, apply_lines
 from jimu.platform.ledger.spec import dim_text
+from jimu.runtime.stock.common import User, emit_moved, username
 from jimu.runtime.stock.tables import discrepancy, ensure_tables
 
 __all__ = ["TRANSFER_ENTITY", "discrepancies", "resolve_discrepancy", "transfer_receive", "transfer_send"]
@@ -35,18 +37,19 @@ _D = discrepancy.c
 
 
 def transfer_send(conn: Connection, app: str, lg: Ledger, transfer: Any, source: Mapping[str, Any], qty: Any, *,
-                  line: Any = None, reservation: int | None = None, user: str | None = None,
+                  line: Any = None, reservation: int | None = None, user: User = None,
                   entity: str = TRANSFER_ENTITY) -> int:
     """The source scans out ``qty``: ``-on_hand +in_transit`` at ``source`` (StockConflict
     when not available). Returns the movement id."""
     res = post(conn, app, lg, "transfer_out", [MoveLine(source, qty, line=line, reservation=reservation)],
-               doc=Doc(entity, transfer, line, "send"), user=user)
+               doc=Doc(entity, transfer, line, "send"), user=username(user))
+    emit_moved(conn, app, lg, res.movements, user)
     return res.movements[-1]
 
 
 def transfer_receive(conn: Connection, app: str, lg: Ledger, transfer: Any, source: Mapping[str, Any],
                      target: Mapping[str, Any], sent_qty: Any, received_qty: Any, *, line: Any = None,
-                     user: str | None = None, entity: str = TRANSFER_ENTITY,
+                     user: User = None, entity: str = TRANSFER_ENTITY,
                      now: datetime | None = None) -> dict[str, Any]:
     """The target scans in ``received_qty`` of the ``sent_qty`` that left ``source``:
     ``-in_transit`` (all that was sent) at the source, ``+on_hand`` at ``target`` for what
@@ -56,38 +59,45 @@ def transfer_receive(conn: Connection, app: str, lg: Ledger, transfer: Any, sour
     at = now or clock.now()
     sent, received = lg.to_units(sent_qty, "sent_qty"), lg.to_units(received_qty, "received_qty")
     if sent <= 0 or received < 0:
-        raise ValidationError("sent_qty must be positive and received_qty not negative")
+        raise ValidationError("sent_qty must be positive and received_qty not negative", errors=[
+            FieldError(name, "range", msg) for name, bad, msg in (
+                ("sent_qty", sent <= 0, "must be positive"), ("received_qty", received < 0, "must not be negative"))
+            if bad])
+    who = username(user)
     doc = Doc(entity, transfer, line, "receive")
     moved: list[int] = []
     arrived = min(sent, received)
     if arrived:
         moved += post(conn, app, lg, "transfer_in", [MoveLine(source, lg.to_qty(arrived), line=line, to=target)],
-                      doc=doc, user=user, at=at).movements
+                      doc=doc, user=who, at=at).movements
     if sent == received:
+        emit_moved(conn, app, lg, moved, user)
         return {"movements": moved, "discrepancy": None}
     src, dst = lg.dims(source), lg.dims(target)
     did = int(conn.execute(discrepancy.insert().values(
         app=app, ledger=lg.name, transfer_entity=entity, transfer_id=dim_text(transfer), line=dim_text(line),
         source=src, target=dst, item=dim_text(dst.get("item")), sent=sent, received=received,
-        difference=received - sent, state="open", created_by=user, created_at=at,
+        difference=received - sent, state="open", created_by=who, created_at=at,
     ).returning(_D.id)).scalar_one())
     if sent > received:
         short = sent - received
         moved += apply_lines(conn, lg, app, [Line(src, {"in_transit": -short}, "transfer_short", doc,
                                                    f"transfer discrepancy #{did}: {lg.to_qty(short)} not received",
-                                                   index=0, requested=short)], user=user, at=at)
+                                                   index=0, requested=short)], user=who, at=at)
+    emit_moved(conn, app, lg, moved, user)
     return {"movements": moved, "discrepancy": did}
 
 
 def resolve_discrepancy(conn: Connection, app: str, lg: Ledger, discrepancy_id: int, *, reason: str,
-                        book: Any = None, user: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+                        book: Any = None, user: User = None, now: datetime | None = None) -> dict[str, Any]:
     """Close an open discrepancy with a ``reason``. ``book`` is the signed quantity to post
     to the target's on_hand as an ``adjust`` with that reason: by default nothing for a
     shortfall (the loss stands; pass the quantity found later to book it) and the surplus
     for an over-receipt (pass 0 when it was sent back). Returns the discrepancy."""
     ensure_tables(conn)
     if not (reason and reason.strip()):
-        raise ValidationError("a discrepancy is resolved with a reason")
+        raise ValidationError("a discrepancy is resolved with a reason",
+                              errors=[FieldError("reason", "required", "say why the difference is closed")])
     at = now or clock.now()
     sel = sa.select(discrepancy).where(_D.id == discrepancy_id, _D.app == app, _D.ledger == lg.name)
     if conn.dialect.name == "postgresql":
@@ -99,17 +109,18 @@ def resolve_discrepancy(conn: Connection, app: str, lg: Ledger, discrepancy_id: 
         raise Conflict(f"discrepancy {discrepancy_id} is already {row.state}")
     diff = int(row.difference)
     units = lg.to_units(book, "book") if book is not None else max(diff, 0)
-    if diff < 0 and not 0 <= units <= -diff:
-        raise ValidationError(f"book: a shortfall of {lg.to_qty(-diff)} can book 0..{lg.to_qty(-diff)}")
-    if diff > 0 and not 0 <= units <= diff:
-        raise ValidationError(f"book: a surplus of {lg.to_qty(diff)} can book 0..{lg.to_qty(diff)}")
+    if not 0 <= units <= abs(diff):
+        what = "shortfall" if diff < 0 else "surplus"
+        msg = f"a {what} of {lg.to_qty(abs(diff))} can book 0..{lg.to_qty(abs(diff))}"
+        raise ValidationError(f"book: {msg}", errors=[FieldError("book", "range", msg)])
     movement_id = None
     if units:
         movement_id = adjust(conn, app, lg, row.target, lg.to_qty(units),
                              reason=f"transfer discrepancy #{row.id}: {reason}",
-                             doc=Doc(row.transfer_entity, row.transfer_id, row.line, "resolve"), user=user)
+                             doc=Doc(row.transfer_entity, row.transfer_id, row.line, "resolve"), user=username(user))
+        emit_moved(conn, app, lg, [movement_id], user)
     conn.execute(sa.update(discrepancy).where(_D.id == row.id, _D.state == "open").values(
-        state="resolved", resolved_by=user, resolved_at=at, resolution=reason, booked=units,
+        state="resolved", resolved_by=username(user), resolved_at=at, resolution=reason, booked=units,
         movement_id=movement_id))
     return discrepancies(conn, app, lg, id=row.id)[0]
 
