@@ -32,7 +32,7 @@ from jimu.runtime.events.tables import events
 
 __all__ = [
     "RECORD_KINDS", "EVENT_KINDS", "NOTIFY_CHANNEL", "EventListener", "LISTENER", "emit", "emit_ledger_moved",
-    "event_depth", "current_depth", "add_commit_callback", "ensure_listener",
+    "event_depth", "current_depth", "add_commit_callback", "remove_commit_callback", "ensure_listener",
 ]
 
 RECORD_KINDS = {"create": "record.created", "update": "record.updated", "delete": "record.deleted",
@@ -66,10 +66,21 @@ def event_depth(depth: int) -> Iterator[None]:
 
 def add_commit_callback(engine: Engine, fn: Callable[[], None]) -> None:
     """Call ``fn()`` after any transaction of ``engine`` that emitted events commits (the
-    in-process fan-out registers its wake-up here)."""
+    in-process fan-out registers its wake-up here). Callbacks survive ``engine.dispose()``
+    (the pool it recreates keeps the listeners)."""
     _instrument(engine)
     with _lock:
-        _callbacks.setdefault(id(engine.pool), []).append(fn)
+        _callbacks.setdefault(id(engine), []).append(fn)
+
+
+def remove_commit_callback(engine: Engine, fn: Callable[[], None]) -> None:
+    """Undo :func:`add_commit_callback` (a stopped hub)."""
+    with _lock:
+        fns = _callbacks.get(id(engine), [])
+        with contextlib.suppress(ValueError):
+            fns.remove(fn)
+        if not fns:
+            _callbacks.pop(id(engine), None)
 
 
 def _instrument(engine: Engine) -> None:
@@ -77,7 +88,7 @@ def _instrument(engine: Engine) -> None:
         if engine in _instrumented:
             return
         _instrumented.add(engine)
-    pool = engine.pool
+    key = id(engine)
 
     def on_commit(conn: Connection) -> None:
         info = conn.info
@@ -89,12 +100,12 @@ def _instrument(engine: Engine) -> None:
 
     def on_checkin(_dbapi: Any, record: Any) -> None:
         if record is not None and record.info.pop(_COMMITTED, False):
-            for fn in list(_callbacks.get(id(pool), ())):
+            for fn in list(_callbacks.get(key, ())):
                 fn()
 
     sa_event.listen(engine, "commit", on_commit)
     sa_event.listen(engine, "rollback", on_rollback)
-    sa_event.listen(pool, "checkin", on_checkin)
+    sa_event.listen(engine.pool, "checkin", on_checkin)
 
 
 def emit(conn: Connection, app: str, kind: str, *, entity: str | None = None, record: Any = None,
@@ -149,7 +160,8 @@ def emit_ledger_moved(conn: Connection, app: str, ledger: str, movement_ids: Seq
     ``conn`` (called by the postings executor); None when there are none."""
     if not movement_ids:
         return None
-    from jimu.platform.ledger.tables import BUCKETS, movements
+    from jimu.platform.ledger.tables import BUCKETS
+    from jimu.platform.ledger.tables import movement as movements
 
     rows = conn.execute(sa.select(movements).where(movements.c.id.in_(list(movement_ids)))
                         .order_by(movements.c.id)).mappings().all()
