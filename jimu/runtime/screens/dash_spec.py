@@ -1,0 +1,250 @@
+"""The charts of the app's own dashboard specs, computed on the server through the
+caller's AccessPolicy and drawn by ECharts.
+
+A chart (``DashboardSpec.charts``) is a dict:
+
+- ``{kind: kpi|bar|pie|line, label, view, measure?, agg?, group_by?, filter?, limit?}``:
+  the rows of ``view`` (a report view: entity, filter, ``group_by``, ``aggregates``)
+  grouped by ``group_by`` and aggregated (``measure`` with ``agg``, else the view's first
+  aggregate, else a row count). A KPI is the aggregate over all the rows.
+- ``{kind: table, label, ledger, filter?, limit?}``: balance rows of a ledger, filtered by
+  an expression over the dimensions (links, so ``item.safety_stock`` reads the item) and
+  the buckets (``on_hand``, ``reserved``, ``in_transit``, ``available``, ...).
+- ``{kind: table, label, view}``: the grouped rows of a view as a table.
+
+Rights: only rows inside the caller's row filter count; a chart whose entity the caller
+may not read, or whose grouping or measure field is hidden or masked for them, is left
+out (an aggregate of a masked field would give the real values away). Ledger rows show
+only items/warehouses (any linked dimension) the caller may read, and only the columns
+they may see. View and chart filters are part of the spec (like a list view's filter),
+not user input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from jimu.core.errors import ExpressionError, JimuError
+from jimu.platform.expressions import Env, compile_expression
+from jimu.platform.ledger import balances
+from jimu.platform.schema import column_name
+from jimu.platform.specs import EntitySpec, FieldSpec
+from jimu.platform.specs.kinds import DashboardSpec, LedgerSpec, ViewSpec
+from jimu.runtime.access import AccessPolicy
+from jimu.runtime.records.query import filter_clause
+from jimu.runtime.screens.dash_builtin import num_text
+from jimu.runtime.screens.fields import _titles, display
+from jimu.runtime.screens.i18n import label_text, translate
+
+__all__ = ["spec_dashboard", "spec_chart", "AGGREGATES", "LEDGER_TABLE_LIMIT"]
+
+AGGREGATES = {"sum": sa.func.sum, "avg": sa.func.avg, "min": sa.func.min, "max": sa.func.max,
+              "count": sa.func.count}
+LEDGER_TABLE_LIMIT = 50
+_GROUP_LIMIT = 100
+_BUCKETS = ("on_hand", "reserved", "in_transit", "on_order", "quarantine", "available")
+
+
+def spec_dashboard(policy: AccessPolicy, dash: DashboardSpec, lang: str) -> list[dict[str, Any]]:
+    """The charts of ``dash`` the caller may see, in spec order (see :func:`spec_chart`)."""
+    out = []
+    for i, chart in enumerate(dash.charts):
+        drawn = spec_chart(policy, chart, lang)
+        if drawn is not None:
+            drawn["id"] = f"{dash.name}-{i}"
+            out.append(drawn)
+    return out
+
+
+def spec_chart(policy: AccessPolicy, chart: Mapping[str, Any], lang: str) -> dict[str, Any] | None:
+    """One chart as ``{"kind", "label", "data": [(name, value)...]}`` plus ``"option"``
+    (ECharts option JSON: bar/pie/line), ``"value"`` (KPI text) or ``"columns"``,
+    ``"rows"`` and ``"num_from"`` (the first numeric column) for a table; ``None`` when the caller may not see it or the spec is broken."""
+    kind = str(chart.get("kind") or "bar")
+    label = label_text(chart.get("label"), lang, kind)
+    try:
+        if chart.get("ledger"):
+            return _ledger_table(policy, chart, label, lang)
+        view = next((v for v in policy.rt.spec.views if v.name == chart.get("view")), None)
+        if view is None:
+            return None
+        return _view_chart(policy, view, chart, kind, label, lang)
+    except (ExpressionError, JimuError):
+        return None  # a broken chart spec (the health scanner reports it) must not break the page
+
+
+# Views ------------------------------------------------------------------------------------
+def _plain(policy: AccessPolicy, entity: str, f: FieldSpec | None) -> bool:
+    """The field may be shown as stored: readable and not masked."""
+    return f is not None and f.stored and not f.archived and policy.field_rule(entity, f.name).access in ("read",
+                                                                                                           "write")
+
+
+def _measure(policy: AccessPolicy, ent: EntitySpec, view: ViewSpec,
+             chart: Mapping[str, Any]) -> tuple[FieldSpec | None, str] | None:
+    """(measure field or None for a count, aggregate); None when the measure is not plain."""
+    name = chart.get("measure") or next(iter(view.aggregates), None)
+    agg = str(chart.get("agg") or (view.aggregates.get(name, "sum") if name else "count")).lower()
+    if agg not in AGGREGATES:
+        return None
+    if not name or agg == "count":
+        return None, "count"
+    f = ent.field(str(name))
+    if not _plain(policy, ent.name, f) or f is None or f.value_type not in ("integer", "decimal", "money", "percent",
+                                                                            "duration"):
+        return None
+    return f, agg
+
+
+def _number(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+def _view_chart(policy: AccessPolicy, view: ViewSpec, chart: Mapping[str, Any], kind: str, label: str,
+                lang: str) -> dict[str, Any] | None:
+    ent = policy.rt.spec.entity(view.entity)
+    if ent is None or not policy.can(ent.name, "read"):
+        return None
+    measure = _measure(policy, ent, view, chart)
+    if measure is None:
+        return None
+    mfield, agg = measure
+    table = policy.rt.tables(ent.name)
+    value_col = AGGREGATES[agg](table.c[column_name(mfield)] if mfield is not None else table.c.id)
+    group_name = None if kind == "kpi" else (chart.get("group_by") or view.group_by)
+    gfield = ent.field(str(group_name)) if group_name else None
+    if group_name and not _plain(policy, ent.name, gfield):
+        return None
+    cols = [table.c[column_name(gfield)]] if gfield is not None else []
+    stmt = sa.select(*cols, value_col)
+    for clause in (policy.row_clause(ent.name),
+                   *(filter_clause(policy.rt, ent, src, policy.actor) for src in (view.filter, chart.get("filter"))
+                     if src)):
+        if clause is not None:
+            stmt = stmt.where(clause)
+    if gfield is not None:
+        stmt = stmt.group_by(cols[0]).order_by(value_col.desc()).limit(int(chart.get("limit") or _GROUP_LIMIT))
+    with policy.jimu.db.read() as c:
+        result = c.execute(stmt).all()
+    scale = 0 if mfield is None or mfield.value_type in ("integer", "duration") else 2
+    measure_label = label_text(mfield.label, lang, mfield.name) if mfield is not None else translate("count", lang)
+    if gfield is None:
+        total = _number(result[0][-1] if result else None)
+        text = display(mfield, total, lang) if mfield is not None else str(int(total))
+        return {"kind": "kpi", "label": label, "value": text, "measure": measure_label,
+                "data": [(label, _round(total, scale))]}
+    titles = {}
+    if gfield.type == "link" and gfield.target:
+        ids = {int(r[0]) for r in result if r[0] is not None}
+        titles = {(gfield.target, str(k)): v for k, v in _titles(policy, gfield.target, ids).items()}
+    data = [(display(gfield, r[0], lang, titles) or "—", _round(_number(r[1]), scale)) for r in result]
+    out: dict[str, Any] = {"kind": kind, "label": label, "data": data, "measure": measure_label}
+    if kind == "table":
+        out["columns"] = [label_text(gfield.label, lang, gfield.name), measure_label]
+        out["rows"] = [[name, num_text(value)] for name, value in data]
+        out["num_from"] = 1
+    else:
+        out["option"] = json.dumps(_option(kind, data, measure_label), ensure_ascii=False)
+    return out
+
+
+def _round(value: Decimal, scale: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-scale))
+
+
+def _option(kind: str, data: list[tuple[str, Decimal]], measure: str) -> dict[str, Any]:
+    """The ECharts option of a bar, line or pie chart of (name, value) pairs."""
+    if kind == "pie":
+        return {"tooltip": {"trigger": "item"}, "legend": {"bottom": 0, "type": "scroll"},
+                "series": [{"name": measure, "type": "pie", "radius": ["38%", "68%"],
+                            "data": [{"name": n, "value": float(v)} for n, v in data],
+                            "label": {"formatter": "{b}: {c}"}}]}
+    return {"tooltip": {"trigger": "axis"}, "grid": {"left": 56, "right": 16, "top": 24, "bottom": 48},
+            "xAxis": {"type": "category", "data": [n for n, _ in data], "axisLabel": {"interval": 0, "rotate": 30}},
+            "yAxis": {"type": "value"},
+            "series": [{"name": measure, "type": "line" if kind == "line" else "bar",
+                        "data": [float(v) for _, v in data]}]}
+
+
+# Ledger tables ----------------------------------------------------------------------------
+def _balance_entity(lg: LedgerSpec) -> EntitySpec:
+    """An entity describing one balance row (dimensions + buckets) so a chart filter can
+    be type-checked and evaluated like any record expression."""
+    fields = [FieldSpec(name=d.name, type="link", options={"entity": d.entity}) if d.entity
+              else FieldSpec(name=d.name, type="text") for d in lg.dimensions]
+    fields += [FieldSpec(name=b, type="decimal", options={"precision": 18, "scale": 4}) for b in _BUCKETS]
+    return EntitySpec(name=f"_balance_{lg.name}", fields=fields)
+
+
+def _ledger_spec(policy: AccessPolicy, lg: LedgerSpec) -> Any:
+    """The published app spec plus the balance-row entity (built once per published spec)."""
+    cache: dict[str, Any] = policy.rt.__dict__.setdefault("_jimu_balance_specs", {})
+    hit = cache.get(lg.name)
+    if hit is None:
+        spec = policy.rt.spec
+        hit = cache[lg.name] = spec.model_copy(update={"entities": [*spec.entities, _balance_entity(lg)]})
+    return hit
+
+
+def _ledger_table(policy: AccessPolicy, chart: Mapping[str, Any], label: str, lang: str) -> dict[str, Any] | None:
+    lg = policy.rt.spec.ledger(str(chart["ledger"]))
+    if lg is None:
+        return None
+    linked = {d.name: d.entity for d in lg.dimensions if d.entity}
+    if any(not policy.can(e, "read") for e in linked.values()):
+        return None
+    with policy.jimu.db.read() as c:
+        rows = balances(c, policy.app, lg)
+    titles = {name: _titles(policy, target, {int(r[name]) for r in rows if str(r.get(name)).isdigit()})
+              for name, target in linked.items()}
+    rows = [r for r in rows if all(str(r.get(n)).isdigit() and int(r[n]) in titles[n] for n in linked)]
+    if chart.get("filter"):
+        rows = _filtered(policy, lg, str(chart["filter"]), rows, linked)
+    limit = int(chart.get("limit") or LEDGER_TABLE_LIMIT)
+    columns = [label_text(_dim_label(policy, d.entity), lang, d.name) for d in lg.dimensions]
+    columns += [translate(b, lang) for b in ("on_hand", "reserved", "available")]
+    table = [[titles[d.name][int(r[d.name])] if d.name in linked else str(r.get(d.name) or "")
+              for d in lg.dimensions] + [num_text(_number(r.get(b))) for b in ("on_hand", "reserved", "available")]
+             for r in rows[:limit]]
+    return {"kind": "table", "label": label, "columns": columns, "rows": table, "total": len(rows),
+            "num_from": len(lg.dimensions),
+            "data": [(" / ".join(row[:len(lg.dimensions)]), _number(r.get("available")))
+                     for row, r in zip(table, rows, strict=False)]}
+
+
+def _dim_label(policy: AccessPolicy, entity: str | None) -> Any:
+    ent = policy.rt.spec.entity(entity) if entity else None
+    return ent.label if ent is not None else None
+
+
+def _filtered(policy: AccessPolicy, lg: LedgerSpec, source: str, rows: list[dict[str, Any]],
+              linked: Mapping[str, str]) -> list[dict[str, Any]]:
+    spec = _ledger_spec(policy, lg)
+    compiled = compile_expression(source, spec, f"_balance_{lg.name}", purpose="view_filter")
+    records: dict[tuple[str, int], Mapping[str, Any]] = {}
+    for name, target in linked.items():
+        ids = sorted({int(r[name]) for r in rows})
+        for i in range(0, len(ids), 500):
+            page = policy.jimu.records.list(policy.app, target, where=sa.and_(
+                policy.rt.tables(target).c.id.in_(ids[i:i + 500])), limit=500, actor=policy.actor).data
+            records.update({(target, int(rec["id"])): rec for rec in page})
+
+    def lookup(entity: str, rid: Any) -> Mapping[str, Any] | None:
+        return records.get((entity, int(rid))) if str(rid).isdigit() else None
+
+    env = Env(user=policy.actor.username, roles=tuple(policy.actor.roles), user_attrs=dict(policy.actor.attrs),
+              lookup=lookup)
+    out = []
+    for r in rows:
+        record = {**r, **{n: int(r[n]) for n in linked}}
+        try:
+            if compiled.test(record, env):
+                out.append(r)
+        except ExpressionError:
+            continue
+    return out
