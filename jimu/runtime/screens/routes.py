@@ -9,7 +9,7 @@
     GET  /app/{app}/inbox                   approvals (approve/reject inline) and notifications
     GET  /app/{app}/dashboard               ECharts dashboard
     GET  /app/{app}/{entity}                list (?q= &filter= &f_field/f_op/f_value &sort= &cursor= &view=)
-    GET  /app/{app}/{entity}/export.csv|xlsx
+    GET  /app/{app}/{entity}/export.csv|xlsx   (header row: field labels in the screen language; ?headers=names)
     POST /app/{app}/{entity}/bulk-delete    POST /app/{app}/{entity}/views[/{id}/delete]
     GET|POST /app/{app}/{entity}/new        GET|POST /app/{app}/{entity}/{id}/edit
     GET  /app/{app}/{entity}/{id}           detail

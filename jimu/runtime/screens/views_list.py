@@ -4,6 +4,7 @@ pages, bulk delete and CSV/XLSX export — all through the caller's AccessPolicy
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -173,9 +174,24 @@ async def list_page(request: Request) -> Response:
     return s.render("list.html", on=entity, **ctx)
 
 
+def _labelled(s: Screen, ent: EntitySpec, columns: list[str],
+              rows: Iterator[dict[str, Any]]) -> tuple[list[str], Iterator[dict[str, Any]]]:
+    """The export's columns as field labels in the screen's language (a label two fields
+    share gets the field name appended), rows keyed by those labels."""
+    labels = _labels(s, ent, columns)
+    seen: dict[str, int] = {}
+    for c in columns:
+        seen[labels[c]] = seen.get(labels[c], 0) + 1
+    heads = [labels[c] if seen[labels[c]] == 1 else f"{labels[c]} ({c})" for c in columns]
+    pairs = list(zip(heads, columns, strict=True))
+    return heads, ({h: row.get(c) for h, c in pairs} for row in rows)
+
+
 @screen
 async def export_page(request: Request) -> Response:
-    """GET /app/{app}/{entity}/export.csv|xlsx with the list's filters."""
+    """GET /app/{app}/{entity}/export.csv|xlsx with the list's filters. The header row
+    holds the field labels in the screen's language; ``?headers=names`` gives the field
+    names instead (stable, for scripts and re-import)."""
     s = await open_screen(request)
     assert s.policy is not None
     entity = str(request.path_params["entity"])
@@ -183,6 +199,8 @@ async def export_page(request: Request) -> Response:
     ent = s.policy.require(entity, "export")
     params = _query(request, s.policy, ent, _view(s.policy, entity, request.query_params.get("view")))
     columns, rows = export_rows(s.policy, entity, filter=params["filter"])
+    if request.query_params.get("headers") != "names":
+        columns, rows = _labelled(s, ent, columns, rows)
     headers = {"Content-Disposition": f'attachment; filename="{s.app}-{entity}.{fmt}"'}
     if fmt == "csv":
         return Response(to_csv(columns, rows), media_type="text/csv; charset=utf-8", headers=headers)

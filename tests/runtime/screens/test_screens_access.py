@@ -50,7 +50,7 @@ def test_item_detail_full_for_admin_in_english(login, std):
 
 def test_export_csv_masks_and_hides(login, std):
     sales = login("sales").get("/app/standard/item/export.csv?q=SKU-A001")
-    assert sales.status_code == 200 and "cost_price" in sales.text and "8.40" not in sales.text
+    assert sales.status_code == 200 and "成本价" in sales.text and "8.40" not in sales.text
     wh = login("warehouse").get("/app/standard/item/export.csv")
     assert wh.status_code == 403
     xlsx = login("admin").get("/app/standard/item/export.xlsx")
@@ -97,3 +97,31 @@ def test_every_input_has_a_label(login):
     assert ids
     for i in ids:
         assert f'for="{i}"' in html, i
+
+
+def _header_row(response) -> list[str]:
+    import csv
+    import io
+
+    return next(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_export_headers_are_labels_in_the_users_language(login):
+    zh = _header_row(login("sales").get("/app/standard/item/export.csv?q=SKU-A001"))
+    assert zh[:3] == ["编号", "商品编码", "商品名称"] and "成本价" in zh and "cost_price" not in zh
+    en = _header_row(login("sales", "en").get("/app/standard/item/export.csv?q=SKU-A001"))
+    assert en[0] == "ID" and "Cost price" in en and "成本价" not in en and len(en) == len(zh)
+    names = login("sales", "en").get("/app/standard/item/export.csv?q=SKU-A001&headers=names")
+    assert _header_row(names)[:3] == ["id", "sku", "name"] and "cost_price" in _header_row(names)
+    rows = names.content.decode("utf-8-sig").splitlines()
+    assert len(rows) == 2 and "SKU-A001" in rows[1] and "8.40" not in rows[1]  # same values, masked
+
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    xlsx = login("admin", "en").get("/app/standard/item/export.xlsx?q=SKU-A001")
+    sheet = load_workbook(BytesIO(xlsx.content), read_only=True).active
+    table = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert table[0][:2] == ["ID", "SKU"] and "Cost price" in table[0]
+    assert table[1][table[0].index("Cost price")] == "8.40"  # admin sees the real cost, under its label
