@@ -22,7 +22,7 @@ WH = Actor("wh", ("warehouse",))
 
 @pytest.fixture
 def std(jimu: Any) -> dict[str, Any]:
-    install_template(jimu, "standard", APP, sample_data=False)
+    install_template(jimu, APP, "standard", sample_data=False)
     rec = jimu.records
     a = rec.create(APP, "warehouse", {"name": "A", "confirm_code": "1111"})["id"]
     b = rec.create(APP, "warehouse", {"name": "B", "confirm_code": "2222"})["id"]
@@ -114,3 +114,30 @@ def test_refusals_leave_nothing_behind(jimu: Any, std: dict[str, Any]) -> None:
     assert [e.field for e in bad.value.errors] == ["received_qty"]
     assert jimu.records.get(APP, "stock_transfer", tr["id"])["state"] == "in_transit"
     assert _bal(jimu, item, a)["in_transit"] == 3 and _disc(jimu, tr["id"]) == []
+
+
+def _ledger_events(jimu: Any) -> list[dict[str, Any]]:
+    import sqlalchemy as sa
+
+    from jimu.runtime.events.tables import events
+
+    with jimu.db.read() as c:
+        rows = c.execute(sa.select(events).where(events.c.kind == "ledger.moved").order_by(events.c.seq))
+        return [dict(r) for r in rows.mappings()]
+
+
+def test_transitions_send_ledger_moved_in_their_transaction(jimu: Any, std: dict[str, Any]) -> None:
+    eng = std["engine"]
+    before = len(_ledger_events(jimu))  # the opening adjustment's posting
+    big = _transfer(jimu, std, "99")
+    with pytest.raises(StockConflict):
+        eng.fire(APP, "stock_transfer", big["id"], "ship", actor=WH)
+    assert len(_ledger_events(jimu)) == before  # refused and rolled back: no event
+    tr = _transfer(jimu, std, "6")
+    eng.fire(APP, "stock_transfer", tr["id"], "ship", actor=WH)
+    eng.fire(APP, "stock_transfer", tr["id"], "receive", {"received_qty": "5"}, actor=WH)
+    ship, receive = _ledger_events(jimu)[before:]
+    assert [c["kind"] for c in ship["changes"]] == ["transfer_out"]
+    assert [c["kind"] for c in receive["changes"]] == ["transfer_in", "transfer_in", "transfer_short"]
+    assert {c["document"]["id"] for c in ship["changes"] + receive["changes"]} == {str(tr["id"])}
+    assert ship["actor"] == "wh" and ship["actor_roles"] == ["warehouse"]

@@ -15,8 +15,8 @@ from jimu.platform.ledger import Ledger, movements, receipt, reserve
 from jimu.runtime.events.tables import events
 from jimu.runtime.stock import (
     configure_channels,
-    resolve_discrepancy,
     reserve_via_channel,
+    resolve_discrepancy,
     transfer_receive,
     transfer_send,
 )
