@@ -30,9 +30,9 @@ def run_all_due(jimu: Any, now: datetime | None = None, worker_id: str | None = 
         if n < limit:
             break
     try:
-        from jimu.platform.ledger import sweep_expired
+        from jimu.runtime.stock.sweeps import sweep_reservations  # sends the expiries' ledger.moved
 
-        sweep_expired(jimu.db, now)
+        sweep_reservations(jimu, now)
     except Exception:  # noqa: BLE001 - a sweep failure must not stop timers
         log.exception("reservation sweep failed")
     return total
@@ -50,9 +50,9 @@ def start_scheduler(jimu: Any, *, interval: float = 1.0, worker_id: str | None =
             try:
                 fired = run_due_jobs(jimu, clock.now(), worker, limit, lease=lease)
                 if fired < limit:
-                    from jimu.platform.ledger import sweep_expired
+                    from jimu.runtime.stock.sweeps import sweep_reservations  # sends ledger.moved
 
-                    sweep_expired(jimu.db)
+                    sweep_reservations(jimu)
             except Exception:  # noqa: BLE001 - keep the loop alive; the next tick retries
                 log.exception("scheduler tick failed")
             if fired < limit:
