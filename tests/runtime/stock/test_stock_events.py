@@ -124,3 +124,14 @@ def test_quarantine_action_emits(jimu, manual_clock):
     action.run(jimu, APP, {"id": 7}, {"ledger": lg}, WH)
     (ev,) = moved(jimu)
     assert ev["changes"][0]["kind"] == "quarantine" and ev["actor_roles"] == ["warehouse"]
+
+
+def test_test_clock_expiry_sends_ledger_moved(jimu, manual_clock):
+    from jimu.runtime.due import run_due
+
+    with jimu.db.write() as c:
+        receipt(c, APP, LG, SRC, 5)
+        reserve(c, APP, LG, SRC, 2, ttl=timedelta(minutes=30))
+    assert all(r["ok"] for r in run_due(jimu, manual_clock.advance(timedelta(minutes=31))))
+    (ev,) = moved(jimu)
+    assert [ch["kind"] for ch in ev["changes"]] == ["expire"]
