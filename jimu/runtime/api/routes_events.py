@@ -9,14 +9,14 @@ admins under ``/api/apps/{app}/webhooks``; ``POST /api/hooks/{token}`` is an inc
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from jimu.core.errors import FieldError, ValidationError
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of
 from jimu.runtime.events.outbox import EVENT_KINDS
-from jimu.runtime.events.sse import event_stream
+from jimu.runtime.events.sse import EventStreamResponse
 
 __all__ = ["routes"]
 
@@ -44,9 +44,7 @@ async def stream_events(request: Request) -> Response:
             raise ValidationError("unknown event kinds: " + ", ".join(sorted(unknown)),
                                   errors=[FieldError("kinds", "invalid", f"one of {', '.join(EVENT_KINDS)}")])
     heartbeat = float(jimu.settings.get("sse_heartbeat", 15.0))
-    return StreamingResponse(event_stream(policy, last, heartbeat=heartbeat, kinds=kinds),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return EventStreamResponse(policy, last, heartbeat=heartbeat, kinds=kinds)
 
 
 def routes() -> list[BaseRoute]:

@@ -2,28 +2,38 @@
 
 Frames: ``id: <seq>``, ``event: record.created|updated|deleted|transitioned|ledger.moved``,
 ``data: {"entity", "id", "version", "changes"}`` rendered by the caller's rights; a
-``: ping`` comment every ``heartbeat`` seconds keeps proxies from closing the stream.
+``: ping`` comment after ``heartbeat`` idle seconds keeps proxies from closing the stream.
+
+Fan-out cost: the stream is a plain ASGI response whose task waits on its queue (no
+per-event timeout task: the heartbeat is one timer per stream that re-arms itself), and
+the live frames of a batch are rendered and encoded once per access profile
+(:func:`profile_of`) and shared by every stream with that profile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 from jimu.runtime.access import AccessPolicy
-from jimu.runtime.events.hub import get_hub
+from jimu.runtime.events.hub import CLOSED, Batch, Subscriber, get_hub
 from jimu.runtime.events.outbox import EVENT_KINDS
 from jimu.runtime.events.tables import events
 from jimu.runtime.events.visibility import render_event
 
-__all__ = ["event_stream", "frame", "REPLAY_LIMIT"]
+__all__ = ["EventStreamResponse", "frame", "profile_of", "render_frame", "REPLAY_LIMIT"]
 
 REPLAY_LIMIT = 1000
+_PING = "ping"
+_RETRY = b"retry: 2000\n\n"
 
 
 def frame(row: Mapping[str, Any], data: Mapping[str, Any]) -> str:
@@ -32,78 +42,117 @@ def frame(row: Mapping[str, Any], data: Mapping[str, Any]) -> str:
     return f"id: {row['seq']}\nevent: {row['kind']}\ndata: {body}\n\n"
 
 
+def profile_of(policy: AccessPolicy, kinds: frozenset[str]) -> Hashable:
+    """What a stream's frames depend on: the app version, the caller (row filters and
+    masks may use ``$user`` and the user's attributes), its roles and the kinds it asked
+    for. Streams with equal profiles receive the same bytes."""
+    actor = policy.actor
+    return (policy.app, policy.rt.version, actor.username, tuple(sorted(actor.roles)),
+            tuple(sorted((actor.attrs or {}).items(), key=str)), kinds)
+
+
+def render_frame(policy: AccessPolicy, row: Mapping[str, Any], kinds: frozenset[str]) -> bytes | None:
+    """The encoded frame of ``row`` for ``policy``'s caller, or None when it may not see it."""
+    if row["kind"] not in kinds:
+        return None
+    try:
+        data = render_event(policy, row)
+    except Exception:  # noqa: BLE001 - a spec changed under an old event: skip it, keep streaming
+        return None
+    return None if data is None else frame(row, data).encode()
+
+
 def _replay(policy: AccessPolicy, after: int) -> list[Mapping[str, Any]]:
     with policy.jimu.db.read() as c:
         return [dict(r) for r in c.execute(sa.select(events).where(
             events.c.app == policy.app, events.c.seq > after).order_by(events.c.seq).limit(REPLAY_LIMIT)).mappings()]
 
 
-async def event_stream(policy: AccessPolicy, last_event_id: int | None, *, heartbeat: float = 15.0,
-                       kinds: set[str] | None = None) -> AsyncIterator[str]:
-    """The frames for ``policy``'s caller, forever (the server cancels it on disconnect)."""
-    hub = get_hub(policy.jimu.db)
-    sub = hub.subscribe(policy.app)
-    wanted = kinds or set(EVENT_KINDS)
-    who = _caller_key(policy)
-    sent_upto = 0
-    queue = sub.queue
-    try:
-        yield "retry: 2000\n\n"
-        if last_event_id is not None:
-            for row in await run_in_threadpool(_replay, policy, last_event_id):
-                sent_upto = max(sent_upto, int(row["seq"]))
-                out = _render(policy, row, wanted, who)
-                if out is not None:
-                    yield out
+class EventStreamResponse(Response):
+    """``text/event-stream`` of what ``policy``'s caller may see, until the client goes
+    away or the hub stops (``Jimu.close()``)."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, policy: AccessPolicy, last_event_id: int | None, *, heartbeat: float = 15.0,
+                 kinds: set[str] | None = None) -> None:
+        self.policy = policy
+        self.last_event_id = last_event_id
+        self.heartbeat = heartbeat
+        self.kinds = frozenset(kinds or EVENT_KINDS)
+        self.profile = profile_of(policy, self.kinds)
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    def _render(self, row: Mapping[str, Any]) -> bytes | None:
+        return render_frame(self.policy, row, self.kinds)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hub = get_hub(self.policy.jimu.db)
+        sub = hub.subscribe(self.policy.app)
+        loop = asyncio.get_running_loop()
+        idle = [True]
+
+        def beat() -> None:
+            if idle[0]:
+                sub.queue.put_nowait(_PING)
+            idle[0] = True
+            timer[0] = loop.call_later(self.heartbeat, beat)
+
+        timer = [loop.call_later(self.heartbeat, beat)]
+        watcher = asyncio.ensure_future(_watch_disconnect(receive, sub))
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            await send({"type": "http.response.body", "body": _RETRY, "more_body": True})
+            sent_upto = await self._replay(send)
+            while True:
+                item = await sub.queue.get()
+                if item is CLOSED:
+                    break
+                if item == _PING:
+                    body = b": ping\n\n"
+                else:
+                    assert isinstance(item, Batch)
+                    body = self._live(item, sent_upto)
+                    if not body:
+                        continue
+                    idle[0] = False
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass  # the client went away mid-write
+        finally:
+            timer[0].cancel()
+            watcher.cancel()
+            hub.unsubscribe(sub)
+
+    async def _replay(self, send: Send) -> int:
+        """Send what came after Last-Event-ID; returns the last replayed sequence number."""
+        if self.last_event_id is None:
+            return 0
+        sent_upto = 0
+        out = []
+        for row in await run_in_threadpool(_replay, self.policy, self.last_event_id):
+            sent_upto = max(sent_upto, int(row["seq"]))
+            f = self._render(row)
+            if f:
+                out.append(f)
+        if out:
+            await send({"type": "http.response.body", "body": b"".join(out), "more_body": True})
+        return sent_upto
+
+    def _live(self, batch: Batch, sent_upto: int) -> bytes:
+        if sent_upto and int(batch.rows[0]["seq"]) <= sent_upto:
+            # Overlaps the replay: this stream alone skips what it already sent.
+            return b"".join(f for r in batch.rows if int(r["seq"]) > sent_upto and (f := self._render(r)))
+        return batch.frames(self.profile, self._render)
+
+
+async def _watch_disconnect(receive: Receive, sub: Subscriber) -> None:
+    with contextlib.suppress(Exception):
         while True:
-            if queue.empty():
-                # wait_for wraps the get in a task of its own: only pay for it when idle.
-                try:
-                    batch = await asyncio.wait_for(queue.get(), heartbeat)
-                except TimeoutError:
-                    yield ": ping\n\n"
-                    continue
-            else:
-                batch = queue.get_nowait()
-            frames = []
-            for row in batch:
-                if int(row["seq"]) <= sent_upto and last_event_id is not None:
-                    continue
-                out = _render(policy, row, wanted, who)
-                if out is not None:
-                    frames.append(out)
-            if frames:
-                yield "".join(frames)  # one write for a batch of events
-    finally:
-        hub.unsubscribe(sub)
-
-
-_cache: dict[tuple[Any, ...], str | None] = {}
-_MISS = object()
-
-
-def _caller_key(policy: AccessPolicy) -> tuple[Any, ...]:
-    """Who the stream renders for: streams with the same key share renderings."""
-    return (policy.app, policy.rt.version, policy.actor.username, tuple(sorted(policy.actor.roles)),
-            tuple(sorted((policy.actor.attrs or {}).items(), key=str)))
-
-
-def _render(policy: AccessPolicy, row: Mapping[str, Any], wanted: set[str],
-            who: tuple[Any, ...] | None = None) -> str | None:
-    """The frame for this caller; streams of the same user and roles share one rendering
-    (many tabs and terminals of one user cost one render per event)."""
-    if row["kind"] not in wanted:
-        return None
-    key = (row["seq"], *(who if who is not None else _caller_key(policy)))
-    hit = _cache.get(key, _MISS)
-    if hit is not _MISS:
-        return hit
-    try:
-        data = render_event(policy, row)
-    except Exception:  # noqa: BLE001 - a spec changed under an old event: skip it, keep streaming
-        data = None
-    out = None if data is None else frame(row, data)
-    if len(_cache) > 8192:
-        _cache.clear()
-    _cache[key] = out
-    return out
+            message: Message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+    sub.queue.put_nowait(CLOSED)
