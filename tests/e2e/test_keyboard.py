@@ -115,28 +115,25 @@ def _draft_order(server: str) -> dict[str, Any]:
     return dict(order)
 
 
+def _press_transition(browser: Any, server: str, user: str, url: str, transition: str) -> Any:
+    """``user``'s page on ``url`` after Tab reached the ``transition`` button and Enter."""
+    page = login_page(browser, server, user)
+    page.goto(url)
+    _tab_to(page, lambda f: f["transition"] == transition)
+    page.keyboard.press("Enter")
+    return page
+
+
 def test_transitions_by_keyboard(browser: Any, server: str) -> None:
     order = _draft_order(server)
     url = f"{server}/app/standard/sales_order/{order['id']}"
-    sales = login_page(browser, server, "sales")
-    sales.goto(url)
-    _tab_to(sales, lambda f: f["transition"] == "submit")
-    sales.keyboard.press("Enter")
-    sales.wait_for_selector(".state-pending_approval")
-    sales.close()
-
-    manager = login_page(browser, server, "manager")
-    manager.goto(url)
-    _tab_to(manager, lambda f: f["transition"] == "approve")
-    manager.keyboard.press("Enter")
-    manager.wait_for_selector(".state-approved")
-    manager.close()
+    for user, transition, state in (("sales", "submit", "pending_approval"), ("manager", "approve", "approved")):
+        page = _press_transition(browser, server, user, url, transition)
+        page.wait_for_selector(f".state-{state}")
+        page.close()
 
     # a transition with inputs: Enter opens its dialog, focus lands inside, Enter confirms
-    warehouse = login_page(browser, server, "warehouse")
-    warehouse.goto(url)
-    _tab_to(warehouse, lambda f: f["transition"] == "ship")
-    warehouse.keyboard.press("Enter")
+    warehouse = _press_transition(browser, server, "warehouse", url, "ship")
     dialog = warehouse.locator("#dlg-ship")
     expect(dialog).to_be_visible()
     first = _focused(warehouse)
