@@ -45,6 +45,7 @@ class DecimalType(sa.types.TypeDecorator[Decimal]):
         super().__init__(precision=precision, scale=scale, asdecimal=True)
         self.precision = precision
         self.scale = scale
+        self._quantum = Decimal(1).scaleb(-scale) if scale >= 0 else None
 
     def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "sqlite":
@@ -62,11 +63,14 @@ class DecimalType(sa.types.TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
         if value is None:
             return None
-        if isinstance(value, float):
+        kind = type(value)
+        if kind is int:
+            d = Decimal(value)
+        elif kind is float:
             d = Decimal(repr(value))
         else:
             d = to_decimal(value)
-        return d.quantize(Decimal(1).scaleb(-self.scale)) if self.scale >= 0 else d
+        return d if self._quantum is None else d.quantize(self._quantum)
 
 
 class ExactDecimal(DecimalType):

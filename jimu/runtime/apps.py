@@ -59,21 +59,33 @@ class AppRegistry:
         self._lock = threading.Lock()
         self._generation = 0  # bumped by invalidate(): forgets the per-transaction versions
 
-    def _version(self, name: str, conn: Connection | None) -> int:
-        if conn is None:
-            return self.store.published_version(name, conn)
+    def _memo(self, conn: Connection) -> dict[str, int] | None:
+        """The versions already read in ``conn``'s current transaction (None outside one)."""
         tx = conn.get_transaction()
         if tx is None:
-            return self.store.published_version(name, conn)
+            return None
         memo = conn.info.get(_TX_KEY)
         if memo is None or memo[0] is not tx or memo[1] != self._generation or memo[2] is not self:
             memo = (tx, self._generation, self, {})
             conn.info[_TX_KEY] = memo
         versions: dict[str, int] = memo[3]
+        return versions
+
+    def _version(self, name: str, conn: Connection | None) -> int:
+        versions = None if conn is None else self._memo(conn)
+        if versions is None:
+            return self.store.published_version(name, conn)
         version = versions.get(name)
         if version is None:
             version = versions[name] = self.store.published_version(name, conn)
         return version
+
+    def note_version(self, name: str, version: int | None, conn: Connection) -> None:
+        """Tell the registry that ``conn``'s transaction has just read ``name``'s published
+        version (with the caller's credentials), so its lookups there skip the read."""
+        versions = self._memo(conn) if version else None
+        if versions is not None and version:
+            versions.setdefault(name, version)
 
     def get(self, name: str, conn: Connection | None = None) -> AppRuntime:
         """The published app ``name`` (404 when unknown or never published)."""

@@ -71,6 +71,9 @@ class CompiledExpression:
         self.sql_capable: bool = not checker.python_only
         kinds = {n.kind for n in walk(root)}
         self._needs_budget = bool(kinds & {"path", "childcol"})
+        #: Reads only the record's own fields (no link path, no child column), so
+        #: :meth:`evaluate` on a stored row decides exactly what :meth:`to_sql` would.
+        self.local: bool = not self._needs_budget
         self._needs_now = "var" in kinds or any(
             n.kind == "call" and n.value in ("TODAY", "NOW", "HOURS_SINCE") for n in walk(root))
         links: dict[str, dict[str, str | None]] = {

@@ -157,6 +157,24 @@ class AccessPolicy:
                    for src in filters]
         return clauses[0] if len(clauses) == 1 else sa.or_(*clauses)
 
+    def admits(self, entity: str, record: Mapping[str, Any], right: str = "read") -> bool | None:
+        """Whether ``record`` (as stored) lies inside the rows the caller may ``right``,
+        decided without a query; None when only the database can tell (a row filter that
+        follows a link). Same answer as :meth:`row_clause` (evaluator and SQL agree)."""
+        grant = self.grant(entity)
+        if not grant.can(right):
+            return False
+        filters = grant.row_filters.get(right)
+        if filters is None:
+            return True
+        compiled = [compile_expression(src, self.rt.spec, entity, purpose="row_filter") for src in filters]
+        if not all(c.local for c in compiled):
+            return None
+        try:
+            return any(c.test(record, self.env) for c in compiled)
+        except ExpressionError:
+            return None
+
     def field_rule(self, entity: str, field: str) -> FieldRule:
         """The caller's access to one field."""
         return self.grant(entity).field_rule(field)

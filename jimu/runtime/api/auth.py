@@ -42,7 +42,7 @@ from jimu.runtime.context import Jimu
 __all__ = [
     "SESSION_COOKIE", "CSRF_COOKIE", "CSRF_HEADER", "issue_token", "read_token", "login", "login_session",
     "logout_session", "current_actor", "optional_actor", "require_admin", "create_api_key", "jimu_of",
-    "LOCK_AFTER", "published_version_seen", "request_user",
+    "LOCK_AFTER", "published_version_seen", "request_user", "has_credentials",
 ]
 
 SESSION_COOKIE = "jimu_session"
@@ -280,30 +280,54 @@ def optional_actor(conn: HTTPConnection, *, db: Connection | None = None, app: s
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     jimu = jimu_of(conn)
-    auth = conn.headers.get("authorization")
+    found = _credential(conn)
     actor: Actor | None = None
     kw: dict[str, Any] = {"db": db, "app": app, "conn": conn}
-    if auth is not None:
-        scheme, _, value = auth.partition(" ")
+    if found is None:
+        pass
+    elif found[0] == "bearer":
+        scheme, _, value = found[1].partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthenticated("use 'Authorization: Bearer <token>'", code="token.invalid")
         value = value.strip()
         actor = (_api_key_actor(jimu, value, _source(conn), **kw) if value.startswith("jimu_")
                  else read_token(jimu, value, **kw).actor(_source(conn)))
-    elif conn.headers.get("x-api-key"):
-        actor = _api_key_actor(jimu, conn.headers["x-api-key"], _source(conn), **kw)
-    elif conn.cookies.get(SESSION_COOKIE):
-        actor = read_token(jimu, conn.cookies[SESSION_COOKIE], kind="s", **kw).actor("screen")
+    elif found[0] == "key":
+        actor = _api_key_actor(jimu, found[1], _source(conn), **kw)
+    elif found[0] == "cookie":
+        actor = read_token(jimu, found[1], kind="s", **kw).actor("screen")
         method = conn.scope.get("method", "GET")
         if method not in SAFE_METHODS:
             sent = conn.headers.get(CSRF_HEADER) or getattr(conn.state, "csrf_form_token", None) or ""
             cookie = conn.cookies.get(CSRF_COOKIE) or ""
             if not cookie or not hmac.compare_digest(sent, cookie):
                 raise PermissionDenied("missing or wrong CSRF token", code="csrf.failed")
-    elif conn.query_params.get("access_token") and conn.scope.get("method", "GET") == "GET":
-        actor = read_token(jimu, conn.query_params["access_token"], **kw).actor(_source(conn))
+    else:
+        actor = read_token(jimu, found[1], **kw).actor(_source(conn))
     conn.state.actor = actor
     return actor
+
+
+def _credential(conn: HTTPConnection) -> tuple[str, str] | None:
+    """Which credential the request carries, in order of precedence: ("bearer", the
+    Authorization header), ("key", X-API-Key), ("cookie", the session token) or ("query",
+    ?access_token= on a GET, for EventSource); None without any."""
+    auth = conn.headers.get("authorization")
+    if auth is not None:
+        return "bearer", auth
+    if conn.headers.get("x-api-key"):
+        return "key", conn.headers["x-api-key"]
+    if conn.cookies.get(SESSION_COOKIE):
+        return "cookie", conn.cookies[SESSION_COOKIE]
+    if conn.query_params.get("access_token") and conn.scope.get("method", "GET") == "GET":
+        return "query", conn.query_params["access_token"]
+    return None
+
+
+def has_credentials(conn: HTTPConnection) -> bool:
+    """Whether the request carries credentials (valid or not): without any, the answer is
+    401 with no database read."""
+    return _credential(conn) is not None
 
 
 def current_actor(conn: HTTPConnection, *, db: Connection | None = None, app: str | None = None) -> Actor:

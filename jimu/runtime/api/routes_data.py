@@ -24,9 +24,9 @@ from jimu.platform.expressions import compile_expression
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.access.audit import filter_audit
 from jimu.runtime.access.export import export_rows, to_csv, to_xlsx
-from jimu.runtime.api.auth import current_actor, jimu_of, published_version_seen
+from jimu.runtime.api.auth import current_actor, has_credentials, jimu_of, published_version_seen
 from jimu.runtime.api.openapi import build_openapi
-from jimu.runtime.api.util import json_response, page, query_int, read_json
+from jimu.runtime.api.util import json_response, page, parse_json, query_int, read_body, read_json
 from jimu.runtime.records.codec import SYSTEM_FIELDS
 from jimu.runtime.records.query import list_records as query_records
 
@@ -122,26 +122,39 @@ async def list_records(request: Request) -> Response:
     _expand(request, policy, entity, result.data)
     return page(policy.render_many(entity, result.data, fields=fields), result.next_cursor)
 
-def _still_allowed(policy: AccessPolicy, conn: Any, entity: str, rid: int, right: str) -> None:
-    clause = policy.row_clause(entity, right)
-    if clause is None:
-        return
-    table = policy.rt.tables(entity)
-    if conn.execute(sa.select(table.c.id).where(table.c.id == rid, clause)).first() is None:
+def _still_allowed(policy: AccessPolicy, conn: Any, entity: str, record: dict[str, Any], right: str) -> None:
+    """Refuse (403) a write whose result falls outside the rows the caller may ``right``:
+    decided on the stored record when the row filter reads only its own fields, by a query
+    in the write transaction otherwise."""
+    verdict = policy.admits(entity, record, right)
+    if verdict is None:
+        clause = policy.row_clause(entity, right)
+        table = policy.rt.tables(entity)
+        verdict = clause is None or conn.execute(
+            sa.select(table.c.id).where(table.c.id == record["id"], clause)).first() is not None
+    if not verdict:
         raise PermissionDenied(f"the {entity} would fall outside the records you may {right}",
                                code="forbidden.row")
 
 async def create_record(request: Request) -> Response:
-    """POST /api/apps/{app}/data/{entity} -> 201 with the created record."""
-    with jimu_of(request).db.read() as c:
-        policy = _policy(request, c)
+    """POST /api/apps/{app}/data/{entity} -> 201 with the created record.
+
+    One write transaction: the credentials and the app's published version are read in
+    it, then the record is written. The body is read before the transaction opens (no
+    await holds SQLite's write lock), but only when the request carries credentials: an
+    anonymous call gets its 401 without the body being read."""
+    if not has_credentials(request):
+        current_actor(request)  # 401
+    raw = await read_body(request)
     entity = str(request.path_params["entity"])
-    body = await read_json(request)
-    policy.check_write(entity, body, creating=True)
     jimu = jimu_of(request)
     with jimu.db.write() as c:
+        policy = _policy(request, c)
+        jimu.apps.note_version(policy.app, published_version_seen(request, policy.app), c)
+        body = parse_json(request, raw)
+        policy.check_write(entity, body, creating=True)
         rec = jimu.records.create(policy.app, entity, body, actor=policy.actor, conn=c)
-        _still_allowed(policy, c, entity, rec["id"], "create")
+        _still_allowed(policy, c, entity, rec, "create")
     headers = {**_etag(rec), "Location": f"/api/apps/{policy.app}/data/{entity}/{rec['id']}"}
     return json_response(policy.render(entity, rec), 201, headers)
 
@@ -180,7 +193,7 @@ async def patch_record(request: Request) -> Response:
     with jimu.db.write() as c:
         rec = jimu.records.update(policy.app, entity, request.path_params["id"], body, actor=policy.actor,
                                   expected_version=version, conn=c)
-        _still_allowed(policy, c, entity, rec["id"], "update")
+        _still_allowed(policy, c, entity, rec, "update")
     return json_response(policy.render(entity, rec), 200, _etag(rec))
 
 async def delete_record(request: Request) -> Response:

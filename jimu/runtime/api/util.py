@@ -22,7 +22,7 @@ from jimu.core.errors import (
 )
 
 __all__ = [
-    "DEFAULT_MAX_BODY", "BadRequest", "read_json", "check_keys", "json_response", "page", "query_int",
+    "DEFAULT_MAX_BODY", "BadRequest", "read_json", "read_body", "parse_json", "check_keys", "json_response", "page", "query_int",
     "query_flag", "path_param", "max_body_bytes",
 ]
 
@@ -45,6 +45,11 @@ def max_body_bytes(request: Request) -> int:
 async def read_json(request: Request, *, allowed: Iterable[str] | None = None, optional: bool = False) -> dict[str, Any]:
     """The request body as a JSON object, checked (see module doc). ``allowed`` lists the
     accepted keys; ``optional`` accepts an empty body as ``{}``."""
+    return parse_json(request, await read_body(request), allowed=allowed, optional=optional)
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw body, refused (413) past the app's size limit while it streams in."""
     limit = max_body_bytes(request)
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
@@ -56,7 +61,12 @@ async def read_json(request: Request, *, allowed: Iterable[str] | None = None, o
         if size > limit:
             raise PayloadTooLarge(f"the body is larger than {limit} bytes", extra={"limit": limit})
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def parse_json(request: Request, raw: bytes, *, allowed: Iterable[str] | None = None,
+               optional: bool = False) -> dict[str, Any]:
+    """:func:`read_json` on a body already read with :func:`read_body`."""
     if not raw.strip():
         if optional:
             return {}

@@ -16,7 +16,7 @@ from jimu.core.errors import FieldError, ValidationError
 from jimu.platform.actor import Actor
 from jimu.platform.schema import column_name
 from jimu.platform.specs import EntitySpec
-from jimu.runtime.records.codec import SYSTEM_FIELDS, row_to_record
+from jimu.runtime.records.codec import SYSTEM_FIELDS
 
 if TYPE_CHECKING:
     from jimu.runtime.apps import AppRuntime
@@ -69,16 +69,35 @@ def filter_clause(rt: AppRuntime, ent: EntitySpec, source: str, actor: Actor, pu
     return compiled.to_sql(rt.tables, env)
 
 
-def _sort_column(table: sa.Table, ent: EntitySpec, sort: str) -> tuple[Any, bool]:
+def _sort_column(table: sa.Table, ent: EntitySpec, sort: str) -> tuple[Any, str, bool]:
+    """(column, record key, descending) for a ``sort`` parameter such as ``-qty``."""
     desc = sort.startswith("-")
     name = sort.lstrip("-+")
     if name in SYSTEM_FIELDS:
-        return table.c[name], desc
+        return table.c[name], name, desc
     f = ent.field(name)
     if f is None or not f.stored or f.archived or f.type in ("json", "multi_choice", "geo"):
         raise ValidationError(f"cannot sort by '{name}'", errors=[FieldError("sort", "sort.invalid",
                                                                              f"'{name}' is not a sortable field")])
-    return table.c[column_name(f)], desc
+    return table.c[column_name(f)], name, desc
+
+
+def _projection(rt: AppRuntime, ent: EntitySpec, table: sa.Table) -> tuple[Any, tuple[str, ...]]:
+    """The SELECT of the columns a listed record holds, and the record key of each column
+    in order, so a row becomes a record with one ``dict(zip(keys, row))`` (the same record
+    :func:`row_to_record` builds). Built once per published entity."""
+    def build() -> tuple[Any, tuple[str, ...]]:
+        keys = [*SYSTEM_FIELDS, *(f.name for f in ent.fields if f.stored and not f.archived)]
+        cols = [table.c[k] for k in SYSTEM_FIELDS]
+        cols += [table.c[column_name(f)] for f in ent.fields if f.stored and not f.archived]
+        for extra in ("_parent_id", "_idx"):
+            if extra in table.c:
+                keys.append(extra)
+                cols.append(table.c[extra])
+        return sa.select(*cols), tuple(keys)
+
+    projection: tuple[Any, tuple[str, ...]] = rt.statement(("list_projection", ent.name), build)
+    return projection
 
 
 def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, filter: str | None,
@@ -87,8 +106,8 @@ def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, 
     if not isinstance(limit, int) or limit < 1:
         raise ValidationError("limit must be a positive integer", errors=[FieldError("limit", "limit.invalid", "1..500")])
     limit = min(limit, MAX_LIMIT)
-    col, desc = _sort_column(table, ent, sort or ent.default_sort or "-id")
-    stmt = sa.select(table)
+    col, key, desc = _sort_column(table, ent, sort or ent.default_sort or "-id")
+    stmt, keys = _projection(rt, ent, table)
     if where is not None:
         stmt = stmt.where(where)
     if filter:
@@ -108,10 +127,10 @@ def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, 
         order = [table.c.id.desc() if desc else table.c.id.asc()]
     else:
         order = [col.is_(None), col.desc() if desc else col.asc(), table.c.id.desc() if desc else table.c.id.asc()]
-    rows = c.execute(stmt.order_by(*order).limit(limit + 1)).mappings().all()
-    data = [row_to_record(ent, r) for r in rows[:limit]]
+    rows = c.execute(stmt.order_by(*order).limit(limit + 1)).all()
+    data = [dict(zip(keys, r, strict=True)) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = _encode([last[col.key], last["id"]])
+        last = data[limit - 1]
+        next_cursor = _encode([last[key], last["id"]])
     return ListResult(data, next_cursor)
