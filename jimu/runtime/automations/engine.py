@@ -39,7 +39,7 @@ from jimu.runtime.events.tables import automation_runs
 if TYPE_CHECKING:
     from jimu.runtime.context import Jimu
 
-__all__ = ["MAX_DEPTH", "ActionContext", "run_automations", "triggered"]
+__all__ = ["MAX_DEPTH", "ActionContext", "run_automation", "run_automations", "triggered"]
 
 log = logging.getLogger("jimu.automations")
 MAX_DEPTH = 5
@@ -107,28 +107,48 @@ def run_automations(jimu: Jimu, conn: Connection, event: Mapping[str, Any]) -> i
     kinds = _actions()
     ran = 0
     for auto in autos:
-        sp = conn.begin_nested()
-        try:
-            if auto.condition and event["entity"]:
-                if not compile_expression(auto.condition, rt.spec, event["entity"], purpose="condition").test(record or {}):
-                    sp.rollback()
-                    continue
-            with event_depth(depth + 1):
-                for spec in auto.actions:
-                    kind = kinds.get(str(spec.get("type")))
-                    if kind is None:
-                        raise LookupError(f"unknown action type {spec.get('type')!r}")
-                    who = SYSTEM if spec.get("as") == "system" else actor
-                    kind.run(ActionContext(jimu, conn, event, record, who), spec)
-                    if event["entity"] and record is not None:
-                        record = _load(jimu, conn, event) or record
-            sp.commit()
-            _log(conn, event, auto.name, "ok", depth)
+        if run_automation(jimu, conn, auto, event, record, actor, kinds=kinds) == "ok":
             ran += 1
-        except Exception as exc:  # noqa: BLE001 - one failing automation must not stop the others
-            sp.rollback()
-            _log(conn, event, auto.name, "error", depth, f"{type(exc).__name__}: {exc}"[:1000])
+            record = _load(jimu, conn, event) or record  # the next automation sees this one's changes
     return ran
+
+
+def run_automation(jimu: Jimu, conn: Connection, auto: Any, event: Mapping[str, Any], record: dict[str, Any] | None,
+                   actor: Actor, *, check_condition: bool = True, kinds: Mapping[str, Any] | None = None) -> str:
+    """Run one automation for ``event``, the single code path of every trigger (record
+    events, incoming webhooks, schedules): in a savepoint of ``conn``, test its condition
+    on ``record`` (unless ``check_condition`` is False: the caller already selected the
+    record by it), then run its actions at the event's depth + 1, each as ``actor`` unless
+    the action says ``"as": "system"``, reloading the record after each. Logs the run in
+    ``jimu_automation_run``; returns ``"ok"``, ``"skipped"`` (condition false, not logged)
+    or ``"error"`` (rolled back to the savepoint, logged with the error)."""
+    kinds = _actions() if kinds is None else kinds
+    depth = int(event["depth"] or 0)
+    sp = conn.begin_nested()
+    try:
+        if check_condition and auto.condition and event["entity"]:
+            if not compile_expression(auto.condition, jimu.apps.get(str(event["app"]), conn).spec, event["entity"],
+                                      purpose="condition").test(record or {}):
+                sp.rollback()
+                return "skipped"
+        with event_depth(depth + 1):
+            for spec in auto.actions:
+                kind = kinds.get(str(spec.get("type")))
+                if kind is None:
+                    raise LookupError(f"unknown action type {spec.get('type')!r}")
+                who = SYSTEM if spec.get("as") == "system" else actor
+                kind.run(ActionContext(jimu, conn, event, record, who), spec)
+                if event["entity"] and record is not None:
+                    record = _load(jimu, conn, event) or record
+        sp.commit()
+    except Exception as exc:  # noqa: BLE001 - one failing automation (or record) must not stop the others
+        sp.rollback()
+        log.warning("automation %s.%s failed on %s #%s: %s", event["app"], auto.name, event["entity"],
+                    event["record"], exc)
+        _log(conn, event, auto.name, "error", depth, f"{type(exc).__name__}: {exc}"[:1000])
+        return "error"
+    _log(conn, event, auto.name, "ok", depth)
+    return "ok"
 
 
 def _load(jimu: Jimu, conn: Connection, event: Mapping[str, Any]) -> dict[str, Any] | None:

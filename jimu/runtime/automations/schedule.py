@@ -22,8 +22,17 @@ if two workers queued or claimed a job for it; then it runs the automation's act
 every record of its ``entity`` matching its ``condition`` (SQL when the condition
 compiles for ``view_filter``, else evaluated in Python), as the system user, at event
 depth 1 (the engine's loop protection), one savepoint per record, each logged in
-``jimu_automation_run``. Missed ticks are coalesced: after downtime (or a clock jump
-over several ticks) the automation runs once and the next tick is the first after now.
+``jimu_automation_run``. The actions run through the engine's
+:func:`~jimu.runtime.automations.engine.run_automation`, the same code path as event
+triggers. Missed ticks are coalesced: after downtime (or a clock jump over several ticks)
+the automation runs once and the next tick is the first after now.
+
+A tick whose handler fails (say its condition cannot run) rolls back whole and is retried
+by the scheduler with its exponential backoff up to ``MAX_ATTEMPTS``; once the scheduler
+marks the job failed, the due runner records the tick as ``failed`` in
+``jimu_automation_run`` (with the last error) and queues the next tick, so a broken
+automation costs a bounded number of attempts per tick instead of re-queueing the same
+tick forever.
 """
 
 from __future__ import annotations
@@ -230,9 +239,55 @@ def _ensure_one(conn: Connection, app: str, auto: Any, anchor: datetime, now: da
             return False  # another worker just started this schedule
     else:
         tick = _aware(row.next_at)
+        failed = _failed_job(conn, app, auto.name, tick)
+        if failed is not None:
+            moved = _give_up(conn, app, auto, failed, tick, now)
+            if moved is None:
+                return False  # another worker gave up on it and queued the next tick
+            tick = moved
     schedule_job(conn, JOB_KIND, tick, app=app, entity=auto.entity, name=auto.name,
                  payload={"sig": sig, "tick": tick.isoformat()})
     return True
+
+
+def _failed_job(conn: Connection, app: str, name: str, tick: datetime) -> Any:
+    """The automation's latest tick job when the scheduler marked it failed (it used up
+    its attempts) and it was for ``tick``, the tick the state still waits on; else None."""
+    from jimu.runtime.workflow.tables import jobs
+
+    last = conn.execute(sa.select(jobs).where(jobs.c.kind == JOB_KIND, jobs.c.app == app, jobs.c.name == name)
+                        .order_by(jobs.c.id.desc()).limit(1)).mappings().first()
+    if last is None or last["status"] != "failed":
+        return None
+    return last if _job_tick(last) == tick else None
+
+
+def _job_tick(job: Mapping[str, Any]) -> datetime:
+    """The tick a job fires: its payload's, since a retry moves ``due_at`` by the backoff."""
+    try:
+        return _aware(datetime.fromisoformat(str((job["payload"] or {})["tick"])))
+    except (KeyError, TypeError, ValueError):
+        return _aware(job["due_at"])
+
+
+def _give_up(conn: Connection, app: str, auto: Any, job: Mapping[str, Any], tick: datetime,
+             now: datetime) -> datetime | None:
+    """A tick failed on every attempt the scheduler allows (each retried with its backoff):
+    record it as ``failed`` in the automation run log with the last error and move the
+    schedule to its next tick instead of queueing the failed one again. Returns the next
+    tick, or None when another worker already moved it."""
+    from jimu.runtime.automations.engine import _log
+    from jimu.runtime.events.tables import automation_state as st
+
+    nxt = next_tick(auto.trigger or {}, max(now, tick))
+    moved = conn.execute(sa.update(st).where(st.c.app == app, st.c.automation == auto.name, st.c.next_at == tick)
+                         .values(next_at=nxt, last_at=tick)).rowcount
+    if not moved:
+        return None
+    detail = f"tick {tick.isoformat()} failed after {job['attempts']} attempts: {job['last_error']}"
+    log.warning("scheduled automation %s.%s: %s", app, auto.name, detail)
+    _log(conn, _event(job, auto, None, tick), auto.name, "failed", 0, detail[:1000])
+    return nxt
 
 
 def ensure_schedule_jobs(jimu: Any, now: datetime | None = None) -> int:
@@ -298,33 +353,18 @@ def _event(job: Mapping[str, Any], auto: Any, record: int | None, tick: datetime
             "changes": [], "data": {"automation": auto.name, "tick": tick.isoformat()}, "at": tick}
 
 
-def _run_actions(ctx: Any, auto: Any, record_id: int | None, tick: datetime, kinds: Mapping[str, Any]) -> bool:
-    from jimu.runtime.automations.engine import ActionContext, _load, _log
-    from jimu.runtime.events.outbox import event_depth
+def _fire(ctx: Any, auto: Any, record_id: int | None, tick: datetime, kinds: Mapping[str, Any]) -> bool:
+    """Run ``auto`` for one matching record (or once, without an entity) through the
+    engine's single code path, as the system user; False when it failed or the record is
+    gone."""
+    from jimu.runtime.automations.engine import _load, run_automation
 
-    conn, jimu = ctx.conn, ctx.jimu
     event = _event(ctx.job, auto, record_id, tick)
-    record = _load(jimu, conn, event)
+    record = _load(ctx.jimu, ctx.conn, event)
     if record_id is not None and record is None:
-        return False
-    sp = conn.begin_nested()
-    try:
-        with event_depth(1):
-            for spec in auto.actions:
-                kind = kinds.get(str(spec.get("type")))
-                if kind is None:
-                    raise LookupError(f"unknown action type {spec.get('type')!r}")
-                kind.run(ActionContext(jimu, conn, event, record, SYSTEM), spec)
-                if record_id is not None:
-                    record = _load(jimu, conn, event) or record
-        sp.commit()
-        _log(conn, event, auto.name, "ok", 0)
-        return True
-    except Exception as exc:  # noqa: BLE001 - one failing record must not stop the others
-        sp.rollback()
-        log.warning("scheduled automation %s failed on %s: %s", auto.name, record_id, exc)
-        _log(conn, event, auto.name, "error", 0, f"{type(exc).__name__}: {exc}"[:1000])
-        return False
+        return False  # deleted since it matched
+    return run_automation(ctx.jimu, ctx.conn, auto, event, record, SYSTEM, check_condition=False,
+                          kinds=kinds) == "ok"
 
 
 def run_schedule_job(ctx: Any) -> None:
@@ -336,7 +376,7 @@ def run_schedule_job(ctx: Any) -> None:
 
     job, conn = ctx.job, ctx.conn
     app, name = str(job["app"]), str(job["name"])
-    tick = _aware(job["due_at"])
+    tick = _job_tick(job)
     try:
         rt = ctx.jimu.apps.get(app, conn)
     except Exception:  # noqa: BLE001 - app gone or unpublished: the schedule ends
@@ -361,9 +401,9 @@ def run_schedule_job(ctx: Any) -> None:
     kinds = _actions()
     if auto.entity:
         for rid in _matching_ids(ctx.jimu, conn, rt, auto, now):
-            _run_actions(ctx, auto, rid, tick, kinds)
+            _fire(ctx, auto, rid, tick, kinds)
     else:
-        _run_actions(ctx, auto, None, tick, kinds)
+        _fire(ctx, auto, None, tick, kinds)
 
 
 def schedule_findings(app: Any) -> list[Any]:

@@ -179,3 +179,99 @@ def test_food_template_quarantines_expired_batches(jimu, manual_clock):
     # the next day: already quarantined, nothing more happens
     run_due(jimu, manual_clock.advance(timedelta(days=1)))
     assert [r.status for r in _runs(jimu, "quarantine_expired")] == ["ok"]
+
+
+def _tick_jobs(jimu, name):
+    with jimu.db.read() as c:
+        return c.execute(sa.select(jobs.c.id, jobs.c.status, jobs.c.attempts, jobs.c.due_at, jobs.c.last_error,
+                                   jobs.c.payload).where(jobs.c.kind == JOB_KIND, jobs.c.name == name)
+                         .order_by(jobs.c.id)).all()
+
+
+def test_failing_tick_backs_off_then_is_marked_failed_not_requeued(shop, manual_clock, monkeypatch):
+    from jimu.runtime.automations import schedule
+    from jimu.runtime.scheduler.jobs import MAX_ATTEMPTS
+
+    shop.store.put_element("shop", "automation", DAILY["name"], DAILY)
+    shop.store.publish("shop", author="admin")
+    shop.records.create("shop", "item", {"sku": "A", "name": "a"})
+    real = schedule._matching_ids
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the condition cannot run")
+
+    monkeypatch.setattr(schedule, "_matching_ids", broken)
+    start = manual_clock.now()
+    run_due(shop, start)
+    [first] = _tick_jobs(shop, "daily_mark")
+    tick = first.due_at
+    delays = []  # how long after a failed attempt the next one is due
+    now = _advance_to(manual_clock, tick.replace(tzinfo=UTC) + timedelta(minutes=1))
+    for _ in range(60):  # five hours in 5-minute steps, a due-runner pass each
+        before = _tick_jobs(shop, "daily_mark")[0].attempts
+        run_due(shop, now)
+        rows = _tick_jobs(shop, "daily_mark")
+        if rows[0].status == "pending" and rows[0].attempts > before:
+            delays.append(rows[0].due_at.replace(tzinfo=UTC) - now)
+        now = _advance_to(manual_clock, now + timedelta(minutes=5))
+    rows = _tick_jobs(shop, "daily_mark")
+    assert rows[0].status == "failed" and rows[0].attempts == MAX_ATTEMPTS
+    assert "the condition cannot run" in rows[0].last_error
+    assert len(delays) == MAX_ATTEMPTS - 1 and delays[0] > timedelta(0)
+    assert all(b > a for a, b in zip(delays, delays[1:], strict=False))  # exponential backoff
+    # the failed tick is recorded where the designer looks, and the schedule moves on
+    runs = _runs(shop, "daily_mark")
+    assert [r.status for r in runs] == ["failed"]
+    with shop.db.read() as c:
+        detail = c.execute(sa.select(automation_runs.c.detail).where(
+            automation_runs.c.automation == "daily_mark")).scalar_one()
+    assert "the condition cannot run" in detail and f"after {MAX_ATTEMPTS} attempts" in detail
+    assert len(rows) == 2 and rows[1].status == "pending"  # only the next day's tick, not the failed one again
+    assert rows[1].due_at > tick and rows[1].payload["tick"] != rows[0].payload["tick"]
+    # fixed before the next day: that tick runs normally
+    monkeypatch.setattr(schedule, "_matching_ids", real)
+    run_due(shop, _advance_to(manual_clock, rows[1].due_at.replace(tzinfo=UTC) + timedelta(minutes=1)))
+    assert [r.status for r in _runs(shop, "daily_mark")] == ["failed", "ok"]
+    assert len(_tick_jobs(shop, "daily_mark")) == 3
+
+
+def test_scheduled_and_event_automations_share_the_engine_path(shop, manual_clock, monkeypatch):
+    """A schedule runs its actions through ``engine.run_automation`` (one savepoint per
+    record: a record whose action fails is rolled back and logged alone), like a record
+    event does."""
+    from jimu.runtime.automations import engine
+
+    calls: list[tuple[str, str | None]] = []
+    real = engine.run_automation
+
+    def spy(jimu, conn, auto, event, record, actor, **kwargs):
+        calls.append((auto.name, str(event["kind"])))
+        return real(jimu, conn, auto, event, record, actor, **kwargs)
+
+    monkeypatch.setattr(engine, "run_automation", spy)
+    hourly = {"name": "rename", "entity": "item", "trigger": {"type": "schedule", "every": "PT1H"},
+              "condition": "active == true",
+              # the second record's run fails: its new item clashes with the first's on the unique sku
+              "actions": [{"type": "set_fields", "values": {"name": "CONCAT(name, ' checked')"}},
+                          {"type": "create_record", "entity": "item", "values": {"sku": "'DUP'"}}]}
+    on_create = {"name": "note", "entity": "warehouse", "trigger": {"type": "created"},
+                 "actions": [{"type": "notify", "users": ["boss"], "title": "new warehouse"}]}
+    shop.store.put_element("shop", "automation", "rename", hourly)
+    shop.store.put_element("shop", "automation", "note", on_create)
+    shop.store.publish("shop", author="admin")
+    a = shop.records.create("shop", "item", {"sku": "A", "name": "a"})
+    b = shop.records.create("shop", "item", {"sku": "B", "name": "b"})
+    shop.records.create("shop", "warehouse", {"name": "W"})
+    from jimu.runtime.events.dispatcher import run_once
+
+    run_once(shop)
+    run_due(shop, manual_clock.now())
+    run_due(shop, manual_clock.advance(timedelta(hours=1, minutes=1)))
+    assert ("note", "record.created") in calls
+    assert [c for c in calls if c[0] == "rename"] == [("rename", "schedule.fired")] * 2
+    # the first record's run created DUP; the second clashed on the unique sku and was
+    # rolled back alone (its rename too), logged as an error by the shared path
+    assert shop.records.get("shop", "item", a["id"])["name"] == "a checked"
+    assert shop.records.get("shop", "item", b["id"])["name"] == "b"
+    runs = _runs(shop, "rename")
+    assert [(r.status, r.record) for r in runs] == [("ok", str(a["id"])), ("error", str(b["id"]))]
