@@ -18,9 +18,6 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 SHOTS = Path(__file__).parent / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 APP, ENTITY = "hui_fang", "ke_hu_hui_fang"
 
 
@@ -55,17 +52,15 @@ def server(tmp_path_factory: Any) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(server: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
+def page(server: str, browser: Any) -> Iterator[Any]:
+    """A page of the session's browser (conftest): one Playwright per test run, so this
+    module may run before or after the other browser tests."""
     SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-        pg = ctx.new_page()
-        pg.set_default_timeout(10_000)
-        yield pg
-        browser.close()
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    pg = ctx.new_page()
+    pg.set_default_timeout(10_000)
+    yield pg
+    ctx.close()
 
 
 def _drag(page: Any, source: Any, target: Any) -> None:
