@@ -30,8 +30,9 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from jimu.core.clock import now
-from jimu.core.errors import PermissionDenied, TooManyRequests, Unauthenticated, ValidationError
+from jimu.core.errors import NotFound, PermissionDenied, TooManyRequests, Unauthenticated, ValidationError
 from jimu.platform.actor import Actor
+from jimu.platform.audit import record_audit
 from jimu.platform.auth.users import _DUMMY as _DUMMY_HASH
 from jimu.platform.auth.users import User, verify_password
 from jimu.platform.auth.users import _user as _user_of_row
@@ -42,7 +43,8 @@ from jimu.runtime.context import Jimu
 __all__ = [
     "SESSION_COOKIE", "CSRF_COOKIE", "CSRF_HEADER", "issue_token", "read_token", "login", "login_session",
     "logout_session", "current_actor", "optional_actor", "require_admin", "create_api_key", "jimu_of",
-    "LOCK_AFTER", "published_version_seen", "request_user", "has_credentials",
+    "LOCK_AFTER", "published_version_seen", "request_user", "has_credentials", "list_api_keys",
+    "revoke_api_key",
 ]
 
 SESSION_COOKIE = "jimu_session"
@@ -266,6 +268,37 @@ def create_api_key(jimu: Jimu, app: str, role: str, name: str, actor: Actor) -> 
         key = f"jimu_{kid}_{pysecrets.token_urlsafe(32)}"
         c.execute(api_keys.update().where(api_keys.c.id == kid).values(key_hash=hashlib.sha256(key.encode()).hexdigest()))
     return {"id": kid, "app": app, "role": role, "name": name, "key": key}
+
+
+def _key_json(row: Any) -> dict[str, Any]:
+    return {"id": row["id"], "app": row["app"], "role": row["role"], "name": row["name"], "active": row["active"],
+            "created_by": row["created_by"], "created_at": row["created_at"].isoformat()}
+
+
+def list_api_keys(jimu: Jimu, app: str) -> list[dict[str, Any]]:
+    """The app's API keys, newest first, without their secrets (revoked ones included)."""
+    ensure_tables(jimu.db)
+    with jimu.db.read() as c:
+        rows = c.execute(sa.select(api_keys).where(api_keys.c.app == app).order_by(api_keys.c.id.desc())).mappings()
+        return [_key_json(r) for r in rows]
+
+
+def revoke_api_key(jimu: Jimu, app: str, key_id: int, actor: Actor) -> dict[str, Any]:
+    """Deactivate one of the app's API keys (404 for another app's key): the very next
+    request with it answers 401. Audited; revoking twice is harmless."""
+    ensure_tables(jimu.db)
+    with jimu.db.write() as c:
+        row = c.execute(sa.select(api_keys).where(api_keys.c.id == key_id, api_keys.c.app == app)).mappings().first()
+        if row is None:
+            raise NotFound(f"app '{app}' has no API key {key_id}", code="api_key.not_found")
+        if row["active"]:
+            c.execute(api_keys.update().where(api_keys.c.id == key_id).values(active=False))
+            record_audit(c, app=app, user=actor.username, action="api_key.revoke", entity=None, record=key_id,
+                         changes=[{"field": "active", "old": True, "new": False}],
+                         summary=(f"{actor.username} 停用了 API 密钥 {row['name']}（角色 {row['role']}）",
+                                  f"{actor.username} revoked API key {row['name']} (role {row['role']})"),
+                         source=actor.source)
+        return _key_json({**row, "active": False})
 
 
 def _source(conn: HTTPConnection) -> str:

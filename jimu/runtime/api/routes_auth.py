@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from jimu.core.errors import FieldError, TooManyRequests, ValidationError
+from jimu.core.errors import FieldError, NotFound, TooManyRequests, Unauthenticated, ValidationError
 from jimu.core.ids import is_identifier
 from jimu.runtime.api.auth import (
     _ttl,
@@ -14,25 +14,49 @@ from jimu.runtime.api.auth import (
     current_actor,
     issue_token,
     jimu_of,
+    list_api_keys,
     login,
     login_session,
     logout_session,
     require_admin,
+    revoke_api_key,
 )
 from jimu.runtime.api.errors import problem_response
-from jimu.runtime.api.util import json_response, read_json
+from jimu.runtime.api.throttle import IP_LIMIT, IP_WINDOW_SECONDS, LoginThrottle
+from jimu.runtime.api.util import json_response, path_param, read_json
 
 __all__ = ["routes"]
 
 
+def _throttle(request: Request) -> LoginThrottle:
+    """The failed-login window of this Jimu (settings ``login_ip_limit`` and
+    ``login_ip_window_seconds``)."""
+    settings = jimu_of(request).settings
+    throttle = settings.get("_login_throttle")
+    if throttle is None:
+        throttle = settings.setdefault("_login_throttle", LoginThrottle(
+            int(settings.get("login_ip_limit") or IP_LIMIT),
+            int(settings.get("login_ip_window_seconds") or IP_WINDOW_SECONDS)))
+    return throttle  # type: ignore[no-any-return]
+
+
 async def _login(request: Request) -> object:
+    """The user for a username/password body: per-user lockout and per-address throttling
+    both answer 429 with Retry-After."""
     body = await read_json(request, allowed=("username", "password"))
     errors = [FieldError(k, "required", f"{k} is required") for k in ("username", "password")
               if not isinstance(body.get(k), str) or not body.get(k)]
     if errors:
         raise ValidationError("username and password are required", errors=errors)
+    throttle = _throttle(request)
+    address = request.client.host if request.client else None
     try:
-        return login(jimu_of(request), body["username"], body["password"])
+        throttle.check(address)
+        try:
+            return login(jimu_of(request), body["username"], body["password"])
+        except Unauthenticated:
+            throttle.failed(address)
+            raise
     except TooManyRequests as exc:
         wait = str(exc.extra.get("retry_after", 60))
         return problem_response(429, exc.message, code=exc.code, extra={"retry_after": int(wait)},
@@ -92,6 +116,27 @@ async def api_key_create(request: Request) -> Response:
     return json_response(create_api_key(jimu, app, body["role"], body["name"].strip(), actor), 201)
 
 
+async def api_key_list(request: Request) -> Response:
+    """GET /api/apps/{app}/api-keys (admin): the app's keys without their secrets."""
+    require_admin(request)
+    app = request.path_params["app"]
+    jimu = jimu_of(request)
+    jimu.store.app_info(app)
+    return json_response({"data": list_api_keys(jimu, app)})
+
+
+async def api_key_revoke(request: Request) -> Response:
+    """DELETE /api/apps/{app}/api-keys/{id} (admin): the key stops working at once."""
+    actor = require_admin(request)
+    app = request.path_params["app"]
+    jimu = jimu_of(request)
+    jimu.store.app_info(app)
+    raw = path_param(request, "id")
+    if not raw.isdigit():
+        raise NotFound(f"app '{app}' has no API key {raw}", code="api_key.not_found")
+    return json_response(revoke_api_key(jimu, app, int(raw), actor))
+
+
 def routes() -> list[BaseRoute]:
     """The auth routes."""
     return [
@@ -100,4 +145,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/auth/session", session_logout, methods=["DELETE"]),
         Route("/api/auth/me", me, methods=["GET"]),
         Route("/api/apps/{app}/api-keys", api_key_create, methods=["POST"]),
+        Route("/api/apps/{app}/api-keys", api_key_list, methods=["GET"]),
+        Route("/api/apps/{app}/api-keys/{id}", api_key_revoke, methods=["DELETE"]),
     ]

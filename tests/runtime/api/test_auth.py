@@ -98,6 +98,67 @@ def test_api_keys_are_scoped_to_an_app_and_a_role(api):
     assert api.client.get(ITEMS, headers={"X-API-Key": key[:-3] + "abc"}).status_code == 401
 
 
+def test_api_keys_are_listed_without_secrets_and_revoked_at_once(api):
+    keys = "/api/apps/shop/api-keys"
+    made = api.post("admin", keys, json={"name": "wms", "role": "warehouse"}).json()
+    other = api.post("admin", keys, json={"name": "erp", "role": "sales"}).json()
+    assert api.get("sales", keys).status_code == 403
+    listed = api.get("admin", keys).json()["data"]
+    assert [k["name"] for k in listed] == ["erp", "wms"] and all(k["active"] for k in listed)
+    assert not any("key" in k or "key_hash" in k for k in listed)
+    assert all(made["key"] not in str(v) for k in listed for v in k.values())
+    assert api.client.get(ITEMS, headers={"X-API-Key": made["key"]}).status_code == 200
+    r = api.delete("admin", f"{keys}/{made['id']}")
+    assert r.status_code == 200 and r.json()["active"] is False
+    r = api.client.get(ITEMS, headers={"X-API-Key": made["key"]})
+    assert r.status_code == 401 and r.json()["code"] == "api_key.invalid"
+    assert api.client.get(ITEMS, headers={"X-API-Key": other["key"]}).status_code == 200  # the other still works
+    assert api.delete("admin", f"{keys}/{made['id']}").status_code == 200  # twice is harmless
+    assert [k["active"] for k in api.get("admin", keys).json()["data"]] == [True, False]
+    trail = api.get("admin", "/api/apps/shop/audit").json()["data"]
+    revoked = [e for e in trail if e["action"] == "api_key.revoke"]
+    assert len(revoked) == 1 and revoked[0]["user"] == "admin" and "wms" in revoked[0]["summary"]["en"]
+    for bad in ("9999", "abc"):
+        r = api.delete("admin", f"{keys}/{bad}")
+        assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    api.jimu.store.create_app("other")
+    assert api.delete("admin", f"/api/apps/other/api-keys/{other['id']}").status_code == 404  # another app's key
+    assert api.client.get(ITEMS, headers={"X-API-Key": other["key"]}).status_code == 200
+
+
+def test_failed_logins_are_throttled_per_address(api, manual_clock):
+    """Password spraying: one address trying many usernames is stopped even though no
+    single user reaches the lockout; the window slides with the clock."""
+    from jimu.runtime.api.throttle import IP_LIMIT, IP_WINDOW_SECONDS
+
+    for i in range(IP_LIMIT):
+        r = api.client.post("/api/auth/token", json={"username": f"nobody{i}", "password": "x"})
+        assert r.status_code == 401, i
+    r = api.client.post("/api/auth/token", json={"username": "sales", "password": "sales"})
+    assert r.status_code == 429 and r.json()["code"] == "auth.throttled"
+    assert 0 < int(r.headers["retry-after"]) <= IP_WINDOW_SECONDS
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert api.client.post("/api/auth/session", json={"username": "sales", "password": "sales"}).status_code == 429
+    manual_clock.advance(timedelta(seconds=IP_WINDOW_SECONDS + 1))
+    assert api.client.post("/api/auth/token", json={"username": "sales", "password": "sales"}).status_code == 200
+
+
+def test_login_throttle_window_is_configurable_and_bounded():
+    from jimu.core.errors import TooManyRequests
+    from jimu.runtime.api import throttle as mod
+
+    t = mod.LoginThrottle(limit=2, window_seconds=60)
+    t.check("10.0.0.1")
+    t.failed("10.0.0.1")
+    t.failed("10.0.0.1")
+    with pytest.raises(TooManyRequests) as caught:
+        t.check("10.0.0.1")
+    assert caught.value.extra["retry_after"] <= 60
+    t.check("10.0.0.2")  # another address is not affected
+    t.check(None)  # no address known: never throttled
+    t.failed(None)
+
+
 def test_session_cookie_needs_csrf_for_unsafe_methods(api):
     client = api.client
     r = client.post("/api/auth/session", json={"username": "sales", "password": "sales"})
