@@ -106,12 +106,11 @@ def _send(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], use
 def _receive(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
     from jimu.runtime.stock.transfers import TRANSFER_ENTITY, transfer_receive
 
+    received = p["qty"] if p.get("received_qty") is None else p["received_qty"]  # not given: all arrived
     return transfer_receive(conn, app, _lg(jimu, conn, app, p), _doc_id(p, record),
                             {"item": p["item"], "warehouse": p["from_warehouse"]},
-                            {"item": p["item"], "warehouse": p["to_warehouse"]}, p["qty"],
-                            p["qty"] if p.get("received_qty") is None else p["received_qty"], line=p.get("line"),
-                            user=user,
-                            entity=p.get("entity", TRANSFER_ENTITY))
+                            {"item": p["item"], "warehouse": p["to_warehouse"]}, p["qty"], received,
+                            line=p.get("line"), user=user, entity=p.get("entity", TRANSFER_ENTITY))
 
 
 def _resolve_disc(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
