@@ -39,3 +39,25 @@ def test_sse_applies_field_and_row_permissions(api):
         again.close()
         bad = SSEReader(f"{url}?access_token=forged")
         assert bad.status == 401
+
+
+def test_idle_stream_pings_and_kinds_narrow_the_stream(api):
+    import httpx
+
+    jimu = api.jimu
+    jimu.settings["sse_heartbeat"] = 0.3
+    with serve(create_app(jimu)) as base:
+        url = f"{base}/api/apps/shop/events?access_token={api.token('warehouse')}"
+        with httpx.Client(timeout=10) as client, client.stream("GET", url) as r:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+            lines = r.iter_lines()
+            assert next(lines) == "retry: 2000"
+            assert [x for x in (next(lines), next(lines)) if x] == [": ping"]
+        created = SSEReader(f"{url}&kinds=record.created")
+        a1 = api.ids["items"]["A-1"]
+        jimu.records.update("shop", "item", a1, {"name": "not a creation"})
+        rec = jimu.records.create("shop", "item", {"sku": "K-1", "name": "new"})
+        _, kind, data, _ = created.get()
+        assert kind == "record.created" and data["id"] == rec["id"]
+        assert created.none_within(0.3)
+        created.close()
