@@ -184,6 +184,11 @@ def ck_days_between(c: Checker, n: Node) -> T:
     return ty.INTEGER
 
 
+def ck_month_start(c: Checker, n: Node) -> T:
+    c.need(n.args[0], n.args[0].type.name in ("date", "datetime", "null", "any"), "a date or datetime")
+    return ty.DATE
+
+
 def ck_hours_since(c: Checker, n: Node) -> T:
     c.need(n.args[0], n.args[0].type.name in ("datetime", "null", "any"), "a datetime")
     return ty.INTEGER
@@ -255,6 +260,9 @@ _DEFS = [
        "(day, week; hour, minute, second for datetimes).", ck_dateadd, rt.f_dateadd, sq.s_dateadd),
     _f("DAYS_BETWEEN", 2, 2, "DAYS_BETWEEN(start, end)", "Whole days from start to end (negative when end "
        "is earlier); datetimes count by their UTC date.", ck_days_between, rt.f_days_between, sq.s_days_between),
+    _f("MONTH_START", 1, 1, "MONTH_START(date)", "The first day of the date's month (a datetime by its UTC "
+       "date), e.g. MONTH_START(order_date) == MONTH_START(TODAY()) for this month.", ck_month_start,
+       rt.f_month_start, sq.s_month_start),
     _f("HOURS_SINCE", 1, 1, "HOURS_SINCE(datetime)", "Whole hours (truncated) from the datetime to $now.",
        ck_hours_since, rt.f_hours_since, sq.s_hours_since, needs_now=True),
     _f("COALESCE", 1, None, "COALESCE(a, b, ...)", "The first value that is not NULL.", ck_coalesce,

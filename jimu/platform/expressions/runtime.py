@@ -290,6 +290,10 @@ def f_days_between(a: Any, b: Any) -> Any:
     return (_as_date(b) - _as_date(a)).days
 
 
+def f_month_start(d: Any) -> Any:
+    return None if d is None else _as_date(d).replace(day=1)
+
+
 def f_hours_since(dt: Any, now: datetime) -> Any:
     if dt is None:
         return None

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "s_if", "s_and", "s_or", "s_sum", "s_round", "s_round_to", "s_ceiling", "s_floor", "s_abs", "s_min",
     "s_max", "s_len", "s_left", "s_right", "s_contains", "s_concat", "s_today", "s_now", "s_dateadd",
-    "s_days_between", "s_hours_since", "s_coalesce", "s_isblank", "s_count", "s_avg",
+    "s_days_between", "s_month_start", "s_hours_since", "s_coalesce", "s_isblank", "s_count", "s_avg",
 ]
 
 _SQLITE_DT = "%Y-%m-%d %H:%M:%f"
@@ -181,6 +181,11 @@ def _utc_date(c: SqlCompiler, x: Col, tname: str) -> Col:
     if tname == "datetime":
         return c.switch(sa.func.date(x), sa.cast(sa.func.timezone("UTC", x), sa.Date()), sa.Date())
     return c.switch(sa.func.date(x), x, sa.Date())
+
+
+def s_month_start(c: SqlCompiler, n: Node) -> Col:
+    d = _utc_date(c, c.compile(n.args[0]), n.args[0].type.name)
+    return c.switch(sa.func.date(d, "start of month"), sa.cast(sa.func.date_trunc("month", d), sa.Date()), sa.Date())
 
 
 def s_days_between(c: SqlCompiler, n: Node) -> Col:

@@ -39,6 +39,8 @@ EXPRESSIONS = [
     ("DATEADD(expiry, 30)", date(2026, 3, 2)), ('DATEADD(expiry, -2, "week")', date(2026, 1, 17)),
     ('DATEADD(checked_at, 5, "hour")', datetime(2026, 3, 13, 14, 0, tzinfo=UTC)),
     ("DAYS_BETWEEN(expiry, $today)", 43), ("DAYS_BETWEEN(checked_at, expiry)", -41), ("HOURS_SINCE(checked_at)", 49),
+    ("MONTH_START(expiry)", date(2026, 1, 1)), ("MONTH_START(checked_at)", date(2026, 3, 1)),
+    ("MONTH_START(expiry) == MONTH_START(TODAY())", False), ("MONTH_START(DATEADD(expiry, 1)) > expiry", True),
     ("COALESCE(rate, 0)", Decimal(0)), ("COALESCE(rate, price)", Decimal("20000.5")), ("ISBLANK(rate)", True),
     ('ISBLANK(name)', False), ("ISBLANK(lines)", False), ("SUM(lines.amount)", Decimal("14.75")), ("COUNT(lines)", 2),
     ("COUNT(lines.qty)", 1), ("AVG(lines.amount)", Decimal("7.375")), ("MIN(lines.amount)", Decimal("4.25")),
