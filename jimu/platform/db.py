@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from datetime import UTC
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,7 +57,8 @@ class DecimalType(sa.types.TypeDecorator[Decimal]):
             return None
         d = to_decimal(value)
         if dialect.name == "sqlite":
-            return format(d, "f")
+            # Rounded here, half away from zero, as PostgreSQL's NUMERIC(p, s) rounds.
+            return format(d if self._quantum is None else d.quantize(self._quantum, rounding=ROUND_HALF_UP), "f")
         return d
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
@@ -70,7 +71,7 @@ class DecimalType(sa.types.TypeDecorator[Decimal]):
             d = Decimal(repr(value))
         else:
             d = to_decimal(value)
-        return d if self._quantum is None else d.quantize(self._quantum)
+        return d if self._quantum is None else d.quantize(self._quantum, rounding=ROUND_HALF_UP)
 
 
 class ExactDecimal(DecimalType):
@@ -82,6 +83,7 @@ class ExactDecimal(DecimalType):
 
     def __init__(self) -> None:
         super().__init__(38, 0)
+        self._quantum = None  # kept exactly as computed
 
     def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "sqlite":
@@ -122,6 +124,28 @@ class TZDateTime(sa.types.TypeDecorator[object]):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
+
+    def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
+        if dialect.name == "sqlite":
+            return _sqlite_utc  # one parse straight to an aware datetime (no replace())
+        return super().result_processor(dialect, coltype)
+
+
+_fromisoformat = datetime.fromisoformat
+
+
+def _sqlite_utc(value: Any) -> datetime | None:
+    """SQLite's stored text (naive UTC, as bound above) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if type(value) is str:
+        try:
+            parsed = _fromisoformat(value + "+00:00")
+        except ValueError:
+            parsed = _fromisoformat(value)  # text that carries its own offset
+    else:
+        parsed = value
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

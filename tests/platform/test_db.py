@@ -1,0 +1,50 @@
+"""The column types of jimu.platform.db on both backends: aware UTC datetimes and exact
+decimals survive a round trip."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from jimu.platform.db import Database, DecimalType, ExactDecimal, TZDateTime, _sqlite_utc
+
+
+def test_datetimes_and_decimals_round_trip(db_url):
+    db = Database(db_url)
+    meta = sa.MetaData()
+    t = sa.Table("typed_roundtrip", meta, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("at", TZDateTime), sa.Column("price", DecimalType(18, 2)), sa.Column("x", ExactDecimal()))
+    shanghai = timezone(timedelta(hours=8))
+    values = [datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=shanghai), datetime(2026, 1, 1, tzinfo=UTC),
+              datetime(2026, 6, 1, 8, 30)]  # a naive value is taken as UTC
+    try:
+        with db.write() as c:
+            meta.create_all(c)
+            c.execute(t.insert(), [{"id": i, "at": v, "price": "12.345" if i == 0 else 7, "x": "0.1234567890123"}
+                                   for i, v in enumerate(values)])
+            c.execute(t.insert(), {"id": 9, "at": None, "price": None, "x": None})
+        with db.read() as c:
+            rows = c.execute(sa.select(t).order_by(t.c.id)).mappings().all()
+        got = [r["at"] for r in rows[:3]]
+        assert all(g.tzinfo is not None for g in got)
+        assert got == [values[0], values[1], values[2].replace(tzinfo=UTC)]
+        assert [r["price"] for r in rows[:2]] == [Decimal("12.35"),  # half away from zero on both
+                                                  Decimal("7.00")]
+        assert str(rows[1]["price"]) == "7.00"
+        assert rows[0]["x"] == Decimal("0.1234567890123")
+        assert rows[3]["at"] is None and rows[3]["price"] is None and rows[3]["x"] is None
+    finally:
+        with db.write() as c:
+            meta.drop_all(c)
+        db.dispose()
+
+
+def test_sqlite_text_is_read_as_aware_utc():
+    assert _sqlite_utc(None) is None
+    assert _sqlite_utc("2026-11-30 04:52:27.123456") == datetime(2026, 11, 30, 4, 52, 27, 123456, tzinfo=UTC)
+    assert _sqlite_utc("2026-11-30 04:52:27") == datetime(2026, 11, 30, 4, 52, 27, tzinfo=UTC)
+    assert _sqlite_utc("2026-11-30").tzinfo is not None
+    with_offset = _sqlite_utc("2026-11-30T04:52:27+08:00")
+    assert with_offset.utcoffset() == timedelta(hours=8)
