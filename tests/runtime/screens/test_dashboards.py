@@ -5,11 +5,13 @@ built-in charts (stock by warehouse, turnover days, orders by state)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from jimu.core.clock import today
 from jimu.platform.actor import Actor
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.screens.dash_spec import spec_chart, spec_dashboard
@@ -39,7 +41,7 @@ def test_standard_overview_charts_match_the_records(std):
     assert list(charts) == ["Sales this month", "Top customers", "Orders by state", "Purchases by supplier",
                             "Below safety stock"]
     orders = _all(std, "standard", "sales_order")
-    total = sum((Decimal(str(o["amount"] or 0)) for o in orders), Decimal(0))
+    total = sum((Decimal(str(o["amount"] or 0)) for o in orders if _sale_this_month(o)), Decimal(0))
     kpi = charts["Sales this month"]
     assert kpi["kind"] == "kpi" and kpi["data"][0][1] == total and kpi["value"] == f"¥{total:,.2f}"
 
@@ -63,6 +65,50 @@ def test_standard_overview_charts_match_the_records(std):
     bar = charts["Purchases by supplier"]
     assert dict(bar["data"]) == {k: v for k, v in by_supplier.items()}
     assert [v for _, v in bar["data"]] == sorted((v for _, v in bar["data"]), reverse=True)
+
+
+def _sale_this_month(order: dict[str, Any]) -> bool:
+    day = order["order_date"]
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return (day is not None and (day.year, day.month) == (today().year, today().month)
+            and order["state"] in ("approved", "shipped", "completed"))
+
+
+def _kpi(jimu: Any) -> Decimal:
+    return Decimal(_charts(_policy(jimu, "admin"), "en")["Sales this month"]["data"][0][1])
+
+
+def test_sales_this_month_counts_this_months_sales_only(std):
+    """The KPI sums the approved, shipped and completed orders dated this month: not last
+    month's or next month's, not drafts, pending, rejected or cancelled ones."""
+    first = today().replace(day=1)
+    last_month = first - timedelta(days=1)
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    customer = _all(std, "standard", "customer")[0]["id"]
+    warehouse = _all(std, "standard", "warehouse")[0]["id"]
+    item = _all(std, "standard", "item")[0]["id"]
+
+    table = _policy(std, "admin").rt.tables("sales_order")
+
+    def order(day: date, state: str, price: str) -> None:
+        rid = std.records.create("standard", "sales_order", {
+            "customer": customer, "warehouse": warehouse, "order_date": day.isoformat(),
+            "lines": [{"item": item, "qty": "1", "price": price}]})["id"]
+        with std.db.write() as c:  # (the workflow's transitions are not under test here)
+            c.execute(table.update().where(table.c.id == rid).values(state=state))
+
+    before = _kpi(std)
+    order(first, "approved", "1000.01")
+    order(today(), "completed", "200.02")
+    order(today(), "shipped", "30.03")
+    for state in ("draft", "pending_approval", "rejected", "cancelled"):
+        order(today(), state, "7777.77")
+    order(last_month, "completed", "50000")
+    order(last_month.replace(day=1), "approved", "60000")
+    order(next_month, "approved", "70000")
+    assert _kpi(std) - before == Decimal("1230.06")
+    assert _kpi(std) == sum((Decimal(str(o["amount"] or 0)) for o in _all(std, "standard", "sales_order")
+                             if _sale_this_month(o)), Decimal(0))
 
 
 def test_ledger_table_filters_on_linked_fields(std):
