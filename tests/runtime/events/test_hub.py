@@ -53,6 +53,7 @@ def test_one_rendering_per_profile_and_event(api, monkeypatch):
             assert {c["field"]: c["new"] for c in got[0]["changes"]} == {"cost_price": "46000", "name": "Bolt Y"}
         for r in (*wh, *sales):
             r.close()
+        get_hub(jimu.db).stop()  # ends the streams, so the server stops at once
     seqs = sorted({s for _, s in calls})
     assert len(seqs) == 2
     assert sorted(calls) == sorted((who, s) for who in ("sales", "warehouse") for s in seqs)
@@ -72,6 +73,7 @@ def test_local_commit_wakes_the_hub_without_waiting_for_the_poll(api):
         assert kind == "record.updated" and data["changes"][0]["new"] == "fast"
         assert at - t < 1.0
         reader.close()
+        get_hub(jimu.db).stop()  # ends the streams, so the server stops at once
 
 
 def test_closing_jimu_stops_the_hub_and_ends_streams(backend, make_db_url):

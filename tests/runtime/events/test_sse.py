@@ -4,6 +4,7 @@ filter applied, token in the query string, Last-Event-ID resume from the outbox.
 from __future__ import annotations
 
 from jimu.runtime.api.app import create_app
+from jimu.runtime.events.hub import get_hub
 from tests.runtime.events.helpers import SSEReader, serve
 
 
@@ -37,6 +38,7 @@ def test_sse_applies_field_and_row_permissions(api):
         _, _, data, _ = again.get()
         assert data["id"] == b1
         again.close()
+        get_hub(jimu.db).stop()  # ends the streams, so the server stops at once
         bad = SSEReader(f"{url}?access_token=forged")
         assert bad.status == 401
 
@@ -61,3 +63,4 @@ def test_idle_stream_pings_and_kinds_narrow_the_stream(api):
         assert kind == "record.created" and data["id"] == rec["id"]
         assert created.none_within(0.3)
         created.close()
+        get_hub(jimu.db).stop()  # ends the streams, so the server stops at once
