@@ -48,6 +48,7 @@ _PG_TYPES: dict[str, str] = {
 }
 
 _sql_cache: dict[tuple[Any, ...], str] = {}
+_reserve_sqlite_cache: dict[tuple[Any, ...], tuple[str, str, str]] = {}
 
 
 def cursor(conn: Connection) -> Any:
@@ -74,8 +75,16 @@ def ts(dialect: str, value: datetime | None) -> Any:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     if dialect == "sqlite":
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return ts_sqlite(value)
     return value
+
+
+def ts_sqlite(value: datetime) -> str:
+    """A timestamp as ``TZDateTime`` stores it on SQLite: naive UTC text with microseconds
+    (``YYYY-MM-DD HH:MM:SS.ffffff``, the year zero-padded as SQLAlchemy writes it)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
 def dumps(value: Mapping[str, Any]) -> str:
@@ -83,18 +92,23 @@ def dumps(value: Mapping[str, Any]) -> str:
     return json.dumps(dict(value))
 
 
-def _guard_sql(dialect: str, pattern: tuple[tuple[str, int], ...], allow_negative: bool) -> tuple[str, str]:
-    """(SET clause, WHERE clause) of the guarded update for a pattern of changed buckets."""
+def _guard_sql(dialect: str, pattern: tuple[tuple[str, int], ...], allow_negative: bool,
+               placeholders: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(SET clause, WHERE clause) of the guarded update for a pattern of changed buckets;
+    ``placeholders`` replaces the named parameters (``a``, ``l``, ``k``, ``x_<bucket>``)."""
+    def p(name: str) -> str:
+        return placeholders[name] if placeholders is not None else _p(dialect, name)
+
     signs = dict(pattern)
-    conds = [f'app = {_p(dialect, "a")}', f'ledger = {_p(dialect, "l")}', f'"key" = {_p(dialect, "k")}']
+    conds = [f'app = {p("a")}', f'ledger = {p("l")}', f'"key" = {p("k")}']
     for b, sign in pattern:
         if sign < 0 and not (allow_negative and b == "on_hand"):
-            conds.append(f"{b} + {_p(dialect, 'x_' + b)} >= 0")
+            conds.append(f"{b} + {p('x_' + b)} >= 0")
     if not allow_negative and (signs.get("on_hand", 0) < 0 or signs.get("reserved", 0) > 0):
-        oh = f"(on_hand + {_p(dialect, 'x_on_hand')})" if "on_hand" in signs else "on_hand"
-        rs = f"(reserved + {_p(dialect, 'x_reserved')})" if "reserved" in signs else "reserved"
+        oh = f"(on_hand + {p('x_on_hand')})" if "on_hand" in signs else "on_hand"
+        rs = f"(reserved + {p('x_reserved')})" if "reserved" in signs else "reserved"
         conds.append(f"{oh} - {rs} >= 0")
-    sets = ", ".join(f"{b} = {b} + {_p(dialect, 'x_' + b)}" for b, _ in pattern)
+    sets = ", ".join(f"{b} = {b} + {p('x_' + b)}" for b, _ in pattern)
     return sets, " AND ".join(conds)
 
 
@@ -200,17 +214,52 @@ def _reserve_cte_sql(allow_negative: bool) -> str:
     return sql
 
 
-def reserve_one(conn: Connection, app: str, ledger: str, key: str, dims: Mapping[str, Any], units: int,
+# SQLite reserve: one positional tuple per statement, numbered so the three share values:
+# ?1 app, ?2 ledger, ?3 key, ?4 units, ?5 dims, ?6-?8 doc entity/id/line, ?9 at, ?10 user,
+# then ?11 expires_at (reservation) or ?11 transition, ?12 reason, ?13 reservation id (movement).
+_SQLITE_RES_VALUES: dict[str, str] = {
+    "app": "?1", "ledger": "?2", "key": "?3", "dims": "?5", "qty": "?4", "open_qty": "?4", "state": "'active'",
+    "doc_entity": "?6", "doc_id": "?7", "doc_line": "?8", "created_at": "?9", "created_by": "?10",
+    "expires_at": "?11",
+}
+_SQLITE_MOVE_VALUES: dict[str, str] = {
+    "at": "?9", "user": "?10", "app": "?1", "ledger": "?2", "key": "?3", "dims": "?5", "kind": "'reserve'",
+    **{f"d_{b}": "0" for b in BUCKETS}, "d_reserved": "?4", "unit_cost": "NULL", "doc_entity": "?6",
+    "doc_id": "?7", "doc_line": "?8", "transition": "?11", "reason": "?12", "reservation_id": "?13",
+}
+
+
+def _sqlite_reserve_sql(allow_negative: bool) -> tuple[str, str, str]:
+    """SQLite: (guarded +reserved, reservation insert, movement insert), built once."""
+    ck = ("reserve", "sqlite", allow_negative)
+    cached = _reserve_sqlite_cache.get(ck)
+    if cached is not None:
+        return cached
+    sets, where = _guard_sql("sqlite", (("reserved", 1),), allow_negative,
+                             {"a": "?1", "l": "?2", "k": "?3", "x_reserved": "?4"})
+    out = (
+        f"UPDATE jimu_ledger_balance SET {sets} WHERE {where}",
+        f"INSERT INTO jimu_ledger_reservation ({_cols(RES_COLS)}) "
+        f"VALUES ({', '.join(_SQLITE_RES_VALUES[c] for c in RES_COLS)})",
+        f"INSERT INTO jimu_ledger_movement ({_cols(MOVE_COLS)}) "
+        f"VALUES ({', '.join(_SQLITE_MOVE_VALUES[c] for c in MOVE_COLS)})",
+    )
+    _reserve_sqlite_cache[ck] = out
+    return out
+
+
+def reserve_one(conn: Connection, app: str, ledger: str, key: str, dims_json: str, units: int,
                 *, allow_negative: bool, doc: Mapping[str, Any], transition: str | None, reason: str | None,
                 user: str | None, at: datetime, expires_at: datetime | None) -> tuple[int, int] | None:
     """The common case of a reservation, in the fewest round trips: guarded ``+reserved``
-    on an existing balance row, the reservation row and the ``reserve`` movement row.
+    on an existing balance row, the reservation row and the ``reserve`` movement row
+    (``dims_json``: the dimensions as the JSON column text, see ``Ledger.key_texts``).
     Returns (reservation id, movement id), or None (nothing written) when the guard failed
     or the balance row is missing; the caller then takes the general path."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
         params = {"a": app, "l": ledger, "k": key, "x_reserved": units, "app": app, "ledger": ledger,
-                  "key": key, "dims": dumps(dims), "at": ts(dialect, at), "user": user,
+                  "key": key, "dims": dims_json, "at": ts(dialect, at), "user": user,
                   "expires_at": ts(dialect, expires_at), "transition": transition, "reason": reason, **doc}
         cur = cursor(conn)
         try:
@@ -219,26 +268,20 @@ def reserve_one(conn: Connection, app: str, ledger: str, key: str, dims: Mapping
         finally:
             cur.close()
         return None if row is None else (int(row[0]), int(row[1]))
-    # SQLite: three statements on one cursor, values converted once.
-    sets, where = _guard_sql(dialect, (("reserved", 1),), allow_negative)
-    upd = _sql_cache.get(("upd", dialect, (("reserved", 1),), allow_negative))
-    if upd is None:
-        upd = _sql_cache[("upd", dialect, (("reserved", 1),), allow_negative)] = (
-            f"UPDATE jimu_ledger_balance SET {sets} WHERE {where}")
-    at_text, dims_text = ts(dialect, at), dumps(dims)
+    # SQLite: three statements on one cursor with positional parameters (constants inlined).
+    upd, ins_res, ins_move = _sqlite_reserve_sql(allow_negative)
+    at_text = ts_sqlite(at)
+    head = (app, ledger, key, units)
+    vals = (*head, dims_json, doc.get("doc_entity"), doc.get("doc_id"), doc.get("doc_line"), at_text, user,
+            None if expires_at is None else ts_sqlite(expires_at))
     cur = cursor(conn)
     try:
-        cur.execute(upd, {"a": app, "l": ledger, "k": key, "x_reserved": units})
+        cur.execute(upd, head)
         if cur.rowcount != 1:
             return None
-        cur.execute(_insert_sql(dialect, "jimu_ledger_reservation", RES_COLS), {
-            "app": app, "ledger": ledger, "key": key, "dims": dims_text, "qty": units, "open_qty": units,
-            "state": "active", "created_at": at_text, "created_by": user, "expires_at": ts(dialect, expires_at), **doc})
-        rid = int(cur.lastrowid)
-        cur.execute(_insert_sql(dialect, "jimu_ledger_movement", MOVE_COLS), {
-            "at": at_text, "user": user, "app": app, "ledger": ledger, "key": key, "dims": dims_text,
-            "kind": "reserve", **{f"d_{b}": 0 for b in BUCKETS}, "d_reserved": units, "unit_cost": None,
-            "reason": reason, "reservation_id": rid, "transition": transition, **doc})
-        return rid, int(cur.lastrowid)
+        cur.execute(ins_res, vals)
+        rid = cur.lastrowid
+        cur.execute(ins_move, (*vals[:10], transition, reason, rid))
+        return int(rid), int(cur.lastrowid)
     finally:
         cur.close()

@@ -35,6 +35,7 @@ __all__ = [
 _R = reservation.c
 _RES_MANY = reservation.insert().returning(_R.id, sort_by_parameter_order=True)
 DEFAULT_TTL = timedelta(minutes=30)
+_NO_DOC = Doc()
 
 
 def is_due(r: Row[Any], now: datetime) -> bool:
@@ -93,21 +94,25 @@ def reserve_handler(conn: Connection, lg: Ledger, lines: Sequence[MoveLine], ctx
     """+reserved per line, guarded by available; creates one reservation per line."""
     from jimu.platform.ledger.postings import PostResult, _doc, _qty
 
-    out = [Line(lg.dims(ml.dims), {"reserved": (q := _qty(lg, ml, i))}, "reserve", _doc(ctx, ml),
-                ctx.reason, index=i, requested=q) for i, ml in enumerate(lines)]
     expires = ctx.now + ctx.ttl if ctx.ttl is not None else None
-    if len(out) == 1:
+    if len(lines) == 1:
         # The hot path (one order line on a hot item): one statement on PostgreSQL, three
         # driver-level statements on SQLite; anything unusual falls through unchanged.
-        ln = out[0]
-        ln.key = lg.key(ln.dims)
-        hot_doc = ln.doc or Doc()
+        ml = lines[0]
+        dims = lg.dims(ml.dims)
+        q = _qty(lg, ml, 0)
+        key, dims_json = lg.key_texts(dims)
+        hot_doc = _doc(ctx, ml)
         done = rawsql.reserve_one(
-            conn, ctx.app, lg.name, ln.key, ln.dims, ln.changes["reserved"], allow_negative=lg.allow_negative,
-            doc=hot_doc.columns(), transition=hot_doc.transition, reason=ctx.reason, user=ctx.user, at=ctx.now,
-            expires_at=expires)
+            conn, ctx.app, lg.name, key, dims_json, q, allow_negative=lg.allow_negative,
+            doc=(hot_doc or _NO_DOC).columns(), transition=hot_doc.transition if hot_doc else None,
+            reason=ctx.reason, user=ctx.user, at=ctx.now, expires_at=expires)
         if done is not None:
             return PostResult([done[1]], [done[0]])
+        out = [Line(dims, {"reserved": q}, "reserve", hot_doc, ctx.reason, index=0, requested=q, key=key)]
+    else:
+        out = [Line(lg.dims(ml.dims), {"reserved": (q := _qty(lg, ml, i))}, "reserve", _doc(ctx, ml),
+                    ctx.reason, index=i, requested=q) for i, ml in enumerate(lines)]
     update_balances(conn, lg, ctx.app, out, at=ctx.now)
     rows = []
     for ln in out:

@@ -45,6 +45,10 @@ class Doc:
         }
 
 
+_PLAIN = frozenset({str, int, type(None)})
+_key_texts: dict[tuple[Any, ...], tuple[str, str]] = {}
+
+
 @dataclass(frozen=True)
 class Ledger:
     """A ledger as the move functions need it: name, ordered dimensions, scale, buckets."""
@@ -96,6 +100,20 @@ class Ledger:
         """The balance row key of a full dimension mapping (stable, sortable text)."""
         return json.dumps([dim_text(dims.get(d)) for d in self.dimensions], ensure_ascii=False)
 
+    def key_texts(self, dims: Mapping[str, Any]) -> tuple[str, str]:
+        """(:meth:`key`, the ``dims`` JSON column text) of a full dimension mapping. Kept
+        per distinct mapping of plain values (str, int, None: equal values, equal text)."""
+        items = tuple(dims.items())
+        if not _PLAIN.issuperset(map(type, dims.values())):
+            return self.key(dims), json.dumps(dict(dims))
+        ck = (self.dimensions, items)
+        texts = _key_texts.get(ck)
+        if texts is None:
+            if len(_key_texts) >= 4096:
+                _key_texts.clear()
+            texts = _key_texts[ck] = (self.key(dims), json.dumps(dict(dims)))
+        return texts
+
     def slots(self, dims: Mapping[str, Any]) -> dict[str, str | None]:
         """The indexed ``d1..dN`` columns for a dimension mapping."""
         return {f"d{i}": dim_text(dims.get(d)) for i, d in enumerate(self.dimensions, 1)}
@@ -110,6 +128,8 @@ class Ledger:
     # -- quantities -------------------------------------------------------------------
     def to_units(self, qty: Any, field: str = "qty") -> int:
         """``qty`` as an exact integer of ``10**-scale`` units; more decimals are refused."""
+        if type(qty) is int:
+            return int(qty * 10**self.scale)
         d = to_decimal(qty)
         units = d.scaleb(self.scale)
         if units != units.to_integral_value():
