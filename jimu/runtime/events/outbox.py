@@ -17,7 +17,6 @@ import contextlib
 import contextvars
 import threading
 import uuid
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import Pool
 
 from jimu.core import clock
 from jimu.platform.values import to_json
@@ -44,7 +44,6 @@ _COMMITTED = "jimu_events_committed"
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("jimu_event_depth", default=0)
 _callbacks: dict[int, list[Callable[[], None]]] = {}
-_instrumented: weakref.WeakSet[Engine] = weakref.WeakSet()
 _lock = threading.Lock()
 
 
@@ -66,9 +65,7 @@ def event_depth(depth: int) -> Iterator[None]:
 
 def add_commit_callback(engine: Engine, fn: Callable[[], None]) -> None:
     """Call ``fn()`` after any transaction of ``engine`` that emitted events commits (the
-    in-process fan-out registers its wake-up here). Callbacks survive ``engine.dispose()``
-    (the pool it recreates keeps the listeners)."""
-    _instrument(engine)
+    in-process fan-out registers its wake-up here). Callbacks survive ``engine.dispose()``."""
     with _lock:
         _callbacks.setdefault(id(engine), []).append(fn)
 
@@ -83,29 +80,33 @@ def remove_commit_callback(engine: Engine, fn: Callable[[], None]) -> None:
             _callbacks.pop(id(engine), None)
 
 
-def _instrument(engine: Engine) -> None:
-    with _lock:
-        if engine in _instrumented:
-            return
-        _instrumented.add(engine)
-    key = id(engine)
+# The commit/rollback/check-in listeners are registered once, on the classes, when this
+# module is imported: adding listeners to an engine while other threads run its events
+# races with SQLAlchemy's listener iteration ("deque mutated during iteration").
+def _on_commit(conn: Connection) -> None:
+    info = conn.info
+    if info.pop(_PENDING, False):
+        info[_COMMITTED] = id(conn.engine)
 
-    def on_commit(conn: Connection) -> None:
-        info = conn.info
-        if info.pop(_PENDING, False):
-            info[_COMMITTED] = True
 
-    def on_rollback(conn: Connection) -> None:
-        conn.info.pop(_PENDING, None)
+def _on_rollback(conn: Connection) -> None:
+    conn.info.pop(_PENDING, None)
 
-    def on_checkin(_dbapi: Any, record: Any) -> None:
-        if record is not None and record.info.pop(_COMMITTED, False):
-            for fn in list(_callbacks.get(key, ())):
-                fn()
 
-    sa_event.listen(engine, "commit", on_commit)
-    sa_event.listen(engine, "rollback", on_rollback)
-    sa_event.listen(engine.pool, "checkin", on_checkin)
+def _on_checkin(_dbapi: Any, record: Any) -> None:
+    key = record.info.pop(_COMMITTED, None) if record is not None else None
+    if key is not None:
+        for fn in list(_callbacks.get(key, ())):
+            fn()
+
+
+sa_event.listen(Engine, "commit", _on_commit)
+sa_event.listen(Engine, "rollback", _on_rollback)
+sa_event.listen(Pool, "checkin", _on_checkin)
+
+# One statement object for every event row (its cache key is memoised; no VALUES
+# construct is rebuilt and re-hashed per write).
+_INSERT = events.insert()
 
 
 def emit(conn: Connection, app: str, kind: str, *, entity: str | None = None, record: Any = None,
@@ -115,13 +116,12 @@ def emit(conn: Connection, app: str, kind: str, *, entity: str | None = None, re
 
     ``actor`` is an :class:`~jimu.platform.actor.Actor` (or None for the system); its
     roles are kept so automations can act as the triggering user."""
-    _instrument(conn.engine)
     eid = str(uuid.uuid4())
-    conn.execute(events.insert().values(
-        id=eid, app=app, kind=kind, entity=entity, record=None if record is None else str(record),
-        version=version, changes=to_json(list(changes or [])), data=to_json(dict(data or {})),
-        actor=getattr(actor, "username", None), actor_roles=list(getattr(actor, "roles", ()) or ()),
-        depth=current_depth(), at=clock.now()))
+    conn.execute(_INSERT, {
+        "id": eid, "app": app, "kind": kind, "entity": entity, "record": None if record is None else str(record),
+        "version": version, "changes": to_json(list(changes or [])), "data": to_json(dict(data or {})),
+        "actor": getattr(actor, "username", None), "actor_roles": list(getattr(actor, "roles", ()) or ()),
+        "depth": current_depth(), "at": clock.now()})
     conn.info[_PENDING] = True
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_notify(:ch, :app)"), {"ch": NOTIFY_CHANNEL, "app": app})
