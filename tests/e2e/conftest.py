@@ -21,6 +21,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--no-first-run"]
 SHOTS = Path(__file__).parent / "screenshots"
 ROOT = Path(__file__).resolve().parents[2]
+_SERVED: dict[str, Any] = {}  # the Jimu context the server fixture serves
 
 
 def _free_port() -> int:
@@ -48,6 +49,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     jimu = Jimu.open(env["JIMU_DATABASE_URL"])
     seed(jimu)
+    _SERVED["jimu"] = jimu
     port = _free_port()
     config = uvicorn.Config(_asgi(jimu), host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
@@ -60,6 +62,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     srv.should_exit = True
     thread.join(timeout=5)
     jimu.close()
+
+
+@pytest.fixture(scope="session")
+def served_jimu(server: str) -> Any:
+    """The Jimu context behind ``server`` (same process): for a test that must reach
+    below the HTTP API (publish a test app, drop the live streams, move the clock)."""
+    return _SERVED["jimu"]
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -18,15 +19,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from jimu.core.errors import JimuError, NotFound, PermissionDenied, Unauthenticated
 from jimu.platform.actor import Actor
 from jimu.runtime.access import AccessPolicy
-from jimu.runtime.api.auth import (
-    CSRF_COOKIE,
-    current_actor,
-    issue_token,
-    jimu_of,
-    published_version_seen,
-    request_user,
-)
+from jimu.runtime.api.auth import CSRF_COOKIE, current_actor, jimu_of, published_version_seen
 from jimu.runtime.context import Jimu
+from jimu.runtime.events.tables import events
 from jimu.runtime.screens.env import template_env, template_names
 from jimu.runtime.screens.i18n import LANG_COOKIE, label_text, pick_lang, translate
 
@@ -63,13 +58,17 @@ class Screen:
         """A spec label in the screen's language."""
         return label_text(label, self.lang, fallback)
 
-    def sse_token(self) -> str:
-        """A short-lived bearer token for ``EventSource`` (which cannot send headers)."""
-        # The row read to authenticate this request is current: no second read.
-        user = request_user(self.request, self.actor.user_id)
-        if user is None and self.actor.user_id:
-            user = self.jimu.users.get(self.actor.user_id)
-        return issue_token(self.jimu, user, ttl=3600) if user is not None else ""
+    def live_since(self) -> str:
+        """The app's newest event id as the page is rendered. The page's ``EventSource``
+        authenticates with the session cookie (no bearer token in the page, nothing to
+        expire before the session does) and resumes from this id, so what commits between
+        rendering and the stream opening, or while it reconnects, is replayed, not lost."""
+        try:
+            with self.jimu.db.read() as c:
+                seq = c.execute(sa.select(sa.func.max(events.c.seq)).where(events.c.app == self.app)).scalar()
+        except sa.exc.SQLAlchemyError:  # no outbox (events not installed): live only
+            return ""
+        return str(int(seq or 0))
 
     def context(self, **ctx: Any) -> dict[str, Any]:
         """The variables every page sees."""

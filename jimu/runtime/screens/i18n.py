@@ -66,6 +66,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "details": ("详情", "Details"),
     "list": ("列表", "List"),
     "kanban": ("看板", "Board"),
+    "session_expired": ("登录已过期，页面不再实时更新。请重新登录。", "Your session has expired: this page no longer updates live. Please log in again."),
+    "login_again": ("重新登录", "Log in again"),
     "add_row": ("添加一行", "Add row"),
     "remove_row": ("删除此行", "Remove row"),
     "scan": ("扫码录入", "Scan"),

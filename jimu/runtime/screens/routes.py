@@ -16,6 +16,7 @@
     POST /app/{app}/{entity}/{id}/transition/{name}
     GET  /app/{app}/{entity}/kanban         POST /app/{app}/{entity}/{id}/move  (JSON)
     POST /app/{app}/{entity}/_visible       GET /app/{app}/_options/{target}  GET /app/{app}/_scan/{target}
+    GET  /app/{app}/_session                whether the session holds (JSON 200/401), for the live stream
     /static/jimu/...                        vendored htmx, Alpine.js, SortableJS, ECharts + jimu.css/js
 """
 
@@ -53,6 +54,7 @@ def routes() -> list[BaseRoute]:
         Route(a + "/dashboard", home.dashboard_page, methods=["GET"]),
         Route(a + "/_options/{target}", form.options_page, methods=["GET"]),
         Route(a + "/_scan/{target}", form.scan_page, methods=["GET"]),
+        Route(a + "/_session", home.session_page, methods=["GET"]),
         Route(e, lists.list_page, methods=["GET"]),
         Route(e + "/export.{fmt:str}", lists.export_page, methods=["GET"]),
         Route(e + "/bulk-delete", lists.bulk_delete, methods=["POST"]),

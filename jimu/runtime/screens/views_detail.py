@@ -100,7 +100,7 @@ def _detail(s: Screen, entity: str, rid: Any, *, errors: dict[str, str] | None =
                     transitions=transitions, approval=approval, state=record.get(wf.state_field) if wf else None,
                     state_label=state_label, audit=_audit(s, entity, record["id"]), message=message,
                     can_edit=policy.can(entity, "update") and bool(editable_names(policy, entity, record)),
-                    can_delete=policy.can(entity, "delete"), sse_token=s.sse_token(),
+                    can_delete=policy.can(entity, "delete"),
                     notice=s.request.query_params.get("msg"))
 
 
@@ -177,8 +177,7 @@ async def kanban_page(request: Request) -> Response:
     cards = _kanban_cards(s, policy, entity, cols)
     columns = [{"name": st.name, "label": s.label(st.label, st.name), "final": st.final,
                 "cards": [c for c in cards if c["state"] == st.name]} for st in wf.states]
-    return s.render("kanban.html", on=entity, entity=entity, ent=ent, entity_label=s.label(ent.label, entity), columns=columns,
-                    sse_token=s.sse_token())
+    return s.render("kanban.html", on=entity, entity=entity, ent=ent, entity_label=s.label(ent.label, entity), columns=columns)
 
 
 @screen

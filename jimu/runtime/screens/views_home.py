@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from jimu.core.errors import JimuError, TooManyRequests
 from jimu.runtime.access import AccessPolicy
@@ -24,11 +24,23 @@ from jimu.runtime.screens.env import template_env
 from jimu.runtime.screens.i18n import LANG_COOKIE, LANGS, label_text, pick_lang, translate
 from jimu.runtime.workflow import list_inbox
 
-__all__ = ["root", "login_page", "login_submit", "logout", "set_lang", "apps_page", "home_page", "dashboard_page"]
+__all__ = ["root", "login_page", "login_submit", "logout", "set_lang", "apps_page", "home_page", "dashboard_page",
+           "session_page"]
 
 
 def _safe_next(raw: str | None) -> str:
     return raw if raw and raw.startswith("/") and not raw.startswith("//") else "/apps"
+
+
+async def session_page(request: Request) -> Response:
+    """GET /app/{app}/_session: whether the page's session still holds (200), or has
+    expired (401, the page then says so and links to the login page). A page whose live
+    stream closed asks this before opening it again."""
+    try:
+        s = await open_screen(request, app=False)
+    except JimuError as exc:
+        return JSONResponse({"ok": False, "code": exc.code}, status_code=exc.status)
+    return JSONResponse({"ok": True, "user": s.actor.username}, headers={"Cache-Control": "no-store"})
 
 
 async def root(request: Request) -> Response:

@@ -168,7 +168,7 @@ async def list_page(request: Request) -> Response:
                can_create=s.policy.can(entity, "create"), can_delete=s.policy.can(entity, "delete"),
                can_export=s.policy.can(entity, "export"), has_kanban=s.policy.rt.spec.workflow_for(entity) is not None,
                query_string=urlencode(keep),
-               message=request.query_params.get("msg"), sse_token=s.sse_token())
+               message=request.query_params.get("msg"))
     if request.query_params.get("partial") == "rows":
         return s.render("_list_rows.html", on=entity, **ctx)
     return s.render("list.html", on=entity, **ctx)

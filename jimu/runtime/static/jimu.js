@@ -98,14 +98,27 @@
     });
   });
 
+  /* The session expired: say so (and link to the login page) instead of going quiet. */
+  function sessionExpired() {
+    var el = document.getElementById("session-expired");
+    if (el) el.hidden = false;
+    if (window.jimuLive) window.jimuLive.close();
+  }
+  window.jimuSessionExpired = sessionExpired;
+  /* 401 on an htmx request (a live refresh, a filter...): the banner rather than a jump to the login page. */
+  document.addEventListener("htmx:beforeOnLoad", function (ev) {
+    if (ev.detail.xhr && ev.detail.xhr.status === 401) { ev.preventDefault(); sessionExpired(); }
+  });
+
   /* Kanban: drag a card = fire the transition; refused moves snap back with the reason. */
   function initKanban(root) {
     if (!window.Sortable) return;
     root.querySelectorAll(".kcards").forEach(function (list) {
       window.Sortable.create(list, {
         group: "kanban", animation: 150, forceFallback: true, fallbackTolerance: 4,
+        onStart: function () { root._busy = true; },
         onEnd: function (ev) {
-          if (ev.from === ev.to) return;
+          if (ev.from === ev.to) { settle(root); return; }
           var card = ev.item, to = ev.to.dataset.state;
           var url = "/app/" + root.dataset.app + "/" + root.dataset.entity + "/" + card.dataset.id + "/move";
           fetch(url, { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
@@ -119,10 +132,42 @@
               toast(res.reason || "refused", "error");
               card.dataset.refused = res.reason || "";
             })
-            .catch(function () { ev.from.insertBefore(card, ev.from.children[ev.oldIndex] || null); });
+            .catch(function () { ev.from.insertBefore(card, ev.from.children[ev.oldIndex] || null); })
+            .then(function () { settle(root); });
         }
       });
     });
+  }
+  /* A drag or move is over: apply a live refresh that waited for it. */
+  function settle(root) {
+    root._busy = false;
+    if (root._stale) refreshBoard(root);
+  }
+  /* Live: re-read the board from the server (cards rendered through the caller's rights,
+     so masked fields stay masked) and swap the columns in place; waits while a card is
+     being dragged or moved. */
+  function refreshBoard(root) {
+    if (root._busy) { root._stale = true; return; }
+    root._stale = false;
+    fetch(window.location.pathname + window.location.search, { headers: { "HX-Request": "true" } })
+      .then(function (r) {
+        if (r.status === 401) { sessionExpired(); return null; }
+        return r.ok ? r.text() : null;
+      })
+      .then(function (html) {
+        if (html == null) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-kanban]");
+        if (!fresh) return;
+        if (root._busy) { root._stale = true; return; }
+        var focused = document.activeElement && document.activeElement.closest(".kcard");
+        var focusId = focused ? focused.dataset.id : null;
+        root.innerHTML = fresh.innerHTML;
+        initKanban(root);
+        if (focusId) {
+          var again = root.querySelector(".kcard[data-id='" + focusId + "']");
+          if (again) again.focus();
+        }
+      });
   }
   function recount(root) {
     root.querySelectorAll(".kcol").forEach(function (col) {
@@ -140,21 +185,47 @@
     });
   }
 
-  /* Live updates: SSE from /api/apps/{app}/events; refresh the rows/record that changed. */
+  /* Live updates: SSE from /api/apps/{app}/events; refresh the rows/record/board that changed.
+     The stream authenticates with the session cookie, so it lasts as long as the session
+     (no token in the page to expire first). It starts from the event id the page was
+     rendered at (data-since) and every reconnect resumes from the last id received, so no
+     event is lost in between. When the server refuses the stream, the page asks whether
+     the session still holds: if it does, it opens the stream again (backing off); if not,
+     it says the session expired. */
   function initLive() {
     var el = document.querySelector("[data-live]");
     var app = body().dataset.app;
-    if (!el || !app || !window.EventSource || !el.dataset.token) return;
-    var src = new EventSource("/api/apps/" + app + "/events?access_token=" + encodeURIComponent(el.dataset.token));
-    window.jimuLive = src;
-    var pending = null;
+    if (!el || !app || !window.EventSource) return;
+    var last = el.dataset.since || "", delay = 1000, pending = null;
+    function open() {
+      var src = new EventSource("/api/apps/" + app + "/events" + (last ? "?last_event_id=" + encodeURIComponent(last) : ""));
+      window.jimuLive = src;
+      ["record.created", "record.updated", "record.deleted", "record.transitioned", "ledger.moved", "message"]
+        .forEach(function (name) { src.addEventListener(name, onEvent); });
+      src.onopen = function () { delay = 1000; };
+      src.onerror = function () {
+        if (src.readyState !== 2) return;  /* dropped: the browser reconnects by itself with Last-Event-ID */
+        src.close();  /* refused (401 when the session expired, or a server error) */
+        fetch("/app/" + app + "/_session", { headers: { "Accept": "application/json" }, cache: "no-store" })
+          .then(function (r) { return r.status; }, function () { return 0; })
+          .then(function (status) {
+            if (status === 401) { sessionExpired(); return; }
+            setTimeout(open, delay);
+            delay = Math.min(delay * 2, 60000);
+          });
+      };
+    }
     function onEvent(ev) {
+      if (ev.lastEventId) last = ev.lastEventId;
       var data = {};
       try { data = JSON.parse(ev.data || "{}"); } catch (e) { return; }
-      if (data.entity && data.entity !== el.dataset.entity && el.dataset.live !== "board") return;
+      if (data.entity && data.entity !== el.dataset.entity) return;
+      if (el.dataset.live === "board" && !data.entity) return;
       clearTimeout(pending);
       pending = setTimeout(function () {
-        if (el.dataset.live === "list" && window.htmx) {
+        if (el.dataset.live === "board") {
+          refreshBoard(el);
+        } else if (el.dataset.live === "list" && window.htmx) {
           /* keep the rows ticked for a bulk action across the refresh */
           var ticked = Array.prototype.map.call(document.querySelectorAll("#rows input[name=ids]:checked"),
                                                 function (b) { return b.value; });
@@ -173,9 +244,7 @@
         }
       }, 300);
     }
-    ["record.created", "record.updated", "record.deleted", "record.transitioned", "ledger.moved", "message"]
-      .forEach(function (name) { src.addEventListener(name, onEvent); });
-    src.onerror = function () { if (src.readyState === 2) { src.close(); } };
+    open();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
