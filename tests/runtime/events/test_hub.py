@@ -76,9 +76,10 @@ def test_local_commit_wakes_the_hub_without_waiting_for_the_poll(api):
         get_hub(jimu.db).stop()  # ends the streams, so the server stops at once
 
 
-def test_closing_jimu_stops_the_hub_and_ends_streams(backend, make_db_url):
+def test_closing_jimu_stops_the_hub_and_ends_streams(backend, make_db_url, caplog):
     """After ``Jimu.close()`` the hub's threads are gone (on PostgreSQL the LISTEN thread
     too), so dropping the test schema afterwards cannot make a poller log errors."""
+    caplog.set_level(logging.DEBUG, logger="jimu.events.hub")
     jimu = Jimu.open(make_db_url(backend))
     hub = get_hub(jimu.db)
     assert hub.alive and len(hub._threads) == (1 if backend == "sqlite" else 2)
@@ -104,6 +105,14 @@ def test_closing_jimu_stops_the_hub_and_ends_streams(backend, make_db_url):
     from jimu.runtime.events import outbox
 
     assert hub.wake not in outbox._callbacks.get(id(jimu.db.engine), [])
+    # what a test's teardown does next: the outbox goes away; nothing polls it any more
+    import sqlalchemy as sa
+
+    with jimu.db.engine.begin() as c:
+        c.execute(sa.text("DROP TABLE jimu_event"))
+    jimu.db.dispose()
+    time.sleep(hub.poll + 0.5)
+    assert [r.getMessage() for r in caplog.records if r.name == "jimu.events.hub"] == []
 
 
 def test_repeated_read_errors_back_off_and_log_once(jimu, caplog, monkeypatch):
