@@ -27,6 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
 
 from jimu.platform.db import Database
 from jimu.runtime.events.outbox import NOTIFY_CHANNEL, add_commit_callback, remove_commit_callback
@@ -78,6 +79,19 @@ def _deliver(subs: list[Subscriber], item: Batch | None) -> None:
         sub.queue.put_nowait(item)
 
 
+def _on_engine_disposed(engine: Engine) -> None:
+    """``Jimu.close()`` disposes the engine: stop its hub."""
+    with _hubs_lock:
+        hub = _hubs.get(id(engine))
+    if hub is not None and hub.db.engine is engine:
+        hub.stop()
+
+
+# Registered once on the class at import: adding listeners to a live engine races with
+# SQLAlchemy's iteration of them in other threads (see the outbox's listeners).
+sa_event.listen(Engine, "engine_disposed", _on_engine_disposed)
+
+
 def get_hub(db: Database) -> Hub:
     """The running hub of ``db``'s engine (started on first use)."""
     with _hubs_lock:
@@ -114,14 +128,13 @@ class Hub:
                 self._seen.update(int(s) for s in c.execute(
                     sa.select(events.c.seq).where(events.c.seq > self.last_seq - LOOKBACK)).scalars())
         add_commit_callback(self.db.engine, self.wake)
-        sa_event.listen(self.db.engine, "engine_disposed", self._on_dispose)
         self._threads.append(threading.Thread(target=self._run, name="jimu-events-hub", daemon=True))
         if not self.db.is_sqlite:
             self._threads.append(threading.Thread(target=self._listen, name="jimu-events-listen", daemon=True))
         for t in self._threads:
             t.start()
 
-    def stop(self, timeout: float = 2.0, *, _disposing: bool = False) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
         """Stop reading, end every open stream and wait (up to ``timeout``) for the threads."""
         if self.stopped:
             return
@@ -129,9 +142,6 @@ class Hub:
         self._stop.set()
         self._wake.set()
         remove_commit_callback(self.db.engine, self.wake)
-        if not _disposing:  # (SQLAlchemy cannot remove a listener while it dispatches it)
-            with contextlib.suppress(sa.exc.InvalidRequestError):
-                sa_event.remove(self.db.engine, "engine_disposed", self._on_dispose)
         with _hubs_lock:
             if _hubs.get(id(self.db.engine)) is self:
                 del _hubs[id(self.db.engine)]
@@ -141,9 +151,6 @@ class Hub:
         for t in self._threads:
             if t is not threading.current_thread():
                 t.join(timeout)
-
-    def _on_dispose(self, _engine: Any) -> None:
-        self.stop(_disposing=True)
 
     @property
     def alive(self) -> bool:
