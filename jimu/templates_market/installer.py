@@ -28,7 +28,7 @@ from jimu.templates_market.resolve import resolve
 from jimu.templates_market.sample_data import SampleLoader
 
 __all__ = ["InstallResult", "InstallContext", "install", "install_cbus", "install_cbu", "install_template",
-           "apply_plan", "load_actions"]
+           "apply_plan", "load_actions", "load_library_actions"]
 
 log = logging.getLogger("jimu.market")
 
@@ -71,6 +71,15 @@ def load_actions(pkg: CbuPackage) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     register(module, name=f"cbu:{pkg.name}")
+
+
+def load_library_actions() -> None:
+    """Register the trusted actions of every unit in the catalog, so a server started on
+    an existing database runs the actions of apps an earlier process installed."""
+    from jimu.templates_market.catalog import default_catalog
+
+    for pkg in default_catalog().latest():
+        load_actions(pkg)
 
 
 def apply_plan(app: dict[str, Any], plan: MergePlan, ref: str, previous_ref: str | None = None) -> None:

@@ -86,6 +86,9 @@ async def installed_route(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     from jimu.templates_market import pages
+    from jimu.templates_market.installer import load_library_actions
+
+    load_library_actions()  # the trusted actions of installed units (e.g. MRP) survive a restart
 
     m = "/market/apps/{app}/cbus/{cbu}"
     return [

@@ -24,7 +24,7 @@ from jimu.core.errors import ValidationError
 from jimu.platform.actor import SYSTEM, Actor
 from jimu.platform.hooks import hookimpl
 
-__all__ = ["Bom", "active_boms", "explode", "low_level_codes", "find_cycle", "all_records", "fill_then_post",
+__all__ = ["Bom", "bom_of", "active_boms", "explode", "low_level_codes", "find_cycle", "all_records", "fill_then_post",
            "jimu_automation_actions", "jimu_template_install_steps"]
 
 
@@ -53,14 +53,14 @@ def _dec(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value or 0))
 
 
-def _bom_of(rec: Mapping[str, Any]) -> Bom:
+def bom_of(rec: Mapping[str, Any]) -> Bom:
     return Bom(int(rec["id"]), str(rec.get("number") or rec["id"]), int(rec["product"]), _dec(rec.get("qty") or 1),
                [(int(ln["item"]), _dec(ln["qty"])) for ln in rec.get("lines") or []])
 
 
 def active_boms(jimu: Any, conn: Any, app: str) -> dict[int, Bom]:
     """The active BOM of every product, by product id."""
-    return {b.product: b for b in (_bom_of(r) for r in all_records(jimu, conn, app, "bom", 'state == "active"', True))}
+    return {b.product: b for b in (bom_of(r) for r in all_records(jimu, conn, app, "bom", 'state == "active"', True))}
 
 
 def explode(bom: Bom, qty: Any) -> list[tuple[int, Decimal]]:
@@ -137,7 +137,7 @@ def _refuse_cycle(jimu: Any, conn: Any, app: str, cycle: list[int]) -> None:
 def _check(ctx: Any, spec: Mapping[str, Any]) -> None:
     """``bom_check``: the record being activated against the other active BOMs."""
     rec = ctx.jimu.records.get(ctx.app, ctx.entity, ctx.record["id"], conn=ctx.conn)
-    mine = _bom_of(rec)
+    mine = bom_of(rec)
     boms = active_boms(ctx.jimu, ctx.conn, ctx.app)
     other = boms.get(mine.product)
     if other is not None and other.id != mine.id:
@@ -183,7 +183,7 @@ def _explode_action(ctx: Any, spec: Mapping[str, Any]) -> None:
     qty = rec.get(str(spec.get("qty") or "qty"))
     chosen = rec.get(str(spec.get("bom") or "bom"))
     if chosen:
-        bom = _bom_of(ctx.jimu.records.get(ctx.app, "bom", chosen, conn=ctx.conn))
+        bom = bom_of(ctx.jimu.records.get(ctx.app, "bom", chosen, conn=ctx.conn))
     else:
         found = active_boms(ctx.jimu, ctx.conn, ctx.app).get(int(product)) if product is not None else None
         if found is None:
