@@ -93,3 +93,33 @@ def test_as_ledger_caches_by_content():
     assert as_ledger(spec) is first
     spec.scale = 3  # edited in place: a new conversion, never the stale one
     assert as_ledger(spec).scale == 3
+
+
+def test_sqlite_timestamp_text_matches_core():
+    """The hot path's timestamp text is what SQLAlchemy's SQLite DateTime writes (via TZDateTime)."""
+    from datetime import UTC, datetime, timezone
+
+    from sqlalchemy.dialects import sqlite
+
+    from jimu.platform.db import TZDateTime
+    from jimu.platform.ledger.rawsql import ts, ts_sqlite
+
+    dialect = sqlite.dialect()
+    core = TZDateTime().dialect_impl(dialect).bind_processor(dialect)
+    for value in (datetime(2026, 3, 1, 9, 0, tzinfo=UTC), datetime(2026, 3, 1, 9, 0, 5, 7, tzinfo=UTC),
+                  datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=8))),
+                  datetime(2026, 6, 1, 12, 30)):
+        assert ts_sqlite(value) == ts("sqlite", value) == core(value)
+
+
+def test_key_texts_keeps_equal_text_apart():
+    """Cached key/JSON pairs: 7 and "7" share the balance key but keep their own JSON."""
+    import json
+
+    lg = as_ledger(STOCK)
+    for dims in ({"item": 7, "warehouse": "10"}, {"item": "7", "warehouse": "10"}, {"item": 7, "warehouse": "10"},
+                 {"item": 7.5, "warehouse": 1}, {"item": "苹果", "warehouse": 2, "batch": None}):
+        full = lg.dims(dims)
+        assert lg.key_texts(full) == (lg.key(full), json.dumps(full))
+    same_key = [lg.key_texts(lg.dims({"item": item, "warehouse": 1}))[0] for item in (7, "7")]
+    assert same_key[0] == same_key[1]
