@@ -1,0 +1,92 @@
+"""Trusted actions of the ``catering_store`` unit (hook ``jimu_automation_actions``).
+
+Both fill a child table of the document and then run the transition's named ledger
+postings through the ``bom`` unit's :func:`fill_then_post` (the engine posts before it
+runs actions, so those postings saw an empty table):
+
+- ``recipe_consume`` (dish sale ``post``): every dish line through its active recipe
+  (BOM, one level: a semi-finished ingredient is taken from stock, not re-cooked), summed
+  per ingredient into ``usage``; the ``dish_consume`` posting then takes them out of the
+  store first-expiry-first-out.
+- ``requisition_issue`` (store requisition ``issue``): every requested line allocated
+  first-expiry-first-out over the kitchen's batches into ``issued`` (item, batch, qty);
+  ``req_issue`` moves them to in transit and ``receive`` lands the same batches at the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from jimu.core.errors import ValidationError
+from jimu.platform.hooks import hookimpl
+
+__all__ = ["jimu_automation_actions"]
+
+
+def _bom() -> Any:
+    from jimu.platform.hooks import get_plugin_manager
+
+    module = get_plugin_manager().get_plugin("cbu:bom")
+    if module is None:
+        raise ValidationError("catering actions need the bom unit's actions (install the bom unit)",
+                              code="catering.no_bom")
+    return module
+
+
+def _consume(ctx: Any, spec: Mapping[str, Any]) -> None:
+    bom = _bom()
+    doc = ctx.jimu.records.get(ctx.app, ctx.entity, ctx.record["id"], conn=ctx.conn)
+    if doc.get("usage"):
+        return  # entered by hand: the engine's own posting already took these out
+    recipes = bom.active_boms(ctx.jimu, ctx.conn, ctx.app)
+    used: dict[int, Decimal] = {}
+    for line in doc.get("lines") or []:
+        recipe = recipes.get(int(line["dish"]))
+        if recipe is None:
+            dish = ctx.jimu.records.get(ctx.app, "item", line["dish"], conn=ctx.conn)
+            raise ValidationError(f"dish {dish.get('name')} has no active recipe (菜品「{dish.get('name')}」没有启用的配方)",
+                                  code="catering.no_recipe")
+        for item, qty in bom.explode(recipe, line["qty"]):
+            used[item] = used.get(item, Decimal(0)) + qty
+    bom.fill_then_post(ctx, spec, "usage", [{"item": i, "qty": q} for i, q in used.items()])
+
+
+def _issue(ctx: Any, spec: Mapping[str, Any]) -> None:
+    from jimu.runtime.workflow.batches import fefo_split
+
+    doc = ctx.jimu.records.get(ctx.app, ctx.entity, ctx.record["id"], conn=ctx.conn)
+    if doc.get("issued"):
+        return
+    rt = ctx.jimu.apps.get(ctx.app, ctx.conn)
+    lg = rt.spec.ledger("stock")
+    rows = []
+    for line in doc.get("lines") or []:
+        dims = {"item": line["item"], "warehouse": doc["kitchen"]}
+        for part, qty in fefo_split(ctx.conn, rt, lg, {"expiry_field": "expiry_date"}, dims, line["qty"]):
+            rows.append({"item": line["item"], "batch": part.get("batch"), "qty": qty})
+    _bom().fill_then_post(ctx, spec, "issued", rows)
+
+
+class CateringAction:
+    """An action kind of this unit (``name``, ``description``, ``params``, ``run(ctx, spec)``)."""
+
+    def __init__(self, name: str, description: str, params: dict[str, str], impl: Any) -> None:
+        self.name, self.description, self.params, self.impl = name, description, params, impl
+
+    def run(self, ctx: Any, spec: Mapping[str, Any]) -> Any:
+        return self.impl(ctx, spec)
+
+
+ACTIONS = [
+    CateringAction("recipe_consume", "Dish lines through their recipes into the ingredients used, then post.",
+                   {"transition": "this transition", "postings": "ledger postings to run once filled"}, _consume),
+    CateringAction("requisition_issue", "Allocate requested lines over the kitchen's batches (FEFO), then post.",
+                   {"transition": "this transition", "postings": "ledger postings to run once filled"}, _issue),
+]
+
+
+@hookimpl
+def jimu_automation_actions() -> list[Any]:
+    return list(ACTIONS)

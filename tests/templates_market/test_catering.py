@@ -1,0 +1,158 @@
+"""The catering template: standard's stable names, food's batches (industry catering), and
+dish sales, store requisitions and kitchen production that move ingredients batch by
+batch, first-expiry-first-out, through ledger postings only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from jimu.core import clock
+from jimu.core.errors import StockConflict, ValidationError
+from jimu.platform.actor import Actor
+from jimu.platform.ledger import balances, verify
+from jimu.runtime.workflow.engine import WorkflowEngine
+from jimu.templates_market.installer import install_template
+
+APP = "ct"
+MANAGER = Actor("mgr", ("manager",))
+WH = Actor("wh", ("warehouse",))
+CASHIER = Actor("cashier", ("sales",))
+
+
+@pytest.fixture
+def ct(jimu: Any) -> dict[str, Any]:
+    install_template(jimu, APP, "catering", sample_data=False)
+    rec = jimu.records
+    ids: dict[str, Any] = {"engine": WorkflowEngine(jimu)}
+    ids["kitchen"] = rec.create(APP, "warehouse", {"name": "Kitchen", "confirm_code": "1", "site_type": "central_kitchen"})["id"]
+    ids["store"] = rec.create(APP, "warehouse", {"name": "Store", "confirm_code": "2", "site_type": "store"})["id"]
+    for sku in ("BEEF", "NOODLE", "SEMI", "DISH", "SALAD"):
+        ids[sku] = rec.create(APP, "item", {"sku": sku, "name": sku.title()})["id"]
+    today = clock.today()
+    for key, sku, days in (("beef_a", "BEEF", 10), ("beef_b", "BEEF", 5), ("beef_old", "BEEF", -1),
+                           ("semi_x", "SEMI", 3), ("semi_y", "SEMI", 1), ("noodle", "NOODLE", 2)):
+        ids[key] = rec.create(APP, "batch", {"item": ids[sku], "batch_no": key.upper(),
+                                             "expiry_date": (today + timedelta(days=days)).isoformat()})["id"]
+    for batch, sku, wh, qty in (("beef_a", "BEEF", "kitchen", 30), ("beef_b", "BEEF", "kitchen", 5),
+                                ("beef_old", "BEEF", "kitchen", 10), ("semi_x", "SEMI", "store", 4),
+                                ("semi_y", "SEMI", "store", 2), ("noodle", "NOODLE", "store", 15)):
+        rec.create(APP, "stock_adjustment", {"item": ids[sku], "warehouse": ids[wh], "batch": ids[batch], "qty": qty,
+                                             "reason": "opening"})
+    for product, out, lines in (("SEMI", 10, {"BEEF": 12}), ("DISH", 1, {"SEMI": "0.15", "NOODLE": "0.2"})):
+        bom = rec.create(APP, "bom", {"product": ids[product], "qty": out,
+                                      "lines": [{"item": ids[k], "qty": v} for k, v in lines.items()]})
+        ids["engine"].fire(APP, "bom", bom["id"], "activate", actor=MANAGER)
+    return ids
+
+
+def _by_batch(jimu: Any, ct: dict[str, Any], sku: str, wh: str, bucket: str = "on_hand") -> dict[Any, Decimal]:
+    lg = jimu.apps.get(APP).spec.ledger("stock")
+    with jimu.db.read() as c:
+        rows = balances(c, APP, lg, item=ct[sku], warehouse=ct[wh])
+    return {r["batch"]: r[bucket] for r in rows if r[bucket]}
+
+
+def test_catering_extends_standard_and_food(jimu: Any, ct: dict[str, Any]) -> None:
+    spec = jimu.apps.get(APP).spec
+    assert [d.name for d in spec.ledger("stock").dimensions] == ["item", "warehouse", "batch"]
+    assert spec.settings["industry"] == "catering" and spec.settings["fefo"] is True
+    for name in ("item", "warehouse", "customer", "supplier", "sales_order", "purchase_order", "stocktake", "batch",
+                 "supplier_certificate", "bom", "work_order", "dish_sale", "dish_sale_line", "dish_sale_usage",
+                 "store_requisition", "store_requisition_line", "store_requisition_issue"):
+        ent = spec.entity(name)
+        assert ent is not None and ent.label.zh and ent.label.en, name
+        assert all(f.label.zh and f.label.en for f in ent.fields), name
+    wf = spec.workflow_for("sales_order")
+    assert {t.name for t in wf.transitions} == {"submit", "approve", "reject", "ship", "complete", "cancel"}
+    assert {r.name for r in spec.roles} == {"admin", "sales", "warehouse", "purchasing", "finance", "manager", "vp"}
+    postings = {p.name: p for p in spec.ledger("stock").postings}
+    assert postings["so_ship"].model_extra["allocate"] == "fefo"
+    assert postings["wo_reserve"].model_extra["allocate"] == "fefo"
+    assert postings["dish_consume"].kind == "ship"
+
+
+def test_dish_sale_consumes_ingredients_first_expiry_first_out(jimu: Any, ct: dict[str, Any]) -> None:
+    eng = ct["engine"]
+    sale = jimu.records.create(APP, "dish_sale", {"store": ct["store"], "lines": [
+        {"dish": ct["DISH"], "qty": 20, "price": "32"}]}, actor=CASHIER)
+    assert sale["amount"] == Decimal("640.00")
+    posted = eng.fire(APP, "dish_sale", sale["id"], "post", actor=CASHIER)
+    assert posted["state"] == "posted"
+    assert {(u["item"], u["qty"]) for u in posted["usage"]} == {(ct["SEMI"], 3), (ct["NOODLE"], 4)}
+    # 3 kg of braised beef: the 2 kg expiring tomorrow first, then 1 kg of the later batch
+    assert _by_batch(jimu, ct, "SEMI", "store") == {ct["semi_x"]: 3}
+    assert _by_batch(jimu, ct, "NOODLE", "store") == {ct["noodle"]: 11}
+    too_many = jimu.records.create(APP, "dish_sale", {"store": ct["store"], "lines": [
+        {"dish": ct["DISH"], "qty": 100, "price": "32"}]}, actor=CASHIER)
+    with pytest.raises(StockConflict):
+        eng.fire(APP, "dish_sale", too_many["id"], "post", actor=CASHIER)
+    assert jimu.records.get(APP, "dish_sale", too_many["id"])["state"] == "draft"
+    assert _by_batch(jimu, ct, "SEMI", "store") == {ct["semi_x"]: 3}
+    no_recipe = jimu.records.create(APP, "dish_sale", {"store": ct["store"], "lines": [
+        {"dish": ct["SALAD"], "qty": 1, "price": "18"}]}, actor=CASHIER)
+    with pytest.raises(ValidationError) as err:
+        eng.fire(APP, "dish_sale", no_recipe["id"], "post", actor=CASHIER)
+    assert err.value.code == "catering.no_recipe"
+    assert verify(jimu.db, APP) == []
+
+
+def test_store_requisition_moves_the_kitchens_batches(jimu: Any, ct: dict[str, Any]) -> None:
+    eng = ct["engine"]
+    req = jimu.records.create(APP, "store_requisition", {"store": ct["store"], "kitchen": ct["kitchen"],
+                                                         "lines": [{"item": ct["BEEF"], "qty": 8}]}, actor=WH)
+    eng.fire(APP, "store_requisition", req["id"], "submit", actor=WH)
+    issued = eng.fire(APP, "store_requisition", req["id"], "issue", actor=WH)
+    # The expired batch is skipped; the one expiring in 5 days goes before the 10-day one.
+    assert {(r["batch"], r["qty"]) for r in issued["issued"]} == {(ct["beef_b"], 5), (ct["beef_a"], 3)}
+    assert _by_batch(jimu, ct, "BEEF", "kitchen") == {ct["beef_a"]: 27, ct["beef_old"]: 10}
+    assert _by_batch(jimu, ct, "BEEF", "kitchen", "in_transit") == {ct["beef_b"]: 5, ct["beef_a"]: 3}
+    eng.fire(APP, "store_requisition", req["id"], "receive", actor=WH)
+    assert _by_batch(jimu, ct, "BEEF", "store") == {ct["beef_b"]: 5, ct["beef_a"]: 3}
+    assert _by_batch(jimu, ct, "BEEF", "kitchen", "in_transit") == {}
+    assert verify(jimu.db, APP) == []
+
+
+def test_kitchen_production_issues_fefo_and_receives_a_new_batch(jimu: Any, ct: dict[str, Any]) -> None:
+    eng = ct["engine"]
+    expiry = (clock.today() + timedelta(days=3)).isoformat()
+    wo = jimu.records.create(APP, "work_order", {"product": ct["SEMI"], "qty": 10, "warehouse": ct["kitchen"],
+                                                 "batch_no": "CK-1", "expiry_date": expiry}, actor=MANAGER)
+    eng.fire(APP, "work_order", wo["id"], "release", actor=MANAGER)
+    assert _by_batch(jimu, ct, "BEEF", "kitchen", "reserved") == {ct["beef_b"]: 5, ct["beef_a"]: 7}
+    eng.fire(APP, "work_order", wo["id"], "start", actor=WH)
+    assert _by_batch(jimu, ct, "BEEF", "kitchen") == {ct["beef_a"]: 23, ct["beef_old"]: 10}
+    eng.fire(APP, "work_order", wo["id"], "complete", actor=WH)
+    batch = jimu.records.list(APP, "batch", filter='batch_no == "CK-1"').data[0]
+    assert batch["item"] == ct["SEMI"] and batch["expiry_date"].isoformat() == expiry
+    assert _by_batch(jimu, ct, "SEMI", "kitchen") == {batch["id"]: 10}
+    assert verify(jimu.db, APP) == []
+
+
+def test_fefo_off_is_flagged_for_catering(jimu: Any, ct: dict[str, Any]) -> None:
+    from jimu.platform import health
+    from jimu.templates_market.health_context import scan_context_for
+
+    draft = jimu.store.draft(APP)
+    draft.settings["fefo"] = False
+    jimu.store.save_draft(APP, draft, author="admin")
+    report = health.run_scan(scan_context_for(jimu, APP))
+    assert any(f.rule == "DF-04" for f in report.findings)
+
+
+def test_catering_demo_sample_data(jimu: Any) -> None:
+    result = install_template(jimu, "demo", "catering", sample_data=True)
+    assert result.sample_rows["bom"] == 3 and result.sample_rows["dish_sale"] == 1
+    eng = WorkflowEngine(jimu)
+    sale = jimu.records.list("demo", "dish_sale").data[0]
+    assert eng.fire("demo", "dish_sale", sale["id"], "post", actor=CASHIER)["state"] == "posted"
+    req = jimu.records.list("demo", "store_requisition").data[0]
+    for t in ("submit", "issue", "receive"):
+        eng.fire("demo", "store_requisition", req["id"], t, actor=WH)
+    wo = jimu.records.list("demo", "work_order").data[0]
+    for t in ("release", "start", "complete"):
+        eng.fire("demo", "work_order", wo["id"], t, actor=MANAGER)
+    assert verify(jimu.db, "demo") == []
