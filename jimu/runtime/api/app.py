@@ -64,7 +64,11 @@ BACKGROUND: list[str] = [
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     """Run the scheduler and the event dispatcher while the server serves (``background``
-    setting; ``JIMU_SCHEDULER=0`` turns them off)."""
+    setting; ``JIMU_SCHEDULER=0`` turns them off). Open SSE streams end on SIGINT/SIGTERM
+    (uvicorn waits for open connections before this shutdown) and at the shutdown."""
+    from jimu.runtime.events.hub import stop_hub
+    from jimu.runtime.events.shutdown import streams_end_on_exit_signal
+
     stops = []
     if app.state.settings.get("background") and os.environ.get("JIMU_SCHEDULER", "1") != "0":
         for ref in BACKGROUND:
@@ -73,8 +77,10 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
             if module is not None:
                 stops.append(getattr(module, func)(app.state.jimu))
     try:
-        yield
+        with streams_end_on_exit_signal(app.state.jimu.db):
+            yield
     finally:
+        stop_hub(app.state.jimu.db)
         for stop in reversed(stops):
             stop()
 

@@ -33,7 +33,7 @@ from jimu.platform.db import Database
 from jimu.runtime.events.outbox import NOTIFY_CHANNEL, add_commit_callback, remove_commit_callback
 from jimu.runtime.events.tables import events
 
-__all__ = ["Batch", "Hub", "Subscriber", "get_hub", "LOOKBACK", "CLOSED", "MAX_BACKOFF"]
+__all__ = ["Batch", "Hub", "Subscriber", "get_hub", "stop_hub", "LOOKBACK", "CLOSED", "MAX_BACKOFF"]
 
 log = logging.getLogger("jimu.events.hub")
 LOOKBACK = 256
@@ -79,12 +79,16 @@ def _deliver(subs: list[Subscriber], item: Batch | None) -> None:
         sub.queue.put_nowait(item)
 
 
-def _on_engine_disposed(engine: Engine) -> None:
-    """``Jimu.close()`` disposes the engine: stop its hub."""
+def _stop_engine_hub(engine: Engine) -> None:
     with _hubs_lock:
         hub = _hubs.get(id(engine))
     if hub is not None and hub.db.engine is engine:
         hub.stop()
+
+
+def _on_engine_disposed(engine: Engine) -> None:
+    """``Jimu.close()`` disposes the engine: stop its hub."""
+    _stop_engine_hub(engine)
 
 
 # Registered once on the class at import: adding listeners to a live engine races with
@@ -100,6 +104,12 @@ def get_hub(db: Database) -> Hub:
             hub = _hubs[id(db.engine)] = Hub(db)
             hub.start()
         return hub
+
+
+def stop_hub(db: Database) -> None:
+    """Stop the hub of ``db``'s engine if one runs, ending its open streams (the server's
+    shutdown; a later subscriber starts a new hub)."""
+    _stop_engine_hub(db.engine)
 
 
 class Hub:
