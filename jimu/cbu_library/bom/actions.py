@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from jimu.core.errors import ValidationError
@@ -195,20 +196,16 @@ def _explode_action(ctx: Any, spec: Mapping[str, Any]) -> None:
     fill_then_post(ctx, spec, into, rows)
 
 
-class BomAction:
-    """An automation/transition action kind of this unit (``name``, ``description``,
-    ``params``; ``run(ctx, spec)`` as the automation engine and transitions call it)."""
 
-    def __init__(self, name: str, description: str, params: dict[str, str], impl: Any) -> None:
-        self.name, self.description, self.params, self.impl = name, description, params, impl
 
-    def run(self, ctx: Any, spec: Mapping[str, Any]) -> Any:
-        return self.impl(ctx, spec)
+def _action(name: str, description: str, params: dict[str, str], run: Any) -> Any:
+    """An action kind as the automation engine and transitions call it: ``run(ctx, spec)``."""
+    return SimpleNamespace(name=name, description=description, params=params, run=run)
 
 
 ACTIONS = [
-    BomAction("bom_check", "Refuse activating a BOM that closes a cycle or duplicates an active BOM.", {}, _check),
-    BomAction("bom_explode", "Fill an empty child table with one level of the product's BOM, then post.",
+    _action("bom_check", "Refuse activating a BOM that closes a cycle or duplicates an active BOM.", {}, _check),
+    _action("bom_explode", "Fill an empty child table with one level of the product's BOM, then post.",
               {"into": "child table (default components)", "product": "field", "qty": "field", "bom": "field",
                "transition": "this transition", "postings": "ledger postings to run once filled"}, _explode_action),
 ]

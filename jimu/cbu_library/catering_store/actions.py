@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from jimu.core.errors import ValidationError
@@ -69,20 +70,17 @@ def _issue(ctx: Any, spec: Mapping[str, Any]) -> None:
     _bom().fill_then_post(ctx, spec, "issued", rows)
 
 
-class CateringAction:
-    """An action kind of this unit (``name``, ``description``, ``params``, ``run(ctx, spec)``)."""
 
-    def __init__(self, name: str, description: str, params: dict[str, str], impl: Any) -> None:
-        self.name, self.description, self.params, self.impl = name, description, params, impl
 
-    def run(self, ctx: Any, spec: Mapping[str, Any]) -> Any:
-        return self.impl(ctx, spec)
+def _action(name: str, description: str, params: dict[str, str], run: Any) -> Any:
+    """An action kind as the automation engine and transitions call it: ``run(ctx, spec)``."""
+    return SimpleNamespace(name=name, description=description, params=params, run=run)
 
 
 ACTIONS = [
-    CateringAction("recipe_consume", "Dish lines through their recipes into the ingredients used, then post.",
+    _action("recipe_consume", "Dish lines through their recipes into the ingredients used, then post.",
                    {"transition": "this transition", "postings": "ledger postings to run once filled"}, _consume),
-    CateringAction("requisition_issue", "Allocate requested lines over the kitchen's batches (FEFO), then post.",
+    _action("requisition_issue", "Allocate requested lines over the kitchen's batches (FEFO), then post.",
                    {"transition": "this transition", "postings": "ledger postings to run once filled"}, _issue),
 ]
 

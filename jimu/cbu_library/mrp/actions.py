@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from jimu.core.errors import FieldError, ValidationError
@@ -175,20 +176,17 @@ def _create_orders(ctx: Any, spec: Mapping[str, Any]) -> None:
                         actor=actor, conn=conn, _allow_state=True, _extra={"document": f"{ctx.entity}:{run['id']}"})
 
 
-class MrpAction:
-    """An action kind of this unit (``name``, ``description``, ``params``, ``run(ctx, spec)``)."""
 
-    def __init__(self, name: str, description: str, params: dict[str, str], impl: Any) -> None:
-        self.name, self.description, self.params, self.impl = name, description, params, impl
 
-    def run(self, ctx: Any, spec: Mapping[str, Any]) -> Any:
-        return self.impl(ctx, spec)
+def _action(name: str, description: str, params: dict[str, str], run: Any) -> Any:
+    """An action kind as the automation engine and transitions call it: ``run(ctx, spec)``."""
+    return SimpleNamespace(name=name, description=description, params=params, run=run)
 
 
 ACTIONS = [
-    MrpAction("mrp_calculate", "Net requirements of the run's warehouse, level by level, as the run's lines.", {},
+    _action("mrp_calculate", "Net requirements of the run's warehouse, level by level, as the run's lines.", {},
               _calculate),
-    MrpAction("mrp_create_orders", "Draft purchase orders (per supplier) and work orders for the net requirements.",
+    _action("mrp_create_orders", "Draft purchase orders (per supplier) and work orders for the net requirements.",
               {}, _create_orders),
 ]
 
