@@ -2,7 +2,9 @@
 
 ``GET /api/apps/{app}/events`` streams what the caller may see (token as Bearer header or
 ``?access_token=``; ``Last-Event-ID`` header or ``?last_event_id=`` resumes from the
-outbox; ``?kinds=record.updated,ledger.moved`` narrows). Webhooks are managed by the app's
+outbox; ``?kinds=record.updated,ledger.moved`` narrows). The stream ends when the
+credential it was opened with expires, is withdrawn (user deactivated, API key revoked)
+or changes rights (roles): the client reconnects and gets 401 or the new rights. Webhooks are managed by the app's
 admins under ``/api/apps/{app}/webhooks``; ``POST /api/hooks/{token}`` is an incoming hook.
 """
 
@@ -15,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from jimu.core.errors import FieldError, ValidationError
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of
+from jimu.runtime.events.credentials import StreamCredential
 from jimu.runtime.events.outbox import EVENT_KINDS
 from jimu.runtime.events.sse import EventStreamResponse
 
@@ -34,7 +37,8 @@ def _last_event_id(request: Request) -> int | None:
 async def stream_events(request: Request) -> Response:
     """GET /api/apps/{app}/events: server-sent events of the changes the caller may see."""
     jimu = jimu_of(request)
-    policy = AccessPolicy.for_actor(jimu, str(request.path_params["app"]), current_actor(request))
+    actor = current_actor(request)
+    policy = AccessPolicy.for_actor(jimu, str(request.path_params["app"]), actor)
     last = _last_event_id(request)
     kinds = None
     if request.query_params.get("kinds"):
@@ -44,7 +48,8 @@ async def stream_events(request: Request) -> Response:
             raise ValidationError("unknown event kinds: " + ", ".join(sorted(unknown)),
                                   errors=[FieldError("kinds", "invalid", f"one of {', '.join(EVENT_KINDS)}")])
     heartbeat = float(jimu.settings.get("sse_heartbeat", 15.0))
-    return EventStreamResponse(policy, last, heartbeat=heartbeat, kinds=kinds)
+    return EventStreamResponse(policy, last, heartbeat=heartbeat, kinds=kinds,
+                               credential=StreamCredential(request, actor))
 
 
 def routes() -> list[BaseRoute]:

@@ -4,6 +4,10 @@ Frames: ``id: <seq>``, ``event: record.created|updated|deleted|transitioned|ledg
 ``data: {"entity", "id", "version", "changes"}`` rendered by the caller's rights; a
 ``: ping`` comment after ``heartbeat`` idle seconds keeps proxies from closing the stream.
 
+The stream ends when its credential stops holding or no longer means the same caller
+(:class:`~jimu.runtime.events.credentials.StreamCredential`, checked on every heartbeat
+and at the token's expiry): the client reconnects and gets 401, or the new rights.
+
 Fan-out cost: the stream is a plain ASGI response whose task waits on its queue (no
 per-event timeout task: the heartbeat is one timer per stream that re-arms itself), and
 the live frames of a batch are rendered and encoded once per access profile
@@ -23,7 +27,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from jimu.core.clock import now
 from jimu.runtime.access import AccessPolicy
+from jimu.runtime.events.credentials import StreamCredential
 from jimu.runtime.events.hub import CLOSED, Batch, Subscriber, get_hub
 from jimu.runtime.events.outbox import EVENT_KINDS
 from jimu.runtime.events.tables import events
@@ -32,7 +38,8 @@ from jimu.runtime.events.visibility import render_event
 __all__ = ["EventStreamResponse", "frame", "profile_of", "render_frame", "REPLAY_LIMIT"]
 
 REPLAY_LIMIT = 1000
-_PING = "ping"
+_TICK = "tick"  # heartbeat: re-check the credential, ping when idle
+_EXPIRY = "expiry"  # the token's expiry time: re-check the credential
 _RETRY = b"retry: 2000\n\n"
 
 
@@ -70,13 +77,15 @@ def _replay(policy: AccessPolicy, after: int) -> list[Mapping[str, Any]]:
 
 class EventStreamResponse(Response):
     """``text/event-stream`` of what ``policy``'s caller may see, until the client goes
-    away or the hub stops (``Jimu.close()``)."""
+    away, the hub stops (``Jimu.close()``, the server's shutdown) or ``credential`` (the
+    request's, when given) stops holding."""
 
     media_type = "text/event-stream"
 
     def __init__(self, policy: AccessPolicy, last_event_id: int | None, *, heartbeat: float = 15.0,
-                 kinds: set[str] | None = None) -> None:
+                 kinds: set[str] | None = None, credential: StreamCredential | None = None) -> None:
         self.policy = policy
+        self.credential = credential
         self.last_event_id = last_event_id
         self.heartbeat = heartbeat
         self.kinds = frozenset(kinds or EVENT_KINDS)
@@ -92,15 +101,16 @@ class EventStreamResponse(Response):
         hub = get_hub(self.policy.jimu.db)
         sub = hub.subscribe(self.policy.app)
         loop = asyncio.get_running_loop()
-        idle = [True]
+        idle = True
 
         def beat() -> None:
-            if idle[0]:
-                sub.queue.put_nowait(_PING)
-            idle[0] = True
-            timer[0] = loop.call_later(self.heartbeat, beat)
+            sub.queue.put_nowait(_TICK)
+            timers[0] = loop.call_later(self.heartbeat, beat)
 
-        timer = [loop.call_later(self.heartbeat, beat)]
+        timers = [loop.call_later(self.heartbeat, beat)]
+        if self.credential is not None and self.credential.expires is not None:
+            delay = max(0.0, self.credential.expires - now().timestamp()) + 0.001
+            timers.append(loop.call_later(delay, sub.queue.put_nowait, _EXPIRY))
         watcher = asyncio.ensure_future(_watch_disconnect(receive, sub))
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
@@ -110,22 +120,37 @@ class EventStreamResponse(Response):
                 item = await sub.queue.get()
                 if item is CLOSED:
                     break
-                if item == _PING:
-                    body = b": ping\n\n"
-                else:
-                    assert isinstance(item, Batch)
+                if isinstance(item, Batch):
                     body = self._live(item, sent_upto)
                     if not body:
                         continue
-                    idle[0] = False
+                    idle = False
+                else:
+                    if not await self._holds():
+                        break
+                    if item is _EXPIRY:
+                        continue
+                    if not idle:  # frames went out since the last heartbeat
+                        idle = True
+                        continue
+                    body = b": ping\n\n"
                 await send({"type": "http.response.body", "body": body, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             pass  # the client went away mid-write
         finally:
-            timer[0].cancel()
+            for timer in timers:
+                timer.cancel()
             watcher.cancel()
             hub.unsubscribe(sub)
+
+    async def _holds(self) -> bool:
+        """Whether the stream's credential still holds (cheap: the expiry and a recent
+        check of the same credential are known without the database)."""
+        if self.credential is None:
+            return True
+        known = self.credential.cached()
+        return known if known is not None else await run_in_threadpool(self.credential.check)
 
     async def _replay(self, send: Send) -> int:
         """Send what came after Last-Event-ID; returns the last replayed sequence number."""

@@ -46,12 +46,19 @@ class SSEReader:
         self.events: queue.Queue[tuple[str | None, str, Any, float]] = queue.Queue()
         self.connected = threading.Event()
         self.status: int | None = None
+        self.ended = threading.Event()  # the server ended the stream (or refused it)
         self._stop = False
         self._thread = threading.Thread(target=self._run, args=(url, headers or {}), daemon=True)
         self._thread.start()
         self.connected.wait(10)
 
     def _run(self, url: str, headers: dict[str, str]) -> None:
+        try:
+            self._read(url, headers)
+        finally:
+            self.ended.set()
+
+    def _read(self, url: str, headers: dict[str, str]) -> None:
         with httpx.Client(timeout=httpx.Timeout(30, read=60)) as client, client.stream("GET", url, headers=headers) as r:
             self.status = r.status_code
             self.connected.set()
