@@ -1,5 +1,5 @@
 """Ledger figures: reservations/s on one hot item against a bare guarded UPDATE loop in the
-same run, and the time verify() takes over N movements.
+same run (also as CPU time per reservation), and the time verify() takes over N movements.
 
 Prints one JSON line per figure: {"figure", "value", "unit", "baseline", "baseline_value",
 "ratio", "backend"}. SQLite always; PostgreSQL with --pg-url or JIMU_TEST_PG_URL.
@@ -62,13 +62,14 @@ def database(backend: str, pg_url: str | None) -> Iterator[Database]:
         admin.dispose()
 
 
-def rate(n: int, step: Callable[[], None]) -> float:
+def rate(n: int, step: Callable[[], None]) -> tuple[float, float]:
+    """(steps per wall second, CPU microseconds per step) over ``n`` steps after a warm-up."""
     for _ in range(min(50, n)):  # warm up pools and statement caches
         step()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
         step()
-    return n / (time.perf_counter() - start)
+    return n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1e6
 
 
 def bench_reservations(db: Database, backend: str, n: int) -> None:
@@ -87,12 +88,16 @@ def bench_reservations(db: Database, backend: str, n: int) -> None:
             reserve(c, "bench", STOCK, HOT, 1)
 
     # Interleave the two loops so background noise hits both alike.
-    bare_rates, ledger_rates = [], []
+    bare_runs, ledger_runs = [], []
     for _ in range(3):
-        bare_rates.append(rate(n // 3, bare))
-        ledger_rates.append(rate(n // 3, ledger))
-    b, ledg = max(bare_rates), max(ledger_rates)
+        bare_runs.append(rate(n // 3, bare))
+        ledger_runs.append(rate(n // 3, ledger))
+    b, ledg = max(r for r, _ in bare_runs), max(r for r, _ in ledger_runs)
     emit("ledger_reservations_per_s_hot_item", ledg, "reservations/s", "bare_guarded_update_per_s", b, backend)
+    # The same loops in this process's CPU time (steadier on a shared machine; leaves out
+    # waits such as SQLite's checkpoint fsyncs, which the wall-clock figure above includes).
+    emit("ledger_reservation_cpu_us_hot_item", min(c for _, c in ledger_runs), "us/reservation",
+         "bare_guarded_update_cpu_us", min(c for _, c in bare_runs), backend, higher_is_better=False)
 
 
 def fill_movements(db: Database, n: int, keys: int = 1000) -> None:
