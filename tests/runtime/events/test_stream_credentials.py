@@ -11,23 +11,13 @@ from typing import Any
 
 import pytest
 
-from jimu.core.clock import ManualClock, set_clock
+from jimu.core.clock import ManualClock
 from jimu.runtime.api.app import create_app
 from jimu.runtime.events import credentials
 from jimu.runtime.events.hub import get_hub
 from tests.runtime.events.helpers import SSEReader, serve
 
 HEARTBEAT = 0.1
-
-
-@pytest.fixture
-def clock() -> Iterator[ManualClock]:
-    manual = ManualClock()
-    before = set_clock(manual)
-    try:
-        yield manual
-    finally:
-        set_clock(before)
 
 
 @pytest.fixture
@@ -57,16 +47,16 @@ def _still_streams(api: Any, reader: SSEReader, sku: str = "A-1") -> None:
     assert kind == "record.updated" and data["id"] == api.ids["items"][sku]
 
 
-def test_stream_ends_when_the_token_expires(served: Any, clock: ManualClock) -> None:
+def test_stream_ends_when_the_token_expires(served: Any, manual_clock: ManualClock) -> None:
     api, url = served
     token = api.token("warehouse")  # lives 8 hours by the test clock
     reader = SSEReader(f"{url}?access_token={token}")
     assert reader.status == 200
     assert not reader.ended.wait(5 * HEARTBEAT)  # heartbeats re-check and keep it
-    clock.advance(timedelta(hours=7))
+    manual_clock.advance(timedelta(hours=7))
     assert not reader.ended.wait(5 * HEARTBEAT)
     _still_streams(api, reader)
-    clock.advance(timedelta(hours=2))
+    manual_clock.advance(timedelta(hours=2))
     assert reader.ended.wait(5), "the stream outlived its token"
     assert SSEReader(f"{url}?access_token={token}").status == 401  # what the reconnect gets
 
@@ -74,15 +64,15 @@ def test_stream_ends_when_the_token_expires(served: Any, clock: ManualClock) -> 
 def test_stream_ends_at_the_expiry_time_between_heartbeats(served: Any) -> None:
     api, url = served
     api.jimu.settings["sse_heartbeat"] = 60.0
-    api.jimu.settings["token_ttl"] = 1
+    api.jimu.settings["token_ttl"] = 3  # whole seconds: expires 2 to 3 s from now
     r = api.client.post("/api/auth/token", json={"username": "warehouse", "password": "warehouse"})
     token = r.json()["access_token"]
     reader = SSEReader(f"{url}?access_token={token}")
     assert reader.status == 200
-    assert reader.ended.wait(5), "no heartbeat came, and the stream outlived its token"
+    assert reader.ended.wait(8), "no heartbeat came, and the stream outlived its token"
 
 
-def test_stream_ends_when_the_session_cookie_expires(served: Any, clock: ManualClock) -> None:
+def test_stream_ends_when_the_session_cookie_expires(served: Any, manual_clock: ManualClock) -> None:
     api, url = served
     r = api.client.post("/api/auth/session", json={"username": "sales", "password": "sales"})
     assert r.status_code == 200, r.text
@@ -90,7 +80,7 @@ def test_stream_ends_when_the_session_cookie_expires(served: Any, clock: ManualC
     reader = SSEReader(url, {"Cookie": f"jimu_session={session}"})
     assert reader.status == 200
     assert not reader.ended.wait(5 * HEARTBEAT)
-    clock.advance(timedelta(hours=9))
+    manual_clock.advance(timedelta(hours=9))
     assert reader.ended.wait(5), "the stream outlived its session"
 
 
