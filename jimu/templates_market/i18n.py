@@ -22,6 +22,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "contains": ("主要内容", "Highlights"),
     "screenshots": ("截图", "Screenshots"),
     "no_screenshots": ("暂无截图", "No screenshots"),
+    "screenshot_alt": ("{title} 截图 {n}/{total}", "{title}: screenshot {n} of {total}"),
+    "screenshot_open": ("查看大图", "Open full size"),
     "depends": ("依赖", "Depends on"),
     "version": ("版本", "Version"),
     "versions": ("可用版本", "Available versions"),

@@ -8,7 +8,13 @@ from typing import Any
 from jimu.templates_market.catalog import Catalog, catalog_for, default_catalog
 from jimu.templates_market.manifest import CbuPackage, TemplatePackage
 
-__all__ = ["template_entry", "cbu_entry", "list_templates", "list_cbus"]
+__all__ = ["screenshot_url", "template_entry", "cbu_entry", "list_templates", "list_cbus"]
+
+
+def screenshot_url(template_id: str, shot: str) -> str:
+    """Where ``GET /market/templates/{id}/screenshots/{file}`` serves ``shot`` (a path as
+    ``template.yaml`` lists it; served by its file name)."""
+    return f"/market/templates/{template_id}/screenshots/{shot.rsplit('/', 1)[-1]}"
 
 
 def template_entry(tpl: TemplatePackage) -> dict[str, Any]:
@@ -22,6 +28,7 @@ def template_entry(tpl: TemplatePackage) -> dict[str, Any]:
         "params": {k: {"type": p.type, "default": p.default, "label": p.label.model_dump()} for k, p in m.params.items()},
         "contains": list(m.contains),
         "screenshots": [f"templates/{m.id}/{s}" for s in m.screenshots],
+        "screenshot_urls": [screenshot_url(m.id, s) for s in m.screenshots],
         "readme": tpl.readme(),
     }
 

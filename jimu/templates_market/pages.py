@@ -2,6 +2,7 @@
 screens' base layout, session auth, CSRF form token and language cookie::
 
     GET       /market                                     templates and capability units
+    GET       /market/templates/{template}/screenshots/{file}  a listed screenshot (no login)
     GET|POST  /market/templates/{template}/install        params form; synchronous install
     GET       /market/apps/{app}                          the app's installed units and versions
     GET|POST  /market/apps/{app}/cbus/{cbu}/upgrade       dry-run diff + conflicts (mine/theirs); apply
@@ -19,7 +20,7 @@ from typing import Any
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 
 from jimu.core.errors import JimuError, PermissionDenied
 from jimu.platform.permissions.model import is_admin
@@ -31,7 +32,7 @@ from jimu.templates_market.installer import install_template
 from jimu.templates_market.lifecycle import installed, uninstall_cbu, upgrade_cbu
 from jimu.templates_market.market import list_cbus, list_templates
 
-__all__ = ["PAGES_DIR", "market_page", "install_page", "install_submit", "app_units_page", "upgrade_page",
+__all__ = ["PAGES_DIR", "market_page", "screenshot_file", "install_page", "install_submit", "app_units_page", "upgrade_page",
            "upgrade_submit", "uninstall_page", "uninstall_submit"]
 
 PAGES_DIR = Path(__file__).resolve().parent / "templates" / "_pages"
@@ -96,6 +97,31 @@ async def market_page(request: Request) -> Response:
     cbus = {c["name"]: c for c in list_cbus(s.jimu)}
     return _render(s, "market.html", templates=templates, cbus=list(cbus.values()), cbu_map=cbus,
                    apps=_app_names(s))
+
+
+# --- screenshots ------------------------------------------------------------------------
+
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
+
+
+async def screenshot_file(request: Request) -> Response:
+    """GET /market/templates/{template}/screenshots/{file}: a picture the template's
+    manifest lists (by its file name), no login; anything else is a plain 404."""
+    from starlette.concurrency import run_in_threadpool
+
+    catalog = catalog_for(request.app.state.jimu)
+    tid, name = str(request.path_params["template"]), str(request.path_params["file"])
+    tpl = catalog.template(tid) if catalog.has_template(tid) else None
+    listed = [s for s in (tpl.manifest.screenshots if tpl else []) if s.rsplit("/", 1)[-1] == name]
+    media = _IMAGE_TYPES.get(Path(name).suffix.lower())
+    if tpl is None or not listed or media is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    root = tpl.path.resolve()
+    path = (root / listed[0]).resolve()
+    if not path.is_relative_to(root) or not await run_in_threadpool(path.is_file):
+        return Response("not found", status_code=404, media_type="text/plain")
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "public, max-age=86400",
+                                                         "X-Content-Type-Options": "nosniff"})
 
 
 # --- install ----------------------------------------------------------------------------

@@ -93,6 +93,7 @@ def routes() -> list[BaseRoute]:
     m = "/market/apps/{app}/cbus/{cbu}"
     return [
         Route("/market", pages.market_page, methods=["GET"]),
+        Route("/market/templates/{template}/screenshots/{file}", pages.screenshot_file, methods=["GET"]),
         Route("/market/templates/{template}/install", pages.install_page, methods=["GET"]),
         Route("/market/templates/{template}/install", pages.install_submit, methods=["POST"]),
         Route("/market/apps/{app}", pages.app_units_page, methods=["GET"]),

@@ -59,9 +59,21 @@ def test_market_lists_templates_and_cbus(login: Callable[..., Any]) -> None:
     assert "batch_tracking" in html and "food_safety" in html  # units a template installs
     assert 'data-cbu="sales_order"' in html  # the unit table
     assert "screenshots/food-batches.png" in html
+    # screenshots as thumbnails that open full size, alt text in the user's language
+    imgs = re.findall(r'<a href="([^"]+)"[^>]*><img src="([^"]+)" alt="([^"]+)"', html)
+    assert ("/market/templates/food/screenshots/food-batches.png",
+            "/market/templates/food/screenshots/food-batches.png", "食品进销存 截图 1/2") in imgs
+    assert {src for _, src, _ in imgs} >= {"/market/templates/standard/screenshots/standard-dashboard.png",
+                                           "/market/templates/food/screenshots/food-near-expiry.png"}
     assert '/market/templates/food/install' in html
     en = login("admin", "en").get("/market").text
     assert "Template market" in en and "Food inventory" in en
+    assert 'alt="Food inventory: screenshot 2 of 2"' in en
+    # the pictures themselves need no login
+    anon = login("admin")
+    anon.cookies.clear()
+    shot = anon.get("/market/templates/food/screenshots/food-batches.png")
+    assert shot.status_code == 200 and shot.headers["content-type"] == "image/png"
 
 
 def test_install_form_installs_food_into_new_app(login: Callable[..., Any], market_jimu: Any) -> None:
