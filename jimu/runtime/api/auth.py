@@ -44,7 +44,7 @@ __all__ = [
     "SESSION_COOKIE", "CSRF_COOKIE", "CSRF_HEADER", "issue_token", "read_token", "login", "login_session",
     "logout_session", "current_actor", "optional_actor", "require_admin", "create_api_key", "jimu_of",
     "LOCK_AFTER", "published_version_seen", "request_user", "has_credentials", "list_api_keys",
-    "revoke_api_key",
+    "revoke_api_key", "credential_of", "token_expiry",
 ]
 
 SESSION_COOKIE = "jimu_session"
@@ -103,6 +103,15 @@ def issue_token(jimu: Jimu, user: User, *, kind: str = "a", ttl: int | None = No
                               separators=(",", ":")).encode())
     sig = hmac.new(_secret(jimu), payload.encode(), hashlib.sha256).digest()
     return f"{payload}.{_b64(sig)}"
+
+
+def token_expiry(token: str) -> float | None:
+    """The expiry (POSIX timestamp) a signed token carries, read without checking its
+    signature (for a caller that already authenticated with it); None when unreadable."""
+    try:
+        return float(json.loads(_unb64(token.split(".", 1)[0]))["x"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _claims(jimu: Jimu, token: str, kind: str) -> tuple[int, int]:
@@ -313,7 +322,7 @@ def optional_actor(conn: HTTPConnection, *, db: Connection | None = None, app: s
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     jimu = jimu_of(conn)
-    found = _credential(conn)
+    found = credential_of(conn)
     actor: Actor | None = None
     kw: dict[str, Any] = {"db": db, "app": app, "conn": conn}
     if found is None:
@@ -341,7 +350,7 @@ def optional_actor(conn: HTTPConnection, *, db: Connection | None = None, app: s
     return actor
 
 
-def _credential(conn: HTTPConnection) -> tuple[str, str] | None:
+def credential_of(conn: HTTPConnection) -> tuple[str, str] | None:
     """Which credential the request carries, in order of precedence: ("bearer", the
     Authorization header), ("key", X-API-Key), ("cookie", the session token) or ("query",
     ?access_token= on a GET, for EventSource); None without any."""
@@ -360,7 +369,7 @@ def _credential(conn: HTTPConnection) -> tuple[str, str] | None:
 def has_credentials(conn: HTTPConnection) -> bool:
     """Whether the request carries credentials (valid or not): without any, the answer is
     401 with no database read."""
-    return _credential(conn) is not None
+    return credential_of(conn) is not None
 
 
 def current_actor(conn: HTTPConnection, *, db: Connection | None = None, app: str | None = None) -> Actor:

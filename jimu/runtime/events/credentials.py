@@ -18,9 +18,7 @@ interval for a user's many tabs, never one per event).
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
 import logging
 import threading
 import time
@@ -32,7 +30,7 @@ from starlette.requests import HTTPConnection
 from jimu.core.clock import now
 from jimu.core.errors import PermissionDenied, Unauthenticated
 from jimu.platform.actor import Actor
-from jimu.runtime.api.auth import _credential, jimu_of, optional_actor
+from jimu.runtime.api.auth import credential_of, jimu_of, optional_actor, token_expiry
 
 __all__ = ["StreamCredential", "CACHE_SECONDS", "clear_cache"]
 
@@ -62,11 +60,7 @@ def _expiry(found: tuple[str, str] | None) -> float | None:
         value = value.partition(" ")[2].strip()
     if kind == "key" or value.startswith("jimu_"):
         return None
-    try:
-        payload = value.split(".", 1)[0]
-        return float(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["x"])
-    except (ValueError, KeyError, TypeError):
-        return None
+    return token_expiry(value)
 
 
 def _same_caller(a: Actor, b: Actor) -> bool:
@@ -80,7 +74,7 @@ class StreamCredential:
     def __init__(self, conn: HTTPConnection, actor: Actor) -> None:
         self.actor = actor
         self._scope = {k: v for k, v in conn.scope.items() if k != "state"}
-        found = _credential(conn)
+        found = credential_of(conn)
         self.expires = _expiry(found)
         self._key: Hashable = (id(jimu_of(conn)), found)
 
