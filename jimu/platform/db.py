@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,6 +23,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from jimu.core.money import to_decimal
+from jimu.platform.checkpoint import AUTOCHECKPOINT_PAGES, Checkpointer
+from jimu.platform.checkpoint import enabled as checkpoints_enabled
 
 __all__ = ["Database", "make_engine", "DecimalType", "ExactDecimal", "TZDateTime", "default_url", "system_metadata"]
 
@@ -175,6 +179,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         if not memory:
             cur.execute("PRAGMA journal_mode=WAL")
+            if checkpoints_enabled():  # the background thread checkpoints; this is the backstop
+                cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
@@ -194,6 +200,8 @@ class Database:
     def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
         self.engine = engine or make_engine(url)
         self.url = str(self.engine.url.render_as_string(hide_password=False))
+        self._checkpointer: Checkpointer | None = None
+        self._checkpointer_lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -206,6 +214,8 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
+        if self._checkpointer is None and self.is_sqlite:
+            self._start_checkpointer()
         with self.engine.connect().execution_options(jimu_write=True) as conn:
             with conn.begin():
                 yield conn
@@ -218,5 +228,20 @@ class Database:
                 yield conn
                 tx.rollback()
 
+    def _start_checkpointer(self) -> None:
+        """Checkpoint a file database's WAL in the background (jimu.platform.checkpoint),
+        from its first write until :meth:`dispose` (or garbage collection)."""
+        path = self.engine.url.database
+        with self._checkpointer_lock:
+            if (self._checkpointer is not None or not path or path == ":memory:" or path.startswith("file:")
+                    or not checkpoints_enabled()):
+                return
+            self._checkpointer = Checkpointer(path)
+            weakref.finalize(self, self._checkpointer.stop)
+
     def dispose(self) -> None:
+        with self._checkpointer_lock:
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
+                self._checkpointer = None  # a later write starts a new one
         self.engine.dispose()
