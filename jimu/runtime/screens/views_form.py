@@ -191,12 +191,12 @@ async def form_submit(request: Request) -> Response:
         with s.jimu.db.write() as c:
             if record is None:
                 saved = s.jimu.records.create(s.app, entity, data, actor=s.actor, conn=c)
-                _still_allowed(s.policy, c, entity, saved["id"], "create")
+                _still_allowed(s.policy, c, entity, saved, "create")
             else:
                 version = str(s.form.get("version") or "")
                 saved = s.jimu.records.update(s.app, entity, record["id"], data, actor=s.actor, conn=c,
                                               expected_version=int(version) if version.isdigit() else None)
-                _still_allowed(s.policy, c, entity, saved["id"], "update")
+                _still_allowed(s.policy, c, entity, saved, "update")
     except JimuError as exc:
         errors = {e.field: e.message for e in exc.errors}
         rendered = {**(s.policy.render(entity, record) if record else {}), **data}
