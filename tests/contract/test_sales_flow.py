@@ -115,3 +115,31 @@ def test_stock_adjustment_posts_when_created(server: Server) -> None:
         r = c.post(f"/api/apps/{APP}/data/stock_adjustment",
                    json={"item": item["id"], "warehouse": wh["id"], "qty": "1", "reason": "opening"})
         assert r.status_code in (403, 404), r.text
+
+
+def test_states_lock_what_they_do_not_list_as_editable(server: Server) -> None:
+    """An approved order keeps its lines and amount: the state's editable_fields (note,
+    payment_status) are all the API lets change; a final state locks everything."""
+    wh = _warehouse(server)
+    item = new_item(server)
+    add_stock(server, item["id"], wh["id"], "10")
+    so = new_order(server, [(item["id"], "2", "10.00")], warehouse=wh)
+    fire(server, "sales", so, "submit")
+    assert fire(server, "manager", so, "approve").status_code == 200
+    url = f"/api/apps/{APP}/data/sales_order/{so['id']}"
+    with server.client("admin") as c:
+        current = c.get(url).json()
+        etag = {"If-Match": f'"{current["version"]}"'}
+        lines = [{"item": item["id"], "qty": "200", "price": "10.00"}]
+        body = problem(c.patch(url, json={"lines": lines, "note": "x"}, headers=etag), 409)
+        assert body["code"] == "workflow.state_locked" and [e["field"] for e in body["errors"]] == ["lines"]
+        assert body["state"] == "approved" and "note" in body["editable"]
+        assert c.get(url).json()["amount"] == "20.00"  # nothing written
+        same = c.patch(url, json={"customer": current["customer"], "note": "call first"}, headers=etag)
+        assert same.status_code == 200, same.text  # an unchanged value sent back is fine
+        assert fire(server, "warehouse", same.json(), "ship",
+                    {"warehouse_confirm_code": wh["confirm_code"], "logistics_no": "SF9"}).status_code == 200
+        assert fire(server, "sales", same.json(), "complete").status_code == 200
+        done = c.get(url).json()
+        body = problem(c.patch(url, json={"note": "late"}, headers={"If-Match": f'"{done["version"]}"'}), 409)
+        assert body["code"] == "workflow.state_locked" and body["state"] == "completed"

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from jimu.core.errors import ExpressionError, FieldError, NotFound, PermissionDenied
+from jimu.core.errors import Conflict, ExpressionError, FieldError, NotFound, PermissionDenied
 from jimu.platform.actor import Actor
 from jimu.platform.expressions import Env, compile_expression
 from jimu.platform.permissions import EntityGrant, FieldRule, effective_roles, entity_grant, is_admin
 from jimu.platform.specs import EntitySpec
-from jimu.platform.values import to_json
+from jimu.platform.values import coerce, to_json
 from jimu.runtime.apps import AppRegistry, AppRuntime
 from jimu.runtime.records.codec import SYSTEM_FIELDS
 
@@ -174,6 +174,50 @@ class AccessPolicy:
             return any(c.test(record, self.env) for c in compiled)
         except ExpressionError:
             return None
+
+    def state_editable(self, entity: str, record: Mapping[str, Any] | None) -> set[str] | None:
+        """The fields anyone may still change on ``record`` in its workflow state: None when
+        the state does not restrict them (no workflow, a new record, no ``editable_fields``),
+        an empty set in a final state."""
+        wf = self.rt.spec.workflow_for(entity)
+        if wf is None or record is None:
+            return None
+        st = wf.state(str(record.get(wf.state_field) or ""))
+        if st is None:
+            return None
+        if st.final:
+            return set()
+        return None if st.editable_fields is None else set(st.editable_fields)
+
+    def check_state_write(self, entity: str, record: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        """Refuse (409 ``workflow.state_locked``, naming every field) changes the record's
+        workflow state does not allow: any change in a final state, changes outside the
+        state's ``editable_fields`` otherwise. A value sent back unchanged is accepted;
+        a child table sent at all counts as a change."""
+        editable = self.state_editable(entity, record)
+        if editable is None:
+            return
+        ent = self.rt.entity(entity)
+        wf = self.rt.spec.workflow_for(entity)
+        locked = []
+        for key, value in data.items():
+            f = ent.field(key)
+            if (f is None or f.archived or key in SYSTEM_FIELDS or key in editable
+                    or (wf is not None and key == wf.state_field) or f.type in ("formula", "auto_number")):
+                continue
+            if f.type != "child_table":
+                try:
+                    if coerce(f, value) == record.get(key):
+                        continue
+                except (ValueError, TypeError, ArithmeticError):
+                    pass  # not a valid value: locked all the same
+            locked.append(key)
+        if locked:
+            state = str(record.get(wf.state_field) if wf is not None else "")
+            raise Conflict(f"{entity} in state '{state}' does not allow changing " + ", ".join(locked),
+                           code="workflow.state_locked",
+                           errors=[FieldError(k, "workflow.state_locked", f"locked in state '{state}'") for k in locked],
+                           extra={"state": state, "editable": sorted(editable)})
 
     def field_rule(self, entity: str, field: str) -> FieldRule:
         """The caller's access to one field."""

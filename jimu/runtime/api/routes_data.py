@@ -185,10 +185,11 @@ async def patch_record(request: Request) -> Response:
     """PATCH /api/apps/{app}/data/{entity}/{id}: If-Match required (428), stale is 409."""
     policy = _policy(request)
     entity = str(request.path_params["entity"])
-    policy.load(entity, request.path_params["id"], "update")
+    current = policy.load(entity, request.path_params["id"], "update")
     version = _if_match(request, True)
     body = await read_json(request)
     policy.check_write(entity, body)
+    policy.check_state_write(entity, current, body)  # If-Match makes sure this state is still the one written
     jimu = jimu_of(request)
     with jimu.db.write() as c:
         rec = jimu.records.update(policy.app, entity, request.path_params["id"], body, actor=policy.actor,

@@ -182,7 +182,9 @@ def _write(policy: AccessPolicy, hook: Any, entity: str, body: dict[str, Any]) -
                 rid = c.execute(stmt.limit(1)).scalar()
             if rid is not None:
                 policy.check_write(entity, body)
-                rec = jimu.records.update(policy.app, entity, rid, body, actor=policy.actor)
+                with jimu.db.write() as c:  # the state checked is the state written
+                    policy.check_state_write(entity, jimu.records.get(policy.app, entity, rid, conn=c), body)
+                    rec = jimu.records.update(policy.app, entity, rid, body, actor=policy.actor, conn=c)
                 return json_response(policy.render(entity, rec))
     policy.check_write(entity, body, creating=True)
     rec = jimu.records.create(policy.app, entity, body, actor=policy.actor)

@@ -190,13 +190,8 @@ def editable_names(policy: AccessPolicy, entity: str, record: Mapping[str, Any] 
     wf = policy.rt.spec.workflow_for(entity)
     if wf is not None:
         names.discard(wf.state_field)
-        if record is not None:
-            st = wf.state(str(record.get(wf.state_field) or ""))
-            if st is not None and st.final:
-                return set()
-            if st is not None and st.editable_fields is not None:
-                names &= set(st.editable_fields)
-    return names
+    editable = policy.state_editable(entity, record)
+    return names if editable is None else names & editable
 
 
 def field_view(policy: AccessPolicy, entity: str, f: FieldSpec, rendered: Mapping[str, Any], lang: str, *,
