@@ -3,7 +3,7 @@
 Edits always go through ``/api/apps/{app}/meta/...`` (routes_meta); these endpoints only
 answer questions the editors ask while the user types: check an expression (error with
 position and hint), preview it on real rows, complete names, infer a field type, check a
-workflow before saving, shape the publish dialog, the permission matrix and "view as
+workflow before saving (and save it with the checks the metadata API lacks), shape the publish dialog, the permission matrix and "view as
 role". All need the admin role, like the metadata API.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError as PydanticError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -20,7 +21,9 @@ from jimu.designer import logic
 from jimu.designer.infer import infer_field_type
 from jimu.designer.palette import palette
 from jimu.platform.expressions.checker import PURPOSES
+from jimu.platform.specs import WorkflowSpec
 from jimu.platform.specs.naming import name_from_label
+from jimu.platform.specs.validate import raise_for
 from jimu.runtime.api.auth import jimu_of, require_admin
 from jimu.runtime.api.util import json_response, read_json
 
@@ -119,6 +122,30 @@ async def workflow_check(request: Request) -> Response:
     return json_response(logic.workflow_check(jimu_of(request).store.draft(app), wf))
 
 
+async def workflow_save(request: Request) -> Response:
+    """PUT /api/apps/{app}/designer/workflows/{name} {workflow}: save the workflow into the
+    draft like ``meta/workflows/{name}``, after the checks the metadata API does not make
+    (transition inputs, ``set`` expressions, timer targets): 422 with ``findings`` (each
+    naming its path) when one fails; the draft's own validation follows (unknown fields)."""
+    actor = require_admin(request)
+    app = _app(request)
+    name = str(request.path_params["name"])
+    body = await read_json(request)
+    body = {**body, "name": body.get("name") or name}
+    store = jimu_of(request).store
+    draft = store.draft(app)
+    try:
+        wf = WorkflowSpec.model_validate(body)
+    except PydanticError as exc:
+        raise ValidationError(f"workflow '{name}' is invalid",
+                              errors=[FieldError(".".join(str(p) for p in e["loc"]) or "workflow", "type", e["msg"])
+                                      for e in exc.errors()]) from None
+    raise_for(logic.transition_findings(draft, wf), f"workflow '{name}' is invalid")
+    existed = draft.element("workflow", name) is not None
+    stored = store.put_element(app, "workflow", name, body, author=actor.username)
+    return json_response(stored.dump(), 200 if existed else 201)
+
+
 async def permissions(request: Request) -> Response:
     """GET /api/apps/{app}/designer/permissions: the roles × entities × rights matrix."""
     require_admin(request)
@@ -149,6 +176,7 @@ def routes() -> list[BaseRoute]:
         Route(base + "/completions", completions, methods=["GET"]),
         Route(base + "/publish-preview", publish_preview, methods=["GET"]),
         Route(base + "/workflow-check", workflow_check, methods=["POST"]),
+        Route(base + "/workflows/{name}", workflow_save, methods=["PUT"]),
         Route(base + "/permissions", permissions, methods=["GET"]),
         Route(base + "/view-as", view_as, methods=["GET"]),
     ]

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_expression", "preview_expression", "completions", "publish_dialog", "workflow_check",
+    "transition_findings", "TIMER_TARGETS",
     "permission_matrix", "view_as", "sample_value", "RIGHTS",
 ]
 
@@ -135,6 +136,66 @@ def _finding_target(path: str) -> dict[str, str | None]:
     return out
 
 
+TIMER_TARGETS = ("approvers", "submitter", "creator")  # or role:<role> / user:<username>
+
+
+def transition_findings(spec: AppSpec, wf: WorkflowSpec) -> list[Finding]:
+    """What spec validation does not look at but firing would trip on: transition input
+    names (valid, unique, not a system column), their validation expressions, every
+    ``set`` expression (compiled as the engine does, inputs in scope) and timer ``to``
+    targets. Paths: ``workflows.W.transitions.T.inputs.N``, ``....set.F``,
+    ``workflows.W.timers.X.action.to``."""
+    from jimu.platform.specs.naming import name_problem
+
+    out: list[Finding] = []
+    path = f"workflows.{wf.name}"
+    entity = spec.entity(wf.entity)
+    for t in wf.transitions:
+        tpath = f"{path}.transitions.{t.name}"
+        names = [f.name for f in t.inputs]
+        for n in names:
+            problem = name_problem(n)
+            if problem:
+                out.append(Finding("DSG-E001", "error", f"{tpath}.inputs.{n}", problem, "rename this input"))
+            elif n == wf.state_field:
+                out.append(Finding("DSG-E001", "error", f"{tpath}.inputs.{n}",
+                                   f"'{n}' is the workflow's state field", "rename this input"))
+        for n in sorted({n for n in names if names.count(n) > 1}):
+            out.append(Finding("DSG-E002", "error", f"{tpath}.inputs.{n}", f"duplicate input name '{n}'"))
+        if entity is None:
+            continue
+        extra = {f.name: f.value_type for f in t.inputs}
+        sources = [(f"{tpath}.inputs.{f.name}.validation", f.validation.expression, "validation")
+                   for f in t.inputs if f.validation is not None]
+        sources += [(f"{tpath}.set.{fname}", src, "formula") for fname, src in t.set.items()]
+        for fpath, src, purpose in sources:
+            if not str(src or "").strip():
+                out.append(Finding("DSG-E003", "error", fpath, "the expression is empty"))
+                continue
+            try:
+                compile_expression(src, spec, entity.name, purpose=purpose, extra_names=extra)
+            except ExpressionError as exc:
+                err = _error(exc)
+                where = f" (at {err['position'] + 1})" if err["position"] is not None else ""
+                out.append(Finding("DSG-E003", "error", fpath, f"{err['message']}{where}: {src}", err["hint"] or ""))
+        if wf.state_field in t.set:
+            out.append(Finding("DSG-E004", "error", f"{tpath}.set.{wf.state_field}",
+                               "the state field is set by the transition itself", "remove this row"))
+    roles = {r.name for r in spec.roles} | {"admin"}
+    for tm in wf.timers:
+        to = (tm.action or {}).get("to")
+        if to is None or to == "":
+            continue
+        to = str(to)
+        ok = to in TIMER_TARGETS or (to.startswith("user:") and len(to) > 5) or \
+            (to.startswith("role:") and (to[5:] in roles or not spec.roles))
+        if not ok:
+            out.append(Finding("DSG-E005", "error", f"{path}.timers.{tm.name}.action.to",
+                               f"unknown timer target '{to}'",
+                               "approvers, submitter, creator, role:<role> or user:<username>"))
+    return out
+
+
 def workflow_check(spec: AppSpec, body: dict[str, Any]) -> dict[str, Any]:
     """Validate a proposed workflow without saving it: spec validation, the workflow
     engine's findings and the health scanner's workflow rules, each placed on the state or
@@ -155,6 +216,7 @@ def workflow_check(spec: AppSpec, body: dict[str, Any]) -> dict[str, Any]:
                                             or [{"value": "draft", "label": "draft"}]}})
     trial = AppSpec.model_validate(data)
     found: list[Finding] = [f for f in validate_app(trial) if f.path.startswith(f"workflows.{wf.name}")]
+    found += transition_findings(trial, wf)
     out = [{**f.as_dict(), **_finding_target(f.path)} for f in found]
     try:
         from jimu.platform.health import ScanContext, run_scan
