@@ -179,6 +179,20 @@ def test_designer_end_to_end(server: str, page: Any) -> None:
     _drag(page, node("待审批").locator(".output"), node("已完成").locator(".input"))
     page.wait_for_function("document.getElementById('wf-t-name').value !== 'submit'")
     page.fill("#wf-t-name", "approve")
+    # The approve transition asks for a tracking number and copies it into the customer name.
+    page.click("#wf-add-input")
+    page.fill("#wf-props .wf-input .input-name", "logistics_no")
+    page.fill("#wf-props .wf-input .input-label-zh", "物流单号")
+    page.fill("#wf-props .wf-input .input-label-en", "Tracking no.")
+    page.locator("#wf-props .wf-input").get_by_label("必填").check()
+    page.click("#wf-add-set")
+    page.select_option("#wf-props .wf-set-row select.set-field", "ke_hu_ming_cheng")
+    page.fill("#wf-props .wf-set-row input.expr", "logistics_no +")
+    page.wait_for_selector("#wf-props .wf-set-row .expr-status .err")  # checked live
+    page.click("#wf-save")  # refused: the finding names the set row
+    page.wait_for_selector("#wf-findings li:has-text('transitions.approve.set.ke_hu_ming_cheng')")
+    page.fill("#wf-props .wf-set-row input.expr", "logistics_no")
+    page.wait_for_selector("#wf-props .wf-set-row .expr-status .ok")
     page.wait_for_selector("#drawflow .drawflow-node.has-finding:has-text('已完成')")  # a dead end, outlined red
     page.screenshot(path=str(SHOTS / "designer-workflow-findings.png"), full_page=True)
     node("已完成").click()
@@ -190,6 +204,10 @@ def test_designer_end_to_end(server: str, page: Any) -> None:
     assert [s["name"] for s in wf["states"]] == ["cao_gao", "dai_shen_pi", "yi_wan_cheng"]
     assert {t["name"] for t in wf["transitions"]} == {"submit", "approve"}
     assert wf["transitions"][0]["approval"]["steps"][0]["approvers"] == [{"kind": "role", "value": "admin"}]
+    approve = next(t for t in wf["transitions"] if t["name"] == "approve")
+    assert [(f["name"], f["type"], f["label"], f["required"]) for f in approve["inputs"]] == [
+        ("logistics_no", "text", {"zh": "物流单号", "en": "Tracking no."}, True)]
+    assert approve["set"] == {"ke_hu_ming_cheng": "logistics_no"}
     # Permissions: a role that may read and create, with the phone hidden.
     page.click("#tab-perms")
     page.fill("#new-role-label", "回访专员")

@@ -1,5 +1,6 @@
 /* Workflow editor: states as Drawflow nodes, transitions as connections; properties of
-   states (initial/final/timers) and transitions (roles, guard, approval steps); findings
+   states (initial/final/timers with their target) and transitions (roles, guard, inputs the
+   user fills when firing, `set` assignments, approval steps); findings
    drawn on the graph (red outline). Saves the workflow (and the entity's state field). */
 "use strict";
 (() => {
@@ -78,10 +79,16 @@
     const timers = W.wf.timers.filter((x) => x.state === s.name);
     const timerBox = J.el("div", { class: "stack" });
     const drawTimers = () => timerBox.replaceChildren(...timers.map((tm) => {
-      const act = J.el("select", { onchange: (ev) => (tm.action = { kind: ev.target.value }) },
+      tm.action = tm.action || {};
+      const target = J.el("div", { class: "timer-target" });
+      const drawTarget = () => target.replaceChildren((tm.action.kind || "notify") === "notify"
+        ? inp(J.t("timer_to"), tm.action.to, (v) => { if (v.trim()) tm.action.to = v.trim(); else delete tm.action.to; autoCheck(); }, { class: "timer-to", placeholder: "approvers" })
+        : (tm.action.kind === "escalate" ? J.el("small", { class: "hint", text: J.t("escalate_hint") }) : ""));
+      const act = J.el("select", { onchange: (ev) => { tm.action.kind = ev.target.value; if (ev.target.value !== "notify") delete tm.action.to; drawTarget(); autoCheck(); } },
         J.el("option", { value: "notify", text: J.t("notify") }), J.el("option", { value: "escalate", text: J.t("escalate") }));
-      act.value = (tm.action && tm.action.kind) || "notify";
-      return J.el("div", { class: "row" }, inp(J.t("timer_after"), tm.after, (v) => { tm.after = v; autoCheck(); }), J.field(J.t("timer_action"), act),
+      act.value = tm.action.kind || "notify";
+      drawTarget();
+      return J.el("div", { class: "row" }, inp(J.t("timer_after"), tm.after, (v) => { tm.after = v; autoCheck(); }), J.field(J.t("timer_action"), act), target,
         J.el("button", { type: "button", class: "btn small", text: "✕", "aria-label": J.t("delete"), onclick: () => { W.wf.timers.splice(W.wf.timers.indexOf(tm), 1); timers.splice(timers.indexOf(tm), 1); drawTimers(); } }));
     }));
     drawTimers();
@@ -121,10 +128,53 @@
         J.el("button", { type: "button", class: "btn small", text: "✕ " + J.t("delete"), onclick: () => { t.approval.steps.splice(i, 1); drawSteps(); autoCheck(); } }));
     }));
     drawSteps();
+    t.inputs = t.inputs || []; t.set = t.set || {};
+    const inputTypes = ["text", "long_text", "integer", "decimal", "money", "percent", "boolean", "date", "datetime", "choice", "user", "link", "attachment"];
+    const inputsBox = J.el("div", { class: "stack wf-inputs" });
+    const drawInputs = () => inputsBox.replaceChildren(...t.inputs.map((f, i) => {
+      f.label = f.label || { zh: "", en: "" };
+      const type = J.el("select", { class: "input-type", onchange: (ev) => { f.type = ev.target.value; autoCheck(); } },
+        ...[...new Set([...inputTypes, f.type])].map((k) => J.el("option", { value: k, text: k })));
+      type.value = f.type;
+      return J.el("div", { class: "card wf-input" },
+        inp(J.t("input_name"), f.name, (v) => { f.name = v.trim(); autoCheck(); }, { class: "input-name" }),
+        J.field(J.t("input_type"), type),
+        inp(J.t("label_zh"), f.label.zh, (v) => { f.label.zh = v; }, { class: "input-label-zh" }),
+        inp(J.t("label_en"), f.label.en, (v) => { f.label.en = v; }, { class: "input-label-en" }),
+        chk(J.t("required"), f.required, (v) => { f.required = v; }),
+        J.el("button", { type: "button", class: "btn small", text: "✕ " + J.t("delete"), onclick: () => { t.inputs.splice(i, 1); drawInputs(); autoCheck(); } }));
+    }));
+    drawInputs();
+    const setRows = Object.entries(t.set).map(([field, expr]) => ({ field, expr }));
+    const syncSet = () => { t.set = Object.fromEntries(setRows.filter((r) => r.field).map((r) => [r.field, r.expr])); autoCheck(); };
+    const inputNames = () => Object.fromEntries(t.inputs.filter((f) => f.name).map((f) => [f.name, f.type]));
+    const setBox = J.el("div", { class: "stack wf-set" });
+    const drawSet = () => setBox.replaceChildren(...setRows.map((row, i) => {
+      const fields = (J.entity(W.entity) || { fields: [] }).fields.filter((f) => !f.archived && f.name !== W.wf.state_field && f.type !== "child_table");
+      const names = fields.map((f) => f.name);
+      const field = J.el("select", { class: "set-field", onchange: (ev) => { row.field = ev.target.value; syncSet(); } },
+        J.el("option", { value: "", text: "—" }), ...fields.map((f) => J.el("option", { value: f.name, text: `${J.label(f.label, f.name)} (${f.name})` })),
+        ...(row.field && !names.includes(row.field) ? [J.el("option", { value: row.field, text: row.field + " ?" })] : []));
+      field.value = row.field;
+      const expr = J.exprBox({ label: J.t("set_expr"), value: row.expr, entity: () => W.entity, purpose: "formula", extraNames: inputNames,
+        onChange: (v) => { row.expr = v; syncSet(); } });
+      return J.el("div", { class: "card wf-set-row" }, J.field(J.t("set_field"), field), expr.node,
+        J.el("button", { type: "button", class: "btn small", text: "✕ " + J.t("delete"), onclick: () => { setRows.splice(i, 1); drawSet(); syncSet(); } }));
+    }));
+    drawSet();
     props.append(J.el("div", { class: "stack" },
       inp(J.t("name"), t.name, (v) => (t.name = v), { id: "wf-t-name" }),
       inp(J.t("label_zh"), t.label.zh, (v) => (t.label.zh = v)), inp(J.t("label_en"), t.label.en, (v) => (t.label.en = v)),
-      roles, guard.node, J.el("h3", { text: J.t("approval") }), steps,
+      roles, guard.node,
+      J.el("h3", { text: J.t("inputs") }), inputsBox,
+      J.el("button", { type: "button", class: "btn small", id: "wf-add-input", text: "+ " + J.t("add_input"), onclick: () => {
+        let n = t.inputs.length + 1;
+        while (t.inputs.some((f) => f.name === "input_" + n)) n++;
+        t.inputs.push({ name: "input_" + n, type: "text", label: { zh: "", en: "" }, required: false }); drawInputs(); autoCheck(); } }),
+      J.el("h3", { text: J.t("set_fields") }), setBox,
+      J.el("button", { type: "button", class: "btn small", id: "wf-add-set", text: "+ " + J.t("add_set"), onclick: () => {
+        setRows.push({ field: "", expr: "" }); drawSet(); } }),
+      J.el("h3", { text: J.t("approval") }), steps,
       J.el("button", { type: "button", class: "btn small", id: "wf-add-step", text: "+ " + J.t("add_step"), onclick: () => {
         t.approval = t.approval || { steps: [], reject_to: null };
         t.approval.steps.push({ name: "step_" + (t.approval.steps.length + 1), label: { zh: "审批" + (t.approval.steps.length + 1), en: "" },
@@ -152,7 +202,7 @@
     }
     const ul = document.getElementById("wf-findings");
     ul.replaceChildren(...(W.findings.length ? W.findings.map((f) => J.el("li", { class: "sev-" + f.severity },
-      J.el("span", { class: "tag sev", text: f.severity }), J.el("code", { text: f.id }), " ", f.message, f.hint ? J.el("small", { text: " — " + f.hint }) : "")) :
+      J.el("span", { class: "tag sev", text: f.severity }), J.el("code", { text: f.id }), " ", f.message, " ", J.el("small", { class: "path", text: f.path }), f.hint ? J.el("small", { text: " — " + f.hint }) : "")) :
       [J.el("li", { class: "ok", text: J.t("no_findings") })]));
   };
   const body = () => JSON.parse(JSON.stringify(W.wf));
@@ -171,14 +221,18 @@
         const base = stateField || { name: "state", label: { zh: "状态", en: "State" }, type: "choice" };
         await J.api("PUT", J.metaUrl(`/entities/${W.entity}/fields/state`), { ...base, type: "choice", options: { ...(base.options || {}), choices } });
       }
-      await J.api("PUT", J.metaUrl("/workflows/" + W.wf.name), body());
+      await J.api("PUT", J.dUrl("/workflows/" + encodeURIComponent(W.wf.name)), body());
       J.toast(J.t("saved"));
       await J.reload();
       await check();
     } catch (err) {
       J.fail(err);
       const found = err.data && err.data.findings;
-      if (found) { W.findings = found.filter((f) => f.path.startsWith("workflows.")).map((f) => ({ ...f, state: null, transition: null })); markFindings(); }
+      if (found) {
+        const at = (p, key) => { const parts = p.split("."), i = parts.indexOf(key); return i >= 0 && i + 1 < parts.length ? parts[i + 1] : null; };
+        W.findings = found.filter((f) => f.path.startsWith("workflows.")).map((f) => ({ ...f, state: at(f.path, "states"), transition: at(f.path, "transitions") }));
+        markFindings();
+      }
     }
   };
 
