@@ -136,7 +136,8 @@ def _finding_target(path: str) -> dict[str, str | None]:
     return out
 
 
-TIMER_TARGETS = ("approvers", "submitter", "creator")  # or role:<role> / user:<username>
+TIMER_TARGETS = ("approvers", "submitter", "creator", "owner")  # or role:<role> / user:<username>;
+# creator and owner both mean the record's creator (jimu.runtime.workflow.timers)
 
 
 def transition_findings(spec: AppSpec, wf: WorkflowSpec) -> list[Finding]:
@@ -192,7 +193,7 @@ def transition_findings(spec: AppSpec, wf: WorkflowSpec) -> list[Finding]:
         if not ok:
             out.append(Finding("DSG-E005", "error", f"{path}.timers.{tm.name}.action.to",
                                f"unknown timer target '{to}'",
-                               "approvers, submitter, creator, role:<role> or user:<username>"))
+                               "approvers, submitter, creator (owner), role:<role> or user:<username>"))
     return out
 
 
