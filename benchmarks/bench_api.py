@@ -156,12 +156,6 @@ def load(targets: list[dict[str, Any]], gets: int, posts: int) -> None:
     print(json.dumps(out))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait(port: int) -> None:
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -173,7 +167,9 @@ def _wait(port: int) -> None:
 
 
 def _start(kind: str, url: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    port = _free_port()
+    from jimu.runtime.server import free_port
+
+    port = free_port()
     server = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--url", url, "--port", str(port)])
     base = f"http://127.0.0.1:{port}"
     return server, {"kind": kind, "base": base, "port": port, "list": "/items", "create": "/items"}

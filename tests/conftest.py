@@ -4,17 +4,47 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from jimu.core import clock as clock_mod
 from jimu.platform.db import Database, make_engine
+from jimu.runtime.server import free_port
 
 PG_URL = os.environ.get("JIMU_TEST_PG_URL")
 BACKENDS = ["sqlite"] + (["pg"] if PG_URL else [])
+
+
+def spawn_jimu(command: str, folder: Path, env: dict[str, str], *, timeout: float) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m jimu COMMAND --port P`` (``demo``, ``serve``) started in ``folder`` with
+    ``env`` on a free port, its output in ``folder/server.log``; returns (process, base URL)
+    once ``/api/health`` answers 200. RuntimeError, with the log's tail, when the process
+    exits first or ``timeout`` seconds pass (the process is killed then)."""
+    port = free_port()
+    log = open(folder / "server.log", "wb")  # noqa: SIM115 - kept open for the server's life
+    process = subprocess.Popen([sys.executable, "-m", "jimu", command, "--port", str(port)], cwd=folder, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"jimu {command} exited: {(folder / 'server.log').read_text(errors='replace')[-3000:]}")
+        try:
+            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"jimu {command} did not come up within {timeout:.0f} s")
 
 
 def pg_schema_url(schema: str) -> str:

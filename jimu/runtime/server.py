@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
 
 from starlette.applications import Starlette
 
 from jimu.runtime.api import create_app
 from jimu.runtime.context import Jimu
 
-__all__ = ["app_factory"]
+__all__ = ["app_factory", "free_port", "serve_in_thread"]
 
 
 def app_factory() -> Starlette:
@@ -21,3 +27,32 @@ def app_factory() -> Starlette:
         set_clock(ManualClock())
     jimu = Jimu.open(os.environ.get("JIMU_DATABASE_URL"))
     return create_app(jimu, background=True)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any, *, timeout: float = 20.0, **config: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a daemon thread on a free loopback port (tests, the
+    market screenshot script): yields the base URL once the server has started (or
+    ``timeout`` seconds passed); stops it on exit. ``config`` goes to ``uvicorn.Config``."""
+    import uvicorn
+
+    port = free_port()
+    config.setdefault("log_level", "warning")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + timeout
+    while not server.started and time.time() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -22,10 +22,8 @@ import argparse
 import io
 import os
 import shutil
-import socket
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -128,35 +126,20 @@ def advance_orders(base: str, template: str, jimu: Any) -> str:
 
 # --- the demo server --------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def demo_server(template: str, folder: Path) -> Iterator[tuple[str, Any]]:
     """The demo of ``template`` in ``folder/jimu.db``, served in a thread: (base URL, Jimu)."""
-    import uvicorn
-
     from jimu.cli.basics import prepare_demo
     from jimu.runtime.api.app import create_app
     from jimu.runtime.context import Jimu
+    from jimu.runtime.server import serve_in_thread
 
     jimu = Jimu.open(f"sqlite:///{folder / 'jimu.db'}")
     prepare_demo(jimu, template)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(jimu), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", jimu
+        with serve_in_thread(create_app(jimu), timeout=30) as base:
+            yield base, jimu
     finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
         jimu.close()
 
 

@@ -7,10 +7,8 @@ demo then gets ``JIMU_DATABASE_URL`` pointing at a fresh schema)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,14 +19,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import pg_schema_url, spawn_jimu
+
 PG_URL = os.environ.get("JIMU_TEST_PG_URL")
 CONTRACT_BACKENDS = ["sqlite"] + (["pg"] if PG_URL else [])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -68,26 +62,8 @@ def _start(backend: str, tmp: Path) -> tuple[Server, str | None]:
         with engine.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         engine.dispose()
-        sep = "&" if "?" in PG_URL else "?"
-        env["JIMU_DATABASE_URL"] = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    port = free_port()
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - kept open for the server's life
-    process = subprocess.Popen([sys.executable, "-m", "jimu", "demo", "--port", str(port)], cwd=tmp, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"jimu demo exited: {(tmp / 'server.log').read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    else:
-        process.kill()
-        raise RuntimeError("jimu demo did not come up within 180 s")
+        env["JIMU_DATABASE_URL"] = pg_schema_url(schema)
+    process, base = spawn_jimu("demo", tmp, env, timeout=180)
     return Server(base, tmp, env, process, backend, {}), schema
 
 

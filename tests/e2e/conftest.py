@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,12 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 _SERVED: dict[str, Any] = {}  # the Jimu context the server fixture serves
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _asgi(jimu: Any) -> Any:
     from jimu.runtime.api.app import create_app
 
@@ -38,7 +29,7 @@ def _asgi(jimu: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
+    from jimu.runtime.server import serve_in_thread
 
     work = tmp_path_factory.mktemp("e2e")
     jimu_bin = shutil.which("jimu", path=str(Path(sys.executable).parent)) or "jimu"
@@ -50,17 +41,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     jimu = Jimu.open(env["JIMU_DATABASE_URL"])
     seed(jimu)
     _SERVED["jimu"] = jimu
-    port = _free_port()
-    config = uvicorn.Config(_asgi(jimu), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=5)
+    with serve_in_thread(_asgi(jimu), timeout=20) as base:
+        yield base
     jimu.close()
 
 

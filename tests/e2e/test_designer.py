@@ -6,8 +6,6 @@ Screenshots of every panel go to tests/e2e/screenshots/."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,33 +19,18 @@ SHOTS = Path(__file__).parent / "screenshots"
 APP, ENTITY = "hui_fang", "ke_hu_hui_fang"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: Any) -> Iterator[str]:
     """A Jimu server (uvicorn in a thread) on an empty SQLite database with user admin."""
-    import uvicorn
-
     from jimu.runtime.api.app import create_app
     from jimu.runtime.context import Jimu
+    from jimu.runtime.server import serve_in_thread
 
     db = tmp_path_factory.mktemp("designer-e2e") / "jimu.db"
     jimu = Jimu.open(f"sqlite:///{db}")
     jimu.users.create("admin", "admin", ["admin"])
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(jimu), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 15
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
+    with serve_in_thread(create_app(jimu), timeout=15) as base:
+        yield base
     jimu.close()
 
 

@@ -3,40 +3,21 @@ webhook receiver (http.server) that fails its first N calls."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import queue
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import uvicorn
+
+from jimu.runtime.server import serve_in_thread
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not server.started and time.time() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+def serve(app: Any) -> Any:
+    """``app`` served in a thread (no lifespan): a context manager yielding the base URL."""
+    return serve_in_thread(app, timeout=10, lifespan="off")
 
 
 class SSEReader:

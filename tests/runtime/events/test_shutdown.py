@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +14,9 @@ import httpx
 import pytest
 
 from jimu.runtime.context import Jimu
+from tests.conftest import spawn_jimu
 from tests.runtime.events.conftest import build_shop
-from tests.runtime.events.helpers import SSEReader, free_port
+from tests.runtime.events.helpers import SSEReader
 
 
 @pytest.fixture(scope="module")
@@ -32,22 +32,7 @@ def _serve(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIMU_")}
     env["JIMU_DATABASE_URL"] = url
     env["JIMU_SECRET"] = "shutdown-test-secret"
-    port = free_port()
-    log = open(folder / "server.log", "wb")  # noqa: SIM115 - kept open for the server's life
-    process = subprocess.Popen([sys.executable, "-m", "jimu", "serve", "--port", str(port)], cwd=folder, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        assert process.poll() is None, (folder / "server.log").read_text(errors="replace")
-        try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise AssertionError("jimu serve did not come up")
+    return spawn_jimu("serve", folder, env, timeout=120)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
