@@ -83,8 +83,10 @@ class AppRegistry:
     def note_version(self, name: str, version: int | None, conn: Connection) -> None:
         """Tell the registry that ``conn``'s transaction has just read ``name``'s published
         version (with the caller's credentials), so its lookups there skip the read."""
-        versions = self._memo(conn) if version else None
-        if versions is not None and version:
+        if not version:
+            return
+        versions = self._memo(conn)
+        if versions is not None:
             versions.setdefault(name, version)
 
     def get(self, name: str, conn: Connection | None = None) -> AppRuntime:
