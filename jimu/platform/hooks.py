@@ -61,6 +61,14 @@ class JimuHookSpecs:
         raise NotImplementedError
 
     @hookspec
+    def jimu_template_installers(self) -> list[Callable[..., Any]]:
+        """Functions ``(jimu, app, template, params, actor) -> result`` that install a
+        template (or CBU) into a new app (``POST /api/apps {template}``). The templates
+        market registers one when imported; the runtime API calls the first, so the
+        runtime never imports the market (layers import one way only)."""
+        raise NotImplementedError
+
+    @hookspec
     def jimu_record_listeners(self) -> list[Any]:
         """Objects with ``before_write(ctx)``/``after_write(ctx)`` called inside the record
         transaction (audit, outbox, formulas, ledger postings)."""

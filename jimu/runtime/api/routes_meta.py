@@ -4,7 +4,6 @@ app list."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from starlette.requests import Request
@@ -12,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from jimu.core.errors import FieldError, NotFound, ValidationError
+from jimu.platform.hooks import collect
 from jimu.platform.schema.evolve import assign_physical_names, plan_schema, preview_changes
 from jimu.platform.specs import AppSpec
 from jimu.runtime.api.auth import current_actor, jimu_of, require_admin
@@ -33,17 +33,21 @@ def _dump(element: Any) -> Any:
     return element.dump() if hasattr(element, "dump") else element
 
 
+def _installer() -> Any:
+    """The template installer a higher layer registered (``jimu_template_installers``),
+    or None when no market is installed."""
+    found = collect("jimu_template_installers")
+    return found[0] if found else None
+
+
 def install_template(jimu: Any, app: str, template: str, params: dict[str, Any], actor: Any) -> Any:
-    """Install ``template`` into ``app`` through the templates market (422 when the market
-    or the template is not available)."""
-    try:
-        installer = importlib.import_module("jimu.templates_market.installer")
-    except ModuleNotFoundError:
-        installer = None
-    if installer is None or not hasattr(installer, "install"):
+    """Install ``template`` into ``app`` through the registered template installer (422
+    when no market is installed or the template is not available)."""
+    installer = _installer()
+    if installer is None:
         raise ValidationError(f"unknown template '{template}'", code="template.unknown",
                               errors=[FieldError("template", "template.unknown", "unknown template")])
-    return installer.install(jimu, app, template, params, actor)
+    return installer(jimu, app, template, params, actor)
 
 
 async def list_apps(request: Request) -> Response:
@@ -66,11 +70,8 @@ async def create_app_route(request: Request) -> Response:
     params = body.get("params") or {}
     if template is not None and (not isinstance(template, str) or not isinstance(params, dict)):
         raise ValidationError("template must be a template id", errors=[FieldError("template", "type", "text")])
-    if template is not None:
-        try:
-            importlib.import_module("jimu.templates_market.installer")
-        except ModuleNotFoundError:
-            install_template(jimu, name, template, params, actor)  # raises the 422
+    if template is not None and _installer() is None:
+        install_template(jimu, name, template, params, actor)  # raises the 422 before the app exists
     info = jimu.store.create_app(name, body.get("label"), author=actor.username, template=template)
     if template is not None:
         install_template(jimu, name, template, params, actor)

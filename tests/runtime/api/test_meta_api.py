@@ -73,3 +73,14 @@ def test_fields_archive_restore_and_lossy_retype(api):
     assert rows[0]["qty"] == 5  # data came back
     r = api.put("admin", f"{META}/entities/item/fields/weight", json={"type": "decimal"})
     assert r.status_code == 201
+
+
+def test_create_app_from_a_template_through_the_installer_hook(api):
+    """``POST /api/apps {template}`` reaches the market through the
+    ``jimu_template_installers`` hook (the runtime never imports the market). Mutation:
+    make ``routes_meta._installer`` return None and this is a 422."""
+    import jimu.templates_market  # noqa: F401 - the server imports it with its routes
+
+    r = api.post("admin", "/api/apps", json={"name": "food", "template": "food"})
+    assert r.status_code == 201, r.text
+    assert r.json()["published_version"] >= 1
