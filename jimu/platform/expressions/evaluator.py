@@ -7,6 +7,12 @@ executed as Python. The result runs at close to native speed (see
 ``benchmarks/bench_expressions.py``) and is bounded: the tree itself is bounded in size and
 depth by the parser, exponents are small constants, text results are capped, and
 evaluations that follow links or loop over child rows carry a wall-clock budget.
+
+It does not use simpleeval (DESIGN section 5 once said "simpleeval-based"): simpleeval
+evaluates Python source by walking Python's own AST on every call, while Jimu's parser
+already produces a checked, typed tree in its own grammar (functions, ``$user``,
+``link.field``, NULL rules shared with the SQL back end); handing that to simpleeval would
+mean printing it back to Python source and re-parsing it, with weaker bounds than these.
 """
 
 from __future__ import annotations
