@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "jimu.cli.transfer",  # export, import
     "jimu.cli.scan",  # scan (health)
     "jimu.cli.ledger",  # ledger verify
+    "jimu.cli.rollup",  # rollup verify, rebuild
     "jimu.cli.market",  # market list, install
 ]
 

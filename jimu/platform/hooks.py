@@ -71,7 +71,9 @@ class JimuHookSpecs:
     @hookspec
     def jimu_record_listeners(self) -> list[Any]:
         """Objects with ``before_write(ctx)``/``after_write(ctx)`` called inside the record
-        transaction (audit, outbox, formulas, ledger postings)."""
+        transaction (audit, outbox, formulas, ledger postings), and optionally
+        ``after_bulk_insert(conn, app, entity, rows)`` for the rows of a bulk insert
+        (column-keyed, as bound; rollups)."""
         raise NotImplementedError
 
 

@@ -19,6 +19,7 @@ SYSTEM_TABLE_MODULES: list[str] = [
     "jimu.platform.permissions.tables",
     "jimu.runtime.workflow.tables",
     "jimu.runtime.events.tables",
+    "jimu.runtime.rollups.tables",
     "jimu.templates_market.tables",
 ]
 

@@ -269,6 +269,10 @@ class RecordService:
                 prepared.append(cols)
             for i in range(0, len(prepared), 2000):
                 c.execute(table.insert(), prepared[i:i + 2000])
+            for listener in self.listeners:  # listeners that keep per-row figures (rollups)
+                bulk = getattr(listener, "after_bulk_insert", None)
+                if bulk is not None:
+                    bulk(c, rt, ent, prepared)
             if audit or prepared:
                 record_audit(c, app=rt.name, user=actor.username, action="import", entity=ent, record=None,
                              changes=[], summary=(f"{actor.username or '系统'} 导入了 {len(prepared)} 条 {ent.label.zh or ent.name}",

@@ -17,6 +17,7 @@ from jimu.core.clock import now, today
 from jimu.platform.ledger import balances, movements
 from jimu.platform.schema import column_name
 from jimu.platform.specs.kinds import LedgerSpec
+from jimu.runtime.rollups.read import grouped_rows
 from jimu.runtime.screens.base import Screen
 from jimu.runtime.screens.fields import _titles
 
@@ -127,14 +128,17 @@ def orders_by_state(s: Screen, limit: int = 3) -> list[dict[str, Any]]:
         f = ent.field(wf.state_field) if ent else None
         if ent is None or f is None or not policy.can(ent.name, "read"):
             continue
-        table = policy.rt.tables(ent.name)
-        col = table.c[column_name(f)]
-        stmt = sa.select(col, sa.func.count()).group_by(col)
-        clause = policy.row_clause(ent.name)
-        if clause is not None:
-            stmt = stmt.where(clause)
-        with s.jimu.db.read() as c:
-            counts = {str(k): int(n) for k, n in c.execute(stmt)}
+        rows = grouped_rows(policy, ent, f, None, "count", [], None)
+        if rows is None:  # no rollup (e.g. a row filter reading a column it lacks): scan
+            table = policy.rt.tables(ent.name)
+            col = table.c[column_name(f)]
+            stmt = sa.select(col, sa.func.count()).group_by(col)
+            clause = policy.row_clause(ent.name)
+            if clause is not None:
+                stmt = stmt.where(clause)
+            with s.jimu.db.read() as c:
+                rows = list(c.execute(stmt).all())
+        counts = {str(k): int(n) for k, n in rows}
         data = [{"name": s.label(st.label, st.name), "value": counts.get(st.name, 0)} for st in wf.states
                 if counts.get(st.name)]
         chart = {"tooltip": {"trigger": "item"}, "legend": {"bottom": 0},

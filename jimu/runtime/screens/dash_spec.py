@@ -37,6 +37,7 @@ from jimu.platform.specs import EntitySpec, FieldSpec
 from jimu.platform.specs.kinds import DashboardSpec, LedgerSpec, ViewSpec
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.records.query import filter_clause
+from jimu.runtime.rollups.read import grouped_rows
 from jimu.runtime.screens.dash_builtin import num_text
 from jimu.runtime.screens.fields import _titles, display
 from jimu.runtime.screens.i18n import label_text, translate
@@ -120,17 +121,11 @@ def _view_chart(policy: AccessPolicy, view: ViewSpec, chart: Mapping[str, Any], 
     gfield = ent.field(str(group_name)) if group_name else None
     if group_name and not _plain(policy, ent.name, gfield):
         return None
-    cols = [table.c[column_name(gfield)]] if gfield is not None else []
-    stmt = sa.select(*cols, value_col)
-    for clause in (policy.row_clause(ent.name),
-                   *(filter_clause(policy.rt, ent, src, policy.actor) for src in (view.filter, chart.get("filter"))
-                     if src)):
-        if clause is not None:
-            stmt = stmt.where(clause)
-    if gfield is not None:
-        stmt = stmt.group_by(cols[0]).order_by(value_col.desc()).limit(int(chart.get("limit") or _GROUP_LIMIT))
-    with policy.jimu.db.read() as c:
-        result = c.execute(stmt).all()
+    filters = [str(src) for src in (view.filter, chart.get("filter")) if src]
+    limit = int(chart.get("limit") or _GROUP_LIMIT)
+    result: Any = grouped_rows(policy, ent, gfield, mfield, agg, filters, limit)
+    if result is None:  # no rollup answers this chart exactly: scan
+        result = _scan(policy, ent, table, gfield, value_col, filters, limit)
     scale = 0 if mfield is None or mfield.value_type in ("integer", "duration") else 2
     measure_label = label_text(mfield.label, lang, mfield.name) if mfield is not None else translate("count", lang)
     if gfield is None:
@@ -151,6 +146,21 @@ def _view_chart(policy: AccessPolicy, view: ViewSpec, chart: Mapping[str, Any], 
     else:
         out["option"] = json.dumps(_option(kind, data, measure_label), ensure_ascii=False)
     return out
+
+
+def _scan(policy: AccessPolicy, ent: EntitySpec, table: sa.Table, gfield: FieldSpec | None, value_col: Any,
+          filters: list[str], limit: int) -> list[Any]:
+    """The chart's rows by a full scan of the entity table (the reference the rollup
+    path must equal; used when no rollup answers the chart)."""
+    cols = [table.c[column_name(gfield)]] if gfield is not None else []
+    stmt = sa.select(*cols, value_col)
+    for clause in (policy.row_clause(ent.name), *(filter_clause(policy.rt, ent, src, policy.actor) for src in filters)):
+        if clause is not None:
+            stmt = stmt.where(clause)
+    if gfield is not None:
+        stmt = stmt.group_by(cols[0]).order_by(value_col.desc(), cols[0]).limit(limit)
+    with policy.jimu.db.read() as c:
+        return list(c.execute(stmt).all())
 
 
 def _round(value: Decimal, scale: int) -> Decimal:
