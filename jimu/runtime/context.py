@@ -9,7 +9,7 @@ from typing import Any
 from jimu.platform.auth import UserService
 from jimu.platform.db import Database
 from jimu.platform.store import MetadataStore
-from jimu.platform.store.bootstrap import upgrade_system_tables
+from jimu.platform.store.bootstrap import upgrade_app_tables, upgrade_system_tables
 from jimu.runtime.apps import AppRegistry
 from jimu.runtime.records import RecordService
 
@@ -28,10 +28,11 @@ class Jimu:
     @classmethod
     def open(cls, url: str | None = None, *, upgrade: bool = True, **settings: Any) -> Jimu:
         """Connect to ``url`` (default: JIMU_DATABASE_URL or ./jimu.db), creating or
-        upgrading Jimu's system tables."""
+        upgrading Jimu's system tables and what generated tables gain (their indexes)."""
         db = Database(url)
         if upgrade:
             upgrade_system_tables(db)
+            upgrade_app_tables(db)
         store = MetadataStore(db)
         apps = AppRegistry(db, store)
         return cls(db, store, apps, RecordService(db, apps), UserService(db), dict(settings))

@@ -9,6 +9,7 @@ from jimu.platform.schema.evolve import (
     plan_schema,
     preview_changes,
 )
+from jimu.platform.schema.indexes import ensure_system_indexes, existing_indexes
 
 __all__ = [
     "AppTables",
@@ -18,6 +19,8 @@ __all__ = [
     "assign_physical_names",
     "build_table",
     "column_name",
+    "ensure_system_indexes",
+    "existing_indexes",
     "plan_schema",
     "preview_changes",
     "sql_type",

@@ -11,7 +11,8 @@ from jimu.platform.specs.app import AppSpec
 from jimu.platform.specs.entity import EntitySpec
 from jimu.platform.specs.fields import FieldSpec
 
-__all__ = ["table_name", "column_name", "field_index_kind", "index_name", "sql_type", "build_table", "AppTables", "SYSTEM_COLUMN_TYPES"]
+__all__ = ["table_name", "column_name", "field_index_kind", "index_name", "sql_type", "build_table", "AppTables",
+           "SYSTEM_COLUMN_TYPES", "system_indexes"]
 
 SYSTEM_COLUMN_TYPES: dict[str, Any] = {
     "version": sa.Integer,
@@ -95,6 +96,8 @@ def build_table(app: AppSpec, entity: EntitySpec, metadata: sa.MetaData) -> sa.T
         kind = field_index_kind(f)
         if kind:
             cols.append(sa.Index(index_name(tname, column_name(f), kind), column_name(f), unique=kind == "unique"))
+    for name, system_cols in system_indexes(app, entity, tname):
+        cols.append(sa.Index(name, *system_cols))
     for i, group in enumerate(entity.unique_together):
         names = [_col_for(entity, n) for n in group]
         cols.append(sa.UniqueConstraint(*names, name=f"uq_{tname}_{i}"[:63]))
@@ -102,6 +105,28 @@ def build_table(app: AppSpec, entity: EntitySpec, metadata: sa.MetaData) -> sa.T
         names = [_col_for(entity, n) for n in group]
         cols.append(sa.Index(f"ix_{tname}_{i}"[:63], *names))
     return sa.Table(tname, metadata, *cols)
+
+
+def system_indexes(app: AppSpec, entity: EntitySpec, tname: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(name, columns) of the indexes every generated table gets for the system sorts and
+    filters: ``created_at`` and ``updated_at`` (the contract's default sort is
+    ``-created_at``), and the workflow's state field. Each ends in ``id`` because a list
+    orders by ``(column, id)`` and continues a cursor from the last ``(column, id)`` pair
+    (:mod:`jimu.runtime.records.query`), so the index serves the whole ORDER BY and the
+    cursor's range without a sort step; a filter on the state then walks its rows
+    already in ``created_at`` order. Link fields get their index from
+    :func:`field_index_kind`. The names start with ``ix_<table>___`` (three underscores):
+    a field's column starts with a letter, so no field index can take them."""
+    out: list[tuple[str, tuple[str, ...]]] = [
+        (index_name(tname, "_created_at", "index"), ("created_at", "id")),
+        (index_name(tname, "_updated_at", "index"), ("updated_at", "id")),
+    ]
+    wf = app.workflow_for(entity.name)
+    state = entity.field(wf.state_field) if wf is not None else None
+    if state is not None and state.stored and not state.archived:
+        col = column_name(state)
+        out.append((index_name(tname, f"_state_{col}", "index"), (col, "created_at", "id")))
+    return out
 
 
 def field_index_kind(field: FieldSpec) -> str | None:

@@ -33,6 +33,7 @@ from jimu.platform.schema.columns import (
     sql_type,
     table_name,
 )
+from jimu.platform.schema.indexes import ensure_system_indexes
 from jimu.platform.specs.app import AppSpec
 from jimu.platform.specs.entity import EntitySpec
 from jimu.platform.specs.fields import FieldSpec
@@ -303,6 +304,7 @@ def apply_schema(conn: Connection, old: AppSpec | None, new: AppSpec, ops: list[
             f = entity.field(op.field)
             assert f is not None
             operations.create_index(op.details["index"], table.name, [column_name(f)], unique=op.details["unique"])
+    ensure_system_indexes(conn, new, tables)
     return previews
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from jimu.core.modules import import_optional
 from jimu.platform.db import Database, system_metadata
 
-__all__ = ["SYSTEM_TABLE_MODULES", "load_system_tables", "upgrade_system_tables"]
+__all__ = ["SYSTEM_TABLE_MODULES", "load_system_tables", "upgrade_app_tables", "upgrade_system_tables"]
 
 # Modules that declare system tables on ``system_metadata``; subsystems add theirs here.
 SYSTEM_TABLE_MODULES: list[str] = [
@@ -48,3 +48,26 @@ def _run(cfg: object, conn: Connection) -> None:
 
     cfg.attributes["connection"] = conn  # type: ignore[attr-defined]
     command.upgrade(cfg, "head")  # type: ignore[arg-type]
+
+
+def upgrade_app_tables(db: Database) -> list[str]:
+    """Give the tables of every published app what newer versions of Jimu add to generated
+    tables without a spec change (today: the system indexes of
+    :func:`jimu.platform.schema.columns.system_indexes`), so an app published before
+    gets them when Jimu next opens its database. Returns the indexes created."""
+    import sqlalchemy as sa
+
+    from jimu.platform.schema.indexes import ensure_system_indexes, existing_indexes
+    from jimu.platform.specs.app import AppSpec
+    from jimu.platform.store.tables import app_versions, apps
+
+    created: list[str] = []
+    with db.write() as conn:
+        specs = conn.execute(sa.select(app_versions.c.spec).join(apps, sa.and_(
+            apps.c.name == app_versions.c.app, apps.c.published_version == app_versions.c.version))).scalars().all()
+        if not specs:
+            return created
+        present = existing_indexes(conn)
+        for spec in specs:
+            created += ensure_system_indexes(conn, AppSpec.model_validate(spec), present=present)
+    return created

@@ -116,6 +116,12 @@ def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, 
         last_value, last_id = _decode(cursor)
         if col is table.c.id:
             stmt = stmt.where(table.c.id < last_id if desc else table.c.id > last_id)
+        elif not col.nullable:
+            # created_at, updated_at: a range on the column (the system index
+            # ``(column, id)`` seeks to it), then the tie broken by id.
+            bound = (col <= last_value) if desc else (col >= last_value)
+            after = (col < last_value) if desc else (col > last_value)
+            stmt = stmt.where(bound, sa.or_(after, table.c.id < last_id if desc else table.c.id > last_id))
         elif last_value is None:
             # NULLs sort last in both directions here; continue within the NULL block.
             stmt = stmt.where(col.is_(None), table.c.id < last_id if desc else table.c.id > last_id)
@@ -125,6 +131,9 @@ def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, 
             stmt = stmt.where(sa.or_(after, tie, col.is_(None)))
     if col is table.c.id:
         order = [table.c.id.desc() if desc else table.c.id.asc()]
+    elif not col.nullable:
+        # No NULLs to put last: ``ORDER BY column, id`` is the system index's order.
+        order = [col.desc() if desc else col.asc(), table.c.id.desc() if desc else table.c.id.asc()]
     else:
         order = [col.is_(None), col.desc() if desc else col.asc(), table.c.id.desc() if desc else table.c.id.asc()]
     rows = c.execute(stmt.order_by(*order).limit(limit + 1)).all()
