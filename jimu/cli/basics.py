@@ -30,6 +30,9 @@ def register(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
+                   help="addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated; "
+                        "default $JIMU_TRUSTED_PROXIES, else none)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="create ./jimu.db with a template and sample data, then serve it")
@@ -38,6 +41,9 @@ def register(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--no-serve", action="store_true", help="prepare the database and exit")
+    p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
+                   help="addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated; "
+                        "default $JIMU_TRUSTED_PROXIES, else none)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("user", help="manage users")
@@ -97,25 +103,30 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve(url: str | None, host: str, port: int, workers: int = 1) -> None:
+def serve(url: str | None, host: str, port: int, workers: int = 1, trusted_proxies: str | None = None) -> None:
+    """Serve with uvicorn; forwarded headers are believed only from ``trusted_proxies``
+    (``--forwarded-allow-ips``, else ``$JIMU_TRUSTED_PROXIES``; none by default)."""
     import uvicorn
+
+    from jimu.runtime.server import proxy_options
 
     if url:
         os.environ["JIMU_DATABASE_URL"] = url
+    proxy = proxy_options(trusted_proxies)
     if workers > 1:
         uvicorn.run("jimu.runtime.server:app_factory", factory=True, host=host, port=port, workers=workers,
-                    log_level="info")
+                    log_level="info", **proxy)
     else:
         from jimu.runtime.server import app_factory
 
-        uvicorn.run(app_factory(), host=host, port=port, log_level="info")
+        uvicorn.run(app_factory(), host=host, port=port, log_level="info", **proxy)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         return fail("--workers must be at least 1")
     open_jimu(args).close()
-    serve(args.database, args.host, args.port, args.workers)
+    serve(args.database, args.host, args.port, args.workers, args.forwarded_allow_ips)
     return 0
 
 
@@ -153,7 +164,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if args.no_serve:
         return 0
-    serve(url, args.host, args.port)
+    serve(url, args.host, args.port, trusted_proxies=args.forwarded_allow_ips)
     return 0
 
 

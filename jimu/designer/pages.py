@@ -4,7 +4,6 @@ metadata API with the session cookie (CSRF header on writes)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -13,17 +12,20 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from jimu.core.errors import JimuError, PermissionDenied, Unauthenticated
+from jimu.core.errors import JimuError, PermissionDenied, TooManyRequests, Unauthenticated
 from jimu.designer.i18n import strings
 from jimu.platform.permissions import is_admin
-from jimu.runtime.api.auth import jimu_of, login, login_session, logout_session, optional_actor
+from jimu.runtime.api.auth import jimu_of, login_session, logout_session, optional_actor
+from jimu.runtime.api.security import safe_next, same_origin
+from jimu.runtime.api.throttle import throttled_login
+from jimu.runtime.screens.escape import install as install_escapes
 from jimu.runtime.screens.i18n import LANG_COOKIE, pick_lang
 
 __all__ = ["login_page", "login_post", "logout", "app_list", "designer_page", "set_lang", "TEMPLATES"]
 
 TEMPLATES = Path(__file__).parent / "templates"
-_env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
-                   trim_blocks=True, lstrip_blocks=True)
+_env = install_escapes(Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
+                                   trim_blocks=True, lstrip_blocks=True))
 
 
 def _lang(request: Request) -> str:
@@ -34,7 +36,7 @@ def _render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLR
     lang = _lang(request)
     s = strings(lang)
     html = _env.get_template(f"designer/{name}").render(
-        lang=lang, s=s, i18n_json=json.dumps(s, ensure_ascii=False), path=request.url.path, **ctx)
+        lang=lang, s=s, i18n=s, path=request.url.path, **ctx)
     return HTMLResponse(html, status_code=status)
 
 
@@ -54,17 +56,22 @@ def _admin_or_redirect(request: Request) -> Any:
 
 async def login_page(request: Request) -> Response:
     """GET /designer/login."""
-    return _render(request, "login.html", next=request.query_params.get("next", "/designer"), failed=False)
+    return _render(request, "login.html", next=safe_next(request.query_params.get("next"), "/designer", "/designer"),
+                   failed=False)
 
 
 async def login_post(request: Request) -> Response:
-    """POST /designer/login (form): starts a session and goes to ``next``."""
+    """POST /designer/login (form): starts a session and goes to ``next`` (a designer
+    path). Refused when a browser posts it from another site; throttled per address."""
+    if not same_origin(request):
+        return _render(request, "login.html", 403, next="/designer", failed=True)
     form = await request.form()
-    target = str(form.get("next") or "/designer")
-    if not target.startswith("/designer"):
-        target = "/designer"
+    target = safe_next(form.get("next"), "/designer", "/designer")
     try:
-        user = login(jimu_of(request), form.get("username"), form.get("password"))
+        user = throttled_login(request, form.get("username"), form.get("password"))
+    except TooManyRequests as exc:
+        return _render(request, "login.html", 429, next=target, failed=True,
+                       retry_after=exc.extra.get("retry_after", 60))
     except (Unauthenticated, PermissionDenied, JimuError):
         return _render(request, "login.html", 401, next=target, failed=True)
     response = RedirectResponse(target, status_code=303)
@@ -75,15 +82,15 @@ async def login_post(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """POST /designer/logout."""
     response = RedirectResponse("/designer/login", status_code=303)
-    logout_session(response)
+    logout_session(request, response)
     return response
 
 
 async def set_lang(request: Request) -> Response:
     """GET /designer/lang/{lang}?next=: remember the UI language in a cookie."""
     lang = "en" if request.path_params["lang"] == "en" else "zh"
-    target = request.query_params.get("next") or "/designer"
-    response = RedirectResponse(target if target.startswith("/designer") else "/designer", status_code=303)
+    target = safe_next(request.query_params.get("next"), "/designer", "/designer")
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(LANG_COOKIE, lang, max_age=3600 * 24 * 365, samesite="lax")
     return response
 
@@ -105,4 +112,4 @@ async def designer_page(request: Request) -> Response:
     app = str(request.path_params["app"])
     info = jimu_of(request).store.app_info(app).as_dict()
     return _render(request, "designer.html", app=info, user=actor.username,
-                   app_json=json.dumps({"name": app, "label": info["label"]}, ensure_ascii=False))
+                   app_json={"name": app, "label": info["label"]})

@@ -15,7 +15,20 @@ from starlette.applications import Starlette
 from jimu.runtime.api import create_app
 from jimu.runtime.context import Jimu
 
-__all__ = ["app_factory", "free_port", "serve_in_thread"]
+__all__ = ["app_factory", "free_port", "serve_in_thread", "proxy_options", "TRUSTED_PROXIES_ENV"]
+
+TRUSTED_PROXIES_ENV = "JIMU_TRUSTED_PROXIES"
+
+
+def proxy_options(trusted: str | None = None) -> dict[str, Any]:
+    """uvicorn's proxy settings: ``X-Forwarded-For``/``-Proto`` are believed only from the
+    addresses listed in ``trusted`` (else ``$JIMU_TRUSTED_PROXIES``; comma-separated IPs or
+    networks, ``*`` for any). By default none: uvicorn itself would trust 127.0.0.1, so any
+    local process could pick the address the login throttle counts."""
+    value = (trusted if trusted is not None else os.environ.get(TRUSTED_PROXIES_ENV, "")).strip()
+    if not value:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": value}
 
 
 def app_factory() -> Starlette:
@@ -45,6 +58,8 @@ def serve_in_thread(app: Any, *, timeout: float = 20.0, **config: Any) -> Iterat
 
     port = free_port()
     config.setdefault("log_level", "warning")
+    for key, value in proxy_options().items():
+        config.setdefault(key, value)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -26,6 +26,7 @@ from jimu.core.errors import JimuError, PermissionDenied
 from jimu.platform.permissions.model import is_admin
 from jimu.runtime.screens.base import Screen, open_screen, screen
 from jimu.runtime.screens.env import BUILTIN_DIR
+from jimu.runtime.screens.escape import install as install_escapes
 from jimu.templates_market.catalog import catalog_for
 from jimu.templates_market.i18n import translate
 from jimu.templates_market.installer import install_template
@@ -44,8 +45,8 @@ def _environment() -> Environment:
     if _env is None:
         loaders: list[BaseLoader] = [FileSystemLoader(str(PAGES_DIR)), FileSystemLoader(str(BUILTIN_DIR)),
                                      PrefixLoader({"builtin": FileSystemLoader(str(BUILTIN_DIR))})]
-        _env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True),
-                           trim_blocks=True, lstrip_blocks=True)
+        _env = install_escapes(Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True),
+                                           trim_blocks=True, lstrip_blocks=True))
     return _env
 
 

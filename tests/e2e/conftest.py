@@ -53,6 +53,54 @@ def served_jimu(server: str) -> Any:
     return _SERVED["jimu"]
 
 
+# Reports every Content-Security-Policy violation of a page (the browser blocks the
+# script or style and fires ``securitypolicyviolation``) to the console, where the
+# watcher below collects it. Playwright's init scripts are not subject to the page's CSP.
+_CSP_PROBE = """
+document.addEventListener('securitypolicyviolation', function (e) {
+  console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') +
+                ' at ' + e.sourceFile + ':' + e.lineNumber + ' (' + (e.sample || '') + ')');
+}, true);
+"""
+CSP_VIOLATIONS: list[str] = []
+
+
+def watch_csp(target: Any) -> Any:
+    """Record on ``CSP_VIOLATIONS`` every CSP violation of the pages of ``target`` (a
+    browser context or a page): the probe above, plus Chromium's own console message."""
+    target.add_init_script(_CSP_PROBE)
+
+    def on_console(msg: Any) -> None:
+        text = msg.text
+        if "CSP violation" in text or "Content Security Policy" in text:
+            CSP_VIOLATIONS.append(text)
+
+    pages = [target] if hasattr(target, "goto") else []
+    if not pages:
+        target.on("page", lambda pg: pg.on("console", on_console))
+    for pg in pages:
+        pg.on("console", on_console)
+    return target
+
+
+class _CspWatchingBrowser:
+    """The Playwright browser with every page and context it opens watched by
+    :func:`watch_csp`, so every browser test fails on a CSP violation (the proof that
+    nothing inline was left behind when the policy forbade it)."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def new_page(self, **kw: Any) -> Any:
+        return watch_csp(self._browser.new_page(**kw))
+
+    def new_context(self, **kw: Any) -> Any:
+        return watch_csp(self._browser.new_context(**kw))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
@@ -61,8 +109,17 @@ def browser() -> Iterator[Any]:
         pytest.fail(f"chromium not found at {CHROMIUM}: apt-get install -y chromium fonts-noto-cjk")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
+        yield _CspWatchingBrowser(b)
         b.close()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations() -> Iterator[None]:
+    """Every browser test fails when a page broke the Content-Security-Policy."""
+    CSP_VIOLATIONS.clear()
+    yield
+    found, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
+    assert not found, "Content-Security-Policy violations:\n" + "\n".join(found)
 
 
 @pytest.fixture

@@ -65,13 +65,13 @@ def _add_field(page: Any, palette_type: str, label: str, expect_type: str) -> No
     before = page.locator("#field-canvas > li.field-card").count()
     _drag(page, page.locator(f'#palette [data-type="{palette_type}"]'), page.locator("#field-canvas"))
     try:
-        page.wait_for_function(f"document.querySelectorAll('#field-canvas > li.field-card').length === {before + 1}")
+        page.wait_for_function(f"() => document.querySelectorAll('#field-canvas > li.field-card').length === {before + 1}")
     except Exception:
         page.screenshot(path=str(SHOTS / "debug-drop.png"), full_page=True)
         raise
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'prop-label-zh'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'prop-label-zh'")
     page.fill("#prop-label-zh", label)
-    page.wait_for_function(f"document.getElementById('prop-type').value === '{expect_type}'")
+    page.wait_for_function(f"() => document.getElementById('prop-type').value === '{expect_type}'")
     page.click("#prop-save")
     page.wait_for_selector(f"#field-canvas li.field-card:has-text('{label}')")
 
@@ -82,7 +82,7 @@ def _publish(page: Any, version: int) -> None:
     page.screenshot(path=str(SHOTS / f"designer-publish-v{version}.png"))
     assert not page.is_disabled("#publish-confirm")
     page.click("#publish-confirm")
-    page.wait_for_function(f"document.getElementById('pub-v').textContent === '{version}'")
+    page.wait_for_function(f"() => document.getElementById('pub-v').textContent === '{version}'")
 
 
 def _api(page: Any, method: str, url: str, body: Any = None) -> Any:
@@ -97,7 +97,7 @@ def test_designer_end_to_end(server: str, page: Any) -> None:
     page.click("#login-submit")
     # Create the app.
     page.fill("#new-app-label", "客户回访管理")
-    page.wait_for_function("document.getElementById('new-app-name').value !== ''")
+    page.wait_for_function("() => document.getElementById('new-app-name').value !== ''")
     page.fill("#new-app-name", APP)
     page.screenshot(path=str(SHOTS / "designer-apps.png"))
     page.click("#create-app-btn")
@@ -105,7 +105,7 @@ def test_designer_end_to_end(server: str, page: Any) -> None:
     page.wait_for_selector("body[data-ready='1']")
     # Entity 客户回访 with four fields dropped from the palette.
     page.fill("#new-entity-label", "客户回访")
-    page.wait_for_function(f"document.getElementById('new-entity-name').value === '{ENTITY}'")
+    page.wait_for_function(f"() => document.getElementById('new-entity-name').value === '{ENTITY}'")
     page.click("#new-entity-btn")
     page.wait_for_selector("#entity-list .item.active:has-text('客户回访')")
     _add_field(page, "smart", "客户名称", "text")
@@ -123,7 +123,7 @@ def test_designer_end_to_end(server: str, page: Any) -> None:
     page.wait_for_selector("#form-sections .section")
     page.click("#add-section")
     page.click("#save-form")
-    page.wait_for_function("document.getElementById('toast').classList.contains('show')")
+    page.wait_for_function("() => document.getElementById('toast').classList.contains('show')")
     page.screenshot(path=str(SHOTS / "designer-form.png"), full_page=True)
     # First publish, then two real rows for the preview.
     _publish(page, 1)
@@ -141,12 +141,12 @@ def test_designer_end_to_end(server: str, page: Any) -> None:
     page.wait_for_selector(".expr-status .err")
     page.keyboard.type("1)")
     page.wait_for_selector("#fx-preview td.val")
-    page.wait_for_function("document.querySelectorAll('#fx-preview td.val').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#fx-preview td.val').length === 2")
     values = page.locator("#fx-preview td.val").all_inner_texts()
     assert sorted(float(v) for v in values) == [6.0, 11.0]
     page.screenshot(path=str(SHOTS / "designer-formula.png"), full_page=True)
     page.click("#fx-save")
-    page.wait_for_function("[...document.querySelectorAll('#fx-field option')].some(o => o.value === 'jia_bei_shu_liang')")
+    page.wait_for_function("() => [...document.querySelectorAll('#fx-field option')].some(o => o.value === 'jia_bei_shu_liang')")
     # Workflow: three states, two transitions drawn on the graph, one approval step.
     page.click("#tab-workflow")
     for label in ("草稿", "待审批", "已完成"):
@@ -160,7 +160,7 @@ def test_designer_end_to_end(server: str, page: Any) -> None:
     page.click("#wf-add-step")
     page.wait_for_selector("#wf-props .step")
     _drag(page, node("待审批").locator(".output"), node("已完成").locator(".input"))
-    page.wait_for_function("document.getElementById('wf-t-name').value !== 'submit'")
+    page.wait_for_function("() => document.getElementById('wf-t-name').value !== 'submit'")
     page.fill("#wf-t-name", "approve")
     # The approve transition asks for a tracking number and copies it into the customer name.
     page.click("#wf-add-input")
@@ -181,7 +181,7 @@ def test_designer_end_to_end(server: str, page: Any) -> None:
     node("已完成").click()
     page.get_by_label("终态").check()
     page.click("#wf-save")
-    page.wait_for_function("!document.querySelector('#drawflow .drawflow-node.has-finding')")
+    page.wait_for_function("() => !document.querySelector('#drawflow .drawflow-node.has-finding')")
     page.screenshot(path=str(SHOTS / "designer-workflow.png"), full_page=True)
     wf = _api(page, "GET", f"/api/apps/{APP}/meta/workflows/{ENTITY}")
     assert [s["name"] for s in wf["states"]] == ["cao_gao", "dai_shen_pi", "yi_wan_cheng"]
@@ -196,7 +196,7 @@ def test_designer_end_to_end(server: str, page: Any) -> None:
     page.fill("#new-role-label", "回访专员")
     page.click("#add-role")
     try:
-        page.wait_for_function("document.getElementById('perm-role').value === 'hui_fang_zhuan_yuan'")
+        page.wait_for_function("() => document.getElementById('perm-role').value === 'hui_fang_zhuan_yuan'")
     except Exception:
         page.screenshot(path=str(SHOTS / "debug-role.png"), full_page=True)
         print("TOAST", page.inner_text("#toast"))
@@ -206,7 +206,7 @@ def test_designer_end_to_end(server: str, page: Any) -> None:
     page.select_option(f"#fr-{ENTITY}-ke_hu_dian_hua", "hidden")
     page.wait_for_selector("#view-as-table tr.acc-hidden")
     page.click("#save-role")
-    page.wait_for_function("document.getElementById('toast').classList.contains('show')")
+    page.wait_for_function("() => document.getElementById('toast').classList.contains('show')")
     page.screenshot(path=str(SHOTS / "designer-permissions.png"), full_page=True)
     role = _api(page, "GET", f"/api/apps/{APP}/meta/roles/hui_fang_zhuan_yuan")
     assert role["entities"][ENTITY]["fields"] == {"ke_hu_dian_hua": "hidden"}

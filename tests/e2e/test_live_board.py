@@ -62,7 +62,7 @@ def test_board_moves_and_updates_cards_live(browser: Any, server: str, board: st
     card = _card(page, "todo", task["id"])
     assert card.count() == 1 and "盘点 A 区" in card.inner_text()
     assert "123,000" in card.inner_text() or "123000" in card.inner_text(), card.inner_text()
-    page.wait_for_function("window.jimuLive && window.jimuLive.readyState === 1")
+    page.wait_for_function("() => window.jimuLive && window.jimuLive.readyState === 1")
     page.evaluate("window.__jimuNoReload = 1")
 
     # another user fires the transition: the card moves to its new column

@@ -52,7 +52,7 @@ def test_stream_survives_token_expiry_and_reports_an_expired_session(browser: An
     page.goto(f"{server}/app/standard/item?q=SKU-A002")
     row = page.locator("#rows tr", has_text="SKU-A002")
     assert row.count() == 1 and "全麦面包" in row.inner_text()
-    page.wait_for_function("window.jimuLive && window.jimuLive.readyState === 1")
+    page.wait_for_function("() => window.jimuLive && window.jimuLive.readyState === 1")
     page.evaluate("window.__jimuNoReload = 1")
     notice = page.locator("#session-expired")
     assert notice.is_hidden()
@@ -63,7 +63,7 @@ def test_stream_survives_token_expiry_and_reports_an_expired_session(browser: An
         _drop_streams(served_jimu)
         _rename(server, "SKU-A002", "全麦面包 夜班")
         row.filter(has_text="夜班").wait_for(timeout=15000)
-        page.wait_for_function("window.jimuLive && window.jimuLive.readyState === 1")
+        page.wait_for_function("() => window.jimuLive && window.jimuLive.readyState === 1")
         # and the stream stays live after the reconnect
         _rename(server, "SKU-A002", "全麦面包 早班")
         row.filter(has_text="早班").wait_for()

@@ -38,7 +38,7 @@ def _not_reloaded(page: Any) -> bool:
 
 def _wait_stream(page: Any) -> None:
     """Wait until the page's EventSource is open (events before that are not replayed)."""
-    page.wait_for_function("window.jimuLive && window.jimuLive.readyState === 1")
+    page.wait_for_function("() => window.jimuLive && window.jimuLive.readyState === 1")
 
 
 def test_list_and_detail_refresh_live(browser: Any, server: str) -> None:

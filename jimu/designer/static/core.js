@@ -1,6 +1,16 @@
 /* Jimu designer: shared helpers (API calls with the CSRF header, i18n, DOM builder). */
 "use strict";
 const J = (window.J = window.J || {});
+/* The page's data blocks (<script type="application/json">, never executed: the
+   Content-Security-Policy allows no inline script). */
+J.data = (id, fallback) => {
+  const el = document.getElementById(id);
+  if (!el) return fallback;
+  try { return JSON.parse(el.textContent); } catch (e) { return fallback; }
+};
+window.JIMU_I18N = J.data("jimu-i18n", {});
+window.JIMU_LANG = J.data("jimu-lang", "zh");
+window.JIMU_APP = J.data("jimu-app", null);
 J.lang = window.JIMU_LANG || "zh";
 J.t = (key, vars) => {
   let s = (window.JIMU_I18N || {})[key] || key;

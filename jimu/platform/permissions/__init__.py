@@ -16,7 +16,7 @@ from jimu.platform.permissions.model import (
     is_admin,
     merge_field_access,
 )
-from jimu.platform.permissions.tables import api_keys, ensure_tables, secrets
+from jimu.platform.permissions.tables import api_keys, ensure_tables, secrets, sessions
 
 __all__ = [
     "ADMIN_ROLE",
@@ -31,4 +31,5 @@ __all__ = [
     "is_admin",
     "merge_field_access",
     "secrets",
+    "sessions",
 ]

@@ -1,4 +1,5 @@
-"""System tables of the permissions layer: the signing secret and integration API keys.
+"""System tables of the permissions layer: the signing secret, integration API keys and
+the screens' sessions.
 
 They live on ``system_metadata``; ``ensure_tables`` creates them on databases upgraded
 before this module was loaded."""
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 
 from jimu.platform.db import Database, TZDateTime, system_metadata
 
-__all__ = ["secrets", "api_keys", "ensure_tables"]
+__all__ = ["secrets", "api_keys", "sessions", "ensure_tables"]
 
 secrets = sa.Table(
     "jimu_secret",
@@ -33,7 +34,19 @@ api_keys = sa.Table(
 )
 
 
+# A screens session: the signed session cookie names one row (by the SHA-256 of its random
+# id); logging out deletes the row, so the cookie stops working at once, server-side.
+sessions = sa.Table(
+    "jimu_session",
+    system_metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, nullable=False, index=True),
+    sa.Column("created_at", TZDateTime, nullable=False),
+    sa.Column("expires_at", TZDateTime, nullable=False, index=True),
+)
+
+
 def ensure_tables(db: Database) -> None:
     """Create the permission tables if missing (idempotent)."""
     with db.write() as conn:
-        system_metadata.create_all(bind=conn, tables=[secrets, api_keys], checkfirst=True)
+        system_metadata.create_all(bind=conn, tables=[secrets, api_keys, sessions], checkfirst=True)

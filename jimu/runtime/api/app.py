@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -15,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from jimu import __version__
 from jimu.core.modules import import_optional
 from jimu.runtime.api.errors import exception_handlers
+from jimu.runtime.api.security import SecurityHeaders, install_log_redaction
 from jimu.runtime.context import Jimu
 
 __all__ = ["create_app", "ROUTE_MODULES"]
@@ -69,6 +71,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     from jimu.runtime.events.hub import stop_hub
     from jimu.runtime.events.shutdown import streams_end_on_exit_signal
 
+    install_log_redaction()  # uvicorn has configured its loggers by now
     stops = []
     if app.state.settings.get("background") and os.environ.get("JIMU_SCHEDULER", "1") != "0":
         for ref in BACKGROUND:
@@ -87,10 +90,12 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
 
 def create_app(jimu: Jimu, **settings: Any) -> Starlette:
     """The ASGI app serving ``jimu``; ``background=True`` (the server) also runs the
-    scheduler and the event dispatcher."""
+    scheduler and the event dispatcher. Every response carries the security headers
+    (``security.SecurityHeaders``: CSP, no framing, nosniff, Referrer-Policy)."""
     routes: list[BaseRoute] = [Route("/api/health", health)]
     routes += _module_routes()
-    app = Starlette(routes=routes, exception_handlers=exception_handlers, lifespan=_lifespan)
+    app = Starlette(routes=routes, exception_handlers=exception_handlers, lifespan=_lifespan,
+                    middleware=[Middleware(SecurityHeaders)])
     app.state.jimu = jimu
     app.state.settings = settings
     return app

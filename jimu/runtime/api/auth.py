@@ -6,9 +6,14 @@
   tokens stop at once) and the expiry.
 * API keys for integrations: ``jimu_<id>_<secret>``, scoped to one app and one role,
   sent as ``Authorization: Bearer`` or ``X-API-Key``; only a SHA-256 of the key is stored.
-* A session cookie for the screens (same signed token) plus a double-submit CSRF cookie:
-  unsafe methods on cookie-authenticated requests need ``X-CSRF-Token`` (or a
-  ``csrf_token`` form field checked by the screen) equal to the ``jimu_csrf`` cookie.
+* A session cookie for the screens: the same signed token naming a server-side session
+  row (``jimu_session``), so logging out ends it at once. Unsafe methods on
+  cookie-authenticated requests need ``X-CSRF-Token`` (or a ``csrf_token`` form field
+  checked by the screen) equal to the session's CSRF token, an HMAC of the session id: a
+  token an attacker sets as a cookie never passes. The ``jimu_csrf`` cookie only hands
+  that token to the page's JavaScript; its value is never trusted.
+* ``?access_token=`` is a credential only on the SSE stream (EventSource cannot send
+  headers); anywhere else it is ignored.
 * Lockout: 5 failed passwords lock the user for 30 s, doubling per further failure (at most
   an hour); a locked login answers 429 with ``Retry-After``.
 """
@@ -20,6 +25,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets as pysecrets
 from datetime import timedelta
 from typing import Any
@@ -36,7 +42,7 @@ from jimu.platform.audit import record_audit
 from jimu.platform.auth.users import _DUMMY as _DUMMY_HASH
 from jimu.platform.auth.users import User, verify_password
 from jimu.platform.auth.users import _user as _user_of_row
-from jimu.platform.permissions import api_keys, ensure_tables, is_admin, secrets
+from jimu.platform.permissions import api_keys, ensure_tables, is_admin, secrets, sessions
 from jimu.platform.store.tables import apps, users
 from jimu.runtime.context import Jimu
 
@@ -44,7 +50,7 @@ __all__ = [
     "SESSION_COOKIE", "CSRF_COOKIE", "CSRF_HEADER", "issue_token", "read_token", "login", "login_session",
     "logout_session", "current_actor", "optional_actor", "require_admin", "create_api_key", "jimu_of",
     "LOCK_AFTER", "published_version_seen", "request_user", "has_credentials", "list_api_keys",
-    "revoke_api_key", "credential_of", "token_expiry",
+    "revoke_api_key", "credential_of", "token_expiry", "csrf_token", "SSE_PATH",
 ]
 
 SESSION_COOKIE = "jimu_session"
@@ -55,6 +61,8 @@ LOCK_BASE_SECONDS = 30
 LOCK_MAX_SECONDS = 3600
 DEFAULT_TTL = 8 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The one path where ``?access_token=`` is a credential (EventSource sends no headers).
+SSE_PATH = re.compile(r"^/api/apps/[^/]+/events$")
 
 
 def jimu_of(conn: HTTPConnection) -> Jimu:
@@ -96,11 +104,14 @@ def _ttl(jimu: Jimu) -> int:
     return int(jimu.settings.get("token_ttl", DEFAULT_TTL))
 
 
-def issue_token(jimu: Jimu, user: User, *, kind: str = "a", ttl: int | None = None) -> str:
-    """A signed token for ``user`` (``kind`` "a" API bearer, "s" session cookie)."""
+def issue_token(jimu: Jimu, user: User, *, kind: str = "a", ttl: int | None = None, sid: str | None = None) -> str:
+    """A signed token for ``user`` (``kind`` "a" API bearer, "s" session cookie naming the
+    server-side session ``sid``)."""
     exp = int(now().timestamp()) + (ttl or _ttl(jimu))
-    payload = _b64(json.dumps({"u": user.id, "e": user.token_epoch, "x": exp, "k": kind},
-                              separators=(",", ":")).encode())
+    claims: dict[str, Any] = {"u": user.id, "e": user.token_epoch, "x": exp, "k": kind}
+    if sid is not None:
+        claims["s"] = sid
+    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
     sig = hmac.new(_secret(jimu), payload.encode(), hashlib.sha256).digest()
     return f"{payload}.{_b64(sig)}"
 
@@ -114,8 +125,9 @@ def token_expiry(token: str) -> float | None:
         return None
 
 
-def _claims(jimu: Jimu, token: str, kind: str) -> tuple[int, int]:
-    """(user id, token epoch) of a well-signed, unexpired token of ``kind`` (401 otherwise)."""
+def _claims(jimu: Jimu, token: str, kind: str) -> tuple[int, int, str | None]:
+    """(user id, token epoch, session id) of a well-signed, unexpired token of ``kind``
+    (401 otherwise; a session token without a session id is refused)."""
     bad = Unauthenticated("invalid or expired token", code="token.invalid")
     try:
         payload, sig = token.split(".", 1)
@@ -123,12 +135,12 @@ def _claims(jimu: Jimu, token: str, kind: str) -> tuple[int, int]:
         if not hmac.compare_digest(expected, _unb64(sig)):
             raise bad
         data = json.loads(_unb64(payload))
-        uid, epoch, exp, k = int(data["u"]), int(data["e"]), int(data["x"]), data["k"]
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        uid, epoch, exp, k, sid = int(data["u"]), int(data["e"]), int(data["x"]), data["k"], data.get("s")
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, json.JSONDecodeError):
         raise bad from None
-    if k != kind or exp < now().timestamp():
+    if k != kind or exp < now().timestamp() or (kind == "s" and not isinstance(sid, str)):
         raise bad
-    return uid, epoch
+    return uid, epoch, sid if isinstance(sid, str) else None
 
 
 def _version_column(app: str | None) -> list[Any]:
@@ -139,15 +151,26 @@ def _version_column(app: str | None) -> list[Any]:
             .label("_jimu_app_version")]
 
 
-# The token credential query, built once (it runs on every request): the user row, and with an app its published version
-# as an extra column, so one round trip both checks the caller and tells which spec version
-# serves the request.
-_USER_BY_ID = sa.select(users).where(users.c.id == sa.bindparam("_jimu_uid"))
-_USER_AND_VERSION = sa.select(
-    users,
-    sa.select(apps.c.published_version).where(apps.c.name == sa.bindparam("_jimu_app"))
-    .scalar_subquery().label("_jimu_app_version"),
-).where(users.c.id == sa.bindparam("_jimu_uid"))
+def _user_statement(app: bool, session: bool) -> Any:
+    """The token credential query (it runs on every request): the user row, with an app
+    its published version, with a session that session's expiry, as extra columns, so one
+    round trip checks the caller, its session, and tells which spec version serves it."""
+    columns: list[Any] = [users]
+    if app:
+        columns.append(sa.select(apps.c.published_version).where(apps.c.name == sa.bindparam("_jimu_app"))
+                       .scalar_subquery().label("_jimu_app_version"))
+    if session:
+        columns.append(sa.select(sessions.c.expires_at).where(sessions.c.id == sa.bindparam("_jimu_sid"))
+                       .scalar_subquery().label("_jimu_session_expires"))
+    return sa.select(*columns).where(users.c.id == sa.bindparam("_jimu_uid"))
+
+
+_STATEMENTS = {(a, s): _user_statement(a, s) for a in (False, True) for s in (False, True)}
+
+
+def _session_key(sid: str) -> str:
+    """The stored key of a session id (its SHA-256: the table never holds a live id)."""
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 def _note_version(conn: HTTPConnection | None, app: str | None, row: Any) -> None:
@@ -179,9 +202,13 @@ def read_token(jimu: Jimu, token: str, *, kind: str = "a", db: Connection | None
     on every call (on ``db`` when given), so a deactivation applies at once; with ``app``
     the same query also reads that app's published version (see
     :func:`published_version_seen`)."""
-    uid, epoch = _claims(jimu, token, kind)
-    stmt = _USER_BY_ID if app is None else _USER_AND_VERSION
-    params: dict[str, Any] = {"_jimu_uid": uid} if app is None else {"_jimu_uid": uid, "_jimu_app": app}
+    uid, epoch, sid = _claims(jimu, token, kind)
+    stmt = _STATEMENTS[(app is not None, sid is not None)]
+    params: dict[str, Any] = {"_jimu_uid": uid}
+    if app is not None:
+        params["_jimu_app"] = app
+    if sid is not None:
+        params["_jimu_sid"] = _session_key(sid)
     if db is not None:
         row = db.execute(stmt, params).mappings().first()
     else:
@@ -189,6 +216,12 @@ def read_token(jimu: Jimu, token: str, *, kind: str = "a", db: Connection | None
             row = c.execute(stmt, params).mappings().first()
     if row is None or not row["active"] or int(row["token_epoch"] or 0) != epoch:
         raise Unauthenticated("invalid or expired token", code="token.invalid")
+    if sid is not None:
+        expires = row["_jimu_session_expires"]
+        if expires is None or expires <= now():
+            raise Unauthenticated("the session has ended; log in again", code="session.ended")
+        if conn is not None:
+            conn.state.session_id = sid
     _note_version(conn, app, row)
     user = _user_of_row(row)
     if conn is not None:
@@ -227,20 +260,60 @@ def login(jimu: Jimu, username: Any, password: Any) -> User:
     return jimu.users.get(int(row["id"]))
 
 
+def _csrf_for(jimu: Jimu, sid: str) -> str:
+    """The CSRF token of session ``sid``: an HMAC only the server can compute."""
+    return _b64(hmac.new(_secret(jimu), b"csrf:" + sid.encode(), hashlib.sha256).digest())
+
+
+def csrf_token(conn: HTTPConnection) -> str:
+    """The CSRF token of the session this request authenticated with ("" for none)."""
+    sid = getattr(conn.state, "session_id", None)
+    return _csrf_for(jimu_of(conn), sid) if isinstance(sid, str) else ""
+
+
 def login_session(request: Request, user: User, response: Response) -> str:
-    """Start a screens session for ``user``: sets the HttpOnly session cookie and the CSRF
-    cookie on ``response``; returns the CSRF token (embed it in forms / htmx headers)."""
+    """Start a screens session for ``user``: a server-side session row, the HttpOnly
+    session cookie naming it, and the ``jimu_csrf`` cookie handing its CSRF token to the
+    page's scripts; returns the CSRF token (embed it in forms / htmx headers). Expired
+    sessions are swept here."""
     jimu = jimu_of(request)
-    token = issue_token(jimu, user, kind="s")
-    csrf = pysecrets.token_urlsafe(24)
+    ensure_session_table(jimu)
+    sid = pysecrets.token_urlsafe(32)
+    at = now()
+    ttl = _ttl(jimu)
+    with jimu.db.write() as c:
+        c.execute(sessions.delete().where(sessions.c.expires_at <= at))
+        c.execute(sessions.insert().values(id=_session_key(sid), user_id=user.id, created_at=at,
+                                           expires_at=at + timedelta(seconds=ttl)))
+    token = issue_token(jimu, user, kind="s", sid=sid)
+    csrf = _csrf_for(jimu, sid)
     secure = request.url.scheme == "https"
-    response.set_cookie(SESSION_COOKIE, token, max_age=_ttl(jimu), httponly=True, samesite="lax", secure=secure)
-    response.set_cookie(CSRF_COOKIE, csrf, max_age=_ttl(jimu), httponly=False, samesite="strict", secure=secure)
+    response.set_cookie(SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="lax", secure=secure)
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=ttl, httponly=False, samesite="strict", secure=secure)
     return csrf
 
 
-def logout_session(response: Response) -> None:
-    """End the screens session (clears both cookies)."""
+def ensure_session_table(jimu: Jimu) -> None:
+    """The session table exists (databases created before it was added get it here)."""
+    if not jimu.settings.get("_perm_tables"):
+        ensure_tables(jimu.db)
+        jimu.settings["_perm_tables"] = True
+
+
+def logout_session(request: HTTPConnection, response: Response) -> None:
+    """End the screens session: deletes its server-side row (the cookie stops working at
+    once, also a copy of it elsewhere) and clears both cookies."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        jimu = jimu_of(request)
+        try:
+            _, _, sid = _claims(jimu, token, "s")
+        except Unauthenticated:
+            sid = None
+        if sid is not None:
+            ensure_session_table(jimu)
+            with jimu.db.write() as c:
+                c.execute(sessions.delete().where(sessions.c.id == _session_key(sid)))
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
 
@@ -251,9 +324,7 @@ def _api_key_actor(jimu: Jimu, key: str, source: str, *, db: Connection | None =
     parts = key.split("_", 2)
     if len(parts) != 3 or not parts[1].isdigit():
         raise bad
-    if not jimu.settings.get("_perm_tables"):
-        ensure_tables(jimu.db)
-        jimu.settings["_perm_tables"] = True
+    ensure_session_table(jimu)
     stmt = sa.select(api_keys, *_version_column(app)).where(api_keys.c.id == int(parts[1]))
     if db is not None:
         row = db.execute(stmt).mappings().first()
@@ -341,8 +412,8 @@ def optional_actor(conn: HTTPConnection, *, db: Connection | None = None, app: s
         method = conn.scope.get("method", "GET")
         if method not in SAFE_METHODS:
             sent = conn.headers.get(CSRF_HEADER) or getattr(conn.state, "csrf_form_token", None) or ""
-            cookie = conn.cookies.get(CSRF_COOKIE) or ""
-            if not cookie or not hmac.compare_digest(sent, cookie):
+            expected = csrf_token(conn)
+            if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
                 raise PermissionDenied("missing or wrong CSRF token", code="csrf.failed")
     else:
         actor = read_token(jimu, found[1], **kw).actor(_source(conn))
@@ -353,7 +424,7 @@ def optional_actor(conn: HTTPConnection, *, db: Connection | None = None, app: s
 def credential_of(conn: HTTPConnection) -> tuple[str, str] | None:
     """Which credential the request carries, in order of precedence: ("bearer", the
     Authorization header), ("key", X-API-Key), ("cookie", the session token) or ("query",
-    ?access_token= on a GET, for EventSource); None without any."""
+    ?access_token= on a GET of the SSE stream only, for EventSource); None without any."""
     auth = conn.headers.get("authorization")
     if auth is not None:
         return "bearer", auth
@@ -361,7 +432,8 @@ def credential_of(conn: HTTPConnection) -> tuple[str, str] | None:
         return "key", conn.headers["x-api-key"]
     if conn.cookies.get(SESSION_COOKIE):
         return "cookie", conn.cookies[SESSION_COOKIE]
-    if conn.query_params.get("access_token") and conn.scope.get("method", "GET") == "GET":
+    if (conn.query_params.get("access_token") and conn.scope.get("method", "GET") == "GET"
+            and SSE_PATH.match(conn.scope.get("path", ""))):
         return "query", conn.query_params["access_token"]
     return None
 

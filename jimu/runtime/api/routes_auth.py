@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from jimu.core.errors import FieldError, NotFound, TooManyRequests, Unauthenticated, ValidationError
+from jimu.core.errors import FieldError, NotFound, TooManyRequests, ValidationError
 from jimu.core.ids import is_identifier
 from jimu.runtime.api.auth import (
     _ttl,
@@ -15,29 +15,16 @@ from jimu.runtime.api.auth import (
     issue_token,
     jimu_of,
     list_api_keys,
-    login,
     login_session,
     logout_session,
     require_admin,
     revoke_api_key,
 )
 from jimu.runtime.api.errors import problem_response
-from jimu.runtime.api.throttle import IP_LIMIT, IP_WINDOW_SECONDS, LoginThrottle
+from jimu.runtime.api.throttle import throttled_login
 from jimu.runtime.api.util import json_response, path_param, read_json
 
 __all__ = ["routes"]
-
-
-def _throttle(request: Request) -> LoginThrottle:
-    """The failed-login window of this Jimu (settings ``login_ip_limit`` and
-    ``login_ip_window_seconds``)."""
-    settings = jimu_of(request).settings
-    throttle = settings.get("_login_throttle")
-    if throttle is None:
-        throttle = settings.setdefault("_login_throttle", LoginThrottle(
-            int(settings.get("login_ip_limit") or IP_LIMIT),
-            int(settings.get("login_ip_window_seconds") or IP_WINDOW_SECONDS)))
-    return throttle  # type: ignore[no-any-return]
 
 
 async def _login(request: Request) -> object:
@@ -48,15 +35,8 @@ async def _login(request: Request) -> object:
               if not isinstance(body.get(k), str) or not body.get(k)]
     if errors:
         raise ValidationError("username and password are required", errors=errors)
-    throttle = _throttle(request)
-    address = request.client.host if request.client else None
     try:
-        throttle.check(address)
-        try:
-            return login(jimu_of(request), body["username"], body["password"])
-        except Unauthenticated:
-            throttle.failed(address)
-            raise
+        return throttled_login(request, body["username"], body["password"])
     except TooManyRequests as exc:
         wait = str(exc.extra.get("retry_after", 60))
         return problem_response(429, exc.message, code=exc.code, extra={"retry_after": int(wait)},
@@ -88,7 +68,7 @@ async def session_login(request: Request) -> Response:
 async def session_logout(request: Request) -> Response:
     """DELETE /api/auth/session."""
     response = Response(status_code=204)
-    logout_session(response)
+    logout_session(request, response)
     return response
 
 

@@ -15,11 +15,16 @@ from __future__ import annotations
 import threading
 from collections import deque
 from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.requests import HTTPConnection
 
 from jimu.core.clock import now
-from jimu.core.errors import TooManyRequests
+from jimu.core.errors import TooManyRequests, Unauthenticated
+from jimu.platform.auth.users import User
+from jimu.runtime.api.auth import jimu_of, login
 
-__all__ = ["LoginThrottle", "IP_LIMIT", "IP_WINDOW_SECONDS"]
+__all__ = ["LoginThrottle", "IP_LIMIT", "IP_WINDOW_SECONDS", "login_throttle", "throttled_login"]
 
 IP_LIMIT = 20
 IP_WINDOW_SECONDS = 300
@@ -67,3 +72,31 @@ class LoginThrottle:
     def _expire(self, seen: deque[datetime], at: datetime) -> None:
         while seen and seen[0] <= at - self.window:
             seen.popleft()
+
+
+def login_throttle(settings: dict[str, Any]) -> LoginThrottle:
+    """The failed-login window of one Jimu (settings ``login_ip_limit`` and
+    ``login_ip_window_seconds``), shared by every login entry point: the API's token and
+    session logins, the screens' and the designer's login forms."""
+    throttle = settings.get("_login_throttle")
+    if throttle is None:
+        throttle = settings.setdefault("_login_throttle", LoginThrottle(
+            int(settings.get("login_ip_limit") or IP_LIMIT),
+            int(settings.get("login_ip_window_seconds") or IP_WINDOW_SECONDS)))
+    return throttle  # type: ignore[no-any-return]
+
+
+def throttled_login(request: HTTPConnection, username: Any, password: Any) -> User:
+    """:func:`jimu.runtime.api.auth.login` behind the per-address window: 429
+    (``auth.throttled``) while the caller's address is over the limit, a failure counted
+    against it. The address is the peer's, or the forwarded one only when the server was
+    told to trust the proxy (``JIMU_TRUSTED_PROXIES``)."""
+    jimu = jimu_of(request)
+    throttle = login_throttle(jimu.settings)
+    address = request.client.host if request.client else None
+    throttle.check(address)
+    try:
+        return login(jimu, username, password)
+    except Unauthenticated:
+        throttle.failed(address)
+        raise

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from jimu.core.errors import JimuError, NotFound, PermissionDenied, Unauthenticated
 from jimu.platform.actor import Actor
 from jimu.runtime.access import AccessPolicy
-from jimu.runtime.api.auth import CSRF_COOKIE, current_actor, jimu_of, published_version_seen
+from jimu.runtime.api.auth import csrf_token, current_actor, jimu_of, published_version_seen
 from jimu.runtime.context import Jimu
 from jimu.runtime.events.tables import events
 from jimu.runtime.screens.env import template_env, template_names
@@ -126,7 +126,7 @@ async def open_screen(request: Request, *, app: bool = True, db: Connection | No
     policy = None
     if name is not None:
         policy = AccessPolicy.for_actor(jimu, name, actor, conn=db, version=published_version_seen(request, name))
-    return Screen(request, jimu, actor, lang, request.cookies.get(CSRF_COOKIE, ""), policy, form)
+    return Screen(request, jimu, actor, lang, csrf_token(request), policy, form)
 
 
 def _error_page(request: Request, status: int, message: str) -> HTMLResponse:

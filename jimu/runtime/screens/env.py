@@ -26,6 +26,8 @@ from typing import Any
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
+from jimu.runtime.screens.escape import install as install_escapes
+
 __all__ = ["BUILTIN_DIR", "CBU_LIBRARY", "template_env", "template_names", "loader_chain"]
 
 BUILTIN_DIR = Path(__file__).parent / "templates"
@@ -67,8 +69,8 @@ def template_env(settings: dict[str, Any], app: str | None = None, version: int 
     builtin = FileSystemLoader(str(BUILTIN_DIR))
     loaders: list[BaseLoader] = [FileSystemLoader(str(f)) for f in folders]
     loaders.append(PrefixLoader({"builtin": builtin}))
-    env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True),
-                      auto_reload=bool(settings.get("debug")), trim_blocks=True, lstrip_blocks=True)
+    env = install_escapes(Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True),
+                                      auto_reload=bool(settings.get("debug")), trim_blocks=True, lstrip_blocks=True))
     with _lock:
         if len(_envs) > 256:
             _envs.clear()

@@ -23,6 +23,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "password": ("密码", "Password"),
     "login_failed": ("用户名或密码错误", "Wrong username or password"),
     "login_locked": ("登录失败次数过多，请 {s} 秒后再试", "Too many failed logins; try again in {s} s"),
+    "login_cross_site": ("登录请求来自其他网站，已拒绝；请在本页登录", "A login sent from another site was refused; log in on this page"),
     "apps": ("应用", "Apps"),
     "choose_app": ("选择应用", "Choose an app"),
     "no_apps": ("还没有已发布的应用", "No published apps yet"),

@@ -11,7 +11,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from jimu.core.errors import JimuError, TooManyRequests
 from jimu.runtime.access import AccessPolicy
-from jimu.runtime.api.auth import jimu_of, login, login_session, logout_session, optional_actor
+from jimu.runtime.api.auth import jimu_of, login_session, logout_session, optional_actor
+from jimu.runtime.api.security import safe_next, same_origin
+from jimu.runtime.api.throttle import throttled_login
 from jimu.runtime.screens.base import STATIC_PREFIX, open_screen, redirect, screen
 from jimu.runtime.screens.dash_builtin import (
     near_expiry_batches,
@@ -29,7 +31,7 @@ __all__ = ["root", "login_page", "login_submit", "logout", "set_lang", "apps_pag
 
 
 def _safe_next(raw: str | None) -> str:
-    return raw if raw and raw.startswith("/") and not raw.startswith("//") else "/apps"
+    return safe_next(raw, "/apps")
 
 
 async def session_page(request: Request) -> Response:
@@ -52,13 +54,15 @@ async def root(request: Request) -> Response:
     return redirect("/apps" if actor is not None else "/login")
 
 
-def _login_html(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
+def _login_html(request: Request, error: str | None = None, status: int = 200,
+                retry_after: object = None) -> HTMLResponse:
     lang = pick_lang(request.cookies.get(LANG_COOKIE))
     html = template_env(jimu_of(request).settings).get_template("login.html").render(
         t=lambda k, **kw: translate(k, lang, **kw), lang=lang, static=STATIC_PREFIX, error=error,
         next=_safe_next(request.query_params.get("next")), user=None, menu=[], app=None, csrf="",
         current_url=request.url.path)
-    return HTMLResponse(html, status_code=status)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 async def login_page(request: Request) -> Response:
@@ -67,13 +71,18 @@ async def login_page(request: Request) -> Response:
 
 
 async def login_submit(request: Request) -> Response:
-    """POST /login (username, password, next): session cookie + CSRF cookie, then redirect."""
-    form = await request.form()
+    """POST /login (username, password, next): session cookie + CSRF cookie, then redirect
+    to ``next`` (a same-site path). Refused (403) when a browser posts it from another
+    site (login CSRF); throttled per address like the API's login."""
     lang = pick_lang(request.cookies.get(LANG_COOKIE))
+    if not same_origin(request):
+        return _login_html(request, translate("login_cross_site", lang), 403)
+    form = await request.form()
     try:
-        user = login(jimu_of(request), str(form.get("username") or ""), str(form.get("password") or ""))
+        user = throttled_login(request, str(form.get("username") or ""), str(form.get("password") or ""))
     except TooManyRequests as exc:
-        return _login_html(request, translate("login_locked", lang, s=exc.extra.get("retry_after", 60)), 429)
+        return _login_html(request, translate("login_locked", lang, s=exc.extra.get("retry_after", 60)), 429,
+                           retry_after=exc.extra.get("retry_after", 60))
     except JimuError:
         return _login_html(request, translate("login_failed", lang), 401)
     response = RedirectResponse(_safe_next(str(form.get("next") or "")), status_code=303)
@@ -82,9 +91,9 @@ async def login_submit(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """GET|POST /logout."""
+    """GET|POST /logout: ends the session server-side and clears the cookies."""
     response = RedirectResponse("/login", status_code=303)
-    logout_session(response)
+    logout_session(request, response)
     return response
 
 

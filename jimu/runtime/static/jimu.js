@@ -15,23 +15,48 @@
   }
   window.jimuToast = toast;
 
+  /* JSON from a data-* attribute (rendered with the attr_json filter), or fallback. */
+  function dataJson(text, fallback) {
+    if (!text) return fallback;
+    try { return JSON.parse(text); } catch (e) { return fallback; }
+  }
+
+  /* Alpine's CSP build (no eval): components are registered here and read their initial
+     state from data-* attributes, never from code written into the page. */
   document.addEventListener("alpine:init", function () {
-    /* Filter builder rows: [field, op, value]. */
-    window.Alpine.data("jimuFilter", function (rows) {
-      return { rows: (rows || []).map(function (r) { return [r[0], r[1], r[2]]; }) };
+    /* Filter builder rows: [field, op, value] (data-rows, data-default-field, data-remove-label). */
+    window.Alpine.data("jimuFilter", function () {
+      return {
+        rows: [], removeLabel: "", defaultField: "",
+        init: function () {
+          var d = this.$el.dataset;
+          this.removeLabel = d.removeLabel || "";
+          this.defaultField = d.defaultField || "";
+          this.rows = dataJson(d.rows, []).map(function (r) { return [String(r[0]), String(r[1]), String(r[2])]; });
+        },
+        addRow: function () { this.rows.push([this.defaultField, "eq", ""]); }
+      };
     });
 
-    /* A form: tabs and live visibility rules (evaluated by the server, never in JS). */
-    window.Alpine.data("jimuForm", function (cfg) {
+    /* A form: tabs and live visibility rules (evaluated by the server, never in JS);
+       data-tab (the first tab), data-rules ("true" when the form has rules), data-url. */
+    window.Alpine.data("jimuForm", function () {
       return {
-        tab: cfg.tab || "", visible: {}, rules: !!cfg.rules, url: cfg.url, _timer: null,
-        init: function () { if (this.rules) this.checkRules(); },
+        tab: "", visible: {}, rules: false, url: "", _timer: null, _form: null,
+        init: function () {
+          var d = this.$el.dataset;
+          this._form = this.$el;
+          this.tab = d.tab || "";
+          this.rules = d.rules === "true";
+          this.url = d.url || "";
+          if (this.rules) this.checkRules();
+        },
         checkRules: function () {
           if (!this.rules) return;
           var self = this;
           clearTimeout(this._timer);
           this._timer = setTimeout(function () {
-            var data = new FormData(self.$el);
+            var data = new FormData(self._form);
             fetch(self.url, { method: "POST", body: data, headers: { "X-CSRF-Token": csrf() } })
               .then(function (r) { return r.ok ? r.json() : {}; })
               .then(function (v) { self.visible = v; });
@@ -41,20 +66,27 @@
     });
 
     /* Child table rows with add/remove and the barcode scan field. */
-    window.Alpine.data("jimuRows", function (cfg) {
-      var seq = 0;
+    window.Alpine.data("jimuRows", function () {
+      var seq = 0, cfg = { columns: [], rows: [] };
       function blank() {
         var cells = {};
         cfg.columns.forEach(function (c) { cells[c] = { value: "", display: "", error: null }; });
         return { key: "n" + (seq++), id: null, cells: cells };
       }
-      var rows = (cfg.rows || []).map(function (r) {
-        var row = blank(); row.id = r.id;
-        Object.keys(r.cells).forEach(function (c) { row.cells[c] = r.cells[c]; });
-        return row;
-      });
       return {
-        rows: rows.length ? rows : [blank()], scanError: "",
+        rows: [], scanError: "",
+        /* data-cfg: {field, app, columns, rows, scan} */
+        init: function () {
+          cfg = dataJson(this.$el.dataset.cfg, cfg);
+          var rows = (cfg.rows || []).map(function (r) {
+            var row = blank(); row.id = r.id;
+            Object.keys(r.cells).forEach(function (c) { row.cells[c] = r.cells[c]; });
+            return row;
+          });
+          this.rows = rows.length ? rows : [blank()];
+        },
+        cellName: function (i, column) { return cfg.field + "-" + i + "-" + column; },
+        rowLabel: function (label, i) { return label + " " + (i + 1); },
         add: function () { this.rows.push(blank()); var self = this;
           this.$nextTick(function () { var sel = self.$el.querySelectorAll("tbody tr"); var last = sel[sel.length - 1];
             var first = last && last.querySelector("select, input:not([type=hidden])"); if (first) first.focus(); }); },
@@ -246,6 +278,33 @@
     }
     open();
   }
+
+  /* Behaviours that used to be inline handlers (the Content-Security-Policy allows no
+     inline script): delegated, so they also work on content htmx swaps in. */
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (form && form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) ev.preventDefault();
+  }, true);
+  document.addEventListener("click", function (ev) {
+    var t = ev.target && ev.target.closest ? ev.target : null;
+    if (!t) return;
+    var all = t.closest("[data-check-all]");
+    if (all) {
+      document.querySelectorAll(all.dataset.checkAll).forEach(function (c) { c.checked = all.checked; });
+      return;
+    }
+    var opener = t.closest("[data-open-dialog]");
+    if (opener) {
+      var dlg = document.getElementById(opener.dataset.openDialog);
+      if (dlg && dlg.showModal) dlg.showModal();
+      return;
+    }
+    var closer = t.closest("[data-close-dialog]");
+    if (closer) {
+      var open = closer.closest("dialog");
+      if (open) open.close();
+    }
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("dialog[data-open]").forEach(function (d) { if (d.showModal) d.showModal(); });

@@ -140,6 +140,6 @@ def test_static_assets_vendored(std_app):
     from starlette.testclient import TestClient
 
     c = TestClient(std_app)
-    for path in ("vendor/htmx/htmx.min.js", "vendor/alpinejs/alpine.min.js", "vendor/sortablejs/Sortable.min.js",
+    for path in ("vendor/htmx/htmx.min.js", "vendor/alpinejs/alpine-csp.min.js", "vendor/sortablejs/Sortable.min.js",
                  "vendor/echarts/echarts.min.js", "jimu.css", "jimu.js", "vendor/echarts/LICENSE"):
         assert c.get(f"/static/jimu/{path}").status_code == 200, path
