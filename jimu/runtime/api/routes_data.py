@@ -13,22 +13,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from jimu.core.errors import (
-    ExpressionError,
     FieldError,
-    PermissionDenied,
     PreconditionRequired,
     ValidationError,
 )
 from jimu.platform.audit import query_audit
-from jimu.platform.expressions import compile_expression
-from jimu.runtime.access import AccessPolicy
+from jimu.runtime.access import AccessPolicy, gate
 from jimu.runtime.access.audit import filter_audit
 from jimu.runtime.access.export import export_rows, to_csv, to_xlsx
 from jimu.runtime.api.auth import current_actor, has_credentials, jimu_of, published_version_seen
 from jimu.runtime.api.openapi import build_openapi
 from jimu.runtime.api.util import json_response, page, parse_json, query_int, read_body, read_json
 from jimu.runtime.records.codec import SYSTEM_FIELDS
-from jimu.runtime.records.query import list_records as query_records
 
 __all__ = ["routes"]
 
@@ -42,26 +38,6 @@ def _policy(request: Request, db: Connection | None = None) -> AccessPolicy:
 
 def _etag(record: dict[str, Any]) -> dict[str, str]:
     return {"ETag": f'"{record["version"]}"'}
-
-def _check_filter(policy: AccessPolicy, entity: str, source: str) -> None:
-    """422 with the error position for a bad filter; hidden or masked fields are unknown
-    to the filter (filtering on them would reveal their values)."""
-    try:
-        compiled = compile_expression(source, policy.rt.spec, entity, purpose="view_filter")
-    except ExpressionError as exc:
-        raise ExpressionError(exc.plain_message, code=exc.code, position=exc.position, hint=exc.hint,
-                              source=source, field="filter") from None
-    for path in compiled.paths | compiled.dependencies:
-        current = entity
-        for step in path.split("."):
-            ent = policy.rt.spec.entity(current)
-            f = ent.field(step) if ent is not None else None
-            if f is None:
-                break
-            if policy.field_rule(current, step).access not in ("read", "write") or not policy.can(current, "read"):
-                raise ValidationError(f"unknown field '{step}' in filter", code="filter.field",
-                                      errors=[FieldError("filter", "field.unknown", f"'{step}' is not a field you can filter on")])
-            current = f.target or current
 
 def _fields_param(request: Request, policy: AccessPolicy, entity: str) -> list[str] | None:
     raw = request.query_params.get("fields")
@@ -106,35 +82,11 @@ async def list_records(request: Request) -> Response:
     # One read transaction: the credentials + published version query, then the page.
     with jimu_of(request).db.read() as c:
         policy = _policy(request, c)
-        policy.require(entity, "read")
         fields = _fields_param(request, policy, entity)
-        flt = q.get("filter") or None
-        if flt:
-            _check_filter(policy, entity, flt)
-        sort = q.get("sort") or None
-        if sort and sort.lstrip("-+") not in SYSTEM_FIELDS and policy.field_rule(
-                entity, sort.lstrip("-+")).access not in ("read", "write"):
-            raise ValidationError(f"cannot sort by '{sort}'",
-                                  errors=[FieldError("sort", "sort.invalid", "not a sortable field")])
-        result = query_records(c, policy.rt, policy.rt.entity(entity), where=policy.row_clause(entity), filter=flt,
-                               sort=sort, limit=query_int(request, "limit", 50), cursor=q.get("cursor") or None,
-                               actor=policy.actor)
+        result = gate.list_page(policy, c, entity, filter=q.get("filter") or None, sort=q.get("sort") or None,
+                                limit=query_int(request, "limit", 50), cursor=q.get("cursor") or None)
     _expand(request, policy, entity, result.data)
     return page(policy.render_many(entity, result.data, fields=fields), result.next_cursor)
-
-def _still_allowed(policy: AccessPolicy, conn: Any, entity: str, record: dict[str, Any], right: str) -> None:
-    """Refuse (403) a write whose result falls outside the rows the caller may ``right``:
-    decided on the stored record when the row filter reads only its own fields, by a query
-    in the write transaction otherwise."""
-    verdict = policy.admits(entity, record, right)
-    if verdict is None:
-        clause = policy.row_clause(entity, right)
-        table = policy.rt.tables(entity)
-        verdict = clause is None or conn.execute(
-            sa.select(table.c.id).where(table.c.id == record["id"], clause)).first() is not None
-    if not verdict:
-        raise PermissionDenied(f"the {entity} would fall outside the records you may {right}",
-                               code="forbidden.row")
 
 async def create_record(request: Request) -> Response:
     """POST /api/apps/{app}/data/{entity} -> 201 with the created record.
@@ -152,9 +104,7 @@ async def create_record(request: Request) -> Response:
         policy = _policy(request, c)
         jimu.apps.note_version(policy.app, published_version_seen(request, policy.app), c)
         body = parse_json(request, raw)
-        policy.check_write(entity, body, creating=True)
-        rec = jimu.records.create(policy.app, entity, body, actor=policy.actor, conn=c)
-        _still_allowed(policy, c, entity, rec, "create")
+        rec = gate.create(policy, c, entity, body)
     headers = {**_etag(rec), "Location": f"/api/apps/{policy.app}/data/{entity}/{rec['id']}"}
     return json_response(policy.render(entity, rec), 201, headers)
 
@@ -188,13 +138,8 @@ async def patch_record(request: Request) -> Response:
     current = policy.load(entity, request.path_params["id"], "update")
     version = _if_match(request, True)
     body = await read_json(request)
-    policy.check_write(entity, body)
-    policy.check_state_write(entity, current, body)  # If-Match makes sure this state is still the one written
-    jimu = jimu_of(request)
-    with jimu.db.write() as c:
-        rec = jimu.records.update(policy.app, entity, request.path_params["id"], body, actor=policy.actor,
-                                  expected_version=version, conn=c)
-        _still_allowed(policy, c, entity, rec, "update")
+    # The state lock is judged on ``current``; If-Match makes sure that state is the one written.
+    rec = gate.update(policy, entity, request.path_params["id"], body, expected_version=version, current=current)
     return json_response(policy.render(entity, rec), 200, _etag(rec))
 
 async def delete_record(request: Request) -> Response:
@@ -218,7 +163,7 @@ async def export(request: Request) -> Response:
     flt = request.query_params.get("filter") or None
     policy.require(entity, "read")
     if flt:
-        _check_filter(policy, entity, flt)
+        gate.check_filter(policy, entity, flt)
     columns, rows = export_rows(policy, entity, filter=flt)
     name = f"{policy.app}-{entity}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}

@@ -16,7 +16,7 @@ from jimu.core.errors import ExpressionError, JimuError
 from jimu.platform.expressions import compile_expression
 from jimu.platform.specs import EntitySpec
 from jimu.runtime.access import AccessPolicy
-from jimu.runtime.api.routes_data import _still_allowed
+from jimu.runtime.access.gate import still_allowed as _still_allowed
 from jimu.runtime.records.validate import check_input
 from jimu.runtime.screens.base import Screen, open_screen, redirect, screen
 from jimu.runtime.screens.fields import (

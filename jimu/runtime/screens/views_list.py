@@ -17,8 +17,8 @@ from jimu.platform.specs import EntitySpec
 from jimu.platform.specs.kinds import ViewSpec
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.access.export import export_rows, to_csv, to_xlsx
+from jimu.runtime.access.gate import check_filter as _check_filter
 from jimu.runtime.api.auth import jimu_of
-from jimu.runtime.api.routes_data import _check_filter
 from jimu.runtime.records.codec import SYSTEM_FIELDS
 from jimu.runtime.records.query import list_records as query_records
 from jimu.runtime.screens import saved
