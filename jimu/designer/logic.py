@@ -9,6 +9,7 @@ directly.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from jimu.core.errors import ExpressionError, JimuError
@@ -27,6 +28,8 @@ __all__ = [
     "transition_findings", "TIMER_TARGETS",
     "permission_matrix", "view_as", "sample_value", "RIGHTS",
 ]
+
+log = logging.getLogger("jimu.designer")
 
 RIGHTS = ("create", "read", "update", "delete", "export")
 VARIABLES = [("$user", "当前用户", "the current user"), ("$now", "当前时间", "the current time"),
@@ -219,16 +222,17 @@ def workflow_check(spec: AppSpec, body: dict[str, Any]) -> dict[str, Any]:
     found: list[Finding] = [f for f in validate_app(trial) if f.path.startswith(f"workflows.{wf.name}")]
     found += transition_findings(trial, wf)
     out = [{**f.as_dict(), **_finding_target(f.path)} for f in found]
-    try:
-        from jimu.platform.health import ScanContext, run_scan
+    from jimu.platform.health import ScanContext, run_scan
 
+    try:
         report = run_scan(ScanContext(app=trial))
-        for hf in report.findings:
-            if hf.element == f"workflow:{wf.name}" or hf.path.startswith(f"workflows.{wf.name}"):
-                out.append({"id": hf.rule, "severity": hf.severity, "path": hf.path, "message": hf.message,
-                            "hint": hf.remediation, **_finding_target(hf.path)})
-    except Exception:  # noqa: BLE001 - the scanner is advisory here
-        pass
+    except Exception:  # the scanner's findings are advisory, but its crash is a bug to see
+        log.exception("health scan of workflow %s failed", wf.name)
+        raise
+    for hf in report.findings:
+        if hf.element == f"workflow:{wf.name}" or hf.path.startswith(f"workflows.{wf.name}"):
+            out.append({"id": hf.rule, "severity": hf.severity, "path": hf.path, "message": hf.message,
+                        "hint": hf.remediation, **_finding_target(hf.path)})
     # A finding that names a state or transition in its message but not in its path.
     names = {s.name for s in wf.states}
     for f in out:

@@ -29,6 +29,8 @@ class Jimu:
     def open(cls, url: str | None = None, *, upgrade: bool = True, **settings: Any) -> Jimu:
         """Connect to ``url`` (default: JIMU_DATABASE_URL or ./jimu.db), creating or
         upgrading Jimu's system tables and what generated tables gain (their indexes)."""
+        import jimu.runtime.automations  # noqa: F401 - registers the automation validators, consumer and schedules
+
         db = Database(url)
         if upgrade:
             upgrade_system_tables(db)

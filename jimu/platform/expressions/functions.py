@@ -8,6 +8,7 @@ Plugins add functions through the ``jimu_expression_functions`` hook by returnin
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from jimu.platform.expressions.checker import Checker
 
 __all__ = ["FunctionDef", "BUILTINS", "registry"]
+
+log = logging.getLogger("jimu.expressions")
 
 CheckRule = Callable[["Checker", Node], T]
 
@@ -287,13 +290,14 @@ BUILTINS: dict[str, FunctionDef] = {f.name: f for f in _DEFS}
 def registry() -> dict[str, FunctionDef]:
     """The built-in functions plus those registered by plugins (a plugin cannot replace a
     built-in)."""
+    from jimu.platform.hooks import collect
+
     out = dict(BUILTINS)
     try:
-        from jimu.platform.hooks import collect
-
         extra = collect("jimu_expression_functions")
-    except Exception:  # a broken plugin must not break every expression
-        extra = []
+    except Exception:  # a broken plugin is a bug: named in the log, then raised (not silently dropped)
+        log.exception("an expression-function plugin failed")
+        raise
     for f in extra:
         if isinstance(f, FunctionDef) and f.name not in out:
             out[f.name] = f

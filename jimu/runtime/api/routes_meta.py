@@ -4,6 +4,7 @@ app list."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.requests import Request
@@ -19,6 +20,7 @@ from jimu.runtime.api.util import check_keys, json_response, page, query_flag, r
 
 __all__ = ["routes", "PLURAL_KINDS", "install_template"]
 
+log = logging.getLogger("jimu.api.meta")
 PLURAL_KINDS = {"workflows": "workflow", "roles": "role", "views": "view", "forms": "form",
                 "automations": "automation", "ledgers": "ledger", "dashboards": "dashboard"}
 
@@ -176,12 +178,15 @@ async def field_restore(request: Request) -> Response:
 
 
 def _health(spec: AppSpec) -> dict[str, Any] | None:
-    try:
-        from jimu.platform.health import ScanContext, run_scan
+    """The health summary of the published spec. A scanner failure is a bug: logged with
+    its traceback and raised (a 500 with a request id), not hidden as "no summary"."""
+    from jimu.platform.health import ScanContext, run_scan
 
+    try:
         report = run_scan(ScanContext(app=spec))
-    except Exception:  # noqa: BLE001 - the scanner is optional here; publish still reports findings
-        return None
+    except Exception:
+        log.exception("health scan of app %s failed", spec.name)
+        raise
     counts: dict[str, int] = {}
     for f in report.findings:
         counts[f.severity] = counts.get(f.severity, 0) + 1

@@ -10,7 +10,7 @@ from jimu.runtime.automations.validate import automation_findings
 from jimu.runtime.events.dispatcher import register_consumer
 
 _hooks.register(_plugin, name="jimu.runtime.automations.plugin")
-register_consumer("automations", run_automations)
+register_consumer("automations", run_automations, transactional=False)
 from jimu.runtime.automations import schedule as _schedule  # noqa: E402,F401 - schedule triggers: job kind + due runner
 
 __all__ = ["MAX_DEPTH", "automation_findings", "run_automations", "triggered"]

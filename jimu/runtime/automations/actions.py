@@ -1,6 +1,7 @@
 """Built-in automation actions, registered through ``jimu_automation_actions`` like any
 CBU's: set_fields, create_record, transition, notify (the workflow inbox), webhook (queue a
-delivery on a configured webhook) and script (the sandbox, as the triggering user)."""
+delivery on a configured webhook) and script (the sandbox, as the triggering user, with
+no transaction open: see :func:`_script`)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,14 @@ __all__ = ["ActionKind", "BUILTIN_ACTIONS"]
 
 @dataclass(frozen=True)
 class ActionKind:
-    """An automation action: ``run(ctx, spec)`` inside the dispatcher's transaction."""
+    """An automation action: ``run(ctx, spec)``. With ``in_transaction`` (the default)
+    it runs inside the automation's write transaction (``ctx.conn``); without, ``ctx.conn``
+    is None and the action must open its own short transactions (it may take long)."""
 
     name: str
     description: str
     run: Callable[[Any, Mapping[str, Any]], Any]
+    in_transaction: bool = True
 
 
 def _values(ctx: Any, entity: str | None, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,18 +95,25 @@ def _webhook(ctx: Any, spec: Mapping[str, Any]) -> None:
 
 
 def _script(ctx: Any, spec: Mapping[str, Any]) -> None:
-    from jimu.runtime.access import AccessPolicy
+    """Run the script in the sandbox as ``ctx.actor`` with no transaction open
+    (``ctx.conn`` is None): its ``api`` calls go through the record gate with the user's
+    policy, each write committing on its own (read-your-writes, no write lock held while
+    the script runs). ``apply`` writes the script's ``result`` dict to the triggering
+    record through the gate too (field rights, state lock, row filter). CPU and wall time
+    come from the spec, capped by :mod:`jimu.runtime.sandbox.limits`."""
+    from jimu.runtime.access import AccessPolicy, gate
     from jimu.runtime.sandbox import get_pool
     from jimu.runtime.sandbox.api import record_api
+    from jimu.runtime.sandbox.limits import script_limits
 
-    policy = AccessPolicy(ctx.jimu, ctx.rt, ctx.actor)
+    policy = AccessPolicy.for_actor(ctx.jimu, ctx.app, ctx.actor)
     rendered = policy.render(ctx.entity, ctx.record) if ctx.entity and ctx.record else dict(ctx.record or {})
+    cpu, wall = script_limits(spec)
     out = get_pool().run(str(spec.get("code") or ""), {"record": rendered, "event": {
         "kind": ctx.event["kind"], "entity": ctx.entity, "id": ctx.event["record"]}},
-        record_api(policy, ctx.conn), cpu=float(spec.get("cpu", 1.0)), wall=float(spec.get("timeout", 5.0)))
+        record_api(policy), cpu=cpu, wall=wall)
     if spec.get("apply") and isinstance(out.result, dict) and out.result and ctx.entity:
-        policy.check_write(ctx.entity, out.result)
-        ctx.jimu.records.update(ctx.app, ctx.entity, ctx.event["record"], out.result, actor=ctx.actor, conn=ctx.conn)
+        gate.update(policy, ctx.entity, ctx.event["record"], out.result)
 
 
 BUILTIN_ACTIONS = [
@@ -111,5 +122,5 @@ BUILTIN_ACTIONS = [
     ActionKind("transition", "Fire a workflow transition on the triggering record.", _transition),
     ActionKind("notify", "Inbox notification to users and/or roles.", _notify),
     ActionKind("webhook", "Queue a delivery on an outgoing webhook (DingTalk/WeCom/JSON).", _webhook),
-    ActionKind("script", "Run a sandboxed script as the triggering user.", _script),
+    ActionKind("script", "Run a sandboxed script as the triggering user.", _script, in_transaction=False),
 ]

@@ -18,13 +18,17 @@ job, then fires the due jobs with :func:`run_due_jobs`. The first tick of an aut
 the first one after the app's current version was published. When a tick fires, the
 handler advances ``jimu_automation_state.next_at`` with a compare-and-set on the tick
 (``UPDATE ... WHERE next_at = tick``) in the job's transaction, so a tick runs once even
-if two workers queued or claimed a job for it; then it runs the automation's actions for
-every record of its ``entity`` matching its ``condition`` (SQL when the condition
-compiles for ``view_filter``, else evaluated in Python), as the system user, at event
-depth 1 (the engine's loop protection), one savepoint per record, each logged in
-``jimu_automation_run``. The actions run through the engine's
-:func:`~jimu.runtime.automations.engine.run_automation`, the same code path as event
-triggers. Missed ticks are coalesced: after downtime (or a clock jump over several ticks)
+if two workers queued or claimed a job for it; then it selects every record of its
+``entity`` matching its ``condition`` (SQL when the condition compiles for
+``view_filter``, else evaluated in Python) and emits one ``schedule.fired`` event per
+record (one without a record for an automation without an entity) in that same
+transaction. The events reach the engine through the dispatcher like every record
+event, so a scheduled automation runs through the one action loop
+(:func:`~jimu.runtime.automations.engine.run_automations`): as the system user, at event
+depth 1 (the engine's loop protection), each record's run committed or failed alone,
+logged in ``jimu_automation_run``, retried if the engine could not run, never twice, and
+scripts with no transaction open. The due runner dispatches right after firing, so a
+tick's actions have run when it returns. Missed ticks are coalesced: after downtime (or a clock jump over several ticks)
 the automation runs once and the next tick is the first after now.
 
 A tick whose handler fails (say its condition cannot run) rolls back whole and is retried
@@ -49,6 +53,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.core import clock
+from jimu.core.errors import NotFound
 from jimu.platform.actor import SYSTEM
 from jimu.platform.hooks import hookimpl
 from jimu.platform.values import parse_duration
@@ -195,11 +200,7 @@ def _scheduled(jimu: Any, conn: Connection) -> Iterable[tuple[str, Any, datetime
                                         app_versions.c.version == apps.c.published_version)))
         .where(apps.c.published_version > 0).order_by(apps.c.name)).all()
     for name, published_at in rows:
-        try:
-            rt = jimu.apps.get(name, conn)
-        except Exception:  # noqa: BLE001 - an app that cannot load has nothing to schedule
-            log.warning("app %s could not be loaded for scheduled automations", name)
-            continue
+        rt = jimu.apps.get(name, conn)  # published (selected so): a failure to load is raised, not skipped
         for auto in rt.spec.automations:
             if auto.enabled and (auto.trigger or {}).get("type") == "schedule":
                 yield name, auto, _aware(published_at)
@@ -286,7 +287,7 @@ def _give_up(conn: Connection, app: str, auto: Any, job: Mapping[str, Any], tick
         return None
     detail = f"tick {tick.isoformat()} failed after {job['attempts']} attempts: {job['last_error']}"
     log.warning("scheduled automation %s.%s: %s", app, auto.name, detail)
-    _log(conn, _event(job, auto, None, tick), auto.name, "failed", 0, detail[:1000])
+    _log(conn, _failed_event(job, auto, tick), auto.name, "failed", 0, detail[:1000])
     return nxt
 
 
@@ -308,8 +309,11 @@ def ensure_schedule_jobs(jimu: Any, now: datetime | None = None) -> int:
 
 
 def run_scheduled_automations(jimu: Any, now: datetime) -> dict[str, int]:
-    """Due runner: queue the next ticks, then fire what is due (leased jobs, so concurrent
-    runners never run one tick twice)."""
+    """Due runner: queue the next ticks, fire what is due (leased jobs, so concurrent
+    runners never run one tick twice), then dispatch the events ticks emitted (here or
+    in the scheduler loop's own pass over due jobs) so their actions have run."""
+    from jimu.runtime.events.dispatcher import run_once
+    from jimu.runtime.events.tables import events
     from jimu.runtime.scheduler.jobs import run_due_jobs
 
     queued = ensure_schedule_jobs(jimu, now)
@@ -319,6 +323,11 @@ def run_scheduled_automations(jimu: Any, now: datetime) -> dict[str, int]:
         fired += n
         if n < 500:
             break
+    with jimu.db.read() as c:
+        waiting = c.execute(sa.select(events.c.seq).where(events.c.dispatched_at.is_(None),
+                                                          events.c.kind == "schedule.fired").limit(1)).first()
+    if waiting is not None:
+        run_once(jimu, now)
     return {"queued": queued, "fired": fired}
 
 
@@ -347,30 +356,17 @@ def _matching_ids(jimu: Any, conn: Connection, rt: Any, auto: Any, now: datetime
     return out
 
 
-def _event(job: Mapping[str, Any], auto: Any, record: int | None, tick: datetime) -> dict[str, Any]:
-    return {"id": f"sched-{job['id']}-{record or 0}"[:36], "kind": "schedule.fired", "app": job["app"],
-            "entity": auto.entity, "record": record, "actor": None, "actor_roles": [], "depth": 0,
-            "changes": [], "data": {"automation": auto.name, "tick": tick.isoformat()}, "at": tick}
-
-
-def _fire(ctx: Any, auto: Any, record_id: int | None, tick: datetime, kinds: Mapping[str, Any]) -> bool:
-    """Run ``auto`` for one matching record (or once, without an entity) through the
-    engine's single code path, as the system user; False when it failed or the record is
-    gone."""
-    from jimu.runtime.automations.engine import _load, run_automation
-
-    event = _event(ctx.job, auto, record_id, tick)
-    record = _load(ctx.jimu, ctx.conn, event)
-    if record_id is not None and record is None:
-        return False  # deleted since it matched
-    return run_automation(ctx.jimu, ctx.conn, auto, event, record, SYSTEM, check_condition=False,
-                          kinds=kinds) == "ok"
+def _failed_event(job: Mapping[str, Any], auto: Any, tick: datetime) -> dict[str, Any]:
+    """The run-log row's event fields for a tick that failed before it emitted anything."""
+    return {"id": f"sched-{job['id']}"[:36], "app": job["app"], "entity": auto.entity, "record": None,
+            "data": {"automation": auto.name, "tick": tick.isoformat()}}
 
 
 def run_schedule_job(ctx: Any) -> None:
     """Job handler of ``automation.schedule``: claim the tick (compare-and-set on the
-    automation's state), queue the next one, run the actions over the matching records."""
-    from jimu.runtime.automations.engine import _actions
+    automation's state), queue the next one, emit a ``schedule.fired`` event per matching
+    record (the engine runs the actions when the dispatcher delivers them)."""
+    from jimu.runtime.events.outbox import emit
     from jimu.runtime.events.tables import automation_state as st
     from jimu.runtime.scheduler.jobs import schedule_job
 
@@ -379,7 +375,7 @@ def run_schedule_job(ctx: Any) -> None:
     tick = _job_tick(job)
     try:
         rt = ctx.jimu.apps.get(app, conn)
-    except Exception:  # noqa: BLE001 - app gone or unpublished: the schedule ends
+    except NotFound:  # app gone or unpublished: the schedule ends
         conn.execute(sa.delete(st).where(st.c.app == app, st.c.automation == name))
         return
     auto = next((a for a in rt.spec.automations if a.name == name), None)
@@ -398,12 +394,9 @@ def run_schedule_job(ctx: Any) -> None:
         return
     schedule_job(conn, JOB_KIND, nxt, app=app, entity=auto.entity, name=name,
                  payload={"sig": _sig(trig), "tick": nxt.isoformat()})
-    kinds = _actions()
-    if auto.entity:
-        for rid in _matching_ids(ctx.jimu, conn, rt, auto, now):
-            _fire(ctx, auto, rid, tick, kinds)
-    else:
-        _fire(ctx, auto, None, tick, kinds)
+    data = {"automation": name, "tick": tick.isoformat()}
+    for rid in _matching_ids(ctx.jimu, conn, rt, auto, now) if auto.entity else [None]:
+        emit(conn, app, "schedule.fired", entity=auto.entity, record=rid, data=data)
 
 
 def schedule_findings(app: Any) -> list[Any]:

@@ -3,6 +3,7 @@
 AUT-E001 unknown trigger type            AUT-E002 condition/value does not compile
 AUT-E003 unknown action type             AUT-W001 the automation can trigger itself (loop)
 AUT-W002 automations trigger each other in a cycle
+AUT-E005 a script's cpu/timeout is not a positive number within the sandbox's hard maxima
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from jimu.platform.expressions import compile_expression
 from jimu.platform.findings import Finding
 from jimu.platform.hooks import collect
 from jimu.platform.specs import AppSpec
+from jimu.runtime.sandbox.limits import MAX_CPU, MAX_WALL, limit_problems
 
 __all__ = ["automation_findings", "TRIGGERS"]
 
@@ -64,6 +66,11 @@ def automation_findings(app: AppSpec) -> list[Finding]:
                 out.append(Finding("AUT-E003", "error", f"{base}.actions[{i}]",
                                    f"automation {auto.name}: unknown action {a.get('type')!r}",
                                    f"use one of {', '.join(sorted(known))}"))
+            if a.get("type") == "script":
+                for key, message in limit_problems(a):
+                    out.append(Finding("AUT-E005", "error", f"{base}.actions[{i}].{key}",
+                                       f"automation {auto.name}: {message}",
+                                       f"scripts may use at most {MAX_CPU:g} s of CPU and {MAX_WALL:g} s in all"))
         me = _listens(auto)
         if me is not None and me in _writes(auto):
             fields = set((auto.trigger or {}).get("fields") or [])

@@ -1,16 +1,30 @@
-"""The dispatcher: hands every committed event to its consumers exactly once.
+"""The dispatcher: hands every committed event to its consumers, at least once.
 
-Claim (one short write transaction): undispatched events, oldest first, leased to this
-worker (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Dispatch (one write transaction per
-chunk, a savepoint per event): mark the event dispatched *guarded by the lease token*,
-then run every registered consumer (automations, webhook queueing) on the same
-connection. The mark and the consumers' effects commit together, so a crash before commit
-leaves the event undispatched (its lease expires and it is claimed again) and a crash
-after commit cannot run it twice. Webhook HTTP calls happen afterwards, outside these
-transactions (:func:`jimu.runtime.events.webhooks.send_due`), at least once.
+Claim (one short write transaction): undispatched events whose lease (or retry backoff)
+has expired, oldest first, leased to this worker (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL). Then, per chunk of events:
+
+1. Transactional consumers (webhook queueing) run in one write transaction, a savepoint
+   per (event, consumer), each writing its processed-marker
+   (:mod:`jimu.runtime.events.consumed`) with its effects.
+2. Consumers that manage their own transactions (automations: a script must never run
+   inside an open write transaction) run with no transaction open; they keep their own
+   markers per automation.
+3. One write transaction marks the events every consumer handled as dispatched (guarded
+   by the lease token). An event with a failed consumer stays undispatched: the failure
+   is counted, logged with its traceback, and the event's lease is set to the retry time
+   (exponential backoff from ``RETRY_BASE`` up to ``RETRY_MAX``). On the retry the
+   consumers already marked done are skipped, so each applies the event once. After
+   ``MAX_ATTEMPTS`` failures of one consumer the dispatcher gives up on it (``dead``,
+   logged as an error) so one poisoned event cannot be retried forever.
+
+A crash anywhere leaves the event undispatched; its lease expires and it is claimed
+again, and the markers keep the consumers that had finished from applying it twice.
+Webhook HTTP calls happen afterwards, outside these transactions
+(:func:`jimu.runtime.events.webhooks.send_due`), at least once.
 
 Consumers register with :func:`register_consumer` ``(name, fn(jimu, conn, event))``; the
-automation engine registers itself when imported.
+automation engine registers itself (``transactional=False``) when imported.
 """
 
 from __future__ import annotations
@@ -19,8 +33,10 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,35 +44,64 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.core import clock
-from jimu.runtime.events import webhooks
+from jimu.runtime.events import consumed, webhooks
 from jimu.runtime.events.outbox import add_commit_callback
 from jimu.runtime.events.tables import events
 
 if TYPE_CHECKING:
     from jimu.runtime.context import Jimu
 
-__all__ = ["Consumer", "register_consumer", "consumers", "claim_events", "dispatch_pending", "run_once",
+__all__ = ["Consumer", "MAX_ATTEMPTS", "RETRY_BASE", "RETRY_MAX", "retry_delay", "register_consumer", "consumers", "claim_events", "dispatch_pending", "run_once",
            "start_dispatcher", "DEFAULT_LEASE", "due_runner"]
 
 log = logging.getLogger("jimu.events.dispatcher")
 DEFAULT_LEASE = timedelta(seconds=60)
 CHUNK = 50
-Consumer = Callable[[Any, Connection, Mapping[str, Any]], Any]
-_consumers: dict[str, Consumer] = {}
+MAX_ATTEMPTS = 8
+RETRY_BASE = timedelta(seconds=5)
+RETRY_MAX = timedelta(hours=1)
+Consumer = Callable[[Any, Any, Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class _Registered:
+    fn: Consumer
+    transactional: bool
+
+
+_consumers: dict[str, _Registered] = {}
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long an event waits after its consumer failed ``attempts`` times."""
+    return min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_MAX)
 
 
 def _queue_webhooks(jimu: Jimu, conn: Connection, event: Mapping[str, Any]) -> Any:
     return webhooks.queue_deliveries(jimu, conn, event)
 
 
-def register_consumer(name: str, fn: Consumer) -> None:
-    """Register (or replace) consumer ``name``; it runs inside the dispatch transaction."""
-    _consumers[name] = fn
+def register_consumer(name: str, fn: Consumer, *, transactional: bool = True) -> None:
+    """Register (or replace) consumer ``name``. A transactional consumer runs inside the
+    dispatch transaction (``conn``), which also writes its processed-marker; one with
+    ``transactional=False`` is called with ``conn=None`` and opens its own transactions,
+    keeping its own markers (:mod:`jimu.runtime.events.consumed`) so a retry does not
+    apply an event twice."""
+    _consumers[name] = _Registered(fn, transactional)
+
+
+def unregister_consumer(name: str) -> None:
+    """Remove consumer ``name`` (tests)."""
+    _consumers.pop(name, None)
 
 
 def consumers() -> dict[str, Consumer]:
     """Registered consumers (webhooks first, then automations when installed)."""
-    _consumers.setdefault("webhooks", _queue_webhooks)
+    return {k: v.fn for k, v in _registered().items()}
+
+
+def _registered() -> dict[str, _Registered]:
+    _consumers.setdefault("webhooks", _Registered(_queue_webhooks, True))
     try:
         import jimu.runtime.automations  # noqa: F401 - registers the automation consumer
     except ImportError:
@@ -81,31 +126,91 @@ def claim_events(jimu: Jimu, now: datetime, token: str, limit: int, lease: timed
 
 def dispatch_pending(jimu: Jimu, now: datetime | None = None, *, limit: int = 200,
                      lease: timedelta = DEFAULT_LEASE, worker: str | None = None) -> int:
-    """Dispatch up to ``limit`` events; returns how many were dispatched."""
+    """Dispatch up to ``limit`` events; returns how many were marked dispatched (an event
+    with a failed consumer is left for its retry and not counted)."""
     at = now or clock.now()
     token = f"{worker or 'd'}:{uuid.uuid4().hex[:12]}"
     seqs = claim_events(jimu, at, token, limit, lease)
-    todo = consumers()
+    todo = _registered()
     done = 0
     for i in range(0, len(seqs), CHUNK):
-        chunk = seqs[i:i + CHUNK]
-        with jimu.db.write() as conn:
-            rows = conn.execute(sa.select(events).where(events.c.seq.in_(chunk)).order_by(events.c.seq)).mappings()
-            for row in list(rows):
-                res = conn.execute(sa.update(events).where(
-                    events.c.seq == row["seq"], events.c.lease_owner == token, events.c.dispatched_at.is_(None))
-                    .values(dispatched_at=clock.now(), lease_owner=None, lease_until=None))
-                if res.rowcount != 1:
+        done += _dispatch_chunk(jimu, seqs[i:i + CHUNK], token, todo, at, lease)
+    return done
+
+
+def _dispatch_chunk(jimu: Jimu, chunk: list[int], token: str, todo: dict[str, _Registered], at: datetime,
+                    lease: timedelta) -> int:
+    failures: dict[int, list[tuple[str, str]]] = {}
+    ran: dict[int, list[str]] = {}
+    with jimu.db.write() as conn:
+        # Only the events this worker still holds (a lease that expired meanwhile went to another).
+        rows = [dict(r) for r in conn.execute(sa.select(events).where(
+            events.c.seq.in_(chunk), events.c.lease_owner == token, events.c.dispatched_at.is_(None))
+            .order_by(events.c.seq)).mappings()]
+        state = consumed.handled(conn, [r["id"] for r in rows])
+        for row in rows:
+            for name, reg in todo.items():
+                if not reg.transactional or state.get(row["id"], {}).get(name, ("", 0))[0] in ("done", "dead"):
                     continue
-                for name, fn in todo.items():
-                    sp = conn.begin_nested()
-                    try:
-                        fn(jimu, conn, row)
-                        sp.commit()
-                    except Exception:  # noqa: BLE001 - one consumer failing must not lose the others
-                        sp.rollback()
-                        log.exception("event consumer %s failed on %s", name, row["id"])
-                done += 1
+                sp = conn.begin_nested()
+                try:
+                    reg.fn(jimu, conn, row)
+                    consumed.mark_done(conn, name, row["id"])
+                    sp.commit()
+                except Exception as exc:  # noqa: BLE001 - logged with its traceback, retried with backoff
+                    sp.rollback()
+                    log.exception("event consumer %s failed on %s (will retry)", name, row["id"])
+                    failures.setdefault(row["seq"], []).append((name, f"{type(exc).__name__}: {exc}"))
+    renewed = time.monotonic()
+    for row in rows:
+        for name, reg in todo.items():
+            if reg.transactional or state.get(row["id"], {}).get(name, ("", 0))[0] in ("done", "dead"):
+                continue
+            if time.monotonic() - renewed > lease.total_seconds() / 3:
+                _renew(jimu, token, [r["seq"] for r in rows], lease)
+                renewed = time.monotonic()
+            try:
+                reg.fn(jimu, None, row)
+                ran.setdefault(row["seq"], []).append(name)
+            except Exception as exc:  # noqa: BLE001 - logged with its traceback, retried with backoff
+                log.exception("event consumer %s failed on %s (will retry)", name, row["id"])
+                failures.setdefault(row["seq"], []).append((name, f"{type(exc).__name__}: {exc}"))
+    return _finish(jimu, rows, token, failures, ran, at)
+
+
+def _renew(jimu: Jimu, token: str, seqs: list[int], lease: timedelta) -> None:
+    """Extend this worker's lease on ``seqs`` while slow consumers (scripts) run."""
+    with jimu.db.write() as conn:
+        conn.execute(sa.update(events).where(events.c.seq.in_(seqs), events.c.lease_owner == token)
+                     .values(lease_until=clock.now() + lease))
+
+
+def _finish(jimu: Jimu, rows: list[dict[str, Any]], token: str, failures: dict[int, list[tuple[str, str]]],
+            ran: dict[int, list[str]], at: datetime) -> int:
+    """Mark the fully handled events dispatched; give the others their retry time."""
+    done = 0
+    with jimu.db.write() as conn:
+        for row in rows:
+            mine = sa.and_(events.c.seq == row["seq"], events.c.lease_owner == token, events.c.dispatched_at.is_(None))
+            failed = failures.get(row["seq"])
+            if failed:
+                for name in ran.get(row["seq"], ()):
+                    consumed.mark_done(conn, name, row["id"])  # not run again on the retry
+                worst = 0
+                for name, error in failed:
+                    attempts = consumed.mark_failed(conn, name, row["id"], error)
+                    if attempts >= MAX_ATTEMPTS:
+                        consumed.mark_dead(conn, name, row["id"])
+                        log.error("event consumer %s gave up on %s after %s attempts: %s", name, row["id"],
+                                  attempts, error)
+                    else:
+                        worst = max(worst, attempts)
+                if worst:
+                    conn.execute(sa.update(events).where(mine).values(lease_owner=None,
+                                                                      lease_until=at + retry_delay(worst)))
+                    continue
+            done += conn.execute(sa.update(events).where(mine).values(
+                dispatched_at=clock.now(), lease_owner=None, lease_until=None)).rowcount or 0
     return done
 
 
@@ -115,7 +220,7 @@ def run_once(jimu: Jimu, now: datetime | None = None, *, lease: timedelta = DEFA
     while True:
         n = dispatch_pending(jimu, now, lease=lease)
         dispatched += n
-        if n < 200:
+        if n < 200:  # a short page (failed events are not counted: they wait for their retry)
             break
     sent = webhooks.send_due(jimu, now, lease=lease)
     return {"dispatched": dispatched, "delivered": sent}

@@ -16,6 +16,11 @@
 - ``jimu_automation_run``: what each automation did for each event (ok, skipped, error,
   loop_stopped), for the designer and the health scanner.
 - ``jimu_automation_state``: next due time of schedule-triggered automations.
+- ``jimu_event_consumer``: the processed-marker of each (event, consumer): ``done`` once
+  the consumer's effects committed (written in the same transaction as they are, so a
+  retried event never applies them twice), ``failed`` with the attempt count and last
+  error while the event waits for its retry, ``dead`` when it gave up. Automations keep
+  one marker per automation (``automation:<name>``) and per step.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import sqlalchemy as sa
 
 from jimu.platform.db import TZDateTime, system_metadata
 
-__all__ = ["events", "webhooks", "deliveries", "attempts", "automation_runs", "automation_state"]
+__all__ = ["events", "webhooks", "deliveries", "attempts", "automation_runs", "automation_state", "event_consumers"]
 
 _ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
@@ -135,4 +140,15 @@ automation_state = sa.Table(
     sa.Column("automation", sa.String(63), primary_key=True),
     sa.Column("next_at", TZDateTime, nullable=False),
     sa.Column("last_at", TZDateTime),
+)
+
+event_consumers = sa.Table(
+    "jimu_event_consumer",
+    system_metadata,
+    sa.Column("event_id", sa.String(36), primary_key=True),
+    sa.Column("consumer", sa.String(140), primary_key=True),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("at", TZDateTime, nullable=False),
 )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from jimu.core.errors import ExpressionError, FieldError
+from jimu.core.errors import ExpressionError, FieldError, NotFound
 from jimu.platform.actor import Actor
 from jimu.platform.schema.evolve import literal_default
 from jimu.platform.specs import EntitySpec, FieldSpec
@@ -38,7 +38,7 @@ class LazyEnv:
             def lookup(entity: str, rid: Any) -> dict[str, Any] | None:
                 try:
                     return service.get(rt.name, entity, rid, conn=conn, with_children=True)
-                except Exception:  # noqa: BLE001 - a dangling link reads as NULL
+                except NotFound:  # a dangling link (its record was deleted) reads as NULL
                     return None
 
             self._env = Env(user=actor.username, roles=tuple(actor.roles), user_attrs=dict(actor.attrs),

@@ -26,6 +26,7 @@ from typing import Any
 
 from jimu.runtime.sandbox import wire
 from jimu.runtime.sandbox.guards import ScriptError
+from jimu.runtime.sandbox.limits import MAX_CPU, MAX_WALL
 
 __all__ = ["SandboxPool", "ScriptResult", "Handler", "get_pool", "shutdown_pool"]
 
@@ -57,6 +58,7 @@ class _Worker:
         theirs.close()
         self.conn = Connection(ours.detach())
         self.ready = False
+        self.unenforced: dict[str, str] = {}  # limits the worker reported it could not apply
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Block until the worker has started and applied its limits."""
@@ -70,6 +72,10 @@ class _Worker:
             raise ScriptError("crashed", "the sandbox worker did not start") from None
         if msg.get("op") != "ready":
             raise ScriptError("crashed", "the sandbox worker sent an unknown message")
+        self.unenforced = dict(msg.get("unenforced") or {})
+        if self.unenforced:
+            log.warning("sandbox worker %s runs without limits the kernel refused: %s", self.proc.pid,
+                        "; ".join(f"{k} ({v})" for k, v in sorted(self.unenforced.items())))
         self.ready = True
 
     def is_alive(self) -> bool:
@@ -127,7 +133,8 @@ class SandboxPool:
     def run(self, source: str, inputs: dict[str, Any] | None = None, handler: Handler | None = None, *,
             cpu: float | None = None, wall: float | None = None) -> ScriptResult:
         """Run ``source`` in a worker; raises ScriptError (compile, forbidden, runtime, api,
-        timeout, cpu, memory, crashed)."""
+        timeout, cpu, memory, crashed). ``cpu`` and ``wall`` never exceed the hard maxima
+        of :mod:`jimu.runtime.sandbox.limits`, whatever the caller asks."""
         try:
             w = self._idle.get(timeout=30)
         except queue.Empty:
@@ -138,12 +145,13 @@ class SandboxPool:
             self._replace(w)
             raise
         started = time.perf_counter()
-        wall_s = float(wall or self.wall)
+        wall_s = min(float(wall or self.wall), MAX_WALL)
+        cpu_s = min(float(cpu or self.cpu), MAX_CPU)
         deadline = started + wall_s
         healthy = True
         try:
             w.conn.send_bytes(wire.dumps({"op": "run", "source": source, "inputs": inputs or {},
-                                          "cpu": cpu or self.cpu}))
+                                          "cpu": cpu_s}))
             while True:
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0 or not w.conn.poll(remaining):

@@ -69,11 +69,14 @@ def _vm_size() -> int:
     return 512 * 1024 * 1024
 
 
-def _limit(kind: int, soft: int, hard: int | None = None) -> None:
+def _limit(kind: int, soft: int, hard: int | None = None) -> str | None:
+    """Apply one resource limit; the error text when the kernel refused it (the worker
+    has no logging of its own: the parent logs what it reports in its ready message)."""
     try:
         resource.setrlimit(kind, (soft, soft if hard is None else hard))
-    except (ValueError, OSError):
-        pass
+    except (ValueError, OSError) as exc:  # e.g. gVisor or a hard limit already lower
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 class _Watchdog:
@@ -111,12 +114,13 @@ def worker_main(conn: Any, memory_mb: int) -> None:
     from jimu.runtime.sandbox.guards import ScriptError, compile_script, guarded_globals
 
     watchdog = _Watchdog()  # before RLIMIT_NPROC: a thread counts as a process on Linux
-    _limit(resource.RLIMIT_NPROC, 0)
-    _limit(resource.RLIMIT_NOFILE, 16)
-    _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_AS, _vm_size() + memory_mb * 1024 * 1024)
+    refused = {name: err for name, err in (
+        ("RLIMIT_NPROC", _limit(resource.RLIMIT_NPROC, 0)),
+        ("RLIMIT_NOFILE", _limit(resource.RLIMIT_NOFILE, 16)),
+        ("RLIMIT_CORE", _limit(resource.RLIMIT_CORE, 0)),
+        ("RLIMIT_AS", _limit(resource.RLIMIT_AS, _vm_size() + memory_mb * 1024 * 1024))) if err}
     api = ScriptApi(conn)
-    conn.send_bytes(wire.dumps({"op": "ready"}))
+    conn.send_bytes(wire.dumps({"op": "ready", "unenforced": refused}))
     while True:
         try:
             msg = wire.loads(conn.recv_bytes(wire.MAX_MESSAGE))
@@ -126,7 +130,7 @@ def worker_main(conn: Any, memory_mb: int) -> None:
             continue
         used = resource.getrusage(resource.RUSAGE_SELF)
         soft = int(used.ru_utime + used.ru_stime + float(msg.get("cpu", 1)) + 0.999)
-        _limit(resource.RLIMIT_CPU, soft, soft + 1)
+        _limit(resource.RLIMIT_CPU, soft, soft + 1)  # refused or not, the watchdog enforces the budget
         watchdog.limit = time.process_time() + float(msg.get("cpu", 1))
         reply: dict[str, Any]
         try:

@@ -84,3 +84,22 @@ def test_create_app_from_a_template_through_the_installer_hook(api):
     r = api.post("admin", "/api/apps", json={"name": "food", "template": "food"})
     assert r.status_code == 201, r.text
     assert r.json()["published_version"] >= 1
+
+
+def test_a_health_scanner_crash_on_publish_is_logged_and_raised(api, monkeypatch, caplog):
+    """``routes_meta._health`` used to answer ``"health": null`` when the scanner
+    crashed. Now the crash is logged with its traceback and the request fails as a
+    problem+json 500 with a request id. Mutation: put back ``except Exception: return
+    None`` and this is a 200 that hides the bug."""
+    import logging
+
+    import jimu.platform.health as health
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("rule bug")
+
+    monkeypatch.setattr(health, "run_scan", crash)
+    with caplog.at_level(logging.ERROR, logger="jimu.api.meta"):
+        r = api.post("admin", "/api/apps/shop/publish?dry_run=1")
+    assert r.status_code == 500 and r.headers["content-type"].startswith("application/problem+json")
+    assert "health scan of app shop failed" in caplog.text

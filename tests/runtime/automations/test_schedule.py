@@ -236,17 +236,18 @@ def test_failing_tick_backs_off_then_is_marked_failed_not_requeued(shop, manual_
 
 
 def test_scheduled_and_event_automations_share_the_engine_path(shop, manual_clock, monkeypatch):
-    """A schedule runs its actions through ``engine.run_automation`` (one savepoint per
+    """A schedule runs its actions through ``engine.run_automation`` (one transaction per
     record: a record whose action fails is rolled back and logged alone), like a record
-    event does."""
+    event does: the tick emits ``schedule.fired`` events the dispatcher hands to the
+    engine."""
     from jimu.runtime.automations import engine
 
     calls: list[tuple[str, str | None]] = []
     real = engine.run_automation
 
-    def spy(jimu, conn, auto, event, record, actor, **kwargs):
+    def spy(jimu, auto, event, actor, **kwargs):
         calls.append((auto.name, str(event["kind"])))
-        return real(jimu, conn, auto, event, record, actor, **kwargs)
+        return real(jimu, auto, event, actor, **kwargs)
 
     monkeypatch.setattr(engine, "run_automation", spy)
     hourly = {"name": "rename", "entity": "item", "trigger": {"type": "schedule", "every": "PT1H"},
