@@ -3,8 +3,9 @@
 Every committed record change, transition and ledger movement writes one ``jimu_event``
 row in its own transaction (:mod:`.outbox`). After commit, the in-process hub (or
 PostgreSQL ``LISTEN/NOTIFY`` across workers) wakes the SSE streams (:mod:`.hub`); the
-dispatcher (:mod:`.dispatcher`) runs automations and queues webhook deliveries exactly
-once per event, and the sender delivers webhooks at least once with retries kept in the
+dispatcher (:mod:`.dispatcher`) hands each event to its consumers (automations, webhook
+queueing) at least once, retrying a failed consumer with backoff, while processed-markers
+(:mod:`.consumed`) keep any consumer from applying an event twice; the sender delivers webhooks at least once with retries kept in the
 database (:mod:`.webhooks`).
 
 Importing this package registers the outbox record listener through

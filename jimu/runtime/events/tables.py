@@ -3,10 +3,10 @@
 - ``jimu_event``: the transactional outbox. One row per committed record change,
   transition and ledger movement, written in the same transaction as the change (a rolled
   back write leaves nothing). ``seq`` orders events (SSE ``id:`` and Last-Event-ID), ``id``
-  is the stable uuid receivers dedupe on. ``dispatched_at`` is set by the dispatcher in
-  the same transaction that runs the event's automations and queues its webhook
-  deliveries, so each of those happens once; ``lease_*`` lets a crashed dispatcher's
-  claim expire.
+  is the stable uuid receivers dedupe on. ``dispatched_at`` is set by the dispatcher once every
+  consumer has handled the event (their processed-markers in ``jimu_event_consumer``
+  make each apply it once); ``lease_*`` lets a crashed dispatcher's claim expire and,
+  after a consumer failed, holds the event back until its retry time.
 - ``jimu_webhook``: outgoing (``direction='out'``: url, format json|dingtalk|wecom, role
   whose rights filter the payload, signing secret, retry policy) and incoming hooks
   (``direction='in'``: a token URL creating/updating records as ``role``).
