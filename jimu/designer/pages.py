@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from jimu.core.errors import JimuError, PermissionDenied, TooManyRequests, Unauthenticated
 from jimu.designer.i18n import strings
 from jimu.platform.permissions import is_admin
-from jimu.runtime.api.auth import jimu_of, login_session, logout_session, optional_actor
+from jimu.runtime.api.auth import csrf_token, jimu_of, login_session, logout_session, optional_actor
 from jimu.runtime.api.security import safe_next, same_origin
 from jimu.runtime.api.throttle import throttled_login
 from jimu.runtime.screens.escape import install as install_escapes
@@ -36,7 +36,7 @@ def _render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLR
     lang = _lang(request)
     s = strings(lang)
     html = _env.get_template(f"designer/{name}").render(
-        lang=lang, s=s, i18n=s, path=request.url.path, **ctx)
+        lang=lang, s=s, i18n=s, csrf=csrf_token(request), path=request.url.path, **ctx)
     return HTMLResponse(html, status_code=status)
 
 

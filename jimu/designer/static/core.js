@@ -22,13 +22,9 @@ J.label = (lbl, fallback) => {
   if (typeof lbl === "string") return lbl;
   return (J.lang === "en" ? lbl.en || lbl.zh : lbl.zh || lbl.en) || fallback || "";
 };
-J.cookie = (name) => {
-  const m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
-  return m ? decodeURIComponent(m[1]) : "";
-};
 J.api = async (method, url, body) => {
   const opts = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
-  if (method !== "GET") opts.headers["X-CSRF-Token"] = J.cookie("jimu_csrf");
+  if (method !== "GET") opts.headers["X-CSRF-Token"] = J.data("jimu-csrf", "");
   if (body !== undefined) {
     opts.headers["Content-Type"] = "application/json";
     opts.body = JSON.stringify(body);

@@ -10,8 +10,9 @@
   row (``jimu_session``), so logging out ends it at once. Unsafe methods on
   cookie-authenticated requests need ``X-CSRF-Token`` (or a ``csrf_token`` form field
   checked by the screen) equal to the session's CSRF token, an HMAC of the session id: a
-  token an attacker sets as a cookie never passes. The ``jimu_csrf`` cookie only hands
-  that token to the page's JavaScript; its value is never trusted.
+  token an attacker sets as a cookie never passes. Pages carry the token (``data-csrf``,
+  the designer's ``jimu-csrf`` data block); the HttpOnly ``jimu_csrf`` cookie only tells
+  non-browser clients the token, and its value is never trusted.
 * ``?access_token=`` is a credential only on the SSE stream (EventSource cannot send
   headers); anywhere else it is ignored.
 * Lockout: 5 failed passwords lock the user for 30 s, doubling per further failure (at most
@@ -273,8 +274,8 @@ def csrf_token(conn: HTTPConnection) -> str:
 
 def login_session(request: Request, user: User, response: Response) -> str:
     """Start a screens session for ``user``: a server-side session row, the HttpOnly
-    session cookie naming it, and the ``jimu_csrf`` cookie handing its CSRF token to the
-    page's scripts; returns the CSRF token (embed it in forms / htmx headers). Expired
+    session cookie naming it, and the HttpOnly ``jimu_csrf`` cookie carrying its CSRF
+    token (for non-browser clients; pages embed it); returns the CSRF token. Expired
     sessions are swept here."""
     jimu = jimu_of(request)
     ensure_session_table(jimu)
@@ -289,7 +290,7 @@ def login_session(request: Request, user: User, response: Response) -> str:
     csrf = _csrf_for(jimu, sid)
     secure = request.url.scheme == "https"
     response.set_cookie(SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="lax", secure=secure)
-    response.set_cookie(CSRF_COOKIE, csrf, max_age=ttl, httponly=False, samesite="strict", secure=secure)
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=ttl, httponly=True, samesite="strict", secure=secure)
     return csrf
 
 

@@ -131,6 +131,8 @@ def test_csrf_token_is_bound_to_the_session(sqlite_api):
     victim = TestClient(app)
     r = victim.post("/api/auth/session", json={"username": "sales", "password": "sales"})
     token = r.json()["csrf_token"]
+    csrf_cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("jimu_csrf="))
+    assert "httponly" in csrf_cookie.lower()  # scripts get the token from the page, not a cookie
     victim.cookies.set("jimu_csrf", "attacker-chosen")
     r = victim.post(items, json={"sku": "X-1"}, headers={"X-CSRF-Token": "attacker-chosen"})
     assert r.status_code == 403 and r.json()["code"] == "csrf.failed"
