@@ -46,6 +46,12 @@ def test_filter_payloads_stay_inert(browser: Any, server: str) -> None:
         assert page.evaluate("() => document.querySelectorAll('[onmouseover],[onerror],img[src=x]').length") == 0
         # Alpine (CSP build) still runs: the filter row shows the value as typed
         assert page.locator("input[name='f_value']").first.input_value() == payload
+    # the filter builder's other expressions run under the CSP build too: add and remove rows
+    rows = page.locator(".filter-row")
+    page.get_by_role("button", name="+ 添加条件").click()
+    assert rows.count() == 2 and page.locator("select[name='f_op']").nth(1).input_value() == "eq"
+    rows.nth(0).locator("button").click()
+    assert rows.count() == 1 and page.locator("input[name='f_value']").first.input_value() == ""
     assert fired == []
     page.close()
 
@@ -102,4 +108,49 @@ def test_csp_blocks_inline_script_and_the_watcher_reports_it(browser: Any, serve
     found = list(conftest.CSP_VIOLATIONS)
     conftest.CSP_VIOLATIONS.clear()  # expected here: the autouse check must not fail this test
     assert any("script-src" in v for v in found), found
+    page.close()
+
+
+TAB_LABEL = '详情 "<b>\'x\'</b>'
+
+
+def _form_app(jimu: Any) -> None:
+    """An app whose form has tabs (one label full of quotes and markup) and a section shown
+    by a rule: the form component's expressions, with values from the spec."""
+    if jimu.store.exists("xss_form"):
+        return
+    jimu.store.create_app("xss_form", {"zh": "表单", "en": "Form"})
+    jimu.store.put_element("xss_form", "entity", "note", {"name": "note", "fields": [
+        {"name": "title", "type": "text"},
+        {"name": "kind", "type": "choice", "options": {"choices": [{"value": "a", "label": "甲"},
+                                                                    {"value": "b", "label": "乙"}]}},
+        {"name": "detail", "type": "text"}, {"name": "extra", "type": "text"}]})
+    jimu.store.put_element("xss_form", "form", "note", {"name": "note", "entity": "note", "sections": [
+        {"name": "base", "tab": "基本", "fields": ["title", "kind"]},
+        {"name": "more", "tab": TAB_LABEL, "fields": ["detail"]},
+        {"name": "onlyb", "fields": ["extra"], "visible_if": 'kind == "b"'}]})
+    jimu.store.publish("xss_form")
+
+
+def test_form_tabs_and_rules_work_under_the_csp(browser: Any, server: str, served_jimu: Any) -> None:
+    """The form component (tabs, server-evaluated visibility rules) runs in Alpine's CSP
+    build with a tab label full of quotes and markup (rendered with attr_json). Mutation
+    caught: the label written into the expression with ``|tojson`` alone (the attribute
+    closed at its first quote: the tab never switched and the rest became attributes)."""
+    _form_app(served_jimu)
+    page = _login(browser, server, "admin")
+    fired = _dialogs(page)
+    page.goto(f"{server}/app/xss_form/note/new")
+    base, more, onlyb = (page.locator(f"fieldset[data-section='{n}']") for n in ("base", "more", "onlyb"))
+    assert base.is_visible() and more.is_hidden()
+    onlyb.wait_for(state="hidden")
+    page.get_by_role("tab", name=TAB_LABEL).click()
+    more.wait_for(state="visible")
+    assert base.is_hidden()
+    assert page.get_by_role("tab", name=TAB_LABEL).get_attribute("aria-selected") == "true"
+    page.get_by_role("tab", name="基本").click()
+    page.locator("#f-kind").select_option("b")
+    onlyb.wait_for(state="visible")
+    assert page.evaluate("() => document.querySelectorAll('b, [onmouseover]').length") == 0
+    assert fired == []
     page.close()
