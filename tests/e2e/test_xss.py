@@ -128,7 +128,7 @@ def _form_app(jimu: Any) -> None:
     jimu.store.put_element("xss_form", "form", "note", {"name": "note", "entity": "note", "sections": [
         {"name": "base", "tab": "基本", "fields": ["title", "kind"]},
         {"name": "more", "tab": TAB_LABEL, "fields": ["detail"]},
-        {"name": "onlyb", "fields": ["extra"], "visible_if": 'kind == "b"'}]})
+        {"name": "onlyb", "tab": "基本", "fields": ["extra"], "visible_if": 'kind == "b"'}]})
     jimu.store.publish("xss_form")
 
 
@@ -136,7 +136,9 @@ def test_form_tabs_and_rules_work_under_the_csp(browser: Any, server: str, serve
     """The form component (tabs, server-evaluated visibility rules) runs in Alpine's CSP
     build with a tab label full of quotes and markup (rendered with attr_json). Mutation
     caught: the label written into the expression with ``|tojson`` alone (the attribute
-    closed at its first quote: the tab never switched and the rest became attributes)."""
+    closed at its first quote: the tab never switched and the rest became attributes), and
+    a section with a tab and a rule carrying two ``x-show`` attributes (the browser kept
+    the first: the rule was ignored)."""
     _form_app(served_jimu)
     page = _login(browser, server, "admin")
     fired = _dialogs(page)
@@ -151,6 +153,8 @@ def test_form_tabs_and_rules_work_under_the_csp(browser: Any, server: str, serve
     page.get_by_role("tab", name="基本").click()
     page.locator("#f-kind").select_option("b")
     onlyb.wait_for(state="visible")
+    page.get_by_role("tab", name=TAB_LABEL).click()  # a rule-shown section still follows its tab
+    onlyb.wait_for(state="hidden")
     assert page.evaluate("() => document.querySelectorAll('b, [onmouseover]').length") == 0
     assert fired == []
     page.close()
