@@ -29,6 +29,7 @@ from jimu.platform.schema.evolve import (
     assign_physical_names,
     plan_schema,
 )
+from jimu.platform.schema.sorting import index_view_sorts
 from jimu.platform.specs.app import KIND_MODELS, AppSpec
 from jimu.platform.specs.common import Label
 from jimu.platform.specs.naming import name_problem
@@ -276,7 +277,7 @@ class MetadataStore:
             draft = spec or AppSpec.model_validate(row["draft"])
             old_version = int(row["published_version"])
             old = self.published(name, conn=c) if old_version else None
-            new = assign_physical_names(old, draft)
+            new = index_view_sorts(assign_physical_names(old, draft))  # a view's sort gets an index
             convs = dict(new.settings.pop("_conversions", {}) or {})
             convs.update(conversions or {})
             findings = validate_app(new)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jimu.core.errors import JimuError, ValidationError
+from jimu.platform.schema.sorting import sortable_fields
 from jimu.platform.specs import EntitySpec
 from jimu.platform.specs.kinds import ViewSpec
 from jimu.runtime.access import AccessPolicy
@@ -154,7 +155,9 @@ async def list_page(request: Request) -> Response:
         rows.append({"id": r["id"], "version": r.get("version"), "cells": cells})
     keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "partial", "msg")]
     base = [(k, v) for k, v in keep if k != "sort"]
-    sort_urls = {c: "?" + urlencode([*base, ("sort", ("-" if params["sort"] == c else "") + c)]) for c in cols}
+    sortable = sortable_fields(ent)  # header sorting only where an index serves it
+    sort_urls = {c: "?" + urlencode([*base, ("sort", ("-" if params["sort"] == c else "") + c)]) for c in cols
+                 if c in sortable}
     next_url = f"?{urlencode([*keep, ('cursor', next_cursor)])}" if next_cursor else None
     ctx = dict(entity=ent, entity_label=s.label(ent.label, entity), cols=cols, col_labels=_labels(s, ent, cols),
                rows=rows, params=params, next_url=next_url, sort_urls=sort_urls, error=error,

@@ -143,3 +143,14 @@ def test_static_assets_vendored(std_app):
     for path in ("vendor/htmx/htmx.min.js", "vendor/alpinejs/alpine-csp.min.js", "vendor/sortablejs/Sortable.min.js",
                  "vendor/echarts/echarts.min.js", "jimu.css", "jimu.js", "vendor/echarts/LICENSE"):
         assert c.get(f"/static/jimu/{path}").status_code == 200, path
+
+
+def test_list_headers_offer_sorting_on_indexed_columns_only(login):
+    """Sales order list: the customer (a link, indexed) and number (auto number, unique)
+    headers sort; amount and order date (no index) are plain labels. Mutation caught:
+    building ``sort_urls`` for every column links the amount header."""
+    c = login("admin", "en")
+    html = c.get("/app/standard/sales_order").text
+    assert "sort=customer" in html and "sort=number" in html
+    assert "sort=amount" not in html and "sort=order_date" not in html
+    assert ">Amount</th>" in html
