@@ -100,6 +100,40 @@ def _projection(rt: AppRuntime, ent: EntitySpec, table: sa.Table) -> tuple[Any, 
     return projection
 
 
+def _sorted_rows(c: Connection, stmt: Any, table: sa.Table, col: Any, desc: bool, after: list[Any] | None,
+                 n: int) -> list[Any]:
+    """Up to ``n`` rows of ``stmt`` in sort order (``col``, then id; NULLs last in both
+    directions) after the cursor values ``after`` ([last value, last id]).
+
+    The non-NULL rows and the NULL block are read by two plain ``ORDER BY col, id``
+    queries (the second only when the first runs out), not one ``ORDER BY col IS NULL,
+    col, id``: an index on ``col`` serves the plain order (a page of a million rows in
+    milliseconds) but not the ``IS NULL`` term (a full sort every page)."""
+    id_after = (lambda last: table.c.id < last) if desc else (lambda last: table.c.id > last)
+    id_order = table.c.id.desc() if desc else table.c.id.asc()
+    if col is table.c.id:
+        if after is not None:
+            stmt = stmt.where(id_after(after[1]))
+        return list(c.execute(stmt.order_by(id_order).limit(n)).all())
+    rows: list[Any] = []
+    if after is None or after[0] is not None:
+        # created_at, updated_at are NOT NULL: no NULL block, and the system index
+        # ``(column, id)`` serves ORDER BY column, id as it is.
+        q = stmt.where(col.is_not(None)) if col.nullable else stmt
+        if after is not None:
+            value, last = after
+            # the range term (col <= v / col >= v) lets the index seek to the cursor
+            q = q.where(col <= value if desc else col >= value,
+                        sa.or_(col < value if desc else col > value, id_after(last)))
+        rows = list(c.execute(q.order_by(col.desc() if desc else col.asc(), id_order).limit(n)).all())
+    if len(rows) < n and col.nullable:
+        q = stmt.where(col.is_(None))
+        if after is not None and after[0] is None:
+            q = q.where(id_after(after[1]))
+        rows += c.execute(q.order_by(id_order).limit(n - len(rows))).all()
+    return rows
+
+
 def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, filter: str | None,
                  sort: str | None, limit: int, cursor: str | None, actor: Actor) -> ListResult:
     table = rt.tables(ent.name)
@@ -112,31 +146,7 @@ def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, 
         stmt = stmt.where(where)
     if filter:
         stmt = stmt.where(filter_clause(rt, ent, filter, actor))
-    if cursor:
-        last_value, last_id = _decode(cursor)
-        if col is table.c.id:
-            stmt = stmt.where(table.c.id < last_id if desc else table.c.id > last_id)
-        elif not col.nullable:
-            # created_at, updated_at: a range on the column (the system index
-            # ``(column, id)`` seeks to it), then the tie broken by id.
-            bound = (col <= last_value) if desc else (col >= last_value)
-            after = (col < last_value) if desc else (col > last_value)
-            stmt = stmt.where(bound, sa.or_(after, table.c.id < last_id if desc else table.c.id > last_id))
-        elif last_value is None:
-            # NULLs sort last in both directions here; continue within the NULL block.
-            stmt = stmt.where(col.is_(None), table.c.id < last_id if desc else table.c.id > last_id)
-        else:
-            after = (col < last_value) if desc else (col > last_value)
-            tie = sa.and_(col == last_value, table.c.id < last_id if desc else table.c.id > last_id)
-            stmt = stmt.where(sa.or_(after, tie, col.is_(None)))
-    if col is table.c.id:
-        order = [table.c.id.desc() if desc else table.c.id.asc()]
-    elif not col.nullable:
-        # No NULLs to put last: ``ORDER BY column, id`` is the system index's order.
-        order = [col.desc() if desc else col.asc(), table.c.id.desc() if desc else table.c.id.asc()]
-    else:
-        order = [col.is_(None), col.desc() if desc else col.asc(), table.c.id.desc() if desc else table.c.id.asc()]
-    rows = c.execute(stmt.order_by(*order).limit(limit + 1)).all()
+    rows = _sorted_rows(c, stmt, table, col, desc, _decode(cursor) if cursor else None, limit + 1)
     data = [dict(zip(keys, r, strict=True)) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
