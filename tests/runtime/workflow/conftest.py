@@ -114,13 +114,14 @@ def role_spec(name: str) -> dict[str, Any]:
     return {"name": name, "entities": {e["name"]: dict(rights) for e in ENTITIES}}
 
 
-def build_sales_app(jimu: Jimu, app: str = "std", workflow: dict[str, Any] | None = None) -> None:
+def build_sales_app(jimu: Jimu, app: str = "std", workflow: dict[str, Any] | None = None,
+                    ledger: dict[str, Any] | None = None) -> None:
     jimu.store.create_app(app, {"zh": "标准版", "en": "Standard"})
     parents_first = sorted(ENTITIES, key=lambda e: e["name"].endswith("_line"))  # FK creation order
     jimu.store.save_draft(app, {
         "name": app, "label": {"zh": "标准版", "en": "Standard"}, "entities": parents_first,
         "roles": [role_spec(r) for r in ROLES], "workflows": [workflow or SO_WORKFLOW, PO_WORKFLOW],
-        "ledgers": [STOCK]})
+        "ledgers": [ledger or STOCK]})
     jimu.store.publish(app)
 
 
@@ -135,10 +136,10 @@ def make_users(jimu: Jimu) -> None:
 class World:
     """The app plus helpers for tests."""
 
-    def __init__(self, jimu: Jimu) -> None:
+    def __init__(self, jimu: Jimu, app: str = "std") -> None:
         self.jimu = jimu
         self.engine = WorkflowEngine(jimu)
-        self.app = "std"
+        self.app = app
         rec = jimu.records.create
         self.item = rec(self.app, "item", {"sku": "A-1", "name": "Bolt"})["id"]
         self.wh = rec(self.app, "warehouse", {"name": "Main", "confirm_code": "8888"})["id"]
