@@ -4,6 +4,13 @@ Rules (DESIGN 8, 15): an entity the caller has no right on does not exist for th
 a missing right on a visible entity is 403; a record outside the row filter is 404, never
 403; writing a field the caller may only read is 403 naming the field; a hidden field is
 absent everywhere and a masked one carries the mask's value.
+
+Child rows (the rows of a ``child_table``: order lines, stocktake lines) have no rights
+of their own: the caller reads them only where they may read the parent (the parent's
+row filter limits every read and list of the child entity), and writes them only
+through the parent's child list, where the parent's rights, state lock, editable fields
+and recomputed totals apply. A direct create, update or delete of a child entity is
+refused here, for every entry point, with ``record.child_direct`` pointing to the parent.
 """
 
 from __future__ import annotations
@@ -11,19 +18,21 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from jimu.core.errors import Conflict, ExpressionError, FieldError, NotFound, PermissionDenied
+from jimu.core.errors import Conflict, ExpressionError, FieldError, JimuError, NotFound, PermissionDenied
 from jimu.platform.actor import Actor
 from jimu.platform.expressions import Env, compile_expression
 from jimu.platform.permissions import EntityGrant, FieldRule, effective_roles, entity_grant, is_admin
 from jimu.platform.specs import EntitySpec
 from jimu.platform.values import coerce, to_json
 from jimu.runtime.apps import AppRegistry, AppRuntime
+from jimu.runtime.records.children import child_direct, parent_link
 from jimu.runtime.records.codec import SYSTEM_FIELDS
 
 if TYPE_CHECKING:
@@ -39,6 +48,9 @@ _lock = threading.Lock()
 # one set lookup instead of to_json's isinstance chain.
 _PLAIN = frozenset({str, int, bool, float, type(None)})
 _PLAIN_FIELD, _MASK_FIELD, _CHILD_FIELD, _LINK_FIELD = 0, 1, 2, 3
+# Rights a child entity can hold: it is read (and exported) where its parent is read, and
+# written only through the parent's child list.
+_CHILD_RIGHTS = frozenset({"read", "export"})
 # The last runtime served per app, by registry: a request that already read the published
 # version (with its credentials) reuses it without another read when the version matches.
 _runtimes: weakref.WeakKeyDictionary[AppRegistry, dict[str, AppRuntime]] = weakref.WeakKeyDictionary()
@@ -118,11 +130,29 @@ class AccessPolicy:
         hit = cache.get(key)
         if hit is None:
             hit = entity_grant(self.rt.spec, self.roles, entity)
+            link = self.parent_link(entity)
+            if link is not None:
+                # No rights of its own: read/export only while the parent may be read,
+                # never a direct write (field rules stay: they apply inside the parent).
+                parent_reads = self.grant(link[0]).can("read")
+                hit = replace(hit, rights=frozenset(r for r in hit.rights if r in _CHILD_RIGHTS and parent_reads),
+                              transitions=frozenset())
             with _lock:
                 if len(cache) > 4096:
                     cache.clear()
                 cache[key] = hit
         return hit
+
+    def parent_link(self, entity: str) -> tuple[str, str] | None:
+        """(parent entity, its child_table field) when ``entity``'s rows are child rows."""
+        return parent_link(self.rt, entity)
+
+    def child_direct(self, entity: str, right: str, parent_id: Any = None) -> JimuError:
+        """The ``record.child_direct`` refusal of a direct ``right`` (create/update/delete)
+        on child entity ``entity``; ``parent_id`` only when the caller may see that row."""
+        link = self.parent_link(entity)
+        assert link is not None
+        return child_direct(self.app, entity, link[0], link[1], right, parent_id)
 
     def can(self, entity: str, right: str) -> bool:
         """Whether the caller has ``right`` (create/read/update/delete/export) on ``entity``."""
@@ -140,6 +170,8 @@ class AccessPolicy:
         grant = self.grant(entity) if ent is not None else None
         if ent is None or ent.archived or grant is None or not grant.visible:
             raise NotFound(f"app '{self.app}' has no entity '{entity}'", code="entity.not_found")
+        if right in ("create", "update", "delete") and self.parent_link(entity) is not None:
+            raise self.child_direct(entity, right)
         if not grant.can(right):
             raise PermissionDenied(f"you may not {right} {entity} records", code=f"forbidden.{right}")
         return ent
@@ -151,11 +183,19 @@ class AccessPolicy:
         if not grant.can(right):
             return sa.false()
         filters = grant.row_filters.get(right)
-        if filters is None:
-            return None
-        clauses = [compile_expression(src, self.rt.spec, entity, purpose="row_filter").to_sql(self.rt.tables, self.env)
-                   for src in filters]
-        return clauses[0] if len(clauses) == 1 else sa.or_(*clauses)
+        own = None
+        if filters is not None:
+            clauses = [compile_expression(src, self.rt.spec, entity, purpose="row_filter")
+                       .to_sql(self.rt.tables, self.env) for src in filters]
+            own = clauses[0] if len(clauses) == 1 else sa.or_(*clauses)
+        link = self.parent_link(entity)
+        parent = self.row_clause(link[0], "read") if link is not None else None
+        if link is None or parent is None:
+            return own
+        # A child row is visible only with its parent: the parent's read filter applies.
+        ptable = self.rt.tables(link[0])
+        inside = self.rt.tables(entity).c._parent_id.in_(sa.select(ptable.c.id).where(parent))
+        return inside if own is None else sa.and_(own, inside)
 
     def admits(self, entity: str, record: Mapping[str, Any], right: str = "read") -> bool | None:
         """Whether ``record`` (as stored) lies inside the rows the caller may ``right``,
@@ -164,6 +204,9 @@ class AccessPolicy:
         grant = self.grant(entity)
         if not grant.can(right):
             return False
+        link = self.parent_link(entity)
+        if link is not None and self.row_clause(link[0], "read") is not None:
+            return None  # the parent's row filter decides: a query
         filters = grant.row_filters.get(right)
         if filters is None:
             return True
@@ -370,7 +413,11 @@ class AccessPolicy:
 
     def load(self, entity: str, record_id: Any, right: str = "read") -> dict[str, Any]:
         """The stored record when the caller may ``right`` it; 404 otherwise (existence
-        never leaks)."""
+        never leaks). A write right on a child row: 404 unless the caller sees the row (and
+        so its parent), then the ``record.child_direct`` refusal naming the parent's id."""
+        if right in ("create", "update", "delete") and self.parent_link(entity) is not None:
+            row = self.load(entity, record_id)
+            raise self.child_direct(entity, right, row.get("_parent_id"))
         self.require(entity, right)
         where = self.row_clause(entity, right)
         if right != "read":

@@ -26,6 +26,7 @@ from jimu.platform.hooks import collect
 from jimu.platform.specs import EntitySpec
 from jimu.runtime.apps import AppRegistry, AppRuntime
 from jimu.runtime.records.autonumber import next_number, next_numbers
+from jimu.runtime.records.children import child_direct, parent_link
 from jimu.runtime.records.codec import columns_for, row_to_record
 from jimu.runtime.records.computed import apply_defaults, compute_formulas, expression_env, run_validations
 from jimu.runtime.records.integrity import changes as field_changes
@@ -136,9 +137,7 @@ class RecordService:
             # The app is looked up in the write transaction itself (no second connection).
             rt = self.apps.get(app, c)
             ent = rt.entity(entity)
-            if rt.spec.parent_of(entity) is not None:
-                raise ValidationError(f"{entity} rows are created through their parent's child list",
-                                      code="record.child_direct")
+            _refuse_child(rt, entity, "create")
             data = self._refuse_state_write(rt, ent, data, creating=True)
             rid, stored = self._insert_stored(c, rt, ent, data, actor, parent_id=None, idx=0, prefix="", state=_state)
             after = stored if stored is not None else self._by_id(c, rt, ent, rid)
@@ -164,6 +163,7 @@ class RecordService:
                 before = _before
             else:
                 before = self._by_id(c, rt, ent, rid)
+            _refuse_child(rt, entity, "update", before)
             if not _allow_state:
                 data = self._refuse_state_write(rt, ent, data, creating=False, current=before)
             if expected_version is not None and before["version"] != expected_version:
@@ -219,6 +219,7 @@ class RecordService:
         rid = _as_id(record_id)
         with self._tx(conn) as c:
             before = self._by_id(c, rt, ent, rid)
+            _refuse_child(rt, entity, "delete", before)
             if expected_version is not None and before["version"] != expected_version:
                 raise VersionConflict(f"{entity} {rid} was changed by someone else",
                                       extra={"current_version": before["version"]})
@@ -410,6 +411,7 @@ class RecordService:
         existing = {r["id"]: r for r in c.execute(sa.select(ct).where(ct.c._parent_id == rid)).mappings()}
         keep: set[int] = set()
         env = expression_env(self, c, rt, actor)
+        invalid: list[FieldError] = []
         for i, row in enumerate(rows):
             cid = row.get("id")
             if cid is None:
@@ -425,9 +427,13 @@ class RecordService:
             values, _, errs = check_input(child, row, creating=False, prefix=f"{fname}[{i}].")
             merged = {**row_to_record(child, existing[cid]), **values}
             compute_formulas(rt, child, merged, env)
+            # A changed row obeys the child's validation rules like a new one (e.g. price >= 0).
+            invalid += run_validations(rt, child, merged, env, f"{fname}[{i}].")
             cols = columns_for(child, {cf.name: merged.get(cf.name) for cf in child.active_fields if cf.stored})
             cols.update(_idx=i, updated_at=now(), updated_by=actor.username, version=existing[cid]["version"] + 1)
             c.execute(sa.update(ct).where(ct.c.id == cid).values(cols))
+        if invalid:
+            raise ValidationError(f"{ent.name} {rid} has invalid {fname} rows", errors=invalid)
         gone = [cid for cid in existing if cid not in keep]
         if gone:
             c.execute(sa.delete(ct).where(ct.c.id.in_(gone)))
@@ -446,6 +452,15 @@ class RecordService:
         event = WriteEvent(c, rt, ent, action, rid, before, after, changes, actor, extra or {})
         for listener in self.listeners:
             listener.after_write(event)
+
+
+def _refuse_child(rt: AppRuntime, entity: str, right: str, row: Mapping[str, Any] | None = None) -> None:
+    """Child rows are written only through their parent's child list (where the parent's
+    state lock, rights and recomputed totals apply): a direct write is refused, whoever
+    asks (DESIGN 8)."""
+    link = parent_link(rt, entity)
+    if link is not None:
+        raise child_direct(rt.name, entity, link[0], link[1], right, (row or {}).get("_parent_id"))
 
 
 def _select_by_id(table: sa.Table) -> Any:
