@@ -16,6 +16,11 @@ vacant (no active user) falls back to the active holders of ``fallback_role``. M
 ``any`` (one approval), ``all`` (every approver), ``n_of_m`` (``n`` approvals); any reject
 rejects the instance. A delegate acts on behalf of an approver while a delegation row is
 active; the vote records both.
+
+Nobody approves their own document: the submitter is left out of every step's approvers
+(a step only they could approve falls back to ``fallback_role``), and an approval by the
+submitter, or on the submitter's behalf, is refused even when a delegation names them
+(403 ``workflow.self_approval``).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from jimu.runtime.workflow import inbox as inbox_mod
 from jimu.runtime.workflow.tables import approvals, delegations, votes
 
 __all__ = ["active_users", "resolve_steps", "open_instance", "current_instance", "eligible_principal",
-           "record_vote", "cancel_instance", "step_view", "managers_of", "add_delegation"]
+           "self_approval", "record_vote", "cancel_instance", "step_view", "managers_of", "add_delegation"]
 
 
 def active_users(conn: Connection) -> dict[str, dict[str, Any]]:
@@ -108,9 +113,9 @@ def resolve_steps(conn: Connection, app: AppSpec, entity: str, spec: ApprovalSpe
         if applies:
             for rule in step.approvers:
                 approvers.extend(_rule_users(conn, people, app, entity, rule, record, submitter, env))
-            approvers = list(dict.fromkeys(approvers))
+            approvers = [u for u in dict.fromkeys(approvers) if u != submitter]
             if not approvers and step.fallback_role:
-                approvers, fallback = _holders(people, step.fallback_role), True
+                approvers, fallback = [u for u in _holders(people, step.fallback_role) if u != submitter], True
             if not approvers:
                 raise Conflict(f"approval step '{step.name}' has no approver (vacant, no fallback_role)",
                                code="workflow.no_approver")
@@ -196,6 +201,13 @@ def eligible_principal(conn: Connection, inst: Mapping[str, Any], username: str 
         if principal in step["approvers"] and principal not in done:
             return principal
     return None
+
+
+def self_approval(inst: Mapping[str, Any], user: str | None, principal: str | None) -> bool:
+    """Whether an approval by ``user`` on behalf of ``principal`` would be the submitter
+    approving their own document (directly or through a delegation, either way round)."""
+    submitter = inst.get("submitter")
+    return bool(submitter) and submitter in (user, principal)
 
 
 def record_vote(conn: Connection, inst: Mapping[str, Any], *, user: str, principal: str, decision: str,

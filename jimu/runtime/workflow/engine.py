@@ -155,7 +155,9 @@ class WorkflowEngine:
             if not _leaves(wf, t, state):
                 continue
             if inst is not None and vote_kind(t):
-                if ap.eligible_principal(c, inst, actor.username) is not None:
+                principal = ap.eligible_principal(c, inst, actor.username)
+                if principal is not None and not (vote_kind(t) == "approve"
+                                                  and ap.self_approval(inst, actor.username, principal)):
                     out.append(t.name)
             elif self._may(t, actor, rt, wf.entity):
                 out.append(t.name)
@@ -224,6 +226,12 @@ class WorkflowEngine:
                 f"step {step['step']} ({step['name']}) of this approval waits for "
                 f"{', '.join(step['approvers'])}; you may not {kind} it",
                 code="workflow.not_approver", extra={"transition": t.name if t else kind, "approval": step})
+        if kind == "approve" and ap.self_approval(inst, actor.username, principal):
+            raise PermissionDenied(
+                f"{actor.username} submitted this {ent.name} and may not approve it, not even on behalf of "
+                f"{principal} / 提交人不能审批自己提交的单据(委托代审也不行)",
+                code="workflow.self_approval", extra={"transition": t.name if t else kind, "approval": step,
+                                                      "submitter": inst.get("submitter")})
         env = expression_env(self.jimu.records, c, rt, actor).get()
         inputs: dict[str, Any] = {}
         if t is not None:

@@ -64,3 +64,43 @@ def test_inbox_read_and_delegation(world, api):
     assert api("POST", f"/api/apps/std/inbox/{entry['id']}/read", "warehouse").status_code == 404
     r = api("POST", f"/api/apps/std/data/sales_order/{so['id']}/approvals/1/approve", "finance", json={})
     assert r.json()["state"] == "approved"
+
+
+def test_submitter_may_not_approve_even_through_delegation(world, api):
+    """Issue 17: sales approved its own order after the manager delegated to sales. The
+    submitter never approves their own document: not listed, 403 ``workflow.self_approval``
+    on both the transition and the approvals API, and the manager still decides it.
+
+    Mutation caught: removing the ``self_approval`` check from ``WorkflowEngine._vote``
+    (sales' approve answers 200 and the order is approved)."""
+    world.stock()
+    r = api("POST", "/api/apps/std/delegations", "manager", json={"delegate": "sales"})
+    assert r.status_code == 201, r.text
+    so = world.order("100")
+    base = f"/api/apps/std/data/sales_order/{so['id']}"
+    assert api("POST", base + "/transitions/submit", "sales", json={}).json()["state"] == "pending_approval"
+    assert "approve" not in [t["name"] for t in api("GET", base + "/transitions", "sales").json()["data"]]
+    for path in ("/transitions/approve", "/approvals/1/approve"):
+        r = api("POST", base + path, "sales", json={})
+        assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json"), r.text
+        assert r.json()["code"] == "workflow.self_approval"
+    assert world.jimu.records.get("std", "sales_order", so["id"])["state"] == "pending_approval"
+    r = api("POST", base + "/transitions/approve", "manager", json={})
+    assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+
+
+def test_a_submitter_holding_the_approver_role_is_not_an_approver(world, api):
+    """A sales manager who submits an order is left out of the manager step's approvers
+    (another manager decides it).
+
+    Mutation caught: keeping the submitter among the resolved approvers in
+    ``approvals.resolve_steps`` (boss's approve answers 200)."""
+    world.jimu.users.create("boss", "boss", ["sales", "manager"], manager="vp")
+    world.stock()
+    so = world.order("100")
+    base = f"/api/apps/std/data/sales_order/{so['id']}"
+    assert api("POST", base + "/transitions/submit", "boss", json={}).json()["state"] == "pending_approval"
+    r = api("GET", base + "/transitions", "boss").json()
+    assert r["approval"]["approvers"] == ["manager"] and "approve" not in [t["name"] for t in r["data"]]
+    assert api("POST", base + "/transitions/approve", "boss", json={}).status_code == 403
+    assert api("POST", base + "/transitions/approve", "manager", json={}).json()["state"] == "approved"
