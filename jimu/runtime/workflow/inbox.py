@@ -2,7 +2,8 @@
 
 An entry reads ``{id, kind, title, entity, record, at, read}`` (plus ``approval`` and
 ``step`` for approvals). Approval entries leave the list when the step is decided; a user
-also sees the approvals of everyone who currently delegates to them.
+also sees the approvals of everyone who currently delegates to them, except those of
+documents they submitted (nobody approves their own document).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from jimu.core import clock
 from jimu.core.errors import NotFound
-from jimu.runtime.workflow.tables import delegations, inbox
+from jimu.runtime.workflow.tables import approvals, delegations, inbox
 
 __all__ = ["add_entry", "add_entries", "list_inbox", "mark_read", "close_approval_entries", "principals_for",
            "entry_dict"]
@@ -63,9 +64,12 @@ def list_inbox(conn: Connection, app: str, user: str, *, after_id: int | None = 
     """Entries for ``user`` (and the users delegating to them), newest first: open
     approvals and every notification/escalation. ``after_id`` continues a page."""
     users = principals_for(conn, user, app, now)
+    # A delegate never decides a document they submitted themselves: those entries stay out.
+    own = sa.select(approvals.c.id).where(approvals.c.submitter == user)
     stmt = sa.select(inbox).where(inbox.c.app == app, inbox.c.done.is_(False),
                                   sa.or_(inbox.c.user == user,
-                                         sa.and_(inbox.c.user.in_(users), inbox.c.kind == "approval")))
+                                         sa.and_(inbox.c.user.in_(users), inbox.c.kind == "approval",
+                                                 inbox.c.approval_id.not_in(own))))
     if unread_only:
         stmt = stmt.where(inbox.c.read.is_(False))
     if after_id is not None:

@@ -71,8 +71,9 @@ def test_submitter_may_not_approve_even_through_delegation(world, api):
     submitter never approves their own document: not listed, 403 ``workflow.self_approval``
     on both the transition and the approvals API, and the manager still decides it.
 
-    Mutation caught: removing the ``self_approval`` check from ``WorkflowEngine._vote``
-    (sales' approve answers 200 and the order is approved)."""
+    Mutations caught: removing the ``self_approval`` check from ``WorkflowEngine._vote``
+    (sales' approve answers 200 and the order is approved); dropping the submitter filter
+    of ``inbox.list_inbox`` (the manager's entry shows in sales' inbox)."""
     world.stock()
     r = api("POST", "/api/apps/std/delegations", "manager", json={"delegate": "sales"})
     assert r.status_code == 201, r.text
@@ -80,6 +81,7 @@ def test_submitter_may_not_approve_even_through_delegation(world, api):
     base = f"/api/apps/std/data/sales_order/{so['id']}"
     assert api("POST", base + "/transitions/submit", "sales", json={}).json()["state"] == "pending_approval"
     assert "approve" not in [t["name"] for t in api("GET", base + "/transitions", "sales").json()["data"]]
+    assert api("GET", "/api/apps/std/inbox", "sales").json()["data"] == []  # not offered to the submitter
     for path in ("/transitions/approve", "/approvals/1/approve"):
         r = api("POST", base + path, "sales", json={})
         assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json"), r.text
