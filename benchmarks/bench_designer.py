@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from jimu.runtime.api.app import create_app
 from jimu.runtime.context import Jimu
+from jimu.testing import form_login
 
 N = 200
 
@@ -45,7 +46,7 @@ def main() -> None:
     client = TestClient(create_app(jimu))
     token = client.post("/api/auth/token", json={"username": "admin", "password": "admin"}).json()["access_token"]
     h = {"Authorization": f"Bearer {token}"}
-    client.post("/designer/login", data={"username": "admin", "password": "admin"})
+    form_login(client, "admin", path="/designer/login")
     csrf = {"X-CSRF-Token": client.cookies.get("jimu_csrf") or ""}
 
     def ok(r: Any) -> None:

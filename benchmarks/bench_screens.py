@@ -51,6 +51,7 @@ def _pct(xs: list[float], p: float) -> float:
 def main() -> None:
     from starlette.testclient import TestClient
 
+    from jimu.testing import form_login
     from tests.runtime.screens.conftest import make_app
     from tests.runtime.screens.seed import build_standard
 
@@ -59,7 +60,7 @@ def main() -> None:
     wide_id = _wide_app(jimu)
     app = make_app(jimu)
     client = TestClient(app)
-    client.post("/login", data={"username": "admin", "password": "admin"})
+    form_login(client, "admin")
     token = TestClient(app).post("/api/auth/token", json={"username": "admin", "password": "admin"}).json()["access_token"]
     api = TestClient(app)
     bearer = {"Authorization": f"Bearer {token}"}

@@ -7,10 +7,14 @@ Fixtures:
 * ``jimu_app`` — a factory: ``jimu_app("stock", params={...}, sample_data=False,
   cbu_paths=[folder])`` installs the unit (and what it depends on) into a new app and
   returns an :class:`InstalledApp` (``.jimu``, ``.name``, ``.spec``, ``.records``).
+
+Helper: :func:`form_login` signs a test client in through a login form.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +22,22 @@ from typing import Any
 
 import pytest
 
-__all__ = ["InstalledApp", "jimu_db_url", "jimu_instance", "jimu_app"]
+__all__ = ["InstalledApp", "jimu_db_url", "jimu_instance", "jimu_app", "form_login"]
+
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+
+def form_login(client: Any, username: str, password: str | None = None, *, path: str = "/login",
+               **data: str) -> Any:
+    """Log ``client`` (a Starlette TestClient or httpx client keeping cookies) in through
+    the login form at ``path`` (``/login`` or ``/designer/login``) as a browser does: read
+    the form (its pre-session cookie and CSRF token), then post it. Returns the POST's
+    response (303 on success). ``password`` defaults to the user name (the demo users)."""
+    page = client.get(path)
+    found = _TOKEN.search(page.text)
+    token = html.unescape(found.group(1)) if found else ""
+    return client.post(path, data={"username": username, "password": password if password is not None else username,
+                                   "csrf_token": token, **data})
 
 
 @dataclass

@@ -15,7 +15,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from jimu.core.errors import JimuError, PermissionDenied, TooManyRequests, Unauthenticated
 from jimu.designer.i18n import strings
 from jimu.platform.permissions import is_admin
-from jimu.runtime.api.auth import csrf_token, jimu_of, login_session, logout_session, optional_actor
+from jimu.runtime.api.auth import (
+    csrf_token,
+    jimu_of,
+    login_form_ok,
+    login_form_token,
+    login_session,
+    logout_session,
+    optional_actor,
+    set_login_nonce,
+)
 from jimu.runtime.api.security import safe_next, same_origin
 from jimu.runtime.api.throttle import throttled_login
 from jimu.runtime.screens.escape import install as install_escapes
@@ -54,26 +63,37 @@ def _admin_or_redirect(request: Request) -> Any:
     return actor
 
 
+def _login_form(request: Request, status: int, target: str, failed: bool, retry_after: object = None) -> Response:
+    """The login page with its pre-session CSRF token (nonce cookie set when missing)."""
+    token, fresh = login_form_token(request)
+    response = _render(request, "login.html", status, next=target, failed=failed, login_token=token)
+    set_login_nonce(response, fresh, request.url.scheme == "https")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 async def login_page(request: Request) -> Response:
     """GET /designer/login."""
-    return _render(request, "login.html", next=safe_next(request.query_params.get("next"), "/designer", "/designer"),
-                   failed=False)
+    return _login_form(request, 200, safe_next(request.query_params.get("next"), "/designer", "/designer"), False)
 
 
 async def login_post(request: Request) -> Response:
     """POST /designer/login (form): starts a session and goes to ``next`` (a designer
-    path). Refused when a browser posts it from another site; throttled per address."""
+    path). Refused when posted from another site or without the form's token (login
+    CSRF); throttled per address."""
     if not same_origin(request):
-        return _render(request, "login.html", 403, next="/designer", failed=True)
+        return _login_form(request, 403, "/designer", True)
     form = await request.form()
     target = safe_next(form.get("next"), "/designer", "/designer")
+    if not login_form_ok(request, form.get("csrf_token")):
+        return _login_form(request, 403, target, True)
     try:
         user = throttled_login(request, form.get("username"), form.get("password"))
     except TooManyRequests as exc:
-        return _render(request, "login.html", 429, next=target, failed=True,
-                       retry_after=exc.extra.get("retry_after", 60))
+        return _login_form(request, 429, target, True, exc.extra.get("retry_after", 60))
     except (Unauthenticated, PermissionDenied, JimuError):
-        return _render(request, "login.html", 401, next=target, failed=True)
+        return _login_form(request, 401, target, True)
     response = RedirectResponse(target, status_code=303)
     login_session(request, user, response)
     return response

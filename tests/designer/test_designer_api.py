@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jimu.testing import form_login
+
 CHECK = "/api/apps/crm/designer/check"
 
 
@@ -180,10 +182,11 @@ def test_pages_login_redirect_and_render(crm: Any) -> None:
     r = c.get("/designer/crm", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/designer/login")
     assert "登录" in c.get("/designer/login").text
-    bad = c.post("/designer/login", data={"username": "admin", "password": "x", "next": "/designer/crm"})
+    bad = form_login(c, "admin", "x", path="/designer/login", next="/designer/crm")
     assert bad.status_code == 401 and "用户名或密码错误" in bad.text
-    r = c.post("/designer/login", data={"username": "admin", "password": "admin", "next": "/designer/crm"},
-               follow_redirects=False)
+    c.follow_redirects = False
+    r = form_login(c, "admin", path="/designer/login", next="/designer/crm")
+    c.follow_redirects = True
     assert r.status_code == 303 and r.headers["location"] == "/designer/crm"
     page = c.get("/designer/crm")
     assert page.status_code == 200 and "实体与字段" in page.text and "客户关系" in page.text
@@ -203,7 +206,7 @@ def test_pages_login_redirect_and_render(crm: Any) -> None:
 
 def test_non_admin_sees_message_page(crm: Any) -> None:
     c = crm.client
-    c.post("/designer/login", data={"username": "sales", "password": "sales"})
+    form_login(c, "sales", path="/designer/login")
     r = c.get("/designer/crm")
     assert r.status_code == 403 and "管理员" in r.text
 

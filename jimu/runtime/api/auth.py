@@ -51,12 +51,14 @@ __all__ = [
     "SESSION_COOKIE", "CSRF_COOKIE", "CSRF_HEADER", "issue_token", "read_token", "login", "login_session",
     "logout_session", "current_actor", "optional_actor", "require_admin", "create_api_key", "jimu_of",
     "LOCK_AFTER", "published_version_seen", "request_user", "has_credentials", "list_api_keys",
-    "revoke_api_key", "credential_of", "token_expiry", "csrf_token", "SSE_PATH",
+    "revoke_api_key", "credential_of", "token_expiry", "csrf_token", "SSE_PATH", "LOGIN_COOKIE",
+    "login_form_token", "login_form_ok", "set_login_nonce",
 ]
 
 SESSION_COOKIE = "jimu_session"
 CSRF_COOKIE = "jimu_csrf"
 CSRF_HEADER = "x-csrf-token"
+LOGIN_COOKIE = "jimu_login"  # the pre-session nonce behind the login forms' CSRF token
 LOCK_AFTER = 5
 LOCK_BASE_SECONDS = 30
 LOCK_MAX_SECONDS = 3600
@@ -272,6 +274,36 @@ def csrf_token(conn: HTTPConnection) -> str:
     return _csrf_for(jimu_of(conn), sid) if isinstance(sid, str) else ""
 
 
+def login_form_token(request: HTTPConnection) -> tuple[str, str | None]:
+    """The CSRF token for a login form, and the pre-session nonce to set as the HttpOnly
+    ``jimu_login`` cookie when the browser has none yet (else None). There is no session
+    before the login, so the token is an HMAC of this per-browser nonce: a login form
+    posted from another site cannot carry it (login CSRF)."""
+    nonce = request.cookies.get(LOGIN_COOKIE) or ""
+    fresh = None
+    if not re.fullmatch(r"[A-Za-z0-9_-]{20,64}", nonce):
+        nonce = fresh = pysecrets.token_urlsafe(24)
+    return _login_token(jimu_of(request), nonce), fresh
+
+
+def _login_token(jimu: Jimu, nonce: str) -> str:
+    return _b64(hmac.new(_secret(jimu), b"login:" + nonce.encode(), hashlib.sha256).digest())
+
+
+def login_form_ok(request: HTTPConnection, sent: object) -> bool:
+    """Whether a posted login form carries the token of this browser's login nonce."""
+    nonce = request.cookies.get(LOGIN_COOKIE) or ""
+    if not nonce or not isinstance(sent, str):
+        return False
+    return hmac.compare_digest(sent.encode(), _login_token(jimu_of(request), nonce).encode())
+
+
+def set_login_nonce(response: Response, nonce: str | None, secure: bool) -> None:
+    """Set the pre-session nonce cookie (see :func:`login_form_token`) when one was made."""
+    if nonce is not None:
+        response.set_cookie(LOGIN_COOKIE, nonce, max_age=3600, httponly=True, samesite="strict", secure=secure)
+
+
 def login_session(request: Request, user: User, response: Response) -> str:
     """Start a screens session for ``user``: a server-side session row, the HttpOnly
     session cookie naming it, and the HttpOnly ``jimu_csrf`` cookie carrying its CSRF
@@ -291,6 +323,7 @@ def login_session(request: Request, user: User, response: Response) -> str:
     secure = request.url.scheme == "https"
     response.set_cookie(SESSION_COOKIE, token, max_age=ttl, httponly=True, samesite="lax", secure=secure)
     response.set_cookie(CSRF_COOKIE, csrf, max_age=ttl, httponly=True, samesite="strict", secure=secure)
+    response.delete_cookie(LOGIN_COOKIE)
     return csrf
 
 

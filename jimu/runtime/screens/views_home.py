@@ -11,7 +11,15 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from jimu.core.errors import JimuError, TooManyRequests
 from jimu.runtime.access import AccessPolicy
-from jimu.runtime.api.auth import jimu_of, login_session, logout_session, optional_actor
+from jimu.runtime.api.auth import (
+    jimu_of,
+    login_form_ok,
+    login_form_token,
+    login_session,
+    logout_session,
+    optional_actor,
+    set_login_nonce,
+)
 from jimu.runtime.api.security import safe_next, same_origin
 from jimu.runtime.api.throttle import throttled_login
 from jimu.runtime.screens.base import STATIC_PREFIX, open_screen, redirect, screen
@@ -55,14 +63,19 @@ async def root(request: Request) -> Response:
 
 
 def _login_html(request: Request, error: str | None = None, status: int = 200,
-                retry_after: object = None) -> HTMLResponse:
+                retry_after: object = None, next_path: object = None) -> HTMLResponse:
+    """The login page; its form carries the pre-session CSRF token (the nonce cookie is
+    set here when the browser has none)."""
     lang = pick_lang(request.cookies.get(LANG_COOKIE))
+    token, fresh = login_form_token(request)
     html = template_env(jimu_of(request).settings).get_template("login.html").render(
         t=lambda k, **kw: translate(k, lang, **kw), lang=lang, static=STATIC_PREFIX, error=error,
-        next=_safe_next(request.query_params.get("next")), user=None, menu=[], app=None, csrf="",
-        current_url=request.url.path)
+        next=_safe_next(next_path if next_path is not None else request.query_params.get("next")),
+        user=None, menu=[], app=None, csrf="", login_token=token, current_url=request.url.path)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return HTMLResponse(html, status_code=status, headers=headers)
+    response = HTMLResponse(html, status_code=status, headers=headers)
+    set_login_nonce(response, fresh, request.url.scheme == "https")
+    return response
 
 
 async def login_page(request: Request) -> Response:
@@ -71,20 +84,23 @@ async def login_page(request: Request) -> Response:
 
 
 async def login_submit(request: Request) -> Response:
-    """POST /login (username, password, next): session cookie + CSRF cookie, then redirect
-    to ``next`` (a same-site path). Refused (403) when a browser posts it from another
-    site (login CSRF); throttled per address like the API's login."""
+    """POST /login (username, password, next, csrf_token): session cookie + CSRF cookie,
+    then redirect to ``next`` (a same-site path). Refused (403) when posted from another
+    site or without the login form's token (login CSRF); throttled per address like the
+    API's login."""
     lang = pick_lang(request.cookies.get(LANG_COOKIE))
     if not same_origin(request):
         return _login_html(request, translate("login_cross_site", lang), 403)
     form = await request.form()
+    if not login_form_ok(request, form.get("csrf_token")):
+        return _login_html(request, translate("login_cross_site", lang), 403, next_path=form.get("next"))
     try:
         user = throttled_login(request, str(form.get("username") or ""), str(form.get("password") or ""))
     except TooManyRequests as exc:
         return _login_html(request, translate("login_locked", lang, s=exc.extra.get("retry_after", 60)), 429,
-                           retry_after=exc.extra.get("retry_after", 60))
+                           retry_after=exc.extra.get("retry_after", 60), next_path=form.get("next"))
     except JimuError:
-        return _login_html(request, translate("login_failed", lang), 401)
+        return _login_html(request, translate("login_failed", lang), 401, next_path=form.get("next"))
     response = RedirectResponse(_safe_next(str(form.get("next") or "")), status_code=303)
     login_session(request, user, response)
     return response

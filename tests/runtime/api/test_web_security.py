@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from jimu.testing import form_login
+
 PAYLOAD = "x onmouseover=alert(document.domain) y"
 QUOTED = 'x" onmouseover="alert(document.domain)" y'
 ROOT = Path(__file__).resolve().parents[3] / "jimu"
@@ -50,7 +52,7 @@ def parse(html: str) -> Tags:
 
 
 def screen_login(client: TestClient, user: str, **data: str) -> Any:
-    return client.post("/login", data={"username": user, "password": user, **data})
+    return form_login(client, user, **data)
 
 
 def handlers(tags: Tags) -> list[tuple[str, str]]:
@@ -78,7 +80,7 @@ def test_designer_app_label_cannot_end_the_script(sqlite_api):
     label = "</script><script>alert(document.domain)</script><!--"
     sqlite_api.jimu.store.create_app("evil", {"zh": label, "en": label})
     client = TestClient(sqlite_api.client.app, follow_redirects=False)
-    assert client.post("/designer/login", data={"username": "admin", "password": "admin"}).status_code == 303
+    assert form_login(client, "admin", path="/designer/login").status_code == 303
     r = client.get("/designer/evil")
     assert r.status_code == 200
     assert "<script>alert" not in r.text and "</script><script>" not in r.text
@@ -149,13 +151,34 @@ def test_login_posted_from_another_site_is_refused(sqlite_api, headers):
     """Login CSRF: a cross-site auto-posted login form starts no session. Mutation caught:
     no ``same_origin`` check on POST /login (it answered 303 with a session cookie)."""
     client = TestClient(sqlite_api.client.app, follow_redirects=False)
-    r = client.post("/login", data={"username": "sales", "password": "sales", "next": "/apps"}, headers=headers)
+    client.headers.update(headers)
+    r = form_login(client, "sales", next="/apps")
     assert r.status_code == 403
     assert "jimu_session" not in r.headers.get("set-cookie", "")
-    r = client.post("/designer/login", data={"username": "admin", "password": "admin"}, headers=headers)
+    r = form_login(client, "admin", path="/designer/login")
     assert r.status_code == 403 and "jimu_session" not in r.headers.get("set-cookie", "")
-    same = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
-    assert client.post("/login", data={"username": "sales", "password": "sales"}, headers=same).status_code == 303
+    client.headers.update({"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"})
+    assert form_login(client, "sales").status_code == 303
+
+
+@pytest.mark.parametrize("path", ["/login", "/designer/login"])
+def test_login_form_needs_its_pre_session_token(sqlite_api, path):
+    """A login post without the form's token, with a made-up one, or with a token the
+    attacker got for their own browser (it matches only the attacker's nonce cookie)
+    fails. Mutation caught: no ``login_form_ok`` check (a browser that sends no Origin
+    could be logged in from another site)."""
+    app = sqlite_api.client.app
+    client = TestClient(app, follow_redirects=False)
+    data = {"username": "sales", "password": "sales"}
+    assert client.post(path, data=data).status_code == 403
+    client.get(path)  # the browser has its nonce cookie now
+    assert client.post(path, data={**data, "csrf_token": "made-up"}).status_code == 403
+    attacker = TestClient(app)
+    page = attacker.get(path).text
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = client.post(path, data={**data, "csrf_token": token})  # the victim's nonce is another
+    assert r.status_code == 403 and "jimu_session" not in r.headers.get("set-cookie", "")
+    assert form_login(client, "sales", path=path).status_code == 303
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "https://evil.example/",
@@ -168,7 +191,7 @@ def test_login_next_must_be_a_same_site_path(sqlite_api, target):
     assert r.status_code == 303 and r.headers["location"] == "/apps"
     r = client.get("/lang/en", params={"next": target})
     assert r.headers["location"] == "/apps"
-    r = client.post("/designer/login", data={"username": "admin", "password": "admin", "next": target})
+    r = form_login(client, "admin", path="/designer/login", next=target)
     assert r.headers["location"] == "/designer"
     assert screen_login(client, "sales", next="/app/shop/item?q=a").headers["location"] == "/app/shop/item?q=a"
 
@@ -180,13 +203,13 @@ def test_screen_login_is_throttled_per_address(sqlite_api):
 
     client = TestClient(sqlite_api.client.app, follow_redirects=False)
     for i in range(IP_LIMIT):
-        r = client.post("/login", data={"username": f"nobody{i}", "password": "x"})
+        r = form_login(client, f"nobody{i}", "x")
         assert r.status_code == 401, i
     r = screen_login(client, "sales")
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     assert "jimu_session" not in r.headers.get("set-cookie", "")
     assert sqlite_api.client.post("/api/auth/token", json={"username": "sales", "password": "sales"}).status_code == 429
-    r = client.post("/designer/login", data={"username": "admin", "password": "admin"})
+    r = form_login(client, "admin", path="/designer/login")
     assert r.status_code == 429
 
 

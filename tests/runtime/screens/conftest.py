@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from jimu.testing import form_login
 from tests.runtime.screens.seed import build_standard
 
 
@@ -54,7 +55,7 @@ def login_client(app: Any, user: str, lang: str = "zh") -> Any:
 
     client = TestClient(app, follow_redirects=False)
     client.cookies.set("jimu_lang", lang)
-    r = client.post("/login", data={"username": user, "password": user})
+    r = form_login(client, user)
     assert r.status_code == 303, r.text[:300]
     return client
 

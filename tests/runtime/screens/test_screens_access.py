@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from jimu.testing import form_login
 from tests.runtime.screens.conftest import find
 
 
@@ -21,7 +22,7 @@ def test_login_redirects_and_language(login, std_app):
     assert "登录" in anon.get("/login").text
     anon.cookies.set("jimu_lang", "en")
     assert "Log in" in anon.get("/login").text
-    bad = anon.post("/login", data={"username": "sales", "password": "nope"})
+    bad = form_login(anon, "sales", "nope")
     assert bad.status_code == 401 and "Wrong username or password" in bad.text
     assert login("sales").get("/").headers["location"] == "/apps"
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from jimu.runtime.screens.i18n import STRINGS, translate
 from jimu.runtime.screens.views_list import build_filter
+from jimu.testing import form_login
 from tests.runtime.screens.conftest import find, make_app
 
 
@@ -127,7 +128,7 @@ def test_override_chain(std, tmp_path: Path):
     client = TestClient(make_app(std), follow_redirects=False)
     std.settings["screens_dir"] = str(tmp_path)
     try:
-        client.post("/login", data={"username": "admin", "password": "admin"})
+        form_login(client, "admin")
         assert 'id="custom"' in client.get("/app/standard/customer").text
         item = find(std, "item", 'sku == "SKU-A001"')
         assert "<h1>ITEM SKU-A001" in client.get(f"/app/standard/item/{item['id']}").text or \
