@@ -162,6 +162,7 @@ def run(name: str, url: str, n_orders: int, repeat: int) -> None:
     from jimu.runtime.rollups import listener as rollup_listener
     from jimu.runtime.rollups import rebuild, verify
     from jimu.runtime.screens import dash_builtin, dash_spec
+    from jimu.testing import form_login
     from tests.runtime.screens.conftest import make_app
     from tests.runtime.screens.seed import build_standard
 
@@ -180,8 +181,8 @@ def run(name: str, url: str, n_orders: int, repeat: int) -> None:
          (time.perf_counter() - t) * 1000, orders=n_orders, differences=len(problems))
     assert not problems
 
-    client = TestClient(make_app(jimu))
-    r = client.post("/login", data={"username": "admin", "password": "admin"}, follow_redirects=False)
+    client = TestClient(make_app(jimu), follow_redirects=False)
+    r = form_login(client, "admin")
     assert r.status_code == 303, (r.status_code, r.text[:300])
 
     def page(path: str) -> str:
