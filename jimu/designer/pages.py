@@ -100,7 +100,9 @@ async def login_post(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """POST /designer/logout."""
+    """POST /designer/logout (ignored when posted from another site)."""
+    if not same_origin(request):
+        return RedirectResponse("/designer", status_code=303)
     response = RedirectResponse("/designer/login", status_code=303)
     logout_session(request, response)
     return response

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SecurityHeaders", "CSP", "SECURITY_HEADERS", "redact", "RedactAccessLog", "install_log_redaction",
+__all__ = ["SecurityHeaders", "CSP", "SECURITY_HEADERS", "HSTS", "redact", "RedactAccessLog", "install_log_redaction",
            "same_origin", "safe_next"]
 
 CSP = "; ".join([
@@ -43,12 +43,14 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-_NAMES = {name for name, _ in SECURITY_HEADERS}
+# Sent on HTTPS responses only (over plain HTTP a browser ignores it anyway).
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+_NAMES = {name for name, _ in SECURITY_HEADERS} | {HSTS[0]}
 
 
 class SecurityHeaders:
-    """ASGI middleware: adds :data:`SECURITY_HEADERS` to every HTTP response (a header the
-    handler set itself wins)."""
+    """ASGI middleware: adds :data:`SECURITY_HEADERS` to every HTTP response, and
+    :data:`HSTS` to HTTPS ones (a header the handler set itself wins)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -57,12 +59,13 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        extra = [*SECURITY_HEADERS, HSTS] if scope.get("scheme") == "https" else SECURITY_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers} & _NAMES
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                headers.extend(h for h in extra if h[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -107,7 +107,10 @@ async def login_submit(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """GET|POST /logout: ends the session server-side and clears the cookies."""
+    """GET|POST /logout: ends the session server-side and clears the cookies. A logout
+    started from another site (a link or form elsewhere) is ignored: back to the apps."""
+    if not same_origin(request):
+        return RedirectResponse("/apps", status_code=303)
     response = RedirectResponse("/login", status_code=303)
     logout_session(request, response)
     return response

@@ -122,6 +122,13 @@ def test_every_response_carries_the_security_headers(sqlite_api, path):
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["referrer-policy"] == "same-origin"
+    assert "strict-transport-security" not in r.headers  # plain HTTP
+
+
+def test_https_responses_add_hsts(sqlite_api):
+    """Mutation caught: no Strict-Transport-Security on HTTPS responses."""
+    client = TestClient(sqlite_api.client.app, base_url="https://testserver")
+    assert client.get("/login").headers["strict-transport-security"] == "max-age=31536000"
 
 
 def test_csrf_token_is_bound_to_the_session(sqlite_api):
@@ -231,6 +238,19 @@ def test_logout_ends_the_session_server_side(sqlite_api):
         r = thief.get("/api/auth/me")
         assert r.status_code == 401 and r.json()["code"] == "session.ended", logout
         assert thief.get("/app/shop/item").status_code == 303  # back to the login page
+
+
+def test_logout_from_another_site_is_ignored(sqlite_api):
+    """A link or form on another site cannot end the user's session. Mutation caught:
+    logout without the ``same_origin`` check."""
+    client = TestClient(sqlite_api.client.app, follow_redirects=False)
+    assert screen_login(client, "admin").status_code == 303
+    for method, path in (("GET", "/logout"), ("POST", "/logout"), ("POST", "/designer/logout")):
+        r = client.request(method, path, headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})
+        assert r.status_code == 303 and "jimu_session" not in r.headers.get("set-cookie", "")
+        assert client.get("/api/auth/me").status_code == 200
+    assert client.get("/logout", headers={"Sec-Fetch-Site": "same-origin"}).headers["location"] == "/login"
+    assert client.get("/api/auth/me").status_code == 401
 
 
 def test_access_token_in_the_query_only_opens_the_event_stream(sqlite_api):
