@@ -1,6 +1,11 @@
 """The per-app, per-caller OpenAPI 3.1 document: only the entities, operations and fields
 the caller may use, with types (decimals as strings with a pattern), enums for choices,
-required fields, examples, and masked fields marked ``x-jimu-masked: true``."""
+required fields, examples, and masked fields marked ``x-jimu-masked: true``.
+
+Names a client generator turns into code are ASCII and stable: ``operationId``s, schema
+names from entity/field/transition names, no ``title`` on field schemas (a Chinese title
+would become a module name); the Chinese and English labels go to ``description``. The
+other routes (auth, workflow, ledgers, inbox, events, admin) are in ``openapi_paths``."""
 
 from __future__ import annotations
 
@@ -10,6 +15,19 @@ from jimu.core.errors import ExpressionError
 from jimu.platform.expressions import compile_expression
 from jimu.platform.specs import EntitySpec, FieldSpec
 from jimu.runtime.access import AccessPolicy
+from jimu.runtime.api.openapi_paths import (
+    Doc,
+    add_admin,
+    add_auth,
+    add_caller_routes,
+    add_ledgers,
+    add_workflow,
+    camel,
+    describe,
+    envelope,
+    ok,
+    problems,
+)
 
 __all__ = ["build_openapi", "field_schema"]
 
@@ -30,7 +48,7 @@ PROBLEM = {
 
 
 def _schema_name(entity: str) -> str:
-    return "".join(p.capitalize() for p in entity.split("_"))
+    return camel(entity)
 
 
 def _type_schema(kind: str, f: FieldSpec | None) -> dict[str, Any]:
@@ -57,8 +75,17 @@ def _type_schema(kind: str, f: FieldSpec | None) -> dict[str, Any]:
 
 
 def field_schema(f: FieldSpec, *, link_ref: str | None = None, child_ref: str | None = None,
-                 mask_type: str | None = None) -> dict[str, Any]:
-    """The JSON Schema of one field's value as the API reads and writes it."""
+                 mask_type: str | None = None, enums: dict[str, Any] | None = None,
+                 enum_name: str | None = None) -> dict[str, Any]:
+    """The JSON Schema of one field's value as the API reads and writes it. With
+    ``enums`` and ``enum_name``, a choice's values become the named component schema
+    ``enum_name`` (one enum class in a generated client, nullable through ``anyOf``)."""
+    if mask_type is None and f.type == "choice" and f.choice_values and enums is not None and enum_name:
+        enums[enum_name] = {"type": "string", "enum": f.choice_values}
+        ref = {"$ref": f"#/components/schemas/{enum_name}"}
+        schema: dict[str, Any] = ref if f.required else {"anyOf": [ref, {"type": "null"}]}
+        label = describe(f.label)
+        return {**schema, "description": label} if label else schema
     if mask_type is not None:
         schema = _type_schema(mask_type, None) or {}
         schema["x-jimu-masked"] = True
@@ -67,8 +94,12 @@ def field_schema(f: FieldSpec, *, link_ref: str | None = None, child_ref: str | 
         values = f.choice_values
         schema = {"type": "string", "enum": values, "examples": values[:1]} if values else {"type": "string"}
     elif f.type == "multi_choice":
-        schema = {"type": "array", "items": {"type": "string", "enum": f.choice_values} if f.choice_values
-                  else {"type": "string"}}
+        if f.choice_values and enums is not None and enum_name:
+            enums[enum_name] = {"type": "string", "enum": f.choice_values}
+            items: dict[str, Any] = {"$ref": f"#/components/schemas/{enum_name}"}
+        else:
+            items = {"type": "string", "enum": f.choice_values} if f.choice_values else {"type": "string"}
+        schema = {"type": "array", "items": items}
     elif f.type == "link":
         schema = {"type": "integer", "minimum": 1, "examples": [1], "x-jimu-link": f.target}
         if link_ref:
@@ -83,9 +114,9 @@ def field_schema(f: FieldSpec, *, link_ref: str | None = None, child_ref: str | 
         schema = _type_schema(f.type, f)
     if f.type == "auto_number":
         schema["readOnly"] = True
-    label = f.label.zh or f.label.en
+    label = describe(f.label)
     if label:
-        schema["title"] = label
+        schema["description"] = label
     if not f.required and "type" in schema and isinstance(schema["type"], str):
         schema["type"] = [schema["type"], "null"]
         if "enum" in schema:
@@ -100,7 +131,8 @@ def _mask_type(policy: AccessPolicy, entity: str, mask: str) -> str:
         return "text"
 
 
-def _entity_schemas(policy: AccessPolicy, ent: EntitySpec, visible: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _entity_schemas(policy: AccessPolicy, ent: EntitySpec, visible: set[str],
+                    enums: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     grant = policy.grant(ent.name)
     masks = policy.masked_fields(ent.name)
     writable = set(policy.writable_fields(ent.name))
@@ -121,14 +153,15 @@ def _entity_schemas(policy: AccessPolicy, ent: EntitySpec, visible: set[str]) ->
         link_ref = f"#/components/schemas/{_schema_name(f.target)}" if f.type == "link" and f.target in visible else None
         child_ref = f"#/components/schemas/{_schema_name(f.target)}" if f.type == "child_table" and f.target else None
         mask = masks.get(f.name)
-        props[f.name] = field_schema(f, link_ref=link_ref, child_ref=child_ref,
+        enum_name = camel(ent.name, f.name)
+        props[f.name] = field_schema(f, link_ref=link_ref, child_ref=child_ref, enums=enums, enum_name=enum_name,
                                      mask_type=_mask_type(policy, ent.name, mask) if mask else None)
         if f.name in writable and not (wf is not None and f.name == wf.state_field):
             in_ref = f"#/components/schemas/{_schema_name(f.target)}Input" if child_ref and f.target else None
-            inputs[f.name] = field_schema(f, child_ref=in_ref)
+            inputs[f.name] = field_schema(f, child_ref=in_ref, enums=enums, enum_name=enum_name)
             if f.required and f.default is None:
                 required.append(f.name)
-    read = {"type": "object", "title": ent.label.zh or ent.name, "properties": props,
+    read = {"type": "object", "description": describe(ent.label, ent.name), "properties": props,
             "required": ["id", "version", "created_at", "updated_at"]}
     write = {"type": "object", "properties": inputs, "additionalProperties": False}
     if required:
@@ -136,87 +169,101 @@ def _entity_schemas(policy: AccessPolicy, ent: EntitySpec, visible: set[str]) ->
     return read, write
 
 
-def _problem_responses(*codes: int) -> dict[str, Any]:
-    ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    return {str(c): {"description": "problem", "content": ref} for c in codes}
-
-
-def _ok(description: str, schema: dict[str, Any], status: int = 200, etag: bool = False) -> dict[str, Any]:
-    resp: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
-    if etag:
-        resp["headers"] = {"ETag": {"schema": {"type": "string"}, "description": "the record version, quoted"}}
-    return {str(status): resp}
-
-
 def build_openapi(policy: AccessPolicy) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``policy.app`` for ``policy``'s caller."""
     spec = policy.rt.spec
     entities = [e for e in spec.entities if not e.archived and policy.grant(e.name).visible]
     visible = {e.name for e in entities if policy.can(e.name, "read")}
-    schemas: dict[str, Any] = {"Problem": PROBLEM}
-    paths: dict[str, Any] = {}
-    common = _problem_responses(400, 401, 403, 404, 422)
-    id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
-    list_params = [
-        {"name": "filter", "in": "query", "schema": {"type": "string"}, "description": "an expression"},
-        {"name": "sort", "in": "query", "schema": {"type": "string"}, "examples": {"newest": {"value": "-id"}}},
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-        {"name": "fields", "in": "query", "schema": {"type": "string"}},
-        {"name": "expand", "in": "query", "schema": {"type": "string"}},
-    ]
+    doc = Doc(policy)
+    doc.schemas["Problem"] = PROBLEM
+    add_auth(doc)
     for ent in entities:
         name = _schema_name(ent.name)
-        read, write = _entity_schemas(policy, ent, visible)
-        schemas[name], schemas[name + "Input"] = read, write
-        if spec.parent_of(ent.name) is not None:
-            continue  # child rows are read and written through their parent
-        ref = {"$ref": f"#/components/schemas/{name}"}
-        in_ref = {"$ref": f"#/components/schemas/{name}Input"}
-        coll: dict[str, Any] = {}
-        item: dict[str, Any] = {}
-        tag = [ent.name]
-        if policy.can(ent.name, "read"):
-            envelope = {"type": "object", "required": ["data", "next_cursor"], "properties": {
-                "data": {"type": "array", "items": ref}, "next_cursor": {"type": ["string", "null"]}}}
-            coll["get"] = {"operationId": f"list_{ent.name}", "tags": tag, "parameters": list_params,
-                           "responses": {**_ok("a page of records", envelope), **common}}
-            item["get"] = {"operationId": f"get_{ent.name}", "tags": tag, "parameters": [id_param],
-                           "responses": {**_ok("the record", ref, etag=True), **common}}
-        body = {"required": True, "content": {"application/json": {"schema": in_ref}}}
-        if policy.can(ent.name, "create"):
-            coll["post"] = {"operationId": f"create_{ent.name}", "tags": tag, "requestBody": body,
-                            "responses": {**_ok("created", ref, 201, etag=True), **common,
-                                          **_problem_responses(409, 413, 415)}}
-        if policy.can(ent.name, "update"):
-            patch_body = {"required": True, "content": {"application/json": {"schema": {**in_ref}}}}
-            item["patch"] = {"operationId": f"update_{ent.name}", "tags": tag, "requestBody": patch_body,
-                             "parameters": [id_param, {"name": "If-Match", "in": "header", "required": True,
-                                                       "schema": {"type": "string"}, "examples": {"v1": {"value": '"1"'}}}],
-                             "responses": {**_ok("updated", ref, etag=True), **common,
-                                           **_problem_responses(409, 413, 415, 428)}}
-        if policy.can(ent.name, "delete"):
-            item["delete"] = {"operationId": f"delete_{ent.name}", "tags": tag, "parameters": [id_param],
-                              "responses": {"204": {"description": "deleted"}, **common, **_problem_responses(409)}}
-        if coll:
-            paths[f"/api/apps/{policy.app}/data/{ent.name}"] = coll
-        if item:
-            paths[f"/api/apps/{policy.app}/data/{ent.name}/{{id}}"] = item
-    audit_entry = {"type": "object", "properties": {
-        "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "user": {"type": ["string", "null"]},
-        "action": {"type": "string"}, "entity": {"type": ["string", "null"]}, "record": {"type": ["string", "null"]},
-        "changes": {"type": "array"}, "summary": {"type": "object"}}}
-    paths[f"/api/apps/{policy.app}/audit"] = {"get": {
-        "operationId": "audit", "tags": ["audit"],
-        "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}} for n in ("entity", "record", "user", "cursor")],
-        "responses": {**_ok("audit entries", {"type": "object", "required": ["data", "next_cursor"], "properties": {
-            "data": {"type": "array", "items": audit_entry}, "next_cursor": {"type": ["string", "null"]}}}), **common}}}
+        read, write = _entity_schemas(policy, ent, visible, doc.schemas)
+        doc.schemas[name], doc.schemas[name + "Input"] = read, write
+        doc.schemas[name + "Patch"] = {k: v for k, v in write.items() if k != "required"}
+        if spec.parent_of(ent.name) is None:
+            _record_paths(doc, ent, visible)
+    _audit(doc)
+    add_ledgers(doc)
+    add_caller_routes(doc)
+    add_admin(doc)
+    label = describe(spec.label, spec.name)
     return {
         "openapi": "3.1.0",
-        "info": {"title": f"{spec.label.zh or spec.name} API", "version": str(policy.rt.version),
-                 "description": f"App '{spec.name}' as seen by {policy.actor.username}."},
+        "info": {"title": f"Jimu {spec.name}", "version": str(policy.rt.version),
+                 "description": f"{label}: app '{spec.name}' as seen by {policy.actor.username} "
+                                "(only what this caller may use). Guide: docs/api.md."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": doc.paths,
+        "components": {"schemas": doc.schemas, "securitySchemes": {"bearer": {
+            "type": "http", "scheme": "bearer",
+            "description": "a token from POST /api/auth/token, or an API key an admin created"}}},
     }
+
+
+_LIST_PARAMS = [
+    {"name": "filter", "in": "query", "schema": {"type": "string"}, "description": "an expression"},
+    {"name": "sort", "in": "query", "schema": {"type": "string"}, "examples": {"newest": {"value": "-id"}}},
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+    {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "next_cursor of the previous page"},
+    {"name": "fields", "in": "query", "schema": {"type": "string"}, "description": "comma-separated field names"},
+    {"name": "expand", "in": "query", "schema": {"type": "string"},
+     "description": "comma-separated link fields to replace by the linked record"},
+]
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string"}, "examples": {"v1": {"value": '"1"'}},
+             "description": "the ETag you read"}
+
+
+def _record_paths(doc: Doc, ent: EntitySpec, visible: set[str]) -> None:
+    """List/get/create/update/delete of a top-level entity (child rows go with their
+    parent), then its workflow operations."""
+    policy, name = doc.policy, _schema_name(ent.name)
+    ref = {"$ref": f"#/components/schemas/{name}"}
+    coll: dict[str, Any] = {}
+    item: dict[str, Any] = {}
+    tag = [ent.name]
+    common = problems(400, 401, 403, 404, 422, 429)
+    summary = describe(ent.label, ent.name)
+    if policy.can(ent.name, "read"):
+        coll["get"] = {"operationId": f"list_{ent.name}", "tags": tag, "summary": f"list {summary}",
+                       "parameters": _LIST_PARAMS, "responses": {**ok("a page of records", envelope(ref)), **common}}
+        item["get"] = {"operationId": f"get_{ent.name}", "tags": tag, "summary": f"one {summary}",
+                       "parameters": [_ID, _LIST_PARAMS[4], _LIST_PARAMS[5]],
+                       "responses": {**ok("the record", ref, etag=True), **common}}
+    if policy.can(ent.name, "create"):
+        body = {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}Input"}}}}
+        coll["post"] = {"operationId": f"create_{ent.name}", "tags": tag, "summary": f"create {summary}",
+                        "requestBody": body, "responses": {**ok("created", ref, 201, etag=True), **common,
+                                                           **problems(409, 413, 415)}}
+    if policy.can(ent.name, "update"):
+        body = {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}Patch"}}}}
+        item["patch"] = {"operationId": f"update_{ent.name}", "tags": tag, "summary": f"change {summary}",
+                         "requestBody": body, "parameters": [_ID, {**_IF_MATCH, "required": True}],
+                         "responses": {**ok("updated", ref, etag=True), **common, **problems(409, 413, 415, 428)}}
+    if policy.can(ent.name, "delete"):
+        item["delete"] = {"operationId": f"delete_{ent.name}", "tags": tag, "summary": f"delete {summary}",
+                          "parameters": [_ID, _IF_MATCH],
+                          "responses": {"204": {"description": "deleted"}, **common, **problems(409)}}
+    if coll:
+        doc.paths[f"/api/apps/{policy.app}/data/{ent.name}"] = coll
+    if item:
+        doc.paths[f"/api/apps/{policy.app}/data/{ent.name}/{{id}}"] = item
+    if ent.name in visible:
+        add_workflow(doc, ent.name, ref)
+
+
+def _audit(doc: Doc) -> None:
+    entry = {"type": "object", "properties": {
+        "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "user": {"type": ["string", "null"]},
+        "action": {"type": "string"}, "entity": {"type": ["string", "null"]}, "record": {"type": ["string", "null"]},
+        "changes": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+        "summary": {"type": "object", "additionalProperties": True}}}
+    params: list[dict[str, Any]] = [{"name": n, "in": "query", "schema": {"type": "string"}}
+                                    for n in ("entity", "record", "user", "cursor")]
+    params += [{"name": n, "in": "query", "schema": {"type": "string", "format": "date-time"}} for n in ("since", "until")]
+    params.append({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}})
+    doc.op(f"/api/apps/{doc.app}/audit", "get", "audit", "audit", "the audit trail the caller may see",
+           ok("audit entries", envelope(doc.ref("AuditEntry", entry))), params=params)
