@@ -64,14 +64,18 @@ def to_csv(columns: list[str], rows: Iterator[dict[str, Any]]) -> bytes:
 
 
 def to_xlsx(columns: list[str], rows: Iterator[dict[str, Any]], title: str = "export") -> bytes:
-    """An XLSX workbook (openpyxl, write-only); decimals stay text so nothing is rounded."""
+    """An XLSX workbook (openpyxl, write-only); decimals stay text so nothing is rounded.
+    Control characters a worksheet cannot hold (text may contain them: the API stores what
+    it is sent) are left out of the cell instead of failing the whole export with a 500."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title[:31] or "export")
     ws.append(columns)
     for row in rows:
-        ws.append([_cell(row.get(c)) for c in columns])
+        cells = [_cell(row.get(c)) for c in columns]
+        ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in cells])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

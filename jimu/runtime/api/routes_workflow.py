@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from jimu.core import clock
-from jimu.core.errors import FieldError, ValidationError
+from jimu.core.errors import FieldError, NotFound, ValidationError
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of
 from jimu.runtime.api.util import json_response, page, query_flag, query_int, read_json
@@ -109,6 +109,8 @@ async def read_entry(request: Request) -> Response:
     raw = str(request.path_params["id"])
     if not raw.isdigit():
         raise ValidationError("bad inbox id", errors=[FieldError("id", "type", "expected an integer")])
+    if int(raw) >= 2**63:  # beyond any stored id (and the database's integer): not a 500
+        raise NotFound(f"no inbox entry {raw}", code="inbox.not_found")
     with jimu_of(request).db.write() as c:
         return json_response(mark_read(c, policy.app, str(policy.actor.username), int(raw)))
 

@@ -105,6 +105,27 @@ def test_export_per_role(api):
         "A-1": "12000", "A-2": "1000"}
 
 
+def test_xlsx_export_leaves_out_control_characters(api):
+    """Text holding control characters (the API stores what it is sent) exports as XLSX
+    without them instead of a 500; CSV keeps them. Mutation: the ILLEGAL_CHARACTERS_RE
+    substitution in ``to_xlsx`` removed -> openpyxl's IllegalCharacterError, a 500."""
+    r = api.post("sales", ITEMS, json={"sku": "C-1", "name": "Bolt\x01\x1f set"})
+    assert r.status_code == 201, r.text
+    r = api.get("sales", "/api/apps/shop/export", params={"entity": "item", "format": "xlsx"})
+    assert r.status_code == 200, r.text
+    values = list(openpyxl.load_workbook(io.BytesIO(r.content)).active.values)
+    assert "Bolt set" in [row[values[0].index("name")] for row in values[1:]]
+    csv_text = api.get("sales", "/api/apps/shop/export", params={"entity": "item"}).content.decode("utf-8-sig")
+    assert "Bolt\x01\x1f set" in csv_text
+
+
+def test_inbox_id_beyond_64_bits_is_404(api):
+    """Mutation: the ``>= 2**63`` check in ``routes_workflow.read_entry`` removed -> the
+    database driver's overflow error, a 500."""
+    r = api.post("sales", "/api/apps/shop/inbox/18903394447139004416/read")
+    assert r.status_code == 404 and r.json()["code"] == "inbox.not_found", r.text
+
+
 def test_audit_per_role(api):
     a1, b1 = api.ids["items"]["A-1"], api.ids["items"]["B-1"]
     api.patch("admin", f"{ITEMS}/{a1}", json={"cost_price": "23456.00"}, headers={"If-Match": '"1"'})

@@ -19,6 +19,10 @@ BUDGET_SECONDS = 50
 def test_openapi_fuzz(sqlite_api, user):
     api = sqlite_api
     doc = api.get(user, "/api/apps/shop/openapi.json").json()
+    # The event stream (text/event-stream) never ends by itself; tests/runtime/events covers it.
+    doc["paths"] = {p: ops for p, ops in doc["paths"].items()
+                    if not any("text/event-stream" in r.get("content", {})
+                               for op in ops.values() for r in op["responses"].values())}
     schema = schemathesis.openapi.from_dict(doc)
     headers = api.h(user)
     started = time.monotonic()
@@ -45,7 +49,7 @@ def test_openapi_fuzz(sqlite_api, user):
             if r.status_code >= 400:
                 assert r.headers["content-type"].startswith("application/problem+json"), r.text
                 assert {"type", "title", "status", "detail", "errors"} <= set(r.json())
-            elif r.status_code != 204:
+            elif r.status_code != 204 and r.headers["content-type"].startswith("application/json"):
                 body = r.json()
                 if case.method == "GET" and "{id}" not in case.path and "data" in case.path:
                     assert set(body) == {"data", "next_cursor"}
