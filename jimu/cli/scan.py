@@ -23,12 +23,20 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_scan)
 
 
-def _context_extras(jimu: Any, app: str) -> dict[str, Any]:
+def _context_extras(jimu: Any, app: str, draft: bool) -> dict[str, Any]:
+    """Manifests of the installed units (when the template market is there) and the
+    runtime facts (row counts, field fill, role holders, API keys, CBU usage)."""
+    from jimu.platform.health import ScanContext
+    from jimu.runtime.health import with_runtime_facts
+
     try:
         from jimu.templates_market.health_context import scan_context_for
     except ModuleNotFoundError:
-        return {}
-    ctx = scan_context_for(jimu, app)
+        spec = (None if draft else jimu.store.published(app)) or jimu.store.draft(app)
+        ctx = ScanContext(app=spec)
+    else:
+        ctx = scan_context_for(jimu, app, published=not draft)
+    ctx = with_runtime_facts(jimu, app, ctx)
     return {"cbus": ctx.cbus, "usage": ctx.usage, "stats": ctx.stats}
 
 
@@ -53,6 +61,6 @@ def cmd_scan(args: argparse.Namespace) -> int:
             return False
         return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
-    extras = _context_extras(jimu, args.app) if jimu.store.exists(args.app) else {}
+    extras = _context_extras(jimu, args.app, args.draft) if jimu.store.exists(args.app) else {}
     return scan_command(jimu.db, args.app, args.format, args.fail_on, args.fix, load_app=load, save_app=save,
                         confirm=confirm, **extras)

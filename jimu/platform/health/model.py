@@ -17,11 +17,13 @@ Every finding names its element with an *element key*, the same format as the ke
 ``cbu:<name>``              an installed capability unit
 ==========================  =============================================
 
-``ScanContext.stats`` carries optional runtime facts; the keys the built-in rules read:
+``ScanContext.stats`` carries optional runtime facts (the runtime fills them from the
+database: ``jimu.runtime.health_facts``); the keys the built-in rules read:
 
 * ``rows``: ``{entity: row count}``
 * ``field_writes``: ``{"entity.field": number of records where the field was ever written}``
 * ``role_holders``: ``{role: number of active users holding it}``
+* ``active_users``: ``[username, ...]`` of the active users (approvers named as users)
 * ``api_keys``: ``[{"name": str, "roles": [role, ...]}]``
 """
 

@@ -64,12 +64,18 @@ def check_nobody_fires(ctx: ScanContext) -> list[Hit]:
 
 
 def _possible(ctx: ScanContext, rule: ApproverRule) -> bool:
-    if rule.kind != "role":
-        return bool(rule.value) or rule.kind == "manager"
-    return _role_held(ctx, rule.value)
+    """Whether somebody can decide by ``rule``: a role some active user holds, an active
+    user (when the scan knows the users: ``stats["role_holders"]``/``["active_users"]``)."""
+    if rule.kind == "role":
+        return _role_held(ctx, rule.value)
+    if rule.kind == "user":
+        people = ctx.stats.get("active_users")
+        return bool(rule.value) and (people is None or rule.value in people)
+    return bool(rule.value) or rule.kind == "manager"
 
 
 def _role_held(ctx: ScanContext, role: str | None) -> bool:
+    """The role is defined and, when the scan knows who holds what, held by an active user."""
     if not role or role not in ctx.roles:
         return False
     holders = ctx.stats.get("role_holders")
