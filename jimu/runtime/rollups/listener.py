@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jimu.runtime.rollups.store import apply_changes, contribution, ensure, rollups_of
+from jimu.runtime.rollups.store import apply_changes, built, contribution, rollups_of
 
 __all__ = ["RollupListener", "LISTENER"]
 
@@ -20,10 +20,10 @@ class RollupListener:
         defs = rollups_of(event.app, event.entity.name)
         if not defs:
             return
-        built = ensure(event.conn, event.app)
+        ready = built(event.conn, event.app)  # a rollup not built yet counts this row when it is built
         for d in defs:
-            if d.name in built:
-                continue  # built from the base table in this transaction: the row is counted
+            if d.name not in ready:
+                continue
             items = []
             if event.before is not None:
                 items.append((-1, contribution(d, _by_name(event.before))))
@@ -36,9 +36,9 @@ class RollupListener:
         defs = rollups_of(rt, entity.name)
         if not defs or not rows:
             return
-        built = ensure(conn, rt)
+        ready = built(conn, rt)
         for d in defs:
-            if d.name not in built:
+            if d.name in ready:
                 apply_changes(conn, d, [(1, contribution(d, _by_column(r))) for r in rows])
 
 

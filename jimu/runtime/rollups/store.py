@@ -23,7 +23,7 @@ from jimu.core.clock import now
 from jimu.runtime.rollups.plan import RollupDef, plan_rollups
 
 __all__ = ["rollup_table", "rollups_of", "ensure", "ensure_ready", "apply_changes", "contribution",
-           "rebuild", "verify", "base_aggregate", "Contribution"]
+           "rebuild", "verify", "base_aggregate", "built", "Contribution"]
 
 # (key values, n, scaled sums, non-NULL counts)
 Contribution = tuple[tuple[Any, ...], int, tuple[int, ...], tuple[int, ...]]
@@ -107,30 +107,38 @@ def _build(conn: Connection, rt: Any, d: RollupDef) -> None:
                                       built_at=now(), app_version=rt.version))
 
 
-def ensure(conn: Connection, rt: Any) -> set[str]:
-    """Make every rollup of ``rt`` exist and be complete, in the write transaction
-    ``conn``; returns the names built now (they already count this transaction's rows).
-    Rollups the spec no longer needs are forgotten (their meta row deleted)."""
+def built(conn: Connection, rt: Any) -> set[str]:
+    """The names of ``rt``'s rollups that are built (their meta row committed), the ones a
+    write must maintain. A rollup not built yet is left alone: its build scans the base
+    table, this write included. Meta rows of rollups the spec no longer needs are deleted
+    (writes stop maintaining them now, so they must be rebuilt if ever needed again)."""
     defs = rollups_of(rt)
     url = _url(conn)
-    if all((url, d.name, rt.version) in _READY for d in defs):
-        return set()
+    known = {d.name for d in defs if (url, d.name, rt.version) in _READY}
+    if len(known) == len(defs):
+        return known
     meta = _meta()
     existing = {r[0] for r in conn.execute(sa.select(meta.c.name).where(meta.c.app == rt.name))}
     current = {d.name for d in defs}
-    stale = existing - current
-    if stale:
-        conn.execute(sa.delete(meta).where(meta.c.name.in_(sorted(stale))))
-    built = set()
-    for d in defs:
-        if d.name in existing:
-            # committed by an earlier transaction: safe to remember
-            with _LOCK:
-                _READY.add((url, d.name, rt.version))
-        else:
+    if existing - current:
+        conn.execute(sa.delete(meta).where(meta.c.name.in_(sorted(existing - current))))
+    out = existing & current
+    with _LOCK:
+        _READY.update((url, name, rt.version) for name in out)
+    return out
+
+
+def ensure(conn: Connection, rt: Any) -> set[str]:
+    """Build every rollup of ``rt`` that is not built yet, in the transaction ``conn``
+    (one without writes of its own to the base tables, so that the PostgreSQL SHARE lock
+    of the build cannot deadlock with a writer); returns the names built now."""
+    ready = built(conn, rt)
+    out = set()
+    for d in rollups_of(rt):
+        if d.name not in ready:
             _build(conn, rt, d)
-            built.add(d.name)
-    return built
+            out.add(d.name)
+    return out
 
 
 def ensure_ready(db: Any, rt: Any, d: RollupDef) -> None:
