@@ -29,6 +29,7 @@ __all__ = ["rollup_table", "rollups_of", "ensure", "ensure_ready", "apply_change
 Contribution = tuple[tuple[Any, ...], int, tuple[int, ...], tuple[int, ...]]
 
 _TABLES: dict[str, sa.Table] = {}
+_UPDATES: dict[tuple[str, tuple[bool, ...]], Any] = {}
 _READY: set[tuple[str, str, int]] = set()  # (database url, rollup name, app version) known built
 _LOCK = threading.Lock()
 
@@ -186,24 +187,41 @@ def _net(items: Iterable[tuple[int, Contribution]]) -> dict[tuple[Any, ...], lis
     return {k: v for k, v in out.items() if v[0] or any(v[1]) or any(v[2])}
 
 
+def _update_stmt(d: RollupDef, nulls: tuple[bool, ...]) -> Any:
+    """``UPDATE rollup SET _n = _n + :d_n, ... WHERE dim = :k_i | dim IS NULL``, built once
+    per rollup and pattern of NULL key values (SQLAlchemy then reuses its compiled form)."""
+    key = (d.name, nulls)
+    stmt = _UPDATES.get(key)
+    if stmt is None:
+        t = rollup_table(d)
+        where = [t.c[dim.column].is_(None) if null else t.c[dim.column] == sa.bindparam(f"k_{i}")
+                 for i, (dim, null) in enumerate(zip(d.dims, nulls, strict=True))]
+        values: dict[str, Any] = {"_n": t.c._n + sa.bindparam("d_n", type_=sa.BigInteger)}
+        for m in d.measures:
+            values[f"_s__{m.column}"] = t.c[f"_s__{m.column}"] + sa.bindparam(f"d_s__{m.column}", type_=sa.BigInteger)
+            values[f"_c__{m.column}"] = t.c[f"_c__{m.column}"] + sa.bindparam(f"d_c__{m.column}", type_=sa.BigInteger)
+        stmt = sa.update(t).where(*where).values(**values) if where else sa.update(t).values(**values)
+        with _LOCK:
+            _UPDATES[key] = stmt
+    return stmt
+
+
 def apply_changes(conn: Connection, d: RollupDef, items: Iterable[tuple[int, Contribution]]) -> None:
     """Add the signed contributions ``items`` ((+1 | -1, contribution)) to rollup ``d``."""
     t = rollup_table(d)
     for key, (dn, sums, counts) in _net(items).items():
-        where = [t.c[dim.column].is_(None) if v is None else t.c[dim.column] == v for dim, v in zip(d.dims, key, strict=True)]
-        values: dict[str, Any] = {"_n": t.c._n + dn}
+        params: dict[str, Any] = {f"k_{i}": v for i, v in enumerate(key) if v is not None}
+        params["d_n"] = dn
         for m, s, c in zip(d.measures, sums, counts, strict=True):
-            values[f"_s__{m.column}"] = t.c[f"_s__{m.column}"] + s
-            values[f"_c__{m.column}"] = t.c[f"_c__{m.column}"] + c
-        res = conn.execute(sa.update(t).where(*where).values(**values)) if where else \
-            conn.execute(sa.update(t).values(**values))
+            params[f"d_s__{m.column}"], params[f"d_c__{m.column}"] = s, c
+        res = conn.execute(_update_stmt(d, tuple(v is None for v in key)), params)
         if res.rowcount:
             continue
         row: dict[str, Any] = {dim.column: v for dim, v in zip(d.dims, key, strict=True)}
         row["_n"] = dn
         for m, s, c in zip(d.measures, sums, counts, strict=True):
             row[f"_s__{m.column}"], row[f"_c__{m.column}"] = s, c
-        conn.execute(t.insert().values(**row))
+        conn.execute(t.insert(), row)
 
 
 def rebuild(conn: Connection, rt: Any) -> list[str]:
