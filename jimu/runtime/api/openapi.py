@@ -195,11 +195,13 @@ def build_openapi(policy: AccessPolicy) -> dict[str, Any]:
                  "description": f"{label}: app '{spec.name}' as seen by {policy.actor.username} "
                                 "(only what this caller may use). Guide: docs/api.md."},
         "servers": [{"url": "/"}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"apiKey": []}],
         "paths": doc.paths,
-        "components": {"schemas": doc.schemas, "securitySchemes": {"bearer": {
-            "type": "http", "scheme": "bearer",
-            "description": "a token from POST /api/auth/token, or an API key an admin created"}}},
+        "components": {"schemas": doc.schemas, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "a token from POST /api/auth/token, or an API key an admin created"},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                       "description": "an API key (jimu_<id>_<secret>) from POST /api/apps/{app}/api-keys"}}},
     }
 
 
