@@ -23,6 +23,7 @@ from jimu.platform.ledger import rawsql
 from jimu.platform.ledger.moves import Line, expire_key, insert_movements, update_balances
 from jimu.platform.ledger.spec import Doc, Ledger, LedgerLike, as_ledger, dim_text
 from jimu.platform.ledger.tables import reservation
+from jimu.platform.wakeup import notify
 
 if TYPE_CHECKING:
     from jimu.platform.ledger.postings import MoveLine, PostResult, _Ctx
@@ -95,6 +96,8 @@ def reserve_handler(conn: Connection, lg: Ledger, lines: Sequence[MoveLine], ctx
     from jimu.platform.ledger.postings import PostResult, _doc, _qty
 
     expires = ctx.now + ctx.ttl if ctx.ttl is not None else None
+    if expires is not None:
+        notify(conn, "due")  # the scheduler's sweep sleeps until the earliest expiry
     if len(lines) == 1:
         # The hot path (one order line on a hot item): one statement on PostgreSQL, three
         # driver-level statements on SQLite; anything unusual falls through unchanged.

@@ -37,25 +37,27 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.core import clock
+from jimu.platform import wakeup
 from jimu.runtime.events import consumed, webhooks
-from jimu.runtime.events.outbox import add_commit_callback
 from jimu.runtime.events.tables import events
 
 if TYPE_CHECKING:
     from jimu.runtime.context import Jimu
 
 __all__ = ["Consumer", "MAX_ATTEMPTS", "RETRY_BASE", "RETRY_MAX", "retry_delay", "register_consumer", "consumers", "claim_events", "dispatch_pending", "run_once",
-           "start_dispatcher", "DEFAULT_LEASE", "due_runner"]
+           "start_dispatcher", "next_wake", "DEFAULT_LEASE", "POLL", "due_runner"]
 
 log = logging.getLogger("jimu.events.dispatcher")
 DEFAULT_LEASE = timedelta(seconds=60)
+POLL = 10.0  # seconds: the fallback poll of an idle dispatcher
+MIN_SLEEP = 0.05  # seconds: the shortest sleep between two ticks (no spinning on a past time)
 CHUNK = 50
 MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(seconds=5)
@@ -231,26 +233,58 @@ def due_runner(jimu: Any, now: datetime) -> dict[str, int]:
     return run_once(jimu, now)
 
 
-def start_dispatcher(jimu: Jimu, *, interval: float = 0.5, lease: timedelta = DEFAULT_LEASE) -> Callable[[], None]:
-    """Run the dispatcher in a daemon thread, woken after local commits; returns ``stop()``."""
+def next_wake(jimu: Jimu) -> datetime | None:
+    """When the dispatcher next has work nobody will wake it for: the earliest webhook
+    retry (``next_at``, or the end of its lease if a sender holds it) or the ``lease_until``
+    of an undispatched event (a consumer's retry time, or the lease of a worker that may
+    have died); None when there is none."""
+    from jimu.runtime.events.tables import deliveries
+
+    d = deliveries.c
+    with jimu.db.read() as c:
+        retry = c.execute(sa.select(sa.func.min(sa.case((d.lease_until > d.next_at, d.lease_until), else_=d.next_at)))
+                          .where(d.status == "pending")).scalar()
+        leased = c.execute(sa.select(sa.func.min(events.c.lease_until))
+                           .where(events.c.dispatched_at.is_(None))).scalar()
+    times = [_aware(t) for t in (retry, leased) if t is not None]
+    return min(times) if times else None
+
+
+def _aware(value: Any) -> datetime:
+    """A time read back from an aggregate (SQLite may hand back the stored text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def start_dispatcher(jimu: Jimu, *, interval: float = POLL, lease: timedelta = DEFAULT_LEASE) -> Callable[[], None]:
+    """Run the dispatcher in a daemon thread; returns ``stop()``. It sleeps until the
+    ``events`` wake-up (a commit that emitted events, here or in another process; see
+    :mod:`jimu.platform.wakeup`), the next webhook retry or lease expiry
+    (:func:`next_wake`), or ``interval`` seconds (the fallback poll), whichever is first."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     stopping = threading.Event()
     wake = threading.Event()
-    add_commit_callback(jimu.db.engine, wake.set)
+    unsubscribe = wakeup.subscribe(jimu.db.engine, ["events"], wake.set)
 
     def loop() -> None:
         while not stopping.is_set():
             wake.clear()
+            timeout = interval
             try:
                 run_once(jimu, lease=lease)
+                nxt = next_wake(jimu)
+                if nxt is not None:
+                    timeout = min(interval, max(MIN_SLEEP, (nxt - clock.now()).total_seconds()))
             except Exception:  # noqa: BLE001 - keep the loop alive; the next tick retries
                 log.exception("dispatcher tick failed (%s)", worker)
-            wake.wait(interval)
+            wake.wait(timeout)
 
     thread = threading.Thread(target=loop, name=f"jimu-dispatcher-{worker}", daemon=True)
     thread.start()
 
     def stop() -> None:
+        unsubscribe()
         stopping.set()
         wake.set()
         thread.join(timeout=30)

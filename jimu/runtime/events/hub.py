@@ -1,18 +1,19 @@
 """Live fan-out of committed events to SSE subscribers in this process.
 
-One :class:`Hub` per engine. A reader thread wakes up after any local commit that emitted
-events (the outbox's commit callback), on a PostgreSQL ``NOTIFY`` from any worker (a
-dedicated psycopg connection ``LISTEN``\\ s on ``jimu_events``), or every ``poll`` seconds
-as a safety net; it reads the new outbox rows once and hands each app's rows, as one
+One :class:`Hub` per engine. A reader thread sleeps until the ``events`` wake-up
+(:mod:`jimu.platform.wakeup`: a local commit that emitted events, a PostgreSQL ``NOTIFY``
+from any worker, another process's write to the SQLite file) or, as a safety net, ``poll``
+seconds without one; it reads the new outbox rows once and hands each app's rows, as one
 shared :class:`Batch`, to every subscriber of that app with one ``call_soon_threadsafe``
 per event loop. A batch renders its frames once per access profile (see
 :meth:`Batch.frames`), so hundreds of streams of the same caller cost one rendering and
 one encoding per event. On PostgreSQL, sequence numbers can commit out of order, so the
 reader looks back ``LOOKBACK`` sequence numbers and skips what it already delivered.
 
-The hub stops when its engine is disposed (``Jimu.close()``): the reader and listener
-threads end and every open stream is told to finish. Repeated read errors (a dropped
-database) are logged once and retried with exponential backoff.
+The hub stops when its engine is disposed (``Jimu.close()``): the reader thread ends (and
+the database's wake-up watcher, unless the dispatcher or scheduler still use it) and every
+open stream is told to finish. Repeated read errors (a dropped database) are logged once
+and retried with exponential backoff.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
+from jimu.platform import wakeup
 from jimu.platform.db import Database
-from jimu.runtime.events.outbox import NOTIFY_CHANNEL, add_commit_callback, remove_commit_callback
 from jimu.runtime.events.tables import events
 
 __all__ = ["Batch", "Hub", "Subscriber", "get_hub", "stop_hub", "LOOKBACK", "CLOSED", "MAX_BACKOFF"]
@@ -38,6 +39,7 @@ __all__ = ["Batch", "Hub", "Subscriber", "get_hub", "stop_hub", "LOOKBACK", "CLO
 log = logging.getLogger("jimu.events.hub")
 LOOKBACK = 256
 MAX_BACKOFF = 30.0
+POLL = 10.0  # the fallback read when no wake-up came (wake-ups normally come first)
 CLOSED = None  # queued to a subscriber when its stream must end (hub stopped, client gone)
 _hubs: dict[int, Hub] = {}
 _hubs_lock = threading.Lock()
@@ -117,7 +119,7 @@ class Hub:
 
     BACKOFF = 0.5  # seconds before the first retry after a failed read; doubles, up to MAX_BACKOFF
 
-    def __init__(self, db: Database, *, poll: float = 1.0) -> None:
+    def __init__(self, db: Database, *, poll: float = POLL) -> None:
         self.db = db
         self.poll = poll
         self.stopped = False
@@ -129,6 +131,7 @@ class Hub:
         self._seen: set[int] = set()
         self.last_seq = 0
         self._threads: list[threading.Thread] = []
+        self._unsubscribe: Callable[[], None] | None = None
 
     # Life cycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -137,10 +140,8 @@ class Hub:
             if not self.db.is_sqlite:  # what is already committed in the look-back window is not new
                 self._seen.update(int(s) for s in c.execute(
                     sa.select(events.c.seq).where(events.c.seq > self.last_seq - LOOKBACK)).scalars())
-        add_commit_callback(self.db.engine, self.wake)
+        self._unsubscribe = wakeup.subscribe(self.db.engine, ["events"], self.wake)
         self._threads.append(threading.Thread(target=self._run, name="jimu-events-hub", daemon=True))
-        if not self.db.is_sqlite:
-            self._threads.append(threading.Thread(target=self._listen, name="jimu-events-listen", daemon=True))
         for t in self._threads:
             t.start()
 
@@ -151,7 +152,8 @@ class Hub:
         self.stopped = True
         self._stop.set()
         self._wake.set()
-        remove_commit_callback(self.db.engine, self.wake)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         with _hubs_lock:
             if _hubs.get(id(self.db.engine)) is self:
                 del _hubs[id(self.db.engine)]
@@ -265,28 +267,3 @@ class Hub:
             self._seen = {s for s in self._seen if s > floor}
             self._seen.update(new)
         return rows
-
-    def _listen(self) -> None:
-        import psycopg
-
-        url = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        failures = 0
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    if failures:
-                        log.info("LISTEN connection back after %s failed attempts", failures)
-                    failures = 0
-                    while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=0.25):
-                            self._wake.set()
-            except Exception:  # noqa: BLE001 - reconnect with backoff; polling covers the gap
-                failures += 1
-                if self._stop.is_set():
-                    break
-                if failures == 1:
-                    log.warning("LISTEN connection lost; reconnecting with backoff", exc_info=True)
-                else:
-                    log.debug("LISTEN reconnect failed (%s times in a row)", failures, exc_info=True)
-                self._stop.wait(min(MAX_BACKOFF, self.BACKOFF * 2 ** failures))

@@ -1,10 +1,10 @@
 """The transactional outbox: event rows written inside the caller's write transaction.
 
 :func:`emit` inserts one ``jimu_event`` row on ``conn`` (so it commits or rolls back with
-the change it describes) and arranges a wake-up of the in-process fan-out *after* the
-commit (the pool's check-in of that connection; a rollback clears the flag). On
-PostgreSQL it also queues ``pg_notify('jimu_events', app)``, which PostgreSQL delivers to
-every listening worker only when the transaction commits.
+the change it describes) and marks the transaction with the ``events`` wake-up topic
+(:mod:`jimu.platform.wakeup`): after the commit the hub and the dispatcher of this process
+wake up, and on PostgreSQL every listening worker (``NOTIFY jimu_events``, delivered only
+when the transaction commits).
 
 :class:`EventListener` is the record listener (``jimu_record_listeners``) that turns every
 record create/update/delete/transition into an event; :func:`emit_ledger_moved` is called
@@ -15,36 +15,30 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event as sa_event
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import Pool
+from sqlalchemy.engine import Connection
 
 from jimu.core import clock
 from jimu.platform.values import to_json
+from jimu.platform.wakeup import channel, notify
 from jimu.runtime.events.tables import events
 
 __all__ = [
     "RECORD_KINDS", "EVENT_KINDS", "NOTIFY_CHANNEL", "EventListener", "LISTENER", "emit", "emit_ledger_moved",
-    "event_depth", "current_depth", "add_commit_callback", "remove_commit_callback", "ensure_listener",
+    "event_depth", "current_depth", "ensure_listener",
 ]
 
 RECORD_KINDS = {"create": "record.created", "update": "record.updated", "delete": "record.deleted",
                 "transition": "record.transitioned"}
 EVENT_KINDS = ("record.created", "record.updated", "record.deleted", "record.transitioned", "ledger.moved")
-NOTIFY_CHANNEL = "jimu_events"
-_PENDING = "jimu_events_pending"
-_COMMITTED = "jimu_events_committed"
+NOTIFY_CHANNEL = channel("events")
 
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("jimu_event_depth", default=0)
-_callbacks: dict[int, list[Callable[[], None]]] = {}
-_lock = threading.Lock()
 
 
 def current_depth() -> int:
@@ -62,47 +56,6 @@ def event_depth(depth: int) -> Iterator[None]:
     finally:
         _depth.reset(token)
 
-
-def add_commit_callback(engine: Engine, fn: Callable[[], None]) -> None:
-    """Call ``fn()`` after any transaction of ``engine`` that emitted events commits (the
-    in-process fan-out registers its wake-up here). Callbacks survive ``engine.dispose()``."""
-    with _lock:
-        _callbacks.setdefault(id(engine), []).append(fn)
-
-
-def remove_commit_callback(engine: Engine, fn: Callable[[], None]) -> None:
-    """Undo :func:`add_commit_callback` (a stopped hub)."""
-    with _lock:
-        fns = _callbacks.get(id(engine), [])
-        with contextlib.suppress(ValueError):
-            fns.remove(fn)
-        if not fns:
-            _callbacks.pop(id(engine), None)
-
-
-# The commit/rollback/check-in listeners are registered once, on the classes, when this
-# module is imported: adding listeners to an engine while other threads run its events
-# races with SQLAlchemy's listener iteration ("deque mutated during iteration").
-def _on_commit(conn: Connection) -> None:
-    info = conn.info
-    if info.pop(_PENDING, False):
-        info[_COMMITTED] = id(conn.engine)
-
-
-def _on_rollback(conn: Connection) -> None:
-    conn.info.pop(_PENDING, None)
-
-
-def _on_checkin(_dbapi: Any, record: Any) -> None:
-    key = record.info.pop(_COMMITTED, None) if record is not None else None
-    if key is not None:
-        for fn in list(_callbacks.get(key, ())):
-            fn()
-
-
-sa_event.listen(Engine, "commit", _on_commit)
-sa_event.listen(Engine, "rollback", _on_rollback)
-sa_event.listen(Pool, "checkin", _on_checkin)
 
 # One statement object for every event row (its cache key is memoised; no VALUES
 # construct is rebuilt and re-hashed per write).
@@ -122,9 +75,7 @@ def emit(conn: Connection, app: str, kind: str, *, entity: str | None = None, re
         "version": version, "changes": to_json(list(changes or [])), "data": to_json(dict(data or {})),
         "actor": getattr(actor, "username", None), "actor_roles": list(getattr(actor, "roles", ()) or ()),
         "depth": current_depth(), "at": clock.now()})
-    conn.info[_PENDING] = True
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_notify(:ch, :app)"), {"ch": NOTIFY_CHANNEL, "app": app})
+    notify(conn, "events")
     return eid
 
 

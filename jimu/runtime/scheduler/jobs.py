@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.core import clock
+from jimu.platform.wakeup import notify
 from jimu.runtime.workflow.tables import jobs
 
 if TYPE_CHECKING:
@@ -86,7 +87,9 @@ def job_kinds() -> dict[str, JobHandler]:
 def schedule_job(conn: Connection, kind: str, due_at: datetime, *, app: str | None = None,
                  entity: str | None = None, record: int | None = None, name: str | None = None,
                  state: str | None = None, payload: Mapping[str, Any] | None = None) -> int:
-    """Insert one pending job in the caller's transaction; returns its id."""
+    """Insert one pending job in the caller's transaction; returns its id. The scheduler
+    loops are woken when the transaction commits (they sleep until the next due job)."""
+    notify(conn, "due")
     return int(conn.execute(jobs.insert().values(
         kind=kind, app=app, entity=entity, record=record, name=name, state=state, due_at=due_at,
         status="pending", attempts=0, payload=dict(payload or {}), created_at=clock.now(),

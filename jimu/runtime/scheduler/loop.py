@@ -1,4 +1,5 @@
-"""The scheduler loop: a background thread in the server process."""
+"""The scheduler loop: a background thread in the server process, asleep until the next
+due time or a wake-up (no polling while idle)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ import os
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from jimu.core import clock
+from jimu.platform import wakeup
 from jimu.runtime.scheduler.jobs import DEFAULT_LEASE, run_due_jobs
 
-__all__ = ["start_scheduler", "run_all_due", "scheduler_lifespan", "register_with_due"]
+__all__ = ["start_scheduler", "next_due", "run_all_due", "scheduler_lifespan", "register_with_due", "POLL"]
 
 log = logging.getLogger("jimu.scheduler")
+POLL = 10.0  # seconds: the fallback poll of an idle scheduler
+MIN_SLEEP = 0.05  # seconds: the shortest sleep between two ticks (no spinning on a past time)
 
 
 def run_all_due(jimu: Any, now: datetime | None = None, worker_id: str | None = None, limit: int = 500) -> int:
@@ -38,31 +42,70 @@ def run_all_due(jimu: Any, now: datetime | None = None, worker_id: str | None = 
     return total
 
 
-def start_scheduler(jimu: Any, *, interval: float = 1.0, worker_id: str | None = None, limit: int = 500,
+def next_due(jimu: Any) -> datetime | None:
+    """The earliest time the loop has work: a pending job falling due (or the end of the
+    lease of one a worker holds) or an active reservation running out; None when none."""
+    import sqlalchemy as sa
+
+    from jimu.platform.ledger.tables import reservation
+    from jimu.runtime.workflow.tables import jobs
+
+    j, r = jobs.c, reservation.c
+    with jimu.db.read() as c:
+        job = c.execute(sa.select(sa.func.min(sa.case((j.lease_until > j.due_at, j.lease_until), else_=j.due_at)))
+                        .where(j.status == "pending")).scalar()
+        expiry = c.execute(sa.select(sa.func.min(r.expires_at))
+                           .where(r.state == "active", r.expires_at.is_not(None))).scalar()
+    times = [_aware(t) for t in (job, expiry) if t is not None]
+    return min(times) if times else None
+
+
+def _aware(value: Any) -> datetime:
+    """A time read back from an aggregate (SQLite may hand back the stored text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def start_scheduler(jimu: Any, *, interval: float = POLL, worker_id: str | None = None, limit: int = 500,
                     lease: Any = DEFAULT_LEASE) -> Callable[[], None]:
-    """Start the loop in a daemon thread; returns ``stop()`` (idempotent, joins the thread)."""
+    """Start the loop in a daemon thread; returns ``stop()`` (idempotent, joins the thread).
+
+    After each tick the loop sleeps until the next due time (:func:`next_due`), woken
+    earlier by the ``due`` wake-up (a job queued or a reservation with an expiry
+    committed, here or in another process; see :mod:`jimu.platform.wakeup`), and at most
+    ``interval`` seconds (the fallback poll)."""
     worker = worker_id or f"{socket.gethostname()}:{os.getpid()}"
     stopping = threading.Event()
+    wake = threading.Event()
+    unsubscribe = wakeup.subscribe(jimu.db.engine, ["due"], wake.set)
 
     def loop() -> None:
         while not stopping.is_set():
+            wake.clear()
             fired = 0
+            timeout = interval
             try:
                 fired = run_due_jobs(jimu, clock.now(), worker, limit, lease=lease)
                 if fired < limit:
                     from jimu.runtime.stock.sweeps import sweep_reservations  # sends ledger.moved
 
                     sweep_reservations(jimu)
+                    nxt = next_due(jimu)
+                    if nxt is not None:
+                        timeout = min(interval, max(MIN_SLEEP, (nxt - clock.now()).total_seconds() + 0.005))
             except Exception:  # noqa: BLE001 - keep the loop alive; the next tick retries
                 log.exception("scheduler tick failed")
             if fired < limit:
-                stopping.wait(interval)
+                wake.wait(timeout)
 
     thread = threading.Thread(target=loop, name=f"jimu-scheduler-{worker}", daemon=True)
     thread.start()
 
     def stop() -> None:
+        unsubscribe()
         stopping.set()
+        wake.set()
         thread.join(timeout=30)
 
     return stop

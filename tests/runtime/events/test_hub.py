@@ -77,12 +77,15 @@ def test_local_commit_wakes_the_hub_without_waiting_for_the_poll(api):
 
 
 def test_closing_jimu_stops_the_hub_and_ends_streams(backend, make_db_url, caplog):
-    """After ``Jimu.close()`` the hub's threads are gone (on PostgreSQL the LISTEN thread
-    too), so dropping the test schema afterwards cannot make a poller log errors."""
+    """After ``Jimu.close()`` the hub's thread is gone, and the database's wake-up watcher
+    (a file watch on SQLite, the LISTEN connection on PostgreSQL) with it, so dropping the test schema afterwards cannot make a poller log errors."""
     caplog.set_level(logging.DEBUG, logger="jimu.events.hub")
     jimu = Jimu.open(make_db_url(backend))
     hub = get_hub(jimu.db)
-    assert hub.alive and len(hub._threads) == (1 if backend == "sqlite" else 2)
+    from jimu.platform import wakeup
+
+    assert hub.alive and len(hub._threads) == 1
+    assert wakeup.watching(jimu.db.engine)  # the database's watcher (file stat / LISTEN) runs for it
     assert get_hub(jimu.db) is hub
     stream_ended = threading.Event()
 
@@ -102,16 +105,15 @@ def test_closing_jimu_stops_the_hub_and_ends_streams(backend, make_db_url, caplo
     assert stream_ended.is_set()
     assert all(h is not hub for h in hub_mod._hubs.values())
     # a closed hub no longer reacts to commits of the engine
-    from jimu.runtime.events import outbox
-
-    assert hub.wake not in outbox._callbacks.get(id(jimu.db.engine), [])
+    assert hub.wake not in wakeup._callbacks.get((id(jimu.db.engine), "events"), [])
+    assert not wakeup.watching(jimu.db.engine)  # its last subscriber left: the watcher ended too
     # what a test's teardown does next: the outbox goes away; nothing polls it any more
     import sqlalchemy as sa
 
     with jimu.db.engine.begin() as c:
         c.execute(sa.text("DROP TABLE jimu_event"))
     jimu.db.dispose()
-    time.sleep(hub.poll + 0.5)
+    time.sleep(wakeup.FILE_POLL + 0.5)
     assert [r.getMessage() for r in caplog.records if r.name == "jimu.events.hub"] == []
 
 
