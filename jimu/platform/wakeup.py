@@ -7,7 +7,8 @@ callback (usually ``threading.Event.set``) to the topics they serve, and are wok
 
 - in this process, after the marked transaction commits (the pool's check-in of its
   connection, which follows the commit; a rollback clears the mark);
-- from other processes: on PostgreSQL by ``NOTIFY jimu_<topic>``, queued by
+- from other processes: on PostgreSQL by ``NOTIFY jimu_<topic>`` (per schema, see
+  :func:`channel`), queued by
   :func:`notify` in the writer's transaction (PostgreSQL delivers it only on commit) and
   received by one ``LISTEN`` connection per process and database; on a SQLite file by a
   change of its write-ahead log (one ``stat`` a second, no connection);
@@ -18,10 +19,12 @@ callback (usually ``threading.Event.set``) to the topics they serve, and are wok
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import select
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -47,9 +50,23 @@ _watchers: dict[int, _Watcher] = {}
 _lock = threading.Lock()
 
 
-def channel(topic: str) -> str:
-    """The PostgreSQL NOTIFY channel of ``topic``."""
-    return f"jimu_{topic}"
+def channel(topic: str, schema: str | None = None) -> str:
+    """The PostgreSQL NOTIFY channel of ``topic`` for a database schema. Channels are
+    shared by the whole database, so each schema other than ``public`` (another Jimu in
+    the same database, a test) gets its own: its commits never wake the others."""
+    if schema in (None, "public"):
+        return f"jimu_{topic}"
+    return f"jimu_{topic}_{hashlib.sha1(str(schema).encode()).hexdigest()[:12]}"
+
+
+_schemas: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def _channel_of(conn: Connection, topic: str) -> str:
+    schema = _schemas.get(conn.engine)
+    if schema is None:
+        schema = _schemas[conn.engine] = str(conn.execute(sa.text("SELECT current_schema()")).scalar())
+    return channel(topic, schema)
 
 
 def notify(conn: Connection, topic: str) -> None:
@@ -67,7 +84,7 @@ def notify(conn: Connection, topic: str) -> None:
             notified = info[_NOTIFIED] = set()
         if topic not in notified:
             notified.add(topic)
-            conn.execute(sa.text("SELECT pg_notify(:ch, '')"), {"ch": channel(topic)})
+            conn.execute(sa.text("SELECT pg_notify(:ch, '')"), {"ch": _channel_of(conn, topic)})
 
 
 def _fire(engine_id: int, topics: Iterable[str]) -> None:
@@ -241,10 +258,11 @@ class _Watcher:
         failures = 0
         assert self._pipe is not None
         wake_fd = self._pipe[0]
-        names = {channel(t): t for t in TOPICS}
         while not self._stop.is_set():
             try:
                 with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+                    row = conn.execute("SELECT current_schema()").fetchone()
+                    names = {channel(t, row[0] if row else None): t for t in TOPICS}
                     for ch in names:
                         conn.execute(f"LISTEN {ch}")
                     if failures:
