@@ -6,7 +6,8 @@ lines, changes it with If-Match, submits it, reads the reservation from the ledg
 and cancels it, and a warehouse user ships an order a manager approved.
 
 The requests go through Starlette's TestClient as the generated client's httpx client (the
-generated code builds every path, header and body; no server process needed)."""
+generated code builds every path, header and body; no server process needed). The order
+flows run on SQLite, and on PostgreSQL too when ``JIMU_TEST_PG_URL`` is set."""
 
 from __future__ import annotations
 
@@ -22,11 +23,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from jimu.platform.db import make_engine
 from jimu.runtime.api.app import create_app
 from jimu.runtime.context import Jimu
 from jimu.templates_market.installer import install_template
+from tests.conftest import BACKENDS, PG_URL, pg_schema_url
 
 APP = "standard"
 USERS = ("admin", "manager", "sales", "warehouse")
@@ -64,27 +68,51 @@ def _generate(doc: dict[str, Any], package: str, out: Path) -> None:
     assert "Warning" not in run.stdout + run.stderr, run.stdout + run.stderr
 
 
-@pytest.fixture(scope="session")
-def standard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Jimu, TestClient]]:
-    folder = tmp_path_factory.mktemp("openapi-client")
-    jimu = Jimu.open(f"sqlite:///{folder / 'jimu.db'}")
+def _open_standard(folder: Path, backend: str) -> tuple[Jimu, str | None]:
+    schema = None
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'jimu.db'}"
+    else:
+        schema = "oa_" + uuid.uuid4().hex[:10]
+        engine = make_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+        url = pg_schema_url(schema)
+    jimu = Jimu.open(url)
     install_template(jimu, APP, "standard", sample_data=False)
     for user in USERS:
         jimu.users.create(user, user, [user], manager="manager" if user == "sales" else None)
+    return jimu, schema
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def standard(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Jimu, TestClient]]:
+    """The standard template with its demo roles, on SQLite (and PostgreSQL when configured)."""
+    jimu, schema = _open_standard(tmp_path_factory.mktemp("openapi-client"), request.param)
     with TestClient(create_app(jimu), raise_server_exceptions=False) as client:
         yield jimu, client
     jimu.close()
+    if schema:
+        engine = make_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def generated(standard: tuple[Jimu, TestClient], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The ``sales`` and ``warehouse`` documents as two generated packages on sys.path."""
-    _, client = standard
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The ``sales`` and ``warehouse`` documents (from a SQLite copy: the document depends on
+    the app's spec, not the database) as two generated packages on sys.path, generated once."""
+    jimu, _ = _open_standard(tmp_path_factory.mktemp("openapi-docs"), "sqlite")
     root = tmp_path_factory.mktemp("generated")
-    for user in ("sales", "warehouse"):
-        token = client.post("/api/auth/token", json={"username": user, "password": user}).json()["access_token"]
-        doc = client.get(f"/api/apps/{APP}/openapi.json", headers={"Authorization": f"Bearer {token}"}).json()
-        _generate(doc, f"jimu_{user}_client", root)
+    with TestClient(create_app(jimu)) as client:
+        for user in ("sales", "warehouse"):
+            token = client.post("/api/auth/token", json={"username": user, "password": user}).json()["access_token"]
+            doc = client.get(f"/api/apps/{APP}/openapi.json", headers={"Authorization": f"Bearer {token}"}).json()
+            _generate(doc, f"jimu_{user}_client", root)
+    jimu.close()
     sys.path.insert(0, str(root))
     yield root
     sys.path.remove(str(root))
