@@ -22,8 +22,9 @@ The run counts what it reached (approved above and below 5000, shipped, complete
 cancelled by a user and by the timer, rejected, escalated, refused for stock) and the
 test fails when any count is 0, so it cannot pass while proving nothing (the run is
 derandomized, so the counts are the same on every run of the same code). It runs on
-SQLite and, with ``JIMU_TEST_PG_URL``, on PostgreSQL: one database per backend, one fresh
-app per example (setting up a database per example cost more than the steps).
+SQLite and, with ``JIMU_TEST_PG_URL``, on PostgreSQL: one database and app per backend,
+a fresh warehouse, items and customer per example (a database or an app per example cost
+more than the steps; the invariants look only at the example's own rows).
 
 Mutations this was seen to catch: in ``approvals.resolve_steps`` every step with a
 ``condition`` marked skipped (orders above 5000 approved after the manager alone);
@@ -121,19 +122,17 @@ def _has(*states: str) -> Callable[[Any], bool]:
 
 
 class OrderLife(RuleBasedStateMachine):
-    """One fresh app per example; ``make_url`` and ``backend`` are set by the test."""
+    """One app per backend (set by the test); each example gets its own warehouse, items
+    and customer, so its stock and orders are its own."""
 
-    jimu: Jimu  # one database per backend; one fresh app per example (set by the test)
+    jimu: Jimu
     backend: str
-    serial = 0
+    app = "std"
 
     @initialize()
     def setup(self) -> None:
-        type(self).serial += 1
-        self.app = f"so{type(self).serial}"
         self.clock = clock.ManualClock()
         self.prev = clock.set_clock(self.clock)
-        build_sales_app(self.jimu, self.app, ledger=LEDGER)
         self.world = World(self.jimu, self.app)
         self.items = {"A": self.world.item,
                       "B": self.jimu.records.create(self.app, "item", {"sku": "B-2", "name": "Nut"})["id"]}
@@ -146,8 +145,9 @@ class OrderLife(RuleBasedStateMachine):
     def teardown(self) -> None:
         if hasattr(self, "world"):
             clock.set_clock(self.prev)
-            with self.jimu.db.write() as c:  # this app's timers must not fire in the next example
-                c.execute(sa.update(jobs).where(jobs.c.app == self.app).values(status="cancelled"))
+            with self.jimu.db.write() as c:  # this example's timers must not fire in the next one
+                c.execute(sa.update(jobs).where(jobs.c.app == self.app, jobs.c.status == "pending")
+                          .values(status="cancelled"))
 
     # Helpers -----------------------------------------------------------------------------
     def _adjust(self, key: str, qty: Decimal) -> None:
@@ -263,7 +263,8 @@ class OrderLife(RuleBasedStateMachine):
                     if o.state != "pending_approval":
                         return
                 users = sorted({"manager", "vp"} if o.step == 1 and o.escalated else {"manager" if o.step == 1 else "vp"})
-                self.vote(self._index(o, "pending_approval"), users[pick % len(users)],
+                who = users[-1] if pick == 4 else users[pick % len(users)]  # after the wait: the vp
+                self.vote(self._index(o, "pending_approval"), who,
                           "reject" if pick == 5 else "approve", bool(pick % 2))
             elif o.state == "approved":
                 self.ship(self._index(o, "approved"), "warehouse", "8888")
@@ -366,18 +367,25 @@ class OrderLife(RuleBasedStateMachine):
         rt = self.jimu.apps.get(self.app)
         lg = rt.spec.ledger("stock")
         table = rt.tables("sales_order")
+        mine = {str(i) for i in self.items.values()}
+        wh = str(self.world.wh)
         with self.jimu.db.read() as c:
-            actual = dict(c.execute(sa.select(table.c.id, table.c.state)).all())
-            rows = {str(r["item"]): r for r in balances(c, self.app, lg, now=now)}
-            active = get_reservations(c, self.app, lg, entity="sales_order", state="active")
-            raw = {r.key: r for r in c.execute(sa.select(balance).where(balance.c.app == self.app))}
+            actual = dict(c.execute(sa.select(table.c.id, table.c.state).where(table.c.id.in_(list(self.orders)))).all())
+            rows = {str(r["item"]): r for r in balances(c, self.app, lg, now=now, warehouse=self.world.wh)}
+            active = [r for r in get_reservations(c, self.app, lg, entity="sales_order", state="active")
+                      if int(r["document"]["id"]) in self.orders]
+            raw = {r.key: r for r in c.execute(sa.select(balance).where(balance.c.app == self.app))
+                   if str(r.dims.get("item")) in mine and str(r.dims.get("warehouse")) == wh}
+            keys = list(raw)
             moved = {r.key: r for r in c.execute(
                 sa.select(movement.c.key, sa.func.sum(movement.c.d_on_hand).label("on_hand"),
                           sa.func.sum(movement.c.d_reserved).label("reserved"))
-                .where(movement.c.app == self.app).group_by(movement.c.key))}
+                .where(movement.c.app == self.app, movement.c.key.in_(keys)).group_by(movement.c.key))}
             held = {r.key: r.units for r in c.execute(
                 sa.select(reservation.c.key, sa.func.sum(reservation.c.open_qty).label("units"))
-                .where(reservation.c.app == self.app, reservation.c.state == "active").group_by(reservation.c.key))}
+                .where(reservation.c.app == self.app, reservation.c.state == "active", reservation.c.key.in_(keys))
+                .group_by(reservation.c.key))}
+        assert len(raw) == len(self.items)
         assert actual == {o.id: o.state for o in self.orders.values()}
         for key, item in self.items.items():
             row = rows[str(item)]
@@ -424,6 +432,7 @@ class OrderLife(RuleBasedStateMachine):
 def test_order_life(backend: str, make_db_url: Callable[[str], str]) -> None:
     jimu = Jimu.open(make_db_url(backend))
     try:
+        build_sales_app(jimu, OrderLife.app, ledger=LEDGER)
         make_users(jimu)
         OrderLife.jimu, OrderLife.backend = jimu, backend
         REACHED.pop(backend, None)
