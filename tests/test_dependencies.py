@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Runtime dependencies used without an import statement in jimu, each with the reason.
 INDIRECT = {
     "python-multipart": "Starlette's request.form() parses form posts with it (screens, designer)",
+    "httptools": "uvicorn's http='auto' parses requests with it when installed (jimu serve/demo)",
+    "uvloop": "uvicorn's loop='auto' runs on it when installed (jimu serve/demo)",
 }
 
 

@@ -33,6 +33,7 @@ def register(sub: Any) -> None:
     p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
                    help="addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated; "
                         "default $JIMU_TRUSTED_PROXIES, else none)")
+    p.add_argument("--access-log", action="store_true", help="log every request (off by default: CPU on every request)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="create ./jimu.db with a template and sample data, then serve it")
@@ -44,6 +45,7 @@ def register(sub: Any) -> None:
     p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
                    help="addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated; "
                         "default $JIMU_TRUSTED_PROXIES, else none)")
+    p.add_argument("--access-log", action="store_true", help="log every request")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("user", help="manage users")
@@ -103,9 +105,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve(url: str | None, host: str, port: int, workers: int = 1, trusted_proxies: str | None = None) -> None:
+def serve(url: str | None, host: str, port: int, workers: int = 1, trusted_proxies: str | None = None,
+          access_log: bool = False) -> None:
     """Serve with uvicorn; forwarded headers are believed only from ``trusted_proxies``
-    (``--forwarded-allow-ips``, else ``$JIMU_TRUSTED_PROXIES``; none by default)."""
+    (``--forwarded-allow-ips``, else ``$JIMU_TRUSTED_PROXIES``; none by default). Start-up
+    and errors are logged at info, one line per request only with ``access_log`` (a
+    reverse proxy usually keeps that log; here it was CPU on every request)."""
     import uvicorn
 
     from jimu.runtime.server import proxy_options
@@ -115,18 +120,18 @@ def serve(url: str | None, host: str, port: int, workers: int = 1, trusted_proxi
     proxy = proxy_options(trusted_proxies)
     if workers > 1:
         uvicorn.run("jimu.runtime.server:app_factory", factory=True, host=host, port=port, workers=workers,
-                    log_level="info", **proxy)
+                    log_level="info", access_log=access_log, **proxy)
     else:
         from jimu.runtime.server import app_factory
 
-        uvicorn.run(app_factory(), host=host, port=port, log_level="info", **proxy)
+        uvicorn.run(app_factory(), host=host, port=port, log_level="info", access_log=access_log, **proxy)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         return fail("--workers must be at least 1")
     open_jimu(args).close()
-    serve(args.database, args.host, args.port, args.workers, args.forwarded_allow_ips)
+    serve(args.database, args.host, args.port, args.workers, args.forwarded_allow_ips, args.access_log)
     return 0
 
 
@@ -164,7 +169,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if args.no_serve:
         return 0
-    serve(url, args.host, args.port, trusted_proxies=args.forwarded_allow_ips)
+    serve(url, args.host, args.port, trusted_proxies=args.forwarded_allow_ips, access_log=args.access_log)
     return 0
 
 
