@@ -188,10 +188,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get("jimu_write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # Straight on the driver's connection: exec_driver_sql would build a whole
+        # execution context (events, cursor wrapper) for a statement with no result, on
+        # every transaction.
+        dbapi = conn.connection.driver_connection
+        assert dbapi is not None
+        dbapi.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get("jimu_write") else "BEGIN")
 
 
 class Database:

@@ -101,11 +101,24 @@ def _matches(hook: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
     return not ents or event["entity"] in ents
 
 
+def _out_hooks(conn: Connection, app: str) -> list[Any]:
+    """The app's active outgoing webhooks, read once per transaction (the dispatcher
+    handles up to 50 events in one; each used to read them again)."""
+    tx = conn.get_transaction()
+    memo = conn.info.get("jimu_out_hooks")
+    if memo is None or memo[0] is not tx:  # the memo holds tx: its identity cannot be reused
+        memo = conn.info["jimu_out_hooks"] = (tx, {})
+    hooks: list[Any] | None = memo[1].get(app)
+    if hooks is None:
+        hooks = memo[1][app] = list(conn.execute(sa.select(webhooks).where(
+            webhooks.c.app == app, webhooks.c.direction == "out", webhooks.c.active.is_(True))).mappings().all())
+    return hooks
+
+
 def queue_deliveries(jimu: Jimu, conn: Connection, event: Mapping[str, Any]) -> int:
     """Queue one delivery per active outgoing webhook that matches ``event`` and whose
     role may see it; returns how many (called in the dispatcher's transaction)."""
-    hooks = conn.execute(sa.select(webhooks).where(webhooks.c.app == event["app"], webhooks.c.direction == "out",
-                                                   webhooks.c.active.is_(True))).mappings().all()
+    hooks = _out_hooks(conn, str(event["app"]))
     n = 0
     for hook in hooks:
         if not _matches(hook, event):
