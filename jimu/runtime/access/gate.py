@@ -13,7 +13,7 @@ sequences them around the record service.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,9 +21,10 @@ from sqlalchemy.engine import Connection
 
 from jimu.core.errors import ExpressionError, FieldError, PermissionDenied, ValidationError
 from jimu.platform.expressions import compile_expression
+from jimu.runtime.access.encoder import list_encoder
 from jimu.runtime.access.policy import AccessPolicy
 from jimu.runtime.records.codec import SYSTEM_FIELDS
-from jimu.runtime.records.query import ListResult
+from jimu.runtime.records.query import ListResult, list_columns
 from jimu.runtime.records.query import list_records as query_records
 
 __all__ = ["check_filter", "check_sort", "create", "list_page", "still_allowed", "update"]
@@ -62,15 +63,20 @@ def check_sort(policy: AccessPolicy, entity: str, sort: str | None) -> None:
 
 
 def list_page(policy: AccessPolicy, conn: Connection, entity: str, *, filter: str | None = None,
-              sort: str | None = None, limit: int = 50, cursor: str | None = None) -> ListResult:
+              sort: str | None = None, limit: int = 50, cursor: str | None = None,
+              encoded: bool = False, fields: Sequence[str] | None = None) -> ListResult:
     """One page of ``entity`` as the caller may list it (stored values: render them with
-    the policy): read right, row filter, and the filter and sort checks above."""
+    the policy): read right, row filter, and the filter and sort checks above. With
+    ``encoded`` the page holds the caller's JSON objects already (``render_many``'s answer,
+    narrowed to ``fields``) made by the compiled list encoder straight from the rows."""
     policy.require(entity, "read")
     if filter:
         check_filter(policy, entity, filter)
     check_sort(policy, entity, sort)
-    return query_records(conn, policy.rt, policy.rt.entity(entity), where=policy.row_clause(entity), filter=filter,
-                         sort=sort, limit=limit, cursor=cursor, actor=policy.actor)
+    ent = policy.rt.entity(entity)
+    encode = list_encoder(policy, entity, *list_columns(policy.rt, ent), fields) if encoded else None
+    return query_records(conn, policy.rt, ent, where=policy.row_clause(entity), filter=filter,
+                         sort=sort, limit=limit, cursor=cursor, actor=policy.actor, encode=encode, env=policy.env)
 
 
 def still_allowed(policy: AccessPolicy, conn: Any, entity: str, record: Mapping[str, Any], right: str) -> None:

@@ -15,6 +15,7 @@ refused here, for every entry point, with ``record.child_direct`` pointing to th
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
@@ -51,6 +52,9 @@ _PLAIN_FIELD, _MASK_FIELD, _CHILD_FIELD, _LINK_FIELD = 0, 1, 2, 3
 # Rights a child entity can hold: it is read (and exported) where its parent is read, and
 # written only through the parent's child list.
 _CHILD_RIGHTS = frozenset({"read", "export"})
+# A row filter naming the clock is compiled per request (its SQL carries the time as a
+# literal); any identifier containing these words counts, which errs on the safe side.
+_CLOCK_WORDS = re.compile(r"now|today", re.IGNORECASE)
 # The last runtime served per app, by registry: a request that already read the published
 # version (with its credentials) reuses it without another read when the version matches.
 _runtimes: weakref.WeakKeyDictionary[AppRegistry, dict[str, AppRuntime]] = weakref.WeakKeyDictionary()
@@ -70,6 +74,20 @@ def _json(value: Any) -> Any:
     if kind in _PLAIN:
         return value
     return _CONVERT.get(kind, to_json)(value)
+
+
+def _cached(rt: AppRuntime, name: str, key: Any, build: Any) -> Any:
+    """``build()`` cached under ``key`` in the runtime's cache ``name``: it lives exactly as
+    long as this published spec (bounded: cleared past 4096 entries)."""
+    cache: dict[Any, Any] = rt.__dict__.setdefault(name, {})
+    hit = cache.get(key)
+    if hit is None:
+        hit = build()
+        with _lock:
+            if len(cache) > 4096:
+                cache.clear()
+            cache[key] = hit
+    return hit
 
 
 def _runtime(jimu: Jimu, app: str, version: int | None, conn: Connection | None) -> AppRuntime:
@@ -94,8 +112,8 @@ class AccessPolicy:
         self.rt = rt
         self.app = rt.name
         self.actor = actor
-        self.roles = effective_roles(rt.spec, actor.roles)
         self._role_key = tuple(sorted(actor.roles))
+        self.roles = _cached(rt, "_jimu_roles", self._role_key, lambda: effective_roles(rt.spec, actor.roles))
         self.env = Env(user=actor.username, roles=tuple(actor.roles), user_attrs=dict(actor.attrs))
         self._masks: dict[tuple[str, str], Any] = {}
 
@@ -178,24 +196,53 @@ class AccessPolicy:
 
     def row_clause(self, entity: str, right: str = "read") -> Any:
         """An SQL clause limiting ``entity``'s rows to those the caller may ``right``:
-        ``None`` for every row, ``false()`` when the right is not granted."""
+        ``None`` for every row, ``false()`` when the right is not granted.
+
+        The clause depends on the published spec, the roles and the caller's name and
+        attributes (``$user``, ``$user.x``): it is built once per such profile and kept on
+        the runtime (a publish makes a new runtime; changed roles or attributes make a new
+        key). A filter that reads the clock (``$now``, ``$today``, ``TODAY()``) is built
+        anew each time: its literal would go stale."""
         grant = self.grant(entity)
         if not grant.can(right):
             return sa.false()
         filters = grant.row_filters.get(right)
-        own = None
-        if filters is not None:
-            clauses = [compile_expression(src, self.rt.spec, entity, purpose="row_filter")
-                       .to_sql(self.rt.tables, self.env) for src in filters]
-            own = clauses[0] if len(clauses) == 1 else sa.or_(*clauses)
+
+        def build() -> Any:
+            own = None
+            if filters is not None:
+                clauses = [compile_expression(src, self.rt.spec, entity, purpose="row_filter")
+                           .to_sql(self.rt.tables, self.env) for src in filters]
+                own = clauses[0] if len(clauses) == 1 else sa.or_(*clauses)
+            link = self.parent_link(entity)
+            parent = self.row_clause(link[0], "read") if link is not None else None
+            if link is None or parent is None:
+                return own
+            # A child row is visible only with its parent: the parent's read filter applies.
+            ptable = self.rt.tables(link[0])
+            inside = self.rt.tables(entity).c._parent_id.in_(sa.select(ptable.c.id).where(parent))
+            return inside if own is None else sa.and_(own, inside)
+
+        if self._reads_clock(entity, right):
+            return build()
+        return _cached(self.rt, "_jimu_row_clauses", (self.profile_key, entity, right), build)
+
+    def _reads_clock(self, entity: str, right: str) -> bool:
+        """Whether the row clause of ``entity`` (with its parents') names the clock."""
+        if any(_CLOCK_WORDS.search(src) for src in self.grant(entity).row_filters.get(right) or ()):
+            return True
         link = self.parent_link(entity)
-        parent = self.row_clause(link[0], "read") if link is not None else None
-        if link is None or parent is None:
-            return own
-        # A child row is visible only with its parent: the parent's read filter applies.
-        ptable = self.rt.tables(link[0])
-        inside = self.rt.tables(entity).c._parent_id.in_(sa.select(ptable.c.id).where(parent))
-        return inside if own is None else sa.and_(own, inside)
+        return link is not None and self._reads_clock(link[0], "read")
+
+    @property
+    def profile_key(self) -> tuple[Any, ...]:
+        """What an expression may read of the caller (roles, name, attributes): the key of
+        the per-caller caches on the runtime."""
+        key = self.__dict__.get("_profile_key")
+        if key is None:
+            attrs = repr(sorted(self.actor.attrs.items())) if self.actor.attrs else ""
+            key = self.__dict__["_profile_key"] = (self._role_key, self.actor.username, attrs)
+        return key  # type: ignore[no-any-return]
 
     def admits(self, entity: str, record: Mapping[str, Any], right: str = "read") -> bool | None:
         """Whether ``record`` (as stored) lies inside the rows the caller may ``right``,

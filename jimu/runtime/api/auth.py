@@ -130,7 +130,28 @@ def token_expiry(token: str) -> float | None:
 
 def _claims(jimu: Jimu, token: str, kind: str) -> tuple[int, int, str | None]:
     """(user id, token epoch, session id) of a well-signed, unexpired token of ``kind``
-    (401 otherwise; a session token without a session id is refused)."""
+    (401 otherwise; a session token without a session id is refused).
+
+    A token whose signature checked out once is remembered (per Jimu, at most 10,000),
+    so the next request with it skips the HMAC and the JSON decoding; its kind, session id
+    and expiry are still checked every time, and the caller still reads the user row
+    (active, epoch) and the session on every request."""
+    seen: dict[str, tuple[int, int, int, Any, Any]] = jimu.settings.setdefault("_token_claims", {})
+    claims = seen.get(token)
+    if claims is None:
+        claims = _verify(jimu, token)
+        if len(seen) >= 10_000:
+            seen.clear()
+        seen[token] = claims
+    uid, epoch, exp, k, sid = claims
+    if k != kind or exp < now().timestamp() or (kind == "s" and not isinstance(sid, str)):
+        raise Unauthenticated("invalid or expired token", code="token.invalid")
+    return uid, epoch, sid if isinstance(sid, str) else None
+
+
+def _verify(jimu: Jimu, token: str) -> tuple[int, int, int, Any, Any]:
+    """(user id, epoch, expiry, kind, session id) of a token signed with this database's
+    secret (401 when the signature or the payload is wrong)."""
     bad = Unauthenticated("invalid or expired token", code="token.invalid")
     try:
         payload, sig = token.split(".", 1)
@@ -138,12 +159,9 @@ def _claims(jimu: Jimu, token: str, kind: str) -> tuple[int, int, str | None]:
         if not hmac.compare_digest(expected, _unb64(sig)):
             raise bad
         data = json.loads(_unb64(payload))
-        uid, epoch, exp, k, sid = int(data["u"]), int(data["e"]), int(data["x"]), data["k"], data.get("s")
+        return int(data["u"]), int(data["e"]), int(data["x"]), data["k"], data.get("s")
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError, json.JSONDecodeError):
         raise bad from None
-    if k != kind or exp < now().timestamp() or (kind == "s" and not isinstance(sid, str)):
-        raise bad
-    return uid, epoch, sid if isinstance(sid, str) else None
 
 
 def _version_column(app: str | None) -> list[Any]:

@@ -83,8 +83,14 @@ async def list_records(request: Request) -> Response:
     with jimu_of(request).db.read() as c:
         policy = _policy(request, c)
         fields = _fields_param(request, policy, entity)
+        # Without expand the rows go straight to JSON objects through the compiled encoder
+        # (render_many's answer); expand needs the records first.
+        encoded = not q.get("expand")
         result = gate.list_page(policy, c, entity, filter=q.get("filter") or None, sort=q.get("sort") or None,
-                                limit=query_int(request, "limit", 50), cursor=q.get("cursor") or None)
+                                limit=query_int(request, "limit", 50), cursor=q.get("cursor") or None,
+                                encoded=encoded, fields=fields)
+    if encoded:
+        return page(result.data, result.next_cursor)
     _expand(request, policy, entity, result.data)
     return page(policy.render_many(entity, result.data, fields=fields), result.next_cursor)
 

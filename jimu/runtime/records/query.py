@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,9 +22,10 @@ from jimu.runtime.records.codec import SYSTEM_FIELDS
 if TYPE_CHECKING:
     from jimu.runtime.apps import AppRuntime
 
-__all__ = ["ListResult", "list_records", "MAX_LIMIT", "filter_clause"]
+__all__ = ["ListResult", "list_records", "MAX_LIMIT", "filter_clause", "list_columns", "first_page_statement"]
 
 MAX_LIMIT = 500
+Encode = Callable[[Sequence[Any], Any], list[dict[str, Any]]]
 
 
 @dataclass
@@ -100,6 +102,35 @@ def _projection(rt: AppRuntime, ent: EntitySpec, table: sa.Table) -> tuple[Any, 
     return projection
 
 
+def first_page_statement(stmt: Any, table: sa.Table, col: Any, desc: bool, n: int) -> Any:
+    """The one statement of a first page when one query reads it (sorted by id, or by a
+    NOT NULL column such as created_at); None when the NULL block may need a second."""
+    id_order = table.c.id.desc() if desc else table.c.id.asc()
+    if col is table.c.id:
+        return stmt.order_by(id_order).limit(n)
+    if col.nullable:
+        return None
+    return stmt.order_by(col.desc() if desc else col.asc(), id_order).limit(n)
+
+
+def _first_pages(rt: AppRuntime) -> dict[Any, Any]:
+    """The runtime's cache of first-page statements (see :func:`list_records`)."""
+    cache: dict[Any, Any] = rt.__dict__.setdefault("_jimu_first_pages", {})
+    if len(cache) > 4096:
+        cache.clear()
+    return cache
+
+
+def list_columns(rt: AppRuntime, ent: EntitySpec) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """(record keys, columns) of the list projection of ``ent``, in the order of its rows."""
+    def build() -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        stmt, keys = _projection(rt, ent, rt.tables(ent.name))
+        return keys, tuple(stmt.selected_columns)
+
+    cols: tuple[tuple[str, ...], tuple[Any, ...]] = rt.statement(("list_columns", ent.name), build)
+    return cols
+
+
 def _sorted_rows(c: Connection, stmt: Any, table: sa.Table, col: Any, desc: bool, after: list[Any] | None,
                  n: int) -> list[Any]:
     """Up to ``n`` rows of ``stmt`` in sort order (``col``, then id; NULLs last in both
@@ -115,6 +146,10 @@ def _sorted_rows(c: Connection, stmt: Any, table: sa.Table, col: Any, desc: bool
         if after is not None:
             stmt = stmt.where(id_after(after[1]))
         return list(c.execute(stmt.order_by(id_order).limit(n)).all())
+    if after is None:
+        single = first_page_statement(stmt, table, col, desc, n)
+        if single is not None:
+            return list(c.execute(single).all())
     rows: list[Any] = []
     if after is None or after[0] is not None:
         # created_at, updated_at are NOT NULL: no NULL block, and the system index
@@ -135,21 +170,47 @@ def _sorted_rows(c: Connection, stmt: Any, table: sa.Table, col: Any, desc: bool
 
 
 def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, filter: str | None,
-                 sort: str | None, limit: int, cursor: str | None, actor: Actor) -> ListResult:
+                 sort: str | None, limit: int, cursor: str | None, actor: Actor, encode: Encode | None = None,
+                 env: Any = None) -> ListResult:
+    """A page of ``ent``'s records inside ``where``, by ``filter``, ``sort`` and ``cursor``.
+
+    A first page without a filter (the common request) that one query reads reuses its
+    whole statement, kept on the runtime per entity, sort, limit and ``where`` clause
+    object (the access policy keeps one clause per caller profile), so SQLAlchemy neither
+    rebuilds it nor recomputes its cache key. ``encode(rows, env)`` turns the rows straight
+    into the page's JSON objects (:mod:`jimu.runtime.access.encoder`) instead of records."""
     table = rt.tables(ent.name)
     if not isinstance(limit, int) or limit < 1:
         raise ValidationError("limit must be a positive integer", errors=[FieldError("limit", "limit.invalid", "1..500")])
     limit = min(limit, MAX_LIMIT)
     col, key, desc = _sort_column(table, ent, sort or ent.default_sort or "-id")
     stmt, keys = _projection(rt, ent, table)
+    page_key = None if filter or cursor else (ent.name, key, desc, limit)
+    if page_key is not None:
+        hit = _first_pages(rt).get(page_key)
+        if hit is not None and hit[0] is where:
+            return _page(list(c.execute(hit[1]).all()), keys, key, limit, encode, env)
     if where is not None:
         stmt = stmt.where(where)
     if filter:
         stmt = stmt.where(filter_clause(rt, ent, filter, actor))
+    if page_key is not None:
+        single = first_page_statement(stmt, table, col, desc, limit + 1)
+        if single is not None:
+            _first_pages(rt)[page_key] = (where, single)  # ``where`` kept alive: its identity is the key
+            return _page(list(c.execute(single).all()), keys, key, limit, encode, env)
     rows = _sorted_rows(c, stmt, table, col, desc, _decode(cursor) if cursor else None, limit + 1)
-    data = [dict(zip(keys, r, strict=True)) for r in rows[:limit]]
+    return _page(rows, keys, key, limit, encode, env)
+
+
+def _page(rows: Sequence[Any], keys: tuple[str, ...], key: str, limit: int, encode: Encode | None,
+          env: Any) -> ListResult:
+    if encode is None:
+        data = [dict(zip(keys, r, strict=True)) for r in rows[:limit]]
+    else:
+        data = encode(rows[:limit], env)
     next_cursor = None
     if len(rows) > limit:
-        last = data[limit - 1]
-        next_cursor = _encode([last[key], last["id"]])
+        last = rows[limit - 1]
+        next_cursor = _encode([last[keys.index(key)], last[0]])  # keys start with id
     return ListResult(data, next_cursor)

@@ -1,0 +1,91 @@
+"""The list hot path's caches and compiled encoder answer exactly what the uncached path
+answers: the same JSON objects per role, a clock-reading row filter rebuilt on every
+request, a remembered token still expiring on time."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from jimu.core import clock
+from jimu.platform.actor import Actor
+from jimu.runtime.access import AccessPolicy
+from jimu.runtime.api.util import json_bytes
+
+ITEMS = "/api/apps/shop/data/item"
+
+
+@pytest.mark.parametrize("user", ["admin", "sales", "warehouse"])
+@pytest.mark.parametrize("fields", [None, "sku,sale_price,qty"])
+def test_list_encoder_answers_what_render_many_answers(api, user, fields):
+    """Each role's list page (masked cost_price for sales, hidden for warehouse, decimals
+    as fixed-point text, datetimes ISO 8601) equals ``render_many`` over the same records.
+    Mutations: the encoder writing a masked field's stored value (its mask branch
+    dropped), or ignoring ``fields=``, fails here."""
+    params = {"sort": "-created_at"} | ({"fields": fields} if fields else {})
+    got = api.get(user, ITEMS, params=params)
+    assert got.status_code == 200, got.text
+    roles = {"admin": ("admin",), "sales": ("sales",), "warehouse": ("warehouse",)}[user]
+    policy = AccessPolicy.for_actor(api.jimu, "shop", Actor(user, roles))
+    records = api.jimu.records.list("shop", "item", where=policy.row_clause("item"), sort="-created_at").data
+    wanted = json.loads(json_bytes(policy.render_many("item", records, fields=fields.split(",") if fields else None)))
+    assert got.json()["data"] == wanted
+    assert got.json()["data"], "the role sees some rows"
+    # The same page again (cached statement and encoder) is the same answer.
+    assert api.get(user, ITEMS, params=params).json() == got.json()
+
+
+def test_row_filter_reading_the_clock_is_built_per_request(api, monkeypatch):
+    """A row filter with ``$today`` sees the day move on: its SQL carries today's date as a
+    literal, so it is never cached. Mutation: cache it like the other row clauses (drop the
+    ``_CLOCK_WORDS`` test in ``AccessPolicy.row_clause``) and the row stays visible."""
+    manual = clock.ManualClock()
+    previous = clock.set_clock(manual)
+    try:
+        jimu = api.jimu
+        rt = jimu.apps.get("shop")
+        tomorrow = (manual.now() + timedelta(days=1)).date().isoformat()
+        spec = {"name": "fresh", "entities": {"item": {"read": True, "row_filter": f'$today <= DATE("{tomorrow}")'}}}
+        jimu.store.put_element("shop", "role", "fresh", spec)
+        jimu.store.publish("shop")
+        assert jimu.apps.get("shop").version != rt.version
+        jimu.users.create("fresh", "fresh-pass", ["fresh"])
+        token = api.client.post("/api/auth/token", json={"username": "fresh", "password": "fresh-pass"}).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        assert len(api.client.get(ITEMS, headers=headers).json()["data"]) == 3
+        manual.advance(timedelta(days=3))  # past tomorrow (the token lived 8 h: a new one)
+        token = api.client.post("/api/auth/token", json={"username": "fresh", "password": "fresh-pass"}).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        assert api.client.get(ITEMS, headers=headers).json()["data"] == []
+    finally:
+        clock.set_clock(previous)
+
+
+def test_remembered_token_still_expires(api):
+    """A token whose signature was checked once is remembered, but its expiry is checked
+    on every request. Mutation: drop the expiry test on the remembered path
+    (``auth._claims``) and the second request answers 200."""
+    manual = clock.ManualClock()
+    previous = clock.set_clock(manual)
+    try:
+        assert api.get("sales", ITEMS).status_code == 200  # signature checked, token remembered
+        manual.advance(timedelta(hours=9))  # past the 8 h lifetime
+        r = api.get("sales", ITEMS)
+        assert r.status_code == 401 and r.json()["code"] == "token.invalid"
+    finally:
+        clock.set_clock(previous)
+
+
+def test_remembered_token_of_another_kind_is_refused(api):
+    """An API token is not a session cookie, remembered or not. Mutation: drop the kind
+    test on the remembered path and the cookie request is let in."""
+    token = api.token("sales")
+    assert api.get("sales", ITEMS).status_code == 200
+    api.client.cookies.set("jimu_session", token)
+    try:
+        r = api.client.get(ITEMS)
+        assert r.status_code == 401
+    finally:
+        api.client.cookies.clear()
