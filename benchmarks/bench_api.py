@@ -1,12 +1,20 @@
-"""HTTP API: GET list (50 rows) and POST create through Jimu (uvicorn, permissions on, a
-non-admin role with a row filter and a masked field) vs a hand-written Starlette +
-SQLAlchemy Core endpoint on the same table, in the same run. Each server runs in its own
-process on a free loopback port; the load comes from a third process (httpx, one
-keep-alive connection per server, sequential requests). The load alternates between the
-two servers in rounds (ABBA...), so a machine whose load changes during the run (CI next
-door) slows both sides alike and the ratio stays meaningful.
+"""HTTP API under wrk: list-50 and create through ``jimu serve`` with a non-admin caller
+(a row filter and a masked field on), against the peers' hand-written Starlette + SQLAlchemy
+Core baseline measured in the same run.
 
-Usage: python benchmarks/bench_api.py [--gets 600] [--posts 300]
+The load comes from the shared harness (``../shared/peers``): its ``load.py`` seeds 10,000
+rows over the API, then runs wrk (16 connections, 15 s per op) and reports rps, p50/p99 and
+the CPU the server process (with its workers) used, so the figure that matters,
+``rps_per_server_core``, is little moved by other load on a shared machine. wrk is a C
+client: it is not the bottleneck (the old in-process httpx client saturated at ~200 req/s).
+
+  python benchmarks/bench_api.py [--workers 1] [--pg] [--duration 15] [--seed 10000] [--repeat 1]
+
+Needs ``apt-get install -y wrk`` and ``../shared/peers/baseline/setup.sh`` (the baseline's
+venv, which also runs load.py). ``--pg`` serves Jimu on a fresh schema of
+``JIMU_TEST_PG_URL`` (the baseline stays on SQLite: it is the harness's fixed yardstick).
+Prints one JSON line per op and run: ``{"figure", "value" (Jimu's rps per server core),
+"baseline_value", "ratio", "p50_ms", "p99_ms", "baseline_p99_ms", "p99_ratio", "cores", ...}``.
 """
 
 from __future__ import annotations
@@ -14,215 +22,192 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import emit, percentile, sqlite_url  # noqa: E402
+from _common import drop_pg_schema, emit, fresh_pg_schema  # noqa: E402
 
-TABLE = "app_bench__item"
-SPEC_ITEM = {"name": "item", "fields": [
-    {"name": "sku", "type": "text", "required": True},
-    {"name": "name", "type": "text"},
-    {"name": "cost_price", "type": "money"},
-    {"name": "qty", "type": "integer"},
-    {"name": "owner", "type": "text", "default": "$user", "indexed": True},
+ROOT = Path(__file__).resolve().parent.parent
+# The harness: $JIMU_PEERS, else the first shared/peers beside the checkout or above it.
+PEERS = Path(os.environ.get("JIMU_PEERS") or next(
+    (p / "shared" / "peers" for p in ROOT.parents if (p / "shared" / "peers" / "load.py").exists()),
+    ROOT.parent / "shared" / "peers"))
+PEERS_PY = Path("/tmp/peers/venv/bin/python")
+APP, ENTITY = "bench", "item"
+DATA = f"/api/apps/{APP}/data/{ENTITY}"
+LIST = DATA + "?limit=50&sort=-created_at"  # newest first, as the baseline's list
+
+
+def _field(name: str, type_: str, required: bool = False, unique: bool = False, default: Any = None,
+           indexed: bool = False, **options: Any) -> dict[str, Any]:
+    return {"name": name, "label": {"zh": name, "en": name}, "type": type_, "required": required,
+            "default": default, "unique": unique, "indexed": indexed, "options": options}
+
+
+# The peers' item (sku unique, name, qty and price decimal(18,4)) plus an owner the row
+# filter reads and a cost the clerk sees rounded by a mask: the clerk sees only its own rows.
+ITEM = {"name": ENTITY, "label": {"zh": "物料", "en": "Item"}, "fields": [
+    _field("sku", "text", required=True, unique=True),
+    _field("name", "text", required=True),
+    _field("qty", "decimal", precision=18, scale=4),
+    _field("price", "decimal", precision=18, scale=4),
+    _field("owner", "text", default="$user", indexed=True),
+    _field("cost", "decimal", default="1234.56", precision=18, scale=4),
 ]}
-ROLE = {"name": "clerk", "entities": {"item": {"read": True, "create": True, "row_filter": "owner == $user",
-                                               "fields": {"cost_price": {"mask": "ROUND_TO(cost_price, 1000)"}}}}}
+ROLE = {"name": "clerk", "label": {"zh": "文员", "en": "Clerk"}, "entities": {ENTITY: {
+    "read": True, "create": True, "row_filter": "owner == $user",
+    "fields": {"cost": {"mask": "ROUND(cost, 0)"}}}}}
 
 
-def setup(url: str, rows: int = 200) -> None:
-    """Create the app, the clerk user and ``rows`` items owned by the clerk."""
-    from jimu.platform.actor import Actor
-    from jimu.runtime.context import Jimu
-
-    jimu = Jimu.open(url)
-    jimu.store.create_app("bench")
-    jimu.store.put_element("bench", "entity", "item", SPEC_ITEM)
-    jimu.store.put_element("bench", "role", "clerk", ROLE)
-    jimu.store.publish("bench")
-    jimu.users.create("clerk", "clerk-pass", ["clerk"])
-    jimu.records.bulk_insert("bench", "item", [{"sku": f"S-{i}", "name": f"item {i}", "cost_price": f"{i}.50",
-                                                "qty": i, "owner": "clerk"} for i in range(rows)],
-                             actor=Actor("clerk", ("clerk",)))
-    jimu.close()
-
-
-def serve_jimu(url: str, port: int) -> None:
-    import uvicorn
-
-    from jimu.runtime.api.app import create_app
-    from jimu.runtime.context import Jimu
-
-    uvicorn.run(create_app(Jimu.open(url)), host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def baseline_app(url: str) -> Any:
-    """The hand-written comparison: Starlette + SQLAlchemy Core, no Jimu."""
-    from datetime import UTC, datetime
-    from decimal import Decimal
-
-    import sqlalchemy as sa
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    engine = sa.create_engine(url)
-    table = sa.Table(TABLE, sa.MetaData(), autoload_with=engine)
-
-    def row_json(row: Any) -> dict[str, Any]:
-        out = {}
-        for k, v in row.items():
-            out[k] = str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, datetime) else v
-        return out
-
-    async def list_items(request: Request) -> JSONResponse:
-        limit = int(request.query_params.get("limit", 50))
-        with engine.connect() as c:
-            rows = c.execute(sa.select(table).where(table.c.owner == "clerk").order_by(table.c.id.desc())
-                             .limit(limit)).mappings().all()
-        return JSONResponse({"data": [row_json(r) for r in rows], "next_cursor": None})
-
-    async def create_item(request: Request) -> JSONResponse:
-        body = await request.json()
-        at = datetime.now(UTC)
-        with engine.begin() as c:
-            rid = c.execute(table.insert().values(sku=body["sku"], name=body.get("name"), qty=body.get("qty"),
-                                                  owner="clerk", version=1, created_at=at, updated_at=at,
-                                                  created_by="clerk", updated_by="clerk")
-                            .returning(table.c.id)).scalar_one()
-            row = c.execute(sa.select(table).where(table.c.id == rid)).mappings().first()
-        return JSONResponse(row_json(row), status_code=201)
-
-    return Starlette(routes=[Route("/items", list_items, methods=["GET"]),
-                             Route("/items", create_item, methods=["POST"])])
-
-
-def serve_baseline(url: str, port: int) -> None:
-    import uvicorn
-
-    uvicorn.run(baseline_app(url), host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-ROUNDS = 10
-
-
-def load(targets: list[dict[str, Any]], gets: int, posts: int) -> None:
-    """The load generator (its own process): prints, per target, {"get": [...], "post": [...],
-    "get_total": [s], "post_total": [s]} latencies, the targets taking turns in rounds."""
-    import httpx
-
-    clients = [httpx.Client(base_url=t["base"], timeout=30,
-                            headers={"Authorization": f"Bearer {t['token']}"} if t.get("token") else {})
-               for t in targets]
-    out: list[dict[str, list[float]]] = [{"get": [], "post": [], "get_total": [0.0], "post_total": [0.0]}
-                                         for _ in targets]
-    tag = os.urandom(4).hex()
+def _call(base: str, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
     try:
-        for t, client in zip(targets, clients, strict=True):
-            for _ in range(30):  # warm-up
-                assert client.get(t["list"], params={"limit": 50}).status_code == 200
-        for op, n in (("get", gets), ("post", posts)):
-            per_round = max(1, n // ROUNDS)
-            for rnd in range(ROUNDS):
-                order = list(range(len(targets)))
-                if rnd % 2:
-                    order.reverse()
-                for k in order:
-                    t, client, res = targets[k], clients[k], out[k]
-                    t_all = time.perf_counter()
-                    for i in range(per_round):
-                        t0 = time.perf_counter()
-                        if op == "get":
-                            r = client.get(t["list"], params={"limit": 50})
-                            res["get"].append(time.perf_counter() - t0)
-                            assert r.status_code == 200 and len(r.json()["data"]) == 50
-                        else:
-                            r = client.post(t["create"], json={"sku": f"L-{tag}-{k}-{rnd}-{i}", "name": "loaded",
-                                                               "qty": i})
-                            res["post"].append(time.perf_counter() - t0)
-                            assert r.status_code == 201, r.text
-                    res[f"{op}_total"][0] += time.perf_counter() - t_all
-    finally:
-        for client in clients:
-            client.close()
-    print(json.dumps(out))
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
 
 
-def _wait(port: int) -> None:
-    deadline = time.time() + 30
+def _must(base: str, method: str, path: str, body: Any = None, token: str | None = None,
+          ok: tuple[int, ...] = (200, 201)) -> Any:
+    status, out = _call(base, method, path, body, token)
+    if status not in ok:
+        raise RuntimeError(f"{method} {path} -> {status} {json.dumps(out, ensure_ascii=False)[:400]}")
+    return out
+
+
+def prepare(base: str) -> str:
+    """App, entity, role with a row filter and a mask, user ``clerk``; the clerk's token."""
+    admin = _must(base, "POST", "/api/auth/token", {"username": "admin", "password": "admin"})["access_token"]
+    _must(base, "POST", "/api/apps", {"name": APP, "label": {"zh": "压测", "en": "Bench"}}, admin, ok=(200, 201, 409))
+    _must(base, "PUT", f"/api/apps/{APP}/meta/entities/{ENTITY}", ITEM, admin)
+    _must(base, "PUT", f"/api/apps/{APP}/meta/roles/clerk", ROLE, admin)
+    _must(base, "POST", f"/api/apps/{APP}/publish", {}, admin)
+    _must(base, "POST", "/api/users", {"username": "clerk", "password": "clerk-pass", "roles": ["clerk"]}, admin)
+    token: str = _must(base, "POST", "/api/auth/token", {"username": "clerk", "password": "clerk-pass"})["access_token"]
+    # The filter and the mask are on: another user's row is invisible, the price is rounded.
+    _must(base, "POST", DATA, {"sku": "admin-own", "name": "hidden", "qty": "1", "price": "9.99"}, admin)
+    mine = _must(base, "POST", DATA, {"sku": "clerk-own", "name": "seen", "qty": "1", "price": "9.60"}, token)
+    assert mine["cost"] == "1235" and mine["owner"] == "clerk", mine
+    rows = _must(base, "GET", LIST, token=token)["data"]
+    assert [r["sku"] for r in rows] == ["clerk-own"], rows
+    return token
+
+
+def _wait(base: str, path: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.time() + timeout
     while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(base + path, timeout=2):
                 return
-        time.sleep(0.1)
-    raise RuntimeError(f"server on {port} did not start")
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.25)
+    raise RuntimeError(f"{base} did not come up")
 
 
-def _start(kind: str, url: str) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def _load(kind: str, base: str, pid: int, a: argparse.Namespace, extra: list[str]) -> list[dict[str, Any]]:
+    cmd = [str(PEERS_PY), str(PEERS / "load.py"), "--kind", kind, "--url", base, "--pid", str(pid),
+           "--duration", str(a.duration), "--seed", str(a.seed), *extra]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def run_baseline(folder: Path, a: argparse.Namespace) -> list[dict[str, Any]]:
     from jimu.runtime.server import free_port
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--url", url, "--port", str(port)])
     base = f"http://127.0.0.1:{port}"
-    return server, {"kind": kind, "base": base, "port": port, "list": "/items", "create": "/items"}
-
-
-def _run(url: str, gets: int, posts: int) -> dict[str, dict[str, list[float]]]:
-    servers = [_start("baseline", url), _start("jimu", url)]
+    log = open(folder / "baseline.log", "wb")  # noqa: SIM115 - the server's life
+    proc = subprocess.Popen([str(PEERS / "baseline" / "serve.sh"), str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PEER_DB": str(folder / "baseline.db")})
     try:
-        targets = []
-        for _server, target in servers:
-            _wait(target["port"])
-            if target["kind"] == "jimu":
-                import httpx
-
-                target["token"] = httpx.post(target["base"] + "/api/auth/token",
-                                             json={"username": "clerk", "password": "clerk-pass"}).json()["access_token"]
-                target["list"] = target["create"] = "/api/apps/bench/data/item"
-            targets.append(target)
-        args = [sys.executable, __file__, "--load", json.dumps(targets), "--gets", str(gets), "--posts", str(posts)]
-        done = subprocess.run(args, capture_output=True, text=True, check=True)
-        results: list[dict[str, list[float]]] = json.loads(done.stdout.strip().splitlines()[-1])
-        return {t["kind"]: r for t, r in zip(targets, results, strict=True)}
+        _wait(base, "/items?limit=1", proc)
+        return _load("baseline", base, proc.pid, a, [])
     finally:
-        for server, _target in servers:
-            server.terminate()
-            server.wait(10)
+        _stop(proc)
+
+
+def run_jimu(folder: Path, a: argparse.Namespace, url: str) -> list[dict[str, Any]]:
+    from jimu.runtime.server import free_port
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JIMU_DATABASE_URL": url}
+    subprocess.run([sys.executable, "-m", "jimu", "init"], cwd=folder, env=env, check=True, capture_output=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = open(folder / "jimu.log", "wb")  # noqa: SIM115 - the server's life
+    proc = subprocess.Popen([sys.executable, "-m", "jimu", "serve", "--port", str(port), "--workers", str(a.workers)],
+                            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait(base, "/api/health", proc)
+        token = prepare(base)
+        lines = _load("jimu", base, proc.pid, a, [f"--list-path={LIST}", f"--create-path={DATA}", f"--token={token}"])
+        # Every listed row is the clerk's own (the row filter held under load).
+        rows = _must(base, "GET", LIST, token=token)["data"]
+        assert len(rows) == 50 and all(r["owner"] == "clerk" for r in rows), rows[:2]
+        return lines
+    finally:
+        _stop(proc)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--gets", type=int, default=600)
-    ap.add_argument("--posts", type=int, default=300)
-    ap.add_argument("--serve")
-    ap.add_argument("--url")
-    ap.add_argument("--port", type=int)
-    ap.add_argument("--load")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--pg", action="store_true", help="Jimu on PostgreSQL (JIMU_TEST_PG_URL)")
+    ap.add_argument("--duration", type=int, default=15)
+    ap.add_argument("--seed", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=1)
     a = ap.parse_args()
-    if a.serve:
-        (serve_jimu if a.serve == "jimu" else serve_baseline)(a.url, a.port)
-        return
-    if a.load:
-        load(json.loads(a.load), a.gets, a.posts)
-        return
-    url = sqlite_url()
-    setup(url)
-    both = _run(url, a.gets, a.posts)
-    base, jimu = both["baseline"], both["jimu"]
-    for op, label in (("get", "GET list (50 rows)"), ("post", "POST create")):
-        n = len(jimu[op])
-        emit(f"api {label} requests/s", n / jimu[f"{op}_total"][0], "req/s", "starlette+core",
-             len(base[op]) / base[f"{op}_total"][0], backend="sqlite")
-        emit(f"api {label} p99", percentile(jimu[op], 99) * 1000, "ms", "starlette+core",
-             percentile(base[op], 99) * 1000, backend="sqlite")
+    if not shutil.which("wrk") or not PEERS_PY.exists():
+        sys.exit("bench_api.py needs wrk (apt-get install -y wrk) and ../shared/peers/baseline/setup.sh")
+    for _ in range(a.repeat):
+        folder = Path(tempfile.mkdtemp(prefix="jimu-bench-api-"))
+        schema = None
+        if a.pg:
+            made = fresh_pg_schema()
+            if made is None:
+                sys.exit("--pg needs JIMU_TEST_PG_URL")
+            url, schema = made
+        else:
+            url = f"sqlite:///{folder / 'jimu.db'}"
+        try:
+            base = {r["op"]: r for r in run_baseline(folder, a)}
+            jimu = {r["op"]: r for r in run_jimu(folder, a, url)}
+        finally:
+            if schema:
+                drop_pg_schema(schema)
+        backend = "postgresql" if a.pg else "sqlite"
+        for op in ("list-50", "create"):
+            j, b = jimu[op], base[op]
+            emit(f"api {op} req/s per server core (clerk: row filter + mask)", j["rps_per_server_core"],
+                 "req/s/core", "peers baseline (Starlette + Core, SQLite)", b["rps_per_server_core"],
+                 backend=backend, workers=a.workers, rps=j["rps"], baseline_rps=b["rps"],
+                 rps_ratio=round(j["rps"] / b["rps"], 3), p50_ms=j["p50_ms"], p99_ms=j["p99_ms"],
+                 baseline_p50_ms=b["p50_ms"], baseline_p99_ms=b["p99_ms"],
+                 p99_ratio=round(j["p99_ms"] / b["p99_ms"], 2), errors=j["errors"], cores=j["cores"],
+                 baseline_cores=b["cores"])
 
 
 if __name__ == "__main__":
