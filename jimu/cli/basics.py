@@ -33,7 +33,8 @@ def register(sub: Any) -> None:
     p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
                    help="addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated; "
                         "default $JIMU_TRUSTED_PROXIES, else none)")
-    p.add_argument("--access-log", action="store_true", help="log every request (off by default: CPU on every request)")
+    p.add_argument("--access-log", action="store_true",
+                   help="log every request (also JIMU_ACCESS_LOG=1; off by default: CPU on every request)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="create ./jimu.db with a template and sample data, then serve it")
@@ -45,7 +46,7 @@ def register(sub: Any) -> None:
     p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
                    help="addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated; "
                         "default $JIMU_TRUSTED_PROXIES, else none)")
-    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument("--access-log", action="store_true", help="log every request (also JIMU_ACCESS_LOG=1)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("user", help="manage users")
@@ -114,6 +115,8 @@ def serve(url: str | None, host: str, port: int, workers: int = 1, trusted_proxi
     import uvicorn
 
     from jimu.runtime.server import proxy_options
+
+    access_log = access_log or os.environ.get("JIMU_ACCESS_LOG") == "1"
 
     if url:
         os.environ["JIMU_DATABASE_URL"] = url

@@ -28,7 +28,7 @@ def test_forwarded_for_from_loopback_does_not_escape_the_throttle(tmp_path):
     per-address login throttle; the access log shows the SSE token redacted. Mutations
     caught: uvicorn's default ``forwarded_allow_ips=127.0.0.1`` (each forged address got a
     fresh window: the right password then answered 200), and logging the raw query."""
-    process, base = _serve(tmp_path)
+    process, base = _serve(tmp_path, JIMU_ACCESS_LOG="1")  # the access log is off by default
     try:
         with httpx.Client(base_url=base, timeout=10) as client:
             for i in range(IP_LIMIT):
