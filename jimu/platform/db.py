@@ -29,6 +29,7 @@ from jimu.platform.checkpoint import enabled as checkpoints_enabled
 __all__ = ["Database", "make_engine", "DecimalType", "ExactDecimal", "TZDateTime", "default_url", "system_metadata"]
 
 system_metadata = sa.MetaData()
+BUSY_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before "database is locked"
 
 
 def default_url() -> str:
@@ -183,7 +184,7 @@ def _configure_sqlite(engine: Engine) -> None:
                 cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -204,6 +205,13 @@ class Database:
         self.url = str(self.engine.url.render_as_string(hide_password=False))
         self._checkpointer: Checkpointer | None = None
         self._checkpointer_lock = threading.Lock()
+        # SQLite has one writer at a time. This process's threads (requests, dispatcher,
+        # scheduler) queue for it on this lock, handed over the moment the writer commits,
+        # instead of in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between
+        # retries (a create waited on the dispatcher's short transactions that way).
+        # Reentrant, and given up after the busy timeout: a nested write, or one waiting
+        # on a writer that waits on this thread, then behaves exactly as without it.
+        self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
 
     @property
     def dialect(self) -> str:
@@ -216,11 +224,22 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
-        if self._checkpointer is None and self.is_sqlite:
+        lock = self._write_lock
+        if lock is None:
+            with self.engine.connect().execution_options(jimu_write=True) as conn:
+                with conn.begin():
+                    yield conn
+            return
+        if self._checkpointer is None:
             self._start_checkpointer()
-        with self.engine.connect().execution_options(jimu_write=True) as conn:
-            with conn.begin():
-                yield conn
+        held = lock.acquire(timeout=BUSY_TIMEOUT_S)
+        try:
+            with self.engine.connect().execution_options(jimu_write=True) as conn:
+                with conn.begin():
+                    yield conn
+        finally:
+            if held:
+                lock.release()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
