@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from jimu.core.ids import MAX_ROW_ID
 from jimu.core.money import DecimalInputError, to_decimal
 from jimu.platform.specs.fields import FieldSpec
 
@@ -78,6 +79,8 @@ def _integer(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError("expected a whole number")
     if isinstance(value, int):
+        if abs(value) >= 2**63:
+            raise ValueError("number too large")
         return value
     try:
         d = to_decimal(value)
@@ -179,7 +182,10 @@ def coerce(field: FieldSpec, value: Any) -> Any:
     if t == "link":
         if isinstance(value, dict) and "id" in value:
             value = value["id"]
-        return _integer(value)
+        rid = _integer(value)
+        if not 0 < rid <= MAX_ROW_ID:  # the link column is a 32-bit INTEGER on both databases
+            raise ValueError("not a record id")
+        return rid
     if t == "geo":
         if not (isinstance(value, dict) and {"lat", "lng"} <= set(value)):
             raise ValueError('expected {"lat": ..., "lng": ...}')

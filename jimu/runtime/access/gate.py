@@ -23,7 +23,7 @@ from jimu.core.errors import ExpressionError, FieldError, PermissionDenied, Vali
 from jimu.platform.expressions import compile_expression
 from jimu.runtime.access.encoder import list_encoder
 from jimu.runtime.access.policy import AccessPolicy
-from jimu.runtime.records.codec import SYSTEM_FIELDS
+from jimu.runtime.access.sorting import list_sort
 from jimu.runtime.records.query import ListResult, list_columns
 from jimu.runtime.records.query import list_records as query_records
 
@@ -52,14 +52,11 @@ def check_filter(policy: AccessPolicy, entity: str, source: str) -> None:
             current = f.target or current
 
 
-def check_sort(policy: AccessPolicy, entity: str, sort: str | None) -> None:
-    """422 for a sort on a field the caller may not read unmasked (the order would leak it)."""
-    if not sort:
-        return
-    name = sort.lstrip("-+")
-    if name not in SYSTEM_FIELDS and policy.field_rule(entity, name).access not in ("read", "write"):
-        raise ValidationError(f"cannot sort by '{sort}'",
-                              errors=[FieldError("sort", "sort.invalid", "not a sortable field")])
+def check_sort(policy: AccessPolicy, entity: str, sort: str | None) -> str:
+    """The sort a list of ``entity`` uses for the caller (:func:`list_sort`): 422
+    ``sort.invalid`` for a sort on a field the caller may not read unmasked (the order and
+    the cursor would leak it); an entity's default sort on such a field falls back to -id."""
+    return list_sort(policy, entity, sort)
 
 
 def list_page(policy: AccessPolicy, conn: Connection, entity: str, *, filter: str | None = None,
@@ -72,7 +69,7 @@ def list_page(policy: AccessPolicy, conn: Connection, entity: str, *, filter: st
     policy.require(entity, "read")
     if filter:
         check_filter(policy, entity, filter)
-    check_sort(policy, entity, sort)
+    sort = check_sort(policy, entity, sort)
     ent = policy.rt.entity(entity)
     encode = list_encoder(policy, entity, *list_columns(policy.rt, ent), fields) if encoded else None
     return query_records(conn, policy.rt, ent, where=policy.row_clause(entity), filter=filter,

@@ -38,6 +38,7 @@ from starlette.responses import Response
 
 from jimu.core.clock import now
 from jimu.core.errors import NotFound, PermissionDenied, TooManyRequests, Unauthenticated, ValidationError
+from jimu.core.ids import MAX_ROW_ID, parse_id
 from jimu.platform.actor import Actor
 from jimu.platform.audit import record_audit
 from jimu.platform.auth.users import _DUMMY as _DUMMY_HASH
@@ -374,10 +375,11 @@ def _api_key_actor(jimu: Jimu, key: str, source: str, *, db: Connection | None =
                    conn: HTTPConnection | None = None) -> Actor:
     bad = Unauthenticated("invalid API key", code="api_key.invalid")
     parts = key.split("_", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
+    key_id = parse_id(parts[1], high=MAX_ROW_ID) if len(parts) == 3 else None
+    if key_id is None:
         raise bad
     ensure_session_table(jimu)
-    stmt = sa.select(api_keys, *_version_column(app)).where(api_keys.c.id == int(parts[1]))
+    stmt = sa.select(api_keys, *_version_column(app)).where(api_keys.c.id == key_id)
     if db is not None:
         row = db.execute(stmt).mappings().first()
     else:

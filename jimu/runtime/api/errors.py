@@ -8,6 +8,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Match, Route
 
 from jimu.core.errors import JimuError
 
@@ -43,7 +44,25 @@ async def _jimu_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return problem_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(405, f"{request.method} is not allowed here; allowed: {headers['Allow']}",
+                                code="method.not_allowed", headers=headers)
+    return problem_response(exc.status_code, str(exc.detail), headers=headers or None)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path. Starlette answers 405 from
+    the first route whose path matches and so lists only that route's methods (``GET,
+    HEAD`` for a path whose POST, PATCH or DELETE is another route)."""
+    methods: set[str] = set()
+    scope = {**request.scope, "method": "GET"}
+    for route in getattr(request.app, "routes", []):
+        if isinstance(route, Route) and route.methods and route.matches(scope)[0] != Match.NONE:
+            methods |= route.methods
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

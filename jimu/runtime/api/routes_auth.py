@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from jimu.core.errors import FieldError, NotFound, TooManyRequests, ValidationError
-from jimu.core.ids import is_identifier
+from jimu.core.errors import FieldError, TooManyRequests, ValidationError
+from jimu.core.ids import MAX_ROW_ID, is_identifier
 from jimu.runtime.api.auth import (
     _ttl,
     create_api_key,
@@ -22,7 +22,7 @@ from jimu.runtime.api.auth import (
 )
 from jimu.runtime.api.errors import problem_response
 from jimu.runtime.api.throttle import throttled_login
-from jimu.runtime.api.util import json_response, path_param, read_json
+from jimu.runtime.api.util import json_response, path_id, read_json
 
 __all__ = ["routes"]
 
@@ -111,10 +111,8 @@ async def api_key_revoke(request: Request) -> Response:
     app = request.path_params["app"]
     jimu = jimu_of(request)
     jimu.store.app_info(app)
-    raw = path_param(request, "id")
-    if not raw.isdigit():
-        raise NotFound(f"app '{app}' has no API key {raw}", code="api_key.not_found")
-    return json_response(revoke_api_key(jimu, app, int(raw), actor))
+    key_id = path_id(request, f"app '{app}' has no API key", "api_key.not_found", high=MAX_ROW_ID)
+    return json_response(revoke_api_key(jimu, app, key_id, actor))
 
 
 def routes() -> list[BaseRoute]:

@@ -17,13 +17,14 @@ from jimu.core.errors import (
     PreconditionRequired,
     ValidationError,
 )
+from jimu.core.ids import parse_id
 from jimu.platform.audit import query_audit
 from jimu.runtime.access import AccessPolicy, gate
 from jimu.runtime.access.audit import filter_audit
 from jimu.runtime.access.export import export_rows, to_csv, to_xlsx
 from jimu.runtime.api.auth import current_actor, has_credentials, jimu_of, published_version_seen
 from jimu.runtime.api.openapi import build_openapi
-from jimu.runtime.api.util import json_response, page, parse_json, query_int, read_body, read_json
+from jimu.runtime.api.util import json_response, page, parse_json, query_id, query_int, read_body, read_json
 from jimu.runtime.records.codec import SYSTEM_FIELDS
 
 __all__ = ["routes"]
@@ -123,6 +124,8 @@ async def get_record(request: Request) -> Response:
     return json_response(policy.render(entity, rec, fields=_fields_param(request, policy, entity)), 200, _etag(rec))
 
 def _if_match(request: Request, required: bool) -> int | None:
+    """The version the client read (its ETag), None for ``*`` or, when not ``required``,
+    no header; 428 when required and missing, 422 when not an ETag of this API."""
     raw = request.headers.get("if-match")
     if raw is None:
         if required:
@@ -130,12 +133,14 @@ def _if_match(request: Request, required: bool) -> int | None:
                                        errors=[FieldError("If-Match", "required", "the record's ETag")])
         return None
     text = raw.strip()
+    if text == "*":
+        return None  # RFC 9110: any current version; the record must exist (404 otherwise)
     text = text[2:] if text.startswith("W/") else text
-    text = text.strip('"')
-    if not text.isdigit():
+    version = parse_id(text.strip('"'))
+    if version is None:
         raise ValidationError("If-Match must be the record's ETag, e.g. \"3\"",
                               errors=[FieldError("If-Match", "invalid", "a version number in quotes")])
-    return int(text)
+    return version
 
 async def patch_record(request: Request) -> Response:
     """PATCH /api/apps/{app}/data/{entity}/{id}: If-Match required (428), stale is 409."""
@@ -202,14 +207,12 @@ async def audit(request: Request) -> Response:
             policy.load(entity, record)
     elif record is not None:
         raise ValidationError("record needs entity", errors=[FieldError("record", "requires", "pass entity too")])
-    cursor = q.get("cursor")
-    if cursor is not None and not cursor.isdigit():
-        raise ValidationError("invalid cursor", errors=[FieldError("cursor", "cursor.invalid", "pass next_cursor")])
+    cursor = query_id(request, "cursor")
     limit = query_int(request, "limit", 50)
     since, until = _when(request, "since"), _when(request, "until")
     with jimu_of(request).db.read() as c:
         rows = query_audit(c, policy.app, entity=entity, record=record, user=q.get("user") or None, since=since,
-                           until=until, after_id=int(cursor) if cursor else None, limit=limit + 1)
+                           until=until, after_id=cursor, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return page(filter_audit(policy, rows), str(rows[-1]["id"]) if more else None)

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from jimu.core.errors import FieldError, ValidationError
+from jimu.core.ids import parse_id
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of
 from jimu.runtime.events.credentials import StreamCredential
@@ -28,10 +29,11 @@ def _last_event_id(request: Request) -> int | None:
     raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     if raw is None or raw == "":
         return None
-    if not raw.strip().isdigit():
+    value = parse_id(raw.strip(), low=0)
+    if value is None:
         raise ValidationError("Last-Event-ID must be an event id from this stream",
                               errors=[FieldError("last_event_id", "invalid", "expected an integer id")])
-    return int(raw.strip())
+    return value
 
 
 async def stream_events(request: Request) -> Response:

@@ -29,12 +29,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from jimu.core.errors import FieldError, NotFound, ValidationError
+from jimu.core.ids import parse_id
 from jimu.core.money import DecimalInputError, to_decimal
 from jimu.platform.ledger import Ledger, as_ledger, movements
 from jimu.platform.values import to_json
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of
-from jimu.runtime.api.util import json_response, page, path_param, query_int, read_json
+from jimu.runtime.api.util import json_response, page, path_id, path_param, query_int, read_json
 from jimu.runtime.stock.stocktake import trace
 from jimu.runtime.stock.transfers import TRANSFER_ENTITY, discrepancies, resolve_discrepancy
 
@@ -82,11 +83,11 @@ def _ledger(request: Request) -> tuple[AccessPolicy, Ledger]:
 
 
 def _id(raw: str | None, field: str) -> int:
-    try:
-        return int(raw or "")
-    except ValueError:
+    value = parse_id(raw or "", low=0)
+    if value is None:
         raise ValidationError(f"{field} must be an integer id",
-                              errors=[FieldError(field, "type", "expected an integer id")]) from None
+                              errors=[FieldError(field, "type", "expected an integer id")])
+    return value
 
 
 def _render(row: dict[str, Any]) -> dict[str, Any]:
@@ -137,9 +138,7 @@ def _book(body: dict[str, Any], lg: Ledger) -> Decimal | None:
 
 async def resolve(request: Request) -> Response:
     policy, lg = _ledger(request)
-    raw = path_param(request, "id")
-    if not raw.isdigit():
-        raise NotFound(f"discrepancy {raw} not found", code="discrepancy.not_found")
+    did = path_id(request, "no discrepancy", "discrepancy.not_found")
     body = await read_json(request, allowed=("reason", "book"))
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip():
@@ -147,13 +146,13 @@ async def resolve(request: Request) -> Response:
                               errors=[FieldError("reason", "required", "say why the difference is closed")])
     book = _book(body, lg)
     with policy.jimu.db.read() as conn:
-        found = discrepancies(conn, policy.app, lg, id=int(raw))
+        found = discrepancies(conn, policy.app, lg, id=did)
     if not found:
-        raise NotFound(f"discrepancy {raw} not found", code="discrepancy.not_found")
+        raise NotFound(f"discrepancy {did} not found", code="discrepancy.not_found")
     doc = found[0]["transfer"]
     policy.load(doc["entity"], doc["id"], "update")  # 404 unless visible, 403 without the right
     with policy.jimu.db.write() as conn:  # the state is checked again under lock
-        done = resolve_discrepancy(conn, policy.app, lg, int(raw), reason=reason.strip(), book=book,
+        done = resolve_discrepancy(conn, policy.app, lg, did, reason=reason.strip(), book=book,
                                    user=policy.actor)
     return json_response(_render(done))
 

@@ -6,9 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from jimu.core.errors import FieldError, NotFound, ValidationError
+from jimu.core.errors import FieldError, ValidationError
+from jimu.core.ids import MAX_ROW_ID
 from jimu.runtime.api.auth import jimu_of, require_admin
-from jimu.runtime.api.util import json_response, page, query_int, read_json
+from jimu.runtime.api.util import json_response, page, path_id, query_id, query_int, read_json
 
 __all__ = ["routes"]
 
@@ -16,20 +17,15 @@ USER_KEYS = ("username", "password", "roles", "manager", "active", "display_name
 
 
 def _user_id(request: Request) -> int:
-    raw = request.path_params["id"]
-    if not str(raw).isdigit() or int(raw) >= 2**31:
-        raise NotFound(f"no user {raw}", code="user.not_found")
-    return int(raw)
+    return path_id(request, "no user", "user.not_found", high=MAX_ROW_ID)
 
 
 async def list_users(request: Request) -> Response:
     """GET /api/users?cursor=&limit=."""
     require_admin(request)
     limit = query_int(request, "limit", 100)
-    cursor = request.query_params.get("cursor") or "0"
-    if not cursor.isdigit():
-        raise ValidationError("invalid cursor", errors=[FieldError("cursor", "cursor.invalid", "pass next_cursor")])
-    users = jimu_of(request).users.list(after_id=int(cursor), limit=limit + 1)
+    cursor = query_id(request, "cursor", low=0, high=MAX_ROW_ID) or 0
+    users = jimu_of(request).users.list(after_id=cursor, limit=limit + 1)
     more = len(users) > limit
     users = users[:limit]
     return page([u.as_dict() for u in users], str(users[-1].id) if more else None)

@@ -24,10 +24,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from jimu.core import clock
-from jimu.core.errors import FieldError, NotFound, ValidationError
+from jimu.core.errors import FieldError, ValidationError
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of
-from jimu.runtime.api.util import json_response, page, query_flag, query_int, read_json
+from jimu.runtime.api.util import json_response, page, path_id, query_flag, query_id, query_int, read_json
 from jimu.runtime.scheduler import register_with_due
 from jimu.runtime.workflow import WorkflowEngine, add_delegation, list_inbox, mark_read
 
@@ -92,8 +92,7 @@ async def inbox(request: Request) -> Response:
     """GET /api/apps/{app}/inbox: the caller's approvals and notifications, newest first."""
     policy = _policy(request)
     limit = query_int(request, "limit", 50)
-    cursor = request.query_params.get("cursor")
-    after_id = int(cursor) if cursor and cursor.isdigit() else None
+    after_id = query_id(request, "cursor")
     jimu = jimu_of(request)
     with jimu.db.read() as c:
         rows = list_inbox(c, policy.app, str(policy.actor.username), after_id=after_id, limit=limit + 1,
@@ -106,13 +105,9 @@ async def inbox(request: Request) -> Response:
 async def read_entry(request: Request) -> Response:
     """POST /api/apps/{app}/inbox/{id}/read."""
     policy = _policy(request)
-    raw = str(request.path_params["id"])
-    if not raw.isdigit():
-        raise ValidationError("bad inbox id", errors=[FieldError("id", "type", "expected an integer")])
-    if int(raw) >= 2**63:  # beyond any stored id (and the database's integer): not a 500
-        raise NotFound(f"no inbox entry {raw}", code="inbox.not_found")
+    entry = path_id(request, "no inbox entry", "inbox.not_found")
     with jimu_of(request).db.write() as c:
-        return json_response(mark_read(c, policy.app, str(policy.actor.username), int(raw)))
+        return json_response(mark_read(c, policy.app, str(policy.actor.username), entry))
 
 
 def _when(body: dict[str, Any], key: str) -> datetime | None:

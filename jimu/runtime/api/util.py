@@ -2,7 +2,10 @@
 
 One place decides what a well-formed request is: JSON bodies only (415 otherwise), at most
 ``max_body_bytes`` (413; setting, default 1 MiB), parseable (400), an object (422) with
-only known keys (422 listing the unknown ones)."""
+only known keys (422 listing the unknown ones). Bodies are decoded once, here, by
+:func:`decode_json`: lone surrogates and nesting deeper than ``MAX_DEPTH`` are a 400, never
+a 500 from the database driver or the recursion limit. Ids in paths and query strings are
+read by :func:`path_id` / :func:`query_id` (one parser, :func:`jimu.core.ids.parse_id`)."""
 
 from __future__ import annotations
 
@@ -17,17 +20,21 @@ from starlette.responses import Response
 from jimu.core.errors import (
     FieldError,
     JimuError,
+    NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationError,
 )
+from jimu.core.ids import MAX_ID, parse_id
 
 __all__ = [
     "DEFAULT_MAX_BODY", "BadRequest", "json_bytes", "read_json", "read_body", "parse_json", "check_keys", "json_response", "page", "query_int",
-    "query_flag", "path_param", "max_body_bytes",
+    "query_flag", "path_param", "max_body_bytes", "decode_json", "MAX_DEPTH", "path_id", "query_id",
 ]
 
 DEFAULT_MAX_BODY = 1024 * 1024
+MAX_DEPTH = 32
+"""Deepest nesting of arrays/objects a body may have (a record with child rows needs 4)."""
 
 
 class BadRequest(JimuError):
@@ -76,17 +83,55 @@ def parse_json(request: Request, raw: bytes, *, allowed: Iterable[str] | None = 
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json" and not (ctype.startswith("application/") and ctype.endswith("+json")):
         raise UnsupportedMediaType(f"send application/json, not {ctype or 'no content type'}")
-    try:
-        body = json.loads(raw, parse_float=str, parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"malformed JSON: {exc}"[:300], code="json.malformed",
-                         errors=[FieldError("body", "json.malformed", str(exc)[:200])]) from None
+    body = decode_json(raw)
     if not isinstance(body, dict):
         raise ValidationError("the body must be a JSON object", code="body.not_object",
                               errors=[FieldError("body", "type", "expected an object")])
     if allowed is not None:
         check_keys(body, allowed)
     return body
+
+
+def decode_json(raw: bytes | str) -> Any:
+    """JSON text to Python, decimals kept exact (a number with a fraction or exponent, or
+    an integer past 64 bits, becomes its text), or :class:`BadRequest` (400
+    ``json.malformed``). orjson checks the text first: it refuses invalid UTF-8, lone
+    surrogates (``"\\ud800"``, which no database can store) and NaN, and stops at depth
+    1024 instead of recursing; then the decoded value's depth is held to ``MAX_DEPTH``
+    (iteratively). Only a body holding such numbers is decoded a second time, by the
+    standard library with ``parse_float=str``, which is safe once the depth is known."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise _malformed(str(exc)) from None
+    if not _shallow_and_exact(value):
+        return json.loads(raw, parse_float=str, parse_constant=_no_constant)
+    return value
+
+
+def _malformed(message: str) -> BadRequest:
+    return BadRequest(f"malformed JSON: {message}"[:300], code="json.malformed",
+                      errors=[FieldError("body", "json.malformed", message[:200])])
+
+
+def _shallow_and_exact(value: Any) -> bool:
+    """False when ``value`` holds a float (orjson's reading of a decimal or a huge
+    integer); :class:`BadRequest` when it nests deeper than ``MAX_DEPTH``."""
+    exact = True
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            exact = exact and not isinstance(item, float)
+            continue
+        if depth > MAX_DEPTH:
+            raise _malformed(f"nested deeper than {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children)
+    return exact
 
 
 def _no_constant(name: str) -> Any:
@@ -140,6 +185,29 @@ def query_int(request: Request, name: str, default: int, *, low: int = 1, high: 
 def query_flag(request: Request, name: str) -> bool:
     """A boolean query flag (1/true/yes)."""
     return request.query_params.get(name, "").lower() in ("1", "true", "yes", "on")
+
+
+def path_id(request: Request, not_found: str, code: str, name: str = "id", *, high: int = MAX_ID) -> int:
+    """The row id in path parameter ``name``; 404 ``code`` ("``not_found`` <raw>") when it
+    is not one (no row can have it)."""
+    raw = str(request.path_params[name])
+    value = parse_id(raw, high=high)
+    if value is None:
+        raise NotFound(f"{not_found} {raw[:40]}", code=code)
+    return value
+
+
+def query_id(request: Request, name: str, *, low: int = 1, high: int = MAX_ID) -> int | None:
+    """An id (or an id cursor) in query parameter ``name``: None when absent or empty
+    (an empty cursor is the first page), 422 when it is not an id."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    value = parse_id(raw, low=low, high=high)
+    if value is None:
+        code = "cursor.invalid" if name == "cursor" else "id.invalid"
+        raise ValidationError(f"invalid {name}", errors=[FieldError(name, code, "pass an id from this API")])
+    return value
 
 
 def path_param(request: Request, name: str) -> str:

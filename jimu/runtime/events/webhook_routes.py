@@ -25,7 +25,7 @@ from jimu.core import clock
 from jimu.core.errors import NotFound, PermissionDenied
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of
-from jimu.runtime.api.util import json_response, page, query_int, read_json
+from jimu.runtime.api.util import json_response, page, path_id, query_id, query_int, read_json
 from jimu.runtime.events import webhooks as wh
 from jimu.runtime.events.outbox import emit
 from jimu.runtime.events.tables import deliveries, webhooks
@@ -37,15 +37,18 @@ _FIELDS = ("name", "direction", "url", "format", "secret", "role", "kinds", "ent
 
 
 def _admin(request: Request) -> AccessPolicy:
-    policy = AccessPolicy.for_actor(jimu_of(request), str(request.path_params["app"]), current_actor(request))
+    actor = current_actor(request)
+    policy = AccessPolicy.for_actor(jimu_of(request), str(request.path_params["app"]), actor)
     if not policy.is_admin:
         raise PermissionDenied("managing webhooks needs the admin role", code="forbidden.admin")
     return policy
 
 
-def _hook(policy: AccessPolicy, hook_id: Any) -> dict[str, Any]:
+def _hook(policy: AccessPolicy, request: Request) -> dict[str, Any]:
+    """The webhook of the path's ``{id}`` in the path's app (404 otherwise)."""
+    hook_id = path_id(request, "no webhook", "webhook.not_found")
     with policy.jimu.db.read() as c:
-        row = c.execute(sa.select(webhooks).where(webhooks.c.id == int(hook_id) if str(hook_id).isdigit() else sa.false(),
+        row = c.execute(sa.select(webhooks).where(webhooks.c.id == hook_id,
                                                   webhooks.c.app == policy.app)).mappings().first()
     if row is None:
         raise NotFound(f"no webhook {hook_id}", code="webhook.not_found")
@@ -84,22 +87,22 @@ async def create_hook(request: Request) -> Response:
 
 async def get_hook(request: Request) -> Response:
     policy = _admin(request)
-    return json_response(wh.webhook_dict(_hook(policy, request.path_params["id"])))
+    return json_response(wh.webhook_dict(_hook(policy, request)))
 
 
 async def patch_hook(request: Request) -> Response:
     policy = _admin(request)
-    current = _hook(policy, request.path_params["id"])
+    current = _hook(policy, request)
     body = await read_json(request, allowed=[f for f in _FIELDS if f != "direction"])
     wh.check_spec({**current, **body})
     with policy.jimu.db.write() as c:
         c.execute(sa.update(webhooks).where(webhooks.c.id == current["id"]).values(**body))
-    return json_response(wh.webhook_dict(_hook(policy, current["id"])))
+    return json_response(wh.webhook_dict(_hook(policy, request)))
 
 
 async def delete_hook(request: Request) -> Response:
     policy = _admin(request)
-    current = _hook(policy, request.path_params["id"])
+    current = _hook(policy, request)
     with policy.jimu.db.write() as c:
         c.execute(sa.update(webhooks).where(webhooks.c.id == current["id"]).values(active=False, token_hash=None))
     return Response(status_code=204)
@@ -107,12 +110,12 @@ async def delete_hook(request: Request) -> Response:
 
 async def list_deliveries(request: Request) -> Response:
     policy = _admin(request)
-    hook = _hook(policy, request.path_params["id"])
+    hook = _hook(policy, request)
     limit = query_int(request, "limit", 50)
-    cursor = request.query_params.get("cursor")
+    cursor = query_id(request, "cursor")
     stmt = sa.select(deliveries).where(deliveries.c.webhook_id == hook["id"])
-    if cursor and cursor.isdigit():
-        stmt = stmt.where(deliveries.c.id < int(cursor))
+    if cursor is not None:
+        stmt = stmt.where(deliveries.c.id < cursor)
     with policy.jimu.db.read() as c:
         rows = c.execute(stmt.order_by(deliveries.c.id.desc()).limit(limit + 1)).mappings().all()
         data = [wh.delivery_dict(c, r, with_attempts=True) for r in rows[:limit]]
@@ -121,12 +124,11 @@ async def list_deliveries(request: Request) -> Response:
 
 async def get_delivery(request: Request) -> Response:
     policy = _admin(request)
-    hook = _hook(policy, request.path_params["id"])
-    did = str(request.path_params["did"])
+    hook = _hook(policy, request)
+    did = path_id(request, "no delivery", "webhook.delivery_not_found", "did")
     with policy.jimu.db.read() as c:
         row = c.execute(sa.select(deliveries).where(deliveries.c.webhook_id == hook["id"],
-                                                    deliveries.c.id == (int(did) if did.isdigit() else -1))
-                        ).mappings().first()
+                                                    deliveries.c.id == did)).mappings().first()
         if row is None:
             raise NotFound(f"no delivery {did}", code="webhook.delivery_not_found")
         return json_response(wh.delivery_dict(c, row, with_attempts=True))
@@ -134,9 +136,9 @@ async def get_delivery(request: Request) -> Response:
 
 async def resend_delivery(request: Request) -> Response:
     policy = _admin(request)
-    hook = _hook(policy, request.path_params["id"])
-    did = str(request.path_params["did"])
-    out = await run_in_threadpool(wh.resend, policy.jimu, policy.app, hook["id"], int(did) if did.isdigit() else -1)
+    hook = _hook(policy, request)
+    did = path_id(request, "no delivery", "webhook.delivery_not_found", "did")
+    out = await run_in_threadpool(wh.resend, policy.jimu, policy.app, hook["id"], did)
     return json_response(out)
 
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -18,6 +14,7 @@ from jimu.platform.actor import Actor
 from jimu.platform.schema import column_name
 from jimu.platform.specs import EntitySpec
 from jimu.runtime.records.codec import SYSTEM_FIELDS
+from jimu.runtime.records.cursor import decode_cursor, encode_cursor, sort_kind
 
 if TYPE_CHECKING:
     from jimu.runtime.apps import AppRuntime
@@ -32,34 +29,6 @@ Encode = Callable[[Sequence[Any], Any], list[dict[str, Any]]]
 class ListResult:
     data: list[dict[str, Any]]
     next_cursor: str | None
-
-
-def _encode(values: list[Any]) -> str:
-    def conv(v: Any) -> Any:
-        if isinstance(v, (Decimal, datetime, date)):
-            return {"t": type(v).__name__, "v": v.isoformat() if not isinstance(v, Decimal) else str(v)}
-        return v
-
-    raw = json.dumps([conv(v) for v in values], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> list[Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
-        if not isinstance(values, list) or len(values) != 2:
-            raise ValueError
-    except (ValueError, json.JSONDecodeError):
-        raise ValidationError("invalid cursor", errors=[FieldError("cursor", "cursor.invalid",
-                                                                   "pass next_cursor from the previous page")]) from None
-
-    def conv(v: Any) -> Any:
-        if isinstance(v, dict) and "t" in v:
-            return {"Decimal": Decimal, "datetime": datetime.fromisoformat, "date": date.fromisoformat}[v["t"]](v["v"])
-        return v
-
-    return [conv(v) for v in values]
 
 
 def filter_clause(rt: AppRuntime, ent: EntitySpec, source: str, actor: Actor, purpose: str = "view_filter") -> Any:
@@ -199,7 +168,12 @@ def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, 
         if single is not None:
             _first_pages(rt)[page_key] = (where, single)  # ``where`` kept alive: its identity is the key
             return _page(list(c.execute(single).all()), keys, key, limit, encode, env)
-    rows = _sorted_rows(c, stmt, table, col, desc, _decode(cursor) if cursor else None, limit + 1)
+    after: list[Any] | None = None
+    if cursor:
+        value, last_id = decode_cursor(cursor, sort_kind(ent, key), nullable=bool(col.nullable))
+        # a bound literal of the column's type: SQLAlchemy refuses ``col < True``
+        after = [None if value is None else sa.literal(value, type_=col.type), last_id]
+    rows = _sorted_rows(c, stmt, table, col, desc, after, limit + 1)
     return _page(rows, keys, key, limit, encode, env)
 
 
@@ -212,5 +186,5 @@ def _page(rows: Sequence[Any], keys: tuple[str, ...], key: str, limit: int, enco
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = _encode([last[keys.index(key)], last[0]])  # keys start with id
+        next_cursor = encode_cursor(last[keys.index(key)], last[0])  # keys start with id
     return ListResult(data, next_cursor)

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from jimu.core.clock import now
 from jimu.core.errors import Conflict, FieldError, NotFound, ValidationError, VersionConflict
+from jimu.core.ids import MAX_ROW_ID, parse_id
 from jimu.platform.actor import SYSTEM, Actor
 from jimu.platform.audit import record_audit, summarize
 from jimu.platform.db import Database
@@ -473,10 +474,7 @@ def _select_children(table: sa.Table) -> Any:
 
 
 def _as_id(value: Any) -> int:
-    try:
-        rid = int(str(value))
-    except (TypeError, ValueError):
-        raise NotFound(f"no record with id {value!r}", code="record.not_found") from None
-    if rid <= 0 or rid >= 2**31:
-        raise NotFound(f"no record with id {value!r}", code="record.not_found")
+    rid = parse_id(value if isinstance(value, int) else str(value), high=MAX_ROW_ID)
+    if rid is None:
+        raise NotFound(f"no record with id {str(value)[:40]!r}", code="record.not_found")
     return rid

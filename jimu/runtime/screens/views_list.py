@@ -19,8 +19,8 @@ from jimu.platform.specs.kinds import ViewSpec
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.access.export import export_rows, to_csv, to_xlsx
 from jimu.runtime.access.gate import check_filter as _check_filter
+from jimu.runtime.access.sorting import list_sort, may_sort_by
 from jimu.runtime.api.auth import jimu_of
-from jimu.runtime.records.codec import SYSTEM_FIELDS
 from jimu.runtime.records.query import list_records as query_records
 from jimu.runtime.screens import saved
 from jimu.runtime.screens.base import Screen, open_screen, redirect, screen
@@ -103,9 +103,9 @@ def _query(request: Request, policy: AccessPolicy, ent: EntitySpec, view: ViewSp
     if built:
         _check_filter(policy, ent.name, built)
     sort = q.get("sort") or (view.sort[0] if view and view.sort else None)
-    if sort and sort.lstrip("-") not in SYSTEM_FIELDS and policy.field_rule(ent.name, sort.lstrip("-")).access not in (
-            "read", "write"):
-        sort = None
+    # A sort the caller may not use is dropped here (a link kept from another role's
+    # screen); list_sort also keeps a masked default sort out of the order and cursor.
+    sort = list_sort(policy, ent.name, sort if sort and may_sort_by(policy, ent.name, sort) else None)
     return {"filter": combined, "expr": expr, "rows": rows, "search": search, "sort": sort,
             "cursor": q.get("cursor") or None, "view": view.name if view else ""}
 
