@@ -1,10 +1,13 @@
 """Exports (CSV, XLSX) of the rows and fields a caller may export, values as they may
-see them (masked values masked, hidden fields absent)."""
+see them (masked values masked, hidden fields absent). Every export path (API, screens)
+writes through :func:`to_csv` / :func:`to_xlsx`, which neutralise formula cells."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +15,7 @@ import sqlalchemy as sa
 
 from jimu.runtime.access.policy import AccessPolicy
 
-__all__ = ["export_rows", "to_csv", "to_xlsx", "EXPORT_MAX_ROWS"]
+__all__ = ["export_rows", "to_csv", "to_xlsx", "EXPORT_MAX_ROWS", "neutralise", "FORMULA_START"]
 
 EXPORT_MAX_ROWS = 100_000
 
@@ -45,19 +48,33 @@ def export_rows(policy: AccessPolicy, entity: str, *, filter: str | None = None)
     return columns, rows()
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, (list, dict)):
-        import json
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection)."""
+_NUMBER_RE = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
-        return json.dumps(value, ensure_ascii=False)
-    return value
+
+def neutralise(text: str) -> str:
+    """``text`` safe to open in Excel/LibreOffice/WPS: a cell starting with ``= + - @``,
+    a tab or a carriage return gets a leading ``'`` so it is shown as text and never run
+    (``=HYPERLINK(...)``, ``@SUM(...)``, ``-2+3+cmd|...``). A plain number such as
+    ``-12.50`` (decimals are exported as text) is left as it is: it cannot be a formula."""
+    if text.startswith(FORMULA_START) and not _NUMBER_RE.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def _cell(value: Any) -> Any:
+    """One exported cell: lists and objects as JSON text, every text neutralised."""
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value, ensure_ascii=False)
+    return neutralise(value) if isinstance(value, str) else value
 
 
 def to_csv(columns: list[str], rows: Iterator[dict[str, Any]]) -> bytes:
     """UTF-8 CSV with a BOM (Excel opens Chinese text correctly)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(columns)
+    writer.writerow([neutralise(c) for c in columns])
     for row in rows:
         writer.writerow(["" if row.get(c) is None else _cell(row.get(c)) for c in columns])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
@@ -72,7 +89,7 @@ def to_xlsx(columns: list[str], rows: Iterator[dict[str, Any]], title: str = "ex
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title[:31] or "export")
-    ws.append(columns)
+    ws.append([neutralise(c) for c in columns])
     for row in rows:
         cells = [_cell(row.get(c)) for c in columns]
         ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in cells])
