@@ -41,6 +41,11 @@ def _admin(request: Request) -> AccessPolicy:
     policy = AccessPolicy.for_actor(jimu_of(request), str(request.path_params["app"]), actor)
     if not policy.is_admin:
         raise PermissionDenied("managing webhooks needs the admin role", code="forbidden.admin")
+    if actor.attrs.get("api_key_app"):
+        # A webhook sends data out of the app under a role of its choosing: an API key
+        # (a long-lived, often shared secret) must not be able to set one up.
+        raise PermissionDenied("webhooks are managed by a signed-in admin, not with an API key / "
+                               "管理 Webhook 需要管理员登录，不能使用 API 密钥", code="forbidden.api_key")
     return policy
 
 
@@ -64,8 +69,7 @@ async def list_hooks(request: Request) -> Response:
 
 async def create_hook(request: Request) -> Response:
     policy = _admin(request)
-    body = await read_json(request, allowed=_FIELDS)
-    wh.check_spec(body)
+    body = wh.check_spec(await read_json(request, allowed=_FIELDS))
     values = {k: body[k] for k in _FIELDS if k in body}
     values.setdefault("direction", "out")
     values.setdefault("format", "json")
@@ -94,9 +98,11 @@ async def patch_hook(request: Request) -> Response:
     policy = _admin(request)
     current = _hook(policy, request)
     body = await read_json(request, allowed=[f for f in _FIELDS if f != "direction"])
-    wh.check_spec({**current, **body})
-    with policy.jimu.db.write() as c:
-        c.execute(sa.update(webhooks).where(webhooks.c.id == current["id"]).values(**body))
+    checked = wh.check_spec({**current, **body})
+    changes = {k: checked[k] for k in body if k in checked}
+    if changes:
+        with policy.jimu.db.write() as c:
+            c.execute(sa.update(webhooks).where(webhooks.c.id == current["id"]).values(**changes))
     return json_response(wh.webhook_dict(_hook(policy, request)))
 
 

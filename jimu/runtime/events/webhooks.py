@@ -34,9 +34,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.core import clock
-from jimu.core.errors import NotFound, ValidationError
+from jimu.core.errors import NotFound
 from jimu.platform.actor import Actor
 from jimu.runtime.access import AccessPolicy
+from jimu.runtime.events import webhook_spec
 from jimu.runtime.events.outbox import EVENT_KINDS
 from jimu.runtime.events.tables import attempts, deliveries, webhooks
 from jimu.runtime.events.visibility import render_event
@@ -268,30 +269,9 @@ def new_token() -> tuple[str, str]:
     return token, hashlib.sha256(token.encode()).hexdigest()
 
 
-def check_spec(body: Mapping[str, Any]) -> None:
-    """422 for a webhook definition that cannot work."""
-    errors = []
-    direction = body.get("direction", "out")
-    if direction not in ("out", "in"):
-        errors.append(("direction", "one of out, in"))
-    if direction == "out":
-        url = body.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            errors.append(("url", "an http(s) URL"))
-        if body.get("format", "json") not in FORMATS:
-            errors.append(("format", f"one of {', '.join(FORMATS)}"))
-        bad = [k for k in body.get("kinds") or [] if k not in EVENT_KINDS]
-        if bad:
-            errors.append(("kinds", f"unknown kinds {bad}"))
-    elif body.get("mode", "create") not in ("create", "upsert", "trigger"):
-        errors.append(("mode", "one of create, upsert, trigger"))
-    if not isinstance(body.get("name"), str) or not body.get("name"):
-        errors.append(("name", "required"))
-    if not isinstance(body.get("role"), str) or not body.get("role"):
-        errors.append(("role", "required: the role whose rights apply"))
-    if errors:
-        from jimu.core.errors import FieldError
+def check_spec(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` checked and normalised (:func:`jimu.runtime.events.webhook_spec.check_spec`)."""
+    return webhook_spec.check_spec(body, FORMATS, tuple(EVENT_KINDS))
 
-        raise ValidationError("invalid webhook", errors=[FieldError(f, "invalid", m) for f, m in errors])
 
 __all__ += ["new_token", "check_spec"]
