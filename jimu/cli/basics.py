@@ -9,6 +9,8 @@ import sys
 from typing import Any
 
 from jimu.cli.common import emit_json, fail, open_jimu
+from jimu.core.errors import ValidationError
+from jimu.platform.auth.users import check_password_policy
 
 __all__ = ["register", "DEMO_USERS"]
 
@@ -65,9 +67,14 @@ def register(sub: Any) -> None:
 def cmd_init(args: argparse.Namespace) -> int:
     jimu = open_jimu(args)
     password = args.admin_password
-    if password is None:
+    if password is None:  # the documented default (DESIGN 15), exempt from the policy, with a warning
         password = "admin"
         print("jimu: warning: admin password is 'admin'; change it with --admin-password", file=sys.stderr)
+    else:
+        try:
+            check_password_policy(password)
+        except ValidationError as exc:
+            return fail(f"--admin-password: {exc.message}")
     user = jimu.users.by_name("admin")
     if user is None:
         jimu.users.create("admin", password, ["admin"])
@@ -139,6 +146,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def ensure_demo_users(jimu: Any) -> None:
+    """The demo users, each with its name as password (DESIGN 15): an explicit exemption
+    from the password policy, which applies to passwords people set (API, CLI)."""
     for name in ["vp", "manager", *[u for u in DEMO_USERS if u not in ("vp", "manager")]]:
         jimu.users.ensure(name, name, [name], manager=DEMO_MANAGERS.get(name))
 
@@ -184,6 +193,10 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         import secrets
 
         password, generated = secrets.token_urlsafe(9), True
+    try:
+        check_password_policy(password)
+    except ValidationError as exc:
+        return fail(f"--password: {exc.message}")
     user = jimu.users.create(args.name, password, args.role, manager=args.manager)
     print(json.dumps(user.as_dict(), ensure_ascii=False))
     if generated:

@@ -25,14 +25,25 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 def test_init_user_and_schema(url, capsys) -> None:
     code, out, err = run(capsys, "-d", url, "init")
     assert code == 0 and "warning" in err
-    code, out, _ = run(capsys, "-d", url, "user", "add", "li", "--role", "sales", "--password", "pw")
+    code, out, _ = run(capsys, "-d", url, "user", "add", "li", "--role", "sales", "--password", "li-password")
     assert code == 0 and json.loads(out)["roles"] == ["sales"]
-    code, _, err = run(capsys, "-d", url, "user", "add", "li", "--role", "sales", "--password", "pw")
+    code, _, err = run(capsys, "-d", url, "user", "add", "li", "--role", "sales", "--password", "li-password")
     assert code == 2 and "already exists" in err
+    # the password policy (8+) applies to passwords people choose; the init default is exempt
+    code, _, err = run(capsys, "-d", url, "user", "add", "wu", "--role", "sales", "--password", "1234567")
+    assert code == 2 and "too short" in err
     code, out, _ = run(capsys, "schema", "entity")
     assert code == 0 and json.loads(out)["type"] == "object"
     code, _, err = run(capsys, "schema", "nope")
     assert code == 2 and "unknown kind" in err
+
+
+def test_init_refuses_a_short_chosen_admin_password(url, capsys) -> None:
+    """Mutation caught: ``cmd_init`` without ``check_password_policy`` (admin gets "abc")."""
+    code, _, err = run(capsys, "-d", url, "init", "--admin-password", "abc")
+    assert code == 2 and "too short" in err
+    code, _, err = run(capsys, "-d", url, "init", "--admin-password", "a-long-one")
+    assert code == 0 and "warning" not in err
 
 
 def test_scan_and_ledger_verify(url, capsys) -> None:

@@ -93,11 +93,11 @@ def test_users_api_and_deactivation(server: Server) -> None:
         users = c.get("/api/users").json()
         assert {"admin", "sales", "warehouse", "purchasing", "finance", "manager", "vp"} <= {
             u["username"] for u in users["data"]}
-        r = c.post("/api/users", json={"username": "temp_user", "password": "pw-123", "roles": ["sales"],
+        r = c.post("/api/users", json={"username": "temp_user", "password": "pw-123456", "roles": ["sales"],
                                        "manager": "manager", "active": True})
         assert r.status_code == 201, r.text
         uid = r.json()["id"]
-    token = server.client().post("/api/auth/token", json={"username": "temp_user", "password": "pw-123"}).json()[
+    token = server.client().post("/api/auth/token", json={"username": "temp_user", "password": "pw-123456"}).json()[
         "access_token"]
     with server.client() as c:
         assert c.get(f"/api/apps/{APP}/data/item", headers={"Authorization": f"Bearer {token}"}).status_code == 200

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from jimu.core.errors import FieldError, ValidationError
 from jimu.core.ids import MAX_ROW_ID
+from jimu.platform.auth.users import check_password_policy
 from jimu.runtime.api.auth import jimu_of, require_admin
 from jimu.runtime.api.util import json_response, page, path_id, query_id, query_int, read_json
 
@@ -44,7 +45,8 @@ async def create_user(request: Request) -> Response:
     attrs = body.get("attributes") or {}
     if not isinstance(attrs, dict):
         raise ValidationError("attributes must be an object", errors=[FieldError("attributes", "type", "object")])
-    user = jimu_of(request).users.create(body["username"], body["password"], body.get("roles") or [],
+    password = check_password_policy(body["password"])  # people choose passwords here: the policy applies
+    user = jimu_of(request).users.create(body["username"], password, body.get("roles") or [],
                                          manager=body.get("manager"), active=active,
                                          display_name=body.get("display_name"), attributes=attrs)
     return json_response(user.as_dict(), 201)
@@ -63,6 +65,8 @@ async def patch_user(request: Request) -> Response:
     body = await read_json(request, allowed=tuple(k for k in USER_KEYS if k != "username"))
     if "attributes" in body and not isinstance(body["attributes"], dict):
         raise ValidationError("attributes must be an object", errors=[FieldError("attributes", "type", "object")])
+    if "password" in body:
+        check_password_policy(body["password"])
     return json_response(jimu_of(request).users.update(uid, body).as_dict())
 
 

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from jimu.core import clock
 from jimu.core.errors import FieldError, ValidationError
+from jimu.platform.permissions import is_admin
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of
 from jimu.runtime.api.util import json_response, page, path_id, query_flag, query_id, query_int, read_json
@@ -128,8 +129,15 @@ async def delegate(request: Request) -> Response:
     body = await read_json(request, allowed=("delegate", "from", "until"))
     target = body.get("delegate")
     jimu = jimu_of(request)
-    if not isinstance(target, str) or jimu.users.by_name(target) is None:
-        raise ValidationError("unknown delegate", errors=[FieldError("delegate", "user.missing", "no such user")])
+    user = jimu.users.by_name(target) if isinstance(target, str) and target else None
+    app_roles = {r.name for r in policy.rt.spec.roles}
+    if (user is None or not user.active or user.username == policy.actor.username
+            or not (is_admin(user.roles) or app_roles & set(user.roles))):
+        # One answer for "no such user" and "not someone you may delegate to": the
+        # endpoint must not tell a caller which usernames exist.
+        raise ValidationError("cannot delegate to this user / 不能委托给该用户", code="delegation.invalid",
+                              errors=[FieldError("delegate", "delegate.invalid",
+                                                 "an active user of this app other than you / 本应用中的其他在职用户")])
     start, until = _when(body, "from") or clock.now(), _when(body, "until")
     with jimu.db.write() as c:
         did = add_delegation(c, str(policy.actor.username), target, from_at=start, until_at=until, app=policy.app)

@@ -53,13 +53,13 @@ def test_deactivated_user_tokens_stop_at_once(api):
 def test_users_admin_only(api):
     assert api.get("sales", "/api/users").status_code == 403
     assert api.post("sales", "/api/users", json={"username": "x", "password": "xyz"}).status_code == 403
-    r = api.post("admin", "/api/users", json={"username": "buyer", "password": "buyer", "roles": ["purchasing"]})
+    r = api.post("admin", "/api/users", json={"username": "buyer", "password": "buyer-pass", "roles": ["purchasing"]})
     assert r.status_code == 201 and r.json()["roles"] == ["purchasing"] and "password" not in r.json()
     page = api.get("admin", "/api/users", params={"limit": 2}).json()
     assert len(page["data"]) == 2 and page["next_cursor"]
     rest = api.get("admin", "/api/users", params={"limit": 100, "cursor": page["next_cursor"]}).json()
     assert rest["next_cursor"] is None and len(page["data"]) + len(rest["data"]) == 6
-    assert api.post("admin", "/api/users", json={"username": "buyer", "password": "buyer"}).status_code == 409
+    assert api.post("admin", "/api/users", json={"username": "buyer", "password": "buyer-pass"}).status_code == 409
     assert api.patch("admin", "/api/users/9999", json={"active": True}).status_code == 404
     r = api.patch("admin", f"/api/users/{r.json()['id']}", json={"nickname": "x"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "nickname"
