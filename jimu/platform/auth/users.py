@@ -84,12 +84,12 @@ def _check_roles(roles: Any) -> list[str]:
 def check_password_policy(password: Any) -> str:
     """``password`` when it may be chosen by a person: 422 ``password.too_short`` (the same
     answer for every short password, in Chinese and English) under :data:`PASSWORD_MIN`."""
-    password = _check_password(password)
-    if len(password) < PASSWORD_MIN:
+    checked = _check_password(password)
+    if len(checked) < PASSWORD_MIN:
         raise ValidationError(f"password too short / 密码太短：至少 {PASSWORD_MIN} 个字符", code="password.too_short",
                               errors=[FieldError("password", "password.too_short",
                                                  f"at least {PASSWORD_MIN} characters / 至少 {PASSWORD_MIN} 个字符")])
-    return password
+    return checked
 
 
 def _check_password(password: Any) -> str:

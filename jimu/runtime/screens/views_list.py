@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -227,8 +227,10 @@ async def bulk_delete(request: Request) -> Response:
         except JimuError as exc:
             failed.append(f"#{rid}: {exc.message}")
     msg = s.t("deleted_n", n=done) + ("; " + "; ".join(failed) if failed else "")
-    back = str(s.form.get("back") or "")
-    return redirect(f"/app/{s.app}/{entity}?{back}{'&' if back else ''}{urlencode({'msg': msg})}")
+    # ``back`` (the list's query string) is re-encoded, never pasted: a CR/LF in it would
+    # otherwise reach the Location header (the server then drops the connection).
+    back = [(k, v) for k, v in parse_qsl(str(s.form.get("back") or ""), keep_blank_values=True) if k != "msg"]
+    return redirect(f"/app/{s.app}/{entity}?{urlencode([*back, ('msg', msg)])}")
 
 
 @screen

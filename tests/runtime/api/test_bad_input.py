@@ -141,3 +141,25 @@ def test_valid_requests_schemathesis_found_refused(api):
     for url in ("/api/apps/shop/data/item", "/api/apps/shop/audit", "/api/apps/shop/inbox", "/api/users"):
         r = api.get("admin", url, params={"cursor": ""})
         assert r.status_code == 200, (url, r.text)
+
+
+def test_bulk_delete_back_cannot_split_the_location_header(api):
+    """``back`` (the list's query string) is re-encoded into the redirect. Mutation caught:
+    ``bulk_delete`` pasting ``back`` as sent (CR/LF reached the Location header: uvicorn
+    drops the connection, a proxy might split the response)."""
+    import re
+
+    assert api.client.post("/api/auth/session", json={"username": "admin", "password": "admin"}).status_code == 200
+    page = api.client.get("/app/shop/item").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    csrf = token.group(1) if token else api.client.cookies.get("jimu_csrf")
+    rid = api.ids["items"]["A-2"]
+    for back in ("q=x\r\nSet-Cookie: owned=1", "q=x%0d%0aSet-Cookie:%20owned=1", "sort=-id&msg=old\n"):
+        r = api.client.post("/app/shop/item/bulk-delete", data={"csrf_token": csrf, "ids": [str(rid)], "back": back},
+                            follow_redirects=False)
+        assert r.status_code == 303, r.text[:300]
+        location = r.headers["location"]
+        assert "\r" not in location and "\n" not in location, location
+        assert "owned" not in r.headers.get("set-cookie", "")
+        assert location.startswith("/app/shop/item?") and location.count("msg=") == 1, location
+    assert "sort=-id" in location  # the list's own parameters survive the re-encoding
