@@ -88,8 +88,9 @@ def _value(kind: str, v: Any) -> Any:
     return moment
 
 
-def decode_cursor(cursor: str, kind: str) -> tuple[Any, int]:
-    """(sort value, id) of a cursor for a list sorted by a ``kind`` key (422 otherwise)."""
+def decode_cursor(cursor: str, kind: str, *, nullable: bool = True) -> tuple[Any, int]:
+    """(sort value, id) of a cursor for a list sorted by a ``kind`` key (422 otherwise);
+    a null value only when the sort column is ``nullable``."""
     if len(cursor) > MAX_CURSOR:
         raise _invalid()
     try:
@@ -101,6 +102,8 @@ def decode_cursor(cursor: str, kind: str) -> tuple[Any, int]:
         if rid is None:
             raise ValueError
         value = _value(kind, pair[0])
+        if value is None and not nullable:
+            raise ValueError
         if kind == "id" and value != rid:
             raise ValueError
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):

@@ -39,18 +39,19 @@ def test_api_key_with_an_id_past_64_bits_is_401(api):
 
 CRAFTED = ['[{"t":"x","v":1},1]', "[1,99999999999999999999999]", '["a",{"x":1}]', '[99999999999999999999999,1]',
            '["a\\u0000b",1]', '[{"t":"Decimal","v":"NaN"},1]', '[{"t":"datetime","v":"2026-01-01T00:00:00"},1]',
-           '[1]', '{"a":1}', '[1,1,1]', "not json", '["a",1]', "[true,1]"]
+           '[1]', '{"a":1}', '[1,1,1]', "not json", '["a",1]', "[true,1]", "[null,0]", "[null,1]"]
 
 
 def test_crafted_list_cursor_is_422(api):
     """Mutation caught: ``decode_cursor`` without the per-kind value check (a text value
     for an integer sort is a PostgreSQL DataError, a dict a driver TypeError, an unknown
-    tag a KeyError: 500s)."""
+    tag a KeyError: 500s; a null for the NOT NULL created_at an SQLAlchemy ArgumentError)."""
     for sort in (None, "name", "qty", "sale_price", "created_at", "-id"):
         for raw in CRAFTED:
             params = {"cursor": _b64(raw), **({"sort": sort} if sort else {})}
             r = api.get("admin", "/api/apps/shop/data/item", params=params)
-            if raw == '["a",1]' and sort == "name":  # a well-formed cursor for a text sort
+            if (raw == '["a",1]' and sort == "name") or (raw == "[null,1]" and sort in ("name", "qty", "sale_price")):
+                # well-formed: text for a text sort, null for a nullable column (its NULL block)
                 assert r.status_code == 200, r.text
                 continue
             assert _problem(r, 422)["errors"][0]["field"] == "cursor", (sort, raw)
@@ -60,6 +61,31 @@ def test_list_cursor_round_trips_for_every_sort_kind(api):
     """The checked codec still pages: every row once, for text, integer, decimal, date-time,
     choice, link and id sorts (mutation caught: a kind table that refuses its own values)."""
     for sort in ("name", "-qty", "sale_price", "created_at", "-id", "kind", "supplier"):
+        seen, cursor = [], None
+        while True:
+            r = api.get("admin", "/api/apps/shop/data/item",
+                        params={"limit": 1, "sort": sort, **({"cursor": cursor} if cursor else {})})
+            assert r.status_code == 200, (sort, r.text)
+            seen += [row["id"] for row in r.json()["data"]]
+            cursor = r.json()["next_cursor"]
+            if not cursor:
+                break
+        assert sorted(seen) == sorted(api.ids["items"].values()), (sort, seen)
+
+
+def test_paging_a_boolean_sort(api):
+    """A boolean sort pages (mutation caught: the cursor value compared unwrapped,
+    ``col < True`` is an SQLAlchemy ArgumentError, 500)."""
+    from tests.runtime.api.conftest import ITEM
+
+    api.jimu.store.put_element("shop", "entity", "item",
+                               {**ITEM, "fields": [*ITEM["fields"], {"name": "active", "type": "boolean"}]})
+    api.jimu.store.publish("shop")
+    for n, rid in enumerate(api.ids["items"].values()):
+        r = api.get("admin", f"/api/apps/shop/data/item/{rid}")
+        assert api.patch("admin", f"/api/apps/shop/data/item/{rid}", json={"active": n % 2 == 0},
+                         headers={"If-Match": r.headers["etag"]}).status_code == 200
+    for sort in ("active", "-active"):
         seen, cursor = [], None
         while True:
             r = api.get("admin", "/api/apps/shop/data/item",
