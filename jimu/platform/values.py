@@ -51,11 +51,27 @@ def format_duration(seconds: int) -> str:
     return out + ("T" + time if time else ("" if days else "T0S"))
 
 
+COLUMN_LENGTH = {"user": 150, "auto_number": 150, "attachment": 1024, "image": 1024}
+"""Characters the column of a text-like type holds (text, email, phone, url, barcode and
+choice: ``max_length``, default 255; see ``jimu.platform.schema.columns``)."""
+
+
+def text_limit(field: FieldSpec, value_type: str | None = None) -> int | None:
+    """The most characters a value of ``field`` may have (its column's length), None for
+    unbounded types (long text)."""
+    t = value_type or field.value_type
+    if t in COLUMN_LENGTH:
+        return COLUMN_LENGTH[t]
+    if t in ("text", "email", "phone", "url", "barcode", "choice"):
+        return int(field.options.get("max_length", 255) or 255)
+    return None
+
+
 def _text(field: FieldSpec, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise ValueError("expected text")
     text = str(value)
-    max_length = int(field.options.get("max_length", 0) or 0)
+    max_length = text_limit(field) or 0  # past the column's length PostgreSQL refuses the row (a 500)
     if max_length and len(text) > max_length:
         raise ValueError(f"at most {max_length} characters (got {len(text)})")
     return text
@@ -139,7 +155,7 @@ def coerce(field: FieldSpec, value: Any) -> Any:
     if t in ("text", "long_text", "barcode", "attachment", "image", "user", "auto_number"):
         if isinstance(value, str) and t != "long_text":
             value = value.strip()
-        return _text(field, value) if t in ("text", "barcode") else _text_unbounded(value)
+        return _text(field, value) if t in ("text", "barcode") or t in COLUMN_LENGTH else _text_unbounded(value)
     if t == "email":
         text = _text(field, value).strip()
         if text and not EMAIL_RE.match(text):

@@ -12,9 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from jimu.core.errors import ExpressionError
+from jimu.core.ids import MAX_ID, MAX_ROW_ID
 from jimu.platform.expressions import compile_expression
 from jimu.platform.specs import EntitySpec, FieldSpec
+from jimu.platform.values import text_limit
 from jimu.runtime.access import AccessPolicy
+from jimu.runtime.access.sorting import may_sort_by
 from jimu.runtime.api.openapi_paths import (
     Doc,
     add_admin,
@@ -28,6 +31,7 @@ from jimu.runtime.api.openapi_paths import (
     ok,
     problems,
 )
+from jimu.runtime.records.codec import SYSTEM_FIELDS
 
 __all__ = ["build_openapi", "field_schema"]
 
@@ -54,10 +58,11 @@ def _schema_name(entity: str) -> str:
 def _type_schema(kind: str, f: FieldSpec | None) -> dict[str, Any]:
     if kind in _DECIMAL:
         scale = f.scale if f is not None and f.type in _DECIMAL else 4
-        pattern = rf"^-?\d+(\.\d{{1,{scale}}})?$" if scale else r"^-?\d+$"
+        whole = max((f.precision - scale) if f is not None and f.type in _DECIMAL else 14, 1)
+        pattern = rf"^-?\d{{1,{whole}}}(\.\d{{1,{scale}}})?$" if scale else rf"^-?\d{{1,{whole}}}$"
         return {"type": "string", "pattern": pattern, "examples": ["12.50" if scale >= 2 else "12"]}
     if kind == "integer":
-        return {"type": "integer", "examples": [10]}
+        return {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID, "examples": [10]}
     if kind == "boolean":
         return {"type": "boolean", "examples": [True]}
     if kind == "date":
@@ -68,8 +73,9 @@ def _type_schema(kind: str, f: FieldSpec | None) -> dict[str, Any]:
         return {"type": "string", "pattern": r"^P(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$", "examples": ["PT48H"]}
     if kind in _STRINGS:
         out: dict[str, Any] = {"type": "string", "examples": [_EXAMPLES.get(kind, "示例")]}
-        if f is not None and kind == f.type and f.options.get("max_length"):
-            out["maxLength"] = int(f.options["max_length"])
+        limit = text_limit(f, kind) if f is not None else None
+        if limit:
+            out["maxLength"] = limit
         return out
     return {}
 
@@ -101,9 +107,12 @@ def field_schema(f: FieldSpec, *, link_ref: str | None = None, child_ref: str | 
             items = {"type": "string", "enum": f.choice_values} if f.choice_values else {"type": "string"}
         schema = {"type": "array", "items": items}
     elif f.type == "link":
-        schema = {"type": "integer", "minimum": 1, "examples": [1], "x-jimu-link": f.target}
+        schema = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID, "examples": [1], "x-jimu-link": f.target}
         if link_ref:
-            schema = {"anyOf": [schema, {"$ref": link_ref}], "x-jimu-link": f.target}
+            options: list[dict[str, Any]] = [schema, {"$ref": link_ref}]
+            if not f.required:
+                options.append({"type": "null"})
+            schema = {"anyOf": options, "x-jimu-link": f.target}
     elif f.type == "child_table":
         schema = {"type": "array", "items": {"$ref": child_ref} if child_ref else {"type": "object"}}
     elif f.type == "formula":
@@ -117,6 +126,8 @@ def field_schema(f: FieldSpec, *, link_ref: str | None = None, child_ref: str | 
     label = describe(f.label)
     if label:
         schema["description"] = label
+    if f.required and schema.get("type") == "string" and mask_type is None and "enum" not in schema:
+        schema["pattern"] = schema.get("pattern") or r"\S"  # blank text is a missing value
     if not f.required and "type" in schema and isinstance(schema["type"], str):
         schema["type"] = [schema["type"], "null"]
         if "enum" in schema:
@@ -205,18 +216,46 @@ def build_openapi(policy: AccessPolicy) -> dict[str, Any]:
     }
 
 
-_LIST_PARAMS = [
-    {"name": "filter", "in": "query", "schema": {"type": "string"}, "description": "an expression"},
-    {"name": "sort", "in": "query", "schema": {"type": "string"}, "examples": {"newest": {"value": "-id"}}},
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-    {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "next_cursor of the previous page"},
-    {"name": "fields", "in": "query", "schema": {"type": "string"}, "description": "comma-separated field names"},
-    {"name": "expand", "in": "query", "schema": {"type": "string"},
-     "description": "comma-separated link fields to replace by the linked record"},
-]
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
-_IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string"}, "examples": {"v1": {"value": '"1"'}},
-             "description": "the ETag you read"}
+IF_MATCH = r'^(\*|(W/)?"[1-9][0-9]{0,8}")$'
+_UNSORTABLE = ("json", "multi_choice", "geo", "child_table")
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}}
+_IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string", "pattern": IF_MATCH},
+             "examples": {"v1": {"value": '"1"'}, "any": {"value": "*"}},
+             "description": "the ETag you read, or * for any version"}
+
+
+def _names_pattern(names: list[str]) -> str:
+    """A comma-separated list of ``names`` (the ``fields``/``expand`` parameters)."""
+    one = "(" + "|".join(names) + ")"
+    return f"^{one}(,{one})*$"
+
+
+def _list_params(policy: AccessPolicy, ent: EntitySpec) -> list[dict[str, Any]]:
+    """The list parameters as precise as the caller's rights make them: the sorts they may
+    use (never a masked or hidden field: access/sorting.py), the fields they read, the
+    links they may expand; ``filter`` (an expression) and ``cursor`` (opaque) stay text.
+    ``fields`` and ``expand`` (when the caller may expand a link) come last: a single
+    record takes them too."""
+    readable = policy.readable_fields(ent.name)
+    fields = [n for n in readable if (f := ent.field(n)) is not None and f.stored]
+    sortable = [*SYSTEM_FIELDS, *(n for n in fields if (f := ent.field(n)) is not None
+                                   and f.type not in _UNSORTABLE and may_sort_by(policy, ent.name, n))]
+    links = [n for n in readable if (f := ent.field(n)) is not None and f.type == "link"
+             and may_sort_by(policy, ent.name, n)]
+    params = [
+        {"name": "filter", "in": "query", "schema": {"type": "string"}, "description": "an expression"},
+        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": [p + n for n in sortable for p in ("", "-")]},
+         "examples": {"newest": {"value": "-id"}}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "next_cursor of the previous page",
+         "examples": {"first page": {"value": ""}}},
+        {"name": "fields", "in": "query", "schema": {"type": "string", "pattern": _names_pattern([*SYSTEM_FIELDS, *fields])},
+         "description": "comma-separated field names"},
+    ]
+    if links:
+        params.append({"name": "expand", "in": "query", "schema": {"type": "string", "pattern": _names_pattern(links)},
+                       "description": "comma-separated link fields to replace by the linked record"})
+    return params
 
 
 def _record_paths(doc: Doc, ent: EntitySpec, visible: set[str]) -> None:
@@ -229,11 +268,12 @@ def _record_paths(doc: Doc, ent: EntitySpec, visible: set[str]) -> None:
     tag = [ent.name]
     common = problems(400, 401, 403, 404, 422, 429)
     summary = describe(ent.label, ent.name)
+    list_params = _list_params(policy, ent)
     if policy.can(ent.name, "read"):
         coll["get"] = {"operationId": f"list_{ent.name}", "tags": tag, "summary": f"list {summary}",
-                       "parameters": _LIST_PARAMS, "responses": {**ok("a page of records", envelope(ref)), **common}}
+                       "parameters": list_params, "responses": {**ok("a page of records", envelope(ref)), **common}}
         item["get"] = {"operationId": f"get_{ent.name}", "tags": tag, "summary": f"one {summary}",
-                       "parameters": [_ID, _LIST_PARAMS[4], _LIST_PARAMS[5]],
+                       "parameters": [_ID, *(p for p in list_params if p["name"] in ("fields", "expand"))],
                        "responses": {**ok("the record", ref, etag=True), **common}}
     if policy.can(ent.name, "create"):
         body = {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}Input"}}}}
@@ -263,8 +303,15 @@ def _audit(doc: Doc) -> None:
         "action": {"type": "string"}, "entity": {"type": ["string", "null"]}, "record": {"type": ["string", "null"]},
         "changes": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
         "summary": {"type": "object", "additionalProperties": True}}}
-    params: list[dict[str, Any]] = [{"name": n, "in": "query", "schema": {"type": "string"}}
-                                    for n in ("entity", "record", "user", "cursor")]
+    visible = sorted(e.name for e in doc.policy.rt.spec.entities if not e.archived and doc.policy.can(e.name, "read"))
+    params: list[dict[str, Any]] = [
+        {"name": "entity", "in": "query", "schema": {"type": "string", "enum": ["", *visible]},
+         "description": "empty: every entity"},
+        {"name": "record", "in": "query", "schema": {"type": "string", "pattern": r"^[1-9][0-9]{0,8}$"},
+         "description": "a record id; needs entity"},
+        {"name": "user", "in": "query", "schema": {"type": "string"}},
+        {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": r"^[0-9]{0,18}$"},
+         "description": "next_cursor of the previous page", "examples": {"first page": {"value": ""}}}]
     params += [{"name": n, "in": "query", "schema": {"type": "string", "format": "date-time"}} for n in ("since", "until")]
     params.append({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}})
     doc.op(f"/api/apps/{doc.app}/audit", "get", "audit", "audit", "the audit trail the caller may see",

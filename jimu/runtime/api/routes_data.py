@@ -201,6 +201,8 @@ async def audit(request: Request) -> Response:
     policy = _policy(request)
     q = request.query_params
     entity, record = q.get("entity") or None, q.get("record") or None
+    if record is not None and parse_id(record) is None:
+        raise ValidationError("record must be a record id", errors=[FieldError("record", "id.invalid", "a record id")])
     if entity:
         policy.require(entity, "read")
         if record is not None and policy.row_clause(entity) is not None:
