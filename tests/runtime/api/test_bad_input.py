@@ -189,3 +189,11 @@ def test_bulk_delete_back_cannot_split_the_location_header(api):
         assert "owned" not in r.headers.get("set-cookie", "")
         assert location.startswith("/app/shop/item?") and location.count("msg=") == 1, location
     assert "sort=-id" in location  # the list's own parameters survive the re-encoding
+
+
+def test_text_longer_than_its_column_is_422(api):
+    """Mutation caught: ``_text`` back to ``max_length`` only when set (256 characters went
+    to the VARCHAR(255) column: PostgreSQL StringDataRightTruncation, a 500; SQLite kept it)."""
+    r = api.post("admin", "/api/apps/shop/data/item", json={"sku": "L-1", "name": "名" * 256})
+    assert [e["field"] for e in _problem(r, 422)["errors"]] == ["name"]
+    assert api.post("admin", "/api/apps/shop/data/item", json={"sku": "L-2", "name": "名" * 255}).status_code == 201
