@@ -192,8 +192,17 @@ def test_bulk_delete_back_cannot_split_the_location_header(api):
 
 
 def test_text_longer_than_its_column_is_422(api):
-    """Mutation caught: ``_text`` back to ``max_length`` only when set (256 characters went
-    to the VARCHAR(255) column: PostgreSQL StringDataRightTruncation, a 500; SQLite kept it)."""
-    r = api.post("admin", "/api/apps/shop/data/item", json={"sku": "L-1", "name": "名" * 256})
-    assert [e["field"] for e in _problem(r, 422)["errors"]] == ["name"]
-    assert api.post("admin", "/api/apps/shop/data/item", json={"sku": "L-2", "name": "名" * 255}).status_code == 201
+    """User and attachment values are bounded by their columns (VARCHAR 150 / 1024) like
+    text is by ``max_length``. Mutation caught: ``coerce`` back to ``_text_unbounded`` for
+    them (a 151-character user went to the column: PostgreSQL StringDataRightTruncation, a
+    500; SQLite stored it)."""
+    from tests.runtime.api.conftest import ITEM
+
+    api.jimu.store.put_element("shop", "entity", "item", {**ITEM, "fields": [
+        *ITEM["fields"], {"name": "assignee", "type": "user"}, {"name": "sheet", "type": "attachment"}]})
+    api.jimu.store.publish("shop")
+    url = "/api/apps/shop/data/item"
+    for n, (field, size) in enumerate((("assignee", 151), ("sheet", 1025))):
+        r = api.post("admin", url, json={"sku": f"L-{n}", field: "x" * size})
+        assert [e["field"] for e in _problem(r, 422)["errors"]] == [field]
+        assert api.post("admin", url, json={"sku": f"M-{n}", field: "x" * (size - 1)}).status_code == 201
