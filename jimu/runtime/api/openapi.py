@@ -232,8 +232,9 @@ def _names_pattern(names: list[str]) -> str:
 
 def _list_params(policy: AccessPolicy, ent: EntitySpec) -> list[dict[str, Any]]:
     """The list parameters as precise as the caller's rights make them: the sorts they may
-    use (never a masked or hidden field: access/sorting.py), the fields they read, the
-    links they may expand; ``filter`` (an expression) and ``cursor`` (opaque) stay text.
+    use (never a masked or hidden field: access/sorting.py, listed in the description), the
+    fields they read and the links they may expand (patterns); ``filter`` (an expression)
+    and ``cursor`` (opaque) stay text.
     ``fields`` and ``expand`` (when the caller may expand a link) come last: a single
     record takes them too."""
     readable = policy.readable_fields(ent.name)
@@ -244,7 +245,9 @@ def _list_params(policy: AccessPolicy, ent: EntitySpec) -> list[dict[str, Any]]:
              and may_sort_by(policy, ent.name, n)]
     params = [
         {"name": "filter", "in": "query", "schema": {"type": "string"}, "description": "an expression"},
-        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": [p + n for n in sortable for p in ("", "-")]},
+        # the sorts as a list, not an enum: a generated client keeps ``sort`` a plain string
+        {"name": "sort", "in": "query", "schema": {"type": "string"}, "x-jimu-sortable": sortable,
+         "description": "a field you read in full, - for descending: " + ", ".join(sortable),
          "examples": {"newest": {"value": "-id"}}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
         {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "next_cursor of the previous page",
