@@ -225,9 +225,10 @@ _IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string", "p
 
 
 def _names_pattern(names: list[str]) -> str:
-    """A comma-separated list of ``names`` (the ``fields``/``expand`` parameters)."""
+    """A comma-separated list of ``names`` (the ``fields``/``expand`` parameters); empty
+    means none, as the server reads it."""
     one = "(" + "|".join(names) + ")"
-    return f"^{one}(,{one})*$"
+    return f"^({one}(,{one})*)?$"
 
 
 def _list_params(policy: AccessPolicy, ent: EntitySpec) -> list[dict[str, Any]]:
