@@ -4,7 +4,16 @@ Built in:
 - ``{"kind": "freeze_system_qty", "ledger": "stock", "lines": "stocktake_line",
   "quantity": "system_qty"}``: copy each line's current on-hand balance (for its item and
   warehouse, and batch when the line has one) into ``quantity``, so counting starts from a
-  frozen book figure.
+  frozen book figure. A document with no lines gets one line per item with stock in its
+  warehouse (batches summed), so a full count needs no typing (DESIGN 16).
+- ``{"kind": "book_at_post", "ledger": "stock", "lines": "stocktake_line",
+  "quantity": "book_qty", "before_postings": true}``: the dynamic rule of a stocktake —
+  write each line's book figure at posting (its ``system_qty`` plus the net movements of
+  its item/warehouse(/batch) since ``start``, i.e. the on-hand balance now) into
+  ``quantity``, so the line's variance (counted - book) is what is posted and ``post``
+  leaves on_hand at the count; movements during the count are never counted twice.
+An action with ``before_postings: true`` runs before the transition's ledger postings
+(they read what it wrote); the others run after them.
 Any other kind is looked up among the automation actions (hook ``jimu_automation_actions``).
 """
 
@@ -23,7 +32,7 @@ from jimu.platform.specs import EntitySpec
 from jimu.platform.specs.workflow import TransitionSpec
 from jimu.runtime.apps import AppRuntime
 
-__all__ = ["run_transition_actions", "freeze_system_qty"]
+__all__ = ["book_at_post", "freeze_system_qty", "run_transition_actions"]
 
 
 def freeze_system_qty(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
@@ -34,13 +43,11 @@ def freeze_system_qty(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySp
         raise ValidationError(f"freeze_system_qty: unknown ledger {spec.get('ledger')!r}")
     lines_field = str(spec.get("lines") or "lines")
     target = str(spec.get("quantity") or "system_qty")
-    dims = [d.name for d in lg.dimensions]
-    rows = []
-    for line in doc.get(lines_field) or []:
-        filters = {d: line.get(d) if line.get(d) is not None else doc.get(d) for d in dims}
-        filters = {d: v for d, v in filters.items() if v is not None}
-        on_hand = sum((Decimal(str(b["on_hand"])) for b in balances(conn, rt.name, lg, **filters)), Decimal(0))
-        rows.append({"id": line["id"], target: on_hand})
+    lines = list(doc.get(lines_field) or [])
+    if not lines:
+        rows: list[dict[str, Any]] = _stock_lines(conn, rt, lg, doc, target)
+    else:
+        rows = [{"id": line["id"], target: _on_hand(conn, rt, lg, doc, line)} for line in lines]
     if not rows:
         return False
     jimu.records.update(rt.name, ent.name, doc["id"], {lines_field: rows}, actor=actor, conn=conn,
@@ -48,14 +55,58 @@ def freeze_system_qty(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySp
     return True
 
 
-BUILTIN = {"freeze_system_qty": freeze_system_qty}
+def _on_hand(conn: Connection, rt: AppRuntime, lg: Any, doc: Mapping[str, Any], line: Mapping[str, Any]) -> Decimal:
+    """The on-hand balance for ``line``'s dimensions (each taken from the line, else the
+    document; a dimension on neither is summed over, e.g. every batch of the item)."""
+    filters = {d.name: line.get(d.name) if line.get(d.name) is not None else doc.get(d.name) for d in lg.dimensions}
+    filters = {d: v for d, v in filters.items() if v is not None}
+    return sum((Decimal(str(b["on_hand"])) for b in balances(conn, rt.name, lg, **filters)), Decimal(0))
+
+
+def _stock_lines(conn: Connection, rt: AppRuntime, lg: Any, doc: Mapping[str, Any], target: str
+                 ) -> list[dict[str, Any]]:
+    """New lines for a document started empty: one per item with stock in the document's
+    warehouse (batches summed), with its book figure in ``target``."""
+    warehouse = doc.get("warehouse")
+    if warehouse is None:
+        return []
+    per_item: dict[Any, Decimal] = {}
+    for b in balances(conn, rt.name, lg, warehouse=warehouse):
+        per_item[b["item"]] = per_item.get(b["item"], Decimal(0)) + Decimal(str(b["on_hand"]))
+    return [{"item": item, "warehouse": warehouse, target: qty}
+            for item, qty in sorted(per_item.items(), key=lambda kv: str(kv[0])) if qty != 0]
+
+
+def book_at_post(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
+                 spec: Mapping[str, Any], actor: Actor) -> bool:
+    """Write the book figure at posting of every line of ``doc`` into ``quantity`` (see the
+    module doc). ``system_qty`` was the balance at ``start`` (frozen in the same
+    transaction), so the balance now is exactly ``system_qty`` + the net movements since."""
+    lg = rt.spec.ledger(str(spec.get("ledger") or "stock"))
+    if lg is None:
+        raise ValidationError(f"book_at_post: unknown ledger {spec.get('ledger')!r}")
+    lines_field = str(spec.get("lines") or "lines")
+    target = str(spec.get("quantity") or "book_qty")
+    rows = [{"id": line["id"], target: _on_hand(conn, rt, lg, doc, line)} for line in doc.get(lines_field) or []]
+    if not rows:
+        return False
+    jimu.records.update(rt.name, ent.name, doc["id"], {lines_field: rows}, actor=actor, conn=conn,
+                        _allow_state=True, _extra={"document": f"{ent.name}:{doc['id']}"})
+    return True
+
+
+BUILTIN = {"freeze_system_qty": freeze_system_qty, "book_at_post": book_at_post}
 
 
 def run_transition_actions(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
-                           t: TransitionSpec, actor: Actor) -> bool:
-    """Run ``t.actions`` in order; True when any of them changed the record."""
+                           t: TransitionSpec, actor: Actor, phase: str = "after_postings") -> bool:
+    """Run the ``t.actions`` of ``phase`` ("before_postings": those marked
+    ``before_postings: true``; "after_postings": the others) in order; True when any of
+    them changed the record."""
     changed = False
     for spec in t.actions:
+        if bool(spec.get("before_postings")) != (phase == "before_postings"):
+            continue
         kind = str(spec.get("kind") or spec.get("type") or "")
         if kind in BUILTIN:
             changed = BUILTIN[kind](jimu, conn, rt, ent, doc, spec, actor) or changed

@@ -266,6 +266,13 @@ class WorkflowEngine:
         after: dict[str, Any] = self.jimu.records.update(rt.name, ent.name, rec["id"], data, actor=actor, conn=c,
                                                          _allow_state=True, _extra=extra, _action="transition",
                                                          _before=rec)
+        if t.actions:
+            from jimu.runtime.workflow.actions import run_transition_actions
+
+            # Actions marked ``before_postings`` (e.g. a stocktake's book figure at posting)
+            # write fields the postings read, so they run first and the record is re-read.
+            if run_transition_actions(self.jimu, c, rt, ent, after, t, actor, phase="before_postings"):
+                after = dict(self.jimu.records.get(rt.name, ent.name, after["id"], conn=c))
         run_transition_postings(c, rt, ent, after, t, actor, self.jimu.records)
         if t.actions:
             from jimu.runtime.workflow.actions import run_transition_actions
