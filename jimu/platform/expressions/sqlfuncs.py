@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from jimu.platform.db import ExactDecimal
+from jimu.platform.db import DecimalType, ExactDecimal
 from jimu.platform.expressions.nodes import Node
 from jimu.platform.expressions.runtime import UNITS
 from jimu.platform.expressions.types import TEXTUAL as _TEXTUAL
@@ -33,13 +33,24 @@ def _args(c: SqlCompiler, n: Node) -> list[Col]:
     return [c.compile(a) for a in n.args]
 
 
+def _widest(args: list[Col], out: Col) -> Col:
+    """``out`` typed to keep every branch's decimals exact when the branches are decimals of
+    different scales: SQL's COALESCE/CASE/LEAST take the first branch's type, whose result
+    processing would round a wider branch's value (``COALESCE(cost_price, price)`` read
+    ``0.0001`` back as ``0.00``)."""
+    scales = {getattr(a.type, "scale", None) for a in args if isinstance(a.type, DecimalType)}
+    if len(scales) > 1:
+        return sa.type_coerce(out, ExactDecimal())
+    return out
+
+
 def _is_list(n: Node) -> bool:
     return len(n.args) == 1 and n.args[0].kind == "childcol"
 
 
 def s_if(c: SqlCompiler, n: Node) -> Col:
     cond, a, b = _args(c, n)
-    return sa.case((cond, a), else_=b)
+    return _widest([a, b], sa.case((cond, a), else_=b))
 
 
 def s_and(c: SqlCompiler, n: Node) -> Col:
@@ -111,7 +122,7 @@ def _minmax(c: SqlCompiler, n: Node, agg: Any, sqlite_fn: Any, pg_fn: Any) -> Co
     if len(args) == 1:
         return args[0]
     any_null = sa.or_(*[a.is_(None) for a in args])
-    return c.switch(sqlite_fn(*args), sa.case((any_null, sa.null()), else_=pg_fn(*args)))
+    return _widest(args, c.switch(sqlite_fn(*args), sa.case((any_null, sa.null()), else_=pg_fn(*args))))
 
 
 def s_min(c: SqlCompiler, n: Node) -> Col:
@@ -205,7 +216,7 @@ def s_hours_since(c: SqlCompiler, n: Node) -> Col:
 
 def s_coalesce(c: SqlCompiler, n: Node) -> Col:
     args = _args(c, n)
-    return args[0] if len(args) == 1 else sa.func.coalesce(*args)
+    return args[0] if len(args) == 1 else _widest(args, sa.func.coalesce(*args))
 
 
 def s_isblank(c: SqlCompiler, n: Node) -> Col:

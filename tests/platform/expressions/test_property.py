@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -133,3 +134,25 @@ def test_evaluator_equals_sql(data: st.DataObject, app, db, tables, backend) -> 
     for rid, rec in zip(ids, rows, strict=True):
         py = ce.evaluate(rec, env)
         assert same(py, got[rid], sqlite=backend == "sqlite"), (source, rec, py, got[rid])
+
+
+@pytest.mark.parametrize("source", ["COALESCE(cost_price, price)", "IF(active, cost_price, price)",
+                                    "MIN(price, cost_price)", "MAX(cost_price, price)"])
+def test_mixed_scale_branches_stay_exact(source: str, app, db, tables, backend) -> None:
+    """A branch of a wider scale is read back exactly: money(18,2) ``cost_price`` first,
+    decimal(18,4) ``price`` second (found by the property above on PostgreSQL: ``0.0001``
+    came back ``0.00``). Mutation caught: ``_widest`` in sqlfuncs returning ``out`` unchanged."""
+    env = Env(user="alice", roles=("sales",), now=NOW)
+    t = tables("item")
+    rec = {"cost_price": None if "COALESCE" in source else Decimal("5.00"), "price": Decimal("0.0001"),
+           "active": False}
+    with db.write() as conn:
+        conn.execute(sa.delete(t))
+        rid = int(conn.execute(sa.insert(t).values(created_at=NOW, updated_at=NOW, **rec))
+                  .inserted_primary_key[0])  # type: ignore[index]
+    ce = compile_expression(source, app, "item")
+    with db.read() as conn:
+        got = conn.execute(sa.select(ce.to_sql(tables, env)).where(t.c.id == rid)).scalar_one()
+    expected = Decimal("5.00") if source.startswith("MAX") else Decimal("0.0001")
+    assert ce.evaluate(rec, env) == expected
+    assert got == expected, (source, got)
