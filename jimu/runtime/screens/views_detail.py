@@ -9,11 +9,12 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from jimu.core.errors import JimuError
+from jimu.core.errors import JimuError, NotFound
 from jimu.platform.audit import query_audit
 from jimu.platform.specs.workflow import WorkflowSpec
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.access.audit import filter_audit
+from jimu.runtime.api.util import decode_json, read_body
 from jimu.runtime.screens.base import Screen, open_screen, redirect, screen
 from jimu.runtime.screens.fields import display, editable_names, field_view, link_titles
 from jimu.runtime.screens.views_form import _children_view, form_layout
@@ -187,12 +188,13 @@ async def kanban_move(request: Request) -> Response:
     s = await open_screen(request)
     assert s.policy is not None
     entity, rid = str(request.path_params["entity"]), request.path_params["id"]
-    body = await request.json()
+    body = decode_json(await read_body(request))  # the API's decoder: 400, never a RecursionError
     to = str(body.get("to") or "") if isinstance(body, dict) else ""
     s.policy.require(entity, "read")
     record = s.policy.load(entity, rid)
     wf = s.policy.rt.spec.workflow_for(entity)
-    assert wf is not None
+    if wf is None:
+        raise NotFound(f"{entity} has no workflow", code="workflow.not_found")
     names = allowed_transitions(s, entity, record)
     candidates = [t for t in wf.transitions if t.name in names and t.to == to]
     if not candidates:

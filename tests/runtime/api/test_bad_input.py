@@ -206,3 +206,22 @@ def test_text_longer_than_its_column_is_422(api):
         r = api.post("admin", url, json={"sku": f"L-{n}", field: "x" * size})
         assert [e["field"] for e in _problem(r, 422)["errors"]] == [field]
         assert api.post("admin", url, json={"sku": f"M-{n}", field: "x" * (size - 1)}).status_code == 201
+
+
+def test_kanban_move_decodes_its_body_like_the_api(api):
+    """Mutations caught: ``kanban_move`` back to ``await request.json()`` (50,000 nested
+    arrays: RecursionError, 500) or to ``assert wf is not None`` (an entity without a
+    workflow: AssertionError, 500)."""
+    import re
+
+    assert api.client.post("/api/auth/session", json={"username": "admin", "password": "admin"}).status_code == 200
+    page = api.client.get("/app/shop/item").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    csrf = token.group(1) if token else api.client.cookies.get("jimu_csrf")
+    url = f"/app/shop/item/{api.ids['items']['A-1']}/move"
+    headers = {"content-type": "application/json", "X-CSRF-Token": csrf}
+    # a screen answers its error page (HTML), with the status of the problem
+    r = api.client.post(url, content=b"[" * 50_000 + b"]" * 50_000, headers=headers)
+    assert r.status_code == 400, r.text[:200]
+    r = api.client.post(url, content=b'{"to": "done"}', headers=headers)
+    assert r.status_code == 404, r.text[:200]
