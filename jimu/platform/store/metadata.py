@@ -36,6 +36,7 @@ from jimu.platform.specs.naming import name_problem
 from jimu.platform.specs.validate import parse_app, raise_for, validate_app
 from jimu.platform.store.diff import Change, diff_apps
 from jimu.platform.store.tables import app_versions, apps, spec_changes
+from jimu.platform.wakeup import notify
 
 __all__ = ["MetadataStore", "PublishResult", "AppInfo"]
 
@@ -306,6 +307,7 @@ class MetadataStore:
             revision = int(row["draft_revision"]) + 1
             c.execute(apps.update().where(apps.c.name == name).values(
                 published_version=version, draft=new.dump(), draft_revision=revision, updated_at=now()))
+            notify(c, "due")  # the scheduler loops queue the new version's recurring jobs (schedules)
             self._log(c, name, revision, [Change("app", name, "published", f"发布了版本 {version}",
                                                  f"published version {version}", None, None,
                                                  {"changes": len(changes)})], author)

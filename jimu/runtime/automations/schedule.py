@@ -11,10 +11,14 @@ Cron subset: five fields with ``*``, numbers, lists ``1,2``, ranges ``1-5`` and 
 day-of-week are restricted a day matching either fires (as in cron). Times are UTC unless
 the trigger has ``timezone``.
 
-How it runs: a due runner (registered with :mod:`jimu.runtime.due`, so ``POST
-/api/admin/clock`` and the scheduler loop drive it) makes sure every enabled schedule
-automation of every published app has its next tick queued as one ``automation.schedule``
-job, then fires the due jobs with :func:`run_due_jobs`. The first tick of an automation is
+How it runs: a recurring step (:func:`ensure_schedule_jobs`, registered with
+:mod:`jimu.runtime.due`; the scheduler loop runs it when it starts and after each publish,
+the test clock before its runners) makes sure every enabled schedule automation of every
+published app has its next tick queued as one ``automation.schedule`` job (unique pending
+key ``automation.schedule:<app>:<automation>``, so concurrent workers queue it once); the
+scheduler loop fires it when due like any job. A due runner
+(:func:`run_scheduled_automations`, for the test clock) queues, fires the due jobs with
+:func:`run_due_jobs` and dispatches. The first tick of an automation is
 the first one after the app's current version was published. When a tick fires, the
 handler advances ``jimu_automation_state.next_at`` with a compare-and-set on the tick
 (``UPDATE ... WHERE next_at = tick``) in the job's transaction, so a tick runs once even
@@ -246,9 +250,13 @@ def _ensure_one(conn: Connection, app: str, auto: Any, anchor: datetime, now: da
             if moved is None:
                 return False  # another worker gave up on it and queued the next tick
             tick = moved
-    schedule_job(conn, JOB_KIND, tick, app=app, entity=auto.entity, name=auto.name,
-                 payload={"sig": sig, "tick": tick.isoformat()})
-    return True
+    return bool(schedule_job(conn, JOB_KIND, tick, app=app, entity=auto.entity, name=auto.name,
+                             payload={"sig": sig, "tick": tick.isoformat()}, key=_key(app, auto.name)))
+
+
+def _key(app: str, name: str) -> str:
+    """The unique pending key of an automation's tick job: one pending tick at a time."""
+    return f"{JOB_KIND}:{app}:{name}"
 
 
 def _failed_job(conn: Connection, app: str, name: str, tick: datetime) -> Any:
@@ -393,7 +401,7 @@ def run_schedule_job(ctx: Any) -> None:
         log.info("tick %s of %s.%s already ran", tick, app, name)
         return
     schedule_job(conn, JOB_KIND, nxt, app=app, entity=auto.entity, name=name,
-                 payload={"sig": _sig(trig), "tick": nxt.isoformat()})
+                 payload={"sig": _sig(trig), "tick": nxt.isoformat()}, key=_key(app, name))
     data = {"automation": name, "tick": tick.isoformat()}
     for rid in _matching_ids(ctx.jimu, conn, rt, auto, now) if auto.entity else [None]:
         emit(conn, app, "schedule.fired", entity=auto.entity, record=rid, data=data)
@@ -424,13 +432,14 @@ class _Plugin:
 
 
 def register() -> None:
-    """Register the job kind, the due runner and the schedule validator (idempotent; done
+    """Register the job kind, the recurring step, the due runner and the schedule validator (idempotent; done
     on import)."""
     from jimu.platform import hooks
-    from jimu.runtime.due import register_due_runner
+    from jimu.runtime.due import register_due_runner, register_recurring
     from jimu.runtime.scheduler.jobs import register_job_kind
 
     register_job_kind(JOB_KIND, run_schedule_job)
+    register_recurring(ensure_schedule_jobs)
     register_due_runner(run_scheduled_automations)
     hooks.register(_Plugin(), name="jimu.runtime.automations.schedule")
 

@@ -86,14 +86,26 @@ def job_kinds() -> dict[str, JobHandler]:
 
 def schedule_job(conn: Connection, kind: str, due_at: datetime, *, app: str | None = None,
                  entity: str | None = None, record: int | None = None, name: str | None = None,
-                 state: str | None = None, payload: Mapping[str, Any] | None = None) -> int:
+                 state: str | None = None, payload: Mapping[str, Any] | None = None,
+                 key: str | None = None) -> int:
     """Insert one pending job in the caller's transaction; returns its id. The scheduler
-    loops are woken when the transaction commits (they sleep until the next due job)."""
+    loops are woken when the transaction commits (they sleep until the next due job).
+
+    With ``key`` (a recurring job's slot) the insert does nothing when a pending job
+    already holds the key, also one another worker is inserting concurrently (the unique
+    index on pending keys decides); then it returns 0."""
     notify(conn, "due")
-    return int(conn.execute(jobs.insert().values(
-        kind=kind, app=app, entity=entity, record=record, name=name, state=state, due_at=due_at,
-        status="pending", attempts=0, payload=dict(payload or {}), created_at=clock.now(),
-    ).returning(jobs.c.id)).scalar_one())
+    values = {"kind": kind, "app": app, "entity": entity, "record": record, "name": name, "state": state,
+              "due_at": due_at, "status": "pending", "attempts": 0, "payload": dict(payload or {}),
+              "created_at": clock.now(), "key": key}
+    if key is None:
+        return int(conn.execute(jobs.insert().values(**values).returning(jobs.c.id)).scalar_one())
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    got = conn.execute(insert(jobs).values(**values).on_conflict_do_nothing().returning(jobs.c.id)).scalar()
+    return int(got or 0)
 
 
 def cancel_jobs(conn: Connection, *, app: str, entity: str, record: int, kind: str | None = None,

@@ -1,5 +1,13 @@
 """The scheduler loop: a background thread in the server process, asleep until the next
-due time or a wake-up (no polling while idle)."""
+due time or a wake-up (no polling while idle).
+
+Recurring jobs (schedule automations' ticks, stock tasks; :func:`jimu.runtime.due.ensure_recurring`)
+are queued by the loop itself: when it starts, when the set of published app versions
+changed (a publish or template install commits a ``due`` wake-up, so every worker's loop
+looks at once) and every ``ENSURE_EVERY`` as a safety net (e.g. a tick that used up its
+attempts is recorded as failed and the next one queued). Queueing is idempotent across
+workers (unique pending key per recurring job), and firing goes through the leased claims,
+so two workers never fire one occurrence twice."""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,11 +26,13 @@ from jimu.core import clock
 from jimu.platform import wakeup
 from jimu.runtime.scheduler.jobs import DEFAULT_LEASE, run_due_jobs
 
-__all__ = ["start_scheduler", "next_due", "run_all_due", "scheduler_lifespan", "register_with_due", "POLL"]
+__all__ = ["start_scheduler", "next_due", "run_all_due", "scheduler_lifespan", "register_with_due", "POLL",
+           "ENSURE_EVERY", "published_versions"]
 
 log = logging.getLogger("jimu.scheduler")
 POLL = 10.0  # seconds: the fallback poll of an idle scheduler
 MIN_SLEEP = 0.05  # seconds: the shortest sleep between two ticks (no spinning on a past time)
+ENSURE_EVERY = 60.0  # seconds: re-queue recurring jobs at least this often without a publish
 
 
 def run_all_due(jimu: Any, now: datetime | None = None, worker_id: str | None = None, limit: int = 500) -> int:
@@ -60,6 +71,24 @@ def next_due(jimu: Any) -> datetime | None:
     return min(times) if times else None
 
 
+def published_versions(jimu: Any) -> tuple[tuple[str, int], ...]:
+    """(app, published version) of every app: the loop re-queues recurring jobs when it changes."""
+    import sqlalchemy as sa
+
+    from jimu.platform.store.tables import apps
+
+    with jimu.db.read() as c:
+        return tuple((str(n), int(v)) for n, v in c.execute(
+            sa.select(apps.c.name, apps.c.published_version).order_by(apps.c.name)).all())
+
+
+def _ensure(jimu: Any) -> bool:
+    """Queue the recurring jobs; whether every step succeeded."""
+    from jimu.runtime.due import ensure_recurring
+
+    return all(r["ok"] for r in ensure_recurring(jimu, clock.now()))
+
+
 def _aware(value: Any) -> datetime:
     """A time read back from an aggregate (SQLite may hand back the stored text)."""
     if isinstance(value, str):
@@ -71,6 +100,8 @@ def start_scheduler(jimu: Any, *, interval: float = POLL, worker_id: str | None 
                     lease: Any = DEFAULT_LEASE) -> Callable[[], None]:
     """Start the loop in a daemon thread; returns ``stop()`` (idempotent, joins the thread).
 
+Each tick first queues the recurring jobs when needed (at the first tick, after a publish,
+every ``ENSURE_EVERY``; see the module docstring), then fires the due jobs.
     After each tick the loop sleeps until the next due time (:func:`next_due`), woken
     earlier by the ``due`` wake-up (a job queued or a reservation with an expiry
     committed, here or in another process; see :mod:`jimu.platform.wakeup`), and at most
@@ -81,11 +112,17 @@ def start_scheduler(jimu: Any, *, interval: float = POLL, worker_id: str | None 
     unsubscribe = wakeup.subscribe(jimu.db.engine, ["due"], wake.set)
 
     def loop() -> None:
+        seen: tuple[tuple[str, int], ...] | None = None
+        ensured_at = 0.0
         while not stopping.is_set():
             wake.clear()
             fired = 0
             timeout = interval
             try:
+                versions = published_versions(jimu)
+                if versions != seen or time.monotonic() - ensured_at >= ENSURE_EVERY:
+                    if _ensure(jimu):
+                        seen, ensured_at = versions, time.monotonic()
                 fired = run_due_jobs(jimu, clock.now(), worker, limit, lease=lease)
                 if fired < limit:
                     from jimu.runtime.stock.sweeps import sweep_reservations  # sends ledger.moved

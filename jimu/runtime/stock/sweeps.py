@@ -2,11 +2,13 @@
 
 Two registries already exist and this module plugs into both instead of adding a loop:
 
-- ``jimu.runtime.due`` (run by ``POST /api/admin/clock`` with the test clock):
-  :func:`sweep_reservations` releases expired reservations (``ledger.expire_due``, in
-  short write transactions, each sending one ``ledger.moved`` event per app and ledger
-  for the ``expire`` movements it wrote) and :func:`ensure_periodic_jobs` makes sure
-  every recurring task has its next run queued.
+- ``jimu.runtime.due``: :func:`ensure_periodic_jobs` is a *recurring* step (the scheduler
+  loop runs it at start and after each publish; the test clock before its runners): it
+  makes sure every wanted recurring task has its next run queued, once across workers
+  (the job's unique pending key ``stock.periodic:<task>``). :func:`sweep_reservations`,
+  a due runner of the test clock, releases expired reservations (``ledger.expire_due``,
+  in short write transactions, each sending one ``ledger.moved`` event per app and
+  ledger for the ``expire`` movements it wrote).
 - the scheduler's job kinds (``register_job_kind``): a recurring task is a ``stock.periodic``
   job row that, when fired, runs the task in the job's transaction and queues its next
   run ``every`` later. Jobs are claimed with database leases, so several workers never run
@@ -75,8 +77,9 @@ def _jobs() -> sa.Table:
 
 
 def ensure_periodic(conn: Connection, name: str, now: datetime | None = None) -> bool:
-    """Queue the next run of task ``name`` (``every`` from ``now``) unless one is pending;
-    returns whether a job was queued."""
+    """Queue the next run of task ``name`` (``every`` from ``now``) unless one is pending
+    (the job's unique pending key makes this hold across concurrent workers too); returns
+    whether a job was queued."""
     from jimu.runtime.scheduler.jobs import schedule_job
 
     task = periodic_tasks()[name]
@@ -85,8 +88,8 @@ def ensure_periodic(conn: Connection, name: str, now: datetime | None = None) ->
         jobs.c.kind == JOB_KIND, jobs.c.name == name, jobs.c.status == "pending").limit(1)).first()
     if pending is not None:
         return False
-    schedule_job(conn, JOB_KIND, (now or clock.now()) + task.every, name=name)
-    return True
+    return bool(schedule_job(conn, JOB_KIND, (now or clock.now()) + task.every, name=name,
+                             key=f"{JOB_KIND}:{name}"))
 
 
 def run_periodic_job(ctx: Any) -> None:
@@ -102,8 +105,8 @@ def run_periodic_job(ctx: Any) -> None:
 
 
 def ensure_periodic_jobs(jimu: Any, now: datetime) -> int:
-    """Due runner: queue the next run of every wanted task that has none; returns how many
-    were queued."""
+    """Recurring step: queue the next run of every wanted task that has none; returns how
+    many were queued."""
     queued = 0
     with jimu.db.write() as conn:
         for task in periodic_tasks().values():
@@ -160,11 +163,11 @@ def _emit_expired(jimu: Any, conn: Connection, mark: int, at: datetime) -> None:
 
 
 def register() -> None:
-    """Register the job kind and the due runners (idempotent; done on import of
+    """Register the job kind, the due runner and the recurring step (idempotent; done on import of
     :mod:`jimu.runtime.stock`)."""
-    from jimu.runtime.due import register_due_runner
+    from jimu.runtime.due import register_due_runner, register_recurring
     from jimu.runtime.scheduler.jobs import register_job_kind
 
     register_job_kind(JOB_KIND, run_periodic_job)
     register_due_runner(sweep_reservations)
-    register_due_runner(ensure_periodic_jobs)
+    register_recurring(ensure_periodic_jobs)

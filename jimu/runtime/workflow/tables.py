@@ -8,7 +8,10 @@
 - ``jimu_inbox``: approvals waiting for a user, notifications and escalations.
 - ``jimu_job``: scheduled work (workflow timers, notifications, ...) claimed by the
   scheduler with a lease (``lease_owner``/``lease_until``); ``status`` pending -> done |
-  cancelled | failed.
+  cancelled | failed. ``key`` (optional) names a recurring job's slot (say
+  ``automation.schedule:shop:daily``): a unique index over the *pending* rows lets at most
+  one pending job hold a key, so workers that queue the same recurring job at once insert
+  it once (``ON CONFLICT DO NOTHING``).
 """
 
 from __future__ import annotations
@@ -108,6 +111,10 @@ jobs = sa.Table(
     sa.Column("done_at", TZDateTime),
     sa.Column("done_by", sa.String(100)),
     sa.Column("last_error", sa.Text),
+    sa.Column("key", sa.String(200)),
     sa.Index("ix_jimu_job_due", "status", "due_at"),
+    sa.Index("ux_jimu_job_pending_key", "key", unique=True,
+             sqlite_where=sa.text("status = 'pending' AND key IS NOT NULL"),
+             postgresql_where=sa.text("status = 'pending' AND key IS NOT NULL")),
     sa.Index("ix_jimu_job_record", "app", "entity", "record", "status"),
 )
