@@ -33,7 +33,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import Pool
 
-__all__ = ["TOPICS", "channel", "notify", "subscribe", "watching", "FILE_POLL", "MAX_BACKOFF"]
+__all__ = ["TOPICS", "channel", "notify", "subscribe", "watching", "wait_watching", "FILE_POLL", "MAX_BACKOFF"]
 
 log = logging.getLogger("jimu.wakeup")
 
@@ -176,6 +176,14 @@ def watching(engine: Engine) -> bool:
     return w is not None and w.alive
 
 
+def wait_watching(engine: Engine, timeout: float) -> bool:
+    """Whether ``engine``'s watcher runs and, within ``timeout`` seconds, is listening
+    (its LISTEN issued, its first look at the SQLite file taken): another process's commit
+    after that wakes this one. Before it, a commit is caught only by the fallback polls."""
+    w = _watchers.get(id(engine))
+    return w is not None and w.alive and w.ready.wait(timeout)
+
+
 class _Watcher:
     """One thread per process and database that turns other processes' commits into
     wake-ups of this process's subscribers."""
@@ -186,6 +194,7 @@ class _Watcher:
         self.users = 0
         self.stopped = False
         self._stop = threading.Event()
+        self.ready = threading.Event()  # set once other processes' commits are seen
         self._pipe = os.pipe() if engine.dialect.name == "postgresql" else None
         self._thread = threading.Thread(target=self._run, name="jimu-wakeup", daemon=True)
 
@@ -244,6 +253,7 @@ class _Watcher:
     def _watch_file(self) -> None:
         path = str(self.url.database)
         seen = self._signature(path)
+        self.ready.set()
         while not self._stop.wait(FILE_POLL):
             now = self._signature(path)
             if now != seen:
@@ -265,6 +275,7 @@ class _Watcher:
                     names = {channel(t, row[0] if row else None): t for t in TOPICS}
                     for ch in names:
                         conn.execute(f"LISTEN {ch}")
+                    self.ready.set()
                     if failures:
                         log.info("LISTEN connection back after %s failed attempts", failures)
                         _fire(self.engine_id, TOPICS)  # what was missed meanwhile

@@ -58,7 +58,7 @@ def test_another_process_commit_wakes_through_the_watcher(db: Database) -> None:
     hit, _hits, fn = _counter()
     unsubscribe = wakeup.subscribe(db.engine, ["events"], fn)
     try:
-        assert wakeup.watching(db.engine)
+        assert wakeup.wait_watching(db.engine, 10)  # LISTEN issued / the file's first look taken
         with other.write() as c:
             c.execute(sa.text("CREATE TABLE wake_probe (x INTEGER)"))
             c.execute(sa.text("INSERT INTO wake_probe VALUES (1)"))

@@ -1,4 +1,4 @@
-"""Two scheduler processes, 10,000 due timers: each fires exactly once, also when one
+"""Scheduler processes, 10,000 due timers: each fires exactly once, also when one
 process is SIGKILLed holding leased jobs and another takes them over after the lease expires.
 
 Mutations this catches: ``claim_jobs`` without ``lease_until < now`` (a dead worker's jobs
@@ -63,14 +63,16 @@ def test_two_processes_fire_each_job_once_and_survive_a_kill(db_url):
     ctx = mp.get_context("spawn")
     a = ctx.Process(target=run_worker, args=(db_url, "A", 2.0, LIMIT, 1.0, N // 5))
     b = ctx.Process(target=run_worker, args=(db_url, "B", 2.0, LIMIT))
+    # B starts once A stalled: started together, B alone could fire every job before A
+    # (spawned under load) reached its stall point. B and C then run side by side.
     a.start()
-    b.start()
     deadline = time.monotonic() + 60
     held: list[dict[str, Any]] = []
     while not held and time.monotonic() < deadline and a.is_alive():
         time.sleep(0.05)
         held = _stalled(db_url)
     assert a.is_alive(), f"worker A exited ({a.exitcode}) before it stalled"
+    b.start()
     os.kill(a.pid, signal.SIGKILL)  # it holds ``held`` under a live lease
     a.join()
     assert len(held) == LIMIT, "worker A never stalled holding a claimed batch"
