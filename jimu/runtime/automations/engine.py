@@ -56,7 +56,7 @@ from jimu.runtime.events.tables import automation_runs
 if TYPE_CHECKING:
     from jimu.runtime.context import Jimu
 
-__all__ = ["MAX_DEPTH", "ActionContext", "run_automation", "run_automations", "triggered"]
+__all__ = ["MAX_DEPTH", "ActionContext", "run_automation", "run_automations", "triggered", "wants_event"]
 
 log = logging.getLogger("jimu.automations")
 MAX_DEPTH = 5
@@ -103,6 +103,37 @@ def triggered(auto: Any, event: Mapping[str, Any]) -> bool:
 
 def _actions() -> dict[str, Any]:
     return {a.name: a for a in collect("jimu_automation_actions")}
+
+
+def wants_event(jimu: Jimu, conn: Connection | None, event: Mapping[str, Any]) -> bool:
+    """The dispatcher's pre-check (``register_consumer(wants=...)``): False only when
+    :func:`run_automations` would return 0 without writing or raising, i.e. no automation
+    of the published app is triggered by ``event`` (or the app is gone or unpublished).
+    The published app is looked up once per app in the dispatch transaction ``conn``
+    (which also sees the version the consumer would load); an app that fails to load for
+    another reason answers True, so the consumer runs, raises, and the event is retried."""
+    if event["kind"] not in _TRIGGER_OF:
+        return False
+    memo: dict[str, Any] | None = None
+    if conn is not None:
+        tx = conn.get_transaction()
+        held = conn.info.get("jimu_auto_apps")
+        if held is None or held[0] is not tx:  # the memo holds tx: its identity cannot be reused
+            held = conn.info["jimu_auto_apps"] = (tx, {})
+        memo = held[1]
+    app = str(event["app"])
+    if memo is not None and app in memo:
+        rt = memo[app]
+    else:
+        try:
+            rt = jimu.apps.get(app, conn)
+        except NotFound:
+            rt = None
+        except Exception:  # noqa: BLE001 - let the consumer raise it (and the event be retried)
+            return True
+        if memo is not None:
+            memo[app] = rt
+    return rt is not None and any(triggered(a, event) for a in rt.spec.automations)
 
 
 def run_automations(jimu: Jimu, conn: Connection | None, event: Mapping[str, Any]) -> int:

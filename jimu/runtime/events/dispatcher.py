@@ -46,12 +46,12 @@ from sqlalchemy.engine import Connection
 from jimu.core import clock
 from jimu.platform import wakeup
 from jimu.runtime.events import consumed, webhooks
-from jimu.runtime.events.tables import events
+from jimu.runtime.events.tables import event_consumers, events
 
 if TYPE_CHECKING:
     from jimu.runtime.context import Jimu
 
-__all__ = ["Consumer", "MAX_ATTEMPTS", "RETRY_BASE", "RETRY_MAX", "retry_delay", "register_consumer", "consumers", "claim_events", "dispatch_pending", "run_once",
+__all__ = ["Consumer", "Wants", "DEBOUNCE", "MAX_ATTEMPTS", "RETRY_BASE", "RETRY_MAX", "retry_delay", "register_consumer", "consumers", "claim_events", "dispatch_pending", "run_once",
            "start_dispatcher", "next_wake", "DEFAULT_LEASE", "POLL", "due_runner"]
 
 log = logging.getLogger("jimu.events.dispatcher")
@@ -62,13 +62,18 @@ CHUNK = 50
 MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(seconds=5)
 RETRY_MAX = timedelta(hours=1)
+DEBOUNCE = 0.02  # seconds: after a wake-up, let a burst of commits land before one pass
 Consumer = Callable[[Any, Any, Mapping[str, Any]], Any]
+# wants(jimu, conn, event) -> False only when the consumer would provably do nothing with
+# the event (no write, no error): the dispatcher then neither calls it nor opens a savepoint.
+Wants = Callable[[Any, Any, Mapping[str, Any]], bool]
 
 
 @dataclass(frozen=True)
 class _Registered:
     fn: Consumer
     transactional: bool
+    wants: Wants | None = None
 
 
 _consumers: dict[str, _Registered] = {}
@@ -83,13 +88,24 @@ def _queue_webhooks(jimu: Jimu, conn: Connection, event: Mapping[str, Any]) -> A
     return webhooks.queue_deliveries(jimu, conn, event)
 
 
-def register_consumer(name: str, fn: Consumer, *, transactional: bool = True) -> None:
+def _wants_webhooks(jimu: Jimu, conn: Connection, event: Mapping[str, Any]) -> bool:
+    return webhooks.any_hook_for(conn, event)
+
+
+def register_consumer(name: str, fn: Consumer, *, transactional: bool = True, wants: Wants | None = None) -> None:
     """Register (or replace) consumer ``name``. A transactional consumer runs inside the
     dispatch transaction (``conn``), which also writes its processed-marker; one with
     ``transactional=False`` is called with ``conn=None`` and opens its own transactions,
     keeping its own markers (:mod:`jimu.runtime.events.consumed`) so a retry does not
-    apply an event twice."""
-    _consumers[name] = _Registered(fn, transactional)
+    apply an event twice.
+
+    ``wants(jimu, conn, event)`` (optional, ``conn`` is the dispatch transaction) says
+    whether the consumer has anything to do with the event; it must answer False only when
+    calling ``fn`` would write nothing and raise nothing (no webhook, no automation for
+    it). Such an event is not handed to the consumer: no call, no savepoint, and no
+    processed-marker when the event is marked dispatched in the same transaction (it is
+    then never seen again); otherwise the markers are written in bulk, as ``fn`` had run."""
+    _consumers[name] = _Registered(fn, transactional, wants)
 
 
 def unregister_consumer(name: str) -> None:
@@ -103,7 +119,7 @@ def consumers() -> dict[str, Consumer]:
 
 
 def _registered() -> dict[str, _Registered]:
-    _consumers.setdefault("webhooks", _Registered(_queue_webhooks, True))
+    _consumers.setdefault("webhooks", _Registered(_queue_webhooks, True, _wants_webhooks))
     try:
         import jimu.runtime.automations  # noqa: F401 - registers the automation consumer
     except ImportError:
@@ -142,17 +158,33 @@ def dispatch_pending(jimu: Jimu, now: datetime | None = None, *, limit: int = 20
 
 def _dispatch_chunk(jimu: Jimu, chunk: list[int], token: str, todo: dict[str, _Registered], at: datetime,
                     lease: timedelta) -> int:
+    """One write transaction for the transactional consumers of the chunk's events. An
+    event no consumer outside the transaction still has to handle (the common case: no
+    automation for it) is marked dispatched in that same transaction, so its effects and
+    its dispatch commit together and no processed-marker is needed for it; the others go
+    through the non-transactional consumers and :func:`_finish`."""
     failures: dict[int, list[tuple[str, str]]] = {}
     ran: dict[int, list[str]] = {}
+    later: dict[int, list[str]] = {}  # seq -> the non-transactional consumers it still needs
+    done = 0
     with jimu.db.write() as conn:
         # Only the events this worker still holds (a lease that expired meanwhile went to another).
         rows = [dict(r) for r in conn.execute(sa.select(events).where(
             events.c.seq.in_(chunk), events.c.lease_owner == token, events.c.dispatched_at.is_(None))
             .order_by(events.c.seq)).mappings()]
         state = consumed.handled(conn, [r["id"] for r in rows])
+        skipped: dict[int, list[str]] = {}  # seq -> transactional consumers with nothing to do
         for row in rows:
+            seen = state.get(row["id"], {})
             for name, reg in todo.items():
-                if not reg.transactional or state.get(row["id"], {}).get(name, ("", 0))[0] in ("done", "dead"):
+                if seen.get(name, ("", 0))[0] in ("done", "dead"):
+                    continue
+                if reg.wants is not None and not reg.wants(jimu, conn, row):
+                    if reg.transactional:
+                        skipped.setdefault(row["seq"], []).append(name)
+                    continue
+                if not reg.transactional:
+                    later.setdefault(row["seq"], []).append(name)
                     continue
                 sp = conn.begin_nested()
                 try:
@@ -163,21 +195,44 @@ def _dispatch_chunk(jimu: Jimu, chunk: list[int], token: str, todo: dict[str, _R
                     sp.rollback()
                     log.exception("event consumer %s failed on %s (will retry)", name, row["id"])
                     failures.setdefault(row["seq"], []).append((name, f"{type(exc).__name__}: {exc}"))
-    renewed = time.monotonic()
-    for row in rows:
-        for name, reg in todo.items():
-            if reg.transactional or state.get(row["id"], {}).get(name, ("", 0))[0] in ("done", "dead"):
+        now_done = [r["seq"] for r in rows if r["seq"] not in failures and r["seq"] not in later]
+        if now_done:
+            done = conn.execute(sa.update(events).where(
+                events.c.seq.in_(now_done), events.c.lease_owner == token, events.c.dispatched_at.is_(None))
+                .values(dispatched_at=clock.now(), lease_owner=None, lease_until=None)).rowcount or 0
+        # An event that stays undispatched keeps a marker for every consumer it skipped, so
+        # a retry treats it exactly as if the consumer had run and found nothing to do.
+        fresh = []
+        for row in rows:
+            if row["seq"] in now_done:
                 continue
+            for name in skipped.get(row["seq"], ()):
+                if name in state.get(row["id"], {}):
+                    consumed.mark_done(conn, name, row["id"])
+                else:
+                    fresh.append({"event_id": row["id"], "consumer": name, "status": "done", "attempts": 0,
+                                  "at": clock.now()})
+        if fresh:
+            conn.execute(_MARK_INSERT, fresh)
+    rest = [r for r in rows if r["seq"] not in now_done]
+    if not rest:
+        return done
+    renewed = time.monotonic()
+    for row in rest:
+        for name in later.get(row["seq"], ()):
             if time.monotonic() - renewed > lease.total_seconds() / 3:
-                _renew(jimu, token, [r["seq"] for r in rows], lease)
+                _renew(jimu, token, [r["seq"] for r in rest], lease)
                 renewed = time.monotonic()
             try:
-                reg.fn(jimu, None, row)
+                todo[name].fn(jimu, None, row)
                 ran.setdefault(row["seq"], []).append(name)
             except Exception as exc:  # noqa: BLE001 - logged with its traceback, retried with backoff
                 log.exception("event consumer %s failed on %s (will retry)", name, row["id"])
                 failures.setdefault(row["seq"], []).append((name, f"{type(exc).__name__}: {exc}"))
-    return _finish(jimu, rows, token, failures, ran, at)
+    return done + _finish(jimu, rest, token, failures, ran, at)
+
+
+_MARK_INSERT = event_consumers.insert()
 
 
 def _renew(jimu: Jimu, token: str, seqs: list[int], lease: timedelta) -> None:
@@ -284,7 +339,11 @@ def start_dispatcher(jimu: Jimu, *, interval: float = POLL, lease: timedelta = D
                     timeout = min(interval, max(MIN_SLEEP, (nxt - clock.now()).total_seconds()))
             except Exception:  # noqa: BLE001 - keep the loop alive; the next tick retries
                 log.exception("dispatcher tick failed (%s)", worker)
-            wake.wait(timeout)
+            if wake.wait(timeout):
+                # Woken by a commit: the writes of a burst come in quick succession, so a
+                # short pause lets them land and one pass (one claim, one transaction per
+                # chunk) handles them all instead of one pass per commit.
+                stopping.wait(DEBOUNCE)
 
     thread = threading.Thread(target=loop, name=f"jimu-dispatcher-{worker}", daemon=True)
     thread.start()

@@ -45,7 +45,7 @@ from jimu.runtime.events.visibility import render_event
 if TYPE_CHECKING:
     from jimu.runtime.context import Jimu
 
-__all__ = ["FORMATS", "sign", "webhook_actor", "build_body", "markdown_text", "queue_deliveries", "send_due",
+__all__ = ["FORMATS", "sign", "webhook_actor", "build_body", "markdown_text", "queue_deliveries", "any_hook_for", "send_due",
            "send_one", "resend", "webhook_dict", "delivery_dict", "SIGNATURE_HEADER"]
 
 log = logging.getLogger("jimu.events.webhooks")
@@ -114,6 +114,12 @@ def _out_hooks(conn: Connection, app: str) -> list[Any]:
         hooks = memo[1][app] = list(conn.execute(sa.select(webhooks).where(
             webhooks.c.app == app, webhooks.c.direction == "out", webhooks.c.active.is_(True))).mappings().all())
     return hooks
+
+
+def any_hook_for(conn: Connection, event: Mapping[str, Any]) -> bool:
+    """Whether an active outgoing webhook of the event's app matches ``event`` (the
+    dispatcher's pre-check: without one, :func:`queue_deliveries` writes nothing)."""
+    return any(_matches(hook, event) for hook in _out_hooks(conn, str(event["app"])))
 
 
 def queue_deliveries(jimu: Jimu, conn: Connection, event: Mapping[str, Any]) -> int:
