@@ -1,0 +1,63 @@
+"""The dispatcher skips consumers with nothing to do for an event (``wants``) without
+changing what a retry sees: an event dispatched in the same transaction needs no
+processed-marker; one left undispatched gets the skipped consumers' markers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from jimu.runtime.events.dispatcher import register_consumer, run_once, unregister_consumer
+from jimu.runtime.events.tables import event_consumers, events
+
+
+@pytest.fixture
+def broken_consumer() -> Any:
+    calls: list[str] = []
+
+    def broken(jimu: Any, conn: Any, event: Any) -> None:
+        calls.append(event["id"])
+        raise RuntimeError("script host down")
+
+    register_consumer("broken", broken, transactional=False,
+                      wants=lambda jimu, conn, event: event["entity"] == "item")
+    yield calls
+    unregister_consumer("broken")
+
+
+def _markers(jimu: Any) -> list[tuple[str, str]]:
+    with jimu.db.read() as c:
+        return sorted((r.consumer, r.status) for r in c.execute(
+            sa.select(event_consumers.c.consumer, event_consumers.c.status)
+            .select_from(event_consumers.join(events, events.c.id == event_consumers.c.event_id))
+            .where(events.c.entity == "item")))
+
+
+def _pending(jimu: Any) -> int:
+    with jimu.db.read() as c:
+        return int(c.execute(sa.select(sa.func.count()).select_from(events)
+                             .where(events.c.dispatched_at.is_(None))).scalar_one())
+
+
+def test_an_event_nobody_wants_is_dispatched_without_markers(shop, manual_clock):
+    """No outgoing webhook, no automation: the event is dispatched in one pass and no
+    processed-marker is written for it. Mutation: ignore ``wants`` in ``_dispatch_chunk``
+    (call every transactional consumer in its savepoint) and a ``webhooks`` marker appears."""
+    shop.records.create("shop", "item", {"sku": "S1", "name": "one"})
+    assert run_once(shop, manual_clock.now())["dispatched"] >= 1
+    assert _pending(shop) == 0 and _markers(shop) == []
+
+
+def test_a_skipped_consumer_is_marked_done_when_its_event_waits_for_a_retry(shop, manual_clock, broken_consumer):
+    """``broken`` (outside the transaction) fails on an item event that no webhook wants:
+    the event stays undispatched, and the skipped ``webhooks`` consumer gets its ``done``
+    marker (bulk INSERT) as if it had run and found nothing, so the retry treats it as
+    before. An event ``broken`` does not want (a warehouse) is dispatched at once.
+    Mutation: drop the bulk marker INSERT and the ``webhooks`` marker is missing."""
+    shop.records.create("shop", "item", {"sku": "S1", "name": "one"})
+    shop.records.create("shop", "warehouse", {"name": "w"})
+    run_once(shop, manual_clock.now())
+    assert len(broken_consumer) == 1 and _pending(shop) == 1
+    assert _markers(shop) == [("broken", "failed"), ("webhooks", "done")]
