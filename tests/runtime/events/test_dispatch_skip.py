@@ -61,3 +61,21 @@ def test_a_skipped_consumer_is_marked_done_when_its_event_waits_for_a_retry(shop
     run_once(shop, manual_clock.now())
     assert len(broken_consumer) == 1 and _pending(shop) == 1
     assert _markers(shop) == [("broken", "failed"), ("webhooks", "done")]
+
+
+def test_send_due_with_nothing_due_opens_no_write_transaction(shop, manual_clock, monkeypatch):
+    """A dispatcher pass with no delivery due answers from a read (on SQLite a write
+    transaction takes the database's write lock, which every create waits on).
+    Mutation: drop the read pre-check in ``webhooks._claim`` and one write is opened."""
+    from jimu.runtime.events import webhooks
+
+    writes: list[int] = []
+    real = shop.db.write
+
+    def counting(*a: Any, **kw: Any) -> Any:
+        writes.append(1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(shop.db, "write", counting)
+    assert webhooks.send_due(shop, manual_clock.now()) == 0
+    assert writes == []
