@@ -12,21 +12,20 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from jimu.core.errors import JimuError, PermissionDenied, TooManyRequests, Unauthenticated
+from jimu.core.errors import JimuError
 from jimu.designer.i18n import strings
 from jimu.platform.permissions import is_admin
 from jimu.runtime.api.auth import (
     csrf_token,
     jimu_of,
-    login_form_ok,
     login_form_token,
     login_session,
     logout_session,
     optional_actor,
     set_login_nonce,
 )
+from jimu.runtime.api.login_form import attempt_login
 from jimu.runtime.api.security import safe_next, same_origin
-from jimu.runtime.api.throttle import throttled_login
 from jimu.runtime.screens.escape import install as install_escapes
 from jimu.runtime.screens.i18n import LANG_COOKIE, pick_lang
 
@@ -82,20 +81,12 @@ async def login_post(request: Request) -> Response:
     """POST /designer/login (form): starts a session and goes to ``next`` (a designer
     path). Refused when posted from another site or without the form's token (login
     CSRF); throttled per address."""
-    if not same_origin(request):
-        return _login_form(request, 403, "/designer", True)
-    form = await request.form()
-    target = safe_next(form.get("next"), "/designer", "/designer")
-    if not login_form_ok(request, form.get("csrf_token")):
-        return _login_form(request, 403, target, True)
-    try:
-        user = throttled_login(request, form.get("username"), form.get("password"))
-    except TooManyRequests as exc:
-        return _login_form(request, 429, target, True, exc.extra.get("retry_after", 60))
-    except (Unauthenticated, PermissionDenied, JimuError):
-        return _login_form(request, 401, target, True)
+    attempt = await attempt_login(request)
+    target = safe_next(attempt.next, "/designer", "/designer")
+    if attempt.user is None:
+        return _login_form(request, attempt.status, target, True, attempt.retry_after)
     response = RedirectResponse(target, status_code=303)
-    login_session(request, user, response)
+    login_session(request, attempt.user, response)
     return response
 
 

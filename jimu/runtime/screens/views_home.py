@@ -9,19 +9,18 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from jimu.core.errors import JimuError, TooManyRequests
+from jimu.core.errors import JimuError
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import (
     jimu_of,
-    login_form_ok,
     login_form_token,
     login_session,
     logout_session,
     optional_actor,
     set_login_nonce,
 )
+from jimu.runtime.api.login_form import attempt_login
 from jimu.runtime.api.security import safe_next, same_origin
-from jimu.runtime.api.throttle import throttled_login
 from jimu.runtime.screens.base import STATIC_PREFIX, open_screen, redirect, screen
 from jimu.runtime.screens.dash_builtin import (
     near_expiry_batches,
@@ -88,21 +87,16 @@ async def login_submit(request: Request) -> Response:
     then redirect to ``next`` (a same-site path). Refused (403) when posted from another
     site or without the login form's token (login CSRF); throttled per address like the
     API's login."""
-    lang = pick_lang(request.cookies.get(LANG_COOKIE))
-    if not same_origin(request):
-        return _login_html(request, translate("login_cross_site", lang), 403)
-    form = await request.form()
-    if not login_form_ok(request, form.get("csrf_token")):
-        return _login_html(request, translate("login_cross_site", lang), 403, next_path=form.get("next"))
-    try:
-        user = throttled_login(request, str(form.get("username") or ""), str(form.get("password") or ""))
-    except TooManyRequests as exc:
-        return _login_html(request, translate("login_locked", lang, s=exc.extra.get("retry_after", 60)), 429,
-                           retry_after=exc.extra.get("retry_after", 60), next_path=form.get("next"))
-    except JimuError:
-        return _login_html(request, translate("login_failed", lang), 401, next_path=form.get("next"))
-    response = RedirectResponse(_safe_next(str(form.get("next") or "")), status_code=303)
-    login_session(request, user, response)
+    attempt = await attempt_login(request)
+    if attempt.user is None:
+        lang = pick_lang(request.cookies.get(LANG_COOKIE))
+        if attempt.reason == "throttled":
+            message = translate("login_locked", lang, s=attempt.retry_after)
+        else:
+            message = translate("login_cross_site" if attempt.reason == "cross_site" else "login_failed", lang)
+        return _login_html(request, message, attempt.status, retry_after=attempt.retry_after, next_path=attempt.next)
+    response = RedirectResponse(_safe_next(attempt.next or ""), status_code=303)
+    login_session(request, attempt.user, response)
     return response
 
 
