@@ -90,4 +90,6 @@ def test_two_processes_fire_each_job_once_and_survive_a_kill(db_url):
     assert len(titles) == N and set(titles.values()) == {1}, "every job fired exactly once"
     assert Counter(r["status"] for r in _rows(db_url, sa.select(jobs.c.status))) == {"done": N}
     by = Counter(r["done_by"] for r in _rows(db_url, sa.select(jobs.c.done_by)))
-    assert by["A"] >= N // 5 and by["B"] > 0, by
+    # A fired its share before it stalled; the survivors B and C (started together, either
+    # may win every claim) fired the rest.
+    assert by["A"] >= N // 5 and by["B"] + by["C"] == N - by["A"], by
