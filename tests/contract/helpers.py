@@ -66,3 +66,15 @@ def get(srv: Server, user: str, entity: str, rid: Any, app: str = APP) -> dict[s
         r = c.get(f"/api/apps/{app}/data/{entity}/{rid}")
         assert r.status_code == 200, r.text
         return dict(r.json())
+
+
+def start_stocktake(srv: Server, warehouse: int, item: int, user: str = "warehouse") -> dict[str, Any]:
+    """A stocktake of ``warehouse`` with one line for ``item``, created and started by ``user``
+    (its system_qty frozen); returns the record as created."""
+    with srv.client(user) as c:
+        r = c.post(f"/api/apps/{APP}/data/stocktake", json={"warehouse": warehouse, "stocktake_line": [
+            {"item": item, "warehouse": warehouse}]})
+        assert r.status_code == 201, r.text
+        st = r.json()
+    assert fire(srv, user, st, "start", entity="stocktake").status_code == 200
+    return st

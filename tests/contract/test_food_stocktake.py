@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal
 
 from tests.contract.conftest import Server, first, problem
-from tests.contract.helpers import APP, add_stock, fire, get, new_item
+from tests.contract.helpers import APP, add_stock, fire, get, new_item, start_stocktake
 
 
 def test_food_template_allocates_first_expiry_first_out(server: Server) -> None:
@@ -52,12 +52,7 @@ def test_stocktake_trace(server: Server) -> None:
         wh = first(c, "warehouse")
     item = new_item(server)
     add_stock(server, item["id"], wh["id"], "10")
-    with server.client("warehouse") as c:
-        r = c.post(f"/api/apps/{APP}/data/stocktake", json={"warehouse": wh["id"], "stocktake_line": [
-            {"item": item["id"], "warehouse": wh["id"]}]})
-        assert r.status_code == 201, r.text
-        st = r.json()
-    assert fire(server, "warehouse", st, "start", entity="stocktake").status_code == 200
+    st = start_stocktake(server, wh["id"], item["id"])
     st = get(server, "warehouse", "stocktake", st["id"])
     line = st["stocktake_line"][0]
     assert Decimal(line["system_qty"]) == Decimal(10)

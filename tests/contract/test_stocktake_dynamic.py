@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from tests.contract.conftest import Server
-from tests.contract.helpers import APP, add_stock, balance, fire, get, new_item
+from tests.contract.helpers import APP, add_stock, balance, fire, get, new_item, start_stocktake
 
 
 def _warehouse(server: Server) -> dict[str, Any]:
@@ -52,12 +52,7 @@ def test_movement_during_count_is_not_counted_twice(server: Server) -> None:
     wh = _warehouse(server)
     item = new_item(server)
     add_stock(server, item["id"], wh["id"], "23")
-    with server.client("warehouse") as c:
-        r = c.post(f"/api/apps/{APP}/data/stocktake", json={"warehouse": wh["id"], "stocktake_line": [
-            {"item": item["id"], "warehouse": wh["id"]}]})
-        assert r.status_code == 201, r.text
-        st = r.json()
-    assert fire(server, "warehouse", st, "start", entity="stocktake").status_code == 200
+    st = start_stocktake(server, wh["id"], item["id"])
     assert Decimal(_line(server, st, item["id"])["system_qty"]) == 23
     add_stock(server, item["id"], wh["id"], "-3", reason="damage")  # book 23 - 3 = 20
     _count(server, st, {item["id"]: "20"})
@@ -84,12 +79,7 @@ def test_real_variance_with_movement_during_count(server: Server) -> None:
     wh = _warehouse(server)
     item = new_item(server)
     add_stock(server, item["id"], wh["id"], "10")
-    with server.client("warehouse") as c:
-        r = c.post(f"/api/apps/{APP}/data/stocktake", json={"warehouse": wh["id"], "stocktake_line": [
-            {"item": item["id"], "warehouse": wh["id"]}]})
-        assert r.status_code == 201, r.text
-        st = r.json()
-    assert fire(server, "warehouse", st, "start", entity="stocktake").status_code == 200
+    st = start_stocktake(server, wh["id"], item["id"])
     add_stock(server, item["id"], wh["id"], "5", reason="correction")  # book 10 + 5 = 15
     _count(server, st, {item["id"]: "12"})
     assert fire(server, "manager", st, "post", entity="stocktake").status_code == 200
