@@ -101,7 +101,7 @@ class _CspWatchingBrowser:
         return getattr(self._browser, name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
