@@ -213,6 +213,7 @@ def add_ledgers(doc: Doc) -> None:
         doc.op(base + "/balances", "get", f"list_{lg.name}_balances", "ledgers",
                f"balances of ledger {lg.name}", ok("balance rows (available = on_hand - reserved)", envelope(row)),
                params=params)
+        _add_movements(doc, lg, base, props, params)
         if spec.entity("stock_transfer") is not None and policy.can("stock_transfer", "read"):
             disc = doc.ref("Discrepancy", ANY_OBJECT)
             doc.op(base + "/discrepancies", "get", f"list_{lg.name}_discrepancies", "ledgers",
@@ -231,6 +232,30 @@ def add_ledgers(doc: Doc) -> None:
         doc.op(f"/api/apps/{doc.app}/data/stocktake_line/{{id}}/trace", "get", "trace_stocktake_line", "ledgers",
                "the movements a count line's variance comes from", ok("movements", envelope(ANY_OBJECT)),
                params=[ID_PARAM])
+
+
+def _add_movements(doc: Doc, lg: Any, base: str, dims: dict[str, Any], params: list[dict[str, Any]]) -> None:
+    """The movement log of a ledger (same gate as its balances; rows of documents the
+    caller cannot read are left out)."""
+    bucket = {"type": ["string", "null"],
+              "enum": ["on_hand", "reserved", "in_transit", "on_order", "quarantine", "available", None]}
+    docref = {"type": "object", "required": ["entity", "id", "number", "line"], "properties": {
+        "entity": {"type": ["string", "null"]}, "id": {"type": ["integer", "string", "null"]},
+        "number": {}, "line": {"type": ["integer", "string", "null"]}}}
+    props = {"id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+             "user": {"type": ["string", "null"]}, "kind": {"type": "string"},
+             **{k: {"type": ["integer", "string", "null"]} for k in dims}, "batch": {"type": ["integer", "null"]},
+             "qty": DECIMAL, "from_bucket": bucket, "to_bucket": bucket, "document": docref}
+    row = doc.ref(camel(lg.name, "movement"), {"type": "object", "properties": props,
+                                               "required": ["id", "at", "kind", "qty", "from_bucket", "to_bucket",
+                                                            "document"]})
+    extra = [{"name": "entity", "in": "query", "schema": {"type": "string"},
+              "description": "only movements of documents of this entity"},
+             {"name": "record", "in": "query", "schema": {"type": "integer", "minimum": 1},
+              "description": "only movements of this document (needs entity)"}]
+    doc.op(base + "/movements", "get", f"list_{lg.name}_movements", "ledgers",
+           f"movements of ledger {lg.name}, oldest first", ok("a page of movements", envelope(row)),
+           params=[*params, *extra, *PAGE_PARAMS])
 
 
 def add_caller_routes(doc: Doc) -> None:
