@@ -24,6 +24,7 @@ from jimu.runtime.api.openapi_paths import (
     add_auth,
     add_caller_routes,
     add_ledgers,
+    add_trace,
     add_workflow,
     camel,
     describe,
@@ -197,6 +198,7 @@ def build_openapi(policy: AccessPolicy) -> dict[str, Any]:
             _record_paths(doc, ent, visible)
     _audit(doc)
     add_ledgers(doc)
+    add_trace(doc)
     add_caller_routes(doc)
     add_admin(doc)
     label = describe(spec.label, spec.name)

@@ -11,7 +11,7 @@ from typing import Any
 from jimu.platform.specs import Label, WorkflowSpec
 from jimu.runtime.access import AccessPolicy
 
-__all__ = ["Doc", "add_auth", "add_workflow", "add_ledgers", "add_caller_routes", "add_admin", "describe", "camel"]
+__all__ = ["Doc", "add_auth", "add_workflow", "add_ledgers", "add_trace", "add_caller_routes", "add_admin", "describe", "camel"]
 
 ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 DECIMAL: dict[str, Any] = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["12.5000"]}
@@ -354,3 +354,37 @@ def add_admin(doc: Doc) -> None:
            "acknowledge or snooze a finding", ok("the finding", ANY_OBJECT),
            params=[{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
            body=json_body(finding))
+
+
+def add_trace(doc: Doc) -> None:
+    """The batch trace and recall (DESIGN 16) wherever the app has a stock ledger whose items
+    the caller reads (an app that keeps no batches answers 404 ``trace.no_batches``), the
+    recall for managers and administrators only."""
+    policy = doc.policy
+    spec = policy.rt.spec
+    lg = spec.ledger("stock")
+    first = next((d.entity for d in lg.dimensions if d.entity), None) if lg is not None else None
+    batch = next((d.entity or "batch" for d in lg.dimensions if d.name == "batch" or d.entity == "batch"), None) \
+        if lg is not None else None
+    if first is None or not policy.can(batch or first, "read"):
+        return
+    base = f"/api/apps/{doc.app}/trace/batch/{{id}}"
+    node = doc.ref("BatchTrace", {"type": "object", "additionalProperties": True,
+                                  "required": ["batch", "item", "received", "produced_from", "shipped", "consumed",
+                                               "stock"],
+                                  "properties": {k: {"type": "array", "items": ANY_OBJECT} for k in (
+                                      "received", "produced_from", "shipped", "consumed", "stock", "children",
+                                      "parents")} | {"batch": ANY_OBJECT, "item": ANY_OBJECT,
+                                                     "truncated": {"type": "boolean"}}})
+    doc.op(base, "get", "trace_batch", "trace", "a batch's genealogy: down through consumption or up to components",
+           {**ok("the trace, nested by generation", node), **problems(404, 422)},
+           params=[ID_PARAM, {"name": "direction", "in": "query", "schema": {"type": "string", "enum": ["down", "up"]}},
+                   {"name": "depth", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 100}}])
+    if {"manager", "admin"} & set(policy.actor.roles):
+        body = {"type": "object", "required": ["reason"], "additionalProperties": False,
+                "properties": {"reason": {"type": "string", "minLength": 1}}}
+        doc.op(base + "/recall", "post", "recall_batch", "trace",
+               "recall a batch: record, quarantine what is left, notify sales and finance "
+               "(422 recall.not_installed without the recall unit)",
+               {**ok("the recall record", doc.ref("Recall", ANY_OBJECT), status=201), **problems(403, 404, 422)},
+               params=[ID_PARAM], body=json_body(body))

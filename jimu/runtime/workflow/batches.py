@@ -5,7 +5,8 @@ Posting options read here (see ``postings.py`` for the base format)::
 
     "batch_from": {"entity": "batch", "key": ["item", "batch_no"],
                    "fields": {"batch_no": "batch_no", "production_date": "production_date",
-                              "expiry_date": "expiry_date"}}      # receipt: line -> batch record
+                              "expiry_date": "expiry_date"},      # receipt: line -> batch record
+                   "fallback": {"batch_no": "number"}}            # a blank field takes another's value
     "allocate": "fefo", "expiry_field": "expiry_date"             # reserve/ship without a batch
     "record_batch": "batch"                                        # ship: store the batch on the line
 """
@@ -42,6 +43,11 @@ def resolve_batch(conn: Connection, rt: AppRuntime, records: Any, spec: Mapping[
     entity = str(spec.get("entity") or "batch")
     fields: Mapping[str, str] = spec.get("fields") or {}
     values = {target: line.get(src) if line.get(src) is not None else doc.get(src) for target, src in fields.items()}
+    # A produced batch always gets a number (the work order's own, say), so the genealogy
+    # of what it was made from is never lost to a blank field.
+    for target, src in (spec.get("fallback") or {}).items():
+        if values.get(target) in (None, ""):
+            values[target] = line.get(src) if line.get(src) is not None else doc.get(src)
     key = list(spec.get("key") or ["item", "batch_no"])
     for k in key:
         if k not in values:
