@@ -51,7 +51,8 @@ def test_standard_stable_names(jimu: Any) -> None:
     wf = spec.workflow_for("sales_order")
     assert [s.name for s in wf.states] == ["draft", "pending_approval", "approved", "shipped", "completed",
                                           "rejected", "cancelled"]
-    assert {t.name for t in wf.transitions} == {"submit", "approve", "reject", "ship", "complete", "cancel"}
+    # the stable names (DESIGN 12); units may add more (the invoice unit adds create_invoice)
+    assert {t.name for t in wf.transitions} >= {"submit", "approve", "reject", "ship", "complete", "cancel"}
     assert {i.name for i in wf.transition("ship").inputs} == {"warehouse_confirm_code", "logistics_no"}
     assert set(wf.transition("cancel").roles) == {"sales", "manager", "admin"}
     assert [s.condition for s in wf.transition("submit").approval.steps] == [None, "amount > 5000"]

@@ -1,0 +1,131 @@
+"""Posting a payment: its allocations settle invoices in the same transaction.
+
+A payment (kind ``receipt`` from a customer or ``disbursement`` to a supplier) carries
+allocation rows ``{invoice, amount}``. Confirming it checks, before writing anything:
+
+- Σ allocations ≤ the payment amount (422 ``payment.over_allocated``, with both figures);
+- every allocated invoice is of the matching kind and partner, issued or partially paid
+  (422 ``payment.invoice_state`` / ``payment.partner``), in the payment's currency (422
+  ``payment.currency_mismatch`` naming both currencies);
+- Σ allocations per invoice ≤ its open amount (422 ``payment.over_allocated`` with the
+  invoice, its open amount and the sum allocated).
+
+Then, per invoice (in id order, each row locked on PostgreSQL): ``paid_amount`` +=
+allocated, ``open_amount`` = amount − paid, ``open_base_amount`` at the invoice's rate,
+and the ``settle`` (paid) or ``settle_partial`` transition. A record's version check
+refuses a concurrent change of the same invoice (409), so two payments never both spend
+the same open amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from jimu.core.errors import FieldError, ValidationError
+from jimu.core.money import decimal_str, to_decimal
+from jimu.platform.actor import SYSTEM, Actor
+from jimu.runtime.money.currency import settings, to_base
+from jimu.runtime.money.invoices import INVOICE
+
+__all__ = ["PAYMENT", "INVOICE_KIND", "post_payment", "check_allocations"]
+
+PAYMENT = "payment"
+INVOICE_KIND = {"receipt": ("sales", "customer"), "disbursement": ("purchase", "supplier")}
+OPEN_STATES = ("issued", "partially_paid")
+
+
+def _dec(value: Any) -> Decimal:
+    return to_decimal(value) if value is not None else Decimal(0)
+
+
+def _refuse(code: str, message: str, field: str, extra: Mapping[str, Any]) -> ValidationError:
+    return ValidationError(message, code=code, errors=[FieldError(field, code, message)], extra=dict(extra))
+
+
+def check_allocations(payment: Mapping[str, Any], invoices: Mapping[int, Mapping[str, Any]]) -> dict[int, Decimal]:
+    """Σ allocated per invoice id, after every check of the module docstring (raises the
+    first refusal found, in allocation order)."""
+    amount = _dec(payment.get("amount"))
+    allocs = payment.get("allocations") or []
+    total = sum((_dec(a.get("amount")) for a in allocs), Decimal(0))
+    if amount <= 0:
+        raise _refuse("payment.amount", f"the payment amount must be positive (got {decimal_str(amount)}) / "
+                      f"付款金额必须大于 0", "amount", {"amount": decimal_str(amount)})
+    if total > amount:
+        raise _refuse("payment.over_allocated",
+                      f"allocations total {decimal_str(total)} but the payment is {decimal_str(amount)} / "
+                      f"分配合计 {decimal_str(total)} 超过付款金额 {decimal_str(amount)}", "allocations",
+                      {"allocated": decimal_str(total), "amount": decimal_str(amount)})
+    kind, partner = INVOICE_KIND.get(str(payment.get("kind")), ("", ""))
+    per: dict[int, Decimal] = {}
+    for i, a in enumerate(allocs):
+        if _dec(a.get("amount")) <= 0:
+            raise _refuse("payment.allocation_amount", "an allocation must be positive / 分配金额必须大于 0",
+                          f"allocations.{i}.amount", {"amount": decimal_str(_dec(a.get("amount")))})
+        inv_id = int(a["invoice"])
+        inv = invoices[inv_id]
+        number = inv.get("number") or f"#{inv_id}"
+        if inv.get("kind") != kind or inv.get(partner) != payment.get(partner):
+            raise _refuse("payment.partner", f"invoice {number} is not a {kind} invoice of this payment's {partner} / "
+                          f"发票 {number} 不属于本单的往来单位", f"allocations.{i}.invoice",
+                          {"invoice": inv_id, "kind": inv.get("kind")})
+        if inv.get("state") not in OPEN_STATES:
+            raise _refuse("payment.invoice_state", f"invoice {number} is {inv.get('state')}, not open / "
+                          f"发票 {number} 不是待收付状态", f"allocations.{i}.invoice",
+                          {"invoice": inv_id, "state": inv.get("state")})
+        if str(inv.get("currency")) != str(payment.get("currency")):
+            raise _refuse("payment.currency_mismatch",
+                          f"invoice {number} is in {inv.get('currency')}, the payment in {payment.get('currency')} / "
+                          f"发票 {number} 币种 {inv.get('currency')} 与付款币种 {payment.get('currency')} 不一致",
+                          f"allocations.{i}.invoice", {"invoice": inv_id, "invoice_currency": inv.get("currency"),
+                                                       "payment_currency": payment.get("currency")})
+        per[inv_id] = per.get(inv_id, Decimal(0)) + _dec(a.get("amount"))
+        open_amount = _dec(inv.get("open_amount"))
+        if per[inv_id] > open_amount:
+            raise _refuse("payment.over_allocated",
+                          f"invoice {number}: {decimal_str(per[inv_id])} allocated but only "
+                          f"{decimal_str(open_amount)} is open / 发票 {number} 未结金额 {decimal_str(open_amount)},"
+                          f"分配了 {decimal_str(per[inv_id])}", f"allocations.{i}.amount",
+                          {"invoice": inv_id, "open_amount": decimal_str(open_amount),
+                           "allocated": decimal_str(per[inv_id])})
+    return per
+
+
+def _lock(jimu: Any, conn: Connection, rt: Any, ids: list[int]) -> None:
+    if ids and not jimu.db.is_sqlite:
+        table = rt.tables(INVOICE)
+        conn.execute(sa.select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update())
+
+
+def post_payment(jimu: Any, conn: Connection, app: str, payment_id: Any, actor: Actor = SYSTEM) -> dict[int, Decimal]:
+    """Settle the invoices of one payment's allocations (module docstring); returns the
+    amount applied per invoice id."""
+    from jimu.runtime.workflow.engine import WorkflowEngine
+
+    rt = jimu.apps.get(app, conn)
+    payment = jimu.records.get(app, PAYMENT, payment_id, conn=conn)
+    ids = sorted({int(a["invoice"]) for a in payment.get("allocations") or [] if a.get("invoice") is not None})
+    _lock(jimu, conn, rt, ids)
+    invoices = {i: jimu.records.get(app, INVOICE, i, conn=conn) for i in ids}
+    per = check_allocations(payment, invoices)
+    base = str(settings(rt.spec)["base_currency"])
+    engine = WorkflowEngine(jimu)
+    for inv_id in ids:
+        inv = invoices[inv_id]
+        paid = _dec(inv.get("paid_amount")) + per[inv_id]
+        open_amount = _dec(inv.get("amount")) - paid
+        jimu.records.update(app, INVOICE, inv_id, {
+            "paid_amount": paid, "open_amount": open_amount,
+            "open_base_amount": to_base(open_amount, inv.get("fx_rate"), base)},
+            actor=actor, conn=conn, _extra={"document": f"{PAYMENT}:{payment['id']}"})
+        transition = "settle" if open_amount == 0 else "settle_partial"
+        if transition == "settle_partial" and inv.get("state") == "partially_paid":
+            continue
+        engine.fire(app, INVOICE, inv_id, transition, actor=SYSTEM, conn=conn,
+                    comment=f"payment {payment.get('number') or payment['id']}")
+    return per
