@@ -56,6 +56,15 @@ class JimuHookSpecs:
         raise NotImplementedError
 
     @hookspec
+    def jimu_ledger_guards(self) -> list[Callable[..., Any]]:
+        """Functions ``(conn, app, ledger, lines)`` called by the move engine before a
+        posting changes any balance (``lines``: the engine's ``Line`` objects with full
+        ``dims``, bucket ``changes`` and the ``doc``); one refuses the whole posting by
+        raising a :class:`~jimu.core.errors.JimuError` (e.g. a stocktake's freeze, 409
+        ``stocktake.in_progress``). They run in the posting's transaction."""
+        raise NotImplementedError
+
+    @hookspec
     def jimu_template_install_steps(self) -> list[Any]:
         """Steps run when a template or CBU is installed (sample data, dashboards, ...)."""
         raise NotImplementedError

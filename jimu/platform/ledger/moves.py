@@ -25,7 +25,7 @@ from jimu.platform.ledger import rawsql
 from jimu.platform.ledger.spec import Doc, Ledger
 from jimu.platform.ledger.tables import BUCKETS, balance, movement, reservation
 
-__all__ = ["Line", "apply_lines", "update_balances", "expire_key", "ensure_row", "insert_movements"]
+__all__ = ["Line", "apply_lines", "run_guards", "update_balances", "expire_key", "ensure_row", "insert_movements"]
 
 _B = balance.c
 _MOVE_MANY = movement.insert().returning(movement.c.id, sort_by_parameter_order=True)
@@ -93,6 +93,18 @@ def expire_key(conn: Connection, app: str, ledger: str, key: str, now: datetime)
     return len(rows)
 
 
+def run_guards(conn: Connection, lg: Ledger, app: str, lines: Sequence[Line]) -> None:
+    """Call every ledger guard (hook ``jimu_ledger_guards``) with the posting's lines; a
+    guard refuses by raising. The platform knows no guard itself: a higher layer
+    registers them (layers import one way)."""
+    if not lines:
+        return
+    from jimu.platform.hooks import collect
+
+    for guard in collect("jimu_ledger_guards"):
+        guard(conn, app, lg, lines)
+
+
 def _try(conn: Connection, lg: Ledger, app: str, key: str, changes: Mapping[str, int]) -> bool:
     return rawsql.guarded_update(conn, app, lg.name, key, changes, lg.allow_negative)
 
@@ -118,8 +130,11 @@ def update_balances(conn: Connection, lg: Ledger, app: str, lines: Sequence[Line
     Refuses with :class:`StockConflict` (one FieldError per failing line) when a bucket
     would go negative or available would fall below zero, unless the ledger allows
     negative stock (then only on_hand/available may go below zero). Multi-key postings run
-    in a savepoint so a refusal leaves nothing half-applied even if the caller goes on."""
+    in a savepoint so a refusal leaves nothing half-applied even if the caller goes on.
+    The ledger guards (hook ``jimu_ledger_guards``, e.g. a stocktake's freeze) see the
+    lines first and may refuse the whole posting."""
     now = at
+    run_guards(conn, lg, app, lines)
     merged: dict[str, dict[str, int]] = {}
     first: dict[str, Line] = {}
     for ln in lines:

@@ -12,7 +12,7 @@ from starlette.routing import Match, Route
 
 from jimu.core.errors import JimuError
 
-__all__ = ["problem_response", "exception_handlers"]
+__all__ = ["caller_lang", "problem_response", "exception_handlers"]
 
 log = logging.getLogger("jimu.api")
 
@@ -36,9 +36,30 @@ def problem_response(status: int, detail: str, *, code: str | None = None, error
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
+def caller_lang(request: Request) -> str | None:
+    """``zh`` or ``en`` as the caller asked (the ``jimu_lang`` cookie, else the first of
+    them in ``Accept-Language``), None when they did not say."""
+    cookie = request.cookies.get("jimu_lang")
+    if cookie in ("zh", "en"):
+        return cookie
+    for part in (request.headers.get("accept-language") or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return None
+
+
 async def _jimu_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JimuError)
     body = exc.problem()
+    messages = body.get("messages")
+    if isinstance(messages, dict):
+        # An error that carries its message in zh and en answers in the caller's language.
+        lang = caller_lang(request)
+        if lang is not None and isinstance(messages.get(lang), str):
+            body["detail"] = messages[lang]
     return JSONResponse(body, status_code=exc.status, media_type="application/problem+json")
 
 

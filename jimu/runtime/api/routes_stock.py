@@ -3,7 +3,8 @@
 ``GET /api/apps/{app}/data/stocktake_line/{id}/trace`` (DESIGN 15): the movements of the
 line's item and warehouse since the previous count, with user, time and source document.
 For a posted count the window ends at its own posting, so the trace explains exactly the
-variance that count found.
+variance that count found. A line in a blind count is 403 ``stocktake.blind`` to a caller
+the count hides the book figure from (its movements add up to it).
 
 Transfer discrepancies (the documents a two-sided transfer opens when what arrived differs
 from what was sent), through the caller's rights on the transfer entity:
@@ -28,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from jimu.core.errors import FieldError, NotFound, ValidationError
+from jimu.core.errors import FieldError, NotFound, PermissionDenied, ValidationError
 from jimu.core.ids import parse_id
 from jimu.core.money import DecimalInputError, to_decimal
 from jimu.platform.ledger import Ledger, as_ledger, movements
@@ -61,6 +62,10 @@ async def line_trace(request: Request) -> Response:
     app = path_param(request, "app")
     policy = AccessPolicy.for_actor(jimu, app, current_actor(request))
     line = policy.load(LINE_ENTITY, path_param(request, "id"))
+    if line.get("blind") and policy.field_rule(LINE_ENTITY, "system_qty").access not in ("read", "write"):
+        # The movements add up to the book figure a blind count hides from this caller.
+        raise PermissionDenied("this line is in a blind count: its movements show after submit_count",
+                               code="stocktake.blind")
     lg = policy.rt.spec.ledger("stock")
     with jimu.db.read() as conn:
         table = policy.rt.tables(LINE_ENTITY)

@@ -1,4 +1,5 @@
-"""The stock operations' plugin: automation actions through the ordinary hook."""
+"""The stock operations' plugin: automation actions and the stocktake freeze's ledger
+guard, through the ordinary hooks."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from jimu.platform.hooks import hookimpl
 
-__all__ = ["jimu_automation_actions"]
+__all__ = ["jimu_automation_actions", "jimu_ledger_guards"]
 
 
 @hookimpl
@@ -14,3 +15,10 @@ def jimu_automation_actions() -> list[Any]:
     from jimu.runtime.stock.actions import STOCK_ACTIONS
 
     return list(STOCK_ACTIONS)
+
+
+@hookimpl
+def jimu_ledger_guards() -> list[Any]:
+    from jimu.runtime.stock.freeze import guard
+
+    return [guard]

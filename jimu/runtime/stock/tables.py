@@ -1,4 +1,5 @@
-"""System tables of the stock operations: channel pools and transfer discrepancies.
+"""System tables of the stock operations: channel pools, transfer discrepancies and the
+items a freezing stocktake holds (``stock_freeze``).
 
 Quantities are integer units of the ledger's scale, like the ledger's own tables. The
 tables are created with the other system tables (this module adds itself to
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from jimu.platform.db import TZDateTime, system_metadata
 
-__all__ = ["channel_pool", "discrepancy", "ensure_tables"]
+__all__ = ["channel_pool", "discrepancy", "ensure_tables", "stock_freeze"]
 
 _Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -63,6 +64,24 @@ discrepancy = sa.Table(
     sa.Index("ix_jimu_stock_discrepancy_state", "app", "state"),
 )
 
+#: One row per item a stocktake with ``freeze: true`` holds in its warehouse, from
+#: ``start`` to ``post``/``cancel``: the ledger guard refuses on_hand movements of it.
+#: ``number`` and ``item_label`` (``sku name``) are kept so the refusal names both
+#: without reading the app's tables inside every posting.
+stock_freeze = sa.Table(
+    "jimu_stock_freeze",
+    system_metadata,
+    sa.Column("app", sa.String(63), primary_key=True),
+    sa.Column("ledger", sa.String(63), primary_key=True),
+    sa.Column("warehouse", sa.String(128), primary_key=True),
+    sa.Column("item", sa.String(128), primary_key=True),
+    sa.Column("doc_entity", sa.String(63), primary_key=True),
+    sa.Column("doc_id", sa.String(64), primary_key=True),
+    sa.Column("number", sa.String(128)),
+    sa.Column("item_label", sa.String(400)),
+    sa.Column("created_at", TZDateTime),
+)
+
 _ready: weakref.WeakSet[object] = weakref.WeakSet()
 _lock = threading.Lock()
 
@@ -72,6 +91,6 @@ def ensure_tables(conn: Connection) -> None:
     if conn.engine in _ready:
         return
     with _lock:
-        for table in (channel_pool, discrepancy):
+        for table in (channel_pool, discrepancy, stock_freeze):
             table.create(bind=conn, checkfirst=True)
         _ready.add(conn.engine)

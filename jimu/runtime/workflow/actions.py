@@ -5,13 +5,21 @@ Built in:
   "quantity": "system_qty"}``: copy each line's current on-hand balance (for its item and
   warehouse, and batch when the line has one) into ``quantity``, so counting starts from a
   frozen book figure. A document with no lines gets one line per item with stock in its
-  warehouse (batches summed), so a full count needs no typing (DESIGN 16).
+  warehouse (batches summed), so a full count needs no typing (DESIGN 16); when the
+  document has an ``abc_class`` (the field named by ``"abc_class"``), only the items of
+  that class (``item.abc_class``): a cycle count. ``"copy": [field, ...]`` copies those
+  document fields onto every line (a blind count's ``blind`` flag).
 - ``{"kind": "book_at_post", "ledger": "stock", "lines": "stocktake_line",
   "quantity": "book_qty", "before_postings": true}``: the dynamic rule of a stocktake —
   write each line's book figure at posting (its ``system_qty`` plus the net movements of
   its item/warehouse(/batch) since ``start``, i.e. the on-hand balance now) into
   ``quantity``, so the line's variance (counted - book) is what is posted and ``post``
   leaves on_hand at the count; movements during the count are never counted twice.
+- ``{"kind": "set_lines", "lines": "stocktake_line", "values": {"blind": false}}``: set
+  literal values on every line.
+- ``{"kind": "stock_freeze", "ledger": "stock", "lines": "stocktake_line", "flag":
+  "freeze_stock"}`` / ``{"kind": "stock_unfreeze"}``: a stocktake's freeze of the counted items
+  (:mod:`jimu.runtime.stock.freeze`).
 An action with ``before_postings: true`` runs before the transition's ledger postings
 (they read what it wrote); the others run after them.
 Any other kind is looked up among the automation actions (hook ``jimu_automation_actions``).
@@ -23,6 +31,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.core.errors import ValidationError
@@ -32,7 +41,7 @@ from jimu.platform.specs import EntitySpec
 from jimu.platform.specs.workflow import TransitionSpec
 from jimu.runtime.apps import AppRuntime
 
-__all__ = ["book_at_post", "freeze_system_qty", "run_transition_actions"]
+__all__ = ["book_at_post", "freeze_system_qty", "run_transition_actions", "set_lines"]
 
 
 def freeze_system_qty(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
@@ -45,9 +54,13 @@ def freeze_system_qty(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySp
     target = str(spec.get("quantity") or "system_qty")
     lines = list(doc.get(lines_field) or [])
     if not lines:
-        rows: list[dict[str, Any]] = _stock_lines(conn, rt, lg, doc, target)
+        rows: list[dict[str, Any]] = _stock_lines(conn, rt, lg, doc, target,
+                                                  _class_items(conn, rt, doc.get(str(spec.get("abc_class")
+                                                                                     or "abc_class"))))
     else:
         rows = [{"id": line["id"], target: _on_hand(conn, rt, lg, doc, line)} for line in lines]
+    copied = {name: doc.get(name) for name in spec.get("copy") or ()}
+    rows = [{**row, **copied} for row in rows]
     if not rows:
         return False
     jimu.records.update(rt.name, ent.name, doc["id"], {lines_field: rows}, actor=actor, conn=conn,
@@ -63,15 +76,29 @@ def _on_hand(conn: Connection, rt: AppRuntime, lg: Any, doc: Mapping[str, Any], 
     return sum((Decimal(str(b["on_hand"])) for b in balances(conn, rt.name, lg, **filters)), Decimal(0))
 
 
-def _stock_lines(conn: Connection, rt: AppRuntime, lg: Any, doc: Mapping[str, Any], target: str
-                 ) -> list[dict[str, Any]]:
+def _class_items(conn: Connection, rt: AppRuntime, abc_class: Any) -> set[str] | None:
+    """The ids (as text) of the items of ``abc_class`` (None: no class asked, every item)."""
+    if not abc_class:
+        return None
+    item = rt.spec.entity("item")
+    if item is None or item.field("abc_class") is None:
+        return set()
+    tbl = rt.tables("item")
+    return {str(i) for i in conn.execute(sa.select(tbl.c.id).where(tbl.c.abc_class == str(abc_class))).scalars()}
+
+
+def _stock_lines(conn: Connection, rt: AppRuntime, lg: Any, doc: Mapping[str, Any], target: str,
+                 only: set[str] | None = None) -> list[dict[str, Any]]:
     """New lines for a document started empty: one per item with stock in the document's
-    warehouse (batches summed), with its book figure in ``target``."""
+    warehouse (batches summed; only the items in ``only`` when given, e.g. those of the
+    document's ``abc_class``), with its book figure in ``target``."""
     warehouse = doc.get("warehouse")
     if warehouse is None:
         return []
     per_item: dict[Any, Decimal] = {}
     for b in balances(conn, rt.name, lg, warehouse=warehouse):
+        if only is not None and str(b["item"]) not in only:
+            continue
         per_item[b["item"]] = per_item.get(b["item"], Decimal(0)) + Decimal(str(b["on_hand"]))
     return [{"item": item, "warehouse": warehouse, target: qty}
             for item, qty in sorted(per_item.items(), key=lambda kv: str(kv[0])) if qty != 0]
@@ -95,7 +122,36 @@ def book_at_post(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, d
     return True
 
 
-BUILTIN = {"freeze_system_qty": freeze_system_qty, "book_at_post": book_at_post}
+def set_lines(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
+              spec: Mapping[str, Any], actor: Actor) -> bool:
+    """Set literal ``values`` on every line of ``lines`` (a blind count's ``submit_count``
+    lifts ``blind`` so the counters see book and variance from then on)."""
+    lines_field = str(spec.get("lines") or "lines")
+    values = dict(spec.get("values") or {})
+    fresh = jimu.records.get(rt.name, ent.name, doc["id"], conn=conn)
+    lines = list(fresh.get(lines_field) or [])
+    if all(line.get(k) == v for line in lines for k, v in values.items()):
+        return False
+    rows = [{"id": line["id"], **values} for line in lines]  # the list given replaces the lines: all of them
+    jimu.records.update(rt.name, ent.name, doc["id"], {lines_field: rows}, actor=actor, conn=conn,
+                        _allow_state=True, _extra={"document": f"{ent.name}:{doc['id']}"})
+    return True
+
+
+def _stock_freeze(*args: Any) -> bool:
+    from jimu.runtime.stock.freeze import stock_freeze_action
+
+    return stock_freeze_action(*args)
+
+
+def _stock_unfreeze(*args: Any) -> bool:
+    from jimu.runtime.stock.freeze import stock_unfreeze_action
+
+    return stock_unfreeze_action(*args)
+
+
+BUILTIN = {"freeze_system_qty": freeze_system_qty, "book_at_post": book_at_post,
+           "set_lines": set_lines, "stock_freeze": _stock_freeze, "stock_unfreeze": _stock_unfreeze}
 
 
 def run_transition_actions(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
