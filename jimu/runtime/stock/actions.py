@@ -143,6 +143,38 @@ def _quarantine(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any
     return moved
 
 
+def _doc(jimu: Any, conn: Any, app: str, record: Any, entity: str) -> dict[str, Any]:
+    """The triggering document as stored now (with its lines)."""
+    if not record or record.get("id") is None:
+        raise ValueError("a return action needs a triggering record")
+    return dict(jimu.records.get(app, entity, record["id"], conn=conn))
+
+
+def _return_check(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> None:
+    from jimu.runtime.stock.returns import check_returnable
+
+    entity = str(p.get("entity") or ("purchase_return" if p.get("direction") == "received" else "sales_return"))
+    check_returnable(jimu, conn, app, _lg(jimu, conn, app, p), entity, _doc(jimu, conn, app, record, entity))
+
+
+def _sales_return_receive(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
+    from jimu.runtime.stock.returns import check_returnable, receive_sales_return
+
+    entity = str(p.get("entity") or "sales_return")
+    lg, doc = _lg(jimu, conn, app, p), _doc(jimu, conn, app, record, entity)
+    check_returnable(jimu, conn, app, lg, entity, doc)
+    return receive_sales_return(conn, app, lg, doc, entity=entity, user=user)
+
+
+def _purchase_return_ship(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
+    from jimu.runtime.stock.returns import check_returnable, ship_purchase_return
+
+    entity = str(p.get("entity") or "purchase_return")
+    lg, doc = _lg(jimu, conn, app, p), _doc(jimu, conn, app, record, entity)
+    check_returnable(jimu, conn, app, lg, entity, doc)
+    return ship_purchase_return(conn, app, lg, doc, entity=entity, user=user)
+
+
 STOCK_ACTIONS: list[StockAction] = [
     StockAction("stock_channel_reserve", "Reserve stock through a sales channel's pool (refused when paused).",
                 {"channel": "channel name", "item": "item id", "warehouse": "warehouse id", "qty": "quantity",
@@ -166,4 +198,11 @@ STOCK_ACTIONS: list[StockAction] = [
     StockAction("ledger_quarantine", "Move the triggering record's available stock (e.g. a batch) to quarantine.",
                 {"ledger": "default stock", "dimension": "the ledger dimension holding the record (default batch)",
                  "reason": "optional reason"}, _quarantine),
+    StockAction("stock_return_check", "Refuse a return above what its order shipped/received less earlier returns "
+                "(422 return.exceeds).", {"entity": "sales_return | purchase_return (default from direction)",
+                                          "direction": "shipped | received"}, _return_check),
+    StockAction("stock_sales_return_receive", "A sales return arrives: quality lines to quarantine, others to on_hand.",
+                {"entity": "default sales_return", "ledger": "default stock"}, _sales_return_receive),
+    StockAction("stock_purchase_return_ship", "A purchase return leaves: -on_hand (quality lines from quarantine first).",
+                {"entity": "default purchase_return", "ledger": "default stock"}, _purchase_return_ship),
 ]
