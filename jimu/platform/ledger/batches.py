@@ -70,7 +70,8 @@ def allocate_fefo(conn: Connection, app: str, ledger: LedgerLike, item: Any, war
         what = lg.describe({"item": item, "warehouse": warehouse})
         msg = f"Not enough unexpired stock of {what}: requested {lg.to_qty(need)}, available {have}"
         raise StockConflict(msg, errors=[FieldError("qty", StockConflict.code, msg)],
-                            extra={"requested": str(lg.to_qty(need)), "available": str(have)})
+                            extra={"requested": str(lg.to_qty(need)), "available": str(have), "unexpired": True,
+                                   "dims": {"item": item, "warehouse": warehouse}})
     return out
 
 

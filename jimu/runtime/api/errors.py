@@ -51,9 +51,19 @@ def caller_lang(request: Request) -> str | None:
     return None
 
 
+def _localized(request: Request, exc: JimuError) -> JimuError:
+    """``exc`` in the caller's language (:func:`caller_lang`, else zh, the product
+    default), its records named (see :mod:`jimu.runtime.localize`)."""
+    from jimu.runtime.localize import localize
+
+    app = request.path_params.get("app") if request.scope.get("path_params") else None
+    jimu = getattr(getattr(request.app, "state", None), "jimu", None)
+    return localize(jimu, app, exc, caller_lang(request) or "zh")
+
+
 async def _jimu_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JimuError)
-    body = exc.problem()
+    body = _localized(request, exc).problem()
     messages = body.get("messages")
     if isinstance(messages, dict):
         # An error that carries its message in zh and en answers in the caller's language.

@@ -133,6 +133,9 @@ async def transition_submit(request: Request) -> Response:
         _engine(s).fire(s.app, entity, record["id"], name, inputs, s.actor,
                         comment=str(s.form.get("comment") or "") or None)
     except JimuError as exc:
+        from jimu.runtime.localize import localize
+
+        localize(s.jimu, s.app, exc, s.lang)  # stock errors name the item as "sku name" in the screen's language
         if back.startswith("/app/"):
             return redirect(f"{back}{'&' if '?' in back else '?'}msg={quote(exc.message)}")
         errors = {e.field: e.message for e in exc.errors}

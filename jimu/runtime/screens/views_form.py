@@ -198,6 +198,9 @@ async def form_submit(request: Request) -> Response:
                                               expected_version=int(version) if version.isdigit() else None)
                 _still_allowed(s.policy, c, entity, saved, "update")
     except JimuError as exc:
+        from jimu.runtime.localize import localize
+
+        localize(s.jimu, s.app, exc, s.lang)
         errors = {e.field: e.message for e in exc.errors}
         rendered = {**(s.policy.render(entity, record) if record else {}), **data}
         return _page(s, ent, record, rendered, errors, message=exc.message, status=exc.status)

@@ -7,6 +7,7 @@ Importing this package registers its tables, its automation actions (hook
 
 from jimu.platform import hooks as _hooks
 from jimu.platform.store.bootstrap import SYSTEM_TABLE_MODULES as _TABLE_MODULES
+from jimu.runtime.stock import messages as _messages  # noqa: F401 - registers the stock error localizer
 from jimu.runtime.stock import plugin as _plugin
 from jimu.runtime.stock import sweeps as _sweeps
 from jimu.runtime.stock.channels import _register as _register_rebalance
