@@ -1,0 +1,1 @@
+"""Material requirements planning: the pure time-phased engine (:mod:`.engine`)."""
