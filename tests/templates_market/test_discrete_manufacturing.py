@@ -4,6 +4,7 @@ numbers on a small three-level bike."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -60,14 +61,16 @@ def _stock(jimu: Any, dm: dict[str, Any], sku: str) -> dict[str, Decimal]:
     return {k: sum((r[k] for r in rows), Decimal(0)) for k in ("on_hand", "reserved", "available")}
 
 
-def _so(jimu: Any, dm: dict[str, Any], qty: int, warehouse: str = "w") -> Any:
+def _so(jimu: Any, dm: dict[str, Any], qty: int, warehouse: str = "w", delivery: Any = None) -> Any:
     return jimu.records.create(APP, "sales_order", {"customer": dm["customer"], "warehouse": dm[warehouse],
+                                                    "delivery_date": delivery,
                                                     "lines": [{"item": dm["BIKE"], "qty": qty, "price": "100"}]},
                                actor=SALES)
 
 
-def _po(jimu: Any, dm: dict[str, Any], supplier: str, sku: str, qty: int) -> Any:
+def _po(jimu: Any, dm: dict[str, Any], supplier: str, sku: str, qty: int, expected: Any = None) -> Any:
     return jimu.records.create(APP, "purchase_order", {"supplier": dm[supplier], "warehouse": dm["w"],
+                                                       "expected_date": expected,
                                                        "lines": [{"item": dm[sku], "qty": qty, "price": "1"}]},
                                actor=BUYER)
 
@@ -129,64 +132,171 @@ def test_work_order_moves_stock_through_the_ledger(jimu: Any, dm: dict[str, Any]
     assert verify(jimu.db, APP) == []
 
 
-def test_mrp_nets_level_by_level(jimu: Any, dm: dict[str, Any]) -> None:
+def _run(jimu: Any, dm: dict[str, Any], **values: Any) -> Any:
+    run = jimu.records.create(APP, "mrp_run", {"warehouse": dm["w"], "run_date": dm["T"], "horizon_days": 28,
+                                               "bucket": "week", **values}, actor=BUYER)
+    return dm["engine"].fire(APP, "mrp_run", run["id"], "calculate", actor=BUYER)
+
+
+def _lines(jimu: Any, run: Any) -> list[tuple[Any, ...]]:
+    sku = {}
+    out = []
+    for ln in run["lines"]:
+        sku.setdefault(ln["item"], jimu.records.get(APP, "item", ln["item"])["sku"])
+        out.append((sku[ln["item"]], ln["level"], ln["action"], ln["net_qty"], ln["due_date"], ln["release_date"],
+                    ln["supplier"]))
+    return sorted(out, key=lambda x: (x[1], x[0], x[4]))
+
+
+def _exceptions(jimu: Any, run: Any) -> list[tuple[Any, ...]]:
+    return sorted((jimu.records.get(APP, "item", e["item"])["sku"], e["kind"], e["document"], e["new_date"])
+                  for e in run["exceptions"])
+
+
+def _plan_world(jimu: Any, dm: dict[str, Any]) -> dict[str, Any]:
+    """The hand-computed world of test_mrp_time_phased (T = today, weekly buckets b0..b3)."""
+    from jimu.core.clock import today
+
+    T = dm["T"] = today()
+    day = timedelta(days=1)
     _bike_boms(jimu, dm)
     jimu.users.ensure("mgr", "mgr", ["manager"])  # the approver of sales and purchase orders
-    eng = dm["engine"]
-    _so(jimu, dm, 10)                                   # open, draft
-    approved = _so(jimu, dm, 2)                          # open, holds a reservation of 2 bikes
-    eng.fire(APP, "sales_order", approved["id"], "submit", actor=SALES)
-    eng.fire(APP, "sales_order", approved["id"], "approve", actor=MANAGER)
-    _so(jimu, dm, 100, warehouse="x")                    # another warehouse: not planned here
-    gone = _so(jimu, dm, 50)
+    eng, rec = dm["engine"], jimu.records
+    for sku, lead in {"BIKE": 7, "FRAME": 7, "WHEEL": 0, "TUBE": 14, "SPOKE": 7, "SEAT": 0}.items():
+        rec.update(APP, "item", dm[sku], {"lead_time_days": lead})
+    rec.update(APP, "item", dm["BIKE"], {"safety_stock": 2})
+    rec.update(APP, "item", dm["TUBE"], {"default_supplier": dm["supplier_a"]})
+    dm["RICE"] = rec.create(APP, "item", {"sku": "RICE", "name": "Rice"})["id"]  # a grocery item: never planned
+    so1 = _so(jimu, dm, 10, delivery=T + 14 * day)                  # draft, b2
+    so2 = _so(jimu, dm, 2, delivery=T + 7 * day)                    # approved, b1
+    eng.fire(APP, "sales_order", so2["id"], "submit", actor=SALES)
+    eng.fire(APP, "sales_order", so2["id"], "approve", actor=MANAGER)
+    _so(jimu, dm, 100, warehouse="x", delivery=T)                     # another warehouse
+    gone = _so(jimu, dm, 50, delivery=T)
     eng.fire(APP, "sales_order", gone["id"], "cancel", actor=SALES)
-    for product, qty in (("BIKE", 4), ("WHEEL", 6)):     # drafts: on order, components exploded as demand
-        jimu.records.create(APP, "work_order", {"product": dm[product], "qty": qty, "warehouse": dm["w"]},
-                            actor=MANAGER)
-    tubes = _po(jimu, dm, "supplier_a", "TUBE", 8)
+    rec.create(APP, "sales_order", {"customer": dm["customer"], "warehouse": dm["w"], "delivery_date": T,
+                                    "lines": [{"item": dm["RICE"], "qty": 30, "price": "1"}]}, actor=SALES)
+    wo = rec.create(APP, "work_order", {"product": dm["BIKE"], "qty": 4, "warehouse": dm["w"], "planned_start": T,
+                                        "planned_end": T + 7 * day}, actor=MANAGER)
+    tubes = _po(jimu, dm, "supplier_a", "TUBE", 8, expected=T + 7 * day)
     eng.fire(APP, "purchase_order", tubes["id"], "submit", actor=BUYER)
     eng.fire(APP, "purchase_order", tubes["id"], "approve", actor=MANAGER)
-    _po(jimu, dm, "supplier_b", "SPOKE", 50)
+    spokes = _po(jimu, dm, "supplier_b", "SPOKE", 50, expected=T + 21 * day)
+    return {"T": T, "so1": so1, "wo": wo, "tubes": tubes, "spokes": spokes}
 
-    run = jimu.records.create(APP, "mrp_run", {"warehouse": dm["w"]}, actor=BUYER)
-    run = eng.fire(APP, "mrp_run", run["id"], "calculate", actor=BUYER)
-    by_sku = {jimu.records.get(APP, "item", ln["item"])["sku"]: ln for ln in run["lines"]}
-    got = {sku: (ln["level"], ln["action"], ln["gross_qty"], ln["stock_qty"], ln["on_order_qty"], ln["net_qty"])
-           for sku, ln in by_sku.items()}
-    # BIKE: 10 + 2 open, 3 on hand, 4 in a draft work order            -> make 5
-    # FRAME: 4 (draft WO) + 5 (planned bikes), 2 on hand                -> make 7
-    # WHEEL: 8 (draft WO) + 10 (planned bikes), 5 on hand, 6 in a WO    -> make 7
-    # SEAT: 4 + 5, 20 on hand                                           -> nothing
-    # TUBE (level 2: bike and frame): 4 + 5 + 7 x 3, 10 on hand, 8 ordered -> buy 12
-    # SPOKE: 6 x 36 (draft WO) + 7 x 72 / 2, 100 on hand, 50 ordered    -> buy 318
-    assert got == {
-        "BIKE": (0, "make", 12, 3, 4, 5),
-        "FRAME": (1, "make", 9, 2, 0, 7),
-        "WHEEL": (1, "make", 18, 5, 6, 7),
-        "SEAT": (1, "buy", 9, 20, 0, 0),
-        "TUBE": (2, "buy", 30, 10, 8, 12),
-        "SPOKE": (2, "buy", 468, 100, 50, 318),
-    }
-    assert [ln["level"] for ln in run["lines"]] == sorted(ln["level"] for ln in run["lines"])
-    assert by_sku["TUBE"]["supplier"] == dm["supplier_a"] and by_sku["SPOKE"]["supplier"] == dm["supplier_b"]
 
-    done = eng.fire(APP, "mrp_run", run["id"], "create_orders", actor=BUYER)
-    assert done["state"] == "ordered"
+def test_mrp_time_phased(jimu: Any, dm: dict[str, Any]) -> None:
+    """Weekly buckets b0..b3 from T. Lead times BIKE 7, FRAME 7, WHEEL 0, TUBE 14, SPOKE 7.
+
+    BIKE (3 on hand, safety 2): gross b1 2 (SO2), b2 10 (SO1); WO 4 due b1.
+      b1 3 + 4 - 2 = 5; b2 5 - 10 = -5 < 2 -> make 7 due T+14, released T+7.
+    FRAME (2): gross b0 4 (the draft WO's components), b1 7 (bike release).
+      b0 -2 -> make 2 due T released T-7 (past due); b1 -7 -> make 7 due T+7 released T.
+    WHEEL (5): gross b0 8, b1 14 -> make 3 due T, make 14 due T+7 (no lead time).
+    TUBE (10, level 2, default supplier A): gross b0 4 + 2x3 + 7x3 = 31, b1 7; PO 8 in b1.
+      b0 -21 -> buy 21 due T released T-14 (past due); b1 0 + 8 - 7 = 1. PO expedite to T.
+    SPOKE (100, last bought from B): gross b0 3 x 36 = 108, b1 14 x 36 = 504; PO 50 in b3.
+      b0 -8 -> buy 8 (past due); b1 -504 -> buy 504. PO expedite to T.
+    SEAT 20 - 4 - 7 = 9: nothing. RICE (a grocery order): not planned.
+    Mutation tried: planning every sales order item (no BOM-world filter) -> RICE appears."""
+    w = _plan_world(jimu, dm)
+    T, day = w["T"], timedelta(days=1)
+    run = _run(jimu, dm)
+    a, b = dm["supplier_a"], dm["supplier_b"]
+    assert _lines(jimu, run) == [
+        ("BIKE", 0, "make", 7, T + 14 * day, T + 7 * day, None),
+        ("FRAME", 1, "make", 2, T, T - 7 * day, None),
+        ("FRAME", 1, "make", 7, T + 7 * day, T, None),
+        ("WHEEL", 1, "make", 3, T, T, None),
+        ("WHEEL", 1, "make", 14, T + 7 * day, T + 7 * day, None),
+        ("SPOKE", 2, "buy", 8, T, T - 7 * day, b),
+        ("SPOKE", 2, "buy", 504, T + 7 * day, T, b),
+        ("TUBE", 2, "buy", 21, T, T - 14 * day, a),
+    ]
+    assert _exceptions(jimu, run) == sorted([
+        ("FRAME", "past_due", None, T), ("TUBE", "past_due", None, T), ("SPOKE", "past_due", None, T),
+        ("TUBE", "expedite", w["tubes"]["number"], T), ("SPOKE", "expedite", w["spokes"]["number"], T)])
+    bike = next(ln for ln in run["lines"] if ln["item"] == dm["BIKE"])
+    assert bike["pegging"] == [{"document": w["so1"]["number"], "date": str(T + 14 * day), "qty": "7"}]
+    wheel7 = next(ln for ln in run["lines"] if ln["item"] == dm["WHEEL"] and ln["net_qty"] == 14)
+    assert wheel7["pegging"] == [{"planned": "BIKE Bike", "due": str(T + 14 * day), "qty": "14",
+                                  "documents": [w["so1"]["number"]]}]
+    wheel3 = next(ln for ln in run["lines"] if ln["item"] == dm["WHEEL"] and ln["net_qty"] == 3)
+    assert wheel3["pegging"] == [{"document": w["wo"]["number"], "date": str(T), "qty": "3"}]
+
+    done = dm["engine"].fire(APP, "mrp_run", run["id"], "create_orders", actor=BUYER)
+    assert done["state"] == "ordered" and {ln["status"] for ln in done["lines"]} == {"ordered"}
     wos = jimu.records.list(APP, "work_order", filter=f'source == "{run["number"]}"', limit=50).data
-    assert sorted((jimu.records.get(APP, "item", w["product"])["sku"], w["qty"]) for w in wos) == [
-        ("BIKE", 5), ("FRAME", 7), ("WHEEL", 7)]
+    assert sorted((jimu.records.get(APP, "item", x["product"])["sku"], x["qty"], x["planned_start"], x["planned_end"])
+                  for x in wos) == [("BIKE", 7, T + 7 * day, T + 14 * day), ("FRAME", 2, T - 7 * day, T),
+                                    ("FRAME", 7, T, T + 7 * day), ("WHEEL", 3, T, T),
+                                    ("WHEEL", 14, T + 7 * day, T + 7 * day)]
     pos = [jimu.records.get(APP, "purchase_order", p["id"]) for p in
-           jimu.records.list(APP, "purchase_order", filter='state == "draft"', limit=50).data]
-    made = {(p["supplier"], line["item"], line["qty"]) for p in pos if p["note"] == f"MRP {run['number']}"
-            for line in p["lines"]}
-    assert made == {(dm["supplier_a"], dm["TUBE"], 12), (dm["supplier_b"], dm["SPOKE"], 318)}
-    assert all(ln["document"] for ln in done["lines"] if ln["net_qty"] > 0)
+           jimu.records.list(APP, "purchase_order", filter=f'note == "MRP {run["number"]}"', limit=50).data]
+    assert sorted((p["supplier"], p["expected_date"], [(ln["item"], ln["qty"]) for ln in p["lines"]]) for p in pos) == [
+        (a, T, [(dm["TUBE"], 21)]), (b, T, [(dm["SPOKE"], 8)]), (b, T + 7 * day, [(dm["SPOKE"], 504)])]
+    assert all(ln["document"] for ln in done["lines"])
 
-    # The suggestions are on order now: a second run suggests nothing more.
-    again = jimu.records.create(APP, "mrp_run", {"warehouse": dm["w"]}, actor=BUYER)
-    again = eng.fire(APP, "mrp_run", again["id"], "calculate", actor=BUYER)
-    assert {ln["net_qty"] for ln in again["lines"]} == {0}
+    # Everything is on order on its dates now: a second run plans nothing, and the first
+    # spoke order (50 in b3) is not needed any more.
+    again = _run(jimu, dm)
+    assert again["lines"] == []
+    assert _exceptions(jimu, again) == [("SPOKE", "cancel", w["spokes"]["number"], None)]
     assert verify(jimu.db, APP) == []
+
+
+def test_mrp_net_change_replans_only_what_the_order_reaches(jimu: Any, dm: dict[str, Any]) -> None:
+    """After the plan above, a new order for 3 frames in b3 re-plans FRAME and TUBE only:
+    FRAME b3 -3 -> make 3 due T+21 released T+14; TUBE b2 1 - 9 -> buy 8 due T+14
+    released T. Every other line keeps its id; the result equals a full run.
+    Mutation tried: replacing every line (items=None in replace_children) -> the kept ids
+    change and the test fails."""
+    w = _plan_world(jimu, dm)
+    T, day = w["T"], timedelta(days=1)
+    run = _run(jimu, dm)
+    before = {ln["id"]: ln for ln in run["lines"]}
+    frames = jimu.records.create(APP, "sales_order", {
+        "customer": dm["customer"], "warehouse": dm["w"], "delivery_date": T + 21 * day,
+        "lines": [{"item": dm["FRAME"], "qty": 3, "price": "5"}]}, actor=SALES)
+    after = dm["engine"].fire(APP, "mrp_run", run["id"], "replan", actor=BUYER,
+                              inputs={"changed_document": frames["number"]})
+    kept = {ln["id"] for ln in after["lines"] if ln["item"] not in (dm["FRAME"], dm["TUBE"])}
+    assert kept == {i for i, ln in before.items() if ln["item"] not in (dm["FRAME"], dm["TUBE"])}
+    new = set(_lines(jimu, after)) - set(_lines(jimu, run))
+    assert new == {("FRAME", 1, "make", 3, T + 21 * day, T + 14 * day, None),
+                   ("TUBE", 2, "buy", 8, T + 14 * day, T, dm["supplier_a"])}
+    assert _lines(jimu, after) == _lines(jimu, _run(jimu, dm))
+    assert _exceptions(jimu, after) == _exceptions(jimu, _run(jimu, dm))
+    with pytest.raises(ValidationError) as err:
+        dm["engine"].fire(APP, "mrp_run", run["id"], "replan", actor=BUYER, inputs={"changed_document": "SO-NOPE"})
+    assert err.value.code == "mrp.document"
+
+
+def test_create_orders_refuses_a_line_without_supplier(jimu: Any, dm: dict[str, Any]) -> None:
+    """A bought item with no default supplier that was never bought: the transition is
+    refused naming it (``sku name``); with the line's supplier set it goes through."""
+    from jimu.core.clock import today
+
+    dm["T"] = today()
+    rec = jimu.records
+    kit = rec.create(APP, "item", {"sku": "KIT", "name": "Kit"})["id"]
+    part = rec.create(APP, "item", {"sku": "PART", "name": "Part"})["id"]
+    bom = rec.create(APP, "bom", {"product": kit, "qty": 1, "lines": [{"item": part, "qty": 2}]})
+    dm["engine"].fire(APP, "bom", bom["id"], "activate", actor=MANAGER)
+    rec.create(APP, "sales_order", {"customer": dm["customer"], "warehouse": dm["w"], "delivery_date": dm["T"],
+                                    "lines": [{"item": kit, "qty": 5, "price": "5"}]}, actor=SALES)
+    run = _run(jimu, dm)
+    assert _lines(jimu, run) == [("KIT", 0, "make", 5, dm["T"], dm["T"], None),
+                                 ("PART", 1, "buy", 10, dm["T"], dm["T"], None)]
+    with pytest.raises(ValidationError) as err:
+        dm["engine"].fire(APP, "mrp_run", run["id"], "create_orders", actor=BUYER)
+    assert err.value.code == "mrp.supplier" and "PART Part" in str(err.value)
+    assert jimu.records.get(APP, "mrp_run", run["id"])["state"] == "calculated"
+    line = next(ln for ln in run["lines"] if ln["item"] == part)
+    rec.update(APP, "mrp_run", run["id"], {"lines": [{"id": ln["id"], **({"supplier": dm["supplier_a"]}
+                                                      if ln["id"] == line["id"] else {})} for ln in run["lines"]]})
+    done = dm["engine"].fire(APP, "mrp_run", run["id"], "create_orders", actor=BUYER)
+    assert {ln["status"] for ln in done["lines"]} == {"ordered"}
 
 
 def test_mrp_refuses_a_cycle_edited_into_an_active_bom(jimu: Any, dm: dict[str, Any]) -> None:
@@ -207,8 +317,10 @@ def test_demo_sample_data_plans(jimu: Any) -> None:
     run = jimu.records.list("sample", "mrp_run").data[0]
     run = WorkflowEngine(jimu).fire("sample", "mrp_run", run["id"], "calculate", actor=MANAGER)
     skus = {jimu.records.get("sample", "item", ln["item"])["sku"]: ln["net_qty"] for ln in run["lines"]}
-    # 10 bikes ordered, 3 on hand -> 7; frames 7 - 2 -> 5; wheels 14 - 5 -> 9; tubes 7 + 15 - 10 -> 12
-    assert (skus["FG-BIKE"], skus["SA-FRAME"], skus["SA-WHEEL"], skus["RM-TUBE"]) == (7, 5, 9, 12)
-    assert skus["RM-SPOKE"] == 9 * 36 - 100
+    # Everything is wanted today (the order has no delivery date), with safety stocks:
+    # bikes 3 - 10 -> 9 (keeps 2); frames 2 - 9 -> 9; wheels 5 - 18 -> 17 (keeps 4);
+    # tubes 10 - 9 - 27 -> 46 (keeps 20); spokes 100 - 17 x 36 -> 712 -> 800 (multiple
+    # 100); rims 20 - 17 -> 7 (keeps 10); seats 20 - 9 and chains 30 - 9 stay above 10.
+    assert skus == {"FG-BIKE": 9, "SA-FRAME": 9, "SA-WHEEL": 17, "RM-TUBE": 46, "RM-SPOKE": 800, "RM-RIM": 7}
     WorkflowEngine(jimu).fire("sample", "mrp_run", run["id"], "create_orders", actor=MANAGER)
     assert verify(jimu.db, "sample") == []

@@ -55,8 +55,10 @@ def _dec(value: Any) -> Decimal:
 
 
 def bom_of(rec: Mapping[str, Any]) -> Bom:
+    """A BOM record as a :class:`Bom`; a line's ``scrap_rate`` raises what it needs
+    (qty × (1 + scrap)), so work orders reserve and issue what MRP planned."""
     return Bom(int(rec["id"]), str(rec.get("number") or rec["id"]), int(rec["product"]), _dec(rec.get("qty") or 1),
-               [(int(ln["item"]), _dec(ln["qty"])) for ln in rec.get("lines") or []])
+               [(int(ln["item"]), _dec(ln["qty"]) * (1 + _dec(ln.get("scrap_rate")))) for ln in rec.get("lines") or []])
 
 
 def active_boms(jimu: Any, conn: Any, app: str) -> dict[int, Bom]:

@@ -1,29 +1,26 @@
 """Trusted MRP actions of the ``mrp`` unit (hook ``jimu_automation_actions``).
 
-``mrp_calculate`` (transition ``calculate`` of ``mrp_run``) plans one warehouse:
+``mrp_calculate`` (transitions ``calculate`` and ``replan`` of ``mrp_run``) plans one
+warehouse with the time-phased engine (:mod:`jimu.runtime.mrp.engine`): the loader
+(:mod:`jimu.runtime.mrp.data`) reads items, active BOMs, open sales, purchase and work
+orders and on-hand stock in a few set-based queries; the planned orders become the run's
+``mrp_line`` rows (one per planned order, with due and release dates, supplier and
+pegging) and its ``mrp_exception`` rows, written in bulk. With ``net_change: true`` only
+the items the run's ``changed_document`` reaches (its items and their components, down
+the BOMs) are re-planned; the other lines are kept and their planned releases still feed
+the re-planned components.
 
-- gross requirements: lines of open sales orders (draft, pending approval, approved) and
-  the components of work orders not started yet (draft: exploded from their BOM unless
-  entered; released: their component lines, which hold reservations);
-- stock: ``on_hand`` at the warehouse (every batch). Reservations are not subtracted:
-  the documents holding them are counted as gross requirements already;
-- on order: open purchase orders (draft, submitted, approved) and work orders (draft,
-  released, in progress) of the item, so a second run does not suggest the same again;
-- items are netted by low-level code (the deepest level they appear at in any BOM), so
-  every parent's planned order has added its demand before a component is netted:
-  ``net = max(0, gross − stock − on order)``, lot for lot; a made item (it has an active
-  BOM) with a net requirement adds ``net × line qty / BOM qty`` to each component.
-
-``mrp_create_orders`` (transition ``create_orders``) turns the lines with a net
-requirement into draft purchase orders (one per supplier: the line's, else the last one
-the item was bought from, else the run's default) and draft work orders, and writes the
-document numbers back on the lines.
+``mrp_create_orders`` (transition ``create_orders``) turns the run's ``planned`` lines
+into draft purchase orders, one per supplier and due date (the line's supplier: the
+item's ``default_supplier``, else the last supplier the item was bought from; a buy line
+with neither is refused, naming the item), and one draft work order per make line with
+its planned start (release) and end (due); the document numbers are written back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,151 +28,136 @@ from jimu.core.errors import FieldError, ValidationError
 from jimu.platform.actor import SYSTEM
 from jimu.platform.hooks import hookimpl
 
-__all__ = ["OPEN_SO", "OPEN_PO", "OPEN_WO", "plan", "jimu_automation_actions"]
-
-OPEN_SO = ("draft", "pending_approval", "approved")
-OPEN_PO = ("draft", "submitted", "approved")
-OPEN_WO = ("draft", "released", "in_progress")
-_ZERO = Decimal(0)
+__all__ = ["plan_run", "jimu_automation_actions"]
 
 
-def _bom() -> Any:
-    """The ``bom`` unit's actions module (structure helpers), registered at its install."""
+def _calendar(run: Mapping[str, Any]) -> Any:
+    from jimu.core.clock import today
+    from jimu.runtime.mrp.engine import Calendar
+
+    start = run.get("run_date") or today()
+    return Calendar(start, int(run.get("horizon_days") or 91), 1 if run.get("bucket") == "day" else 7)
+
+
+def _refuse_cycle(ctx: Any, cycle: list[int]) -> None:
     from jimu.platform.hooks import get_plugin_manager
 
-    module = get_plugin_manager().get_plugin("cbu:bom")
-    if module is None:
-        raise ValidationError("MRP needs the bom unit's actions (install the bom unit)", code="mrp.no_bom")
-    return module
+    bom = get_plugin_manager().get_plugin("cbu:bom")
+    if bom is not None:
+        bom._refuse_cycle(ctx.jimu, ctx.conn, ctx.app, cycle)
+    raise ValidationError(f"BOM cycle: {cycle} (BOM 循环引用)", code="bom.cycle", extra={"cycle": cycle})
 
 
-def _open(jimu: Any, conn: Any, app: str, entity: str, states: tuple[str, ...], warehouse: Any) -> list[dict[str, Any]]:
-    if jimu.apps.get(app, conn).spec.entity(entity) is None:
-        return []
-    listed = ", ".join(f'"{s}"' for s in states)
-    return [r for r in _bom().all_records(jimu, conn, app, entity, f"state in [{listed}]", True)
-            if str(r.get("warehouse")) == str(warehouse)]
+def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict[str, int]:
+    """Plan ``run`` into its lines and exceptions; returns counts (lines, exceptions, items)."""
+    from jimu.runtime.mrp import data, store
+    from jimu.runtime.mrp.engine import CycleError, Planner, low_level_codes
+
+    conn, rt = ctx.conn, ctx.jimu.apps.get(ctx.app, ctx.conn)
+    cal = _calendar(run)
+    user = (ctx.actor or SYSTEM).username
+    boms = data.load_structure(conn, rt)
+    try:
+        levels = low_level_codes(boms)
+    except CycleError as err:
+        _refuse_cycle(ctx, err.cycle)
+    reached: set[int] | None = None
+    if net_change:
+        number = str(run.get("changed_document") or "").strip()
+        found = data.items_of_document(conn, rt, number)
+        if found is None:
+            raise ValidationError(f"no sales, purchase or work order numbered {number!r} (找不到单据 {number})",
+                                  code="mrp.document", errors=[FieldError("changed_document", "not_found", number)])
+        reached = _closure(found[1], boms)
+    world = data.load_world(conn, rt, run["warehouse"], cal.start, only=reached)
+    planner = Planner(cal, world.items, boms, world.demands, world.receipts, levels=levels)
+    if reached is None:
+        results = planner.run()
+    else:
+        kept = store.read_lines(conn, rt, int(run["id"]))
+        outside = {int(ln["item"]) for ln in kept} - reached
+        planner.dependent = store.dependent_from_lines(kept, boms, outside, reached)
+        planner.replan(reached)
+        results = {i: r for i, r in planner.results.items() if i in reached}
+    buy = {o.item for r in results.values() for o in r.orders if o.action == "buy" and o.supplier is None}
+    last = data.last_suppliers(conn, rt, buy)
+    lines = store.line_rows(results, world.names, last)
+    exceptions = store.exception_rows(results, world.names)
+    store.replace_children(conn, rt, int(run["id"]), "lines", lines, user, reached)
+    store.replace_children(conn, rt, int(run["id"]), "exceptions", exceptions, user, reached)
+    return {"lines": len(lines), "exceptions": len(exceptions), "items": len(results)}
 
 
-def _add(acc: dict[int, Decimal], item: Any, qty: Any) -> None:
-    acc[int(item)] = acc.get(int(item), _ZERO) + Decimal(str(qty))
-
-
-def _stock(jimu: Any, conn: Any, app: str, warehouse: Any) -> dict[int, Decimal]:
-    from jimu.platform.ledger import balances
-
-    lg = jimu.apps.get(app, conn).spec.ledger("stock")
-    out: dict[int, Decimal] = {}
-    for row in balances(conn, app, lg, warehouse=warehouse):
-        _add(out, row["item"], row["on_hand"])
-    return out
-
-
-def plan(jimu: Any, conn: Any, app: str, warehouse: Any) -> list[dict[str, Any]]:
-    """The MRP lines of ``warehouse``: one per item with a gross requirement, by level."""
-    bom = _bom()
-    boms = bom.active_boms(jimu, conn, app)
-    levels = bom.low_level_codes(jimu, conn, app, boms)
-    gross: dict[int, Decimal] = {}
-    on_order: dict[int, Decimal] = {}
-    for so in _open(jimu, conn, app, "sales_order", OPEN_SO, warehouse):
-        for line in so.get("lines") or []:
-            _add(gross, line["item"], line["qty"])
-    for po in _open(jimu, conn, app, "purchase_order", OPEN_PO, warehouse):
-        for line in po.get("lines") or []:
-            _add(on_order, line["item"], line["qty"])
-    for wo in _open(jimu, conn, app, "work_order", OPEN_WO, warehouse):
-        _add(on_order, wo["product"], wo["qty"])
-        if wo["state"] == "in_progress":
-            continue  # its components are issued already
-        components = [(c["item"], c["qty"]) for c in wo.get("components") or []]
-        if not components:  # a draft not released yet: its BOM (the chosen one, else the active one)
-            found = boms.get(int(wo["product"])) if not wo.get("bom") else bom.bom_of(
-                jimu.records.get(app, "bom", wo["bom"], conn=conn))
-            components = bom.explode(found, wo["qty"]) if found is not None else []
-        for item, qty in components:
-            _add(gross, item, qty)
-    stock = _stock(jimu, conn, app, warehouse)
-    lines: list[dict[str, Any]] = []
-    done: set[int] = set()
-    while True:
-        todo = [i for i in gross if i not in done]
-        if not todo:
-            return lines
-        item = min(todo, key=lambda i: (levels.get(i, 0), i))
-        done.add(item)
-        have, coming = stock.get(item, _ZERO), on_order.get(item, _ZERO)
-        net = max(_ZERO, gross[item] - have - coming)
-        make = item in boms
-        lines.append({"item": item, "level": levels.get(item, 0), "action": "make" if make else "buy",
-                      "gross_qty": gross[item], "stock_qty": have, "on_order_qty": coming, "net_qty": net})
-        if make and net > 0:
-            for child, qty in bom.explode(boms[item], net):
-                if child in done:  # only a cycle could bring a netted item back; low_level_codes refused it
-                    raise ValidationError("MRP: BOM levels changed during the run", code="mrp.levels")
-                _add(gross, child, qty)
-
-
-def _last_suppliers(jimu: Any, conn: Any, app: str) -> dict[int, Any]:
-    """The supplier each item was last ordered from (newest purchase order first)."""
-    out: dict[int, Any] = {}
-    for po in sorted(_bom().all_records(jimu, conn, app, "purchase_order", None, True), key=lambda r: -int(r["id"])):
-        for line in po.get("lines") or []:
-            out.setdefault(int(line["item"]), po["supplier"])
+def _closure(items: set[int], boms: Mapping[int, Any]) -> set[int]:
+    """``items`` and every component below them."""
+    out, todo = set(items), list(items)
+    while todo:
+        bom = boms.get(todo.pop())
+        for c in bom.components if bom is not None else ():
+            if c.item not in out:
+                out.add(c.item)
+                todo.append(c.item)
     return out
 
 
 def _calculate(ctx: Any, spec: Mapping[str, Any]) -> None:
-    jimu, conn, app = ctx.jimu, ctx.conn, ctx.app
-    run = jimu.records.get(app, ctx.entity, ctx.record["id"], conn=conn)
-    lines = plan(jimu, conn, app, run["warehouse"])
-    suppliers = _last_suppliers(jimu, conn, app)
-    for line in lines:
-        if line["action"] == "buy":
-            line["supplier"] = suppliers.get(line["item"], run.get("supplier"))
-    jimu.records.update(app, ctx.entity, run["id"], {"lines": lines}, actor=ctx.actor or SYSTEM, conn=conn,
-                        _allow_state=True, _extra={"document": f"{ctx.entity}:{run['id']}"})
-
-
-def _price(jimu: Any, conn: Any, app: str, item: Any) -> Any:
-    return jimu.records.get(app, "item", item, conn=conn).get("cost_price") or Decimal("0")
+    run = ctx.jimu.records.get(ctx.app, ctx.entity, ctx.record["id"], conn=ctx.conn, with_children=False)
+    plan_run(ctx, run, net_change=bool(spec.get("net_change")))
 
 
 def _create_orders(ctx: Any, spec: Mapping[str, Any]) -> None:
+    from jimu.core.clock import today
+    from jimu.runtime.mrp import data, store
+
     jimu, conn, app = ctx.jimu, ctx.conn, ctx.app
     actor = ctx.actor or SYSTEM
+    rt = jimu.apps.get(app, conn)
     run = jimu.records.get(app, ctx.entity, ctx.record["id"], conn=conn)
-    wanted = [dict(ln) for ln in run.get("lines") or [] if ln.get("net_qty") and ln["net_qty"] > 0
-              and not ln.get("document")]
-    missing = [i for i, ln in enumerate(run.get("lines") or []) if ln in wanted and ln["action"] == "buy"
-               and not (ln.get("supplier") or run.get("supplier"))]
-    if missing:
-        raise ValidationError("MRP: pick a supplier for every item to buy (or a default supplier on the run)",
-                              code="mrp.supplier",
-                              errors=[FieldError(f"lines[{i}].supplier", "required", "supplier needed") for i in missing])
-    numbers: dict[int, str] = {}
-    by_supplier: dict[Any, list[dict[str, Any]]] = {}
-    for ln in wanted:
+    wanted = [ln for ln in run.get("lines") or [] if (ln.get("status") or "planned") == "planned"
+              and ln.get("net_qty") and ln["net_qty"] > 0 and not ln.get("document")]
+    items = data.load_world(conn, rt, run["warehouse"], run.get("run_date") or today(),
+                            only={int(ln["item"]) for ln in wanted})
+    last = data.last_suppliers(conn, rt, {int(ln["item"]) for ln in wanted if ln["action"] == "buy"})
+    missing: list[FieldError] = []
+    by_supplier: dict[tuple[int, Any], list[dict[str, Any]]] = {}
+    make: list[dict[str, Any]] = []
+    wanted_ids = {int(ln["id"]) for ln in wanted}
+    for i, ln in enumerate(run.get("lines") or []):
+        if int(ln["id"]) not in wanted_ids:
+            continue
         if ln["action"] == "make":
-            wo = jimu.records.create(app, "work_order", {"product": ln["item"], "qty": ln["net_qty"],
-                                                         "warehouse": run["warehouse"], "source": run["number"]},
-                                     actor=actor, conn=conn)
-            numbers[ln["id"]] = wo["number"]
-        else:
-            by_supplier.setdefault(ln.get("supplier") or run["supplier"], []).append(ln)
-    for supplier, group in by_supplier.items():
+            make.append(ln)
+            continue
+        item = int(ln["item"])
+        info = items.items.get(item)
+        supplier = ln.get("supplier") or (info.supplier if info else None) or last.get(item)
+        if supplier is None:
+            name = items.names.get(item, str(item))
+            missing.append(FieldError(f"lines[{i}].supplier", "mrp.supplier",
+                                      f"{name}: 没有默认供应商,也没有采购记录 / {name}: no default supplier and never "
+                                      "bought; set the line's supplier or skip the line"))
+            continue
+        by_supplier.setdefault((int(supplier), ln.get("due_date")), []).append(ln)
+    if missing:
+        names = ", ".join(e.message.split(":")[0] for e in missing)
+        raise ValidationError(f"MRP: no supplier for {names} (以下物料没有供应商: {names})", code="mrp.supplier",
+                              errors=missing)
+    numbers: dict[int, str] = {}
+    for ln in make:
+        wo = jimu.records.create(app, "work_order", {
+            "product": ln["item"], "qty": ln["net_qty"], "warehouse": run["warehouse"], "source": run["number"],
+            "planned_start": ln.get("release_date"), "planned_end": ln.get("due_date"),
+            "planned_date": ln.get("due_date")}, actor=actor, conn=conn)
+        numbers[int(ln["id"])] = wo["number"]
+    for (supplier, due), group in sorted(by_supplier.items(), key=lambda kv: (kv[0][0], kv[0][1] or date.min)):
         po = jimu.records.create(app, "purchase_order", {
             "supplier": supplier, "warehouse": run["warehouse"], "note": f"MRP {run['number']}",
-            "lines": [{"item": ln["item"], "qty": ln["net_qty"], "price": _price(jimu, conn, app, ln["item"])}
+            "expected_date": due,
+            "lines": [{"item": ln["item"], "qty": ln["net_qty"], "price": items.costs.get(int(ln["item"])) or 0}
                       for ln in group]}, actor=actor, conn=conn)
         for ln in group:
-            numbers[ln["id"]] = po["number"]
-    rows = [{"id": ln["id"], "document": numbers[ln["id"]]} for ln in run.get("lines") or [] if ln["id"] in numbers]
-    keep = [{"id": ln["id"]} for ln in run.get("lines") or [] if ln["id"] not in numbers]
-    jimu.records.update(app, ctx.entity, run["id"], {"lines": sorted(rows + keep, key=lambda r: int(r["id"]))},
-                        actor=actor, conn=conn, _allow_state=True, _extra={"document": f"{ctx.entity}:{run['id']}"})
-
-
+            numbers[int(ln["id"])] = po["number"]
+    store.mark_ordered(conn, rt, numbers, actor.username)
 
 
 def _action(name: str, description: str, params: dict[str, str], run: Any) -> Any:
@@ -184,10 +166,10 @@ def _action(name: str, description: str, params: dict[str, str], run: Any) -> An
 
 
 ACTIONS = [
-    _action("mrp_calculate", "Net requirements of the run's warehouse, level by level, as the run's lines.", {},
-              _calculate),
-    _action("mrp_create_orders", "Draft purchase orders (per supplier) and work orders for the net requirements.",
-              {}, _create_orders),
+    _action("mrp_calculate", "Time-phased MRP of the run's warehouse: planned orders and exceptions as its lines.",
+            {"net_change": "true: re-plan only what the run's changed_document reaches"}, _calculate),
+    _action("mrp_create_orders", "Draft purchase orders (per supplier and due date) and work orders for the "
+            "planned lines.", {}, _create_orders),
 ]
 
 

@@ -39,7 +39,8 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 __all__ = ["Calendar", "PlanItem", "Component", "Structure", "Demand", "Receipt", "Peg", "PlannedOrder",
-           "MrpException", "ItemResult", "Planner", "CycleError", "lot_size", "low_level_codes", "SAFETY_STOCK"]
+           "MrpException", "ItemResult", "Planner", "CycleError", "lot_size", "low_level_codes", "dependent_elements",
+           "SAFETY_STOCK"]
 
 ZERO = Decimal(0)
 _Q = Decimal("0.0001")
@@ -147,6 +148,7 @@ class PlannedOrder:
     release: date
     supplier: Any = None
     pegging: list[Peg] = field(default_factory=list)
+    bucket: int = 0
 
 
 @dataclass(frozen=True)
@@ -283,8 +285,9 @@ class Planner:
             after = [(o.release, o.qty) for o in new.orders]
             if before == after:
                 continue
-            for child, factor in _factors(bom).items():
-                elems = [(o.release, (o.qty * factor).quantize(_Q, rounding=ROUND_CEILING), o.due) for o in new.orders]
+            made = dependent_elements(bom, [(o.release, o.qty, o.due) for o in new.orders])
+            for child in _factors(bom):
+                elems = made.get(child, [])
                 per_parent = self.dependent.setdefault(child, {})
                 if elems:
                     per_parent[item] = elems
@@ -341,7 +344,7 @@ class Planner:
                 rb = cal.bucket(release)
                 releases[rb if rb is not None else 0] += qty
                 orders.append(PlannedOrder(item, level, action, qty, due, release,
-                                           info.supplier if action == "buy" else None))
+                                           info.supplier if action == "buy" else None, bucket=t))
             projected[t] = proj
         elements.sort(key=lambda e: (e[0], e[1], e[3], e[2]))
         _peg(info, ss, elements, receipts, orders, planned, cal)
@@ -355,6 +358,15 @@ def _factors(bom: Structure) -> dict[int, Decimal]:
     for comp in bom.components:
         out[comp.item] = out.get(comp.item, ZERO) + comp.qty / bom.output_qty * (1 + comp.scrap_rate)
     return out
+
+
+def dependent_elements(bom: Structure, orders: Iterable[tuple[date, Decimal, date]]
+                       ) -> dict[int, list[tuple[date, Decimal, date]]]:
+    """The demand ``orders`` of ``bom``'s product, given as (release, qty, due), put on
+    each component: (release, qty × per unit × (1 + scrap) rounded up to 4 decimals, due)."""
+    orders = list(orders)
+    return {child: [(rel, (qty * factor).quantize(_Q, rounding=ROUND_CEILING), due) for rel, qty, due in orders]
+            for child, factor in _factors(bom).items()}
 
 
 def _peg(info: PlanItem, ss: Decimal, elements: list[tuple[int, date, str, int, Decimal]],
