@@ -117,7 +117,8 @@ def _first(*values: Any) -> Any:
 
 
 def _doc_lines(conn: Connection, rt: AppRuntime, entity: str, lines_field: str, states: tuple[str, ...],
-               warehouse: Any, head_fields: list[str], line_fields: list[str], only: set[int] | None) -> list[dict]:
+               warehouse: Any, head_fields: list[str], line_fields: list[str],
+               only: set[int] | None) -> list[dict[str, Any]]:
     """Lines of open documents of the warehouse joined to their heads: one query."""
     child = _child(rt, entity, lines_field)
     if rt.spec.entity(entity) is None or child is None:
@@ -167,16 +168,16 @@ def load_world(conn: Connection, rt: AppRuntime, warehouse: Any, run_date: date,
                                 order_multiple=_dec(r["order_multiple"]),
                                 supplier=int(r["default_supplier"]) if r["default_supplier"] is not None else None)
     planned = set(w.items)
-    for r in _doc_lines(conn, rt, "sales_order", "lines", OPEN_SO, warehouse,
-                        ["number", "delivery_date", "order_date"], ["item", "qty", "shipped_qty"], planned):
-        qty = _dec(r["l_qty"]) - _dec(r["l_shipped_qty"])
-        on = _first(r["h_delivery_date"], r["h_order_date"], run_date)
-        w.demands.append(Demand(int(r["l_item"]), qty, on, str(r["h_number"] or r["doc_id"])))
-    for r in _doc_lines(conn, rt, "purchase_order", "lines", OPEN_PO, warehouse,
-                        ["number", "expected_date"], ["item", "qty", "received_qty"], planned):
-        qty = _dec(r["l_qty"]) - _dec(r["l_received_qty"])
-        w.receipts.append(Receipt(int(r["l_item"]), qty, _first(r["h_expected_date"], run_date),
-                                  str(r["h_number"] or r["doc_id"])))
+    for so in _doc_lines(conn, rt, "sales_order", "lines", OPEN_SO, warehouse,
+                         ["number", "delivery_date", "order_date"], ["item", "qty", "shipped_qty"], planned):
+        qty = _dec(so["l_qty"]) - _dec(so["l_shipped_qty"])
+        on = _first(so["h_delivery_date"], so["h_order_date"], run_date)
+        w.demands.append(Demand(int(so["l_item"]), qty, on, str(so["h_number"] or so["doc_id"])))
+    for po in _doc_lines(conn, rt, "purchase_order", "lines", OPEN_PO, warehouse,
+                         ["number", "expected_date"], ["item", "qty", "received_qty"], planned):
+        qty = _dec(po["l_qty"]) - _dec(po["l_received_qty"])
+        w.receipts.append(Receipt(int(po["l_item"]), qty, _first(po["h_expected_date"], run_date),
+                                  str(po["h_number"] or po["doc_id"])))
     _work_orders(conn, rt, warehouse, run_date, w, planned)
     return w
 
@@ -198,9 +199,9 @@ def _work_orders(conn: Connection, rt: AppRuntime, warehouse: Any, run_date: dat
         ct = rt.tables(child)
         ids = [int(r["id"]) for r in wos]
         for chunk in _chunks(ids):
-            for r in conn.execute(sa.select(ct.c._parent_id, _col(rt, child, "item"), _col(rt, child, "qty"))
+            for c in conn.execute(sa.select(ct.c._parent_id, _col(rt, child, "item"), _col(rt, child, "qty"))
                                   .where(ct.c._parent_id.in_(chunk))):
-                comps.setdefault(int(r[0]), []).append((int(r[1]), _dec(r[2])))
+                comps.setdefault(int(c[0]), []).append((int(c[1]), _dec(c[2])))
     chosen = {int(r["bom"]) for r in wos if r["bom"] is not None and not comps.get(int(r["id"]))}
     other_boms = _boms_by_id(conn, rt, chosen) if chosen else {}
     for r in wos:
@@ -269,7 +270,8 @@ def items_of_document(conn: Connection, rt: AppRuntime, number: str) -> tuple[st
         items: set[int] = set()
         if entity == "work_order":
             product = conn.execute(sa.select(_col(rt, entity, "product")).where(t.c.id == row[0])).scalar()
-            items.add(int(product))
+            if product is not None:
+                items.add(int(product))
         child = _child(rt, entity, lines_field)
         if child:
             lt = rt.tables(child)

@@ -112,7 +112,7 @@ def replace_children(conn: Connection, rt: AppRuntime, run_id: int, field: str, 
         ids = sorted(set(items))
         for i in range(0, len(ids), 900):
             conn.execute(sa.delete(t).where(cond, item_col.in_(ids[i:i + 900])))
-        start = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.c._idx), -1)).where(cond)).scalar()) + 1
+        start = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.c._idx), -1)).where(cond)).scalar() or 0) + 1
     at = now()
     prepared = []
     for i, row in enumerate(rows):
@@ -129,7 +129,7 @@ def read_lines(conn: Connection, rt: AppRuntime, run_id: int) -> list[dict[str, 
     ent = rt.spec.entity("mrp_line")
     assert ent is not None
     t = rt.tables("mrp_line")
-    return [row_to_record(ent, r) for r in conn.execute(sa.select(t).where(t.c._parent_id == run_id)
+    return [row_to_record(ent, dict(r)) for r in conn.execute(sa.select(t).where(t.c._parent_id == run_id)
                                                          .order_by(t.c._idx)).mappings()]
 
 
