@@ -157,3 +157,34 @@ def test_supplier_scorecard_reused_for_employee_reviews() -> None:
     assert df["DF-01"].element == "field:supplier_scorecard.employee"
     assert "hr" in df["DF-02"].message and "绩效" in df["DF-02"].message
     assert report.categories["DF"] < 60
+
+
+def test_a_field_added_by_another_unit_is_judged_by_that_unit() -> None:
+    """``item.default_supplier`` added by a planning unit (supply_chain) through
+    ``extends`` on the item master (inventory) is no DF-01; the same field owned by the
+    item master is (and its label 供应商 makes the item master look like purchasing: DF-02).
+    Mutations tried: judging every field by the entity's unit (DF-01), counting the words
+    of every field in the entity's labels (DF-02) -> the first scan finds them, fails."""
+    spec = {
+        "name": "mfg",
+        "entities": [
+            {"name": "supplier", "label": {"zh": "供应商", "en": "Supplier"}, "fields": [{"name": "name", "label": "名称"}]},
+            {"name": "item", "label": {"zh": "商品", "en": "Item"}, "fields": [
+                {"name": "name", "label": "名称"},
+                {"name": "default_supplier", "type": "link", "label": "默认供应商",
+                 "options": {"entity": "supplier", "on_delete": "restrict"}}]},
+        ],
+        "owners": {"entity:item": "item@1.0.0", "entity:supplier": "supplier@1.0.0",
+                   "field:item.default_supplier": "mrp@1.0.0"},
+    }
+    cbus = {"item": CbuManifestInfo("item", "1.0.0", "1.0.0", ("inventory.item",), ("item",), ("item",), "商品"),
+            "supplier": CbuManifestInfo("supplier", "1.0.0", "1.0.0", ("supply_chain.supplier",), ("supplier",),
+                                        ("supplier",), "供应商"),
+            "mrp": CbuManifestInfo("mrp", "1.0.0", "1.0.0", ("production.planning", "supply_chain.purchase"),
+                                   ("item", "supplier"), ("mrp",), "MRP")}
+    report = run_scan(ScanContext(app=AppSpec.model_validate(spec), cbus=cbus))
+    assert [f for f in report.findings if f.category == "DF"] == []
+    spec["owners"]["field:item.default_supplier"] = "item@1.0.0"
+    report = run_scan(ScanContext(app=AppSpec.model_validate(spec), cbus=cbus))
+    assert sorted((f.rule, f.element) for f in report.findings if f.category == "DF") == [
+        ("DF-01", "field:item.default_supplier"), ("DF-02", "entity:item")]

@@ -37,9 +37,13 @@ def _entity_families(ctx: ScanContext, name: str) -> set[str]:
 
 def check_foreign_links(ctx: ScanContext) -> list[Hit]:
     hits = []
-    for ent, cbu in _owned_entities(ctx):
+    for ent, owner in _owned_entities(ctx):
         for f in ent.active_fields:
             target = f.target if f.type in ("link", "child_table") else None
+            # A field another unit adds through ``extends`` (e.g. manufacturing's
+            # item.default_supplier) is judged by that unit's domains, not the entity's.
+            by = ctx.owner_cbu(f"field:{ent.name}.{f.name}")
+            cbu = by if by is not None and by.domains else owner
             if not target or target in cbu.entities:
                 continue
             foreign = _entity_families(ctx, target) - cbu.families - NEUTRAL_FAMILIES
@@ -56,6 +60,9 @@ def check_foreign_labels(ctx: ScanContext) -> list[Hit]:
     for ent, cbu in _owned_entities(ctx):
         words = words_of(ent.name, ent.label)
         for f in ent.active_fields:
+            by = ctx.owner_cbu(f"field:{ent.name}.{f.name}")
+            if by is not None and by.domains and by.name != cbu.name:
+                continue  # added by another unit's extends: its words are that unit's
             words |= words_of(f.name, f.label)
         foreign = _foreign(cbu, words)
         if foreign:
