@@ -85,8 +85,7 @@ def build(jimu: Any, params: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"warehouse": wh["id"], "customers": customers, "supplier": supplier, "items": items}
 
 
-@pytest.fixture
-def scenario(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scenario]:
+def _scenario(db_url: str, monkeypatch: pytest.MonkeyPatch, params: dict[str, Any] | None) -> Iterator[Scenario]:
     from jimu.runtime.api.app import create_app
     from jimu.runtime.context import Jimu
 
@@ -94,9 +93,20 @@ def scenario(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scenario]
     previous = clock_mod.set_clock(clock_mod.ManualClock(frozen=START))
     jimu = Jimu.open(db_url)
     try:
-        ids = build(jimu)
+        ids = build(jimu, params)
         with TestClient(create_app(jimu)) as client:
             yield Scenario(jimu, client, ids)
     finally:
         jimu.close()
         clock_mod.set_clock(previous)
+
+
+@pytest.fixture
+def scenario(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scenario]:
+    yield from _scenario(db_url, monkeypatch, None)
+
+
+@pytest.fixture
+def auto_scenario(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scenario]:
+    """The same with the invoice unit's ``auto_invoice`` on."""
+    yield from _scenario(db_url, monkeypatch, {"auto_invoice": True})

@@ -131,3 +131,39 @@ def test_ship_invoice_pay_age_and_notify(scenario: Scenario) -> None:
     s.fire_ok("finance", "payment", rest["id"], "confirm")
     assert s.record("finance", "invoice", inv1["id"])["state"] == "paid"
     assert c1 not in _aging(s, "receivable")
+
+
+def _dispatch(s: Scenario) -> None:
+    from jimu.runtime.events.dispatcher import run_once
+
+    for _ in range(10):
+        if run_once(s.jimu)["dispatched"] == 0:
+            return
+
+
+def test_auto_invoice_on_ship_and_receive(auto_scenario: Scenario) -> None:
+    """With ``auto_invoice`` the ship and receive transitions raise the invoices themselves
+    (the units' automations): 3 × 12.80 = 38.40 receivable, 4 × 5.10 = 20.40 payable.
+    Mutation tried: the automations' ``when: auto_invoice`` inverted (no invoice appears)."""
+    s = auto_scenario
+    c1 = s.ids["customers"][0]
+    milk, bread = s.ids["items"]
+    wh = s.ids["warehouse"]
+    so = s.create("sales", "sales_order", {"customer": c1, "warehouse": wh,
+                                           "lines": [{"item": milk, "qty": "3", "price": "12.80"}]})
+    s.fire_ok("sales", "sales_order", so["id"], "submit")
+    s.fire_ok("manager", "sales_order", so["id"], "approve")
+    s.fire_ok("warehouse", "sales_order", so["id"], "ship", {"warehouse_confirm_code": "1234", "logistics_no": "SF2"})
+    po = s.create("purchasing", "purchase_order", {"supplier": s.ids["supplier"], "warehouse": wh,
+                                                   "lines": [{"item": bread, "qty": "4", "price": "5.10"}]})
+    s.fire_ok("purchasing", "purchase_order", po["id"], "submit")
+    s.fire_ok("manager", "purchase_order", po["id"], "approve")
+    s.fire_ok("warehouse", "purchase_order", po["id"], "receive")
+    _dispatch(s)
+    sales = s.get("finance", "data/invoice", filter=f"sales_order == {so['id']}").json()["data"]
+    bought = s.get("finance", "data/invoice", filter=f"purchase_order == {po['id']}").json()["data"]
+    assert [(i["kind"], i["customer"], i["amount"], i["state"]) for i in sales] == [("sales", c1, "38.40", "issued")]
+    assert [(i["kind"], i["supplier"], i["amount"], i["state"]) for i in bought] == [
+        ("purchase", s.ids["supplier"], "20.40", "issued")]
+    # The one-click transition has nothing left to do afterwards.
+    assert s.fire("finance", "sales_order", so["id"], "create_invoice").status_code == 409

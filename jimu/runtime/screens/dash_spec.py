@@ -11,6 +11,9 @@ A chart (``DashboardSpec.charts``) is a dict:
   an expression over the dimensions (links, so ``item.safety_stock`` reads the item) and
   the buckets (``on_hand``, ``reserved``, ``in_transit``, ``available``, ...).
 - ``{kind: table, label, view}``: the grouped rows of a view as a table.
+- ``{kind: table, label, report: aging, params: {kind: receivable|payable}}``: the aging
+  report (:mod:`jimu.runtime.money.report`, with its own rights: left out for a caller
+  the report would refuse).
 
 Rights: only rows inside the caller's row filter count; a chart whose entity the caller
 may not read, or whose grouping or measure field is hidden or masked for them, is left
@@ -71,6 +74,8 @@ def spec_chart(policy: AccessPolicy, chart: Mapping[str, Any], lang: str) -> dic
     try:
         if chart.get("ledger"):
             return _ledger_table(policy, chart, label, lang)
+        if chart.get("report") == "aging":
+            return _aging_table(policy, chart, label, lang)
         view = next((v for v in policy.rt.spec.views if v.name == chart.get("view")), None)
         if view is None:
             return None
@@ -225,6 +230,22 @@ def _ledger_table(policy: AccessPolicy, chart: Mapping[str, Any], label: str, la
             "num_from": len(lg.dimensions),
             "data": [(" / ".join(row[:len(lg.dimensions)]), _number(r.get("available")))
                      for row, r in zip(table, rows, strict=False)]}
+
+
+def _aging_table(policy: AccessPolicy, chart: Mapping[str, Any], label: str, lang: str) -> dict[str, Any] | None:
+    from jimu.runtime.money.report import aging_report, may_see_aging
+
+    kind = str((chart.get("params") or {}).get("kind") or "receivable")
+    if not may_see_aging(policy, kind):
+        return None
+    report = aging_report(policy, kind)
+    names = {"receivable": ("客户", "Customer"), "payable": ("供应商", "Supplier"), "total": ("合计", "Total")}
+    pick = 1 if lang == "en" else 0
+    columns = [names[kind][pick], *report["buckets"], names["total"][pick]]
+    rows = [[r.get("partner_name") or f"#{r['partner']}", *(r[b] for b in report["buckets"]), r["total"]]
+            for r in report["data"]]
+    return {"kind": "table", "label": label, "columns": columns, "rows": rows, "total": len(rows), "num_from": 1,
+            "data": [(row[0], _number(r["total"])) for row, r in zip(rows, report["data"], strict=True)]}
 
 
 def _dim_label(policy: AccessPolicy, entity: str | None) -> Any:
