@@ -113,6 +113,22 @@ def _receive(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], 
                             line=p.get("line"), user=user, entity=p.get("entity", TRANSFER_ENTITY))
 
 
+def _ship_doc(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
+    from jimu.runtime.stock.transfers import TRANSFER_ENTITY, ship_transfer
+
+    entity = str(p.get("entity") or TRANSFER_ENTITY)
+    return ship_transfer(conn, app, _lg(jimu, conn, app, p), _doc(jimu, conn, app, record, entity), user=user,
+                         entity=entity)
+
+
+def _receive_doc(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
+    from jimu.runtime.stock.transfers import TRANSFER_ENTITY, receive_transfer
+
+    entity = str(p.get("entity") or TRANSFER_ENTITY)
+    return receive_transfer(jimu, conn, app, _lg(jimu, conn, app, p), _doc(jimu, conn, app, record, entity),
+                            user=user, entity=entity)
+
+
 def _resolve_disc(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
     from jimu.runtime.stock.transfers import resolve_discrepancy
 
@@ -192,6 +208,11 @@ STOCK_ACTIONS: list[StockAction] = [
                 {"item": "item id", "from_warehouse": "source", "to_warehouse": "target", "qty": "quantity sent",
                  "received_qty": "quantity received (default: qty)", "transfer": "document id (default: the record)"},
                 _receive),
+    StockAction("stock_transfer_ship", "Ship every line of the triggering transfer (or its single item).",
+                {"entity": "default stock_transfer", "ledger": "default stock"}, _ship_doc),
+    StockAction("stock_transfer_receive_lines", "Receive every line of the triggering transfer with its received "
+                "quantity (a discrepancy per differing line).", {"entity": "default stock_transfer",
+                                                                "ledger": "default stock"}, _receive_doc),
     StockAction("stock_discrepancy_resolve", "Close a transfer discrepancy with a reason (adjust when booking goods).",
                 {"discrepancy": "discrepancy id", "reason": "why", "book": "optional signed quantity to book"},
                 _resolve_disc),

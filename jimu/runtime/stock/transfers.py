@@ -11,6 +11,14 @@ arrive leaves ``in_transit`` through a ``transfer_short`` movement pointing at i
 shortfall found later, a surplus accepted), posts an ``adjust`` at the target with that
 reason. Everything runs in the caller's write transaction, and every batch of movements
 sends one ``ledger.moved`` event in it.
+
+A ``stock_transfer`` document (stock unit 1.2) lists its items in ``lines``
+(``stock_transfer_line``: item, qty, received_qty, batch where batches are tracked):
+:func:`ship_transfer` sends every line in one guarded posting (all or nothing, a short
+line named in the 409), :func:`receive_transfer` scans each line in with its own received
+quantity (the ``receipts`` input, default what was sent) and opens a discrepancy per line
+that differs. A document without lines is a single-item transfer of the older unit (item,
+qty, received_qty on the document) and still ships and receives as before.
 """
 
 from __future__ import annotations
@@ -27,10 +35,11 @@ from jimu.core.errors import Conflict, FieldError, NotFound, ValidationError
 from jimu.platform.ledger import Doc, Ledger, MoveLine, adjust, post
 from jimu.platform.ledger.moves import Line, apply_lines
 from jimu.platform.ledger.spec import dim_text
-from jimu.runtime.stock.common import User, emit_moved, username
+from jimu.runtime.stock.common import User, actor_of, emit_moved, username
 from jimu.runtime.stock.tables import discrepancy, ensure_tables
 
-__all__ = ["TRANSFER_ENTITY", "discrepancies", "resolve_discrepancy", "transfer_receive", "transfer_send"]
+__all__ = ["TRANSFER_ENTITY", "discrepancies", "receive_transfer", "resolve_discrepancy", "ship_transfer",
+           "transfer_receive", "transfer_send"]
 
 TRANSFER_ENTITY = "stock_transfer"
 _D = discrepancy.c
@@ -86,6 +95,88 @@ def transfer_receive(conn: Connection, app: str, lg: Ledger, transfer: Any, sour
                                                    index=0, requested=short)], user=who, at=at)
     emit_moved(conn, app, lg, moved, user)
     return {"movements": moved, "discrepancy": did}
+
+
+def _line_dims(lg: Ledger, line: Mapping[str, Any], warehouse: Any) -> dict[str, Any]:
+    dims: dict[str, Any] = {"item": line.get("item"), "warehouse": warehouse}
+    if "batch" in lg.dimensions and line.get("batch") is not None:
+        dims["batch"] = line["batch"]
+    return dims
+
+
+def ship_transfer(conn: Connection, app: str, lg: Ledger, doc: Mapping[str, Any], *, user: User = None,
+                  entity: str = TRANSFER_ENTITY) -> list[int]:
+    """Send every line of transfer ``doc`` from its ``from_warehouse`` (one guarded posting:
+    409 StockConflict naming each short line, nothing moved). Returns the movement ids."""
+    lines = list(doc.get("lines") or [])
+    if not lines:  # a single-item transfer of the older stock unit
+        return [transfer_send(conn, app, lg, doc["id"], {"item": doc.get("item"), "warehouse": doc.get("from_warehouse")},
+                              doc.get("qty"), user=user, entity=entity)]
+    moves = [MoveLine(_line_dims(lg, ln, doc.get("from_warehouse")), ln.get("qty"), line=ln.get("id")) for ln in lines]
+    res = post(conn, app, lg, "transfer_out", moves, doc=Doc(entity, doc["id"], None, "send"), user=username(user))
+    emit_moved(conn, app, lg, res.movements, user)
+    return res.movements
+
+
+def _receipts(lg: Ledger, lines: list[Mapping[str, Any]], given: Any) -> dict[str, Any]:
+    """line id -> the received quantity given for it (422 for unknown lines or bad numbers)."""
+    if given in (None, "", []):
+        return {}
+    if not isinstance(given, list):
+        raise ValidationError("receipts: a list of {line, received_qty}",
+                              errors=[FieldError("receipts", "type", "expected [{line, received_qty}]")])
+    ids = {dim_text(ln.get("id")) for ln in lines}
+    out: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for i, r in enumerate(given):
+        line = dim_text(r.get("line")) if isinstance(r, Mapping) else None
+        if line not in ids:
+            errors.append(FieldError(f"receipts.{i}.line", "unknown", f"{line!r} is not a line of this transfer"))
+            continue
+        try:
+            units = lg.to_units(r.get("received_qty"), f"receipts.{i}.received_qty")
+        except (ValidationError, ValueError, TypeError, ArithmeticError):
+            units = -1
+        if units < 0:
+            errors.append(FieldError(f"receipts.{i}.received_qty", "range", "a quantity, not negative"))
+            continue
+        out[str(line)] = lg.to_qty(units)
+    if errors:
+        raise ValidationError("receipts: " + "; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+    return out
+
+
+def receive_transfer(jimu: Any, conn: Connection, app: str, lg: Ledger, doc: Mapping[str, Any], *,
+                     user: User = None, entity: str = TRANSFER_ENTITY) -> dict[str, Any]:
+    """Scan in every line of transfer ``doc`` at its ``to_warehouse``: each line's received
+    quantity is its entry in ``doc["receipts"]`` (the transition's input), else its own
+    ``received_qty``, else its qty; a line that differs opens its own discrepancy. Writes
+    each line's ``received_qty``. Returns ``{"movements", "discrepancies"}``."""
+    lines = list(doc.get("lines") or [])
+    src_wh, dst_wh = doc.get("from_warehouse"), doc.get("to_warehouse")
+    if not lines:  # a single-item transfer of the older stock unit
+        got = doc.get("received_qty")
+        one = transfer_receive(conn, app, lg, doc["id"], {"item": doc.get("item"), "warehouse": src_wh},
+                               {"item": doc.get("item"), "warehouse": dst_wh}, doc.get("qty"),
+                               doc.get("qty") if got is None else got, user=user, entity=entity)
+        return {"movements": one["movements"], "discrepancies": [d for d in [one["discrepancy"]] if d is not None]}
+    given = _receipts(lg, lines, doc.get("receipts"))
+    moved: list[int] = []
+    opened: list[int] = []
+    rows = []
+    for ln in lines:
+        key = dim_text(ln.get("id")) or ""
+        got = given.get(key, ln.get("received_qty"))
+        got = ln.get("qty") if got is None else got
+        out = transfer_receive(conn, app, lg, doc["id"], _line_dims(lg, ln, src_wh), _line_dims(lg, ln, dst_wh),
+                               ln.get("qty"), got, line=ln.get("id"), user=user, entity=entity)
+        moved += out["movements"]
+        if out["discrepancy"] is not None:
+            opened.append(out["discrepancy"])
+        rows.append({"id": ln.get("id"), "received_qty": got})
+    jimu.records.update(app, entity, doc["id"], {"lines": rows}, actor=actor_of(user), conn=conn,
+                        _allow_state=True, _extra={"document": f"{entity}:{doc['id']}"})
+    return {"movements": moved, "discrepancies": opened}
 
 
 def resolve_discrepancy(conn: Connection, app: str, lg: Ledger, discrepancy_id: int, *, reason: str,
