@@ -24,6 +24,7 @@ from jimu.runtime.api.openapi_paths import (
     add_admin,
     add_auth,
     add_caller_routes,
+    add_chat_orders,
     add_ledgers,
     add_trace,
     add_workflow,
@@ -200,6 +201,7 @@ def build_openapi(policy: AccessPolicy) -> dict[str, Any]:
     _audit(doc)
     add_ledgers(doc)
     add_trace(doc)
+    add_chat_orders(doc)
     add_caller_routes(doc)
     add_money(doc)
     add_admin(doc)
@@ -320,7 +322,9 @@ def _audit(doc: Doc) -> None:
         {"name": "user", "in": "query", "schema": {"type": "string"}},
         {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": r"^[0-9]{0,18}$"},
          "description": "next_cursor of the previous page", "examples": {"first page": {"value": ""}}}]
-    params += [{"name": n, "in": "query", "schema": {"type": "string", "format": "date-time"}} for n in ("since", "until")]
+    # empty is read as no bound, like an empty cursor (schemathesis sent since='')
+    params += [{"name": n, "in": "query", "schema": {"type": "string", "anyOf": [{"format": "date-time"}, {"maxLength": 0}]},
+                "description": "ISO 8601 with a zone; empty: no bound"} for n in ("since", "until")]
     params.append({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}})
     doc.op(f"/api/apps/{doc.app}/audit", "get", "audit", "audit", "the audit trail the caller may see",
            ok("audit entries", envelope(doc.ref("AuditEntry", entry))), params=params)

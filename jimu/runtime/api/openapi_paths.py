@@ -258,6 +258,50 @@ def _add_movements(doc: Doc, lg: Any, base: str, dims: dict[str, Any], params: l
            params=[*params, *extra, *PAGE_PARAMS])
 
 
+def add_chat_orders(doc: Doc) -> None:
+    """Chat orders (DESIGN 16): parse for callers who read items, create for callers who
+    may create sales orders."""
+    policy = doc.policy
+    spec = policy.rt.spec
+    if spec.entity("item") is None or not policy.can("item", "read"):
+        return
+    base = f"/api/apps/{doc.app}/chat-orders"
+    nid = {"type": ["integer", "null"], "minimum": 1}
+    alt = {"type": "object", "required": ["item", "item_name", "score"], "properties": {
+        "item": {"type": "integer"}, "sku": {"type": ["string", "null"]}, "item_name": {"type": ["string", "null"]},
+        "score": {"type": "number"}}}
+    line = doc.ref("ChatOrderLine", {"type": "object", "required": ["item", "item_name", "qty", "unit", "confidence",
+                                                                     "alternatives"], "properties": {
+        "item": nid, "sku": {"type": ["string", "null"]}, "item_name": {"type": ["string", "null"]}, "qty": DECIMAL,
+        "unit": {"type": ["string", "null"]}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "flagged": {"type": "boolean", "description": "below the 0.8 threshold: no item is picked"},
+        "text": {"type": "string"}, "alternatives": {"type": "array", "items": alt}}})
+    parsed = doc.ref("ChatOrderParse", {"type": "object", "required": ["customer", "lines", "unparsed"], "properties": {
+        "customer": nid, "customer_name": {"type": ["string", "null"]}, "lines": {"type": "array", "items": line},
+        "unparsed": {"type": "array", "items": {"type": "string"}}}})
+    text = {"type": "string", "minLength": 1, "maxLength": 4000, "examples": ["李姐：要2盒蓝莓+1袋山药"]}
+    body = {"type": "object", "required": ["text"], "additionalProperties": False,
+            "properties": {"text": text, "customer": nid}}
+    doc.op(base + "/parse", "post", "parse_chat_order", "chat_orders",
+           "parse a chat message into order lines (items, quantities, confidence, alternatives)",
+           ok("the parsed lines", parsed), body=json_body(body),
+           description="Items match by name, `item.aliases`, pinyin and initials; every line has a confidence "
+                       "and alternatives; below 0.8 a line is flagged (`item: null`), never guessed.")
+    if spec.entity("sales_order") is None or not policy.can("sales_order", "create"):
+        return
+    created = doc.ref("ChatOrderCreated", {"type": "object", "required": ["order", "lines", "flagged", "unparsed"],
+                                           "properties": {"order": ANY_OBJECT, "customer": nid,
+                                                          "lines": {"type": "array", "items": line},
+                                                          "flagged": {"type": "array", "items": line},
+                                                          "unparsed": {"type": "array", "items": {"type": "string"}}}})
+    doc.op(base, "post", "create_chat_order", "chat_orders", "create the draft sales order from a chat message",
+           ok("the draft order and the lines left out", created, 201),
+           body=json_body({**body, "properties": {**body["properties"], "warehouse": nid}}),
+           description="Only confident lines go on the order; flagged lines are returned and named in the order's "
+                       "note. 422 `chat_order.no_lines` when none is confident, `chat_order.customer_required` "
+                       "when the message names no customer and none is given.")
+
+
 def add_caller_routes(doc: Doc) -> None:
     """Inbox, delegations, the event stream, export, the app list and this document."""
     from jimu.runtime.events.outbox import EVENT_KINDS

@@ -17,6 +17,7 @@
     GET  /app/{app}/{entity}/kanban         POST /app/{app}/{entity}/{id}/move  (JSON)
     POST /app/{app}/{entity}/_visible       GET /app/{app}/_options/{target}  GET /app/{app}/_scan/{target}
     GET  /app/{app}/_session                whether the session holds (JSON 200/401), for the live stream
+    GET|POST /app/{app}/chat-order          paste a chat message, fix the parsed lines, create the draft order
     /static/jimu/...                        vendored htmx, Alpine.js, SortableJS, ECharts + jimu.css/js
 """
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from jimu.runtime.screens import views_chat as chat
 from jimu.runtime.screens import views_detail as detail
 from jimu.runtime.screens import views_form as form
 from jimu.runtime.screens import views_home as home
@@ -55,6 +57,8 @@ def routes() -> list[BaseRoute]:
         Route(a + "/_options/{target}", form.options_page, methods=["GET"]),
         Route(a + "/_scan/{target}", form.scan_page, methods=["GET"]),
         Route(a + "/_session", home.session_page, methods=["GET"]),
+        Route(a + "/chat-order", chat.chat_order_page, methods=["GET"]),
+        Route(a + "/chat-order", chat.chat_order_submit, methods=["POST"]),
         Route(e, lists.list_page, methods=["GET"]),
         Route(e + "/export.{fmt:str}", lists.export_page, methods=["GET"]),
         Route(e + "/bulk-delete", lists.bulk_delete, methods=["POST"]),

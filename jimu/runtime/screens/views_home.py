@@ -144,7 +144,9 @@ async def home_page(request: Request) -> Response:
     s = await open_screen(request)
     with s.jimu.db.read() as c:
         entries = list_inbox(c, s.app, s.actor.username or "", limit=10)
-    return s.render("home.html", inbox=entries)
+    assert s.policy is not None
+    chat = s.policy.can("item", "read") and s.policy.can("sales_order", "create")
+    return s.render("home.html", inbox=entries, chat_order=chat)
 
 
 @screen
