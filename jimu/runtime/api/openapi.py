@@ -317,8 +317,8 @@ def _audit(doc: Doc) -> None:
     params: list[dict[str, Any]] = [
         {"name": "entity", "in": "query", "schema": {"type": "string", "enum": ["", *visible]},
          "description": "empty: every entity"},
-        {"name": "record", "in": "query", "schema": {"type": "string", "pattern": r"^[1-9][0-9]{0,8}$"},
-         "description": "a record id; needs entity"},
+        {"name": "record", "in": "query", "schema": {"type": "string", "pattern": r"^([1-9][0-9]{0,8})?$"},
+         "description": "a record id; needs entity (empty: every record)"},
         {"name": "user", "in": "query", "schema": {"type": "string"}},
         {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": r"^[0-9]{0,18}$"},
          "description": "next_cursor of the previous page", "examples": {"first page": {"value": ""}}}]

@@ -13,9 +13,12 @@ __all__ = ["jimu_automation_actions", "jimu_spec_validators"]
 
 @hookimpl
 def jimu_automation_actions() -> list[Any]:
-    from jimu.runtime.automations.actions import BUILTIN_ACTIONS
+    from jimu.runtime.automations.actions import BUILTIN_ACTIONS, ActionKind
+    from jimu.runtime.intel.chat_action import run_chat_order
 
-    return list(BUILTIN_ACTIONS)
+    chat = ActionKind("chat_order", "Create the draft sales order from a chat message (an incoming webhook's "
+                      "payload).", run_chat_order, in_transaction=False)
+    return [*BUILTIN_ACTIONS, chat]
 
 
 @hookimpl

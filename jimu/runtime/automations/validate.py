@@ -36,6 +36,8 @@ def _writes(auto: Any) -> set[tuple[str, str]]:
             out.add((auto.entity, "updated"))
         elif t == "create_record" and a.get("entity"):
             out.add((str(a["entity"]), "created"))
+        elif t == "chat_order":
+            out.add(("sales_order", "created"))
     return out
 
 

@@ -119,12 +119,16 @@ class CatalogueIndex:
         self.by_syl: dict[str, set[int]] = {}
         self.english: dict[str, set[int]] = {}
         self.protect: set[str] = set()
+        self.term_pinyin: dict[str, str] = {}
+        self.term_chars: dict[str, frozenset[str]] = {}
         for p in self.products:
             p.terms = list(dict.fromkeys(p.terms))
             for t in p.terms:
                 self.exact.setdefault(t, set()).add(p.id)
                 if has_cjk(t):
                     sy = syllables(t)
+                    self.term_pinyin[t] = "".join(sy)
+                    self.term_chars[t] = frozenset(t)
                     self.pinyin.setdefault("".join(sy), set()).add(p.id)
                     if len(t) >= 2:
                         self.initials.setdefault("".join(s[0] for s in sy if s), set()).add(p.id)
@@ -234,10 +238,11 @@ class CatalogueIndex:
             prod = self.products[pid]
             best = 0.0
             for t in prod.terms:
-                if not has_cjk(t):
+                tpy = self.term_pinyin.get(t)
+                if tpy is None:
                     continue
-                best = max(best, _contained(f, t), _dice(f, t) * 0.85,
-                           fuzz.ratio(fpy, "".join(syllables(t))) / 100 * 0.9 if len(f) >= 2 else 0.0)
+                best = max(best, _contained(f, t), _dice(f, t, self.term_chars[t]) * 0.85,
+                           fuzz.ratio(fpy, tpy) / 100 * 0.9 if len(f) >= 2 else 0.0)
             _up(out, pid, best)
 
     def _score_ascii(self, text: str, out: dict[int, float]) -> None:
@@ -295,9 +300,13 @@ def _contained(f: str, t: str) -> float:
     return 0.55 + 0.35 * r
 
 
-def _dice(a: str, b: str) -> float:
-    common = sum((Counter(a) & Counter(b)).values())
-    return 2 * common / (len(a) + len(b)) if a and b else 0.0
+def _dice(a: str, b: str, b_chars: frozenset[str] | None = None) -> float:
+    """Dice overlap of the characters of ``a`` and ``b`` (order-free: "苹果红富士" is
+    "红富士苹果"); repeated characters count once, which keeps it a set operation."""
+    if not a or not b:
+        return 0.0
+    common = len(set(a) & (b_chars if b_chars is not None else set(b)))
+    return 2 * common / (len(set(a)) + len(b_chars if b_chars is not None else set(b)))
 
 
 def _scan(text: str, terms: set[str], longest: int) -> list[tuple[int, int]]:
