@@ -77,6 +77,11 @@ def api(db_url: str) -> Iterator[Client]:
         row = {k: c[k] for k in ("code", "name", "nickname", "aliases") if c.get(k)}
         ids[c["code"]] = jimu.records.create(APP, "customer", row)["id"]
     ids["wh"] = jimu.records.create(APP, "warehouse", {"name": "主仓", "code": "WH1", "confirm_code": "1"})["id"]
+    # a role that sees every item but the blueberries, and no customers
+    jimu.store.put_element(APP, "role", "picker", {"name": "picker", "entities": {
+        "item": {"read": True, "row_filter": 'sku != "F001"'}}})
+    jimu.store.publish(APP, author="admin")
+    jimu.users.create("picker", "picker", ["picker"])
     with TestClient(create_app(jimu), raise_server_exceptions=False) as client:
         yield Client(client, ids)
     jimu.close()
@@ -149,3 +154,15 @@ def test_openapi_per_caller(api: Client) -> None:
     assert sales[CREATE]["post"]["operationId"] == "create_chat_order"
     warehouse = api.get("warehouse", f"/api/apps/{APP}/openapi.json").json()["paths"]
     assert PARSE in warehouse and CREATE not in warehouse  # may read items, may not create orders
+
+
+def test_row_filter_and_customer_rights_apply(api: Client) -> None:
+    """Mutation tried: parsing without ``allowed_items`` lets the picker's parse name
+    F001 (a hidden item) as the line's item and among the alternatives."""
+    body = api.post("picker", PARSE, {"text": "李姐：蓝莓2盒，山药1袋"}).json()
+    blue, yam = body["lines"]
+    assert blue["item"] is None and api.ids["F001"] not in {a["item"] for a in blue["alternatives"]}
+    assert yam["item"] == api.ids["F002"]
+    assert body["customer"] is None  # the picker may not read customers: 李姐 names no one
+    problem(api.post("picker", PARSE, {"text": "蓝莓", "customer": api.ids["C01"]}), 404)
+    problem(api.post("picker", CREATE, {"text": "山药1袋"}), 404)
