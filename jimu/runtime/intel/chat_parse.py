@@ -69,14 +69,27 @@ class ParseResult:
 
 
 def _dec(q: Decimal) -> str:
-    return format(q.normalize(), "f")
+    return format(_plain(q), "f")
+
+
+_CONTAINERS = frozenset("盒箱袋瓶包桶罐提排碗")
+
+
+def _plain(q: Decimal) -> Decimal:
+    """``q`` without trailing zeros and never in exponent form (20, not 2E+1)."""
+    return q.quantize(Decimal(1)) if q == q.to_integral_value() else q.normalize()
 
 
 def _variant(prod: Product, unit: str | None) -> tuple[dict[str, Any], float, Decimal]:
     """The member of ``prod`` the unit said points at, a score factor (1, or the mismatch
-    penalty) and the factor converting the quantity into the member's unit."""
-    if unit is None or unit in GENERIC_UNITS:
+    penalty) and the factor converting the quantity into the member's unit. A generic
+    classifier (个) fits items counted by the piece, not ones sold by the box: "20个鸡蛋"
+    is not 20 boxes of eggs."""
+    if unit is None:
         return prod.base, 1.0, Decimal(1)
+    if unit in GENERIC_UNITS:
+        base_unit = UNITS.get(prod.base["unit"] or "", prod.base["unit"])
+        return prod.base, (_UNIT_MISMATCH if base_unit in _CONTAINERS else 1.0), Decimal(1)
     for m in prod.members:
         if m["unit"] == unit or UNITS.get(m["unit"] or "") == unit:
             return m, 1.0, Decimal(1)
@@ -121,7 +134,7 @@ def _line(index: CatalogueIndex, text: str, qty: Decimal | None, unit: str | Non
             return None  # chatter ("老规矩"), not an item
         return ChatLine(text.strip(), qty, unit, conf, None, alts)
     out_unit = best["unit"] if convert != 1 or unit is None or unit in GENERIC_UNITS else unit
-    return ChatLine(text.strip(), (qty * convert).normalize(), out_unit, conf, best,
+    return ChatLine(text.strip(), _plain(qty * convert), out_unit, conf, best,
                     [a for a in alts if a["item"] != best["id"]][:_ALTERNATIVES])
 
 

@@ -111,3 +111,13 @@ def test_hidden_items_are_never_matched(index: CatalogueIndex) -> None:
 def test_noise_only_messages_give_no_lines(index: CatalogueIndex) -> None:
     result = parse_chat("老板早上好！在吗？谢谢🙏", index)
     assert result.lines == [] and result.unparsed == []
+
+
+def test_a_piece_count_is_not_a_box_count(index: CatalogueIndex) -> None:
+    """Mutation tried: treating 个 as fitting every unit makes "来20个鸡蛋" 20 boxes of
+    eggs at confidence 1.0."""
+    eggs = parse_chat("来20个鸡蛋", index).lines[0]
+    assert eggs.item is None and eggs.as_json()["qty"] == "20"
+    cabbage = parse_chat("要个大白菜", index).lines[0]
+    assert (cabbage.item["sku"], cabbage.qty) == ("F009", Decimal(1))
+    assert parse_chat("土豆100斤", index).lines[0].as_json()["qty"] == "100"
