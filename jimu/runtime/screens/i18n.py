@@ -46,6 +46,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "chat_leave_out": ("— 不要此行 —", "— leave out —"),
     "chat_unparsed": ("未识别", "Not understood"),
     "chat_create": ("生成草稿订单", "Create draft order"),
+    "chat_or_sku": ("或输入编码", "or SKU"),
+    "chat_unknown_sku": ("没有编码为 {sku} 的商品", "No item with SKU {sku}"),
     "chat_no_lines": ("没有要下单的行：请为每行选择商品和数量", "No line to order: pick an item and a quantity"),
     "choose_app": ("选择应用", "Choose an app"),
     "no_apps": ("还没有已发布的应用", "No published apps yet"),

@@ -2,20 +2,21 @@
 with their confidence, fix the flagged ones (pick an alternative, or any item by id,
 change a quantity, leave a line out) and create the draft sales order.
 
-Plain forms, no script: the page posts back to itself (``action=parse``) and then
+A flagged line takes one of its alternatives or any item by its SKU. Plain forms, no script: the page posts back to itself (``action=parse``) and then
 creates (``action=create``), so it works under the strict CSP with JavaScript off.
 Parsing and creating go through :mod:`jimu.runtime.intel.chat_orders` with the caller's
 policy, like the API."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jimu.core.errors import JimuError
+from jimu.core.errors import FieldError, JimuError, ValidationError
 from jimu.core.ids import parse_id
 from jimu.runtime.intel.chat_orders import ORDER, create_draft, parse_for
 from jimu.runtime.intel.chat_parse import ParseResult
@@ -58,14 +59,31 @@ async def chat_order_page(request: Request) -> Response:
     return _page(s)
 
 
-def _rows(form: Any) -> list[tuple[int, Decimal]]:
+def _by_sku(s: Screen, sku: str) -> int:
+    """The id of the item with SKU ``sku`` the user may read (422 naming it otherwise)."""
+    assert s.policy is not None
+    ent = s.policy.require("item", "read")
+    found = []
+    if ent.field("sku") is not None and s.policy.field_rule("item", "sku").access in ("read", "write"):
+        found = s.jimu.records.list(s.app, "item", where=s.policy.row_clause("item"),
+                                    filter=f"sku == {json.dumps(sku, ensure_ascii=False)}", limit=1, actor=s.actor).data
+    if not found:
+        raise ValidationError(s.t("chat_unknown_sku", sku=sku), code="chat_order.sku",
+                              errors=[FieldError("sku", "not_found", sku)])
+    return int(found[0]["id"])
+
+
+def _rows(s: Screen, form: Any) -> list[tuple[int, Decimal]]:
+    """(item, qty) of the lines as the user left them: a SKU typed on a line wins over
+    the picked item; a line with neither, or without a positive quantity, is left out."""
     rows: list[tuple[int, Decimal]] = []
     for i in range(MAX_LINES):
         raw_item = str(form.get(f"line-{i}-item") or "").strip()
         raw_qty = str(form.get(f"line-{i}-qty") or "").strip()
+        sku = str(form.get(f"line-{i}-sku") or "").strip()[:100]
         if f"line-{i}-qty" not in form:
             break
-        item = parse_id(raw_item) if raw_item else None
+        item = _by_sku(s, sku) if sku else (parse_id(raw_item) if raw_item else None)
         if item is None:
             continue  # left out
         try:
@@ -93,7 +111,10 @@ async def chat_order_submit(request: Request) -> Response:
         return _page(s, text, None, customer=customer, warehouse=warehouse, message=exc.message, status=exc.status)
     if form.get("action") != "create":
         return _page(s, text, result, customer=customer, warehouse=warehouse)
-    rows = _rows(form)
+    try:
+        rows = _rows(s, form)
+    except JimuError as exc:
+        return _page(s, text, result, customer=customer, warehouse=warehouse, message=exc.message, status=exc.status)
     if not rows:
         return _page(s, text, result, customer=customer, warehouse=warehouse, message=s.t("chat_no_lines"),
                      status=422)

@@ -67,3 +67,18 @@ def test_warehouse_may_parse_but_not_create(login: Any) -> None:
     r = c.post(URL, data={"csrf_token": c.cookies.get("jimu_csrf"), "text": "可口可乐330ml 3罐", "action": "create",
                           "line-0-item": "1", "line-0-qty": "1"})
     assert r.status_code == 403
+
+
+def test_a_flagged_line_takes_an_item_by_sku(login: Any, std: Any) -> None:
+    """Mutation tried: ignoring the typed SKU leaves the flagged line out (no line: 422)."""
+    c = login("sales")
+    sprite = find(std, "item", 'sku == "SKU-0007"')
+    customer = find(std, "customer", 'code == "C0001"')
+    base = {"csrf_token": c.cookies.get("jimu_csrf"), "text": "汽水4瓶", "action": "create",
+            "customer": str(customer["id"]), "line-0-item": "", "line-0-qty": "4"}
+    r = c.post(URL, data={**base, "line-0-sku": "SKU-0007"})
+    assert r.status_code == 303, r.text[:800]
+    order = std.records.get("standard", "sales_order", int(r.headers["location"].rsplit("/", 1)[1]))
+    assert [(ln["item"], ln["qty"]) for ln in order["lines"]] == [(sprite["id"], Decimal(4))]
+    r = c.post(URL, data={**base, "line-0-sku": "NOPE-1"})
+    assert r.status_code == 422 and "NOPE-1" in r.text
