@@ -118,7 +118,7 @@ def _ship_doc(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any],
 
     entity = str(p.get("entity") or TRANSFER_ENTITY)
     return ship_transfer(conn, app, _lg(jimu, conn, app, p), _doc(jimu, conn, app, record, entity), user=user,
-                         entity=entity)
+                         entity=entity, rt=jimu.apps.get(app, conn))
 
 
 def _receive_doc(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:

@@ -35,6 +35,7 @@ from jimu.core.errors import Conflict, FieldError, NotFound, ValidationError
 from jimu.platform.ledger import Doc, Ledger, MoveLine, adjust, post
 from jimu.platform.ledger.moves import Line, apply_lines
 from jimu.platform.ledger.spec import dim_text
+from jimu.platform.ledger.tables import movement
 from jimu.runtime.stock.common import User, actor_of, emit_moved, username
 from jimu.runtime.stock.tables import discrepancy, ensure_tables
 
@@ -105,14 +106,24 @@ def _line_dims(lg: Ledger, line: Mapping[str, Any], warehouse: Any) -> dict[str,
 
 
 def ship_transfer(conn: Connection, app: str, lg: Ledger, doc: Mapping[str, Any], *, user: User = None,
-                  entity: str = TRANSFER_ENTITY) -> list[int]:
+                  entity: str = TRANSFER_ENTITY, rt: Any = None) -> list[int]:
     """Send every line of transfer ``doc`` from its ``from_warehouse`` (one guarded posting:
-    409 StockConflict naming each short line, nothing moved). Returns the movement ids."""
+    409 StockConflict naming each short line, nothing moved). Where the ledger tracks
+    batches (``rt`` given), a line without a batch takes them first-expiry-first-out.
+    Returns the movement ids."""
     lines = list(doc.get("lines") or [])
     if not lines:  # a single-item transfer of the older stock unit
         return [transfer_send(conn, app, lg, doc["id"], {"item": doc.get("item"), "warehouse": doc.get("from_warehouse")},
                               doc.get("qty"), user=user, entity=entity)]
-    moves = [MoveLine(_line_dims(lg, ln, doc.get("from_warehouse")), ln.get("qty"), line=ln.get("id")) for ln in lines]
+    moves = []
+    for ln in lines:
+        dims = _line_dims(lg, ln, doc.get("from_warehouse"))
+        parts = [(dims, ln.get("qty"))]
+        if rt is not None and "batch" in lg.dimensions and dims.get("batch") is None:
+            from jimu.runtime.workflow.batches import fefo_split
+
+            parts = fefo_split(conn, rt, rt.spec.ledger(lg.name), {"expiry_field": "expiry_date"}, dims, ln.get("qty"))
+        moves += [MoveLine(d, q, line=ln.get("id")) for d, q in parts]
     res = post(conn, app, lg, "transfer_out", moves, doc=Doc(entity, doc["id"], None, "send"), user=username(user))
     emit_moved(conn, app, lg, res.movements, user)
     return res.movements
@@ -146,6 +157,33 @@ def _receipts(lg: Ledger, lines: list[Mapping[str, Any]], given: Any) -> dict[st
     return out
 
 
+def _sent_parts(conn: Connection, app: str, lg: Ledger, entity: str, doc_id: Any
+                ) -> dict[str, list[tuple[dict[str, Any], int]]]:
+    """line id -> [(source dims, units sent)] from the transfer's ``transfer_out``
+    movements, in the order they were sent (a batch-tracked line may have left as several
+    batches; they arrive as the same batches)."""
+    m = movement.c
+    rows = conn.execute(sa.select(m.doc_line, m.dims, m.d_in_transit).where(
+        m.app == app, m.ledger == lg.name, m.doc_entity == entity, m.doc_id == dim_text(doc_id),
+        m.kind == "transfer_out").order_by(m.id))
+    out: dict[str, list[tuple[dict[str, Any], int]]] = {}
+    for line, dims, units in rows:
+        if line is not None and units:
+            out.setdefault(str(line), []).append((lg.dims(dims or {}), int(units)))
+    return out
+
+
+def _spread(received: int, sent: list[int]) -> list[int]:
+    """What arrived of each part sent, filled in order; a shortfall lands on the last
+    parts, a surplus on the last one."""
+    out, left = [], received
+    for i, units in enumerate(sent):
+        take = left if i == len(sent) - 1 else min(left, units)
+        out.append(take)
+        left -= take
+    return out
+
+
 def receive_transfer(jimu: Any, conn: Connection, app: str, lg: Ledger, doc: Mapping[str, Any], *,
                      user: User = None, entity: str = TRANSFER_ENTITY) -> dict[str, Any]:
     """Scan in every line of transfer ``doc`` at its ``to_warehouse``: each line's received
@@ -161,6 +199,7 @@ def receive_transfer(jimu: Any, conn: Connection, app: str, lg: Ledger, doc: Map
                                doc.get("qty") if got is None else got, user=user, entity=entity)
         return {"movements": one["movements"], "discrepancies": [d for d in [one["discrepancy"]] if d is not None]}
     given = _receipts(lg, lines, doc.get("receipts"))
+    sent = _sent_parts(conn, app, lg, entity, doc["id"])
     moved: list[int] = []
     opened: list[int] = []
     rows = []
@@ -168,11 +207,14 @@ def receive_transfer(jimu: Any, conn: Connection, app: str, lg: Ledger, doc: Map
         key = dim_text(ln.get("id")) or ""
         got = given.get(key, ln.get("received_qty"))
         got = ln.get("qty") if got is None else got
-        out = transfer_receive(conn, app, lg, doc["id"], _line_dims(lg, ln, src_wh), _line_dims(lg, ln, dst_wh),
-                               ln.get("qty"), got, line=ln.get("id"), user=user, entity=entity)
-        moved += out["movements"]
-        if out["discrepancy"] is not None:
-            opened.append(out["discrepancy"])
+        parts = sent.get(key) or [(_line_dims(lg, ln, src_wh), lg.to_units(ln.get("qty")))]
+        for (src, units), arrived in zip(parts, _spread(lg.to_units(got), [u for _, u in parts]), strict=True):
+            dst = {**src, "warehouse": dst_wh}
+            out = transfer_receive(conn, app, lg, doc["id"], src, dst, lg.to_qty(units), lg.to_qty(arrived),
+                                   line=ln.get("id"), user=user, entity=entity)
+            moved += out["movements"]
+            if out["discrepancy"] is not None:
+                opened.append(out["discrepancy"])
         rows.append({"id": ln.get("id"), "received_qty": got})
     jimu.records.update(app, entity, doc["id"], {"lines": rows}, actor=actor_of(user), conn=conn,
                         _allow_state=True, _extra={"document": f"{entity}:{doc['id']}"})
