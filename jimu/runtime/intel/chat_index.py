@@ -99,6 +99,7 @@ class CatalogueIndex:
 
     def __init__(self, items: Iterable[Mapping[str, Any]], customers: Iterable[Mapping[str, Any]] = ()) -> None:
         fams: dict[str, Product] = {}
+        raw_names: list[str] = []  # as typed (with "*", "."): protected like the keyed terms
         for it in items:
             name = str(it.get("name") or it.get("sku") or "")
             if not name:
@@ -111,6 +112,7 @@ class CatalogueIndex:
                                  "unit": normalize(str(it.get("unit") or "")) or None})
             for term in [name, _core(name), *_aliases(it.get("aliases")), str(it.get("sku") or "")]:
                 self._add_term(prod, term)
+            raw_names.append(normalize(name).replace(" ", ""))
         self.products = list(fams.values())
         self.exact: dict[str, set[int]] = {}
         self.pinyin: dict[str, set[int]] = {}
@@ -147,6 +149,7 @@ class CatalogueIndex:
                     self.by_syl.setdefault(s, set()).add(p.id)
             for w in p.words:
                 self.english.setdefault(w, set()).add(p.id)
+        self.protect.update(n for n in raw_names if n != key(n) and has_cjk(n))
         self.protect = {t for t in self.protect if len(t) >= 2}
         self._max_term = max((len(t) for t in self.protect), default=1)
         self._scan_terms = {t for t in self.exact if has_cjk(t)}

@@ -223,8 +223,8 @@ def _tokens(seg: str, masked: str) -> list[_Token]:
         num = m.group("num")
         value = _number(num)
         unit = UNITS.get(m.group("unit") or "")
-        if value is None:
-            continue
+        if value is None or value <= 0:
+            continue  # "0" is not an order quantity
         cn = not num.isascii()
         if (cn or num in ("a", "an")) and unit is None:
             continue  # a Chinese numeral or "a" without a unit is part of a word ("五常", "a")
