@@ -191,6 +191,12 @@ def _purchase_return_ship(jimu: Any, conn: Any, app: str, record: Any, p: Mappin
     return ship_purchase_return(conn, app, lg, doc, entity=entity, user=user)
 
 
+def _cycle_counts(jimu: Any, conn: Any, app: str, record: Any, p: Mapping[str, Any], user: User) -> Any:
+    from jimu.runtime.stock.cycle import create_cycle_counts
+
+    return create_cycle_counts(jimu, conn, app, p.get("days"), ledger=p.get("ledger"), user=user)
+
+
 STOCK_ACTIONS: list[StockAction] = [
     StockAction("stock_channel_reserve", "Reserve stock through a sales channel's pool (refused when paused).",
                 {"channel": "channel name", "item": "item id", "warehouse": "warehouse id", "qty": "quantity",
@@ -226,4 +232,7 @@ STOCK_ACTIONS: list[StockAction] = [
                 {"entity": "default sales_return", "ledger": "default stock"}, _sales_return_receive),
     StockAction("stock_purchase_return_ship", "A purchase return leaves: -on_hand (quality lines from quarantine first).",
                 {"entity": "default purchase_return", "ledger": "default stock"}, _purchase_return_ship),
+    StockAction("stocktake_cycle_counts", "Create the due cycle counts (a draft stocktake per warehouse and ABC class).",
+                {"days": "{A: 30, B: 90, C: 365}: days between counts of each class", "ledger": "default stock"},
+                _cycle_counts),
 ]
