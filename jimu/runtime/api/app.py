@@ -34,6 +34,7 @@ ROUTE_MODULES: list[str] = [
     "jimu.runtime.api.routes_movements",
     "jimu.runtime.api.routes_trace",
     "jimu.runtime.api.routes_money",
+    "jimu.runtime.api.routes_stock_reports",
     "jimu.runtime.api.routes_workflow",
     "jimu.runtime.api.routes_health",
     "jimu.runtime.api.routes_events",

@@ -67,8 +67,8 @@ async def _jimu_error(request: Request, exc: Exception) -> JSONResponse:
     messages = body.get("messages")
     if isinstance(messages, dict):
         # An error that carries its message in zh and en answers in the caller's language.
-        lang = caller_lang(request)
-        if lang is not None and isinstance(messages.get(lang), str):
+        lang = caller_lang(request) or "zh"
+        if isinstance(messages.get(lang), str):
             body["detail"] = messages[lang]
     return JSONResponse(body, status_code=exc.status, media_type="application/problem+json")
 

@@ -26,6 +26,7 @@ from jimu.runtime.api.openapi_paths import (
     add_caller_routes,
     add_chat_orders,
     add_ledgers,
+    add_stock_reports,
     add_trace,
     add_workflow,
     camel,
@@ -204,6 +205,7 @@ def build_openapi(policy: AccessPolicy) -> dict[str, Any]:
     add_chat_orders(doc)
     add_caller_routes(doc)
     add_money(doc)
+    add_stock_reports(doc)
     add_admin(doc)
     label = describe(spec.label, spec.name)
     return {

@@ -302,6 +302,38 @@ def add_chat_orders(doc: Doc) -> None:
                        "when the message names no customer and none is given.")
 
 
+def add_stock_reports(doc: Doc) -> None:
+    """The inventory-accuracy report (账实差异率), when the caller may read stocktakes and
+    their quantities (:func:`jimu.runtime.stock.accuracy.may_see_accuracy`)."""
+    from jimu.runtime.stock.accuracy import may_see_accuracy
+
+    if not may_see_accuracy(doc.policy):
+        return
+    row = doc.ref("InventoryAccuracyRow", {"type": "object", "required": [
+        "warehouse", "stocktakes", "lines", "absolute_variance", "system", "rate"], "properties": {
+        "warehouse": {"type": ["integer", "null"]}, "warehouse_name": {"type": ["string", "null"]},
+        "stocktakes": {"type": "integer", "description": "posted counts in the window"},
+        "lines": {"type": "integer"},
+        "absolute_variance": {**DECIMAL, "description": "Σ|counted - book at posting|"},
+        "system": {**DECIMAL, "description": "Σ book at posting"},
+        "rate": {**DECIMAL, "description": "账实差异率 = absolute_variance / system (0.0200 = 2 %)"}}})
+    report = doc.ref("InventoryAccuracyReport", {"type": "object", "required": ["from", "to", "days", "data"],
+                                                 "properties": {
+                                                     "from": {"type": "string", "format": "date"},
+                                                     "to": {"type": "string", "format": "date"},
+                                                     "days": {"type": "integer"},
+                                                     "data": {"type": "array", "items": row},
+                                                     "next_cursor": {"type": "null"}}})
+    doc.op(f"/api/apps/{doc.app}/reports/inventory-accuracy", "get", "get_inventory_accuracy_report", "reports",
+           "inventory accuracy (账实差异率) per warehouse over the counts posted in the last 90 days",
+           ok("one row per warehouse", report),
+           params=[{"name": "warehouse", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                   {"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 3660,
+                                                               "default": 90}}],
+           description="Stocktakes posted with a count_date in (to - days, to], to = the app clock's date. "
+                       "Needs read on stocktake (its row filter applies) with the line quantities visible.")
+
+
 def add_caller_routes(doc: Doc) -> None:
     """Inbox, delegations, the event stream, export, the app list and this document."""
     from jimu.runtime.events.outbox import EVENT_KINDS

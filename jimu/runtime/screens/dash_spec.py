@@ -14,6 +14,9 @@ A chart (``DashboardSpec.charts``) is a dict:
 - ``{kind: table, label, report: aging, params: {kind: receivable|payable}}``: the aging
   report (:mod:`jimu.runtime.money.report`, with its own rights: left out for a caller
   the report would refuse).
+- ``{kind: table|bar, label, report, params?}``: the rows of a named report
+  (:mod:`jimu.runtime.reports`, e.g. ``inventory_accuracy``) computed through the
+  caller's policy, as a table of its columns or a bar per row.
 
 Rights: only rows inside the caller's row filter count; a chart whose entity the caller
 may not read, or whose grouping or measure field is hidden or masked for them, is left
@@ -76,12 +79,56 @@ def spec_chart(policy: AccessPolicy, chart: Mapping[str, Any], lang: str) -> dic
             return _ledger_table(policy, chart, label, lang)
         if chart.get("report") == "aging":
             return _aging_table(policy, chart, label, lang)
+        if chart.get("report"):
+            return _report_chart(policy, chart, kind, label, lang)
         view = next((v for v in policy.rt.spec.views if v.name == chart.get("view")), None)
         if view is None:
             return None
         return _view_chart(policy, view, chart, kind, label, lang)
     except (ExpressionError, JimuError):
         return None  # a broken chart spec (the health scanner reports it) must not break the page
+
+
+# Reports ----------------------------------------------------------------------------------
+def _report_chart(policy: AccessPolicy, chart: Mapping[str, Any], kind: str, label: str,
+                  lang: str) -> dict[str, Any] | None:
+    """A named report's rows as a table (its columns) or a bar chart (first column by
+    ``value``); None when unknown (the report itself refuses a caller it must not answer)."""
+    from jimu.runtime.reports import chart_report
+
+    report = chart_report(str(chart["report"]))
+    if report is None:
+        return None
+    rows = report.run(policy, dict(chart.get("params") or {}))[: int(chart.get("limit") or _GROUP_LIMIT)]
+
+    def cell(key: str, value: Any) -> str:
+        if value is None:
+            return "—"
+        if key in report.percent:
+            return f"{(_number(value) * 100).quantize(Decimal('0.01'))}%"
+        return num_text(_number(value)) if isinstance(value, int | Decimal) or _numeric(value) else str(value)
+
+    keys = [k for k, _ in report.columns]
+    data = [(str(r.get(keys[0]) or "—"), _number(r.get(report.value))) for r in rows]
+    out: dict[str, Any] = {"kind": kind, "label": label, "data": data,
+                           "measure": label_text(dict(report.columns).get(report.value), lang, report.value)}
+    if kind == "table":
+        out["columns"] = [label_text(lab, lang, k) for k, lab in report.columns]
+        out["rows"] = [[cell(k, r.get(k)) for k in keys] for r in rows]
+        out["num_from"] = 1
+    else:
+        out["option"] = json.dumps(_option(kind, data, out["measure"]), ensure_ascii=False)
+    return out
+
+
+def _numeric(value: Any) -> bool:
+    """A decimal given as text (the reports' figures are strings, like the API's)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return Decimal(value).is_finite()
+    except ArithmeticError:
+        return False
 
 
 # Views ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ Importing this package registers its tables, its automation actions (hook
 
 from jimu.platform import hooks as _hooks
 from jimu.platform.store.bootstrap import SYSTEM_TABLE_MODULES as _TABLE_MODULES
+from jimu.runtime.stock import accuracy as _accuracy
 from jimu.runtime.stock import messages as _messages  # noqa: F401 - registers the stock error localizer
 from jimu.runtime.stock import plugin as _plugin
 from jimu.runtime.stock import sweeps as _sweeps
@@ -33,6 +34,7 @@ if "jimu.runtime.stock.tables" not in _TABLE_MODULES:
 _hooks.register(_plugin, name="jimu.runtime.stock.plugin")
 _sweeps.register()
 _register_rebalance()
+_accuracy.register()
 
 __all__ = [
     "blind_lines", "configure_channels", "discrepancies", "plan_cycle_count", "pools", "rebalance",

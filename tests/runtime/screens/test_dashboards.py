@@ -39,7 +39,15 @@ def _charts(policy: AccessPolicy, lang: str = "zh") -> dict[str, dict[str, Any]]
 def test_standard_overview_charts_match_the_records(std):
     charts = _charts(_policy(std, "admin"), "en")
     assert list(charts) == ["Sales this month", "Top customers", "Orders by state", "Purchases by supplier",
-                            "Below safety stock"]
+                            "Below safety stock", "Inventory accuracy (90 days)"]
+    # the 账实差异率 panel is the report route's rows (one per warehouse, rate in per cent)
+    from jimu.runtime.stock.accuracy import accuracy_report
+
+    report = accuracy_report(_policy(std, "admin"))["data"]
+    accuracy = charts["Inventory accuracy (90 days)"]
+    assert accuracy["columns"] == ["Warehouse", "Counts", "Σ|variance|", "Σ book", "Variance rate"]
+    assert [r[0] for r in accuracy["rows"]] == [r["warehouse_name"] for r in report]
+    assert [r[4] for r in accuracy["rows"]] == [f"{Decimal(r['rate']) * 100:.2f}%" for r in report]
     orders = _all(std, "standard", "sales_order")
     total = sum((Decimal(str(o["amount"] or 0)) for o in orders if _sale_this_month(o)), Decimal(0))
     kpi = charts["Sales this month"]
