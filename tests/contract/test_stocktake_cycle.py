@@ -11,6 +11,7 @@ draft the next day.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -24,6 +25,18 @@ def _tick(server: Server, advance: str) -> None:
         assert r.status_code == 200, r.text
 
 
+def _settled(server: Server, wh: int, want: int) -> list[dict[str, Any]]:
+    """The warehouse's stocktakes once there are ``want`` of them (the server's own
+    scheduler loop may claim the tick's job before the clock route does and dispatch its
+    actions a moment later), or as they are after 20 s."""
+    deadline = time.monotonic() + 20
+    while True:
+        got = _counts(server, wh)
+        if len(got) >= want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.2)
+
+
 def _counts(server: Server, wh: int) -> list[dict[str, Any]]:
     with server.client("manager") as c:
         r = c.get(f"/api/apps/{APP}/data/stocktake", params={"filter": f"warehouse == {wh}", "limit": 100,
@@ -35,16 +48,16 @@ def _counts(server: Server, wh: int) -> list[dict[str, Any]]:
 def test_cycle_counts_follow_abc_classes(server: Server) -> None:
     """A fresh warehouse with an A item (stock 5) and a C item (stock 2), no B item:
     day 1 -> one draft count of A and one of C (none of B). A is counted and posted on day
-    1; day 2 -> nothing new (A counted 1 day ago, C still open); day 1 + 31 -> a new A
-    count (31 >= 30 days), still no second C (open)."""
+    1; day 2 -> nothing new (A counted 1 day ago, C still open), while a second warehouse
+    stocked with a B item after day 1 gets its B count (which shows day 2's run is done);
+    day 1 + 31 -> a new A count (31 >= 30 days), still no second C (open)."""
     with server.client("admin") as c:
-        r = c.post(f"/api/apps/{APP}/data/warehouse", json={"name": "循环仓-" + uuid.uuid4().hex[:8],
-                                                              "confirm_code": "CY1"})
-        assert r.status_code == 201, r.text
-        wh = r.json()["id"]
-    a, c_item = new_item(server), new_item(server)
+        wh, wh2 = (c.post(f"/api/apps/{APP}/data/warehouse", json={"name": "循环仓-" + uuid.uuid4().hex[:8],
+                                                                    "confirm_code": "CY1"}).json()["id"]
+                   for _ in range(2))
+    a, b, c_item = new_item(server), new_item(server), new_item(server)
     with server.client("admin") as c:
-        for it, cls in ((a, "A"), (c_item, "C")):
+        for it, cls in ((a, "A"), (b, "B"), (c_item, "C")):
             r = c.patch(f"/api/apps/{APP}/data/item/{it['id']}", headers={"If-Match": f'"{it["version"]}"'},
                         json={"abc_class": cls})
             assert r.status_code == 200, r.text
@@ -53,7 +66,7 @@ def test_cycle_counts_follow_abc_classes(server: Server) -> None:
     assert _counts(server, wh) == []
 
     _tick(server, "PT24H")
-    made = _counts(server, wh)
+    made = _settled(server, wh, 2)
     assert sorted((x["abc_class"], x["state"]) for x in made) == [("A", "draft"), ("C", "draft")]
     count_a = next(x for x in made if x["abc_class"] == "A")
     assert fire(server, "warehouse", count_a, "start", entity="stocktake").status_code == 200
@@ -66,9 +79,11 @@ def test_cycle_counts_follow_abc_classes(server: Server) -> None:
     assert fire(server, "warehouse", count_a, "submit_count", entity="stocktake").status_code == 200
     assert fire(server, "manager", count_a, "post", entity="stocktake").status_code == 200
 
+    add_stock(server, b["id"], wh2, "3")  # a B item in the second warehouse: due on day 2
     _tick(server, "PT24H")
-    assert len(_counts(server, wh)) == 2  # nothing due
+    assert [x["abc_class"] for x in _settled(server, wh2, 1)] == ["B"]  # day 2's run is done...
+    assert len(_counts(server, wh)) == 2  # ... and in the first warehouse nothing was due
 
     _tick(server, "PT720H")  # 31 days after the A count
-    after = _counts(server, wh)
+    after = _settled(server, wh, 3)
     assert sorted((x["abc_class"], x["state"]) for x in after) == [("A", "draft"), ("A", "posted"), ("C", "draft")]
