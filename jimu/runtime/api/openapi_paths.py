@@ -11,7 +11,8 @@ from typing import Any
 from jimu.platform.specs import Label, WorkflowSpec
 from jimu.runtime.access import AccessPolicy
 
-__all__ = ["Doc", "add_auth", "add_workflow", "add_ledgers", "add_trace", "add_caller_routes", "add_admin", "describe", "camel"]
+__all__ = ["Doc", "add_auth", "add_workflow", "add_ledgers", "add_trace", "add_stock_reports", "add_caller_routes", "add_admin",
+           "describe", "camel"]
 
 ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
 DECIMAL: dict[str, Any] = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["12.5000"]}
