@@ -187,8 +187,11 @@ def _refuse(conn: Connection, app: str, lg: Ledger, channel: str, item: Any, war
     else:
         msg = (f"Not enough stock in channel {channel} for {what}: requested {lg.to_qty(units)}, "
                f"allotted {lg.to_qty(mine.allotted)}")
+    why = "no_pool" if mine is None else "paused" if mine.paused else "short"
     raise StockConflict(msg, errors=[FieldError("channel", StockConflict.code, msg)],
-                        extra={"channel": channel, "paused": bool(mine is not None and mine.paused)})
+                        extra={"channel": channel, "paused": bool(mine is not None and mine.paused), "why": why,
+                               "dims": {"item": item, "warehouse": warehouse}, "requested": str(lg.to_qty(units)),
+                               "allotted": str(lg.to_qty(mine.allotted)) if mine is not None else None})
 
 
 def _rebalance_all(jimu: Any, conn: Connection, now: datetime) -> None:

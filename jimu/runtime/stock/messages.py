@@ -97,6 +97,9 @@ def _insufficient(jimu: Any, app: str, exc: JimuError, lang: str) -> None:
     names = {"item": item_labels(jimu, app, (d.get("item") for d in dims_list)),
              "warehouse": _names(jimu, app, "warehouse", (d.get("warehouse") for d in dims_list), ("name",)),
              "batch": _names(jimu, app, "batch", (d.get("batch") for d in dims_list), ("batch_no",))}
+    if exc.extra.get("channel") is not None:
+        _channel(names, exc, lang)
+        return
     messages: dict[str, list[str]] = {code: [] for code in LANGS}
     lines = exc.extra.get("lines") if isinstance(exc.extra.get("lines"), list) else None
     rows = lines if lines else [{"dims": exc.extra["dims"], "requested": exc.extra.get("requested"),
@@ -111,6 +114,30 @@ def _insufficient(jimu: Any, app: str, exc: JimuError, lang: str) -> None:
                                          where, row.get("requested"), str(row.get("bucket") or "available"),
                                          row.get("available"), code, bool(exc.extra.get("unexpired"))))
     _rewrite(exc, messages, lang)
+
+
+def _channel(names: Mapping[str, dict[str, str]], exc: JimuError, lang: str) -> None:
+    """A sales channel's pool refused: no pool, paused, or its allotment short."""
+    x = exc.extra
+    dims, ch, why = x["dims"], x["channel"], x.get("why")
+    key = dim_text(dims.get("item")) or ""
+    out: dict[str, list[str]] = {}
+    for code in LANGS:
+        label = names["item"].get(key) or (f"item {key}" if code == "en" else f"商品 {key}")
+        where = _where(names, dims, code)
+        if code == "en":
+            text = (f"Channel {ch} has no stock pool for {label}{where}" if why == "no_pool" else
+                    f"Channel {ch} is paused for {label}{where}: its allotment {qty_text(x.get('allotted'))} is below "
+                    f"its threshold" if why == "paused" else
+                    f"Not enough stock in channel {ch} for {label}{where}: requested {qty_text(x.get('requested'))}, "
+                    f"allotted {qty_text(x.get('allotted'))}")
+        else:
+            text = (f"渠道 {ch} 没有 {label}{where} 的库存池" if why == "no_pool" else
+                    f"渠道 {ch} 已暂停销售 {label}{where}：分配量 {qty_text(x.get('allotted'))} 低于阈值" if why == "paused"
+                    else f"渠道 {ch} 的 {label}{where}库存不足：需要 {qty_text(x.get('requested'))}，"
+                         f"分配量 {qty_text(x.get('allotted'))}")
+        out[code] = [text]
+    _rewrite(exc, out, lang)
 
 
 def _exceeds(jimu: Any, app: str, exc: JimuError, lang: str) -> None:
