@@ -80,14 +80,17 @@ def normalize(text: str) -> str:
     codes and emoji removed, runs of spaces collapsed (newlines kept: they separate)."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = _WECHAT_EMOJI.sub(" ", text)
-    out = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat in ("So", "Sk", "Cs", "Co", "Cf", "Mn") or ch in "\ufe0f\u200d":
-            out.append(" ")
-        else:
-            out.append(ch)
-    return re.sub(r"[ \t\r\f\v]+", " ", "".join(out)).strip()
+    text = _RARE.sub(_drop_symbol, text)  # only characters outside ASCII and CJK are looked at
+    return _SPACES.sub(" ", text).strip()
+
+
+_RARE = re.compile(r"[^\x00-\x7f\u3400-\u9fff\u3000-\u303f]")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+
+
+def _drop_symbol(m: re.Match[str]) -> str:
+    """Emoji, symbols, format and private-use characters become a space."""
+    return " " if unicodedata.category(m.group()) in ("So", "Sk", "Cs", "Co", "Cf", "Mn") else m.group()
 
 
 def key(text: str) -> str:
