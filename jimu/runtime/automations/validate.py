@@ -4,6 +4,7 @@ AUT-E001 unknown trigger type            AUT-E002 condition/value does not compi
 AUT-E003 unknown action type             AUT-W001 the automation can trigger itself (loop)
 AUT-W002 automations trigger each other in a cycle
 AUT-E005 a script's cpu/timeout is not a positive number within the sandbox's hard maxima
+AUT-E006 a chat_order action in an app without items or sales orders with lines
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def _writes(auto: Any) -> set[tuple[str, str]]:
     return out
 
 
+def _chat_ready(app: AppSpec) -> bool:
+    order = app.entity("sales_order")
+    lines = order.field("lines") if order is not None else None
+    return app.entity("item") is not None and lines is not None and lines.type == "child_table"
+
+
 def _listens(auto: Any) -> tuple[str, str] | None:
     t = (auto.trigger or {}).get("type")
     return (auto.entity, t) if auto.entity and t in ("created", "updated", "transition") else None
@@ -68,6 +75,10 @@ def automation_findings(app: AppSpec) -> list[Finding]:
                 out.append(Finding("AUT-E003", "error", f"{base}.actions[{i}]",
                                    f"automation {auto.name}: unknown action {a.get('type')!r}",
                                    f"use one of {', '.join(sorted(known))}"))
+            if a.get("type") == "chat_order" and not _chat_ready(app):
+                out.append(Finding("AUT-E006", "error", f"{base}.actions[{i}]",
+                                   f"automation {auto.name}: chat_order needs the item and sales_order entities "
+                                   "(sales_order with its lines)", "install the item and sales_order units"))
             if a.get("type") == "script":
                 for key, message in limit_problems(a):
                     out.append(Finding("AUT-E005", "error", f"{base}.actions[{i}].{key}",

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from jimu.core.errors import ValidationError
 from jimu.runtime.api.app import create_app
 from jimu.runtime.automations import MAX_DEPTH, automation_findings
 from jimu.runtime.context import Jimu
@@ -86,3 +87,12 @@ def test_unclear_message_is_an_error_run_and_creates_nothing(env: tuple[Jimu, Te
     (status, detail), = _runs(jimu)
     assert status == "error" and "no line" in detail
     assert jimu.records.list(APP, "sales_order").data == []
+
+
+def test_chat_order_needs_items_and_orders(jimu: Jimu) -> None:
+    """Mutation tried: without the AUT-E006 check an app with no sales orders publishes a
+    chat_order automation that can only fail at run time."""
+    jimu.store.create_app("bare", {"zh": "空", "en": "Bare"})
+    with pytest.raises(ValidationError, match="chat_order needs the item and sales_order"):
+        jimu.store.save_draft("bare", {"name": "bare", "entities": [
+            {"name": "item", "fields": [{"name": "name", "type": "text"}]}], "automations": [AUTO]}, author="admin")
