@@ -67,7 +67,8 @@ def test_catering_extends_standard_and_food(jimu: Any, ct: dict[str, Any]) -> No
         assert ent is not None and ent.label.zh and ent.label.en, name
         assert all(f.label.zh and f.label.en for f in ent.fields), name
     wf = spec.workflow_for("sales_order")
-    assert {t.name for t in wf.transitions} == {"submit", "approve", "reject", "ship", "complete", "cancel"}
+    # the stable names (DESIGN 12); units may add more (the invoice unit adds create_invoice)
+    assert {t.name for t in wf.transitions} >= {"submit", "approve", "reject", "ship", "complete", "cancel"}
     assert {r.name for r in spec.roles} == {"admin", "sales", "warehouse", "purchasing", "finance", "manager", "vp"}
     postings = {p.name: p for p in spec.ledger("stock").postings}
     assert postings["so_ship"].model_extra["allocate"] == "fefo"

@@ -66,11 +66,24 @@ def aging_statement(table: sa.Table, kind: str, today: date, *, sqlite: bool, sc
 
 
 def _figure(value: Any, sqlite: bool, scale: int) -> Decimal:
+    """A summed figure as a Decimal with ``scale`` places: minor units on SQLite (an exact
+    integer), a NUMERIC on PostgreSQL (a Decimal, or the integer 0 of COALESCE)."""
     if value is None:
-        return Decimal(0).scaleb(-scale)
+        return _zero(scale)
     if sqlite:
-        return (Decimal(int(value)).scaleb(-scale)).quantize(Decimal(1).scaleb(-scale))
-    return Decimal(value).quantize(Decimal(1).scaleb(-scale))
+        return Decimal(int(value)).scaleb(-scale)
+    return (value if isinstance(value, Decimal) else Decimal(value)) + _zero(scale)
+
+
+_ZEROS: dict[int, Decimal] = {}
+
+
+def _zero(scale: int) -> Decimal:
+    """0 with ``scale`` places (adding it gives a sum at least that many places)."""
+    hit = _ZEROS.get(scale)
+    if hit is None:
+        hit = _ZEROS[scale] = Decimal(0).scaleb(-scale)
+    return hit
 
 
 def aging_rows(conn: Connection, table: sa.Table, kind: str, today: date, *, base_currency: str = "CNY",
