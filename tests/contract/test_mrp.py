@@ -53,7 +53,7 @@ def test_calculate_and_create_orders(server: Server) -> None:
         bike = next(ln for ln in run["lines"] if sku[ln["item"]] == "FG-BIKE")
         order = first(c, "sales_order", app, filter="state == \"draft\"")
         # on hand 3 keeps the safety stock of 2 and gives 1: the planned 9 cover the rest of the order
-        assert bike["pegging"] == [{"document": order["number"], "date": order["order_date"], "qty": "9"}]
+        assert bike["pegging"] == f"{order['number']} @{order['order_date']} ×9"
         # lead times of 5-7 days before a due date of today: every release is past due
         assert sorted(sku[e["item"]] for e in run["exceptions"] if e["kind"] == "past_due") == [
             "FG-BIKE", "RM-RIM", "RM-SPOKE", "RM-TUBE", "SA-FRAME", "SA-WHEEL"]

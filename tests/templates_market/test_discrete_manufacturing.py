@@ -217,12 +217,16 @@ def test_mrp_time_phased(jimu: Any, dm: dict[str, Any]) -> None:
         ("FRAME", "past_due", None, T), ("TUBE", "past_due", None, T), ("SPOKE", "past_due", None, T),
         ("TUBE", "expedite", w["tubes"]["number"], T), ("SPOKE", "expedite", w["spokes"]["number"], T)])
     bike = next(ln for ln in run["lines"] if ln["item"] == dm["BIKE"])
-    assert bike["pegging"] == [{"document": w["so1"]["number"], "date": str(T + 14 * day), "qty": "7"}]
+    assert bike["pegging"] == f"{w['so1']['number']} @{T + 14 * day} ×7"
     wheel7 = next(ln for ln in run["lines"] if ln["item"] == dm["WHEEL"] and ln["net_qty"] == 14)
-    assert wheel7["pegging"] == [{"planned": "BIKE Bike", "due": str(T + 14 * day), "qty": "14",
-                                  "documents": [w["so1"]["number"]]}]
+    assert wheel7["pegging"] == f"BIKE Bike @{T + 14 * day} ×14 ← {w['so1']['number']}"
     wheel3 = next(ln for ln in run["lines"] if ln["item"] == dm["WHEEL"] and ln["net_qty"] == 3)
-    assert wheel3["pegging"] == [{"document": w["wo"]["number"], "date": str(T), "qty": "3"}]
+    assert wheel3["pegging"] == f"{w['wo']['number']} @{T} ×3"
+    tube = next(ln for ln in run["lines"] if ln["item"] == dm["TUBE"])
+    # b0 by date: the past-due frames' 6 (released T-7), the draft WO's 4, the next
+    # frames' 21 (released T): the 10 on hand cover the first two, the 21 bought the last,
+    # which stands behind the bikes of SO1 (two levels up)
+    assert tube["pegging"] == f"FRAME Frame @{T + 7 * day} ×21 ← {w['so1']['number']}"
 
     done = dm["engine"].fire(APP, "mrp_run", run["id"], "create_orders", actor=BUYER)
     assert done["state"] == "ordered" and {ln["status"] for ln in done["lines"]} == {"ordered"}

@@ -74,8 +74,9 @@ def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict
     if reached is None:
         results = planner.run()
     else:
-        kept = store.read_lines(conn, rt, int(run["id"]))
-        outside = {int(ln["item"]) for ln in kept} - reached
+        # parents outside the reach keep their planned orders: their releases still feed it
+        outside = {p for p, b in boms.items() if p not in reached and any(c.item in reached for c in b.components)}
+        kept = store.read_lines(conn, rt, int(run["id"]), outside)
         planner.dependent = store.dependent_from_lines(kept, boms, outside, reached)
         planner.replan(reached)
         results = {i: r for i, r in planner.results.items() if i in reached}

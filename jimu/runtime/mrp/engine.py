@@ -31,6 +31,7 @@ Rules (DESIGN 16, Manufacturing):
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -63,16 +64,17 @@ class Calendar:
     start: date
     horizon_days: int
     bucket_days: int = 7
+    size: int = field(init=False)
 
-    @property
-    def size(self) -> int:
-        return max(1, -(-self.horizon_days // self.bucket_days))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "size", max(1, -(-self.horizon_days // self.bucket_days)))
 
     def bucket(self, on: date) -> int | None:
         """The bucket of ``on`` (0 for the past), None beyond the horizon."""
-        if on <= self.start:
+        k = on.toordinal() - self.start.toordinal()
+        if k <= 0:
             return 0
-        i = (on - self.start).days // self.bucket_days
+        i = k // self.bucket_days
         return i if i < self.size else None
 
     def day(self, i: int) -> date:
@@ -127,7 +129,7 @@ class Receipt:
     source: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Peg:
     """``qty`` of a planned order covers demand ``source`` dated ``on``; ``parent`` is the
     parent item when the demand is a parent's planned order (``source`` = its due date)."""
@@ -138,7 +140,7 @@ class Peg:
     parent: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedOrder:
     item: int
     level: int
@@ -151,7 +153,7 @@ class PlannedOrder:
     bucket: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MrpException:
     item: int
     kind: str  # expedite | defer | cancel | past_due
@@ -161,7 +163,7 @@ class MrpException:
     qty: Decimal
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemResult:
     """The time-phased grid of one item plus its planned orders and exceptions."""
 
@@ -264,6 +266,17 @@ class Planner:
     def replan(self, changed: Iterable[int]) -> set[int]:
         """Re-net ``changed`` and, lowest level first, every component whose dependent
         demand changed as a result; returns the items re-netted."""
+        # A run allocates hundreds of thousands of small acyclic objects: the cyclic
+        # collector would rescan them over and over (it doubled a 10k-item run).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._replan(changed)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _replan(self, changed: Iterable[int]) -> set[int]:
         heap = [(self.levels.get(i, 0), i) for i in set(changed)]
         heapq.heapify(heap)
         queued = {i for _, i in heap}
@@ -300,28 +313,33 @@ class Planner:
 
     # One item -------------------------------------------------------------------------
     def _net(self, item: int) -> ItemResult:
+        """Net one item over the calendar (the hot loop of a run: dates are handled as
+        ordinals and buckets computed inline)."""
         cal, info = self.cal, self.item(item)
-        n = cal.size
+        n, bd, s0 = cal.size, cal.bucket_days, cal.start.toordinal()
         level = self.levels.get(item, 0)
         gross = [ZERO] * n
-        # (bucket, date, source, parent, qty): the demand elements pegging walks
-        elements: list[tuple[int, date, str, int, Decimal]] = []
+        # (bucket, date ordinal, parent or -1, source, date, qty): what pegging walks
+        elements: list[tuple[int, int, int, Any, date, Decimal]] = []
         for d in self.demands.get(item, ()):
-            b = cal.bucket(d.on)
-            if b is not None and d.qty > 0:
+            k = d.on.toordinal() - s0
+            b = 0 if k <= 0 else k // bd
+            if b < n and d.qty > 0:
                 gross[b] += d.qty
-                elements.append((b, d.on, d.source, -1, d.qty))
+                elements.append((b, k, -1, d.source, d.on, d.qty))
         for parent, elems in self.dependent.get(item, {}).items():
             for on, qty, due in elems:
-                b = cal.bucket(on)
-                if b is not None and qty > 0:
+                k = on.toordinal() - s0
+                b = 0 if k <= 0 else k // bd
+                if b < n and qty > 0:
                     gross[b] += qty
-                    elements.append((b, on, due.isoformat(), parent, qty))
+                    elements.append((b, k, parent, due, on, qty))
         scheduled = [ZERO] * n
         receipts: list[tuple[int, Receipt]] = []
         for r in self.receipts.get(item, ()):
-            b = cal.bucket(r.on)
-            if b is not None and r.qty > 0:
+            k = r.on.toordinal() - s0
+            b = 0 if k <= 0 else k // bd
+            if b < n and r.qty > 0:
                 scheduled[b] += r.qty
                 receipts.append((b, r))
         receipts.sort(key=lambda x: (x[1].on, x[1].source))
@@ -332,23 +350,32 @@ class Planner:
         orders: list[PlannedOrder] = []
         proj = info.on_hand
         action = "make" if item in self.boms else "buy"
-        lead = timedelta(days=info.lead_time_days or 0)
+        supplier = info.supplier if action == "buy" else None
+        lead = info.lead_time_days or 0
+        lead_buckets_exact = lead % bd == 0
+        min_qty, multiple = info.min_order_qty, info.order_multiple
         for t in range(n):
             proj += scheduled[t] - gross[t]
             if proj < ss:
-                qty = lot_size(ss - proj, info.min_order_qty, info.order_multiple)
+                qty = lot_size(ss - proj, min_qty, multiple)
                 planned[t] = qty
                 proj += qty
                 due = cal.day(t)
-                release = due - lead
-                rb = cal.bucket(release)
-                releases[rb if rb is not None else 0] += qty
-                orders.append(PlannedOrder(item, level, action, qty, due, release,
-                                           info.supplier if action == "buy" else None, bucket=t))
+                release = due - timedelta(days=lead) if lead else due
+                if lead_buckets_exact:
+                    rb = max(0, t - lead // bd)
+                else:
+                    k = t * bd - lead
+                    rb = 0 if k <= 0 else k // bd
+                releases[rb] += qty
+                orders.append(PlannedOrder(item, level, action, qty, due, release, supplier, [], t))
             projected[t] = proj
-        elements.sort(key=lambda e: (e[0], e[1], e[3], e[2]))
-        _peg(info, ss, elements, receipts, orders, planned, cal)
-        exceptions = _exceptions(cal, info, ss, gross, receipts, orders)
+        if orders:
+            # bucket, day, parent, then source: sources compare only within one parent
+            # (documents for -1, due dates for a parent), so plain tuple order is safe
+            elements.sort()
+            _peg(info, ss, elements, receipts, orders, cal)
+        exceptions = _exceptions(cal, info, ss, gross, receipts, orders) if receipts or orders else []
         return ItemResult(item, level, gross, scheduled, projected, planned, releases, orders, exceptions)
 
 
@@ -365,43 +392,54 @@ def dependent_elements(bom: Structure, orders: Iterable[tuple[date, Decimal, dat
     """The demand ``orders`` of ``bom``'s product, given as (release, qty, due), put on
     each component: (release, qty × per unit × (1 + scrap) rounded up to 4 decimals, due)."""
     orders = list(orders)
-    return {child: [(rel, (qty * factor).quantize(_Q, rounding=ROUND_CEILING), due) for rel, qty, due in orders]
-            for child, factor in _factors(bom).items()}
+    out = {}
+    for child, factor in _factors(bom).items():
+        if factor == factor.to_integral_value():  # exact already: no rounding needed
+            out[child] = [(rel, qty * factor, due) for rel, qty, due in orders]
+        else:
+            out[child] = [(rel, (qty * factor).quantize(_Q, rounding=ROUND_CEILING), due) for rel, qty, due in orders]
+    return out
 
 
-def _peg(info: PlanItem, ss: Decimal, elements: list[tuple[int, date, str, int, Decimal]],
-         receipts: list[tuple[int, Receipt]], orders: list[PlannedOrder], planned: list[Decimal],
-         cal: Calendar) -> None:
-    """FIFO pegging of the planned orders to the demand elements they cover."""
-    if not orders:
-        return
+def _peg(info: PlanItem, ss: Decimal, elements: list[tuple[int, int, int, Any, date, Decimal]],
+         receipts: list[tuple[int, Receipt]], orders: list[PlannedOrder], cal: Calendar) -> None:
+    """FIFO pegging of the planned orders to the demand elements they cover: supply is
+    on hand, then per bucket the scheduled receipts before the planned order; demand is
+    negative stock and safety stock first, then the elements by date."""
     demand: list[list[Any]] = []  # [remaining, source, on, parent]
     if info.on_hand < 0:
         demand.append([-info.on_hand, "on_hand", cal.start, None])
     if ss > 0:
         demand.append([ss, SAFETY_STOCK, cal.start, None])
-    demand += [[qty, src, on, None if parent < 0 else parent] for _b, on, src, parent, qty in elements]
-    # supply in order: on hand, then per bucket the scheduled receipts before the planned order
+    demand += [[qty, src, on, None if parent < 0 else parent] for _b, _k, parent, src, on, qty in elements]
     supply: list[tuple[Decimal, PlannedOrder | None]] = [(max(info.on_hand, ZERO), None)]
-    by_bucket: dict[int, list[Decimal]] = {}
-    for b, r in receipts:
-        by_bucket.setdefault(b, []).append(r.qty)
-    order_at = {cal.bucket(o.due): o for o in orders}
-    for t in sorted(set(by_bucket) | {b for b in order_at if b is not None}):
-        supply += [(q, None) for q in by_bucket.get(t, [])]
-        if t in order_at:
-            supply.append((planned[t], order_at[t]))
-    i = 0
+    ri = 0
+    for o in orders:
+        while ri < len(receipts) and receipts[ri][0] <= o.bucket:
+            supply.append((receipts[ri][1].qty, None))
+            ri += 1
+        supply.append((o.qty, o))
+    i, end = 0, len(demand)
+    iso: dict[date, str] = {}
     for qty, order in supply:
         left = qty
-        while left > 0 and i < len(demand):
-            take = min(left, demand[i][0])
-            if order is not None:
-                order.pegging.append(Peg(demand[i][1], take, demand[i][2], demand[i][3]))
-            left -= take
-            demand[i][0] -= take
-            if demand[i][0] <= 0:
+        while left > 0 and i < end:
+            row = demand[i]
+            have = row[0]
+            if have <= left:
+                take = have
                 i += 1
+            else:
+                take = left
+            if order is not None:
+                src = row[1]
+                if not isinstance(src, str):
+                    src = iso.get(src) or iso.setdefault(src, src.isoformat())
+                order.pegging.append(Peg(src, take, row[2], row[3]))
+            left -= take
+            row[0] = have - take
+        if i >= end:
+            break
 
 
 def _exceptions(cal: Calendar, info: PlanItem, ss: Decimal, gross: list[Decimal],

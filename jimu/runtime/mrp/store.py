@@ -24,6 +24,9 @@ from jimu.runtime.records.codec import columns_for, row_to_record
 
 __all__ = ["line_rows", "exception_rows", "replace_children", "read_lines", "dependent_from_lines", "mark_ordered"]
 
+#: Documents named behind a parent's planned order in a pegging entry (the rest are
+#: counted in ``more_documents``): a raw material's order may stand behind hundreds.
+ROOTS = 5
 _KIND = {"expedite": ("加急", "expedite"), "defer": ("推迟", "defer"), "cancel": ("取消", "cancel"),
          "past_due": ("已逾期", "past due")}
 
@@ -51,22 +54,34 @@ def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str],
 
 
 def _pegs(o: PlannedOrder, names: Mapping[int, str],
-          roots: Mapping[tuple[int, str], list[str]]) -> tuple[list[dict[str, Any]], list[str]]:
-    out: list[dict[str, Any]] = []
+          roots: Mapping[tuple[int, str], list[str]]) -> tuple[str, list[str]]:
+    """The pegging text of ``o`` ("; "-separated: ``SO-1 @2026-03-16 ×7``, ``FG-BIKE Bike
+    @2026-03-16 ×14 ← SO-1, SO-2 +3`` for a parent's planned order with the documents
+    behind it, ``安全库存 safety stock ×2``) and the documents behind ``o``.
+
+    Text, not JSON: a run writes and the run's screens read hundreds of thousands of
+    these, and decoding JSON was most of the time of reading a run back."""
+    out: list[str] = []
     docs: list[str] = []
     for p in o.pegging:
         if p.parent is not None:
-            behind = list(roots.get((p.parent, p.source), []))
-            out.append({"planned": names.get(p.parent, str(p.parent)), "due": p.source, "qty": _q(p.qty),
-                        "documents": behind})
-            docs += [d for d in behind if d not in docs]
-        elif p.source in (SAFETY_STOCK, "on_hand"):
-            out.append({p.source: _q(p.qty)})
+            behind = roots.get((p.parent, p.source), [])
+            shown = ", ".join(behind[:ROOTS]) + (f" +{len(behind) - ROOTS}" if len(behind) > ROOTS else "")
+            out.append(f"{names.get(p.parent, str(p.parent))} @{p.source} ×{_q(p.qty)}" + (f" ← {shown}" if shown else ""))
+            for d in behind:
+                if len(docs) > ROOTS:
+                    break
+                if d not in docs:
+                    docs.append(d)
+        elif p.source == SAFETY_STOCK:
+            out.append(f"安全库存 safety stock ×{_q(p.qty)}")
+        elif p.source == "on_hand":
+            out.append(f"负库存 negative stock ×{_q(p.qty)}")
         else:
-            out.append({"document": p.source, "date": p.on.isoformat(), "qty": _q(p.qty)})
-            if p.source not in docs:
+            out.append(f"{p.source} @{p.on.isoformat()} ×{_q(p.qty)}")
+            if len(docs) <= ROOTS and p.source not in docs:
                 docs.append(p.source)
-    return out, docs
+    return "; ".join(out), docs
 
 
 def exception_rows(results: Mapping[int, ItemResult], names: Mapping[int, str]) -> list[dict[str, Any]]:
@@ -124,13 +139,18 @@ def replace_children(conn: Connection, rt: AppRuntime, run_id: int, field: str, 
         conn.execute(t.insert(), prepared[i:i + 2000])
 
 
-def read_lines(conn: Connection, rt: AppRuntime, run_id: int) -> list[dict[str, Any]]:
-    """The run's ``mrp_line`` rows as records (net change keeps the others' releases)."""
+def read_lines(conn: Connection, rt: AppRuntime, run_id: int, items: Iterable[int]) -> list[dict[str, Any]]:
+    """The run's ``mrp_line`` rows of ``items`` (net change keeps their releases)."""
     ent = rt.spec.entity("mrp_line")
     assert ent is not None
     t = rt.tables("mrp_line")
-    return [row_to_record(ent, dict(r)) for r in conn.execute(sa.select(t).where(t.c._parent_id == run_id)
-                                                         .order_by(t.c._idx)).mappings()]
+    item_col = t.c[next(fl.column or fl.name for fl in ent.fields if fl.name == "item")]
+    ids = sorted(set(items))
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(ids), 900):
+        sel = sa.select(t).where(t.c._parent_id == run_id, item_col.in_(ids[i:i + 900])).order_by(t.c._idx)
+        out += [row_to_record(ent, dict(r)) for r in conn.execute(sel).mappings()]
+    return out
 
 
 def dependent_from_lines(lines: Iterable[Mapping[str, Any]], boms: Mapping[int, Structure], outside: set[int],

@@ -1,0 +1,287 @@
+"""MRP figures (issue 21): a generated factory of 10,000 items over 5 BOM levels, 50,000
+demand lines and 52 weekly buckets.
+
+- engine alone (``jimu.runtime.mrp.engine``): the full time-phased run, its peak Python
+  memory (tracemalloc, in a second pass), and a net change after one new order line;
+  baseline in the same run: the old single-bucket netting (one gross figure per item,
+  net = gross - stock - on order, exploded level by level, no dates), same data;
+- end to end through the ``mrp_run`` transitions (``calculate``, then ``replan`` after one
+  new sales order) on SQLite, and PostgreSQL with JIMU_TEST_PG_URL: loading with
+  set-based queries, planning, bulk-writing the lines, the transition's own reads.
+
+Targets: full run < 10 s, net change < 0.5 s. Prints one JSON line per figure.
+
+    python benchmarks/bench_mrp.py [--items 10000] [--demands 50000] [--no-e2e]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import resource
+import sys
+import time
+import tracemalloc
+from datetime import date, timedelta
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import backends, drop_pg_schema, emit  # noqa: E402
+from jimu.runtime.mrp.engine import (  # noqa: E402
+    Calendar,
+    Component,
+    Demand,
+    PlanItem,
+    Planner,
+    Receipt,
+    Structure,
+    low_level_codes,
+)
+
+START = date(2026, 1, 5)
+LEVELS = 5
+
+
+def generate(n_items: int, n_demands: int, seed: int = 7) -> dict[str, Any]:
+    """Items in 5 levels (10 % products ... 30 % raw), each made item with a BOM of 3-4
+    components from the next levels; demand on products and some sub-assemblies over a
+    year; open purchase and work orders as scheduled receipts."""
+    rnd = random.Random(seed)
+    shares = [0.10, 0.15, 0.20, 0.25, 0.30]
+    bounds, start = [], 0
+    for s in shares:
+        bounds.append((start, start + int(n_items * s)))
+        start += int(n_items * s)
+    bounds[-1] = (bounds[-1][0], n_items)
+    items, boms = {}, {}
+    for lvl, (lo, hi) in enumerate(bounds):
+        for i in range(lo, hi):
+            iid = i + 1
+            raw = lvl == LEVELS - 1
+            items[iid] = PlanItem(iid, on_hand=D(rnd.randint(0, 60)), safety_stock=D(rnd.choice([0, 0, 5, 10])),
+                                  lead_time_days=rnd.choice([0, 3, 7, 14, 21]),
+                                  min_order_qty=D(rnd.choice([0, 0, 10, 50])) if raw else D(0),
+                                  order_multiple=D(rnd.choice([0, 0, 5, 10, 25])) if raw else D(0),
+                                  supplier=rnd.randint(1, 50) if raw else None)
+            if not raw:
+                comps: dict[int, Component] = {}
+                for _ in range(rnd.randint(3, 4)):
+                    to = lvl + 1 if rnd.random() < 0.8 or lvl + 2 >= LEVELS else lvl + 2
+                    clo, chi = bounds[to]
+                    c = rnd.randint(clo, chi - 1) + 1
+                    comps[c] = Component(c, D(rnd.randint(1, 4)), D(rnd.choice(["0", "0", "0.02", "0.05"])))
+                boms[iid] = Structure(iid, D(1), tuple(comps.values()))
+    sellable = list(range(1, bounds[1][1] + 1))  # products and level-1 spare parts
+    demands = [Demand(rnd.choice(sellable[:bounds[0][1]] if rnd.random() < 0.85 else sellable), D(rnd.randint(1, 20)),
+                      START + timedelta(days=rnd.randint(-3, 360)), f"SO-{k // 5:06d}") for k in range(n_demands)]
+    raws = range(bounds[-1][0] + 1, n_items + 1)
+    receipts = [Receipt(rnd.choice(raws), D(rnd.randint(10, 200)), START + timedelta(days=rnd.randint(0, 120)),
+                        f"PO-{k:06d}") for k in range(n_items // 2)]
+    receipts += [Receipt(rnd.randint(1, bounds[2][1]), D(rnd.randint(1, 30)), START + timedelta(days=rnd.randint(0, 60)),
+                         f"WO-{k:06d}") for k in range(n_items // 10)]
+    return {"items": items, "boms": boms, "demands": demands, "receipts": receipts, "sellable": sellable}
+
+
+def old_single_bucket(data: dict[str, Any]) -> int:
+    """The netting MRP did before issue 21 (one bucket, no dates, no safety stock), over
+    the same data: returns the number of lines."""
+    boms, items = data["boms"], data["items"]
+    levels = low_level_codes(boms)
+    gross: dict[int, D] = {}
+    on_order: dict[int, D] = {}
+    for d in data["demands"]:
+        gross[d.item] = gross.get(d.item, D(0)) + d.qty
+    for r in data["receipts"]:
+        on_order[r.item] = on_order.get(r.item, D(0)) + r.qty
+    by_level: dict[int, list[int]] = {}
+    for i in items:
+        by_level.setdefault(levels.get(i, 0), []).append(i)
+    lines = 0
+    for lvl in sorted(by_level):
+        for item in by_level[lvl]:
+            if item not in gross:
+                continue
+            net = max(D(0), gross[item] - items[item].on_hand - on_order.get(item, D(0)))
+            lines += 1
+            bom = boms.get(item)
+            if bom is not None and net > 0:
+                for c in bom.components:
+                    gross[c.item] = gross.get(c.item, D(0)) + net * c.qty / bom.output_qty
+    return lines
+
+
+def engine_figures(data: dict[str, Any], cal: Calendar) -> None:
+    gc.collect()
+    started = time.perf_counter()
+    lines = old_single_bucket(data)
+    base = time.perf_counter() - started
+    started = time.perf_counter()
+    plan = Planner(cal, data["items"], data["boms"], data["demands"], data["receipts"])
+    results = plan.run()
+    full = time.perf_counter() - started
+    orders = sum(len(r.orders) for r in results.values())
+    exceptions = sum(len(r.exceptions) for r in results.values())
+    emit("engine: full time-phased run (10k items, 5 levels, 52 weekly buckets)", full, "s",
+         "old single-bucket netting, same data", base, planned_orders=orders, exceptions=exceptions,
+         old_lines=lines, target="< 10 s")
+    # net change: one new order line for a product with the deepest structure below it
+    rnd = random.Random(3)
+    times, reached = [], []
+    for _ in range(20):
+        item = rnd.choice(data["sellable"][:len(data["sellable"]) // 2])
+        extra = Demand(item, D(rnd.randint(5, 50)), START + timedelta(days=rnd.randint(0, 300)), "SO-NEW")
+        plan.set_demands(item, [*plan.demands.get(item, []), extra])
+        t0 = time.perf_counter()
+        reached.append(len(plan.replan({item})))
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    emit("engine: net change after one new order line (median of 20)", times[len(times) // 2], "s",
+         "engine: full time-phased run", full, max_s=round(times[-1], 4),
+         items_replanned_median=sorted(reached)[len(reached) // 2], target="< 0.5 s")
+    del plan, results
+    gc.collect()
+    tracemalloc.start()
+    Planner(cal, data["items"], data["boms"], data["demands"], data["receipts"]).run()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    emit("engine: peak Python memory of a full run (tracemalloc)", peak / 2**20, "MiB",
+         "process max RSS so far", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _load_app(jimu: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The generated factory as records of a discrete manufacturing app (bulk: records for
+    heads, Core inserts for child rows, as an import would)."""
+    import sqlalchemy as sa
+
+    from jimu.platform.schema import column_name
+    from jimu.templates_market.installer import install_template
+
+    install_template(jimu, "mfg", "discrete_manufacturing", sample_data=False)
+    rec = jimu.records
+    wh = rec.create("mfg", "warehouse", {"name": "Plant", "confirm_code": "1"})["id"]
+    cust = rec.create("mfg", "customer", {"name": "C"})["id"]
+    sups = [rec.create("mfg", "supplier", {"name": f"S{i}"})["id"] for i in range(50)]
+    items = data["items"]
+    rec.bulk_insert("mfg", "item", [
+        {"sku": f"I{i:05d}", "name": f"Item {i}", "safety_stock": it.safety_stock, "lead_time_days": it.lead_time_days,
+         "min_order_qty": it.min_order_qty, "order_multiple": it.order_multiple,
+         "default_supplier": sups[it.supplier - 1] if it.supplier else None} for i, it in items.items()])
+    rt = jimu.apps.get("mfg")
+    at = jimu_now()
+
+    def child_rows(entity: str, rows: list[dict[str, Any]]) -> None:
+        ent = rt.spec.entity(entity)
+        cols = {f.name: column_name(f) for f in ent.fields}
+        out = [{**{cols[k]: v for k, v in r.items() if k in cols}, "_parent_id": r["_parent_id"], "_idx": r["_idx"],
+                "version": 1, "created_at": at, "updated_at": at} for r in rows]
+        with jimu.db.write() as c:
+            for i in range(0, len(out), 5000):
+                c.execute(rt.tables(entity).insert(), out[i:i + 5000])
+
+    with jimu.db.read() as c:
+        t = rt.tables("item")
+        ids = {int(sku[1:]): iid for iid, sku in c.execute(sa.select(t.c.id, t.c.sku))}
+    boms = list(data["boms"].values())
+    rec.bulk_insert("mfg", "bom", [{"product": ids[b.product], "qty": b.output_qty, "name": "B"} for b in boms])
+    with jimu.db.write() as c:
+        t = rt.tables("bom")
+        c.execute(sa.update(t).values(state="active"))
+        bom_ids = {p: i for i, p in c.execute(sa.select(t.c.id, t.c.product))}
+    child_rows("bom_line", [{"_parent_id": bom_ids[ids[b.product]], "_idx": k, "item": ids[c.item], "qty": c.qty,
+                             "scrap_rate": c.scrap_rate} for b in boms for k, c in enumerate(b.components)])
+    docs: dict[str, list[Demand]] = {}
+    for d in data["demands"]:
+        docs.setdefault(d.source, []).append(d)
+    heads = list(docs.items())
+    rec.bulk_insert("mfg", "sales_order", [{"customer": cust, "warehouse": wh, "delivery_date": ds[0].on}
+                                           for _, ds in heads])
+    with jimu.db.read() as c:
+        t = rt.tables("sales_order")
+        so_ids = [i for (i,) in c.execute(sa.select(t.c.id).order_by(t.c.id))]
+    child_rows("sales_order_line", [{"_parent_id": so_ids[k], "_idx": j, "item": ids[d.item], "qty": d.qty,
+                                    "price": D(1)} for k, (_, ds) in enumerate(heads) for j, d in enumerate(ds)])
+    pos = [r for r in data["receipts"] if r.source.startswith("PO")]
+    rec.bulk_insert("mfg", "purchase_order", [{"supplier": sups[0], "warehouse": wh, "expected_date": r.on}
+                                              for r in pos])
+    with jimu.db.read() as c:
+        t = rt.tables("purchase_order")
+        po_ids = [i for (i,) in c.execute(sa.select(t.c.id).order_by(t.c.id))]
+    child_rows("purchase_order_line", [{"_parent_id": po_ids[k], "_idx": 0, "item": ids[r.item], "qty": r.qty,
+                                        "price": D(1)} for k, r in enumerate(pos)])
+    return {"warehouse": wh, "customer": cust, "ids": ids}
+
+
+def jimu_now() -> Any:
+    from jimu.core.clock import now
+
+    return now()
+
+
+def e2e_figures(data: dict[str, Any], backend: str, url: str) -> None:
+    from jimu.platform.actor import Actor
+    from jimu.runtime.context import Jimu
+    from jimu.runtime.workflow.engine import WorkflowEngine
+
+    jimu = Jimu.open(url)
+    try:
+        t0 = time.perf_counter()
+        app = _load_app(jimu, data)
+        load = time.perf_counter() - t0
+        buyer = Actor("buyer", ("purchasing",))
+        eng = WorkflowEngine(jimu)
+        run = jimu.records.create("mfg", "mrp_run", {"warehouse": app["warehouse"], "run_date": START,
+                                                     "horizon_days": 364, "bucket": "week"}, actor=buyer)
+        t0 = time.perf_counter()
+        done = eng.fire("mfg", "mrp_run", run["id"], "calculate", actor=buyer)
+        full = time.perf_counter() - t0
+        lines = len(done["lines"])
+        t0 = time.perf_counter()
+        from jimu.runtime.mrp import data as loader
+
+        with jimu.db.read() as c:
+            rt = jimu.apps.get("mfg", c)
+            w = loader.load_world(c, rt, app["warehouse"], START)
+        load_only = time.perf_counter() - t0
+        emit(f"end to end: mrp_run calculate ({backend})", full, "s", "loading the run's inputs alone", load_only,
+             backend=backend, lines=lines, exceptions=len(done["exceptions"]), demand_lines=len(w.demands),
+             setup_s=round(load, 2), target="< 10 s")
+        product = app["ids"][data["sellable"][0]]
+        so = jimu.records.create("mfg", "sales_order", {"customer": app["customer"], "warehouse": app["warehouse"],
+                                                        "delivery_date": START + timedelta(days=40),
+                                                        "lines": [{"item": product, "qty": 7, "price": 1}]})
+        t0 = time.perf_counter()
+        eng.fire("mfg", "mrp_run", run["id"], "replan", inputs={"changed_document": so["number"]}, actor=buyer)
+        net = time.perf_counter() - t0
+        emit(f"end to end: mrp_run replan after one new order ({backend})", net, "s",
+             f"end to end: mrp_run calculate ({backend})", full, backend=backend, target="< 0.5 s")
+    finally:
+        jimu.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--items", type=int, default=10_000)
+    ap.add_argument("--demands", type=int, default=50_000)
+    ap.add_argument("--no-e2e", action="store_true")
+    args = ap.parse_args()
+    data = generate(args.items, args.demands)
+    cal = Calendar(START, 364, 7)
+    engine_figures(data, cal)
+    if args.no_e2e:
+        return
+    for backend, url, schema in backends():
+        try:
+            e2e_figures(data, backend, url)
+        finally:
+            if schema:
+                drop_pg_schema(schema)
+    emit("process max RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MiB", pid=os.getpid())
+
+
+if __name__ == "__main__":
+    main()
