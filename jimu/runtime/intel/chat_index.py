@@ -136,9 +136,10 @@ class CatalogueIndex:
                         self.initials.setdefault("".join(s[0] for s in sy if s), set()).add(p.id)
                     self.protect.add(t)
                     for i, ch in enumerate(t):  # numerals inside names are never quantities
-                        if ch in _CN_NUMERALS:
-                            for j in range(i + 3, len(t) + 1):
-                                self.protect.add(t[i:j])
+                        if ch in _CN_NUMERALS:  # ("三只松鼠"), up to a Chinese character: never
+                            for j in range(i + 3, len(t) + 1):  # over a digit ("百事可乐3罐")
+                                if has_cjk(t[j - 1]):
+                                    self.protect.add(t[i:j])
                 elif any(ch.isdigit() for ch in t) and any(ch.isalpha() for ch in t):
                     self.protect.add(t)
                 for ch in t:

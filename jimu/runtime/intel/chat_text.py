@@ -119,7 +119,7 @@ def _singular(w: str) -> str:
         return w
     if w.endswith("ies"):
         return w[:-3] + "y"
-    if w.endswith(("oes", "ses", "xes", "ches", "shes")):
+    if w.endswith(("oes", "sses", "xes", "ches", "shes")):  # not "ses": cases -> case
         return w[:-2]
     if w.endswith("s") and not w.endswith("ss"):
         return w[:-1]

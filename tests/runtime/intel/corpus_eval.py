@@ -21,6 +21,7 @@ from jimu.runtime.intel.chat_parse import THRESHOLD, parse_chat
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "chat_corpus.yaml"
 CATALOGUE = HERE / "chat_catalogue.yaml"
+HOLDOUT = HERE / "chat_holdout.yaml"
 
 
 def load_catalogue() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -31,8 +32,8 @@ def load_catalogue() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return items, customers
 
 
-def load_corpus() -> list[dict[str, Any]]:
-    return list(yaml.safe_load(CORPUS.read_text(encoding="utf-8"))["messages"])
+def load_corpus(path: Path = CORPUS) -> list[dict[str, Any]]:
+    return list(yaml.safe_load(path.read_text(encoding="utf-8"))["messages"])
 
 
 @dataclass
