@@ -45,9 +45,12 @@ def _page(s: Screen, text: str = "", result: ParseResult | None = None, *, custo
                           "selected": ln.item["id"] if ln.item else "", "options": options})
         customer = customer or (str(result.customer["id"]) if result.customer else "")
     may_create = s.policy.can(ORDER, "create")
+    customers = link_options(s.policy, "customer", limit=500) if s.policy.rt.spec.entity("customer") else []
+    if result is not None and result.customer and str(result.customer["id"]) not in {str(i) for i, _t in customers}:
+        customers.insert(0, (str(result.customer["id"]), str(result.customer["name"])))  # past the first 500
     return s.render("chat_order.html", status=status, text=text, lines=lines, result=result,
                     unparsed=result.unparsed if result else [], customer=customer, warehouse=warehouse,
-                    customers=link_options(s.policy, "customer", limit=500) if s.policy.rt.spec.entity("customer") else [],
+                    customers=customers,
                     warehouses=link_options(s.policy, "warehouse", limit=200) if s.policy.rt.spec.entity("warehouse")
                     else [], may_create=may_create, message=message)
 
