@@ -106,3 +106,69 @@ def test_allocations_never_exceed_and_open_is_amount_less_allocations(
         assert got["paid_amount"] == done
         assert got["open_amount"] == got["amount"] - done
         assert got["state"] == ("paid" if done == got["amount"] else "partially_paid" if done else "issued")
+
+
+def test_disbursement_settles_a_purchase_invoice(money: MoneyApp) -> None:
+    """The payable side: a disbursement to the supplier pays its purchase invoice; a
+    receipt cannot (kinds must match: 422 ``payment.partner``)."""
+    sup = int(money.jimu.records.create(APP, "supplier", {"name": "光明乳业"})["id"])
+    inv = money.jimu.records.create(APP, "invoice", {"kind": "purchase", "supplier": sup, "amount": "168.00"})
+    inv = money.engine.fire(APP, "invoice", inv["id"], "issue")
+    assert (inv["open_amount"], inv["state"]) == (Decimal("168.00"), "issued")
+    with pytest.raises(ValidationError) as wrong_kind:
+        money.confirm(money.payment(money.customer(), "10.00", [(inv["id"], "10.00")]))
+    assert wrong_kind.value.code == "payment.partner"
+    pay = money.jimu.records.create(APP, "payment", {"kind": "disbursement", "supplier": sup, "amount": "168.00",
+                                                     "allocations": [{"invoice": inv["id"], "amount": "168.00"}]})
+    money.confirm(pay)
+    got = money.get("invoice", inv["id"])
+    assert (got["paid_amount"], got["open_amount"], got["state"]) == (Decimal("168.00"), Decimal("0.00"), "paid")
+
+
+def test_concurrent_payments_never_overpay(money: MoneyApp) -> None:
+    """Two payments of 50.00 confirmed at once against an invoice of 100.00 already partly
+    paid (10.00): one applies, the other is refused (422 over-allocated once it sees 40.00
+    open, or 409 on the invoice's version), never both. On PostgreSQL a third connection holds the invoice row
+    while both start, so their transactions really overlap. Mutation tried: without the
+    row lock in ``post_payment`` and with the record service's version check off, both
+    went through on PostgreSQL (a lost update: paid 60.00 recorded for 110.00 received)."""
+    import threading
+    import time
+
+    import sqlalchemy as sa
+
+    from jimu.core.errors import JimuError
+
+    c = money.customer()
+    inv = money.invoice(c, "100.00")
+    money.confirm(money.payment(c, "10.00", [(inv["id"], "10.00")]))
+    pays = [money.payment(c, "50.00", [(inv["id"], "50.00")]) for _ in range(2)]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def go(p: dict[str, object]) -> None:
+        barrier.wait()
+        try:
+            money.confirm(p)  # type: ignore[arg-type]
+            outcomes.append("ok")
+        except JimuError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=go, args=(p,)) for p in pays]
+    blocker = None
+    if not money.jimu.db.is_sqlite:
+        table = money.jimu.apps.get(APP).tables("invoice")
+        blocker = money.jimu.db.engine.connect()
+        blocker.begin()
+        blocker.execute(sa.select(table.c.id).where(table.c.id == inv["id"]).with_for_update())
+    for t in threads:
+        t.start()
+    if blocker is not None:
+        time.sleep(1.0)  # both confirmations are now waiting on the invoice row
+        blocker.rollback()
+        blocker.close()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes)[0] == "ok" and outcomes.count("ok") == 1, outcomes
+    got = money.get("invoice", inv["id"])
+    assert (got["paid_amount"], got["open_amount"]) == (Decimal("60.00"), Decimal("40.00"))
