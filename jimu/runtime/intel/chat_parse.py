@@ -32,6 +32,8 @@ THRESHOLD = 0.8
 _ALTERNATIVES = 3
 _UNIT_MISMATCH = 0.75
 _NO_QTY = 0.9
+_RANGE_CAP = 0.7
+"""A range ("苹果2-3斤") names the item but not the quantity: flagged for a person."""
 
 
 @dataclass
@@ -102,7 +104,7 @@ def _variant(prod: Product, unit: str | None) -> tuple[dict[str, Any], float, De
 
 
 def _line(index: CatalogueIndex, text: str, qty: Decimal | None, unit: str | None,
-          allowed: set[int] | None) -> ChatLine | None:
+          allowed: set[int] | None, approx: bool = False) -> ChatLine | None:
     scores = index.score(text)
     ranked: list[tuple[float, dict[str, Any], Decimal]] = []
     for pid, sc in scores.items():
@@ -126,7 +128,7 @@ def _line(index: CatalogueIndex, text: str, qty: Decimal | None, unit: str | Non
     if qty is None:
         conf *= 1.0 if unit else _NO_QTY
         qty = Decimal(1)
-    conf = max(0.0, min(1.0, conf))
+    conf = max(0.0, min(_RANGE_CAP if approx else 1.0, conf))
     alts = [{"item": m["id"], "sku": m["sku"], "item_name": m["name"], "score": round(sc, 3)}
             for sc, m, _c in ranked[:_ALTERNATIVES + 1] if sc > 0.3]
     if conf < THRESHOLD:
@@ -159,7 +161,7 @@ def parse_chat(text: str, index: CatalogueIndex, *, customer: dict[str, Any] | N
                 unparsed.append(piece.raw.strip())
             continue
         unit = piece.unit or next((UNITS[w] for w in piece.text.split() if w.isascii() and w in UNITS), None)
-        line = _line(index, piece.text, piece.qty, unit, allowed_items)
+        line = _line(index, piece.text, piece.qty, unit, allowed_items, piece.approx)
         if line is None:
             unparsed.append(piece.raw.strip())
         else:

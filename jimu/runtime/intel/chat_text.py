@@ -53,6 +53,14 @@ _CN_CHARS = "".join(_CN_DIGITS) + "".join(_CN_MULT) + "廿"
 _UNIT_RE = "|".join(sorted((re.escape(w) for w in UNITS if not w.isascii()), key=len, reverse=True))
 _EN_UNIT_RE = "|".join(sorted((re.escape(w) for w in UNITS if w.isascii()), key=len, reverse=True))
 _SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:ml|毫升|l|升|层|连包|卷|枚|片|入)(?![a-z])(?:\s*[*x×]\s*\d+\s*(?:包|卷|瓶|袋|枚|支|个|罐|盒)?)?")
+_NOT_QTY = re.compile(
+    r"(?:单号|订单号|编号|电话|手机|微信号|tel|phone|no\.?|#)[:：\s]*\d+"
+    r"|(?<![\d.])\d+\s*(?:号楼|栋|幢|单元)(?:\s*\d+\s*单元)?\s*\d*\s*(?:室|号)?"
+    r"|(?<![\d.])\d{5,}"
+    r"|(?<![\d.])\d+(?:\.\d+)?\s*(?:号|楼|室|点钟|点半|点|元|块钱|毛|角|路|弄|岁|年|月|日|%)")
+"""Numbers that are never order quantities: phone and order numbers, house and room
+numbers, times, prices, dates, percentages. They separate pieces like a comma."""
+_RANGE = re.compile(r"\d+(?:\.\d+)?\s*(?:-|~|到|至)\s*$")
 _QTY = re.compile(
     r"(?P<mul>(?<![a-z0-9.])[x×*]\s*(?P<mnum>\d+(?:\.\d+)?))"
     rf"|(?P<num>(?<![a-z0-9.])\d+(?:\.\d+)?|[{_CN_CHARS}]+|半|\b(?:{'|'.join(_EN_NUM)})\b)"
@@ -193,6 +201,7 @@ class Piece:
     unit: str | None
     text: str
     raw: str
+    approx: bool = False  # a range ("2-3斤"): a question for a person
 
 
 @dataclass
@@ -201,6 +210,7 @@ class _Token:
     end: int
     qty: Decimal
     unit: str | None
+    approx: bool = False
 
 
 def _mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -233,7 +243,10 @@ def _tokens(seg: str, masked: str) -> list[_Token]:
             continue  # a Chinese numeral or "a" without a unit is part of a word ("五常", "a")
         if m.group("half"):
             value += Decimal("0.5")
-        out.append(_Token(m.start(), m.end(), value, unit))
+        approx = bool(_RANGE.search(masked[:m.start()]))
+        if approx and out:
+            out.pop()  # the range's lower end
+        out.append(_Token(m.start(), m.end(), value, unit, approx))
     # A weight right before another quantity is a size: "五常大米5kg 2袋".
     kept = []
     for i, tok in enumerate(out):
@@ -258,13 +271,14 @@ def _segment_pieces(seg: str, masked: str) -> list[Piece]:
     if not first:
         # quantity first: each quantity owns the text after it
         for i, tok in enumerate(toks):
-            pieces.append(Piece(tok.qty, tok.unit, gaps[i + 1], seg[tok.start:toks[i + 1].start] if i + 1 < len(toks) else seg[tok.start:]))
+            pieces.append(Piece(tok.qty, tok.unit, gaps[i + 1], seg[tok.start:toks[i + 1].start] if i + 1 < len(toks)
+                                else seg[tok.start:], tok.approx))
         if first:
             pieces.insert(0, Piece(None, None, gaps[0], gaps[0]))
         return pieces
     # item first: each quantity owns the text before it; what trails is a piece of its own
     for i, tok in enumerate(toks):
-        pieces.append(Piece(tok.qty, tok.unit, gaps[i], seg[(toks[i - 1].end if i else 0):tok.end]))
+        pieces.append(Piece(tok.qty, tok.unit, gaps[i], seg[(toks[i - 1].end if i else 0):tok.end], tok.approx))
     if last:
         pieces.append(Piece(None, None, gaps[-1], gaps[-1]))
     return pieces
@@ -278,8 +292,12 @@ def split_pieces(text: str, protected: Sequence[tuple[int, int]] = ()) -> list[P
     masked = _mask(text, protected)
     pieces: list[Piece] = []
     pos = 0
-    bounds = [(m.start(), m.end()) for m in _SEP.finditer(masked)] + [(len(text), len(text))]
+    bounds = sorted([(m.start(), m.end()) for m in _SEP.finditer(masked)]
+                    + [(m.start(), m.end()) for m in _NOT_QTY.finditer(masked)]) + [(len(text), len(text))]
     for a, b in bounds:
+        if a < pos:  # overlapping bounds
+            pos = max(pos, b)
+            continue
         seg, mseg = text[pos:a], masked[pos:a]
         pos = b
         em = _ENUM.match(mseg)
@@ -291,7 +309,7 @@ def split_pieces(text: str, protected: Sequence[tuple[int, int]] = ()) -> list[P
     for p in pieces:
         if p.qty is not None and not _content(p.text) and merged and merged[-1].qty is None:
             prev = merged.pop()
-            merged.append(Piece(p.qty, p.unit, prev.text, prev.raw + " " + p.raw))
+            merged.append(Piece(p.qty, p.unit, prev.text, prev.raw + " " + p.raw, p.approx))
         else:
             merged.append(p)
     return merged

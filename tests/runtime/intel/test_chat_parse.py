@@ -135,3 +135,23 @@ def test_held_out_bugs(index: CatalogueIndex) -> None:
     protected up to the quantity's digit ("百事可乐3罐" lost its 3)."""
     assert _lines(index, "3 yogurt cases") == [("G028", "3")]
     assert _lines(index, "王老吉3罐，百事可乐3罐") == [("G010", "3"), ("G003", "3")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2号楼301 山药1袋", [("F002", "1")]),
+    ("3号楼2单元501室 鸡蛋2盒", [("F011", "2")]),
+    ("电话13812345678 蓝莓2盒", [("F001", "2")]),
+    ("订单号123 草莓1盒", [("F005", "1")]),
+    ("蓝莓2盒，共51.6元，明天下午3点送", [("F001", "2")]),
+])
+def test_addresses_phones_prices_and_times_are_not_quantities(index: CatalogueIndex, text: str,
+                                                               expected: list[tuple[str, str]]) -> None:
+    """Mutation tried: without ``_NOT_QTY`` "2号楼301 山药1袋" is 301 bags of yam at
+    confidence 1.0."""
+    assert _lines(index, text) == expected
+
+
+def test_a_range_is_flagged(index: CatalogueIndex) -> None:
+    line = parse_chat("苹果2-3斤", index).lines[0]
+    assert line.item is None and line.confidence < THRESHOLD
+    assert line.alternatives[0]["sku"] == "F003" and line.qty == 3
