@@ -3,6 +3,7 @@ panel, audit trail), firing transitions, the kanban board and the inbox."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -102,7 +103,14 @@ def _detail(s: Screen, entity: str, rid: Any, *, errors: dict[str, str] | None =
                     state_label=state_label, audit=_audit(s, entity, record["id"]), message=message,
                     can_edit=policy.can(entity, "update") and bool(editable_names(policy, entity, record)),
                     can_delete=policy.can(entity, "delete"),
-                    notice=s.request.query_params.get("msg"))
+                    notice=s.request.query_params.get("msg"), related=_related(s, entity, record))
+
+
+def _related(s: Screen, entity: str, record: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Links besides the transitions (a shipped order offers its return form)."""
+    from jimu.runtime.stock.prefill import related_actions
+
+    return related_actions(s.policy, entity, record, s.lang)
 
 
 @screen

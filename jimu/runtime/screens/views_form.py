@@ -133,7 +133,9 @@ async def form_page(request: Request) -> Response:
     rid = request.path_params.get("id")
     if rid is None:
         ent = s.policy.require(entity, "create")
-        return _page(s, ent, None, {})
+        from jimu.runtime.stock.prefill import new_form_values
+
+        return _page(s, ent, None, new_form_values(s.jimu, s.policy, entity, request.query_params))
     ent = s.policy.require(entity, "update")
     record = s.policy.load(entity, rid, "update")
     return _page(s, ent, record, s.policy.render(entity, record))

@@ -40,7 +40,8 @@ from jimu.platform.ledger.tables import balance, movement
 from jimu.platform.ledger.valuation import revalue
 from jimu.runtime.stock.common import User, emit_moved, username
 
-__all__ = ["RETURN_KINDS", "check_returnable", "moved_by_order", "receive_sales_return", "ship_purchase_return"]
+__all__ = ["RETURN_KINDS", "check_returnable", "moved_by_order", "receive_sales_return", "returned_by_order",
+           "ship_purchase_return"]
 
 #: Per return entity: (order entity, order field, direction, return states that count as returned).
 RETURN_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -66,8 +67,8 @@ def moved_by_order(conn: Connection, app: str, lg: Ledger, order_entity: str, or
     return out
 
 
-def _returned(conn: Connection, rt: Any, lg: Ledger, entity: str, order_field: str, order_id: Any,
-              states: Sequence[str], exclude: Any) -> dict[str, int]:
+def returned_by_order(conn: Connection, rt: Any, lg: Ledger, entity: str, order_field: str, order_id: Any,
+                      states: Sequence[str], exclude: Any) -> dict[str, int]:
     """Units per item on the other returns of the same order in ``states``."""
     head, line = rt.tables(entity), rt.tables(f"{entity}_line")
     sel = (sa.select(line.c.item, line.c.qty).select_from(line.join(head, line.c._parent_id == head.c.id))
@@ -86,7 +87,7 @@ def check_returnable(jimu: Any, conn: Connection, app: str, lg: Ledger, entity: 
     order_id = doc.get(order_field)
     rt = jimu.apps.get(app, conn)
     moved = moved_by_order(conn, app, lg, order_entity, order_id, direction)
-    returned = _returned(conn, rt, lg, entity, order_field, order_id, states, doc["id"])
+    returned = returned_by_order(conn, rt, lg, entity, order_field, order_id, states, doc["id"])
     asked: dict[str, int] = {}
     first: dict[str, int] = {}
     for i, ln in enumerate(doc.get("lines") or []):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from tests.runtime.screens.test_screens_pages import find
@@ -46,3 +47,43 @@ def test_return_screens_are_generated_with_their_reasons(login: Any, std: Any) -
     assert login("purchasing").get("/app/standard/purchase_return").status_code == 200
     en = html.unescape(login("warehouse", "en").get("/app/standard/sales_return").text)
     assert "Sales returns" in en
+
+
+def test_return_dialog_from_a_shipped_order_is_prefilled_with_the_returnable_lines(login: Any, std: Any) -> None:
+    """A shipped order of 3 x + 2 y, one approved return of 1 x: the order's detail page
+    links "退货" and the return form opens with the order and lines x 2, y 2.
+
+    Mutation caught: prefilling the ordered instead of the still returnable quantities
+    (x would read 3)."""
+    from jimu.platform.actor import Actor
+    from jimu.runtime.workflow.engine import WorkflowEngine
+
+    wh = find(std, "warehouse", 'code == "WH-SH"')
+    cust = find(std, "customer", 'code == "C-001"')["id"]
+    x, y = _item_with_stock(std, wh["id"], "10"), _item_with_stock(std, wh["id"], "10")
+    eng = WorkflowEngine(std)
+    so = std.records.create("standard", "sales_order", {"customer": cust, "warehouse": wh["id"], "lines": [
+        {"item": x["id"], "qty": "3", "price": "1"}, {"item": y["id"], "qty": "2", "price": "1"}]},
+        actor=Actor("sales", ("sales",)))
+    eng.fire("standard", "sales_order", so["id"], "submit", actor=Actor("sales", ("sales",)))
+    eng.fire("standard", "sales_order", so["id"], "approve", actor=Actor("manager", ("manager",)))
+    eng.fire("standard", "sales_order", so["id"], "ship", {"warehouse_confirm_code": "1234", "logistics_no": "SF9"},
+             actor=Actor("warehouse", ("warehouse",)))
+    ret = std.records.create("standard", "sales_return", {"sales_order": so["id"], "lines": [
+        {"item": x["id"], "qty": "1"}]}, actor=Actor("sales", ("sales",)))
+    eng.fire("standard", "sales_return", ret["id"], "approve", actor=Actor("manager", ("manager",)))
+    s = login("sales")
+    detail = s.get(f"/app/standard/sales_order/{so['id']}").text
+    href = f"/app/standard/sales_return/new?sales_order={so['id']}"
+    assert f'data-related="new-sales_return" href="{href}"' in html.unescape(detail)
+    form = s.get(href)
+    text = html.unescape(form.text)
+    assert form.status_code == 200
+    import json
+    import re
+
+    cfg = json.loads(html.unescape(re.search(r'data-field="lines" x-data="jimuRows" data-cfg="([^"]*)"', form.text)[1]))
+    got = {r["cells"]["item"]["value"]: Decimal(r["cells"]["qty"]["value"]) for r in cfg["rows"]}
+    assert got == {str(x["id"]): Decimal(2), str(y["id"]): Decimal(2)}
+    assert f'value="{so["id"]}"' in text  # the order is chosen
+    assert login("warehouse").get(f"/app/standard/sales_order/{so['id']}").text.count("new-sales_return") == 0
