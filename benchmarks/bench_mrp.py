@@ -239,7 +239,7 @@ def e2e_figures(data: dict[str, Any], backend: str, url: str) -> None:
         t0 = time.perf_counter()
         done = eng.fire("mfg", "mrp_run", run["id"], "calculate", actor=buyer)
         full = time.perf_counter() - t0
-        lines = len(done["lines"])
+        lines = done["planned_orders"]
         t0 = time.perf_counter()
         from jimu.runtime.mrp import data as loader
 
@@ -248,7 +248,7 @@ def e2e_figures(data: dict[str, Any], backend: str, url: str) -> None:
             w = loader.load_world(c, rt, app["warehouse"], START)
         load_only = time.perf_counter() - t0
         emit(f"end to end: mrp_run calculate ({backend})", full, "s", "loading the run's inputs alone", load_only,
-             backend=backend, lines=lines, exceptions=len(done["exceptions"]), demand_lines=len(w.demands),
+             backend=backend, lines=lines, exceptions=done["exception_count"], demand_lines=len(w.demands),
              setup_s=round(load, 2), target="< 10 s")
         product = app["ids"][data["sellable"][0]]
         so = jimu.records.create("mfg", "sales_order", {"customer": app["customer"], "warehouse": app["warehouse"],

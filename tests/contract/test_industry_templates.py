@@ -27,7 +27,7 @@ def test_mrp_over_http(server: Server) -> None:
     with server.client("manager") as c:
         r = c.post(f"/api/apps/{app}/data/mrp_run/{run['id']}/transitions/calculate", json={"inputs": {}})
         assert r.status_code == 200, r.text
-        lines = c.get(f"/api/apps/{app}/data/mrp_run/{run['id']}").json()["lines"]
+        lines = c.get(f"/api/apps/{app}/data/mrp_line", params={"filter": f"run == {run['id']}"}).json()["data"]
         bike = first(c, "item", app, filter='sku == "FG-BIKE"')
     (line,) = [ln for ln in lines if ln["item"] == bike["id"]]
     # 10 wanted, 3 on hand, safety stock 2 -> 9 (one planned order: the demo's order has no delivery date)

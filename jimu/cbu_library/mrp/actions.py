@@ -4,8 +4,9 @@
 warehouse with the time-phased engine (:mod:`jimu.runtime.mrp.engine`): the loader
 (:mod:`jimu.runtime.mrp.data`) reads items, active BOMs, open sales, purchase and work
 orders and on-hand stock in a few set-based queries; the planned orders become the run's
-``mrp_line`` rows (one per planned order, with due and release dates, supplier and
-pegging) and its ``mrp_exception`` rows, written in bulk. With ``net_change: true`` only
+``mrp_line`` records (one per planned order, with due and release dates, supplier and
+pegging) and ``mrp_exception`` records, linked to the run and written in bulk; the run
+keeps their counts. With ``net_change: true`` only
 the items the run's ``changed_document`` reaches (its items and their components, down
 the BOMs) are re-planned; the other lines are kept and their planned releases still feed
 the re-planned components.
@@ -84,9 +85,14 @@ def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict
     last = data.last_suppliers(conn, rt, buy)
     lines = store.line_rows(results, world.names, last)
     exceptions = store.exception_rows(results, world.names)
-    store.replace_children(conn, rt, int(run["id"]), "lines", lines, user, reached)
-    store.replace_children(conn, rt, int(run["id"]), "exceptions", exceptions, user, reached)
-    return {"lines": len(lines), "exceptions": len(exceptions), "items": len(results)}
+    rid = int(run["id"])
+    store.replace_rows(conn, rt, "mrp_line", rid, lines, user, reached)
+    store.replace_rows(conn, rt, "mrp_exception", rid, exceptions, user, reached)
+    counts = {"planned_orders": store.count_rows(conn, rt, "mrp_line", rid),
+              "exception_count": store.count_rows(conn, rt, "mrp_exception", rid)}
+    ctx.jimu.records.update(ctx.app, ctx.entity, rid, counts, actor=ctx.actor or SYSTEM, conn=conn, _allow_state=True,
+                            _extra={"document": f"{ctx.entity}:{rid}"})
+    return {**counts, "items": len(results)}
 
 
 def _closure(items: set[int], boms: Mapping[int, Any]) -> set[int]:
@@ -114,7 +120,8 @@ def _create_orders(ctx: Any, spec: Mapping[str, Any]) -> None:
     actor = ctx.actor or SYSTEM
     rt = jimu.apps.get(app, conn)
     run = jimu.records.get(app, ctx.entity, ctx.record["id"], conn=conn)
-    wanted = [ln for ln in run.get("lines") or [] if (ln.get("status") or "planned") == "planned"
+    all_lines = store.read_lines(conn, rt, int(run["id"]), None)
+    wanted = [ln for ln in all_lines if (ln.get("status") or "planned") == "planned"
               and ln.get("net_qty") and ln["net_qty"] > 0 and not ln.get("document")]
     items = data.load_world(conn, rt, run["warehouse"], run.get("run_date") or today(),
                             only={int(ln["item"]) for ln in wanted})
@@ -123,7 +130,7 @@ def _create_orders(ctx: Any, spec: Mapping[str, Any]) -> None:
     by_supplier: dict[tuple[int, Any], list[dict[str, Any]]] = {}
     make: list[dict[str, Any]] = []
     wanted_ids = {int(ln["id"]) for ln in wanted}
-    for i, ln in enumerate(run.get("lines") or []):
+    for ln in all_lines:
         if int(ln["id"]) not in wanted_ids:
             continue
         if ln["action"] == "make":
@@ -134,7 +141,7 @@ def _create_orders(ctx: Any, spec: Mapping[str, Any]) -> None:
         supplier = ln.get("supplier") or (info.supplier if info else None) or last.get(item)
         if supplier is None:
             name = items.names.get(item, str(item))
-            missing.append(FieldError(f"lines[{i}].supplier", "mrp.supplier",
+            missing.append(FieldError(f"mrp_line[{ln['id']}].supplier", "mrp.supplier",
                                       f"{name}: 没有默认供应商,也没有采购记录 / {name}: no default supplier and never "
                                       "bought; set the line's supplier or skip the line"))
             continue

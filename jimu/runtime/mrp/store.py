@@ -1,6 +1,6 @@
-"""Writing an MRP run's planned orders (``mrp_line``) and exceptions (``mrp_exception``)
-as child rows of the run, in bulk (one INSERT per 2,000 rows), and reading back what a
-net change keeps.
+"""Writing an MRP run's planned orders (``mrp_line``) and exceptions (``mrp_exception``),
+records linked to their run, in bulk (one INSERT per 2,000 rows), and reading back what
+a net change keeps.
 
 Why not through the record service: a run over 10,000 items writes tens of thousands of
 rows; the service inserts (and checks) them one by one. The rows come from the engine,
@@ -22,7 +22,8 @@ from jimu.runtime.mrp.engine import SAFETY_STOCK, ItemResult, MrpException, Plan
 from jimu.runtime.mrp.engine import Structure as Structure
 from jimu.runtime.records.codec import columns_for, row_to_record
 
-__all__ = ["line_rows", "exception_rows", "replace_children", "read_lines", "dependent_from_lines", "mark_ordered"]
+__all__ = ["line_rows", "exception_rows", "replace_rows", "count_rows", "read_lines", "dependent_from_lines",
+           "mark_ordered"]
 
 #: Documents named behind a parent's planned order in a pegging entry (the rest are
 #: counted in ``more_documents``): a raw material's order may stand behind hundreds.
@@ -107,48 +108,55 @@ def _message(e: MrpException, names: Mapping[int, str]) -> str:
     return f"{zh}:{what} {doc} 数量 {qty} 从 {e.on} 改到 {e.to} / {en}: {what} {doc_en} of {qty} from {e.on} to {e.to}"
 
 
-def replace_children(conn: Connection, rt: AppRuntime, run_id: int, field: str, rows: list[dict[str, Any]],
-                     user: str | None, items: Iterable[int] | None = None) -> None:
-    """Delete the run's rows of child table ``field`` (only those of ``items`` when given)
-    and insert ``rows`` after the kept ones."""
-    parent = rt.spec.entity("mrp_run")
-    assert parent is not None
-    f = parent.field(field)
-    assert f is not None and f.target
-    ent = rt.spec.entity(f.target)
+def _column(rt: AppRuntime, entity: str, name: str) -> Any:
+    ent = rt.spec.entity(entity)
     assert ent is not None
-    t = rt.tables(f.target)
-    item_col = t.c[next(fl.column or fl.name for fl in ent.fields if fl.name == "item")]
-    cond = t.c._parent_id == run_id
+    return rt.tables(entity).c[next(f.column or f.name for f in ent.fields if f.name == name)]
+
+
+def replace_rows(conn: Connection, rt: AppRuntime, entity: str, run_id: int, rows: list[dict[str, Any]],
+                 user: str | None, items: Iterable[int] | None = None) -> None:
+    """Delete the run's ``entity`` rows (``mrp_line`` or ``mrp_exception``; only those of
+    ``items`` when given) and insert ``rows`` for it."""
+    ent = rt.spec.entity(entity)
+    assert ent is not None
+    t = rt.tables(entity)
+    run_col, item_col = _column(rt, entity, "run"), _column(rt, entity, "item")
     if items is None:
-        conn.execute(sa.delete(t).where(cond))
-        start = 0
+        conn.execute(sa.delete(t).where(run_col == run_id))
     else:
         ids = sorted(set(items))
         for i in range(0, len(ids), 900):
-            conn.execute(sa.delete(t).where(cond, item_col.in_(ids[i:i + 900])))
-        start = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.c._idx), -1)).where(cond)).scalar() or 0) + 1
+            conn.execute(sa.delete(t).where(run_col == run_id, item_col.in_(ids[i:i + 900])))
     at = now()
     prepared = []
-    for i, row in enumerate(rows):
-        cols = columns_for(ent, row)
-        cols.update(_parent_id=run_id, _idx=start + i, version=1, created_at=at, updated_at=at, created_by=user,
-                    updated_by=user)
+    for row in rows:
+        cols = columns_for(ent, {**row, "run": run_id})
+        cols.update(version=1, created_at=at, updated_at=at, created_by=user, updated_by=user)
         prepared.append(cols)
     for i in range(0, len(prepared), 2000):
         conn.execute(t.insert(), prepared[i:i + 2000])
 
 
-def read_lines(conn: Connection, rt: AppRuntime, run_id: int, items: Iterable[int]) -> list[dict[str, Any]]:
-    """The run's ``mrp_line`` rows of ``items`` (net change keeps their releases)."""
+def count_rows(conn: Connection, rt: AppRuntime, entity: str, run_id: int) -> int:
+    t = rt.tables(entity)
+    return int(conn.execute(sa.select(sa.func.count()).select_from(t).where(_column(rt, entity, "run") == run_id))
+               .scalar() or 0)
+
+
+def read_lines(conn: Connection, rt: AppRuntime, run_id: int, items: Iterable[int] | None) -> list[dict[str, Any]]:
+    """The run's ``mrp_line`` rows (of ``items`` when given) as records, in id order."""
     ent = rt.spec.entity("mrp_line")
     assert ent is not None
     t = rt.tables("mrp_line")
-    item_col = t.c[next(fl.column or fl.name for fl in ent.fields if fl.name == "item")]
+    run_col, item_col = _column(rt, "mrp_line", "run"), _column(rt, "mrp_line", "item")
+    if items is None:
+        sel = sa.select(t).where(run_col == run_id).order_by(t.c.id)
+        return [row_to_record(ent, dict(r)) for r in conn.execute(sel).mappings()]
     ids = sorted(set(items))
     out: list[dict[str, Any]] = []
     for i in range(0, len(ids), 900):
-        sel = sa.select(t).where(t.c._parent_id == run_id, item_col.in_(ids[i:i + 900])).order_by(t.c._idx)
+        sel = sa.select(t).where(run_col == run_id, item_col.in_(ids[i:i + 900])).order_by(t.c.id)
         out += [row_to_record(ent, dict(r)) for r in conn.execute(sel).mappings()]
     return out
 
