@@ -46,6 +46,9 @@ balance = sa.Table(
     *_slots(),
     *[sa.Column(b, sa.BigInteger, nullable=False, server_default="0") for b in BUCKETS],
     sa.Index("ix_jimu_ledger_balance_dims", "app", "ledger", "d1", "d2", "d3"),
+    # The third dimension alone: the batch of a batch-tracking stock ledger (item,
+    # warehouse, batch), which batch trace and recall look balance rows up by.
+    sa.Index("ix_jimu_ledger_balance_d3", "app", "ledger", "d3"),
 )
 
 movement = sa.Table(

@@ -41,6 +41,24 @@ def upgrade_system_tables(db: Database) -> None:
         _run(cfg, conn)
         # Tables added by subsystems since the baseline (pre-1.0; see 0001_baseline).
         system_metadata.create_all(bind=conn, checkfirst=True)
+        _create_missing_indexes(conn)
+
+
+def _create_missing_indexes(conn: Connection) -> list[str]:
+    """Indexes declared on system tables after those tables were created (``create_all``
+    only indexes the tables it creates); one catalogue query when nothing is missing."""
+    from jimu.platform.schema.indexes import existing_indexes
+
+    have_tables, have_indexes = existing_indexes(conn)
+    created: list[str] = []
+    for table in system_metadata.sorted_tables:
+        if table.name not in have_tables:
+            continue
+        for index in table.indexes:
+            if index.name is not None and index.name not in have_indexes:
+                index.create(conn)
+                created.append(str(index.name))
+    return created
 
 
 def _run(cfg: object, conn: Connection) -> None:

@@ -157,6 +157,27 @@ STRINGS: dict[str, tuple[str, str]] = {
     "op_le": ("小于等于", "at most"),
     "op_contains": ("包含", "contains"),
     "op_blank": ("为空", "is blank"),
+    # The batch trace screen (views_trace.py).
+    "trace_title": ("批次追溯", "Batch trace"),
+    "trace_direction": ("追溯方向", "Direction"),
+    "trace_down": ("向下:去向(消耗、产出、客户)", "Down: where it went (consumption, products, customers)"),
+    "trace_up": ("向上:来源(原料批次)", "Up: where it came from (component batches)"),
+    "trace_batches": ("共 {n} 个批次", "{n} batches"),
+    "trace_truncated": ("谱系过大,只显示了一部分", "The genealogy is large; only part of it is shown"),
+    "trace_genealogy": ("批次谱系", "Batch genealogy"),
+    "trace_customers": ("受影响客户与数量", "Affected customers and quantities"),
+    "trace_total_for": ("{name} 合计", "Total for {name}"),
+    "trace_stock": ("剩余库存", "Stock left"),
+    "trace_bucket": ("库存状态", "Bucket"),
+    "bucket_on_hand": ("在库", "On hand"),
+    "bucket_in_transit": ("在途", "In transit"),
+    "bucket_quarantine": ("隔离", "Quarantine"),
+    "customer": ("客户", "Customer"),
+    "batch": ("批次", "Batch"),
+    "document": ("单据", "Document"),
+    "date": ("日期", "Date"),
+    "quantity": ("数量", "Quantity"),
+    "print": ("打印", "Print"),
 }
 
 
