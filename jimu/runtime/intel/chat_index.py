@@ -38,6 +38,7 @@ _SIZE_IN_NAME = re.compile(
     r"(?:\s*[*x×]\s*\d+\s*(?:包|卷|瓶|袋|枚|支|个|罐|盒)?)?")
 _CN_NUMERALS = set("一二两三四五六七八九十百千廿")
 _CANDIDATES = 40
+_MAX_ALIAS_WORDS = 4  # longer runs of English words are not item names (and stay linear)
 
 
 @lru_cache(maxsize=65536)
@@ -264,13 +265,13 @@ class CatalogueIndex:
             for pid in self.initials.get(joined, ()):
                 _up(out, pid, 0.9)
         # an alias among more words: the extra words cost like unexplained characters
-        for n in range(len(words) - 1, 0, -1):
+        for n in range(min(len(words) - 1, _MAX_ALIAS_WORDS), 0, -1):
             for i in range(len(words) - n + 1):
                 sub = " ".join(words[i:i + n])
                 for pid in self.english.get(sub, ()):
                     rest = [w for w in words[:i] + words[i + n:] if w not in self.products[pid].words]
                     _up(out, pid, 1.0 - 0.25 * len(rest))
-        if len(joined) >= 4:
+        if 4 <= len(joined) <= 40:
             for match, sc, _ in process.extract(joined, self._fuzzy_keys, scorer=fuzz.ratio, limit=5, score_cutoff=75):
                 for pid in self.english.get(match, ()) or self.pinyin.get(match, ()):
                     _up(out, pid, sc / 100 * 0.92)

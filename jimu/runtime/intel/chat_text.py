@@ -52,7 +52,7 @@ _CN_CHARS = "".join(_CN_DIGITS) + "".join(_CN_MULT) + "廿"
 # Chinese units are single characters: longest words first so "公斤" wins over "斤".
 _UNIT_RE = "|".join(sorted((re.escape(w) for w in UNITS if not w.isascii()), key=len, reverse=True))
 _EN_UNIT_RE = "|".join(sorted((re.escape(w) for w in UNITS if w.isascii()), key=len, reverse=True))
-_SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:ml|毫升|l|升|层|连包|卷|枚|片|入)(?![a-z])(?:\s*[*x×]\s*\d+\s*(?:包|卷|瓶|袋|枚|支|个|罐|盒)?)?")
+_SIZE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*(?:ml|毫升|l|升|层|连包|卷|枚|片|入)(?![a-z])(?:\s*[*x×]\s*\d+\s*(?:包|卷|瓶|袋|枚|支|个|罐|盒)?)?")
 _NOT_QTY = re.compile(
     r"(?:单号|订单号|编号|电话|手机|微信号|tel|phone|no\.?|#)[:：\s]*\d+"
     r"|(?<![\d.])\d+\s*(?:号楼|栋|幢|单元)(?:\s*\d+\s*单元)?\s*\d*\s*(?:室|号)?"
@@ -243,7 +243,7 @@ def _tokens(seg: str, masked: str) -> list[_Token]:
             continue  # a Chinese numeral or "a" without a unit is part of a word ("五常", "a")
         if m.group("half"):
             value += Decimal("0.5")
-        approx = bool(_RANGE.search(masked[:m.start()]))
+        approx = bool(_RANGE.search(masked[max(0, m.start() - 24):m.start()]))  # a bounded look back
         if approx and out:
             out.pop()  # the range's lower end
         out.append(_Token(m.start(), m.end(), value, unit, approx))

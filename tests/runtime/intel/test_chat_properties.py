@@ -62,3 +62,18 @@ def test_generated_messages_round_trip(lines: list[tuple[dict, int, bool]], sep:
 def test_empty_and_noise(text: str) -> None:
     result = parse_chat(text, INDEX)
     assert result.lines == [] and result.unparsed == []
+
+
+@pytest.mark.parametrize("text", ["a " * 2000, "1" * 4000, "2-" * 2000, "一二三四五六七八九十" * 400, "蓝莓2盒+" * 666,
+                                  "x1" * 2000])
+def test_long_hostile_messages_stay_fast(text: str) -> None:
+    """The API's longest message (4,000 characters) in shapes that were quadratic: 2,000
+    English words took 37 s (every sub-phrase joined), 4,000 digits 1.7 s (the size regex
+    restarting inside a digit run), "2-" × 2,000 0.8 s (the range look-back over the whole
+    prefix). Mutation tried: removing the sub-phrase cap fails the first case. Measured in
+    CPU time with a bound far above the ~0.2 s they take, so a loaded machine does not fail it."""
+    import time
+
+    start = time.process_time()
+    parse_chat(text[:4000], INDEX)
+    assert time.process_time() - start < 2.0
