@@ -78,7 +78,7 @@ def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict
         # parents outside the reach keep their planned orders: their releases still feed it
         outside = {p for p, b in boms.items() if p not in reached and any(c.item in reached for c in b.components)}
         kept = store.read_lines(conn, rt, int(run["id"]), outside)
-        planner.dependent = store.dependent_from_lines(kept, boms, outside, reached)
+        planner.set_dependent(store.dependent_from_lines(kept, boms, outside, reached))
         planner.replan(reached)
         results = {i: r for i, r in planner.results.items() if i in reached}
     buy = {o.item for r in results.values() for o in r.orders if o.action == "buy" and o.supplier is None}

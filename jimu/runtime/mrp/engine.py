@@ -240,13 +240,32 @@ class Planner:
         self.receipts: dict[int, list[Receipt]] = {}
         for r in receipts:
             self.receipts.setdefault(r.item, []).append(r)
-        # child -> parent -> [(release date, qty, parent order due)] of the parent's planned orders
-        self.dependent: dict[int, dict[int, list[tuple[date, Decimal, date]]]] = {}
+        # child -> parent -> the parent's planned orders as the child's demand elements
+        # (bucket, release day offset, parent, parent order due, release date, qty)
+        self.dependent: dict[int, dict[int, list[tuple[int, int, int, Any, date, Decimal]]]] = {}
         self.results: dict[int, ItemResult] = {}
 
     # Inputs ---------------------------------------------------------------------------
     def item(self, item: int) -> PlanItem:
         return self.items.get(item) or PlanItem(item)
+
+    def set_dependent(self, given: Mapping[int, Mapping[int, Iterable[tuple[date, Decimal, date]]]]) -> None:
+        """Dependent demand from parents not re-planned here (net change from stored
+        lines): child -> parent -> [(release, qty, parent order due)]."""
+        for child, parents in given.items():
+            for parent, elems in parents.items():
+                self.dependent.setdefault(child, {})[parent] = self._elements(parent, elems)
+
+    def _elements(self, parent: int, elems: Iterable[tuple[date, Decimal, date]]
+                  ) -> list[tuple[int, int, int, Any, date, Decimal]]:
+        n, bd, s0 = self.cal.size, self.cal.bucket_days, self.cal.start.toordinal()
+        out = []
+        for on, qty, due in elems:
+            k = on.toordinal() - s0
+            b = 0 if k <= 0 else k // bd
+            if b < n and qty > 0:
+                out.append((b, k, parent, due, on, qty))
+        return out
 
     def set_demands(self, item: int, demands: Iterable[Demand]) -> None:
         self.demands[item] = list(demands)
@@ -300,7 +319,7 @@ class Planner:
                 continue
             made = dependent_elements(bom, [(o.release, o.qty, o.due) for o in new.orders])
             for child in _factors(bom):
-                elems = made.get(child, [])
+                elems = self._elements(item, made.get(child, []))
                 per_parent = self.dependent.setdefault(child, {})
                 if elems:
                     per_parent[item] = elems
@@ -327,13 +346,10 @@ class Planner:
             if b < n and d.qty > 0:
                 gross[b] += d.qty
                 elements.append((b, k, -1, d.source, d.on, d.qty))
-        for parent, elems in self.dependent.get(item, {}).items():
-            for on, qty, due in elems:
-                k = on.toordinal() - s0
-                b = 0 if k <= 0 else k // bd
-                if b < n and qty > 0:
-                    gross[b] += qty
-                    elements.append((b, k, parent, due, on, qty))
+        for elems in self.dependent.get(item, {}).values():
+            for e in elems:
+                gross[e[0]] += e[5]
+            elements += elems
         scheduled = [ZERO] * n
         receipts: list[tuple[int, Receipt]] = []
         for r in self.receipts.get(item, ()):
@@ -406,12 +422,12 @@ def _peg(info: PlanItem, ss: Decimal, elements: list[tuple[int, int, int, Any, d
     """FIFO pegging of the planned orders to the demand elements they cover: supply is
     on hand, then per bucket the scheduled receipts before the planned order; demand is
     negative stock and safety stock first, then the elements by date."""
-    demand: list[list[Any]] = []  # [remaining, source, on, parent]
+    first: list[tuple[int, int, int, Any, date, Decimal]] = []
     if info.on_hand < 0:
-        demand.append([-info.on_hand, "on_hand", cal.start, None])
+        first.append((0, 0, -1, "on_hand", cal.start, -info.on_hand))
     if ss > 0:
-        demand.append([ss, SAFETY_STOCK, cal.start, None])
-    demand += [[qty, src, on, None if parent < 0 else parent] for _b, _k, parent, src, on, qty in elements]
+        first.append((0, 0, -1, SAFETY_STOCK, cal.start, ss))
+    demand = first + elements if first else elements
     supply: list[tuple[Decimal, PlannedOrder | None]] = [(max(info.on_hand, ZERO), None)]
     ri = 0
     for o in orders:
@@ -419,25 +435,28 @@ def _peg(info: PlanItem, ss: Decimal, elements: list[tuple[int, int, int, Any, d
             supply.append((receipts[ri][1].qty, None))
             ri += 1
         supply.append((o.qty, o))
-    i, end = 0, len(demand)
+    end = len(demand)
+    i = 0
+    rem = demand[0][5] if end else ZERO  # what is left of demand[i]
     iso: dict[date, str] = {}
     for qty, order in supply:
         left = qty
         while left > 0 and i < end:
-            row = demand[i]
-            have = row[0]
-            if have <= left:
-                take = have
-                i += 1
+            if rem <= left:
+                take = rem
             else:
                 take = left
             if order is not None:
-                src = row[1]
+                e = demand[i]
+                src = e[3]
                 if not isinstance(src, str):
                     src = iso.get(src) or iso.setdefault(src, src.isoformat())
-                order.pegging.append(Peg(src, take, row[2], row[3]))
+                order.pegging.append(Peg(src, take, e[4], None if e[2] < 0 else e[2]))
             left -= take
-            row[0] = have - take
+            rem -= take
+            if rem <= 0:
+                i += 1
+                rem = demand[i][5] if i < end else ZERO
         if i >= end:
             break
 
