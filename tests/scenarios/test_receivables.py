@@ -167,3 +167,28 @@ def test_auto_invoice_on_ship_and_receive(auto_scenario: Scenario) -> None:
         ("purchase", s.ids["supplier"], "20.40", "issued")]
     # The one-click transition has nothing left to do afterwards.
     assert s.fire("finance", "sales_order", so["id"], "create_invoice").status_code == 409
+
+
+def test_invoice_a_completed_order_by_hand(scenario: Scenario) -> None:
+    """A completed order has no ``create_invoice`` (409); an invoice typed with just the
+    order is filled from it at ``issue``: 2 × 9.90 = 19.80, once (a second one has nothing
+    left: 409 ``invoice.nothing_to_invoice``, and the draft stays a draft).
+    Mutation tried: ``order_lines`` without subtracting what is invoiced already lets the
+    second invoice through."""
+    s = scenario
+    c1 = s.ids["customers"][0]
+    so = s.create("sales", "sales_order", {"customer": c1, "warehouse": s.ids["warehouse"],
+                                           "lines": [{"item": s.ids["items"][1], "qty": "2", "price": "9.90"}]})
+    s.fire_ok("sales", "sales_order", so["id"], "submit")
+    s.fire_ok("manager", "sales_order", so["id"], "approve")
+    s.fire_ok("warehouse", "sales_order", so["id"], "ship", {"warehouse_confirm_code": "1234", "logistics_no": "SF3"})
+    s.fire_ok("sales", "sales_order", so["id"], "complete")
+    assert s.fire("finance", "sales_order", so["id"], "create_invoice").status_code == 409
+    draft = s.create("finance", "invoice", {"kind": "sales", "sales_order": so["id"]})
+    inv = s.fire_ok("finance", "invoice", draft["id"], "issue")
+    assert (inv["customer"], inv["amount"], inv["open_amount"], inv["state"]) == (c1, "19.80", "19.80", "issued")
+    assert [(ln["qty"], ln["amount"]) for ln in inv["lines"]] == [("2.0000", "19.80")]
+    second = s.create("finance", "invoice", {"kind": "sales", "sales_order": so["id"]})
+    r = s.fire("finance", "invoice", second["id"], "issue")
+    assert r.status_code == 409 and r.json()["code"] == "invoice.nothing_to_invoice", r.text
+    assert s.record("finance", "invoice", second["id"])["state"] == "draft"

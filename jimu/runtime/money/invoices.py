@@ -21,7 +21,7 @@ from jimu.core.money import to_decimal
 from jimu.platform.actor import SYSTEM, Actor
 from jimu.runtime.money.currency import round_to, settings, to_base
 
-__all__ = ["INVOICE", "LINE", "ORDER_KINDS", "issue_invoice", "invoice_from_order", "invoiced_qty"]
+__all__ = ["INVOICE", "LINE", "ORDER_KINDS", "issue_invoice", "invoice_from_order", "invoiced_qty", "order_lines"]
 
 INVOICE = "invoice"
 LINE = "invoice_line"
@@ -81,9 +81,21 @@ def issue_values(spec: Any, inv: Mapping[str, Any], today: date) -> dict[str, An
 
 
 def issue_invoice(jimu: Any, conn: Connection, app: str, invoice_id: Any, actor: Actor = SYSTEM) -> dict[str, Any]:
-    """Write the issue figures (:func:`issue_values`) on one invoice; returns it."""
+    """Write the issue figures (:func:`issue_values`) on one invoice; returns it. An
+    invoice typed with an order (``sales_order`` / ``purchase_order``) but with neither
+    lines nor an amount is filled from that order first (:func:`order_lines`): the way to
+    invoice an order already completed, or part of one."""
     rt = jimu.apps.get(app, conn)
     inv = jimu.records.get(app, INVOICE, invoice_id, conn=conn)
+    source = next((e for e in ORDER_KINDS if inv.get(e) is not None), None)
+    if source is not None and not inv.get("lines") and inv.get("amount") is None:
+        order = jimu.records.get(app, source, inv[source], conn=conn)
+        _kind, partner, _line_entity, _done = ORDER_KINDS[source]
+        fill: dict[str, Any] = {"lines": order_lines(jimu, conn, app, source, order)}
+        if inv.get(partner) is None:
+            fill[partner] = order.get(partner)
+        inv = jimu.records.update(app, INVOICE, inv["id"], fill, actor=actor, conn=conn,
+                                  _extra={"document": f"{INVOICE}:{inv['id']}"})
     values = issue_values(rt.spec, inv, _today(jimu))
     return dict(jimu.records.update(app, INVOICE, inv["id"], values, actor=actor, conn=conn,
                                     _extra={"document": f"{INVOICE}:{inv['id']}"}))
@@ -100,21 +112,14 @@ def invoiced_qty(conn: Connection, rt: Any, line_field: str, line_ids: list[int]
     return {int(r[0]): _dec(r[1]) for r in rows}
 
 
-def invoice_from_order(jimu: Any, conn: Connection, app: str, entity: str, order_id: Any,
-                       actor: Actor = SYSTEM, *, issue: bool = True) -> dict[str, Any]:
-    """An invoice for what was shipped (sales order) or received (purchase order) and not
-    yet invoiced: one line per order line, the quantity being the line's ``shipped_qty`` /
-    ``received_qty`` when the order keeps one, else its ``qty``, less the quantity already
-    on invoices that are not cancelled. Issued at once unless ``issue`` is false. 409
-    ``invoice.nothing_to_invoice`` when every line is invoiced already."""
-    if entity not in ORDER_KINDS:
-        raise ValidationError(f"invoices are raised from {', '.join(ORDER_KINDS)}, not {entity}",
-                              code="invoice.source")
-    kind, partner, line_entity, done_field = ORDER_KINDS[entity]
+def order_lines(jimu: Any, conn: Connection, app: str, entity: str, order: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Invoice lines for what ``order`` shipped or received and no invoice (not cancelled)
+    holds yet: the line's ``shipped_qty`` / ``received_qty`` when the order keeps one, else
+    its ``qty``, less the quantity already invoiced. 409 ``invoice.nothing_to_invoice`` when
+    nothing is left."""
+    _kind, _partner, line_entity, done_field = ORDER_KINDS[entity]
     rt = jimu.apps.get(app, conn)
-    order = jimu.records.get(app, entity, order_id, conn=conn)
-    line_spec = rt.entity(line_entity)
-    keeps_done = line_spec.field(done_field) is not None
+    keeps_done = rt.entity(line_entity).field(done_field) is not None
     lines = order.get("lines") or []
     done = invoiced_qty(conn, rt, line_entity, [int(x["id"]) for x in lines])
     rows = []
@@ -123,10 +128,25 @@ def invoice_from_order(jimu: Any, conn: Connection, app: str, entity: str, order
         qty = shipped - done.get(int(line["id"]), Decimal(0))
         if qty > 0:
             rows.append({line_entity: line["id"], "item": line.get("item"), "qty": qty, "price": line.get("price")})
-    number = order.get("number") or f"#{order['id']}"
     if not rows:
+        number = order.get("number") or f"#{order['id']}"
         raise Conflict(f"{entity} {number}: everything shipped or received is invoiced already / "
                        f"{number} 已全部开票", code="invoice.nothing_to_invoice")
+    return rows
+
+
+def invoice_from_order(jimu: Any, conn: Connection, app: str, entity: str, order_id: Any,
+                       actor: Actor = SYSTEM, *, issue: bool = True) -> dict[str, Any]:
+    """An invoice of :func:`order_lines` for one sales or purchase order, issued at once
+    unless ``issue`` is false."""
+    if entity not in ORDER_KINDS:
+        raise ValidationError(f"invoices are raised from {', '.join(ORDER_KINDS)}, not {entity}",
+                              code="invoice.source")
+    kind, partner, _line_entity, _done = ORDER_KINDS[entity]
+    rt = jimu.apps.get(app, conn)
+    order = jimu.records.get(app, entity, order_id, conn=conn)
+    rows = order_lines(jimu, conn, app, entity, order)
+    number = order.get("number") or f"#{order['id']}"
     data: dict[str, Any] = {"kind": kind, partner: order.get(partner), entity: order["id"], "lines": rows,
                             "currency": order.get("currency") or settings(rt.spec)["base_currency"],
                             "fx_rate": order.get("fx_rate") or 1}
