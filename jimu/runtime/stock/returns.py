@@ -86,6 +86,9 @@ def check_returnable(jimu: Any, conn: Connection, app: str, lg: Ledger, entity: 
     order_entity, order_field, direction, states = RETURN_KINDS[entity]
     order_id = doc.get(order_field)
     rt = jimu.apps.get(app, conn)
+    if conn.dialect.name == "postgresql":  # two returns of one order are checked one after the other
+        order = rt.tables(order_entity)
+        conn.execute(sa.select(order.c.id).where(order.c.id == order_id).with_for_update())
     moved = moved_by_order(conn, app, lg, order_entity, order_id, direction)
     returned = returned_by_order(conn, rt, lg, entity, order_field, order_id, states, doc["id"])
     asked: dict[str, int] = {}

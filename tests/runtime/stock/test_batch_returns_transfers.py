@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from jimu.platform.actor import Actor
-from jimu.platform.ledger import balances
+from jimu.platform.ledger import balances, verify
 from jimu.runtime.workflow.engine import WorkflowEngine
 from jimu.templates_market.installer import install_template
 
@@ -68,6 +68,7 @@ def test_transfer_line_without_batch_goes_fefo_and_arrives_as_the_same_batches(j
     with jimu.db.read() as c:
         (disc,) = discrepancies(c, APP, as_ledger(jimu.apps.get(APP).spec.ledger("stock")), transfer=tr["id"])
     assert (disc["source"]["batch"], disc["sent"], disc["received"]) == (food["late"], D(2), D(1))
+    assert verify(jimu.db, APP, "stock") == []  # balances equal the replayed movements
 
 
 def test_quality_return_of_a_batch_lands_in_that_batch_quarantine(jimu: Any, food: dict[str, Any]) -> None:
@@ -91,3 +92,4 @@ def test_quality_return_of_a_batch_lands_in_that_batch_quarantine(jimu: Any, foo
     assert _by_batch(jimu, food["item"], food["a"], "quarantine") == {food["early"]: D(2)}
     assert _by_batch(jimu, food["item"], food["a"], "on_hand") == {food["early"]: D(1), food["late"]: D(10)}
     assert _by_batch(jimu, food["item"], food["a"], "available") == {food["early"]: D(1), food["late"]: D(10)}
+    assert verify(jimu.db, APP, "stock") == []
