@@ -57,3 +57,14 @@ def test_channel_refusal_names_the_item(jimu: Any, std: dict[str, Any]) -> None:
     localize(jimu, APP, exc, "en")
     assert exc.message == "Not enough stock in channel online for X-1 螺母 at 杭州仓: requested 5, allotted 4"
     assert exc.extra["messages"]["zh"] == "渠道 online 的 X-1 螺母（仓库 杭州仓）库存不足：需要 5，分配量 4"
+
+
+def test_fefo_shortage_names_the_item_and_says_unexpired(jimu: Any, std: dict[str, Any]) -> None:
+    """Mutation caught: the allocation's refusal (no ``dims`` in extra) left in ids."""
+    from jimu.platform.ledger import Ledger, allocate_fefo
+
+    lg = Ledger("stock", ("item", "warehouse", "batch"), required=("item", "warehouse"))
+    exc = _raise(jimu, lambda c: allocate_fefo(c, APP, lg, std["x"], std["wh"], "5", lambda b: None))
+    localize(jimu, APP, exc, "zh")
+    assert exc.message == "X-1 螺母（仓库 杭州仓）未过期库存不足：需要 5，可用 0"
+    assert exc.extra["messages"]["en"] == "Not enough unexpired stock of X-1 螺母 at 杭州仓: requested 5, available 0"
