@@ -31,6 +31,7 @@ class Jimu:
         upgrading Jimu's system tables and what generated tables gain (their indexes)."""
         import jimu.runtime.automations  # noqa: F401 - registers the automation validators, consumer and schedules
         import jimu.runtime.rollups.tables  # noqa: F401 - the rollup record listener, also without ``upgrade``
+        import jimu.runtime.stock  # noqa: F401 - stock actions and the batch quality listener
 
         db = Database(url)
         if upgrade:

@@ -84,6 +84,9 @@ def test_dish_sale_consumes_ingredients_first_expiry_first_out(jimu: Any, ct: di
     posted = eng.fire(APP, "dish_sale", sale["id"], "post", actor=CASHIER)
     assert posted["state"] == "posted"
     assert {(u["item"], u["qty"]) for u in posted["usage"]} == {(ct["SEMI"], 3), (ct["NOODLE"], 4)}
+    # each ingredient line says which batches it took (semi_y expires first: 2, then 1 of semi_x)
+    assert {u["item"]: [(a["batch"], Decimal(a["qty"])) for a in u["allocations"]] for u in posted["usage"]} == {
+        ct["SEMI"]: [(ct["semi_y"], 2), (ct["semi_x"], 1)], ct["NOODLE"]: [(ct["noodle"], 4)]}
     # 3 kg of braised beef: the 2 kg expiring tomorrow first, then 1 kg of the later batch
     assert _by_batch(jimu, ct, "SEMI", "store") == {ct["semi_x"]: 3}
     assert _by_batch(jimu, ct, "NOODLE", "store") == {ct["noodle"]: 11}
@@ -122,9 +125,12 @@ def test_kitchen_production_issues_fefo_and_receives_a_new_batch(jimu: Any, ct: 
     expiry = (clock.today() + timedelta(days=3)).isoformat()
     wo = jimu.records.create(APP, "work_order", {"product": ct["SEMI"], "qty": 10, "warehouse": ct["kitchen"],
                                                  "batch_no": "CK-1", "expiry_date": expiry}, actor=MANAGER)
-    eng.fire(APP, "work_order", wo["id"], "release", actor=MANAGER)
+    released = eng.fire(APP, "work_order", wo["id"], "release", actor=MANAGER)
     assert _by_batch(jimu, ct, "BEEF", "kitchen", "reserved") == {ct["beef_b"]: 5, ct["beef_a"]: 7}
-    eng.fire(APP, "work_order", wo["id"], "start", actor=WH)
+    taken = [(ct["beef_b"], 5), (ct["beef_a"], 7)]
+    assert [[(a["batch"], Decimal(a["qty"])) for a in c["allocations"]] for c in released["components"]] == [taken]
+    started = eng.fire(APP, "work_order", wo["id"], "start", actor=WH)
+    assert [[(a["batch"], Decimal(a["qty"])) for a in c["allocations"]] for c in started["components"]] == [taken]
     assert _by_batch(jimu, ct, "BEEF", "kitchen") == {ct["beef_a"]: 23, ct["beef_old"]: 10}
     eng.fire(APP, "work_order", wo["id"], "complete", actor=WH)
     batch = jimu.records.list(APP, "batch", filter='batch_no == "CK-1"').data[0]

@@ -42,11 +42,13 @@ def _batch_rows(conn: Connection, app: str, ledger: LedgerLike, filters: dict[st
 
 
 def allocate_fefo(conn: Connection, app: str, ledger: LedgerLike, item: Any, warehouse: Any, qty: Any,
-                  batch_expiry: BatchExpiry, *, today: date | None = None) -> list[tuple[Any, Decimal]]:
+                  batch_expiry: BatchExpiry, *, today: date | None = None,
+                  skip: Callable[[Any], bool] | None = None) -> list[tuple[Any, Decimal]]:
     """The batches, first-expiry-first-out, that cover ``qty`` of ``item`` at ``warehouse``:
-    ``[(batch, qty), ...]``. Expired batches (expiry before ``today``) and quarantined
-    stock are skipped; refuses with StockConflict when the rest is not enough. A read: the
-    caller then reserves or ships these lines, and the guarded move settles any race."""
+    ``[(batch, qty), ...]``. Expired batches (expiry before ``today``), quarantined stock
+    and batches ``skip`` refuses (e.g. quarantined by quality) are left out; refuses with
+    StockConflict when the rest is not enough. A read: the caller then reserves or ships
+    these lines, and the guarded move settles any race."""
     lg = as_ledger(ledger)
     need = lg.to_units(qty)
     day = today or clock.today()
@@ -54,7 +56,7 @@ def allocate_fefo(conn: Connection, app: str, ledger: LedgerLike, item: Any, war
     rows = []
     for r in _batch_rows(conn, app, lg, {"item": item, "warehouse": warehouse}):
         e = exp(r["batch"])
-        if r["available"] > 0 and (e is None or e >= day):
+        if r["available"] > 0 and (e is None or e >= day) and not (skip is not None and skip(r["batch"])):
             rows.append((fefo_order(r["batch"], e), r))
     rows.sort(key=lambda x: x[0])
     out: list[tuple[Any, Decimal]] = []

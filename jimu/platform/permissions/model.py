@@ -171,5 +171,10 @@ def entity_grant(app: AppSpec, roles: Iterable[RoleSpec], entity: str) -> Entity
         defaults.append("write" if (rights.update or rights.create) else "read")
     row_filters = {r: (None if v is None else tuple(dict.fromkeys(v))) for r, v in filters.items()}
     fields = {name: merge_field_access(acc) for name, acc in per_field.items()}
+    for f in spec.fields if spec is not None else []:
+        # ``options.read_only``: the system writes the field (e.g. a line's batch allocations),
+        # nobody else, whatever the roles say; hidden and masked stay as they are.
+        if f.options.get("read_only") and fields.get(f.name, FieldRule("read")).access == "write":
+            fields[f.name] = FieldRule("read")
     return EntityGrant(entity, frozenset(granted), frozenset(transitions), row_filters, fields,
                        merge_field_access(defaults))

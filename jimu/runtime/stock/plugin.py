@@ -1,5 +1,5 @@
-"""The stock operations' plugin: automation actions and the stocktake freeze's ledger
-guard, through the ordinary hooks."""
+"""The stock operations' plugin: automation actions, the stocktake freeze's ledger guard
+and the batch quality listener, through the ordinary hooks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from jimu.platform.hooks import hookimpl
 
-__all__ = ["jimu_automation_actions", "jimu_ledger_guards"]
+__all__ = ["jimu_automation_actions", "jimu_ledger_guards", "jimu_record_listeners"]
 
 
 @hookimpl
@@ -22,3 +22,10 @@ def jimu_ledger_guards() -> list[Any]:
     from jimu.runtime.stock.freeze import guard
 
     return [guard]
+
+
+@hookimpl
+def jimu_record_listeners() -> list[Any]:
+    from jimu.runtime.stock.quality import LISTENER
+
+    return [LISTENER]

@@ -83,13 +83,20 @@ def fefo_split(conn: Connection, rt: AppRuntime, lg: LedgerSpec, p: Any, dims: d
                ) -> list[tuple[dict[str, Any], Any]]:
     """``[(dims with batch, qty), ...]`` covering ``qty`` first-expiry-first-out, or the line
     unchanged when it already names a batch or the ledger has none."""
+    from jimu.platform.ledger import as_ledger
+    from jimu.runtime.stock.batch_rules import blocked_batches, check_pin
+
     bd = batch_dimension(lg)
-    if bd is None or dims.get(bd[0]) is not None:
+    if bd is None:
+        return [(dims, qty)]
+    if dims.get(bd[0]) is not None:  # a typed batch pins the allocation, or is refused
+        check_pin(conn, rt, as_ledger(lg), dims, qty, bd[0], bd[1])
         return [(dims, qty)]
     field = str((p.get("expiry_field") if isinstance(p, Mapping) else None) or "expiry_date")
     expiry = _expiries(conn, rt, bd[1], field)
+    blocked = blocked_batches(conn, rt, bd[1])
     parts = allocate_fefo(conn, rt.name, lg, dims.get("item"), dims.get("warehouse"), qty,
-                          lambda b: expiry.get(str(b)))
+                          lambda b: expiry.get(str(b)), skip=lambda b: str(b) in blocked)
     return [({**dims, bd[0]: _as_id(batch)}, part) for batch, part in parts]
 
 

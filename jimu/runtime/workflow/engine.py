@@ -279,6 +279,11 @@ class WorkflowEngine:
 
             if run_transition_actions(self.jimu, c, rt, ent, after, t, actor):
                 after = dict(self.jimu.records.get(rt.name, ent.name, after["id"], conn=c))
+        from jimu.runtime.stock.allocations import record_allocations
+
+        # Lines that took batch stock say which batches (from the movements just written).
+        if record_allocations(c, rt, ent.name, after):
+            after = dict(self.jimu.records.get(rt.name, ent.name, after["id"], conn=c))
         return after
 
     @staticmethod
