@@ -6,9 +6,11 @@ a ledger dimension and has a ``quality_status`` field; when the status crosses b
 released and blocked it posts, in the same transaction as the change (so both commit or
 neither does):
 
-- released -> quarantine|rejected: each balance row's available stock (on_hand −
-  reserved) on_hand -> quarantine (kind ``quarantine``). Stock already held by a
-  reservation stays reserved until that document ships or releases it.
+- released -> quarantine|rejected: the active reservations on the batch are released
+  (quarantined goods must not ship; those documents' line allocations drop them and their
+  shipment allocates other batches first-expiry-first-out), then each balance row's
+  on_hand goes to quarantine (kind ``quarantine``), as a recall does
+  (:func:`jimu.runtime.stock.recall.quarantine_batches`).
 - quarantine|rejected -> released: each row's quarantine bucket back to on_hand (kind
   ``unquarantine``): reversible.
 - quarantine <-> rejected: nothing moves (both are blocked).
@@ -23,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from jimu.platform.ledger import Doc, MoveLine, as_ledger, balances, post
+from jimu.runtime.stock.allocations import record_allocations
 from jimu.runtime.stock.batch_rules import BLOCKED
 
 __all__ = ["QualityListener", "LISTENER", "STATUS_FIELD", "move_for_status"]
@@ -35,27 +38,32 @@ def _blocked(value: Any) -> bool:
 
 
 def move_for_status(conn: Any, app: str, spec: Any, dim: str, record_id: Any, old: Any, new: Any, *,
-                    entity: str, user: str | None, actor: Any = None) -> list[int]:
+                    entity: str, user: str | None, actor: Any = None) -> tuple[list[int], list[tuple[Any, Any]]]:
     """Post the moves a status change from ``old`` to ``new`` needs on ledger ``spec``
-    (batch dimension ``dim``); returns the movement ids."""
+    (batch dimension ``dim``); returns the movement ids and the (entity, id) of the
+    documents whose holds were released."""
+    from jimu.runtime.stock.recall import quarantine_batches
+
     if _blocked(old) == _blocked(new):
-        return []
+        return [], []
     lg = as_ledger(spec)
-    lines: list[MoveLine] = []
-    for row in balances(conn, app, lg, **{dim: record_id}):
-        qty = row["available"] if _blocked(new) else row["quarantine"]
-        if qty > 0:
-            lines.append(MoveLine({d: row[d] for d in lg.dimensions}, qty))
-    if not lines:
-        return []
-    kind = "quarantine" if _blocked(new) else "unquarantine"
-    result = post(conn, app, lg, kind, lines, doc=Doc(entity, record_id, None, STATUS_FIELD), user=user,
-                  reason=f"{STATUS_FIELD}: {old} -> {new}")
-    if actor is not None:
+    doc = Doc(entity, record_id, None, STATUS_FIELD)
+    reason = f"{STATUS_FIELD}: {old} -> {new}"
+    released: list[tuple[Any, Any]] = []
+    if _blocked(new):
+        done = quarantine_batches(conn, app, lg, [record_id], batch_dim=dim, user=user, reason=reason, doc=doc)
+        moved = list(done.movements)
+        released = sorted({(e, d) for _, e, d, _ in done.released if e})
+    else:
+        lines = [MoveLine({d: row[d] for d in lg.dimensions}, row["quarantine"])
+                 for row in balances(conn, app, lg, **{dim: record_id}) if row["quarantine"] > 0]
+        moved = list(post(conn, app, lg, "unquarantine", lines, doc=doc, user=user, reason=reason).movements
+                     ) if lines else []
+    if actor is not None and moved:
         from jimu.runtime.workflow.postings import emit_ledger_moved
 
-        emit_ledger_moved(conn, app, lg.name, result.movements, actor=actor, scale=lg.scale)
-    return list(result.movements)
+        emit_ledger_moved(conn, app, lg.name, moved, actor=actor, scale=lg.scale)
+    return moved, released
 
 
 class QualityListener:
@@ -71,9 +79,11 @@ class QualityListener:
             dim = next((d.name for d in spec.dimensions if d.entity == event.entity.name), None)
             if dim is None:
                 continue
-            move_for_status(event.conn, event.app.name, spec, dim, event.record_id, change.get("old"),
-                            change.get("new"), entity=event.entity.name, user=event.actor.username,
-                            actor=event.actor)
+            _, released = move_for_status(event.conn, event.app.name, spec, dim, event.record_id, change.get("old"),
+                                          change.get("new"), entity=event.entity.name, user=event.actor.username,
+                                          actor=event.actor)
+            for doc_entity, doc_id in released:  # their lines no longer hold this batch
+                record_allocations(event.conn, event.app, doc_entity, {"id": doc_id})
 
 
 LISTENER = QualityListener()
