@@ -5,7 +5,8 @@ Element keys follow ``AppSpec.owners`` / the health scanner: ``entity:item``,
 ``field:item.cost_price``, ``workflow:sales_order``, ``state:sales_order.draft``,
 ``transition:sales_order.submit``, ``timer:sales_order.escalate``, ``role:sales``,
 ``role:sales.item`` (one role's rights on one entity), ``ledger:stock``,
-``dimension:stock.batch``, ``posting:stock.so_reserve``, ``view:..``, ``form:..``,
+``dimension:stock.batch``, ``posting:stock.so_reserve``, ``input:purchase_order.receive.x``
+(an input added to a transition), ``view:..``, ``form:..``,
 ``automation:..``, ``dashboard:..``, ``setting:fefo``. Values are normalized JSON (pydantic
 defaults filled, physical names and archive flags left out) so that a CBU's YAML and an
 app's stored spec compare equal when they mean the same thing.
@@ -168,6 +169,10 @@ def contribution(manifest: CbuManifest, params: Mapping[str, Any]) -> Flat:
         for wname, items in x[kind].items():
             for item in items:
                 out[f"{key}:{wname}.{item['name']}"] = _norm(model, item)
+    for target, inputs in x.get("transition_inputs", {}).items():
+        for f in inputs:
+            fd = _norm(FieldSpec, f)
+            out[f"input:{target}.{fd['name']}"] = fd
     for r in c["roles"]:
         _split_role(r, out)
     for lg in c["ledgers"]:
@@ -226,9 +231,22 @@ def _locate(app: dict[str, Any], key: str) -> tuple[list[dict[str, Any]] | None,
     return items, child, _named(items, child)
 
 
+def _inputs(app: dict[str, Any], rest: str) -> tuple[list[dict[str, Any]] | None, str]:
+    """(the inputs list of the transition, the input name) for ``workflow.transition.input``."""
+    wname, _, more = rest.partition(".")
+    tname, _, iname = more.partition(".")
+    wf = _named(app.get("workflows", []), wname)
+    t = _named(wf.get("transitions", []), tname) if wf else None
+    return (t.setdefault("inputs", []) if t is not None else None), iname
+
+
 def get_key(app: dict[str, Any], key: str, *, include_archived: bool = False) -> Any:
     """The normalized value of ``key`` in ``app`` (None when absent or archived)."""
     kind, _, rest = key.partition(":")
+    if kind == "input":
+        inputs, iname = _inputs(app, rest)
+        found = _named(inputs or [], iname)
+        return _norm(FieldSpec, copy.deepcopy(found)) if found else None
     if kind == "setting":
         return copy.deepcopy(app.get("settings", {}).get(rest))
     if kind == "postopt":
@@ -266,6 +284,17 @@ def set_key(app: dict[str, Any], key: str, value: Any) -> None:
     value = copy.deepcopy(value)
     if kind == "setting":
         app.setdefault("settings", {})[rest] = value
+        return
+    if kind == "input":
+        inputs, iname = _inputs(app, rest)
+        if inputs is None:
+            raise ValidationError(f"cannot set '{key}': no such transition", code="cbu.parent_missing")
+        found = _named(inputs, iname)
+        if found is None:
+            inputs.append({**value, "name": iname})
+        else:
+            found.clear()
+            found.update({**value, "name": iname})
         return
     if kind == "postopt":
         posting = _posting(app, rest)
@@ -305,6 +334,12 @@ def remove_key(app: dict[str, Any], key: str) -> None:
     kind, _, rest = key.partition(":")
     if kind == "setting":
         app.get("settings", {}).pop(rest, None)
+        return
+    if kind == "input":
+        inputs, iname = _inputs(app, rest)
+        found = _named(inputs or [], iname)
+        if inputs is not None and found is not None:
+            inputs.remove(found)
         return
     if kind == "postopt":
         posting = _posting(app, rest)

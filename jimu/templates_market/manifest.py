@@ -107,6 +107,9 @@ class Extensions(SpecModel):
     workflow_states: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     workflow_transitions: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     workflow_timers: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    #: ``{"workflow.transition": [input field spec, ...]}``: inputs added to another unit's
+    #: transition (e.g. an override a manager may pass when receiving).
+    transition_inputs: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -109,7 +109,7 @@ class SampleLoader:
             for ledger, p in postings:
                 dims = {d: rec.get(fname) for d, fname in p.dimensions.items()}
                 qty = rec.get(p.quantity)
-                if qty is None:
+                if qty is None or qty == 0:  # as the runtime's postings: nothing to move
                     continue
                 post(self.conn, self.app, ledger, str(getattr(p, "kind", "adjust")), [MoveLine(dims, qty)],
                      doc=Doc(ent.name, rec["id"]), user="system", reason=str(rec.get("reason") or "sample data"))

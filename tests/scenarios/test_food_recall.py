@@ -176,7 +176,7 @@ def test_recall_reaches_exactly_the_customers_and_quarantines_the_rest(http: tup
     released = [line for line in rec["lines"] if line["kind"] == "released"]
     assert [(x["document"], Decimal(x["qty"])) for x in released] == [(f"sales_order#{so['SO6']}", 1)]
     status = {b["id"]: b["quality_status"] for b in api.get("admin", f"{BASE}/batch").json()["data"]}
-    assert status[ids["A"]] == status[ids["MIX"]] == "quarantine" and status[ids["B"]] == "available"
+    assert status[ids["A"]] == status[ids["MIX"]] == "quarantine" and status[ids["B"]] == "released"
     for user in ("sales", "finance"):
         inbox = api.get(user, f"/api/apps/{APP}/inbox").json()["data"]
         assert any(e["entity"] == "recall" and e["record"] == rec["id"] for e in inbox), inbox

@@ -154,9 +154,10 @@ def recall_batch(policy: AccessPolicy, batch_id: Any, reason: Any) -> dict[str, 
                  max_depth=1000, max_nodes=1_000_000)
         shipped = affected(ctx, w)
         batches = list(w.nodes)
-        _mark_batches(policy, conn, ctx.batch_entity, batches, text)
         q = quarantine_batches(conn, policy.app, ctx.lg, batches, batch_dim=ctx.batch_dim, user=policy.actor.username,
                                reason=f"recall: {text}"[:500])
+        # after the moves: the quality-status listener then finds nothing left to move
+        _mark_batches(policy, conn, ctx.batch_entity, batches, text)
         rec = jimu.records.create(policy.app, RECALL_ENTITY, _record(ctx, w, batch, text, shipped, q),
                                   actor=policy.actor, conn=conn)
         _notify(conn, policy, rec)

@@ -54,6 +54,8 @@ def resolve_batch(conn: Connection, rt: AppRuntime, records: Any, spec: Mapping[
             values[k] = line.get(k) if line.get(k) is not None else doc.get(k)
     if any(values.get(k) in (None, "") for k in key):
         return None
+    from jimu.runtime.stock.expiry import check_received_expiry, default_expiry
+
     ent = rt.entity(entity)
     table = rt.tables(entity)
     stmt = sa.select(table.c.id)
@@ -62,9 +64,17 @@ def resolve_batch(conn: Connection, rt: AppRuntime, records: Any, spec: Mapping[
         if f is None:
             return None
         stmt = stmt.where(table.c[column_name(f)] == values[k])
-    found = conn.execute(stmt.limit(1)).scalar()
-    if found is not None:
-        return int(found)
+    expiry_field = ent.field("expiry_date")
+    if expiry_field is not None:
+        stmt = stmt.add_columns(table.c[column_name(expiry_field)])
+    found = conn.execute(stmt.limit(1)).first()
+    if found is not None:  # the batch exists: its own expiry decides
+        if expiry_field is not None:
+            check_received_expiry(conn, rt, {**values, "expiry_date": found[1]}, doc, actor)
+        return int(found[0])
+    if expiry_field is not None:
+        default_expiry(conn, rt, values)  # production date + the item's shelf life
+        check_received_expiry(conn, rt, values, doc, actor)
     created = records.create(rt.name, entity, {k: v for k, v in values.items() if v is not None},
                              actor=actor, conn=conn)
     return int(created["id"])
