@@ -106,7 +106,8 @@ def record_allocations(conn: Connection, rt: AppRuntime, entity: str, doc: Mappi
         batch_field = child.field("batch")
         batch_col = table.c[column_name(batch_field)] if batch_field is not None and batch_field.type == "link" else None
         cols = [table.c.id, alloc_col] + ([batch_col] if batch_col is not None else [])
-        for row in conn.execute(sa.select(*cols).where(table.c._parent_id == doc["id"])).all():
+        parent = int(doc["id"]) if str(doc["id"]).isdigit() else doc["id"]
+        for row in conn.execute(sa.select(*cols).where(table.c._parent_id == parent)).all():
             parts = taken.get(str(row[0]), [])
             value = [{"batch": _as_id(b), "qty": str(lg.to_qty(u))} for b, u in parts]
             values: dict[str, Any] = {}
