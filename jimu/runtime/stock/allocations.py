@@ -44,25 +44,19 @@ def _batch_dim(lg: Any) -> str | None:
 
 
 def line_fields(rt: AppRuntime, entity: str) -> list[tuple[str, str, Any]]:
-    """(child field, child entity, ledger spec) for each line table of ``entity`` that a
-    batch ledger posts from and whose rows carry ``allocations``."""
+    """(child field, child entity, ledger spec) for each line table of ``entity`` whose
+    rows carry ``allocations``, with each ledger that has a batch dimension (postings or
+    stock actions such as transfers name the line on their movements)."""
     out: list[tuple[str, str, Any]] = []
     ent = rt.spec.entity(entity)
     if ent is None:
         return out
-    for lg in rt.spec.ledgers:
-        if _batch_dim(lg) is None:
+    ledgers = [lg for lg in rt.spec.ledgers if _batch_dim(lg) is not None]
+    for f in ent.active_fields:
+        child = rt.spec.entity(f.target) if f.type == "child_table" and f.target else None
+        if child is None or child.field(ALLOCATIONS_FIELD) is None:
             continue
-        for p in lg.postings:
-            if p.entity != entity:
-                continue
-            field = getattr(p, "lines", None)
-            f = ent.field(str(field)) if field else None
-            child = rt.spec.entity(f.target) if f is not None and f.target else None
-            if f is None or child is None or child.field(ALLOCATIONS_FIELD) is None:
-                continue
-            if (f.name, child.name, lg) not in out:
-                out.append((f.name, child.name, lg))
+        out += [(f.name, child.name, lg) for lg in ledgers]
     return out
 
 

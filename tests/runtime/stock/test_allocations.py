@@ -124,3 +124,24 @@ def test_allocations_are_read_only(food: Food) -> None:
     r = food.patch("sales", f"/data/sales_order/{so['id']}", {"lines": [line]})
     assert r.status_code == 403, r.text
     assert "allocations" in r.text
+
+
+def test_transfer_lines_record_the_batches_that_left(food: Food) -> None:
+    """A transfer of 7 without a batch and 1 of B1 typed: the first line leaves as B2 5 +
+    B1 2 (FEFO), the second as B1 1; after a full receipt the lines still say so and B
+    holds B2 5, B1 3. Mutation caught: transfer lines without allocations (only sales
+    lines recorded)."""
+    b = _stock(food)
+    tr = food.create("warehouse", "stock_transfer", {"from_warehouse": food.s["a"], "to_warehouse": food.s["b"],
+                                                     "lines": [{"item": food.s["item"], "qty": "7"},
+                                                               {"item": food.s["item"], "qty": "1", "batch": b["b1"]}]})
+    r = food.fire("warehouse", "stock_transfer", tr["id"], "ship")
+    assert r.status_code == 200, r.text
+    lines = r.json()["lines"]
+    assert [_alloc(ln) for ln in lines] == [[(b["b2"], Decimal(5)), (b["b1"], Decimal(2))], [(b["b1"], Decimal(1))]]
+    r = food.fire("warehouse", "stock_transfer", tr["id"], "receive")
+    assert r.status_code == 200, r.text
+    assert [_alloc(ln) for ln in r.json()["lines"]] == [[(b["b2"], Decimal(5)), (b["b1"], Decimal(2))],
+                                                       [(b["b1"], Decimal(1))]]
+    at_b = food.balances("b")
+    assert (at_b[b["b2"]]["on_hand"], at_b[b["b1"]]["on_hand"]) == (Decimal(5), Decimal(3))
