@@ -13,8 +13,9 @@ __all__ = ["jimu_automation_actions", "jimu_ledger_guards", "jimu_record_listene
 @hookimpl
 def jimu_automation_actions() -> list[Any]:
     from jimu.runtime.stock.actions import STOCK_ACTIONS
+    from jimu.runtime.stock.digest import digest_action
 
-    return list(STOCK_ACTIONS)
+    return [*STOCK_ACTIONS, digest_action()]
 
 
 @hookimpl

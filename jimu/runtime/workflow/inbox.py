@@ -56,6 +56,9 @@ def entry_dict(row: Mapping[str, Any]) -> dict[str, Any]:
            "user": row["user"]}
     if row["approval_id"] is not None:
         out.update(approval=int(row["approval_id"]), step=row["step"])
+    payload = row.get("payload")
+    if isinstance(payload, Mapping) and isinstance(payload.get("lines"), list):
+        out["lines"] = payload["lines"]  # a digest's rows (e.g. the near-expiry digest)
     return out
 
 
