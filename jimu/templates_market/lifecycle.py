@@ -105,9 +105,32 @@ def upgrade_cbu(jimu: Any, app: str, cbu: str, version: str | None = None, *, dr
     with jimu.db.write() as c:
         save_unit(c, app, cbu, pkg.version, unit_params, theirs)
     jimu.apps.invalidate(app)
+    rename_values(jimu, app, pkg.manifest.value_renames)
     load_actions(pkg)
     result.applied, result.version = True, pub.version
     return result
+
+
+def rename_values(jimu: Any, app: str, renames: Any) -> int:
+    """Rewrite stored values a unit's new version renamed (``value_renames``), in one
+    transaction; returns the rows changed. Fields the app lacks are skipped."""
+    import sqlalchemy as sa
+
+    from jimu.platform.schema import column_name
+
+    changed = 0
+    rt = jimu.apps.get(app)
+    with jimu.db.write() as c:
+        for r in renames:
+            ent = rt.spec.entity(r.entity)
+            f = ent.field(r.field) if ent is not None else None
+            if f is None:
+                continue
+            table = rt.tables(r.entity)
+            col = table.c[column_name(f)]
+            for old, new in r.values.items():
+                changed += c.execute(sa.update(table).where(col == old).values({col.name: new})).rowcount or 0
+    return changed
 
 
 def uninstall_cbu(jimu: Any, app: str, cbu: str, *, author: str | None = "admin") -> UninstallResult:

@@ -113,6 +113,15 @@ class Extensions(SpecModel):
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
+class ValueRename(SpecModel):
+    """Stored values a new version of the unit renames (e.g. a choice value): applied to
+    the app's rows when the unit is upgraded."""
+
+    entity: str
+    field: str
+    values: dict[str, str] = Field(default_factory=dict)
+
+
 class CbuManifest(SpecModel):
     """``cbu.yaml``."""
 
@@ -129,6 +138,7 @@ class CbuManifest(SpecModel):
     actions: str | None = None
     sample_data: list[str] = Field(default_factory=list)
     changelog: dict[str, str] = Field(default_factory=dict)
+    value_renames: list[ValueRename] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod
