@@ -82,3 +82,12 @@ def test_a_flagged_line_takes_an_item_by_sku(login: Any, std: Any) -> None:
     assert [(ln["item"], ln["qty"]) for ln in order["lines"]] == [(sprite["id"], Decimal(4))]
     r = c.post(URL, data={**base, "line-0-sku": "NOPE-1"})
     assert r.status_code == 422 and "NOPE-1" in r.text
+
+
+def test_item_picker_finds_items_by_alias(login: Any, std: Any) -> None:
+    """The item's search fields include its aliases, so the link picker of any order form
+    finds 可口可乐330ml by "coke" (a sample alias). Mutation tried: search_fields without
+    aliases: no option."""
+    coke = find(std, "item", 'sku == "SKU-0001"')
+    r = login("sales").get("/app/standard/_options/item", params={"q": "coke"})
+    assert r.status_code == 200 and f'value="{coke["id"]}"' in r.text
