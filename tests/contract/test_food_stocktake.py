@@ -45,6 +45,18 @@ def test_food_template_allocates_first_expiry_first_out(server: Server) -> None:
     by_batch = {batches.get(r["batch"]): Decimal(r["on_hand"]) for r in rows}
     assert by_batch["EARLY"] == Decimal(0) and by_batch["LATE"] == Decimal(3)
     assert all("batch" in r for r in rows)
+    # the line says which batches went out (EARLY 5, then LATE 2), and so does the log
+    line = ok.json()["lines"][0]
+    assert [(batches[a["batch"]], Decimal(a["qty"])) for a in line["allocations"]] == [
+        ("EARLY", Decimal(5)), ("LATE", Decimal(2))]
+    assert line["batch"] is None  # two batches: none single
+    with server.client("warehouse") as c:
+        r = c.get(f"/api/apps/{app}/ledgers/stock/movements", params={"entity": "sales_order", "record": so["id"]})
+        assert r.status_code == 200, r.text
+        moves = r.json()["data"]
+    shipped = [(batches[m["batch"]], Decimal(m["qty"]), m["from_bucket"]) for m in moves if m["kind"] == "ship"]
+    assert shipped == [("EARLY", Decimal(5), "on_hand"), ("LATE", Decimal(2), "on_hand")]
+    assert {m["document"]["number"] for m in moves} == {so["number"]}
 
 
 def test_stocktake_trace(server: Server) -> None:
