@@ -14,7 +14,8 @@ days, so an invoice issued that day is due 2026-02-04):
 Mutations tried, each seen to fail this test: the 90-day cut-off taken as today − 95 days
 (INV2, 92 days past due, falls out of 90+ at day 95); the ``overdue_notified_at IS NULL``
 guard dropped (the three notices are sent again at day 95); a payment that raises
-``paid_amount`` without lowering ``open_amount`` (INV1 stays at 177.50 open).
+``paid_amount`` without lowering ``open_amount`` (INV1 stays at 177.50 open); the sales
+order's ``payment_status`` left alone when its invoice is paid (stays ``unpaid``).
 """
 
 from __future__ import annotations
@@ -128,8 +129,10 @@ def test_ship_invoice_pay_age_and_notify(scenario: Scenario) -> None:
     # Paying the rest settles INV1 and takes it off the report.
     rest = s.create("finance", "payment", {"kind": "receipt", "customer": c1, "amount": "77.50",
                                            "allocations": [{"invoice": inv1["id"], "amount": "77.50"}]})
+    assert s.record("finance", "sales_order", so["id"])["payment_status"] == "unpaid"  # 100.00 of 177.50
     s.fire_ok("finance", "payment", rest["id"], "confirm")
     assert s.record("finance", "invoice", inv1["id"])["state"] == "paid"
+    assert s.record("finance", "sales_order", so["id"])["payment_status"] == "paid"
     assert c1 not in _aging(s, "receivable")
 
 

@@ -12,7 +12,8 @@ allocation rows ``{invoice, amount}``. Confirming it checks, before writing anyt
 
 Then, per invoice (in id order, each row locked on PostgreSQL): ``paid_amount`` +=
 allocated, ``open_amount`` = amount − paid, ``open_base_amount`` at the invoice's rate,
-and the ``settle`` (paid) or ``settle_partial`` transition. A record's version check
+and the ``settle`` (paid) or ``settle_partial`` transition; a sales order whose invoices
+are then all paid and cover its amount gets ``payment_status = paid``. A record's version check
 refuses a concurrent change of the same invoice (409), so two payments never both spend
 the same open amount.
 """
@@ -128,4 +129,26 @@ def post_payment(jimu: Any, conn: Connection, app: str, payment_id: Any, actor: 
             continue
         engine.fire(app, INVOICE, inv_id, transition, actor=SYSTEM, conn=conn,
                     comment=f"payment {payment.get('number') or payment['id']}")
+    _mark_orders_paid(jimu, conn, rt, {int(invoices[i]["sales_order"]) for i in ids
+                                       if invoices[i].get("sales_order") is not None}, actor)
     return per
+
+
+def _mark_orders_paid(jimu: Any, conn: Connection, rt: Any, orders: set[int], actor: Actor) -> None:
+    """``payment_status = paid`` on each sales order whose invoices (not cancelled) are all
+    paid and cover its amount: collection no longer needs a hand edit of the order."""
+    order_ent = rt.spec.entity("sales_order")
+    status = order_ent.field("payment_status") if order_ent is not None else None
+    if not orders or status is None or "paid" not in status.choice_values:
+        return
+    inv = rt.tables(INVOICE)
+    rows = conn.execute(sa.select(inv.c.sales_order, inv.c.state, inv.c.amount)
+                        .where(inv.c.sales_order.in_(sorted(orders)), inv.c.state != "cancelled")).all()
+    for order_id in sorted(orders):
+        mine = [r for r in rows if int(r.sales_order) == order_id]
+        order = jimu.records.get(rt.name, "sales_order", order_id, conn=conn)
+        billed = sum((_dec(r.amount) for r in mine), Decimal(0))
+        if (mine and all(r.state == "paid" for r in mine) and billed >= _dec(order.get("amount"))
+                and order.get("payment_status") != "paid"):
+            jimu.records.update(rt.name, "sales_order", order_id, {"payment_status": "paid"}, actor=actor, conn=conn,
+                                _extra={"document": f"{INVOICE}:settled"})
