@@ -11,6 +11,8 @@ and again when the goods move, inside the same transaction).
 
 Moving the goods:
 
+- Where stock is kept by batch, a line names its batch; a line without one comes back in
+  the batch its order moved that item in, when there was exactly one (:func:`order_batches`).
 - :func:`receive_sales_return`: lines with reason ``quality`` land in the ``quarantine``
   bucket (blocked, not available), the others back in ``on_hand``, at the return's
   warehouse; movement kinds ``return_quarantine`` / ``return_in``.
@@ -40,8 +42,8 @@ from jimu.platform.ledger.tables import balance, movement
 from jimu.platform.ledger.valuation import revalue
 from jimu.runtime.stock.common import User, emit_moved, username
 
-__all__ = ["RETURN_KINDS", "check_returnable", "moved_by_order", "receive_sales_return", "returned_by_order",
-           "ship_purchase_return"]
+__all__ = ["RETURN_KINDS", "check_returnable", "moved_by_order", "order_batches", "receive_sales_return",
+           "returned_by_order", "ship_purchase_return"]
 
 #: Per return entity: (order entity, order field, direction, return states that count as returned).
 RETURN_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -117,11 +119,29 @@ def check_returnable(jimu: Any, conn: Connection, app: str, lg: Ledger, entity: 
                               extra={"lines": details, "order": {"entity": order_entity, "id": order_id}})
 
 
-def _dims(lg: Ledger, ln: Mapping[str, Any], warehouse: Any) -> dict[str, Any]:
+def _dims(lg: Ledger, ln: Mapping[str, Any], warehouse: Any, guess: Mapping[str, Any] | None = None) -> dict[str, Any]:
     dims: dict[str, Any] = {"item": ln.get("item"), "warehouse": warehouse}
-    if "batch" in lg.dimensions and ln.get("batch") is not None:
-        dims["batch"] = ln.get("batch")
+    if "batch" in lg.dimensions:
+        batch = ln.get("batch")
+        dims["batch"] = batch if batch is not None else (guess or {}).get(dim_text(ln.get("item")) or "")
     return lg.dims(dims)
+
+
+def order_batches(conn: Connection, app: str, lg: Ledger, entity: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+    """item id text -> the batch the return's order moved it in, for items it moved in
+    exactly one batch (a line without a batch then comes back into that batch; with
+    several candidates it stays without one)."""
+    if "batch" not in lg.dimensions:
+        return {}
+    order_entity, order_field, direction, _states = RETURN_KINDS[entity]
+    rows = conn.execute(sa.select(_M.dims, _M.d_on_hand).where(
+        _M.app == app, _M.ledger == lg.name, _M.doc_entity == order_entity,
+        _M.doc_id == dim_text(doc.get(order_field))))
+    seen: dict[str, set[Any]] = {}
+    for dims, d in rows:
+        if int(d or 0) * (-1 if direction == "shipped" else 1) > 0 and (dims or {}).get("batch") is not None:
+            seen.setdefault(dim_text(dims.get("item")) or "", set()).add(dims["batch"])
+    return {item: next(iter(batches)) for item, batches in seen.items() if len(batches) == 1}
 
 
 def _post(conn: Connection, app: str, lg: Ledger, lines: list[Line], user: User) -> list[int]:
@@ -143,13 +163,14 @@ def receive_sales_return(conn: Connection, app: str, lg: Ledger, doc: Mapping[st
     """Goods of a sales return arrive: ``+quarantine`` for quality lines, ``+on_hand`` for
     the others, at the return's warehouse. Returns the movement ids."""
     out: list[Line] = []
+    guess = order_batches(conn, app, lg, entity, doc)
     for i, ln in enumerate(doc.get("lines") or []):
         q = lg.to_units(ln.get("qty") or 0)
         if q <= 0:
             continue
         quality = ln.get("reason") == "quality"
         bucket, kind = ("quarantine", "return_quarantine") if quality else ("on_hand", "return_in")
-        out.append(Line(_dims(lg, ln, doc.get("warehouse")), {bucket: q}, kind,
+        out.append(Line(_dims(lg, ln, doc.get("warehouse"), guess), {bucket: q}, kind,
                         Doc(entity, doc["id"], ln.get("id"), "receive"), f"sales return ({ln.get('reason') or 'other'})",
                         index=i, requested=q))
     return _post(conn, app, lg, out, user)
@@ -167,11 +188,12 @@ def ship_purchase_return(conn: Connection, app: str, lg: Ledger, doc: Mapping[st
     at the return's warehouse; 409 StockConflict when the stock is not there."""
     out: list[Line] = []
     blocked: dict[str, int] = {}
+    guess = order_batches(conn, app, lg, entity, doc)
     for i, ln in enumerate(doc.get("lines") or []):
         q = lg.to_units(ln.get("qty") or 0)
         if q <= 0:
             continue
-        dims = _dims(lg, ln, doc.get("warehouse"))
+        dims = _dims(lg, ln, doc.get("warehouse"), guess)
         key = lg.key(dims)
         from_q = 0
         if ln.get("reason") == "quality":

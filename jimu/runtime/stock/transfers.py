@@ -135,21 +135,24 @@ def _receipts(lg: Ledger, lines: list[Mapping[str, Any]], given: Any) -> dict[st
         return {}
     if not isinstance(given, list):
         raise ValidationError("receipts: a list of {line, received_qty}",
-                              errors=[FieldError("receipts", "type", "expected [{line, received_qty}]")])
+                              errors=[FieldError("receipts", "type", "应为 [{line, received_qty}] 列表 / expected "
+                                                                     "[{line, received_qty}]")])
     ids = {dim_text(ln.get("id")) for ln in lines}
     out: dict[str, Any] = {}
     errors: list[FieldError] = []
     for i, r in enumerate(given):
         line = dim_text(r.get("line")) if isinstance(r, Mapping) else None
         if line not in ids:
-            errors.append(FieldError(f"receipts.{i}.line", "unknown", f"{line!r} is not a line of this transfer"))
+            errors.append(FieldError(f"receipts.{i}.line", "unknown",
+                                     f"{line} 不是本调拨单的明细 / {line!r} is not a line of this transfer"))
             continue
         try:
             units = lg.to_units(r.get("received_qty"), f"receipts.{i}.received_qty")
         except (ValidationError, ValueError, TypeError, ArithmeticError):
             units = -1
         if units < 0:
-            errors.append(FieldError(f"receipts.{i}.received_qty", "range", "a quantity, not negative"))
+            errors.append(FieldError(f"receipts.{i}.received_qty", "range",
+                                     "实收数量应为不小于 0 的数 / a quantity, not negative"))
             continue
         out[str(line)] = lg.to_qty(units)
     if errors:

@@ -93,3 +93,26 @@ def test_quality_return_of_a_batch_lands_in_that_batch_quarantine(jimu: Any, foo
     assert _by_batch(jimu, food["item"], food["a"], "on_hand") == {food["early"]: D(1), food["late"]: D(10)}
     assert _by_batch(jimu, food["item"], food["a"], "available") == {food["early"]: D(1), food["late"]: D(10)}
     assert verify(jimu.db, APP, "stock") == []
+
+
+def test_return_line_without_a_batch_comes_back_into_the_batch_the_order_shipped(jimu: Any,
+                                                                                 food: dict[str, Any]) -> None:
+    """Ship 3 (all from E1, the earlier expiry); a quality return of 1 without a batch lands
+    in E1's quarantine (the only batch the order shipped that item in).
+
+    Mutation caught: a batch-less return row (quarantine on a row without batch, which the
+    batch's quality status would never see)."""
+    s, m, w = Actor("sales", ("sales",)), Actor("manager", ("manager",)), Actor("warehouse", ("warehouse",))
+    cust = jimu.records.create(APP, "customer", {"name": "便利店"})["id"]
+    so = jimu.records.create(APP, "sales_order", {"customer": cust, "warehouse": food["a"], "lines": [
+        {"item": food["item"], "qty": "3", "price": "5"}]}, actor=s)
+    eng = food["engine"]
+    eng.fire(APP, "sales_order", so["id"], "submit", actor=s)
+    eng.fire(APP, "sales_order", so["id"], "approve", actor=m)
+    eng.fire(APP, "sales_order", so["id"], "ship", {"warehouse_confirm_code": "1", "logistics_no": "L"}, actor=w)
+    ret = jimu.records.create(APP, "sales_return", {"sales_order": so["id"], "lines": [
+        {"item": food["item"], "qty": "1", "reason": "quality"}]}, actor=s)
+    eng.fire(APP, "sales_return", ret["id"], "approve", actor=m)
+    eng.fire(APP, "sales_return", ret["id"], "receive", actor=w)
+    assert _by_batch(jimu, food["item"], food["a"], "quarantine") == {food["early"]: D(1)}
+    assert verify(jimu.db, APP, "stock") == []
