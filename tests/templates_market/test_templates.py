@@ -49,11 +49,12 @@ def test_standard_stable_names(jimu: Any) -> None:
     assert spec.entity("stocktake").field("stocktake_line").target == "stocktake_line"
     assert [d.name for d in spec.ledger("stock").dimensions] == ["item", "warehouse"]
     wf = spec.workflow_for("sales_order")
-    assert [s.name for s in wf.states] == ["draft", "pending_approval", "approved", "shipped", "completed",
-                                          "rejected", "cancelled"]
+    # DESIGN 16: partial shipments add partially_shipped (ship takes optional per-line ``lines``).
+    assert [s.name for s in wf.states] == ["draft", "pending_approval", "approved", "partially_shipped", "shipped",
+                                          "completed", "rejected", "cancelled"]
     # the stable names (DESIGN 12); units may add more (the invoice unit adds create_invoice)
     assert {t.name for t in wf.transitions} >= {"submit", "approve", "reject", "ship", "complete", "cancel"}
-    assert {i.name for i in wf.transition("ship").inputs} == {"warehouse_confirm_code", "logistics_no"}
+    assert {i.name for i in wf.transition("ship").inputs} == {"warehouse_confirm_code", "logistics_no", "lines"}
     assert set(wf.transition("cancel").roles) == {"sales", "manager", "admin"}
     assert [s.condition for s in wf.transition("submit").approval.steps] == [None, "amount > 5000"]
     assert {t.after for t in wf.timers} == {"PT48H", "PT30M"}
@@ -64,7 +65,8 @@ def test_standard_stable_names(jimu: Any) -> None:
     assert postings["so_reserve"].kind == "reserve" and postings["so_reserve"].ttl == "PT30M"
     assert postings["po_receive"].transition == "receive" and postings["adjustment_post"].on == "create"
     po = spec.workflow_for("purchase_order")
-    assert [s.name for s in po.states] == ["draft", "submitted", "approved", "received", "cancelled"]
+    assert [s.name for s in po.states] == ["draft", "submitted", "approved", "partially_received", "received",
+                                           "cancelled"]
 
 
 def test_food_with_sample_data(jimu: Any) -> None:

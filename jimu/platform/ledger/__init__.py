@@ -15,6 +15,7 @@ Typical use from a document transition::
 """
 
 from jimu.platform.ledger.batches import BatchExpiry, allocate_fefo, near_expiry, quarantine_expired
+from jimu.platform.ledger.ordered import open_on_order, release_on_order
 from jimu.platform.ledger.postings import (
     POSTING_KINDS,
     MoveLine,
@@ -48,7 +49,7 @@ __all__ = [
     "BUCKETS", "POSTING_KINDS", "BatchExpiry", "Difference", "Doc", "Ledger", "LedgerLike",
     "MoveLine", "PostResult", "PostingKind",
     "adjust", "allocate_fefo", "as_ledger", "balances", "confirm_reservation", "expire_due",
-    "get_reservations", "movements", "near_expiry", "on_order", "post", "quarantine",
-    "quarantine_expired", "receipt", "release", "release_document", "reserve", "ship",
+    "get_reservations", "movements", "near_expiry", "on_order", "open_on_order", "post", "quarantine",
+    "quarantine_expired", "receipt", "release", "release_document", "release_on_order", "reserve", "ship",
     "sweep_expired", "transfer_in", "transfer_out", "valuation", "verify",
 ]

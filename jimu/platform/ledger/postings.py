@@ -1,4 +1,5 @@
-"""Posting kinds: receipt, reserve, release, ship, transfers, adjust, quarantine, on_order.
+"""Posting kinds: receipt, reserve, release, ship, transfers, adjust, quarantine, on_order,
+order_receipt.
 
 :func:`post` is what the runtime calls for a document transition: one kind, the document's
 lines, all in the caller's write transaction. The single-line helpers (:func:`receipt`,
@@ -18,6 +19,7 @@ from jimu.core import clock
 from jimu.core.errors import ValidationError
 from jimu.platform.ledger import reservations as res
 from jimu.platform.ledger.moves import Line, insert_movements, update_balances
+from jimu.platform.ledger.ordered import order_receipt_handler
 from jimu.platform.ledger.spec import Doc, Ledger, LedgerLike, as_ledger, cost_to_units
 from jimu.platform.ledger.valuation import Entry, revalue
 
@@ -201,6 +203,9 @@ POSTING_KINDS: dict[str, PostingKind] = {
                                                  need_reason=True)),
         PostingKind("on_order", "Purchase ordered (+) or received/cancelled (-): ±on_order.",
                     {"on_order": "±"}, _simple("on_order", lambda q: {"on_order": q}, signed=True)),
+        PostingKind("order_receipt", "Goods received against an order line: +on_hand, and -on_order by what "
+                    "that line still has on order (movements of kind receipt).",
+                    {"on_hand": "+", "on_order": "-"}, order_receipt_handler),
     ]
 }
 

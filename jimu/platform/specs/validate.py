@@ -228,7 +228,7 @@ def _check_workflow(app: AppSpec, wf: Any) -> list[Finding]:
         out.append(Finding("SPEC-E010", "error", path, f"more than one initial state: {', '.join(initials)}"))
     for t in wf.transitions:
         tpath = f"{path}.transitions.{t.name}"
-        for s in [*t.from_, t.to]:
+        for s in [*t.from_, t.to, *([t.partial_to] if t.partial_to else [])]:
             if s not in states and s != "*":
                 out.append(Finding("SPEC-E010", "error", tpath, f"unknown state '{s}'", _suggest(s, states)))
         for fname in t.set:

@@ -52,10 +52,15 @@ class ApprovalSpec(SpecModel):
 
 
 class TransitionSpec(SpecModel):
+    """``partial_to``: the state taken instead of ``to`` when the transition's progress
+    postings (``progress`` on a posting: e.g. a partial receipt) leave some line with a
+    rest; the transition then usually also leaves from that state."""
+
     name: str
     label: Label = Field(default_factory=Label)
     from_: list[str] = Field(default_factory=list, alias="from")
     to: str
+    partial_to: str | None = None
     roles: list[str] = Field(default_factory=list)
     guard: str | None = None
     guard_message: Label | None = None

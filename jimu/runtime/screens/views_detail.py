@@ -18,6 +18,7 @@ from jimu.runtime.access.audit import filter_audit
 from jimu.runtime.api.util import decode_json, read_body
 from jimu.runtime.screens.base import Screen, open_screen, redirect, screen
 from jimu.runtime.screens.fields import display, editable_names, field_view, link_titles
+from jimu.runtime.screens.line_inputs import line_input_rows, line_inputs_of, parse_line_inputs
 from jimu.runtime.screens.views_form import _children_view, form_layout
 from jimu.runtime.screens.views_list import list_columns
 from jimu.runtime.workflow import WorkflowEngine, list_inbox, vote_kind
@@ -45,14 +46,17 @@ def allowed_transitions(s: Screen, entity: str, record: dict[str, Any]) -> list[
 
 
 def _transition_views(s: Screen, wf: WorkflowSpec, names: list[str], errors: dict[str, str],
-                      failed: str | None) -> list[dict[str, Any]]:
+                      failed: str | None, record: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for name in names:
         t = wf.transition(name)
         if t is None:
             continue
+        per_line = line_inputs_of(s, wf.entity, t)
         inputs = [{"name": f.name, "label": s.label(f.label, f.name), "type": f.type, "required": f.required,
-                   "error": errors.get(f.name) if failed == name else None} for f in t.inputs]
+                   "error": errors.get(f.name) if failed == name else None,
+                   "lines": line_input_rows(s, wf.entity, per_line[f.name], record) if f.name in per_line else None}
+                  for f in t.inputs]
         out.append({"name": t.name, "label": s.label(t.label, t.name), "inputs": inputs,
                     "kind": vote_kind(t) or ("danger" if t.name in ("cancel", "reject") else "primary"),
                     "open": failed == name})
@@ -88,7 +92,8 @@ def _detail(s: Screen, entity: str, rid: Any, *, errors: dict[str, str] | None =
     wf = policy.rt.spec.workflow_for(entity)
     transitions, approval, state_label = [], None, None
     if wf is not None:
-        transitions = _transition_views(s, wf, allowed_transitions(s, entity, record), errors or {}, failed)
+        transitions = _transition_views(s, wf, allowed_transitions(s, entity, record), errors or {}, failed,
+                                        rendered)
         st = wf.state(str(record.get(wf.state_field) or ""))
         state_label = s.label(st.label, st.name) if st else record.get(wf.state_field)
         info = _engine(s).describe(s.app, entity, record["id"], s.actor)
@@ -131,9 +136,11 @@ async def transition_submit(request: Request) -> Response:
     record = s.policy.load(entity, rid)
     wf = s.policy.rt.spec.workflow_for(entity)
     t = wf.transition(name) if wf else None
-    inputs = {f.name: str(s.form.get(f.name) or "").strip() or None for f in (t.inputs if t else [])}
+    inputs: dict[str, Any] = {f.name: str(s.form.get(f.name) or "").strip() or None for f in (t.inputs if t else [])}
     back = str(s.form.get("next") or "")
     try:
+        for li in (line_inputs_of(s, entity, t) if t else {}).values():
+            inputs[li.input] = parse_line_inputs(s, li, s.form, record)
         if name not in allowed_transitions(s, entity, record):
             from jimu.core.errors import PermissionDenied
 

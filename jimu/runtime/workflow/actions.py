@@ -20,6 +20,7 @@ Built in:
 - ``{"kind": "stock_freeze", "ledger": "stock", "lines": "stocktake_line", "flag":
   "freeze_stock"}`` / ``{"kind": "stock_unfreeze"}``: a stocktake's freeze of the counted items
   (:mod:`jimu.runtime.stock.freeze`).
+- ``{"kind": "credit_check", ...}``: an order's credit limit at submit (``credit.py``).
 An action with ``before_postings: true`` runs before the transition's ledger postings
 (they read what it wrote); the others run after them.
 Any other kind is looked up among the automation actions (hook ``jimu_automation_actions``).
@@ -150,8 +151,16 @@ def _stock_unfreeze(*args: Any) -> bool:
     return stock_unfreeze_action(*args)
 
 
+def _credit_check(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
+                  spec: Mapping[str, Any], actor: Actor) -> bool:
+    from jimu.runtime.workflow.credit import credit_check
+
+    return credit_check(jimu, conn, rt, ent, doc, spec, actor)
+
+
 BUILTIN = {"freeze_system_qty": freeze_system_qty, "book_at_post": book_at_post,
-           "set_lines": set_lines, "stock_freeze": _stock_freeze, "stock_unfreeze": _stock_unfreeze}
+           "set_lines": set_lines, "stock_freeze": _stock_freeze, "stock_unfreeze": _stock_unfreeze,
+           "credit_check": _credit_check}
 
 
 def run_transition_actions(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],

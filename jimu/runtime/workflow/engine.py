@@ -36,6 +36,7 @@ from jimu.runtime.records.computed import expression_env
 from jimu.runtime.workflow import approvals as ap
 from jimu.runtime.workflow.inputs import check_guard, check_inputs, set_values, stored_inputs
 from jimu.runtime.workflow.postings import run_transition_postings
+from jimu.runtime.workflow.progress import plan_progress
 
 __all__ = ["WorkflowEngine", "vote_kind"]
 
@@ -258,6 +259,15 @@ class WorkflowEngine:
                t: TransitionSpec, to: str, inputs: Mapping[str, Any], actor: Actor, comment: str | None,
                env: Any) -> dict[str, Any]:
         data = {**stored_inputs(ent, inputs, wf.state_field), **set_values(rt.spec, ent, t, rec, inputs, env)}
+        # Partial receipts/shipments: the per-line quantities are planned (and refused when
+        # above what is left) before anything is written; the progress fields and the state
+        # (``partial_to`` while a line has a rest) go with the transition's own update.
+        plans = plan_progress(c, rt, ent, t, rec, inputs)
+        for plan in plans.values():
+            data[plan.lines_field] = [{"id": ln["id"], plan.progress_field: plan.done[str(ln["id"])]}
+                                      for ln in rec.get(plan.lines_field) or []]
+            if not plan.complete and t.partial_to:
+                to = t.partial_to
         data[wf.state_field] = to
         extra = {"transition": t.name, "transition_label": t.label.dump(), "from": rec.get(wf.state_field),
                  "to": to, "comment": comment}
@@ -273,7 +283,7 @@ class WorkflowEngine:
             # write fields the postings read, so they run first and the record is re-read.
             if run_transition_actions(self.jimu, c, rt, ent, after, t, actor, phase="before_postings"):
                 after = dict(self.jimu.records.get(rt.name, ent.name, after["id"], conn=c))
-        run_transition_postings(c, rt, ent, after, t, actor, self.jimu.records)
+        run_transition_postings(c, rt, ent, after, t, actor, self.jimu.records, plans)
         if t.actions:
             from jimu.runtime.workflow.actions import run_transition_actions
 

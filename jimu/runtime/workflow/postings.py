@@ -8,7 +8,7 @@ with an extra ``"ledger": NAME``, default ``stock``)::
      "on": "transition" | "create",       # when it posts
      "transition": "submit",              # for on=transition
      "kind": "receipt" | "reserve" | "release" | "ship" | "transfer_out" | "transfer_in" | "adjust"
-             | any other registered posting kind,
+             | "on_order" | "order_receipt" | "release_on_order" | any other registered posting kind,
      "lines": "lines",                    # child-table field, or null: the document is the line
      "quantity": "qty",                   # field on the line (then the document) holding the quantity
      "dimensions": {"item": "item", "warehouse": "warehouse"},  # dimension -> field, looked up
@@ -16,12 +16,16 @@ with an extra ``"ledger": NAME``, default ``stock``)::
      "to_dimensions": {"warehouse": "to_warehouse"},            # transfer_in: the target
      "unit_cost": "price",                # optional field with the unit cost (receipts)
      "reason": "reason",                  # adjust: a field name, else the literal text
-     "ttl": "PT30M", "ttl_if": "channel == 'online' and payment_status == 'unpaid'"}
+     "ttl": "PT30M", "ttl_if": "channel == 'online' and payment_status == 'unpaid'",
+     "progress": "received_qty", "input": "lines", "input_fields": [...]}  # partial: progress.py
 
 ``reserve`` creates one reservation per line (document line id kept) and raises 409
 StockConflict when stock is not available; ``ship``/``transfer_out`` consume the line's
 active reservation; ``release`` gives back every active reservation of the document (so a
-``cancel`` from any state is safe: nothing reserved, nothing released). Everything runs in
+``cancel`` from any state is safe: nothing reserved, nothing released), and
+``release_on_order`` what the document's lines still have on order. With ``progress``, a
+ship takes each line's planned quantity out of that line's reservations (the rest stays
+reserved for the next shipment). Everything runs in
 the caller's transaction, so the document change and its moves commit together.
 """
 
@@ -36,11 +40,12 @@ from sqlalchemy.engine import Connection
 from jimu.core.errors import ValidationError
 from jimu.platform.actor import Actor
 from jimu.platform.expressions import compile_expression
-from jimu.platform.ledger import Doc, MoveLine, get_reservations, post, release_document
+from jimu.platform.ledger import Doc, MoveLine, get_reservations, post, release_document, release_on_order
 from jimu.platform.specs import EntitySpec, LedgerSpec
 from jimu.platform.specs.workflow import TransitionSpec
 from jimu.platform.values import parse_duration
 from jimu.runtime.apps import AppRuntime
+from jimu.runtime.workflow.progress import Portion, Progress
 
 __all__ = ["postings_for", "run_postings", "run_transition_postings", "run_create_postings"]
 
@@ -128,10 +133,39 @@ def _from_reservations(conn: Connection, rt: AppRuntime, lg: LedgerSpec, ent: En
             if r["open_qty"] > 0]
 
 
+def _consume_per_line(conn: Connection, rt: AppRuntime, lg: LedgerSpec, ent: EntitySpec, doc: Mapping[str, Any],
+                      portions: list[Portion], dims_map: Mapping[str, str], opts: Mapping[str, Any]) -> list[MoveLine]:
+    """Ship ``portions`` (line, qty) out of each line's active reservations, oldest first
+    (FEFO batches were allocated in expiry order at reserve time); what a line's
+    reservations do not cover (an expired hold) is taken from available stock."""
+    by_line: dict[str, list[dict[str, Any]]] = {}
+    for r in get_reservations(conn, rt.name, lg, entity=ent.name, doc_id=doc["id"], state="active"):
+        if r["open_qty"] > 0:
+            by_line.setdefault(str(r["document"]["line"]), []).append(dict(r))
+    out: list[MoveLine] = []
+    for pt in portions:
+        line_id, left = pt.line.get("id"), pt.qty
+        for r in by_line.get(str(line_id), []):
+            take = min(left, r["open_qty"])
+            if take <= 0:
+                continue
+            r["open_qty"] -= take
+            left -= take
+            out.append(MoveLine(dict(r["dims"]), take, line=line_id, reservation=r["id"]))
+        if left > 0:
+            from jimu.runtime.workflow.batches import fefo_split
+
+            dims = {d: _value(pt.line, doc, f) for d, f in dims_map.items()}
+            parts = fefo_split(conn, rt, lg, opts, dims, left) if opts.get("allocate") == "fefo" else [(dims, left)]
+            out.extend(MoveLine(d, q, line=line_id) for d, q in parts)
+    return out
+
+
 def run_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
                  pairs: list[tuple[LedgerSpec, Any]], actor: Actor, transition: str | None = None,
-                 records: Any = None) -> int:
-    """Execute ``pairs`` for document ``doc``; returns the number of movements written."""
+                 records: Any = None, plans: Mapping[tuple[str, str], Progress] | None = None) -> int:
+    """Execute ``pairs`` for document ``doc``; returns the number of movements written.
+    ``plans``: the per-line quantities of ``progress`` postings (see ``progress.py``)."""
     from jimu.runtime.workflow.batches import fefo_split, resolve_batch
 
     written = 0
@@ -141,8 +175,12 @@ def run_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping
             raise ValidationError(f"posting {_get(p, 'name')!r} of ledger {lg.name} has no kind")
         document = Doc(ent.name, doc["id"], None, transition)
         user = actor.username
-        if kind == "release":
-            moved = release_document(conn, rt.name, lg, ent.name, doc["id"], user=user, reason=transition)
+        if kind in ("release", "release_on_order"):
+            if kind == "release":
+                moved = release_document(conn, rt.name, lg, ent.name, doc["id"], user=user, reason=transition)
+            else:
+                moved = release_on_order(conn, rt.name, lg, ent.name, doc["id"], user=user, reason=transition,
+                                         transition=transition)
             emit_ledger_moved(conn, rt.name, lg.name, moved, actor=actor, scale=lg.scale)  # outbox (events)
             written += len(moved)
             continue
@@ -150,16 +188,25 @@ def run_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping
         dims_map: Mapping[str, str] = _get(p, "dimensions") or {d.name: d.name for d in lg.dimensions}
         qty_field = str(_get(p, "quantity") or "qty")
         fefo = opts.get("allocate") == "fefo"
+        plan = (plans or {}).get((str(_get(p, "lines") or ""), str(_get(p, "progress") or "")))
         held: dict[str, int] = {}
         lines: list[MoveLine] = []
-        if kind in ("ship", "transfer_out"):
+        if kind in ("ship", "transfer_out") and plan is not None:
+            lines = _consume_per_line(conn, rt, lg, ent, doc, plan.portions, dims_map, opts)
+        elif kind in ("ship", "transfer_out"):
             reserved = _from_reservations(conn, rt, lg, ent, doc)
             if fefo and reserved:
                 lines = reserved
             for r in get_reservations(conn, rt.name, lg, entity=ent.name, doc_id=doc["id"], state="active"):
                 held.setdefault(str(r["document"]["line"]), r["id"])
-        for line in [] if lines else _lines(doc, p):
-            qty = _value(line, doc, qty_field)
+        todo: list[tuple[Mapping[str, Any], Any]]
+        if lines or (plan is not None and kind in ("ship", "transfer_out")):
+            todo = []
+        elif plan is not None:
+            todo = [(pt.line, pt.qty) for pt in plan.portions]
+        else:
+            todo = [(line, _value(line, doc, qty_field)) for line in _lines(doc, p)]
+        for line, qty in todo:
             if qty is None or qty == 0:
                 continue
             dims = {d: _value(line, doc, f) for d, f in dims_map.items()}
@@ -189,10 +236,12 @@ def run_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping
 
 
 def run_transition_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
-                            t: TransitionSpec, actor: Actor, records: Any = None) -> int:
-    """The postings of transition ``t`` on ``doc`` (the record after the transition)."""
+                            t: TransitionSpec, actor: Actor, records: Any = None,
+                            plans: Mapping[tuple[str, str], Progress] | None = None) -> int:
+    """The postings of transition ``t`` on ``doc`` (the record after the transition);
+    ``plans`` carries the per-line quantities the engine planned for progress postings."""
     pairs = postings_for(rt, ent.name, "transition", t)
-    return run_postings(conn, rt, ent, doc, pairs, actor, t.name, records) if pairs else 0
+    return run_postings(conn, rt, ent, doc, pairs, actor, t.name, records, plans) if pairs else 0
 
 
 def run_create_postings(conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],

@@ -47,7 +47,8 @@ def _check(app: AppSpec, wf: WorkflowSpec) -> list[Finding]:
     role_names = {r.name for r in app.roles}
     for t in wf.transitions:
         tp = f"{base}.transitions.{t.name}"
-        for s in [*t.from_, t.to]:
+        targets = [t.to] + ([t.partial_to] if t.partial_to else [])
+        for s in [*t.from_, *targets]:
             if s != "*" and s not in names:
                 out.append(Finding("WFV-E002", "error", tp, f"transition {t.name} uses unknown state '{s}'",
                                    f"states: {', '.join(sorted(names))}"))
@@ -55,7 +56,7 @@ def _check(app: AppSpec, wf: WorkflowSpec) -> list[Finding]:
         for s in sources:
             st = wf.state(s)
             if t.from_ or (st is not None and not st.final):
-                edges.setdefault(s, set()).add(t.to)
+                edges.setdefault(s, set()).update(targets)
         if t.approval is not None:
             if t.approval.reject_to:
                 edges.setdefault(t.to, set()).add(t.approval.reject_to)

@@ -20,9 +20,12 @@ def _reachable(wf: WorkflowSpec) -> set[str]:
     while frontier:
         state = frontier.pop()
         for t in wf.transitions:
-            if (state in t.from_ or "*" in t.from_) and t.to not in seen:
-                seen.add(t.to)
-                frontier.append(t.to)
+            if state not in t.from_ and "*" not in t.from_:
+                continue
+            for target in (t.to, t.partial_to):
+                if target is not None and target not in seen:
+                    seen.add(target)
+                    frontier.append(target)
     return seen
 
 
