@@ -75,7 +75,8 @@ def test_spec_layouts_read_back_as_written(server: Server) -> None:
         assert {t["name"] for t in wf["transitions"]} >= {"submit", "approve", "reject", "ship", "complete", "cancel"}
         ship = next(t for t in wf["transitions"] if t["name"] == "ship")
         assert {"from", "to", "roles", "inputs"} <= set(ship)
-        assert {i["name"] for i in ship["inputs"]} == {"warehouse_confirm_code", "logistics_no"}
+        # DESIGN 16: ship also takes the optional per-line ``lines`` (partial shipments).
+        assert {i["name"] for i in ship["inputs"]} == {"warehouse_confirm_code", "logistics_no", "lines"}
         role = c.get(f"/api/apps/{APP}/meta/roles/sales").json()
         assert role["entities"]["item"]["fields"]["cost_price"] == {"mask": "ROUND_TO(cost_price, 1000)"}
         body = {"name": "contract_note", "label": {"zh": "合同备注", "en": "Contract note"}, "type": "text"}
