@@ -8,7 +8,7 @@ Mutations tried (each made this test fail):
 - open orders not counted (``open_orders`` returning 0): the second order (600 + 500 >
   1000) is accepted.
 - shipped quantities not deducted (``done`` ignored in ``open_orders``): after shipping 3
-  of order 1, order 3 (300 + 400 = 700) is still refused (1000 counted).
+  of order 1, order 3 (300 + 500 = 800) is still refused (600 + 500 = 1100 counted).
 - the override role check dropped (``may_override = True``): the sales user's override is
   accepted instead of 403.
 """
@@ -72,11 +72,11 @@ def test_credit_limit_counts_open_orders_and_takes_an_audited_override(server: S
     assert entry["user"] == "finance"
     assert {"field": "override_reason", "old": None, "new": "老客户，月结"} in entry["changes"]
 
-    # Open orders now 600 + 500 = 1100; a third order of 400 -> 1500 > 1000.
-    o3 = _order(server, cust, wh, item["id"], "4")
-    assert problem(fire(server, "sales", o3, "submit"), 409)["credit"]["open_orders"] == "1100.00"
+    # Open orders now 600 + 500 = 1100; a third order of 500 -> 1600 > 1000.
+    o3 = _order(server, cust, wh, item["id"], "5")
+    assert problem(fire(server, "sales", o3, "submit"), 409)["credit"]["exposure"] == "1600.00"
 
-    # Ship 3 of order 1's 6 (unshipped 300) and cancel order 2: open orders 300, 300 + 400 = 700.
+    # Ship 3 of order 1's 6 (unshipped 300) and cancel order 2: open orders 300, 300 + 500 = 800.
     assert fire(server, "manager", o1, "approve").status_code == 200
     (l1,) = (ln["id"] for ln in get(server, "sales", "sales_order", o1["id"])["lines"])
     r = fire(server, "warehouse", o1, "ship", {"warehouse_confirm_code": wh["confirm_code"], "logistics_no": "SF-C1",
