@@ -51,13 +51,20 @@ def _brief(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 
 def test_movements_of_receipts_and_a_fefo_sale(food: Food) -> None:
     """Hand-computed: receipts 10 (B1) and 5 (B2); the order of 7 takes B2's 5 (earlier
-    expiry) then 2 of B1, reserved at submit and shipped. Mutation caught: a movement list
+    expiry) then 2 of B1, reserved at submit and shipped. Each purchase order first puts
+    its line on order (DESIGN 16: approval, here submit without approvals, posts
+    ``on_order``; no batch yet) and its receipt drains it (on_order -> on_hand: two rows,
+    as the batch is only known at the receipt). Mutation caught: a movement list
     without the reservation rows or with signed/unsigned qty mixed up (from/to swapped)."""
     f = _flow(food)
     b1, b2 = f["b1"], f["b2"]
     rows = _rows(food, item=food.s["item"])
     assert _brief(rows) == [
+        ("on_order", None, Decimal(10), None, "on_order", "purchase_order"),
+        ("receipt", None, Decimal(10), "on_order", None, "purchase_order"),
         ("receipt", b1, Decimal(10), None, "on_hand", "purchase_order"),
+        ("on_order", None, Decimal(5), None, "on_order", "purchase_order"),
+        ("receipt", None, Decimal(5), "on_order", None, "purchase_order"),
         ("receipt", b2, Decimal(5), None, "on_hand", "purchase_order"),
         ("reserve", b2, Decimal(5), "available", "reserved", "sales_order"),
         ("reserve", b1, Decimal(2), "available", "reserved", "sales_order"),
@@ -65,12 +72,13 @@ def test_movements_of_receipts_and_a_fefo_sale(food: Food) -> None:
         ("ship", b1, Decimal(2), "on_hand", None, "sales_order"),
     ]
     so = f["so"]
-    for r in rows[2:]:
+    for r in rows[6:]:
         assert r["document"]["id"] == so["id"] and r["document"]["number"] == so["number"]
         assert r["document"]["line"] == so["lines"][0]["id"]
         assert r["item"] == food.s["item"] and r["warehouse"] == food.s["a"]
         assert r["user"] in ("sales", "warehouse")
-    assert [r["user"] for r in rows] == ["warehouse", "warehouse", "sales", "sales", "warehouse", "warehouse"]
+    assert [r["user"] for r in rows] == ["purchasing", "warehouse", "warehouse"] * 2 + [
+        "sales", "sales", "warehouse", "warehouse"]
     ids = [r["id"] for r in rows]
     assert ids == sorted(ids)
     # batch filter: B1 only; entity + record: the order's four moves
@@ -86,7 +94,7 @@ def test_paging_walks_every_movement_once(food: Food) -> None:
     """Mutation caught: a cursor that restarts (or skips one row) at a page boundary."""
     _flow(food)
     whole = [r["id"] for r in _rows(food)]
-    assert len(whole) == 6
+    assert len(whole) == 10  # 2 x (on order, drained, received) + 2 reserves + 2 ships
     seen: list[int] = []
     cursor = None
     pages = 0
@@ -100,7 +108,7 @@ def test_paging_walks_every_movement_once(food: Food) -> None:
         cursor = body["next_cursor"]
         if not cursor:
             break
-    assert seen == whole and pages == 2
+    assert seen == whole and pages == 3
 
 
 def test_a_caller_sees_only_documents_they_may_read(food: Food) -> None:
@@ -140,3 +148,4 @@ def test_direction_of_each_kind() -> None:
     assert direction("release", {"reserved": -1}) == (1, "reserved", "available")
     assert direction("adjust", {"on_hand": -6}) == (6, "on_hand", None)
     assert direction("scrap", {"quarantine": -6}) == (6, "quarantine", None)
+    assert direction("receipt", {"on_hand": 4, "on_order": -4}) == (4, "on_order", "on_hand")  # order_receipt
