@@ -95,3 +95,32 @@ def test_a_customer_without_a_limit_is_not_checked(server: Server) -> None:
     cust = _customer(server, None)
     so = _order(server, cust, wh, item["id"], "90")  # 9000.00, no limit
     assert fire(server, "sales", so, "submit").status_code == 200
+
+
+def test_open_receivables_come_from_issued_sales_invoices(server: Server) -> None:
+    """Σ open_amount × fx_rate of the customer's issued sales invoices counts; a draft
+    invoice does not. Mutation tried: ``open_receivables`` returning 0 -> the order of
+    300 (710 + 300 = 1010 > 1000) is accepted."""
+    with server.client("admin") as c:
+        wh = first(c, "warehouse")
+    item = new_item(server)
+    add_stock(server, item["id"], wh["id"], "10")
+    cust = _customer(server, "1000.00")
+    with server.client("finance") as c:
+        for issue in (True, False):
+            r = c.post(f"/api/apps/{APP}/data/invoice", json={
+                "kind": "sales", "customer": cust["id"], "currency": "USD", "fx_rate": "7.10", "amount": "100.00",
+                "due_date": "2027-01-31"})
+            assert r.status_code == 201, r.text
+            if issue:
+                assert fire(server, "finance", r.json(), "issue", entity="invoice").status_code == 200
+    big = _order(server, cust, wh, item["id"], "3")  # 300.00
+    body = problem(fire(server, "sales", big, "submit"), 409)
+    # receivables 100.00 USD x 7.10 = 710.00 (the draft invoice is not open) + 0 + 300 = 1010 > 1000.
+    assert body["credit"]["open_receivables"] == "710.00" and body["credit"]["exposure"] == "1010.00"
+    assert fire(server, "sales", big, "cancel").status_code == 200
+    with server.client("sales") as c:
+        r = c.post(f"/api/apps/{APP}/data/sales_order", json={
+            "customer": cust["id"], "warehouse": wh["id"], "lines": [{"item": item["id"], "qty": "2", "price": "145.00"}]})
+        assert r.status_code == 201, r.text
+    assert fire(server, "sales", r.json(), "submit").status_code == 200  # 710 + 290 = 1000, not above

@@ -14,6 +14,8 @@ Mutations tried (each made at least one test here fail):
   answers 200.
 - a partial ship consuming the whole reservation (``take = r["open_qty"]`` in
   ``_consume_per_line``): reserved 0 instead of 4 after shipping 2 of 6.
+- the input's batch fields not accepted (``input_fields`` removed from ``po_receive``):
+  the food receipt naming batches P1 and P2 is refused (422 input.unknown).
 """
 
 from __future__ import annotations
@@ -228,3 +230,72 @@ def test_line_prices_default_to_the_item(server: Server) -> None:
         assert r.json()["amount"] == "33.80"  # 2 x 11.90 + 10.00
     po = _po(server, wh, [{"item": a["id"], "qty": "3"}])
     assert po["lines"][0]["price"] == "7.25" and po["amount"] == "21.75"  # 3 x 7.25
+
+
+def _batches(srv: Server, app: str, item: int, warehouse: int) -> dict[Any, dict[str, Decimal]]:
+    """batch number (None: no batch) -> on_hand / reserved / on_order of one item."""
+    with srv.client("admin") as c:
+        rows = c.get(f"/api/apps/{app}/ledgers/stock/balances", params={"item": item, "warehouse": warehouse}).json()
+        numbers = {b["id"]: b["batch_no"] for b in c.get(f"/api/apps/{app}/data/batch",
+                                                         params={"filter": f"item == {item}"}).json()["data"]}
+    out: dict[Any, dict[str, Decimal]] = {}
+    for row in rows["data"]:
+        got = {k: Decimal(row[k]) for k in ("on_hand", "reserved", "on_order")}
+        if any(got.values()):
+            out[numbers.get(row["batch"])] = got
+    return out
+
+
+def test_food_partial_receipts_into_batches_and_a_partial_fefo_shipment(server: Server) -> None:
+    """Batch receipts keep working with partial receive: each entry may name its own batch
+    (one line received as two batches); FEFO reservations are shipped oldest first."""
+    import uuid
+
+    app = "food_" + uuid.uuid4().hex[:6]
+    with server.client("admin") as c:
+        r = c.post("/api/apps", json={"name": app, "label": {"zh": "食品", "en": "Food"}, "template": "food"})
+        assert r.status_code == 201, r.text
+        wh, supplier = first(c, "warehouse", app=app), first(c, "supplier", app=app)
+        item = c.post(f"/api/apps/{app}/data/item", json={"sku": "F-" + uuid.uuid4().hex[:8], "name": "酸奶",
+                                                         "unit": "盒", "cost_price": "3.00", "sale_price": "5.00"}).json()
+    with server.client("purchasing") as c:
+        po = c.post(f"/api/apps/{app}/data/purchase_order", json={
+            "supplier": supplier["id"], "warehouse": wh["id"], "lines": [
+                {"item": item["id"], "qty": "10", "batch_no": "P1", "expiry_date": "2027-06-01"}]}).json()
+    for user, t in (("purchasing", "submit"), ("manager", "approve")):
+        assert fire(server, user, po, t, entity="purchase_order", app=app).status_code == 200
+    line = po["lines"][0]["id"]
+    assert _batches(server, app, item["id"], wh["id"]) == {None: {"on_hand": 0, "reserved": 0, "on_order": 10}}
+
+    r = fire(server, "warehouse", po, "receive", {"lines": [
+        {"line": line, "qty": "4", "batch_no": "P1", "expiry_date": "2027-06-01"},
+        {"line": line, "qty": "3", "batch_no": "P2", "production_date": "2026-11-20", "expiry_date": "2027-05-01"}]},
+        entity="purchase_order", app=app)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "partially_received" and Decimal(r.json()["lines"][0]["received_qty"]) == 7
+    # 4 into P1, 3 into P2; on_order 10 - 7 = 3 (kept on the batch-less row it was ordered on).
+    assert _batches(server, app, item["id"], wh["id"]) == {
+        None: {"on_hand": 0, "reserved": 0, "on_order": 3},
+        "P1": {"on_hand": 4, "reserved": 0, "on_order": 0},
+        "P2": {"on_hand": 3, "reserved": 0, "on_order": 0}}
+    r = fire(server, "warehouse", po, "receive", entity="purchase_order", app=app)  # the rest, into the line's P1
+    assert r.status_code == 200 and r.json()["state"] == "received"
+    assert _batches(server, app, item["id"], wh["id"]) == {
+        "P1": {"on_hand": 7, "reserved": 0, "on_order": 0}, "P2": {"on_hand": 3, "reserved": 0, "on_order": 0}}
+
+    with server.client("admin") as c:
+        customer = first(c, "customer", app=app)
+    with server.client("sales") as c:
+        so = c.post(f"/api/apps/{app}/data/sales_order", json={
+            "customer": customer["id"], "warehouse": wh["id"], "lines": [{"item": item["id"], "qty": "8"}]}).json()
+    assert fire(server, "sales", so, "submit", app=app).status_code == 200
+    assert fire(server, "manager", so, "approve", app=app).status_code == 200
+    # FEFO: P2 (expires 2027-05-01) 3, then P1 5.
+    r = fire(server, "warehouse", so, "ship", {"warehouse_confirm_code": wh["confirm_code"], "logistics_no": "SF-F1",
+                                               "lines": [{"line": so["lines"][0]["id"], "qty": "4"}]}, app=app)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "partially_shipped"
+    # Shipping 4 takes P2's 3 then 1 of P1: P2 0/0, P1 on_hand 7 - 1 = 6, still reserved 5 - 1 = 4.
+    assert _batches(server, app, item["id"], wh["id"]) == {"P1": {"on_hand": 6, "reserved": 4, "on_order": 0}}
+    assert fire(server, "sales", so, "cancel", app=app).status_code == 200
+    assert _batches(server, app, item["id"], wh["id"]) == {"P1": {"on_hand": 6, "reserved": 0, "on_order": 0}}
