@@ -163,6 +163,8 @@ def test_receive_refuses_a_foreign_line_and_a_non_positive_quantity(server: Serv
     (la,) = (ln["id"] for ln in get(server, "purchasing", "purchase_order", po["id"])["lines"])
     assert problem(_receive(server, po, [{"line": 999999999, "qty": "1"}]), 422)["code"] == "line.unknown"
     assert problem(_receive(server, po, [{"line": la, "qty": "0"}]), 422)["code"] == "qty.positive"
+    assert problem(_receive(server, po, [{"line": la, "qty": "0.00001"}]), 422)["code"] == "qty.invalid"  # scale 4
+    assert problem(_receive(server, po, [{"line": la, "qty": "1e999"}]), 422)["code"] == "qty.invalid"
     assert problem(_receive(server, po, [{"line": la, "qty": "1", "item": 1}]), 422)["code"] == "input.unknown"
     assert problem(_receive(server, po, "not a list"), 422)["errors"][0]["field"] == "lines"  # type: ignore[arg-type]
     assert _bal(server, a["id"], wh["id"]) == _b("0", on_order="2")

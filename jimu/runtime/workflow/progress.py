@@ -159,6 +159,8 @@ def _plan(conn: Connection, rt: AppRuntime, child: EntitySpec, rec: Mapping[str,
     by_id = {str(x.get("id")): x for x in lines}
     rest = {lid: _dec(x.get(qty_field)) - _dec(x.get(prog)) for lid, x in by_id.items()}
     plan = Progress(lines_field, prog)
+    qf = child.field(qty_field)
+    scale = qf.scale if qf is not None else 4
     entries = _entries(raw, input_name)
     errors: list[FieldError] = []
     asked: dict[str, Decimal] = {}
@@ -185,7 +187,12 @@ def _plan(conn: Connection, rt: AppRuntime, child: EntitySpec, rec: Mapping[str,
             qty = Decimal(-1)
         if not qty.is_finite() or qty <= 0:
             errors.append(FieldError(f"{where}.qty", "qty.positive",
-                                     f"数量必须大于 0 / the quantity must be positive (got {e.get('qty')!r})"))
+                                     f"数量必须大于 0 / the quantity must be positive (got {str(e.get('qty'))[:40]!r})"))
+            continue
+        if qty.adjusted() > 14 or qty != qty.quantize(Decimal(1).scaleb(-scale)):
+            errors.append(FieldError(f"{where}.qty", "qty.invalid",
+                                     f"数量 {str(e.get('qty'))[:40]} 超出范围或小数位超过 {scale} 位 / the quantity "
+                                     f"{str(e.get('qty'))[:40]} is too large or has more than {scale} decimals"))
             continue
         line = dict(by_id[lid])
         for name in extras:
