@@ -15,7 +15,9 @@ Mutations tried (each made this test fail):
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from tests.contract.conftest import Server, first, problem
@@ -32,6 +34,21 @@ def _customer(srv: Server, limit: str | None) -> dict[str, Any]:
         return dict(r.json())
 
 
+@contextlib.contextmanager
+def _limited(srv: Server, limit: str) -> Iterator[dict[str, Any]]:
+    """A new customer with ``limit``; the limit is lifted afterwards, as other contract
+    tests order for the newest customer (``first``) and must not meet this one's limit."""
+    cust = _customer(srv, limit)
+    try:
+        yield cust
+    finally:
+        with srv.client("sales") as c:
+            cur = c.get(f"/api/apps/{APP}/data/customer/{cust['id']}").json()
+            r = c.patch(f"/api/apps/{APP}/data/customer/{cust['id']}", json={"credit_limit": None},
+                        headers={"If-Match": f'"{cur["version"]}"'})
+            assert r.status_code == 200, r.text
+
+
 def _order(srv: Server, customer: dict[str, Any], wh: dict[str, Any], item: int, qty: str) -> dict[str, Any]:
     with srv.client("sales") as c:
         r = c.post(f"/api/apps/{APP}/data/sales_order", json={
@@ -41,11 +58,15 @@ def _order(srv: Server, customer: dict[str, Any], wh: dict[str, Any], item: int,
 
 
 def test_credit_limit_counts_open_orders_and_takes_an_audited_override(server: Server) -> None:
+    with _limited(server, "1000.00") as cust:
+        _open_orders_and_override(server, cust)
+
+
+def _open_orders_and_override(server: Server, cust: dict[str, Any]) -> None:
     with server.client("admin") as c:
         wh = first(c, "warehouse")
     item = new_item(server)
     add_stock(server, item["id"], wh["id"], "100")
-    cust = _customer(server, "1000.00")
 
     o1 = _order(server, cust, wh, item["id"], "6")  # 600.00
     assert fire(server, "sales", o1, "submit").status_code == 200  # 0 + 0 + 600 <= 1000
@@ -101,11 +122,15 @@ def test_open_receivables_come_from_issued_sales_invoices(server: Server) -> Non
     """Σ open_amount × fx_rate of the customer's issued sales invoices counts; a draft
     invoice does not. Mutation tried: ``open_receivables`` returning 0 -> the order of
     300 (710 + 300 = 1010 > 1000) is accepted."""
+    with _limited(server, "1000.00") as cust:
+        _receivables(server, cust)
+
+
+def _receivables(server: Server, cust: dict[str, Any]) -> None:
     with server.client("admin") as c:
         wh = first(c, "warehouse")
     item = new_item(server)
     add_stock(server, item["id"], wh["id"], "10")
-    cust = _customer(server, "1000.00")
     with server.client("finance") as c:
         for issue in (True, False):
             r = c.post(f"/api/apps/{APP}/data/invoice", json={
