@@ -94,6 +94,12 @@ def _advance_to(manual_clock, target):
 
 
 def test_daily_schedule_runs_once_per_day_with_concurrent_runners(shop, manual_clock):
+    # Start at 12:00 UTC so the three 08:00 ticks fall at +20 h, +44 h and +68 h, inside the
+    # 3-hour steps below whatever the wall clock says (started at 08:50 the third tick came at
+    # +71 h, after the last step, and the test saw two runs).
+    now = manual_clock.now()
+    noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    _advance_to(manual_clock, noon if noon > now else noon + timedelta(days=1))
     shop.store.put_element("shop", "automation", DAILY["name"], DAILY)
     shop.store.publish("shop", author="admin")
     a = shop.records.create("shop", "item", {"sku": "A", "name": "a"})
