@@ -17,6 +17,7 @@ at ``max_depth`` generations or ``max_nodes`` batches, saying so in ``truncated`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -141,24 +142,36 @@ def customer_field(spec: AppSpec, entity: str, target: str = "customer") -> str 
 
 
 class _Reader:
-    """The queries of one walk, with the classification rules."""
+    """The queries of one walk, with the classification rules. Movement rows are read
+    without their JSON ``dims``: a balance key names its dimensions, parsed once per key."""
 
     def __init__(self, conn: Connection, app: str, lg: Ledger, spec: AppSpec, batch_dim: str) -> None:
         self.conn, self.app, self.lg = conn, app, lg
         self.slot = _B[f"d{lg.dimensions.index(batch_dim) + 1}"]
+        self.at = {d: lg.dimensions.index(d) for d in ("item", "warehouse", batch_dim) if d in lg.dimensions}
         self.batch_dim = batch_dim
         self.producing = producing_entities(spec, lg.name)
         self.to_customer = {e.name for e in spec.entities if customer_field(spec, e.name)}
+        self.keys: dict[str, tuple[str | None, str | None, str | None]] = {}
         self.queries = 0
 
     def _run(self, stmt: Any) -> list[Any]:
         self.queries += 1
         return list(self.conn.execute(stmt))
 
+    def dims_of(self, key: str) -> tuple[str | None, str | None, str | None]:
+        """(item, warehouse, batch) texts of a balance key."""
+        hit = self.keys.get(key)
+        if hit is None:
+            parts = json.loads(key)
+            hit = self.keys[key] = tuple(  # type: ignore[assignment]
+                parts[self.at[d]] if d in self.at else None for d in ("item", "warehouse", self.batch_dim))
+        return hit  # type: ignore[return-value]
+
     def balances(self, batches: Sequence[str]) -> list[Any]:
         rows: list[Any] = []
         for part in _chunks(batches):
-            rows += self._run(sa.select(_B.key, _B.dims, _B.on_hand, _B.in_transit, _B.quarantine).where(
+            rows += self._run(sa.select(_B.key, _B.on_hand, _B.in_transit, _B.quarantine).where(
                 _B.app == self.app, _B.ledger == self.lg.name, self.slot.in_(list(part))))
         return rows
 
@@ -175,27 +188,29 @@ class _Reader:
         return rows
 
     def _moves(self) -> Any:
-        return sa.select(_M.id, _M.at, _M.kind, _M.dims, _M.d_on_hand, _M.d_in_transit, _M.d_quarantine,
-                         _M.doc_entity, _M.doc_id).where(_M.app == self.app, _M.ledger == self.lg.name)
-
-    def batch_of(self, dims: Any) -> str | None:
-        return dim_text((dims or {}).get(self.batch_dim))
+        """Movements that change how many units of a batch exist (internal moves between
+        places or buckets, holds and releases are left in the database): key, at, kind,
+        total change, document."""
+        total = (_M.d_on_hand + _M.d_in_transit + _M.d_quarantine)
+        return sa.select(_M.key, _M.at, _M.kind, total.label("total"), _M.doc_entity, _M.doc_id).where(
+            _M.app == self.app, _M.ledger == self.lg.name, _M.kind.not_in(sorted(_INTERNAL)), total != 0)
 
     def classify(self, node: Node, m: Any) -> None:
         """File one movement of ``node``'s batch under received/produced/shipped/consumed."""
-        if m.kind in _INTERNAL:
-            return
-        total = int(m.d_on_hand) + int(m.d_in_transit) + int(m.d_quarantine)
-        if total == 0:
-            return
-        doc: DocRef = (str(m.doc_entity or ""), str(m.doc_id or ""))
-        if m.doc_entity in self.producing:
+        key, at, kind, total, doc_entity, doc_id = m
+        total = int(total)
+        bucket: dict[DocRef, Flow]
+        if doc_entity in self.producing:
             bucket = node.produced if total > 0 else node.consumed
         elif total > 0:
             bucket = node.received
         else:
-            bucket = node.shipped if m.kind == "ship" and m.doc_entity in self.to_customer else node.consumed
-        bucket.setdefault(doc, Flow()).add(abs(total), m.at)
+            bucket = node.shipped if kind == "ship" and doc_entity in self.to_customer else node.consumed
+        doc: DocRef = (str(doc_entity or ""), str(doc_id or ""))
+        flow = bucket.get(doc)
+        if flow is None:
+            flow = bucket[doc] = Flow()
+        flow.add(abs(total), at)
 
 
 def walk(conn: Connection, app: str, lg: Ledger, spec: AppSpec, root: Any, direction: str = "down", *,
@@ -231,33 +246,30 @@ def _load(rd: _Reader, w: Walk, frontier: list[str]) -> None:
     """Facts of the frontier's batches plus the producing documents they touched."""
     keys: list[str] = []
     for r in rd.balances(frontier):
-        b = rd.batch_of(r.dims)
+        item, wh, b = rd.dims_of(r.key)
         node = w.nodes.get(b) if b is not None else None
         if node is None:
             continue
         keys.append(r.key)
-        node.item = node.item or dim_text(r.dims.get("item"))
-        wh = dim_text(r.dims.get("warehouse"))
+        node.item = node.item or item
         for bucket in STOCK_BUCKETS:
             units = int(getattr(r, bucket))
             if units:
                 node.stock[(wh, bucket)] = node.stock.get((wh, bucket), 0) + units
     touched: dict[str, set[str]] = {}
     for m in rd.moves_of_keys(keys):
-        node = w.nodes.get(rd.batch_of(m.dims) or "")
+        node = w.nodes.get(rd.dims_of(m[0])[2] or "")
         if node is None:
             continue
         rd.classify(node, m)
-        if m.doc_entity in rd.producing and m.doc_id is not None and (m.doc_entity, m.doc_id) not in w.productions:
-            touched.setdefault(m.doc_entity, set()).add(str(m.doc_id))
+        entity, doc_id = m[4], m[5]
+        if entity in rd.producing and doc_id is not None and (entity, doc_id) not in w.productions:
+            touched.setdefault(entity, set()).add(str(doc_id))
     for entity, ids in touched.items():
         for doc_id in ids:
             w.productions[(entity, doc_id)] = Production()
-        for m in rd.moves_of_docs(entity, sorted(ids)):
-            prod = w.productions[(entity, str(m.doc_id))]
-            total = int(m.d_on_hand) + int(m.d_in_transit) + int(m.d_quarantine)
-            if total == 0 or m.kind in _INTERNAL:
-                continue
-            key = (dim_text(m.dims.get("item")), rd.batch_of(m.dims))
-            side = prod.outputs if total > 0 else prod.inputs
-            side[key] = side.get(key, 0) + abs(total)
+        for key, _at, _kind, total, _e, doc_id in rd.moves_of_docs(entity, sorted(ids)):
+            prod = w.productions[(entity, str(doc_id))]
+            item, _wh, b = rd.dims_of(key)
+            side = prod.outputs if int(total) > 0 else prod.inputs
+            side[(item, b)] = side.get((item, b), 0) + abs(int(total))
