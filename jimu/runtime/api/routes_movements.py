@@ -174,7 +174,11 @@ async def list_movements(request: Request) -> Response:
         keys = sa.select(_B.key).where(_B.app == app, _B.ledger == lg.name)
         for col, text in lg.slot_filters(dims).items():
             keys = keys.where(_B[col].is_(None) if text is None else _B[col] == text)
-        sel = sel.where(_M.key.in_(keys.scalar_subquery()))
+        # Ordered by an expression of the id, so the planner reads the few rows of these
+        # keys through the (app, ledger, key, at) index and sorts them, instead of walking
+        # the whole log in id order until it has found a page (SQLite did: 150 ms at 200k).
+        sel = (sa.select(movement).where(_M.app == app, _M.ledger == lg.name, _M.key.in_(keys.scalar_subquery()))
+               .order_by(_M.id + 0))
     if entity is not None:
         sel = sel.where(_M.doc_entity == entity)
     if record is not None:

@@ -109,8 +109,9 @@ def ship_transfer(conn: Connection, app: str, lg: Ledger, doc: Mapping[str, Any]
                   entity: str = TRANSFER_ENTITY, rt: Any = None) -> list[int]:
     """Send every line of transfer ``doc`` from its ``from_warehouse`` (one guarded posting:
     409 StockConflict naming each short line, nothing moved). Where the ledger tracks
-    batches (``rt`` given), a line without a batch takes them first-expiry-first-out.
-    Returns the movement ids."""
+    batches (``rt`` given), a line without a batch takes them first-expiry-first-out; a
+    typed batch is 409 when quarantined, expired or short (``batch.*``). Returns the
+    movement ids."""
     lines = list(doc.get("lines") or [])
     if not lines:  # a single-item transfer of the older stock unit
         return [transfer_send(conn, app, lg, doc["id"], {"item": doc.get("item"), "warehouse": doc.get("from_warehouse")},
@@ -119,7 +120,7 @@ def ship_transfer(conn: Connection, app: str, lg: Ledger, doc: Mapping[str, Any]
     for ln in lines:
         dims = _line_dims(lg, ln, doc.get("from_warehouse"))
         parts = [(dims, ln.get("qty"))]
-        if rt is not None and "batch" in lg.dimensions and dims.get("batch") is None:
+        if rt is not None and "batch" in lg.dimensions:  # FEFO, or a typed batch checked (pinned)
             from jimu.runtime.workflow.batches import fefo_split
 
             parts = fefo_split(conn, rt, rt.spec.ledger(lg.name), {"expiry_field": "expiry_date"}, dims, ln.get("qty"))

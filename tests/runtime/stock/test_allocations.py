@@ -145,3 +145,18 @@ def test_transfer_lines_record_the_batches_that_left(food: Food) -> None:
                                                        [(b["b1"], Decimal(1))]]
     at_b = food.balances("b")
     assert (at_b[b["b2"]]["on_hand"], at_b[b["b1"]]["on_hand"]) == (Decimal(5), Decimal(3))
+
+
+def test_a_transfer_line_pinned_to_an_expired_batch_is_refused(food: Food) -> None:
+    """OLD (expired yesterday, 3 booked by an adjustment) typed on a transfer line: 409
+    batch.expired naming the batch, nothing moved (A keeps OLD 3, B nothing). Mutation
+    caught: typed batches on transfers bypassing the pin checks."""
+    old = food.create("warehouse", "batch", {"item": food.s["item"], "batch_no": "OLD", "expiry_date": _day(-1)})
+    food.create("warehouse", "stock_adjustment", {"item": food.s["item"], "warehouse": food.s["a"], "qty": "3",
+                                                  "batch": old["id"], "reason": "opening"})
+    tr = food.create("warehouse", "stock_transfer", {"from_warehouse": food.s["a"], "to_warehouse": food.s["b"],
+                                                     "lines": [{"item": food.s["item"], "qty": "2", "batch": old["id"]}]})
+    r = food.fire("warehouse", "stock_transfer", tr["id"], "ship", lang="en")
+    assert r.status_code == 409, r.text
+    assert r.json()["code"] == "batch.expired" and "OLD" in r.json()["detail"]
+    assert food.balances()[old["id"]]["on_hand"] == Decimal(3) and food.balances("b") == {}
