@@ -68,6 +68,7 @@ class Loader:
         self.lg = as_ledger(self.rt.spec.ledger("stock"))
         self.moves: list[dict[str, Any]] = []
         self.stock: dict[int, int] = {}
+        self.held: dict[int, int] = {}
         self.records: dict[str, list[dict[str, Any]]] = {}
         self.count = 0
         self.seq: dict[str, int] = {}
@@ -87,6 +88,8 @@ class Loader:
                            "doc_entity": doc[0] if doc else None, "doc_id": str(doc[1]) if doc else None,
                            "doc_line": None, "transition": None, "reason": None, "reservation_id": None})
         self.stock[batch] = self.stock.get(batch, 0) + on_hand
+        if reserved:
+            self.held[batch] = self.held.get(batch, 0) + reserved
         self.count += 1
         if len(self.moves) >= 20_000:
             self.flush_moves()
@@ -107,7 +110,7 @@ class Loader:
     def finish(self) -> None:
         self.flush_moves()
         rows = [{"app": APP, "ledger": "stock", "key": self.lg.key(d), "dims": d, **self.lg.slots(d),
-                 "on_hand": units, "reserved": 0, "in_transit": 0, "on_order": 0, "quarantine": 0}
+                 "on_hand": units, "reserved": self.held.get(b, 0), "in_transit": 0, "on_order": 0, "quarantine": 0}
                 for b, units in self.stock.items() for d in [{"item": 1, "warehouse": 1, "batch": b}]]
         with self.jimu.db.write() as c:
             for i in range(0, len(rows), 20_000):
@@ -168,13 +171,7 @@ def build(jimu: Jimu, total: int) -> dict[str, Any]:
                 ld.move(noise, "release", 0, ("sales_order", 5_000_000 + noise * 20 + j - 1), reserved=-UNIT)
             else:
                 ld.move(noise, "ship", -UNIT, ("sales_order", 5_000_000 + noise * 20 + j))
-    # holds opened and not released stay in the balances
     ld.finish()
-    with jimu.db.write() as c:
-        open_holds = c.execute(sa.select(movement.c.key, sa.func.sum(movement.c.d_reserved)).where(
-            movement.c.app == APP).group_by(movement.c.key).having(sa.func.sum(movement.c.d_reserved) != 0)).all()
-        for key, units in open_holds:
-            c.execute(balance.update().where(balance.c.app == APP, balance.c.key == key).values(reserved=units))
     return {"root": root, "tree": tree, "recall_root": recall_root, "movements": ld.count}
 
 

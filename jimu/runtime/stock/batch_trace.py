@@ -10,7 +10,7 @@ its size.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,7 @@ class TraceContext:
     lg: Ledger
     batch_dim: str
     batch_entity: str
+    links: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
 
 def open_trace(policy: AccessPolicy, batch_id: Any, ledger: str = "stock") -> tuple[TraceContext, dict[str, Any]]:
@@ -58,6 +59,7 @@ class _Labels:
     def __init__(self, policy: AccessPolicy) -> None:
         self.policy = policy
         self.rows: dict[str, dict[str, dict[str, Any]]] = {}
+        self.titles: dict[str, str | None] = {}
 
     def load(self, entity: str, ids: Iterable[str | None], fields: Iterable[str] = ()) -> None:
         wanted = sorted({int(i) for i in ids if i is not None and str(i).isdigit()})
@@ -76,8 +78,11 @@ class _Labels:
                 stmt = sa.select(*cols).where(table.c.id.in_(wanted[i:i + _CHUNK]))
                 if clause is not None:
                     stmt = stmt.where(clause)
-                for r in conn.execute(stmt).mappings():
-                    store[str(r["id"])] = {k: to_json(v) for k, v in r.items()}
+                result = conn.execute(stmt)
+                names_out = list(result.keys())
+                for r in result:
+                    store[str(r[0])] = {k: (v if v is None or type(v) in (int, str) else to_json(v))
+                                        for k, v in zip(names_out, r, strict=True)}
 
     def visible(self, entity: str, record_id: str | None) -> bool:
         return record_id is not None and str(record_id) in self.rows.get(entity, {})
@@ -91,8 +96,11 @@ class _Labels:
     def document(self, doc: DocRef) -> dict[str, Any]:
         entity, record_id = doc
         row = self.rows.get(entity, {}).get(record_id, {})
-        ent = self.policy.rt.spec.entity(entity)
-        number = row.get(ent.title_field) if ent is not None and ent.title_field else None
+        if entity not in self.titles:
+            ent = self.policy.rt.spec.entity(entity)
+            self.titles[entity] = ent.title_field if ent is not None else None
+        title = self.titles[entity]
+        number = row.get(title) if title else None
         return {"entity": entity, "id": int(record_id) if record_id.isdigit() else record_id, "number": number}
 
 
@@ -106,8 +114,12 @@ class Affected:
     units: int
 
 
-def _link_of(spec: Any, entity: str, target: str) -> str | None:
-    return customer_field(spec, entity, target)
+def _link_of(ctx: TraceContext, entity: str, target: str) -> str | None:
+    """The link field of ``entity`` to ``target`` (cached on the trace context)."""
+    key = (entity, target)
+    if key not in ctx.links:
+        ctx.links[key] = customer_field(ctx.policy.rt.spec, entity, target)
+    return ctx.links[key]
 
 
 def affected(ctx: TraceContext, w: Walk) -> list[Affected]:
@@ -121,7 +133,7 @@ def affected(ctx: TraceContext, w: Walk) -> list[Affected]:
     customer_of: dict[DocRef, str | None] = {}
     with ctx.policy.jimu.db.read() as conn:
         for entity, ids in by_entity.items():
-            f = _link_of(spec, entity, "customer")
+            f = _link_of(ctx, entity, "customer")
             ent = spec.entity(entity)
             if f is None or ent is None:
                 continue
@@ -145,7 +157,6 @@ def _qty(ctx: TraceContext, units: int) -> str:
 
 def _collect(ctx: TraceContext, w: Walk) -> _Labels:
     labels = _Labels(ctx.policy)
-    spec = ctx.policy.rt.spec
     docs: dict[str, set[str]] = {}
     items: set[str | None] = set()
     whs: set[str | None] = set()
@@ -162,10 +173,10 @@ def _collect(ctx: TraceContext, w: Walk) -> _Labels:
             batches.add(b)
     partners: dict[str, set[str | None]] = {"customer": set(), "supplier": set()}
     for entity, ids in docs.items():
-        extra = [f for f in (_link_of(spec, entity, "customer"), _link_of(spec, entity, "supplier")) if f]
+        extra = [f for f in (_link_of(ctx, entity, "customer"), _link_of(ctx, entity, "supplier")) if f]
         labels.load(entity, ids, extra)
-        for f, target in ((_link_of(spec, entity, "customer"), "customer"),
-                          (_link_of(spec, entity, "supplier"), "supplier")):
+        for f, target in ((_link_of(ctx, entity, "customer"), "customer"),
+                          (_link_of(ctx, entity, "supplier"), "supplier")):
             if f:
                 partners[target].update(str(r[f]) if r.get(f) is not None else None
                                         for r in labels.rows.get(entity, {}).values())
@@ -185,7 +196,7 @@ def _flows(ctx: TraceContext, labels: _Labels, flows: Mapping[DocRef, Flow]) -> 
 
 
 def _partner(ctx: TraceContext, labels: _Labels, doc: DocRef, target: str) -> dict[str, Any] | None:
-    f = _link_of(ctx.policy.rt.spec, doc[0], target)
+    f = _link_of(ctx, doc[0], target)
     if f is None:
         return None
     value = labels.rows.get(doc[0], {}).get(doc[1], {}).get(f)
