@@ -13,6 +13,7 @@ from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of
 from jimu.runtime.api.util import json_response, path_param
 from jimu.runtime.money.report import aging_report
+from jimu.runtime.money.trade_reports import contract_margin, supplier_prices
 
 __all__ = ["routes"]
 
@@ -27,5 +28,37 @@ async def aging(request: Request) -> Response:
     return json_response(aging_report(policy, kind))
 
 
+def _only(request: Request, allowed: set[str], report: str) -> None:
+    unknown = [k for k in request.query_params if k not in allowed]
+    if unknown:
+        raise ValidationError("unknown query parameters", errors=[
+            FieldError(k, "filter.unknown", f"the {report} report takes only {', '.join(sorted(allowed)) or 'nothing'}")
+            for k in unknown])
+
+
+async def margin(request: Request) -> Response:
+    """``GET /api/apps/{app}/reports/contract-margin``: per contract the margin in CNY at the
+    locked rate and the realized exchange difference of its payments."""
+    _only(request, set(), "contract-margin")
+    policy = AccessPolicy.for_actor(jimu_of(request), path_param(request, "app"), current_actor(request))
+    return json_response(contract_margin(policy))
+
+
+async def prices(request: Request) -> Response:
+    """``GET /api/apps/{app}/reports/supplier-prices?item=``: each supplier's last price per
+    item in CNY at the day's rates, cheapest first."""
+    _only(request, {"item"}, "supplier-prices")
+    raw = request.query_params.get("item")
+    item = None
+    if raw:
+        if not raw.isdigit():
+            raise ValidationError("item is a record id", errors=[FieldError("item", "type", "an integer id")])
+        item = int(raw)
+    policy = AccessPolicy.for_actor(jimu_of(request), path_param(request, "app"), current_actor(request))
+    return json_response(supplier_prices(policy, item))
+
+
 def routes() -> list[BaseRoute]:
-    return [Route("/api/apps/{app}/reports/aging", aging, methods=["GET"])]
+    return [Route("/api/apps/{app}/reports/aging", aging, methods=["GET"]),
+            Route("/api/apps/{app}/reports/contract-margin", margin, methods=["GET"]),
+            Route("/api/apps/{app}/reports/supplier-prices", prices, methods=["GET"])]

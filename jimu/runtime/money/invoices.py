@@ -150,6 +150,8 @@ def invoice_from_order(jimu: Any, conn: Connection, app: str, entity: str, order
     data: dict[str, Any] = {"kind": kind, partner: order.get(partner), entity: order["id"], "lines": rows,
                             "currency": order.get("currency") or settings(rt.spec)["base_currency"],
                             "fx_rate": order.get("fx_rate") or 1}
+    if order.get("contract") is not None and rt.entity(INVOICE).field("contract") is not None:
+        data["contract"] = order["contract"]  # the contract's currency and locked rate came with the order
     inv = jimu.records.create(app, INVOICE, data, actor=actor, conn=conn)
     if not issue:
         return dict(inv)

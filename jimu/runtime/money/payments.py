@@ -13,7 +13,16 @@ allocation rows ``{invoice, amount}``. Confirming it checks, before writing anyt
 Then, per invoice (in id order, each row locked on PostgreSQL): ``paid_amount`` +=
 allocated, ``open_amount`` = amount − paid, ``open_base_amount`` at the invoice's rate,
 and the ``settle`` (paid) or ``settle_partial`` transition; a sales order whose invoices
-are then all paid and cover its amount gets ``payment_status = paid``. A record's version check
+are then all paid and cover its amount gets ``payment_status = paid``.
+
+Foreign currency (payments at the day's rate): a payment in a currency other than the
+base whose ``fx_rate`` is left at 1 takes the day's ``fx_rate`` record at confirm (422
+``fx.rate_missing`` when there is none; apps without rate records keep the typed rate).
+Invoices keep their own (for a contract: the locked) rate, so their open base amounts
+never move; the realized exchange difference is written on the payment as ``fx_gain``:
+Σ over allocations of (allocated × payment rate − allocated × invoice rate), each rounded
+to the base currency, for a receipt; the negative of it for a disbursement (paying more
+CNY for the same USD is a loss). Positive is a gain, negative a loss. A record's version check
 refuses a concurrent change of the same invoice (409), so two payments never both spend
 the same open amount.
 """
@@ -30,7 +39,7 @@ from sqlalchemy.engine import Connection
 from jimu.core.errors import FieldError, ValidationError
 from jimu.core.money import decimal_str, to_decimal
 from jimu.platform.actor import SYSTEM, Actor
-from jimu.runtime.money.currency import settings, to_base
+from jimu.runtime.money.currency import round_to, settings, to_base
 from jimu.runtime.money.invoices import INVOICE
 
 __all__ = ["PAYMENT", "INVOICE_KIND", "post_payment", "check_allocations"]
@@ -115,6 +124,7 @@ def post_payment(jimu: Any, conn: Connection, app: str, payment_id: Any, actor: 
     invoices = {i: jimu.records.get(app, INVOICE, i, conn=conn) for i in ids}
     per = check_allocations(payment, invoices)
     base = str(settings(rt.spec)["base_currency"])
+    _realize_fx(jimu, conn, rt, payment, invoices, per, base, actor)
     engine = WorkflowEngine(jimu)
     for inv_id in ids:
         inv = invoices[inv_id]
@@ -132,6 +142,26 @@ def post_payment(jimu: Any, conn: Connection, app: str, payment_id: Any, actor: 
     _mark_orders_paid(jimu, conn, rt, {int(invoices[i]["sales_order"]) for i in ids
                                        if invoices[i].get("sales_order") is not None}, actor)
     return per
+
+
+def _realize_fx(jimu: Any, conn: Connection, rt: Any, payment: Mapping[str, Any],
+                invoices: Mapping[int, Mapping[str, Any]], per: Mapping[int, Decimal], base: str, actor: Actor) -> None:
+    """The payment's rate (the day's when left at 1) and its ``fx_gain`` (module docstring)."""
+    if rt.entity(PAYMENT).field("fx_gain") is None:
+        return
+    from jimu.core import clock
+    from jimu.runtime.money.fx import rate_of_day
+
+    currency = str(payment.get("currency") or base)
+    rate = _dec(payment.get("fx_rate") or 1)
+    if currency != base and rate == 1 and rt.spec.entity("fx_rate") is not None:
+        rate = rate_of_day(conn, rt, currency, payment.get("payment_date") or clock.now().date(), base)
+    gain = sum((to_base(amount, rate, base) - to_base(amount, invoices[i].get("fx_rate"), base)
+                for i, amount in per.items()), Decimal(0))
+    if payment.get("kind") == "disbursement":
+        gain = -gain
+    jimu.records.update(rt.name, PAYMENT, payment["id"], {"fx_rate": rate, "fx_gain": round_to(gain, base)},
+                        actor=actor, conn=conn, _extra={"document": f"{PAYMENT}:{payment['id']}"})
 
 
 def _mark_orders_paid(jimu: Any, conn: Connection, rt: Any, orders: set[int], actor: Actor) -> None:
