@@ -65,3 +65,21 @@ def test_auto_fix_resolves_its_findings(rule_id: str) -> None:
     assert ctx.app.model_dump() == before, "a fix must not mutate its input"
     again = run_scan(ctx_of(fixed.model_dump(by_alias=True), cbus=ctx.cbus, usage=ctx.usage, stats=ctx.stats), [rule])
     assert again.findings == []
+
+
+def test_a_state_entered_through_partial_to_is_reachable() -> None:
+    """A state only a transition's ``partial_to`` leads to (partially_received) is not
+    reported unreachable (WF-01). Mutation tried: following only ``to`` in
+    ``rules/wf._reachable`` -> WF-01 fires on ``part``."""
+    from tests.platform.health.health_fixtures import variant
+
+    def change(spec: dict) -> None:
+        wf = spec["workflows"][0]
+        wf["states"].append({"name": "part"})
+        wf["transitions"].append({"name": "ship_some", "from": [wf["states"][0]["name"], "part"],
+                                  "to": wf["states"][0]["name"], "partial_to": "part", "roles": ["manager"]})
+
+    rule = next(r for r in RULES if r.id == "WF-01")
+    report = run_scan(variant(change)(), [rule])
+    assert not [f for f in report.findings if "part" in f.path.rsplit(".", 1)[-1]], \
+        [f"{f.rule} {f.path}" for f in report.findings]

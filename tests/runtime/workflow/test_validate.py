@@ -34,3 +34,17 @@ def test_registered_as_spec_validator():
     from jimu.platform.hooks import collect
 
     assert workflow_findings in collect("jimu_spec_validators")
+
+
+def test_partial_to_reaches_its_state_and_must_exist():
+    """A state entered only through a transition's ``partial_to`` (partial receipts) is
+    reachable; an unknown ``partial_to`` is WFV-E002. Mutation tried: dropping partial_to
+    from the edges in validate.py -> ``part`` is reported unreachable (WFV-W001)."""
+    states = [*SO_WORKFLOW["states"], {"name": "part"}]
+    ship = {"name": "ship_some", "from": ["approved", "part"], "to": "shipped", "partial_to": "part",
+            "roles": ["warehouse"]}
+    wf = {**SO_WORKFLOW, "states": states, "transitions": [*SO_WORKFLOW["transitions"], ship]}
+    assert not [f for f in workflow_findings(app_with(wf)) if f.path.endswith(".part")]
+    bad = {**wf, "transitions": [*SO_WORKFLOW["transitions"], {**ship, "partial_to": "nowhere"}]}
+    found = {(f.id, f.path.rsplit(".", 1)[-1]) for f in workflow_findings(app_with(bad))}
+    assert ("WFV-E002", "ship_some") in found and ("WFV-W001", "part") in found
