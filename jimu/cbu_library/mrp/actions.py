@@ -70,14 +70,14 @@ def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict
             raise ValidationError(f"no sales, purchase or work order numbered {number!r} (找不到单据 {number})",
                                   code="mrp.document", errors=[FieldError("changed_document", "not_found", number)])
         reached = _closure(found[1], boms)
-    world = data.load_world(conn, rt, run["warehouse"], cal.start, only=reached)
+    world = data.load_world(conn, rt, run["warehouse"], cal.start, only=reached, boms=boms)
     planner = Planner(cal, world.items, boms, world.demands, world.receipts, levels=levels)
     if reached is None:
         results = planner.run()
     else:
         # parents outside the reach keep their planned orders: their releases still feed it
         outside = {p for p, b in boms.items() if p not in reached and any(c.item in reached for c in b.components)}
-        kept = store.read_lines(conn, rt, int(run["id"]), outside)
+        kept = store.kept_releases(conn, rt, int(run["id"]), outside)
         planner.set_dependent(store.dependent_from_lines(kept, boms, outside, reached))
         planner.replan(reached)
         results = {i: r for i, r in planner.results.items() if i in reached}

@@ -140,10 +140,11 @@ def _doc_lines(conn: Connection, rt: AppRuntime, entity: str, lines_field: str, 
 
 
 def load_world(conn: Connection, rt: AppRuntime, warehouse: Any, run_date: date,
-               only: set[int] | None = None) -> World:
+               only: set[int] | None = None, boms: dict[int, Structure] | None = None) -> World:
     """The engine's inputs for ``warehouse``; ``only`` restricts demands, receipts and
-    items to those ids (net change), the structure is always whole."""
-    w = World(boms=load_structure(conn, rt))
+    items to those ids (net change), the structure (``boms`` when already loaded) is
+    always whole."""
+    w = World(boms=boms if boms is not None else load_structure(conn, rt))
     world_items = set(w.boms) | {c.item for s in w.boms.values() for c in s.components}
     it = rt.tables("item")
     fields = ["sku", "name", "safety_stock", "lead_time_days", "min_order_qty", "order_multiple", "default_supplier",

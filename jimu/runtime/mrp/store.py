@@ -22,7 +22,7 @@ from jimu.runtime.mrp.engine import SAFETY_STOCK, ItemResult, MrpException, Plan
 from jimu.runtime.mrp.engine import Structure as Structure
 from jimu.runtime.records.codec import columns_for, row_to_record
 
-__all__ = ["line_rows", "exception_rows", "replace_rows", "count_rows", "read_lines", "dependent_from_lines",
+__all__ = ["line_rows", "exception_rows", "replace_rows", "count_rows", "read_lines", "kept_releases", "dependent_from_lines",
            "mark_ordered"]
 
 #: Documents named behind a parent's planned order in a pegging entry (the rest are
@@ -142,6 +142,20 @@ def count_rows(conn: Connection, rt: AppRuntime, entity: str, run_id: int) -> in
     t = rt.tables(entity)
     return int(conn.execute(sa.select(sa.func.count()).select_from(t).where(_column(rt, entity, "run") == run_id))
                .scalar() or 0)
+
+
+def kept_releases(conn: Connection, rt: AppRuntime, run_id: int, items: Iterable[int]) -> list[dict[str, Any]]:
+    """``{item, net_qty, release_date, due_date}`` of the run's lines of ``items``: what
+    a net change needs of the parents it does not re-plan (four columns, not records)."""
+    t = rt.tables("mrp_line")
+    cols = [_column(rt, "mrp_line", n).label(n) for n in ("item", "net_qty", "release_date", "due_date")]
+    run_col, item_col = _column(rt, "mrp_line", "run"), _column(rt, "mrp_line", "item")
+    ids = sorted(set(items))
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(ids), 900):
+        sel = sa.select(*cols).where(run_col == run_id, item_col.in_(ids[i:i + 900])).order_by(t.c.id)
+        out += [dict(r) for r in conn.execute(sel).mappings()]
+    return out
 
 
 def read_lines(conn: Connection, rt: AppRuntime, run_id: int, items: Iterable[int] | None) -> list[dict[str, Any]]:
