@@ -158,6 +158,13 @@ def test_recall_reaches_exactly_the_customers_and_quarantines_the_rest(http: tup
     assert (made["document"]["entity"], made["document"]["id"], made["qty"]) == ("work_order", wo, "10.0000")
     assert made["document"]["number"] == mix[0]["batch_no"]  # the work order's number
 
+    # Sales may not read purchase or work orders: those entries stay out of its answer,
+    # its own documents and the genealogy stay in.
+    seen = api.get("sales", f"/api/apps/{APP}/trace/batch/{ids['A']}", direction="down").json()
+    assert seen["received"] == [] and seen["consumed"] == [] and len(seen["shipped"]) == 2
+    assert [c["batch"]["id"] for c in seen["children"]] == [ids["MIX"]]
+    assert api.get("sales", f"/api/apps/{APP}/trace/batch/{ids['A']}", direction="sideways").status_code == 422
+
     url_recall = f"/api/apps/{APP}/trace/batch/{ids['A']}/recall"
     assert api.post("sales", url_recall, {"reason": "x"}).status_code == 403
     assert api.post("manager", url_recall, {}).status_code == 422
