@@ -190,3 +190,66 @@ def test_orders_take_a_currency(trade: Trade) -> None:
                                            "currency": "USD", "fx_rate": "7.10",
                                            "lines": [{"item": s.ids["items"][0], "qty": "2", "price": "3.50"}]})
     assert (so["currency"], so["fx_rate"], so["amount"]) == ("USD", "7.100000", "7.00")
+
+
+def test_supplier_price_comparison_in_cny(trade: Trade) -> None:
+    """Each supplier's last price of an item in CNY at the day's rates, cheapest first.
+
+    By hand (day 2026-01-06; USD 7.25 that day, EUR 7.80, no JPY rate):
+    - 宁波织造: contract signed 2026-01-05 at purchase price 10.20 USD → 10.20 × 7.25 = 73.95
+      (the day's rate, not the contract's locked 7.10);
+    - 杭州纺织: PO 2026-01-05 at 75.00 CNY, then PO 2026-01-06 at 73.00 CNY → the last: 73.00;
+    - Lyon Textile: PO at 9.50 EUR → 9.50 × 7.80 = 74.10;
+    - 大阪商事: PO at 1500 JPY, no JPY rate → last, price_base null.
+    Mutations tried, each seen to fail: sorting by the price in its own currency (9.50 EUR
+    first); converting at the contract's locked rate (72.42); keeping the first PO (75.00).
+    """
+    s = trade
+    t1 = s.ids["items"][0]
+    s.create("finance", "fx_rate", {"currency": "USD", "rate_date": "2026-01-05", "rate": "7.10"})
+    s.create("finance", "fx_rate", {"currency": "USD", "rate_date": "2026-01-06", "rate": "7.25"})
+    s.create("finance", "fx_rate", {"currency": "EUR", "rate_date": "2026-01-01", "rate": "7.80"})
+    c = s.create("manager", "contract", {"customer": s.ids["customer"], "supplier": s.ids["supplier"], "currency": "USD",
+                                         "lines": [{"item": t1, "qty": "10", "sale_price": "12", "purchase_price": "10.20"}]})
+    s.fire_ok("manager", "contract", c["id"], "sign")
+    hz = s.create("purchasing", "supplier", {"name": "杭州纺织"})["id"]
+    ly = s.create("purchasing", "supplier", {"name": "Lyon Textile"})["id"]
+    osk = s.create("purchasing", "supplier", {"name": "大阪商事"})["id"]
+
+    def po(supplier: int, price: str, currency: str) -> None:
+        s.create("purchasing", "purchase_order", {"supplier": supplier, "warehouse": s.ids["warehouse"],
+                                                  "currency": currency, "lines": [{"item": t1, "qty": "5", "price": price}]})
+
+    po(hz, "75.00", "CNY")
+    po(ly, "9.50", "EUR")
+    po(osk, "1500", "JPY")
+    s.advance("P1D")
+    po(hz, "73.00", "CNY")
+    r = s.get("purchasing", "reports/supplier-prices", item=t1)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["as_of"] == "2026-01-06" and body["rates"]["USD"] == "7.250000"
+    (row,) = body["data"]
+    assert row["item_name"] == "SKU-T001 纯棉T恤"
+    assert [(x["supplier"], x["price"], x["currency"], x["price_base"]) for x in row["suppliers"]] == [
+        (hz, "73.00", "CNY", "73.00"), (s.ids["supplier"], "10.2000", "USD", "73.95"),
+        (ly, "9.50", "EUR", "74.10"), (osk, "1500.00", "JPY", None)]
+    # Warehouse staff do not see purchase prices: no report for them.
+    assert s.get("warehouse", "reports/supplier-prices").status_code == 403
+
+
+def test_trading_reports_in_the_per_caller_openapi(trade: Trade) -> None:
+    """The reports appear in a caller's OpenAPI only when the route would answer them.
+    Mutation tried: ``_add_trade`` listing both reports for everyone (warehouse sees them)."""
+    s = trade
+
+    def paths(user: str) -> set[str]:
+        r = s.get(user, "openapi.json")
+        assert r.status_code == 200, r.text
+        return set(r.json()["paths"])
+
+    margin, prices = f"/api/apps/{APP}/reports/contract-margin", f"/api/apps/{APP}/reports/supplier-prices"
+    assert {margin, prices} <= paths("finance")
+    assert margin not in paths("purchasing") and prices in paths("purchasing")
+    assert not {margin, prices} & paths("warehouse")
+    assert s.get("purchasing", "reports/contract-margin").status_code == 403

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -319,7 +320,12 @@ def _add_column(operations: Operations, conn: Connection, app: AppSpec, entity: 
         except (ValueError, TypeError) as exc:
             raise ValidationError(f"the default of {f.name} is not a valid {f.type}: {exc}",
                                   errors=[FieldError(f.name, "default.invalid", str(exc))]) from None
-        bound = sa.literal(stored, type_=sql_type(f)).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        if isinstance(stored, Decimal):
+            # SQLAlchemy has no literal renderer for Decimal on NUMERIC: an exact numeral is its own SQL.
+            bound: Any = format(stored, "f")
+        else:
+            bound = sa.literal(stored, type_=sql_type(f)).compile(dialect=conn.dialect,
+                                                                   compile_kwargs={"literal_binds": True})
         new_col.server_default = sa.DefaultClause(sa.text(str(bound)))
     operations.add_column(table.name, new_col)
     if not is_literal:

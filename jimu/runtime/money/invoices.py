@@ -119,7 +119,9 @@ def order_lines(jimu: Any, conn: Connection, app: str, entity: str, order: Mappi
     nothing is left."""
     _kind, _partner, line_entity, done_field = ORDER_KINDS[entity]
     rt = jimu.apps.get(app, conn)
-    keeps_done = rt.entity(line_entity).field(done_field) is not None
+    # Without a stock ledger (no_stock) nothing posts the shipped/received quantities: the
+    # order's state says it is shipped or received, so its lines' quantities are what is done.
+    keeps_done = rt.entity(line_entity).field(done_field) is not None and rt.spec.ledger("stock") is not None
     lines = order.get("lines") or []
     done = invoiced_qty(conn, rt, line_entity, [int(x["id"]) for x in lines])
     rows = []

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from jimu.runtime.api.app import create_app
 from jimu.runtime.context import Jimu
-from jimu.templates_market.installer import install_template
+from jimu.templates_market.installer import install_cbu, install_template
 
 APP = "standard"
 
@@ -84,6 +84,8 @@ def _pattern(path: str) -> re.Pattern[str]:
 def admin_doc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, list[BaseRoute]]]:
     jimu = Jimu.open(f"sqlite:///{tmp_path_factory.mktemp('routes') / 'jimu.db'}")
     install_template(jimu, APP, "standard", sample_data=False)
+    # The no_stock template's trading unit too: its reports are documented for apps that have it.
+    install_cbu(jimu, APP, "contract", sample_data=False)
     jimu.users.create("admin", "admin", ["admin"])
     app = create_app(jimu)
     with TestClient(app) as client:
