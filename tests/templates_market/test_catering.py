@@ -104,6 +104,40 @@ def test_dish_sale_consumes_ingredients_first_expiry_first_out(jimu: Any, ct: di
     assert verify(jimu.db, APP) == []
 
 
+def test_store_recording_shortfalls_takes_what_the_book_has_and_flags_the_rest(jimu: Any, ct: dict[str, Any]) -> None:
+    """A store with ``oversell_policy: record_shortfall`` posts a sale its book cannot cover:
+    SEMI on the book 6 (semi_x 4 + semi_y 2), 50 dishes need 50 x 0.15 = 7.5, so 6 are
+    consumed and 1.5 flagged; NOODLE needs 50 x 0.2 = 10 of 15, no shortfall. The next count
+    of the store lists SEMI (book 0, skipped otherwise) with 1.5 and closes it at post.
+
+    Mutation tried: ``_beyond_the_book`` returning every row whole (the policy ignored): the
+    post is refused with 409 and nothing is flagged."""
+    eng = ct["engine"]
+    jimu.records.update(APP, "warehouse", ct["store"], {"oversell_policy": "record_shortfall"})
+    sale = jimu.records.create(APP, "dish_sale", {"store": ct["store"], "lines": [
+        {"dish": ct["DISH"], "qty": 50, "price": "32"}]}, actor=CASHIER)
+    posted = eng.fire(APP, "dish_sale", sale["id"], "post", actor=CASHIER)
+    assert posted["state"] == "posted"
+    assert {u["item"]: (u["qty"], u["shortfall"]) for u in posted["usage"]} == {
+        ct["SEMI"]: (Decimal(6), Decimal("1.5")), ct["NOODLE"]: (Decimal(10), None)}
+    assert _by_batch(jimu, ct, "SEMI", "store") == {} and _by_batch(jimu, ct, "NOODLE", "store") == {ct["noodle"]: 5}
+    flagged = jimu.records.list(APP, "stock_shortfall").data
+    assert [(f["store"], f["item"], f["qty"], f["dish_sale"], f["state"]) for f in flagged] == [
+        (ct["store"], ct["SEMI"], Decimal("1.5"), sale["id"], "open")]
+    count = jimu.records.create(APP, "stocktake", {"warehouse": ct["store"]}, actor=WH)
+    started = eng.fire(APP, "stocktake", count["id"], "start", actor=WH)
+    lines = {ln["item"]: ln for ln in started["stocktake_line"]}
+    assert (lines[ct["SEMI"]]["system_qty"], lines[ct["SEMI"]]["shortfall_qty"]) == (0, Decimal("1.5"))
+    assert (lines[ct["NOODLE"]]["system_qty"], lines[ct["NOODLE"]]["shortfall_qty"]) == (5, 0)
+    jimu.records.update(APP, "stocktake", count["id"], {"stocktake_line": [
+        {"id": ln["id"], "counted_qty": ln["system_qty"]} for ln in started["stocktake_line"]]}, actor=WH)
+    eng.fire(APP, "stocktake", count["id"], "submit_count", actor=WH)
+    eng.fire(APP, "stocktake", count["id"], "post", actor=MANAGER)
+    closed = jimu.records.get(APP, "stock_shortfall", flagged[0]["id"])
+    assert (closed["state"], closed["stocktake"]) == ("counted", count["id"])
+    assert verify(jimu.db, APP) == []
+
+
 def test_store_requisition_moves_the_kitchens_batches(jimu: Any, ct: dict[str, Any]) -> None:
     eng = ct["engine"]
     req = jimu.records.create(APP, "store_requisition", {"store": ct["store"], "kitchen": ct["kitchen"],

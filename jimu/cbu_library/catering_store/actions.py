@@ -51,7 +51,33 @@ def _consume(ctx: Any, spec: Mapping[str, Any]) -> None:
                                   code="catering.no_recipe")
         for item, qty in bom.explode(recipe, line["qty"]):
             used[item] = used.get(item, Decimal(0)) + qty
-    bom.fill_then_post(ctx, spec, "usage", [{"item": i, "qty": q} for i, q in used.items()])
+    rows = _beyond_the_book(ctx, doc, used)
+    bom.fill_then_post(ctx, spec, "usage", rows)
+
+
+def _beyond_the_book(ctx: Any, doc: Mapping[str, Any], used: Mapping[int, Decimal]) -> list[dict[str, Any]]:
+    """The usage rows to post. At a store whose ``oversell_policy`` is ``record_shortfall``
+    each ingredient takes what the book can give (FEFO, as the posting will) and the rest is
+    written to the row's ``shortfall`` and a ``stock_shortfall`` record for the next count;
+    elsewhere every row asks for all of it (a short book refuses the sale whole)."""
+    from jimu.platform.actor import SYSTEM
+    from jimu.runtime.stock import shortfalls
+
+    store = ctx.jimu.records.get(ctx.app, "warehouse", doc["store"], conn=ctx.conn)
+    rt = ctx.jimu.apps.get(ctx.app, ctx.conn)
+    if shortfalls.policy_of(store) != shortfalls.RECORD or rt.spec.entity(shortfalls.ENTITY) is None:
+        return [{"item": i, "qty": q} for i, q in used.items()]
+    lg = rt.spec.ledger("stock")
+    rows = []
+    for item, qty in used.items():
+        have = shortfalls.coverable(ctx.conn, rt, lg, {"item": item, "warehouse": doc["store"]}, qty)
+        short = qty - have
+        rows.append({"item": item, "qty": have, "shortfall": short if short > 0 else None})
+        if short > 0:
+            ctx.jimu.records.create(ctx.app, shortfalls.ENTITY, {
+                "store": doc["store"], "item": item, "qty": short, "dish_sale": doc["id"],
+                "sale_date": doc.get("sale_date")}, actor=SYSTEM, conn=ctx.conn)
+    return rows
 
 
 def _issue(ctx: Any, spec: Mapping[str, Any]) -> None:

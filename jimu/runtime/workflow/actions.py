@@ -20,6 +20,8 @@ Built in:
 - ``{"kind": "stock_freeze", "ledger": "stock", "lines": "stocktake_line", "flag":
   "freeze_stock"}`` / ``{"kind": "stock_unfreeze"}``: a stocktake's freeze of the counted items
   (:mod:`jimu.runtime.stock.freeze`).
+- ``{"kind": "stock_shortfalls", "on": "start" | "post", "lines": "stocktake_line"}``: a
+  store's dish sales recorded beyond the book listed on its next count (``shortfalls.py``).
 - ``{"kind": "credit_check", ...}``: an order's credit limit at submit (``credit.py``).
 An action with ``before_postings: true`` runs before the transition's ledger postings
 (they read what it wrote); the others run after them.
@@ -151,6 +153,13 @@ def _stock_unfreeze(*args: Any) -> bool:
     return stock_unfreeze_action(*args)
 
 
+def _stock_shortfalls(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
+                      spec: Mapping[str, Any], actor: Actor) -> bool:
+    from jimu.runtime.stock.shortfalls import on_count
+
+    return on_count(jimu, conn, rt, ent, doc, spec, actor)
+
+
 def _credit_check(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
                   spec: Mapping[str, Any], actor: Actor) -> bool:
     from jimu.runtime.workflow.credit import credit_check
@@ -160,7 +169,7 @@ def _credit_check(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, 
 
 BUILTIN = {"freeze_system_qty": freeze_system_qty, "book_at_post": book_at_post,
            "set_lines": set_lines, "stock_freeze": _stock_freeze, "stock_unfreeze": _stock_unfreeze,
-           "credit_check": _credit_check}
+           "credit_check": _credit_check, "stock_shortfalls": _stock_shortfalls}
 
 
 def run_transition_actions(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
