@@ -54,13 +54,16 @@ class ApprovalSpec(SpecModel):
 class TransitionSpec(SpecModel):
     """``partial_to``: the state taken instead of ``to`` when the transition's progress
     postings (``progress`` on a posting: e.g. a partial receipt) leave some line with a
-    rest; the transition then usually also leaves from that state."""
+    rest; the transition then usually also leaves from that state. ``progress``: the same
+    declaration as a progress posting's (``lines``, ``quantity``, ``progress``, ``input``,
+    ``input_fields``) for when no posting carries it (a template without stock)."""
 
     name: str
     label: Label = Field(default_factory=Label)
     from_: list[str] = Field(default_factory=list, alias="from")
     to: str
     partial_to: str | None = None
+    progress: dict[str, Any] | None = None
     roles: list[str] = Field(default_factory=list)
     guard: str | None = None
     guard_message: Label | None = None

@@ -91,6 +91,15 @@ def item_names(conn: Connection, rt: AppRuntime, child: EntitySpec, lines: list[
     return out
 
 
+def _declarations(rt: AppRuntime, ent: EntitySpec, t: TransitionSpec) -> list[Any]:
+    """The progress declarations of ``t``: its postings' (with their ledger options, e.g.
+    batch fields), then the transition's own ``progress`` (kept when the postings are off,
+    e.g. a template without stock, so shipped/received quantities are still tracked)."""
+    from jimu.runtime.workflow.postings import postings_for
+
+    return [p for _lg, p in postings_for(rt, ent.name, "transition", t)] + ([t.progress] if t.progress else [])
+
+
 @dataclass(frozen=True)
 class LineInput:
     """A transition input that takes per-line quantities (what a screen needs to offer one
@@ -105,10 +114,9 @@ class LineInput:
 
 def progress_inputs(rt: AppRuntime, ent: EntitySpec, t: TransitionSpec) -> dict[str, LineInput]:
     """Input name -> :class:`LineInput` for the per-line inputs of ``t``."""
-    from jimu.runtime.workflow.postings import postings_for
 
     out: dict[str, LineInput] = {}
-    for _lg, p in postings_for(rt, ent.name, "transition", t):
+    for p in _declarations(rt, ent, t):
         name, prog, lines_field = _opt(p, "input"), _opt(p, "progress"), _opt(p, "lines")
         f = ent.field(str(lines_field or ""))
         if not name or not prog or f is None or not f.target or str(name) in out:
@@ -133,10 +141,9 @@ def plan_progress(conn: Connection, rt: AppRuntime, ent: EntitySpec, t: Transiti
     """The plans of ``t``'s progress postings on ``rec`` (keyed by (lines field, progress
     field)); 422 for an input naming a foreign line, a quantity that is not positive, or
     more than a line has left."""
-    from jimu.runtime.workflow.postings import postings_for
 
     plans: dict[tuple[str, str], Progress] = {}
-    for _lg, p in postings_for(rt, ent.name, "transition", t):
+    for p in _declarations(rt, ent, t):
         prog, lines_field = _opt(p, "progress"), _opt(p, "lines")
         if not prog or not lines_field or (str(lines_field), str(prog)) in plans:
             continue
