@@ -31,6 +31,7 @@ ROUTE_MODULES: list[str] = [
     "jimu.runtime.api.routes_ledger",
     "jimu.runtime.api.routes_stock",
     "jimu.runtime.api.routes_chat",
+    "jimu.runtime.api.routes_import",
     "jimu.runtime.api.routes_movements",
     "jimu.runtime.api.routes_trace",
     "jimu.runtime.api.routes_money",
