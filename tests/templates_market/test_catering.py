@@ -13,7 +13,7 @@ import pytest
 from jimu.core import clock
 from jimu.core.errors import StockConflict, ValidationError
 from jimu.platform.actor import Actor
-from jimu.platform.ledger import balances, verify
+from jimu.platform.ledger import as_ledger, balances, verify
 from jimu.runtime.workflow.engine import WorkflowEngine
 from jimu.templates_market.installer import install_template
 
@@ -151,6 +151,36 @@ def test_store_requisition_moves_the_kitchens_batches(jimu: Any, ct: dict[str, A
     eng.fire(APP, "store_requisition", req["id"], "receive", actor=WH)
     assert _by_batch(jimu, ct, "BEEF", "store") == {ct["beef_b"]: 5, ct["beef_a"]: 3}
     assert _by_batch(jimu, ct, "BEEF", "kitchen", "in_transit") == {}
+    assert verify(jimu.db, APP) == []
+
+
+def test_short_delivery_on_a_requisition_opens_a_discrepancy_per_batch(jimu: Any, ct: dict[str, Any]) -> None:
+    """8 BEEF issued as beef_b 5 + beef_a 3; the store counts 5 and 1: beef_a arrives 1 of 3
+    (difference -2, left in transit as transfer_short, never booked at the store), the line
+    shows 6 received.
+
+    Mutation tried: ``requisition_receive`` ignoring ``receipts`` (everything arrives): the
+    store holds 3 of beef_a and no discrepancy is opened."""
+    from jimu.runtime.stock.transfers import discrepancies
+
+    eng = ct["engine"]
+    req = jimu.records.create(APP, "store_requisition", {"store": ct["store"], "kitchen": ct["kitchen"],
+                                                         "lines": [{"item": ct["BEEF"], "qty": 8}]}, actor=WH)
+    eng.fire(APP, "store_requisition", req["id"], "submit", actor=WH)
+    issued = eng.fire(APP, "store_requisition", req["id"], "issue", actor=WH)["issued"]
+    row = {r["batch"]: r["id"] for r in issued}
+    done = eng.fire(APP, "store_requisition", req["id"], "receive", actor=WH, inputs={"receipts": [
+        {"line": row[ct["beef_a"]], "received_qty": "1"}]})
+    assert done["state"] == "received"
+    assert {r["batch"]: r["received_qty"] for r in done["issued"]} == {ct["beef_b"]: 5, ct["beef_a"]: 1}
+    assert [ln["received_qty"] for ln in done["lines"]] == [6]
+    assert _by_batch(jimu, ct, "BEEF", "store") == {ct["beef_b"]: 5, ct["beef_a"]: 1}
+    assert _by_batch(jimu, ct, "BEEF", "kitchen", "in_transit") == {}
+    lg = as_ledger(jimu.apps.get(APP).spec.ledger("stock"))
+    with jimu.db.read() as c:
+        found = discrepancies(c, APP, lg, transfer=req["id"], entity="store_requisition")
+    assert [(d["transfer"]["line"], d["sent"], d["received"], d["difference"], d["state"]) for d in found] == [
+        (str(row[ct["beef_a"]]), 3, 1, -2, "open")]
     assert verify(jimu.db, APP) == []
 
 

@@ -10,7 +10,10 @@ runs actions, so those postings saw an empty table):
   store first-expiry-first-out.
 - ``requisition_issue`` (store requisition ``issue``): every requested line allocated
   first-expiry-first-out over the kitchen's batches into ``issued`` (item, batch, qty);
-  ``req_issue`` moves them to in transit and ``receive`` lands the same batches at the store.
+  ``req_issue`` moves them to in transit.
+- ``requisition_receive`` (``receive``): the same batches land at the store with the
+  quantities counted (input ``receipts``); a short delivery opens a discrepancy per batch
+  exactly as a transfer does (the transfers module does the work).
 """
 
 from __future__ import annotations
@@ -96,6 +99,36 @@ def _issue(ctx: Any, spec: Mapping[str, Any]) -> None:
     _bom().fill_then_post(ctx, spec, "issued", rows)
 
 
+def _receive(ctx: Any, spec: Mapping[str, Any]) -> None:
+    """The store scans in the issued batches as a transfer's lines are (``receive_transfer``):
+    each issued row arrives with its ``receipts`` entry (default all of it), a difference
+    opens a discrepancy; each requested line then shows the sum received of its item."""
+    from jimu.runtime.stock.common import resolve_ledger
+    from jimu.runtime.stock.transfers import receive_transfer
+
+    doc = ctx.jimu.records.get(ctx.app, ctx.entity, ctx.record["id"], conn=ctx.conn)
+    lg = resolve_ledger(ctx.jimu, ctx.app, "stock", ctx.conn)
+    shaped = {"id": doc["id"], "lines": doc.get("issued") or [], "from_warehouse": doc["kitchen"],
+              "to_warehouse": doc["store"], "receipts": doc.get("receipts")}
+    receive_transfer(ctx.jimu, ctx.conn, ctx.app, lg, shaped, user=getattr(ctx, "actor", None), entity=ctx.entity,
+                     lines_field="issued")
+    after = ctx.jimu.records.get(ctx.app, ctx.entity, doc["id"], conn=ctx.conn)
+    got: dict[Any, Decimal] = {}
+    for row in after.get("issued") or []:
+        got[row["item"]] = got.get(row["item"], Decimal(0)) + Decimal(str(row.get("received_qty") or 0))
+    rows, seen = [], set()
+    for ln in after.get("lines") or []:  # a second line of the same item shows nothing more
+        rows.append({"id": ln["id"], "received_qty": Decimal(0) if ln["item"] in seen else got.get(ln["item"], 0)})
+        seen.add(ln["item"])
+    ctx.jimu.records.update(ctx.app, ctx.entity, doc["id"], {"lines": rows}, actor=getattr(ctx, "actor", None) or
+                            _system(), conn=ctx.conn, _allow_state=True,
+                            _extra={"document": f"{ctx.entity}:{doc['id']}"})
+
+
+def _system() -> Any:
+    from jimu.platform.actor import SYSTEM
+
+    return SYSTEM
 
 
 def _action(name: str, description: str, params: dict[str, str], run: Any) -> Any:
@@ -108,6 +141,8 @@ ACTIONS = [
                    {"transition": "this transition", "postings": "ledger postings to run once filled"}, _consume),
     _action("requisition_issue", "Allocate requested lines over the kitchen's batches (FEFO), then post.",
                    {"transition": "this transition", "postings": "ledger postings to run once filled"}, _issue),
+    _action("requisition_receive", "Receive the issued batches with their received quantities (discrepancies).",
+            {}, _receive),
 ]
 
 

@@ -189,11 +189,13 @@ def _spread(received: int, sent: list[int]) -> list[int]:
 
 
 def receive_transfer(jimu: Any, conn: Connection, app: str, lg: Ledger, doc: Mapping[str, Any], *,
-                     user: User = None, entity: str = TRANSFER_ENTITY) -> dict[str, Any]:
+                     user: User = None, entity: str = TRANSFER_ENTITY, lines_field: str = "lines") -> dict[str, Any]:
     """Scan in every line of transfer ``doc`` at its ``to_warehouse``: each line's received
     quantity is its entry in ``doc["receipts"]`` (the transition's input), else its own
     ``received_qty``, else its qty; a line that differs opens its own discrepancy. Writes
-    each line's ``received_qty``. Returns ``{"movements", "discrepancies"}``."""
+    each line's ``received_qty`` (into the document's child table ``lines_field``: another
+    document shaped as a transfer, e.g. a store requisition's issued batches, names its
+    own). Returns ``{"movements", "discrepancies"}``."""
     lines = list(doc.get("lines") or [])
     src_wh, dst_wh = doc.get("from_warehouse"), doc.get("to_warehouse")
     if not lines:  # a single-item transfer of the older stock unit
@@ -220,7 +222,7 @@ def receive_transfer(jimu: Any, conn: Connection, app: str, lg: Ledger, doc: Map
             if out["discrepancy"] is not None:
                 opened.append(out["discrepancy"])
         rows.append({"id": ln.get("id"), "received_qty": got})
-    jimu.records.update(app, entity, doc["id"], {"lines": rows}, actor=actor_of(user), conn=conn,
+    jimu.records.update(app, entity, doc["id"], {lines_field: rows}, actor=actor_of(user), conn=conn,
                         _allow_state=True, _extra={"document": f"{entity}:{doc['id']}"})
     return {"movements": moved, "discrepancies": opened}
 
