@@ -12,6 +12,30 @@ __all__ = ["RULES"]
 BATCH_INDUSTRIES = frozenset({"food", "catering"})
 
 
+# What each domain family is about, in plain words (zh, en), for the findings' last sentence.
+_PLAIN: dict[str, tuple[str, str]] = {
+    "supply_chain": ("供应商与采购", "suppliers and purchasing"),
+    "hr": ("员工考核与人事", "employee reviews and HR"),
+    "sales": ("客户与销售", "customers and sales"),
+    "finance": ("发票与收付款", "invoices and payments"),
+    "production": ("生产", "production"),
+}
+
+
+def plain_words(cbu: CbuManifestInfo, foreign: set[str]) -> str:
+    """One sentence a non-specialist reads: which unit, made for what, used for what
+    (e.g. the supplier scorecard applied to employee reviews)."""
+    own = sorted(f for f in cbu.families if f in _PLAIN)
+    other = sorted(f for f in foreign if f in _PLAIN)
+    if not own or not other:
+        return ""
+    title = cbu.title or cbu.name
+    return (f" In plain words: {cbu.name} is made for {' / '.join(_PLAIN[f][1] for f in own)} but is being used "
+            f"for {' / '.join(_PLAIN[f][1] for f in other)}; its rules, rights and figures do not fit that "
+            f"(通俗地说:{title}是给{'、'.join(_PLAIN[f][0] for f in own)}用的,现在被拿来做"
+            f"{'、'.join(_PLAIN[f][0] for f in other)},它的规则、权限和指标都不适用)")
+
+
 def _owned_entities(ctx: ScanContext) -> list[tuple[EntitySpec, CbuManifestInfo]]:
     out = []
     for ent in ctx.entities.values():
@@ -51,7 +75,7 @@ def check_foreign_links(ctx: ScanContext) -> list[Hit]:
                 hits.append(Hit(
                     f"field:{ent.name}.{f.name}", f"entities.{ent.name}.fields.{f.name}",
                     f"'{ent.name}.{f.name}' of CBU {cbu.name} ({', '.join(cbu.domains)}) links to "
-                    f"'{target}' records of domain {', '.join(sorted(foreign))}"))
+                    f"'{target}' records of domain {', '.join(sorted(foreign))}." + plain_words(cbu, foreign)))
     return hits
 
 
@@ -70,7 +94,7 @@ def check_foreign_labels(ctx: ScanContext) -> list[Hit]:
             hits.append(Hit(
                 f"entity:{ent.name}", f"entities.{ent.name}",
                 f"entity '{ent.name}' of CBU {cbu.name} ({', '.join(cbu.domains)}) is labelled for "
-                f"{', '.join(sorted(foreign))}: {', '.join(shown)}"))
+                f"{', '.join(sorted(foreign))}: {', '.join(shown)}." + plain_words(cbu, foreign)))
     return hits
 
 
