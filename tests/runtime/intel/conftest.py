@@ -3,6 +3,7 @@ a frozen clock, and helpers that put shipments of sales orders on chosen days.""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
@@ -96,8 +97,9 @@ class IntelApp:
         return AccessPolicy.for_actor(self.jimu, APP, Actor(role, (role,)))
 
 
-@pytest.fixture
-def intel(db_url: str) -> Iterator[IntelApp]:
+@contextlib.contextmanager
+def open_intel(db_url: str) -> Iterator[IntelApp]:
+    """The app on ``db_url`` with the clock standing at 09:00 on :data:`TODAY`."""
     from jimu.runtime.context import Jimu
     from jimu.templates_market.installer import install_cbu
 
@@ -110,3 +112,9 @@ def intel(db_url: str) -> Iterator[IntelApp]:
     finally:
         jimu.close()
         clock_mod.set_clock(previous)
+
+
+@pytest.fixture
+def intel(db_url: str) -> Iterator[IntelApp]:
+    with open_intel(db_url) as app:
+        yield app
