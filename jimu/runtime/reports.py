@@ -32,6 +32,10 @@ class ChartReport:
 
 _reports: dict[str, ChartReport] = {}
 _lock = threading.Lock()
+#: Modules that register reports on import, loaded on the first lookup of a name not yet
+#: registered (a dashboard may render before any route module was imported).
+OWNERS: list[str] = ["jimu.runtime.intel.reports"]
+_owners_loaded = False
 
 
 def register_report(report: ChartReport) -> ChartReport:
@@ -43,5 +47,15 @@ def register_report(report: ChartReport) -> ChartReport:
 
 def chart_report(name: str) -> ChartReport | None:
     """The registered report ``name``, or None."""
+    global _owners_loaded
     with _lock:
-        return _reports.get(name)
+        hit = _reports.get(name)
+    if hit is None and not _owners_loaded:
+        from jimu.core.modules import import_optional
+
+        _owners_loaded = True
+        for module in OWNERS:
+            import_optional(module)
+        with _lock:
+            hit = _reports.get(name)
+    return hit

@@ -39,7 +39,15 @@ def _charts(policy: AccessPolicy, lang: str = "zh") -> dict[str, dict[str, Any]]
 def test_standard_overview_charts_match_the_records(std):
     charts = _charts(_policy(std, "admin"), "en")
     assert list(charts) == ["Sales this month", "Top customers", "Orders by state", "Purchases by supplier",
-                            "Below safety stock", "Inventory accuracy (90 days)"]
+                            "Below safety stock", "Inventory accuracy (90 days)", "Replenishment",
+                            "Demand forecast (4 weeks)", "ABC classes (by value)", "Business resilience index (BRI)"]
+    # the intelligence panels are their reports' rows (issue 22)
+    from jimu.runtime.intel.bri import bri_report
+
+    bri = bri_report(_policy(std, "admin"), {})
+    cell = charts["Business resilience index (BRI)"]["rows"][0][2]
+    assert (cell == "—") if bri["index"] is None else Decimal(cell) == Decimal(bri["index"])
+    assert [r[0] for r in charts["ABC classes (by value)"]["rows"]] == ["A", "B", "C"]
     # the 账实差异率 panel is the report route's rows (one per warehouse, rate in per cent)
     from jimu.runtime.stock.accuracy import accuracy_report
 
