@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from jimu.core.errors import ValidationError
@@ -72,3 +74,15 @@ def test_tables_are_created_in_link_order(jimu) -> None:
     assert jimu.store.publish("order_first").published
     b = jimu.records.create("order_first", "batch", {"no": "B1"})
     assert jimu.records.create("order_first", "line", {"batch": b["id"]})["batch"] == b["id"]
+
+
+def test_new_decimal_field_with_a_default_fills_existing_rows(shop) -> None:
+    """A decimal field with a literal default added to a table that has rows: the column's
+    server default is the exact numeral (SQLAlchemy has no literal renderer for Decimal on
+    NUMERIC, so publishing raised CompileError on SQLite). Mutation tried: the Decimal
+    branch removed in ``_add_column`` (publish fails on SQLite)."""
+    row = shop.records.create("shop", "item", {"sku": "A", "name": "milk"})
+    shop.store.put_field("shop", "item", "fx_rate", {"type": "decimal", "default": "1.25",
+                                                    "options": {"precision": 18, "scale": 6}})
+    assert shop.store.publish("shop").published
+    assert shop.records.get("shop", "item", row["id"])["fx_rate"] == Decimal("1.250000")
