@@ -154,6 +154,43 @@ def test_store_requisition_moves_the_kitchens_batches(jimu: Any, ct: dict[str, A
     assert verify(jimu.db, APP) == []
 
 
+def test_dish_sales_draw_from_their_channel_pool(jimu: Any, ct: dict[str, Any]) -> None:
+    """NOODLE at the store (15) split dine-in 2 : takeaway 1 -> 10 and 5. A takeaway sale of 30
+    bowls needs 30 x 0.2 = 6 > 5: refused whole (409 naming the channel), nothing moves. 30
+    dine-in bowls take 6 of dine-in's 10 (4 left); 10 takeaway bowls take 2 of 5 (3 left).
+
+    Mutation tried: ``_draw_channel`` returning at once (one shared pool): the takeaway sale
+    of 30 posts and takes dine-in's noodles."""
+    from jimu.runtime.stock.channels import configure_channels, pools
+
+    eng = ct["engine"]
+    lg = as_ledger(jimu.apps.get(APP).spec.ledger("stock"))
+    with jimu.db.write() as c:
+        configure_channels(c, APP, lg, ct["NOODLE"], ct["store"], {"dine_in": {"weight": 2}, "takeaway": {"weight": 1}})
+
+    def allotted() -> dict[str, Decimal]:
+        with jimu.db.read() as c:
+            return {p["channel"]: p["allotted"] for p in pools(c, APP, lg, item=ct["NOODLE"], warehouse=ct["store"])}
+
+    assert allotted() == {"dine_in": 10, "takeaway": 5}
+
+    def sale(channel: str, bowls: int) -> dict[str, Any]:
+        return jimu.records.create(APP, "dish_sale", {"store": ct["store"], "channel": channel, "lines": [
+            {"dish": ct["DISH"], "qty": bowls, "price": "32"}]}, actor=CASHIER)
+
+    big = sale("takeaway", 30)
+    with pytest.raises(StockConflict) as err:
+        eng.fire(APP, "dish_sale", big["id"], "post", actor=CASHIER)
+    assert err.value.extra["channel"] == "takeaway" and err.value.extra["why"] == "short"
+    assert allotted() == {"dine_in": 10, "takeaway": 5} and _by_batch(jimu, ct, "NOODLE", "store") == {ct["noodle"]: 15}
+    eng.fire(APP, "dish_sale", sale("dine_in", 30)["id"], "post", actor=CASHIER)
+    assert allotted() == {"dine_in": 4, "takeaway": 5}
+    eng.fire(APP, "dish_sale", sale("takeaway", 10)["id"], "post", actor=CASHIER)
+    assert allotted() == {"dine_in": 4, "takeaway": 3}
+    assert _by_batch(jimu, ct, "NOODLE", "store") == {ct["noodle"]: 7}  # 15 - 6 - 2
+    assert verify(jimu.db, APP) == []
+
+
 def test_short_delivery_on_a_requisition_opens_a_discrepancy_per_batch(jimu: Any, ct: dict[str, Any]) -> None:
     """8 BEEF issued as beef_b 5 + beef_a 3; the store counts 5 and 1: beef_a arrives 1 of 3
     (difference -2, left in transit as transfer_short, never booked at the store), the line

@@ -55,7 +55,29 @@ def _consume(ctx: Any, spec: Mapping[str, Any]) -> None:
         for item, qty in bom.explode(recipe, line["qty"]):
             used[item] = used.get(item, Decimal(0)) + qty
     rows = _beyond_the_book(ctx, doc, used)
+    _draw_channel(ctx, doc, rows)
     bom.fill_then_post(ctx, spec, "usage", rows)
+
+
+def _draw_channel(ctx: Any, doc: Mapping[str, Any], rows: list[dict[str, Any]]) -> None:
+    """Each ingredient taken from stock comes out of the sale's channel pool (dine-in or
+    takeaway) where the store splits that ingredient between channels: a paused or short
+    channel refuses the sale (409 naming the channel), except at a store recording
+    shortfalls, where the channel gives what it has (the dish was already served)."""
+    from jimu.runtime.stock import shortfalls
+    from jimu.runtime.stock.channels import draw_from_channel
+    from jimu.runtime.stock.common import resolve_ledger
+
+    channel = doc.get("channel")
+    if not channel:
+        return
+    store = ctx.jimu.records.get(ctx.app, "warehouse", doc["store"], conn=ctx.conn)
+    strict = shortfalls.policy_of(store) != shortfalls.RECORD
+    lg = resolve_ledger(ctx.jimu, ctx.app, "stock", ctx.conn)
+    for row in rows:
+        if row["qty"] and row["qty"] > 0:
+            draw_from_channel(ctx.conn, ctx.app, lg, str(channel), {"item": row["item"], "warehouse": doc["store"]},
+                              row["qty"], strict=strict)
 
 
 def _beyond_the_book(ctx: Any, doc: Mapping[str, Any], used: Mapping[int, Decimal]) -> list[dict[str, Any]]:

@@ -33,8 +33,8 @@ from jimu.runtime.stock.common import User, emit_moved, total_available, usernam
 from jimu.runtime.stock.tables import channel_pool, ensure_tables
 
 __all__ = [
-    "REBALANCE_EVERY", "REBALANCE_TASK", "configure_channels", "pools", "rebalance", "rebalance_pools",
-    "reserve_via_channel",
+    "REBALANCE_EVERY", "REBALANCE_TASK", "configure_channels", "draw_from_channel", "pools", "rebalance",
+    "rebalance_pools", "reserve_via_channel",
 ]
 
 REBALANCE_EVERY = timedelta(minutes=15)
@@ -171,6 +171,37 @@ def reserve_via_channel(conn: Connection, app: str, lg: Ledger, channel: str, di
         raise
     sp.commit()
     return held.reservations[0]
+
+
+def draw_from_channel(conn: Connection, app: str, lg: Ledger, channel: str, dims: Mapping[str, Any], qty: Any, *,
+                      strict: bool = True) -> Any:
+    """Take ``qty`` of ``dims`` out of ``channel``'s allotment for stock consumed directly (a
+    dish sale served dine-in or taken away posts no reservation). ``strict``: a paused or
+    short channel is refused with :class:`StockConflict` naming it (nothing changed);
+    otherwise the channel gives what it has (a store that records shortfalls never refuses
+    a dish already served). An (item, warehouse) without pools is not restricted. Returns
+    the quantity drawn (None without pools)."""
+    ensure_tables(conn)
+    units = lg.to_units(qty)
+    if units <= 0:
+        return lg.to_qty(0)
+    item, warehouse = dims.get("item"), dims.get("warehouse")
+    cur = conn.execute(sa.update(channel_pool).where(
+        *_where(app, lg, item, warehouse), _P.channel == channel, _P.paused.is_(False), _P.allotted >= units,
+    ).values(allotted=_P.allotted - units,
+             paused=sa.case((_P.allotted - units < _P.threshold, sa.true()), else_=_P.paused)))
+    if cur.rowcount == 1:
+        return lg.to_qty(units)
+    if strict:
+        _refuse(conn, app, lg, channel, item, warehouse, units)
+        return None  # no pools: not restricted
+    row = conn.execute(sa.select(_P.allotted).where(*_where(app, lg, item, warehouse), _P.channel == channel)).first()
+    if row is None:
+        return None
+    took = min(units, max(int(row.allotted), 0))
+    conn.execute(sa.update(channel_pool).where(*_where(app, lg, item, warehouse), _P.channel == channel).values(
+        allotted=_P.allotted - took, paused=sa.case((_P.allotted - took < _P.threshold, sa.true()), else_=_P.paused)))
+    return lg.to_qty(took)
 
 
 def _refuse(conn: Connection, app: str, lg: Ledger, channel: str, item: Any, warehouse: Any, units: int) -> None:
