@@ -39,6 +39,7 @@ LINK_MATCH = 0.9         # share of distinct values that must name a record for 
 _MONEY_SIGNS = re.compile(r"^[¥￥$€£]|元$|^RMB|^CNY|^USD", re.IGNORECASE)
 _NUM = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
 _INT = re.compile(r"^[+-]?\d+$")
+_CODE = re.compile(r"^0\d")  # 001, 0571...: a code written with digits, not a number
 _DATE_PATTERNS = [
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$"),
@@ -228,7 +229,8 @@ def _by_values(values: list[Any]) -> tuple[str, dict[str, Any]] | None:
     if all(parse_int(v) is not BAD and not isinstance(v, str) for v in values) or (
             all(isinstance(v, str) and _INT.match(v.strip()) and not v.strip().startswith("0") for v in values)):
         return "integer", {}
-    if all(parse_decimal(v) is not BAD for v in values):
+    if not any(isinstance(v, str) and _CODE.match(v.strip()) for v in values) and all(
+            parse_decimal(v) is not BAD for v in values):
         return "decimal", {"precision": 18, "scale": 4}
     if all(isinstance(v, bool) or (isinstance(v, str) and parse_bool(v) is not BAD
                                    and v.strip().lower() not in ("0", "1")) for v in values):
