@@ -61,7 +61,8 @@ def freeze_system_qty(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySp
                                                   _class_items(conn, rt, doc.get(str(spec.get("abc_class")
                                                                                      or "abc_class"))))
     else:
-        rows = [{"id": line["id"], target: _on_hand(conn, rt, lg, doc, line)} for line in lines]
+        rows = [{"id": line["id"], target: qty} for line, qty in zip(lines, _on_hand_many(conn, rt, lg, doc, lines),
+                                                                     strict=True)]
     copied = {name: doc.get(name) for name in spec.get("copy") or ()}
     rows = [{**row, **copied} for row in rows]
     if not rows:
@@ -77,6 +78,36 @@ def _on_hand(conn: Connection, rt: AppRuntime, lg: Any, doc: Mapping[str, Any], 
     filters = {d.name: line.get(d.name) if line.get(d.name) is not None else doc.get(d.name) for d in lg.dimensions}
     filters = {d: v for d, v in filters.items() if v is not None}
     return sum((Decimal(str(b["on_hand"])) for b in balances(conn, rt.name, lg, **filters)), Decimal(0))
+
+
+def _on_hand_many(conn: Connection, rt: AppRuntime, lg: Any, doc: Mapping[str, Any],
+                  lines: list[Mapping[str, Any]]) -> list[Decimal]:
+    """:func:`_on_hand` of every line, reading the balances once per warehouse instead of
+    once per line (a count of 5,000 lines is one query, not 5,000)."""
+    from jimu.platform.ledger.spec import dim_text
+
+    names = [d.name for d in lg.dimensions]
+    if "warehouse" not in names:
+        return [_on_hand(conn, rt, lg, doc, line) for line in lines]
+    wanted = [{d: line.get(d) if line.get(d) is not None else doc.get(d) for d in names} for line in lines]
+    by_wh: dict[str | None, dict[str | None, list[dict[str, Any]]]] = {}
+    out: list[Decimal] = []
+    for want, line in zip(wanted, lines, strict=True):
+        if want.get("warehouse") is None:
+            out.append(_on_hand(conn, rt, lg, doc, line))
+            continue
+        wh = dim_text(want["warehouse"])
+        index = by_wh.get(wh)
+        if index is None:
+            index = by_wh[wh] = {}
+            for b in balances(conn, rt.name, lg, warehouse=want["warehouse"]):
+                index.setdefault(dim_text(b.get("item")), []).append(b)
+        rows = index.get(dim_text(want.get("item")), []) if want.get("item") is not None else \
+            [b for bs in index.values() for b in bs]
+        others = {d: dim_text(v) for d, v in want.items() if d not in ("warehouse", "item") and v is not None}
+        out.append(sum((Decimal(str(b["on_hand"])) for b in rows
+                        if all(dim_text(b.get(d)) == v for d, v in others.items())), Decimal(0)))
+    return out
 
 
 def _class_items(conn: Connection, rt: AppRuntime, abc_class: Any) -> set[str] | None:
@@ -117,7 +148,9 @@ def book_at_post(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, d
         raise ValidationError(f"book_at_post: unknown ledger {spec.get('ledger')!r}")
     lines_field = str(spec.get("lines") or "lines")
     target = str(spec.get("quantity") or "book_qty")
-    rows = [{"id": line["id"], target: _on_hand(conn, rt, lg, doc, line)} for line in doc.get(lines_field) or []]
+    lines = list(doc.get(lines_field) or [])
+    rows = [{"id": line["id"], target: qty} for line, qty in zip(lines, _on_hand_many(conn, rt, lg, doc, lines),
+                                                                 strict=True)]
     if not rows:
         return False
     jimu.records.update(rt.name, ent.name, doc["id"], {lines_field: rows}, actor=actor, conn=conn,
