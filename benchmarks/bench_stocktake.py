@@ -15,6 +15,9 @@ warehouse (one receipt posting, not timed). Then, timed separately:
   one transaction (the primitive a count's post ends in).
 
 After the post every on_hand must equal its count (checked; the run fails otherwise).
+Each figure also carries ``cpu_s``, this process's CPU time (on SQLite all of the work;
+on PostgreSQL the server's share is not in it) and the 1-minute load average, so a run on
+a shared, loaded machine can still be read.
 Prints one JSON line per figure and backend. SQLite always; PostgreSQL with
 ``JIMU_TEST_PG_URL``.
 
@@ -24,6 +27,7 @@ Prints one JSON line per figure and backend. SQLite always; PostgreSQL with
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from decimal import Decimal
@@ -61,16 +65,16 @@ def run(backend: str, url: str, n: int, moves: int) -> None:
             post(c, APP, lg, "receipt", [MoveLine({"item": i, "warehouse": wh}, 20) for i in items])
             post(c, APP, lg, "receipt", [MoveLine({"item": i, "warehouse": wh2}, 20) for i in items])
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with jimu.db.write() as c:
             post(c, APP, lg, "adjust", [MoveLine({"item": i, "warehouse": wh2}, 1) for i in items], reason="bench")
-        plain = time.perf_counter() - t0
+        plain, plain_cpu = time.perf_counter() - t0, time.process_time() - c0
 
         engine = WorkflowEngine(jimu)
         doc = rec.create(APP, "stocktake", {"warehouse": wh})
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         started = engine.fire(APP, "stocktake", doc["id"], "start", actor=SYSTEM)
-        t_start = time.perf_counter() - t0
+        t_start, cpu_start = time.perf_counter() - t0, time.process_time() - c0
         assert len(started["stocktake_line"]) == n, len(started["stocktake_line"])
 
         for k in range(moves):  # documents during the count: the book moves under the counters
@@ -81,9 +85,9 @@ def run(backend: str, url: str, n: int, moves: int) -> None:
         rec.update(APP, "stocktake", doc["id"], {"stocktake_line": rows})
         engine.fire(APP, "stocktake", doc["id"], "submit_count", actor=SYSTEM)
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         engine.fire(APP, "stocktake", doc["id"], "post", actor=SYSTEM)
-        t_post = time.perf_counter() - t0
+        t_post, cpu_post = time.perf_counter() - t0, time.process_time() - c0
 
         with jimu.db.read() as c:
             on_hand = {b["item"]: b["on_hand"] for b in balances(c, APP, lg, warehouse=wh)}
@@ -91,11 +95,14 @@ def run(backend: str, url: str, n: int, moves: int) -> None:
         assert not wrong, f"{len(wrong)} items off their count after post, e.g. {wrong[:3]}"
         total = t_start + t_post
         extra = {"backend": backend, "lines": n, "movements_during_count": moves}
-        emit("stocktake.start", t_start, "s", **extra)
-        emit("stocktake.post", t_post, "s", **extra)
+        load = round(os.getloadavg()[0], 1)
+        extra = {**extra, "load_avg_1m": load}
+        emit("stocktake.start", t_start, "s", cpu_s=round(cpu_start, 3), **extra)
+        emit("stocktake.post", t_post, "s", cpu_s=round(cpu_post, 3), **extra)
         emit("stocktake.start_plus_post", total, "s", "ledger.adjust_plain (one posting of the same number of lines)",
-             plain, target_s=TARGET_S, met=total < TARGET_S, **extra)
-        emit("ledger.adjust_plain", plain, "s", **extra)
+             plain, target_s=TARGET_S, met=total < TARGET_S, cpu_s=round(cpu_start + cpu_post, 3),
+             baseline_cpu_s=round(plain_cpu, 3), **extra)
+        emit("ledger.adjust_plain", plain, "s", cpu_s=round(plain_cpu, 3), **extra)
     finally:
         jimu.close()
 

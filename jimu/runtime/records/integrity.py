@@ -28,17 +28,25 @@ def required(ent: EntitySpec, values: dict[str, Any], errors: list[FieldError], 
                 errors.append(FieldError(prefix + f.name, "required", f"{f.label.zh or f.name} is required / 必填"))
 
 def check_links(c: Connection, rt: AppRuntime, ent: EntitySpec, values: dict[str, Any],
-                 errors: list[FieldError], prefix: str) -> None:
+                 errors: list[FieldError], prefix: str, known: set[tuple[str, Any]] | None = None) -> None:
+    """A ``link.missing`` error per link naming no row. ``known``: (target, id) pairs
+    already found in this transaction (the rows of one child list share their warehouse:
+    it is looked up once)."""
     for f in ent.active_fields:
         if f.type != "link" or values.get(f.name) is None or not f.target:
             continue
         target = rt.tables.get(f.target)
         if target is None:
             continue
+        pair = (f.target, values[f.name])
+        if known is not None and pair in known:
+            continue
         stmt = rt.statement(("exists", f.target), lambda t=target: sa.select(t.c.id).where(
             t.c.id == sa.bindparam("_jimu_rid")))
         if c.execute(stmt, {"_jimu_rid": values[f.name]}).first() is None:
             errors.append(FieldError(prefix + f.name, "link.missing", f"{f.target} {values[f.name]} does not exist"))
+        elif known is not None:
+            known.add(pair)
 
 def check_unique(c: Connection, rt: AppRuntime, ent: EntitySpec, values: dict[str, Any],
                   errors: list[FieldError], prefix: str, rid: int | None) -> None:

@@ -385,6 +385,7 @@ class RecordService:
         coerced rows (for formulas on the parent)."""
         out: dict[str, list[dict[str, Any]]] = {}
         env = expression_env(self, c, rt, actor)
+        known: set[tuple[str, Any]] = set()
         for fname, rows in children.items():
             f = ent.field(fname)
             assert f is not None and f.target
@@ -396,7 +397,7 @@ class RecordService:
                 apply_defaults(rt, child, values, env)
                 if "id" not in row:
                     required(child, values, errs, p)
-                check_links(c, rt, child, values, errs, p)
+                check_links(c, rt, child, values, errs, p, known)
                 errors.extend(errs)
                 compute_formulas(rt, child, values, env)
                 coerced.append(values)
