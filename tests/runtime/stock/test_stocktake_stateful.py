@@ -117,6 +117,7 @@ class StocktakeLife(RuleBasedStateMachine):
         for t in self.takes.values():
             if t["state"] in ("counting", "counted") and key in t["lines"]:
                 t["moved"] = True
+                REACHED["moved_during_count"] += 1
 
     def _counter_view(self, tid: int) -> dict[str, Any]:
         """The stocktake as the counting role reads it (through the access layer)."""
@@ -124,7 +125,7 @@ class StocktakeLife(RuleBasedStateMachine):
         return policy.render("stocktake", self.jimu.records.get(APP, "stocktake", tid))
 
     @rule(keys=st.lists(st.sampled_from(KEYS), unique=True, max_size=2), blind=st.booleans(),
-          freeze=st.sampled_from((False, False, True)))
+          freeze=st.sampled_from((False, False, False, True)))
     def start(self, keys: list[str], blind: bool, freeze: bool) -> None:
         lines = [{"item": self.items[k], "warehouse": self.wh} for k in keys]
         doc = self.jimu.records.create(APP, "stocktake", {"warehouse": self.wh, "stocktake_line": lines,
@@ -142,8 +143,8 @@ class StocktakeLife(RuleBasedStateMachine):
                                  "blind": blind, "freeze": freeze}
 
     @precondition(_has("counting"))
-    @rule(i=st.integers(0, 9), counts=st.lists(st.integers(0, 12), min_size=2, max_size=2))
-    def count(self, i: int, counts: list[int]) -> None:
+    @rule(i=st.integers(0, 9), counts=st.lists(st.integers(0, 12), min_size=2, max_size=2), then_post=st.booleans())
+    def count(self, i: int, counts: list[int], then_post: bool) -> None:
         tid = self._pick(i, "counting")
         doc = self.jimu.records.get(APP, "stocktake", tid)
         rows = [{"id": ln["id"], "counted_qty": str(counts[KEYS.index(self._key(ln["item"]))])}
@@ -157,11 +158,15 @@ class StocktakeLife(RuleBasedStateMachine):
         assert all(ln["system_qty"] is not None and ln["variance"] is not None for ln in lines), lines
         if t["blind"]:
             REACHED["blind_submitted"] += 1
+        if then_post:  # the manager posts right away (else a later ``post`` step does)
+            self._post(tid)
 
     @precondition(_has("counted"))
     @rule(i=st.integers(0, 9))
     def post(self, i: int) -> None:
-        tid = self._pick(i, "counted")
+        self._post(self._pick(i, "counted"))
+
+    def _post(self, tid: int) -> None:
         t = self.takes[tid]
         held = [k for k, counted in t["lines"].items()
                 if counted != self.on_hand[k] and self._frozen_by(k, other_than=tid) is not None]
@@ -175,6 +180,7 @@ class StocktakeLife(RuleBasedStateMachine):
             raise AssertionError(f"post of {tid} moved {held}, frozen by another count")
         self.engine.fire(APP, "stocktake", tid, "post", actor=SYSTEM)
         t["state"] = "posted"
+        REACHED["posted"] += 1
         for k, counted in t["lines"].items():
             self.on_hand[k] = counted
         if t["moved"]:
@@ -210,7 +216,7 @@ def test_stocktake_life(backend: str, make_db_url: Callable[[str], str]) -> None
         StocktakeLife.jimu = jimu
         REACHED.clear()
         run_state_machine_as_test(StocktakeLife, settings=settings(
-            max_examples=20, stateful_step_count=20, deadline=None, derandomize=True, database=None,
+            max_examples=30, stateful_step_count=20, deadline=None, derandomize=True, database=None,
             phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
     finally:
         jimu.close()
