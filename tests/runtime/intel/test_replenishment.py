@@ -117,3 +117,33 @@ def test_rights(intel: IntelApp) -> None:
         replenishment_report(intel.policy("purchasing"), {})
     assert err.value.code == "forbidden.report"
     assert replenishment_report(intel.policy("sales"), {})["data"]
+
+
+def test_item_planning_fields(db_url: str) -> None:
+    """With the MRP unit's item fields (discrete manufacturing): P's own lead time 9 days,
+    order multiple 6 and minimum 20, default supplier S. Same sales as above (avg 2, σ 3.5277
+    over 10 days): safety = 1.6449 × 3.5276684 × 3 = 17.4080, reorder point = 2 × 9 + 17.4080
+    = 35.4080; position 10 + 5 = 15, so 35.4080 + 2 × 5 − 15 = 30.4080 → 36 (six sixes).
+    A lead time of 0 (the field's default) falls back to the param. The draft PO goes to S.
+    Mutation tried: ignoring item.lead_time_days (L = 4: reorder point 19.6053) fails."""
+    from jimu.templates_market.installer import install_cbu
+    from tests.runtime.intel.conftest import open_intel
+
+    with open_intel(db_url) as intel:
+        install_cbu(intel.jimu, "intel", "mrp", {}, sample_data=False)
+        s = intel.supplier("S")
+        p = intel.item("P1", "蓝莓", lead_time_days=9, order_multiple="6", min_order_qty="20", default_supplier=s)
+        q = intel.item("Q1", "山药", lead_time_days=0)
+        intel.stock(p, "30")
+        intel.stock(q, "5")
+        for qty, day in (("4", date(2026, 3, 2)), ("6", date(2026, 3, 5)), ("10", date(2026, 3, 9))):
+            intel.sell(p, qty, day)
+        intel.sell(q, "1", date(2026, 3, 9))
+        intel.on_order(p, "5")
+        rows = {r["item"]: r for r in replenishment_report(intel.policy("admin"), {
+            "days": "10", "lead_time_days": "4", "cover_days": "5"})["data"]}
+        assert (rows[p]["lead_time_days"], rows[p]["safety_stock"], rows[p]["reorder_point"],
+                rows[p]["suggested_qty"], rows[p]["supplier"]) == (9, "17.4080", "35.4080", "36.0000", s)
+        assert rows[q]["lead_time_days"] == 4
+        out = create_orders(intel.policy("admin"), {"warehouse": intel.warehouse, "rows": [{"item": p, "qty": "36"}]})
+        assert [o["supplier"] for o in out["orders"]] == [s] and out["refused"] == []
