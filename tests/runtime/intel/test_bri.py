@@ -78,3 +78,18 @@ def test_rights(intel: IntelApp) -> None:
     with pytest.raises(NotFound):
         bri_report(intel.policy("purchasing"), {})
     assert bri_report(intel.policy("manager"), {})["index"] is None  # nothing to measure yet
+
+
+def test_demand_sensing_of_a_steady_item(intel: IntelApp) -> None:
+    """10 a day, every day for 20 weeks: every method forecasts every backtest week exactly
+    (70), so the rolling 3-month WAPE is 0 and the score 100.0.
+    Mutation tried: pooling each item's ``actual`` as its error fails (WAPE 1, score 0)."""
+    from datetime import timedelta
+
+    x = intel.item("X1", "商品X", cost_price="1")
+    intel.stock(x, "100000")
+    for k in range(140):
+        intel.sell(x, "10", date(2026, 3, 10) - timedelta(days=k))
+    dims = {d["name"]: d for d in bri_report(intel.policy("manager"), {})["dimensions"]}
+    assert (dims["demand_sensing"]["value"], dims["demand_sensing"]["score"]) == ("0.0000", "100.0")
+    assert dims["demand_sensing"]["detail"] == {"items": 1}
