@@ -194,7 +194,7 @@ def bri_report(policy: AccessPolicy, params: Mapping[str, Any]) -> dict[str, Any
     window = _window(long, since)
     health = _inventory_health(policy, items, pos, window, until - timedelta(days=dead_days - 1), days)
     sensing = _demand_sensing(_window(long, history_since))
-    dims = []
+    dims: list[dict[str, Any]] = []
     for name, (value, detail) in (("supply_response", supply), ("inventory_health", health),
                                   ("demand_sensing", sensing), ("collaboration", collab)):
         formula = {k: v.format(dead=dead_days) for k, v in FORMULAS[name].items()}

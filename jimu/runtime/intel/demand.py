@@ -79,7 +79,8 @@ def stock_ledger(policy: AccessPolicy) -> Any:
 def clear_field(policy: AccessPolicy, entity: str, field: str) -> bool:
     """Whether ``entity.field`` exists and the caller reads it in clear (not hidden, not masked)."""
     ent = policy.rt.spec.entity(entity)
-    if ent is None or ent.field(field) is None or ent.field(field).archived:
+    spec = ent.field(field) if ent is not None else None
+    if spec is None or spec.archived:
         return False
     return policy.field_rule(entity, field).access in ("read", "write")
 

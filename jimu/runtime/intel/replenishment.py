@@ -135,7 +135,7 @@ def replenishment_report(policy: AccessPolicy, params: Mapping[str, Any]) -> dic
         dem = demand(conn, policy, lg, since, until, warehouse=warehouse)
         wanted = {i for i in items if i in pos or i in dem.by_item}
         lasts = last_suppliers(conn, policy, {i for i in wanted if not items[i].get("default_supplier")})
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in wanted:
         info = items[item]
         stock = pos.get(item, {"on_hand": Decimal(0), "on_order": Decimal(0), "reserved": Decimal(0)})
@@ -218,7 +218,7 @@ def create_orders(policy: AccessPolicy, body: Mapping[str, Any]) -> dict[str, An
         lasts = last_suppliers(conn, policy, {i for i, _ in rows if not items[i].get("default_supplier")})
     lang_en = str(body.get("lang") or "").startswith("en")
     groups: dict[int, list[tuple[int, Decimal]]] = {}
-    refused = []
+    refused: list[dict[str, Any]] = []
     for item, qty in rows:
         supplier = items[item].get("default_supplier") or lasts.get(item)
         if not supplier:
