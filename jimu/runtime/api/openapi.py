@@ -18,6 +18,7 @@ from jimu.platform.specs import EntitySpec, FieldSpec
 from jimu.platform.values import text_limit
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.access.sorting import may_sort_by
+from jimu.runtime.api.openapi_import import add_import
 from jimu.runtime.api.openapi_intel import add_intel
 from jimu.runtime.api.openapi_money import add_money
 from jimu.runtime.api.openapi_paths import (
@@ -208,6 +209,7 @@ def build_openapi(policy: AccessPolicy) -> dict[str, Any]:
     add_money(doc)
     add_stock_reports(doc)
     add_intel(doc)
+    add_import(doc)
     add_admin(doc)
     label = describe(spec.label, spec.name)
     return {

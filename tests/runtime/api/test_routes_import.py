@@ -269,3 +269,17 @@ def test_bad_requests(api: Api) -> None:
     assert r.status_code == 422 and r.json()["code"] == "import.mapping"
     r = api.client.post(f"/api/apps/{APP}/import/preview", files={"file": ("a.csv", io.BytesIO(b"a\n1\n"))})
     assert r.status_code == 401
+
+
+def test_openapi_per_caller(api: Api) -> None:
+    """The keeper may create items only: the import's entity lists just ``item`` and
+    there is no ``create_entity``; the admin's document has it. Mutation tried: listing
+    every visible entity (``p.can(e.name, "create")`` dropped in ``importable``) fails here."""
+    docs = {u: api.client.get(f"/api/apps/{APP}/openapi.json", headers=api.h(u)).json() for u in ("keeper", "admin")}
+    for doc in docs.values():
+        assert {"/api/apps/depot/import/preview", "/api/apps/depot/import"} <= set(doc["paths"])
+    body = docs["keeper"]["paths"]["/api/apps/depot/import"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["properties"]["entity"] == {"type": "string", "enum": ["item"]}
+    assert "create_entity" not in body["schema"]["properties"]
+    body = docs["admin"]["paths"]["/api/apps/depot/import"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["properties"]["entity"] == {"type": "string"} and "create_entity" in body["schema"]["properties"]
