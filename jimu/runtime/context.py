@@ -30,6 +30,7 @@ class Jimu:
         """Connect to ``url`` (default: JIMU_DATABASE_URL or ./jimu.db), creating or
         upgrading Jimu's system tables and what generated tables gain (their indexes)."""
         import jimu.runtime.automations  # noqa: F401 - registers the automation validators, consumer and schedules
+        import jimu.runtime.production  # noqa: F401 - the routing / operation report listener
         import jimu.runtime.rollups.tables  # noqa: F401 - the rollup record listener, also without ``upgrade``
         import jimu.runtime.stock  # noqa: F401 - stock actions and the batch quality listener
 
