@@ -14,6 +14,7 @@ __all__ = [
     "ApproverRule",
     "ApprovalStep",
     "ApprovalSpec",
+    "STAY",
     "TransitionSpec",
     "TimerSpec",
     "WorkflowSpec",
@@ -51,12 +52,17 @@ class ApprovalSpec(SpecModel):
     reject_to: str | None = None
 
 
+STAY = "*"  # a transition ``to`` that keeps the current state
+
+
 class TransitionSpec(SpecModel):
     """``partial_to``: the state taken instead of ``to`` when the transition's progress
     postings (``progress`` on a posting: e.g. a partial receipt) leave some line with a
     rest; the transition then usually also leaves from that state. ``progress``: the same
     declaration as a progress posting's (``lines``, ``quantity``, ``progress``, ``input``,
-    ``input_fields``) for when no posting carries it (a template without stock)."""
+    ``input_fields``) for when no posting carries it (a template without stock).
+    ``to: "*"`` (:data:`STAY`): the record stays in the state it was fired from (an
+    action such as invoicing what a partially shipped order has moved)."""
 
     name: str
     label: Label = Field(default_factory=Label)

@@ -30,7 +30,7 @@ from jimu.core.errors import Conflict, NotFound, PermissionDenied, TransitionNot
 from jimu.platform.actor import SYSTEM, Actor
 from jimu.platform.audit import record_audit
 from jimu.platform.specs import EntitySpec
-from jimu.platform.specs.workflow import TransitionSpec, WorkflowSpec
+from jimu.platform.specs.workflow import STAY, TransitionSpec, WorkflowSpec
 from jimu.runtime.apps import AppRuntime
 from jimu.runtime.records.computed import expression_env
 from jimu.runtime.workflow import approvals as ap
@@ -262,6 +262,8 @@ class WorkflowEngine:
         # Partial receipts/shipments: the per-line quantities are planned (and refused when
         # above what is left) before anything is written; the progress fields and the state
         # (``partial_to`` while a line has a rest) go with the transition's own update.
+        if to == STAY:  # ``to: "*"``: an action on the record that leaves it in its state
+            to = str(rec.get(wf.state_field))
         plans = plan_progress(c, rt, ent, t, rec, inputs)
         for plan in plans.values():
             data[plan.lines_field] = [{"id": ln["id"], plan.progress_field: plan.done[str(ln["id"])]}

@@ -13,7 +13,7 @@ from jimu.core.errors import ExpressionError
 from jimu.platform.expressions import compile_expression
 from jimu.platform.findings import Finding
 from jimu.platform.specs import AppSpec
-from jimu.platform.specs.workflow import TransitionSpec, WorkflowSpec
+from jimu.platform.specs.workflow import STAY, TransitionSpec, WorkflowSpec
 
 __all__ = ["workflow_findings"]
 
@@ -47,7 +47,7 @@ def _check(app: AppSpec, wf: WorkflowSpec) -> list[Finding]:
     role_names = {r.name for r in app.roles}
     for t in wf.transitions:
         tp = f"{base}.transitions.{t.name}"
-        targets = [t.to] + ([t.partial_to] if t.partial_to else [])
+        targets = [x for x in [t.to, t.partial_to] if x and x != STAY]  # ``*``: stays where it was
         for s in [*t.from_, *targets]:
             if s != "*" and s not in names:
                 out.append(Finding("WFV-E002", "error", tp, f"transition {t.name} uses unknown state '{s}'",
