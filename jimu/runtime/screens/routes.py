@@ -18,6 +18,7 @@
     POST /app/{app}/{entity}/_visible       GET /app/{app}/_options/{target}  GET /app/{app}/_scan/{target}
     GET  /app/{app}/_session                whether the session holds (JSON 200/401), for the live stream
     GET|POST /app/{app}/chat-order          paste a chat message, fix the parsed lines, create the draft order
+    GET|POST /app/{app}/import              upload a CSV/XLSX, map its columns, import (per-row error report)
     GET  /app/{app}/_trace/{id}             batch trace: genealogy graph, affected customers (?direction=down|up)
     /static/jimu/...                        vendored htmx, Alpine.js, SortableJS, ECharts + jimu.css/js
 """
@@ -33,6 +34,7 @@ from jimu.runtime.screens import views_chat as chat
 from jimu.runtime.screens import views_detail as detail
 from jimu.runtime.screens import views_form as form
 from jimu.runtime.screens import views_home as home
+from jimu.runtime.screens import views_import as imports
 from jimu.runtime.screens import views_list as lists
 from jimu.runtime.screens import views_trace as trace
 from jimu.runtime.screens.base import STATIC_PREFIX
@@ -61,6 +63,8 @@ def routes() -> list[BaseRoute]:
         Route(a + "/_session", home.session_page, methods=["GET"]),
         Route(a + "/chat-order", chat.chat_order_page, methods=["GET"]),
         Route(a + "/chat-order", chat.chat_order_submit, methods=["POST"]),
+        Route(a + "/import", imports.import_page, methods=["GET"]),
+        Route(a + "/import", imports.import_submit, methods=["POST"]),
         Route(a + "/_trace/{id}", trace.trace_page, methods=["GET"]),
         Route(e, lists.list_page, methods=["GET"]),
         Route(e + "/export.{fmt:str}", lists.export_page, methods=["GET"]),
