@@ -94,10 +94,10 @@ def on_count(jimu: Any, conn: Connection, rt: Any, ent: Any, doc: Mapping[str, A
         return bool(ids)
     rows: list[dict[str, Any]] = []
     seen = set()
-    for ln in lines:
+    for ln in lines:  # an item counted batch by batch shows its shortfall once, on its first line
         key = str(ln.get("item"))
+        rows.append({"id": ln["id"], target: Decimal(0) if key in seen else short.get(key, Decimal(0))})
         seen.add(key)
-        rows.append({"id": ln["id"], target: short.get(key, Decimal(0))})
     for key in sorted(set(short) - seen):
         rows.append({"item": int(key), "warehouse": warehouse, "system_qty": _on_hand(conn, rt, key, warehouse),
                      target: short[key], **{n: doc.get(n) for n in spec.get("copy") or ()}})
