@@ -146,7 +146,9 @@ async def home_page(request: Request) -> Response:
         entries = list_inbox(c, s.app, s.actor.username or "", limit=10)
     assert s.policy is not None
     chat = s.policy.can("item", "read") and s.policy.can("sales_order", "create")
-    return s.render("home.html", inbox=entries, chat_order=chat)
+    importer = any(s.policy.parent_link(e.name) is None and s.policy.can(e.name, "create")
+                   for e in s.policy.visible_entities())
+    return s.render("home.html", inbox=entries, chat_order=chat, importer=importer)
 
 
 @screen

@@ -28,6 +28,7 @@ def test_page_is_script_free_in_both_languages(login: Any) -> None:
         r = login("purchasing", lang).get(URL)
         assert r.status_code == 200 and title in r.text and 'type="file"' in r.text
         assert not re.search(r"<script(?![^>]*\bsrc=)", r.text) and not re.search(r"\son[a-z]+=", r.text)
+    assert URL in login("purchasing").get("/app/standard/").text
 
 
 def test_bad_row_reported_then_clean_import(login: Any, std: Any) -> None:
