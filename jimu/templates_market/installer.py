@@ -110,9 +110,11 @@ def _check_conflicts(plan: MergePlan, pkg: CbuPackage) -> None:
 
 def install_cbus(jimu: Any, app_name: str, requested: list[tuple[str, str | None]], *,
                  params: Mapping[str, Mapping[str, Any]] | None = None, sample_data: bool = True,
-                 template: str | None = None, label: Any = None, author: str | None = "admin") -> InstallResult:
+                 template: str | None = None, label: Any = None, author: str | None = "admin",
+                 no_samples: frozenset[str] = frozenset()) -> InstallResult:
     """Install ``requested`` units (name, version range) and their dependencies into
-    ``app_name`` (created when missing) with one publish."""
+    ``app_name`` (created when missing) with one publish; the units in ``no_samples`` load
+    no sample data."""
     started = time.perf_counter()
     catalog = catalog_for(jimu)
     result = InstallResult(app_name, template=template)
@@ -146,7 +148,7 @@ def install_cbus(jimu: Any, app_name: str, requested: list[tuple[str, str | None
     for pkg in order:
         load_actions(pkg)
     if sample_data and order:
-        reinstalled = {n for n, u in have.items() if u.status == "uninstalled"}
+        reinstalled = {n for n, u in have.items() if u.status == "uninstalled"} | set(no_samples)
         result.sample_rows = _load_samples(jimu, app_name, order, reinstalled)
     ctx = InstallContext(jimu, app_name, order, {n: s[1] for n, s in snapshots.items()}, result)
     for step in collect("jimu_template_install_steps"):
@@ -193,7 +195,8 @@ def install_template(jimu: Any, app_name: str, template_id: str, params: Mapping
         per_unit.setdefault(name, dict(top))
     return install_cbus(jimu, app_name, [(u.name, u.version) for u in m.cbus], params=per_unit,
                         sample_data=sample_data and m.sample_data, template=template_id,
-                        label=m.title.model_dump(), author=author)
+                        label=m.title.model_dump(), author=author,
+                        no_samples=frozenset(u.name for u in m.cbus if not u.sample_data))
 
 
 def install(jimu: Any, app_name: str, template: str, params: Mapping[str, Any] | None = None,

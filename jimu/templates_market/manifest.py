@@ -183,6 +183,9 @@ class TemplateCbu(SpecModel):
     name: str
     version: str = "*"
     params: dict[str, Any] = Field(default_factory=dict)
+    #: False: the template's demo leaves this unit's sample data out (a template bringing
+    #: its own catalogue, e.g. catering's dishes and ingredients instead of groceries).
+    sample_data: bool = True
 
 
 class TemplateManifest(SpecModel):

@@ -252,8 +252,19 @@ def test_fefo_off_is_flagged_for_catering(jimu: Any, ct: dict[str, Any]) -> None
 
 
 def test_catering_demo_sample_data(jimu: Any) -> None:
+    """The demo is the restaurant's own data: 9 ingredients, semi-finished goods and dishes,
+    a central kitchen and two stores, 3 suppliers; none of the standard units' groceries.
+
+    Mutation tried: the installer ignoring a template unit's ``sample_data: false``: the
+    grocery catalogue comes back (items far above 9, warehouses above 3)."""
     result = install_template(jimu, "demo", "catering", sample_data=True)
     assert result.sample_rows["bom"] == 3 and result.sample_rows["dish_sale"] == 1
+    assert (result.sample_rows["item"], result.sample_rows["warehouse"], result.sample_rows["supplier"]) == (9, 3, 3)
+    assert "customer" not in result.sample_rows and "sales_order" not in result.sample_rows
+    skus = {r["sku"] for r in jimu.records.list("demo", "item", limit=100).data}
+    assert all(s.startswith(("CT-", "SEMI-", "DISH-")) for s in skus) and len(skus) == 9
+    sites = {r["name"]: r["site_type"] for r in jimu.records.list("demo", "warehouse", limit=100).data}
+    assert sites == {"中央厨房(嘉定)": "central_kitchen", "人民广场店": "store", "徐家汇店": "store"}
     eng = WorkflowEngine(jimu)
     sale = jimu.records.list("demo", "dish_sale").data[0]
     assert eng.fire("demo", "dish_sale", sale["id"], "post", actor=CASHIER)["state"] == "posted"
