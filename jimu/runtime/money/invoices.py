@@ -47,7 +47,7 @@ def issue_values(spec: Any, inv: Mapping[str, Any], today: date) -> dict[str, An
     """The figures an invoice gets when issued: ``amount`` (Σ line amounts rounded to the
     invoice currency when it has lines, else as given), ``base_amount``, ``open_amount``
     (amount − paid), ``open_base_amount`` and ``due_date`` (invoice date + payment terms
-    when empty). 422 naming the field when the kind's partner or a positive amount is missing."""
+    when empty). A credit note (``sales_return`` set) gets −Σ lines. 422 naming the field when the kind's partner or a positive amount is missing."""
     kind = str(inv.get("kind") or "")
     errors: list[FieldError] = []
     partner = PARTNER.get(kind)
@@ -63,7 +63,12 @@ def issue_values(spec: Any, inv: Mapping[str, Any], today: date) -> dict[str, An
         amount = round_to(sum((_dec(line.get("amount")) for line in lines), Decimal(0)), currency)
     else:
         amount = round_to(_dec(inv.get("amount")), currency)
-    if amount <= 0:
+    if inv.get("sales_return") is not None:  # a credit note: negative towards the receivables
+        amount = -amount
+        if amount >= 0:
+            errors.append(FieldError("amount", "invoice.amount", f"a credit note needs lines worth more than 0 "
+                                     f"(got {-amount}) / 红字发票金额必须大于 0(当前 {-amount})"))
+    elif amount <= 0:
         errors.append(FieldError("amount", "invoice.amount", f"the amount must be positive (got {amount}) / "
                                  f"发票金额必须大于 0(当前 {amount})"))
     fx = _dec(inv.get("fx_rate") or 1)

@@ -25,6 +25,10 @@ to the base currency, for a receipt; the negative of it for a disbursement (payi
 CNY for the same USD is a loss). Positive is a gain, negative a loss. A record's version check
 refuses a concurrent change of the same invoice (409), so two payments never both spend
 the same open amount.
+
+A payment naming a ``credit_note`` moves no cash: the credit note is offset against the
+allocated invoices instead (:mod:`jimu.runtime.money.credit_notes`), with no exchange
+difference.
 """
 
 from __future__ import annotations
@@ -120,11 +124,17 @@ def post_payment(jimu: Any, conn: Connection, app: str, payment_id: Any, actor: 
     rt = jimu.apps.get(app, conn)
     payment = jimu.records.get(app, PAYMENT, payment_id, conn=conn)
     ids = sorted({int(a["invoice"]) for a in payment.get("allocations") or [] if a.get("invoice") is not None})
-    _lock(jimu, conn, rt, ids)
+    _lock(jimu, conn, rt, sorted(set(ids) | ({int(payment["credit_note"])} if payment.get("credit_note") else set())))
     invoices = {i: jimu.records.get(app, INVOICE, i, conn=conn) for i in ids}
     per = check_allocations(payment, invoices)
+    if payment.get("credit_note") is not None:  # no cash: the credit note pays (credit_notes.py)
+        from jimu.runtime.money.credit_notes import apply_credit_note
+
+        apply_credit_note(jimu, conn, rt, payment, sum(per.values(), Decimal(0)), actor)
+    else:
+        base = str(settings(rt.spec)["base_currency"])
+        _realize_fx(jimu, conn, rt, payment, invoices, per, base, actor)
     base = str(settings(rt.spec)["base_currency"])
-    _realize_fx(jimu, conn, rt, payment, invoices, per, base, actor)
     engine = WorkflowEngine(jimu)
     for inv_id in ids:
         inv = invoices[inv_id]
