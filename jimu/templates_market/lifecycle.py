@@ -93,6 +93,7 @@ def upgrade_cbu(jimu: Any, app: str, cbu: str, version: str | None = None, *, dr
     draft = jimu.store.draft(app).dump()
     keys = list(dict.fromkeys([*theirs, *row.contribution]))
     plan = plan_merge(row.contribution, theirs, flatten_app(draft, keys), resolutions)
+    _keep_handed_over(plan, cbu, units)
     result = UpgradeResult(app, cbu, row.version, pkg.version, plan, dry_run=dry_run,
                            version=jimu.store.published_version(app))
     if dry_run or plan.conflicts:
@@ -109,6 +110,18 @@ def upgrade_cbu(jimu: Any, app: str, cbu: str, version: str | None = None, *, dr
     load_actions(pkg)
     result.applied, result.version = True, pub.version
     return result
+
+
+def _keep_handed_over(plan: Any, cbu: str, units: dict[str, Any]) -> None:
+    """A key the unit drops that another installed unit now contributes (e.g. the quarantine
+    write-off moved from batch_tracking 1.1 into stock 1.3) was handed over, not removed:
+    the step becomes a keep, so upgrading the old owner does not archive it."""
+    from jimu.templates_market.merge3 import MergeStep
+
+    others = {k: name for name, u in units.items() if name != cbu for k in (u.contribution or {})}
+    for i, step in enumerate(plan.steps):
+        if step.action == "remove" and step.key in others:
+            plan.steps[i] = MergeStep(step.key, "keep", f"now contributed by {others[step.key]}; kept")
 
 
 def rename_values(jimu: Any, app: str, renames: Any) -> int:
