@@ -206,3 +206,47 @@ def test_catering_lunch(lunch: tuple[Http, dict[str, Any]]) -> None:
     r = s.get("manager", "data/stock_shortfall", limit=100)
     assert {(x["state"], x["stocktake"]) for x in r.json()["data"]} == {("counted", st["id"])}
     assert verify(s.jimu.db, APP) == []
+
+
+def test_prep_suggestion_from_the_last_four_same_weekdays(lunch: tuple[Http, dict[str, Any]]) -> None:
+    """Monday 2026-01-05 at store A: on the four Mondays before, 牛肉面 sold 8 at 11:00 UTC and 2
+    at 17:00, then 10 + 2, 12 + 2, 14 + 2: 10, 12, 14, 16 bowls, 52 / 4 = 13 to prepare; the
+    peak hour is 11 with (8 + 10 + 12 + 14) / 4 = 11. Not counted: a Tuesday's 100, a draft
+    Monday sale of 50, store B's 30.
+
+    Mutation tried: the weekday filter off (``sale_date.in_(days)`` dropped): the Tuesday's
+    100 counts (portions 38, not 13)."""
+    from datetime import UTC, datetime
+
+    from jimu.platform.actor import Actor
+    from jimu.runtime.workflow.engine import WorkflowEngine
+
+    s, ids = lunch
+    eng, cashier = WorkflowEngine(s.jimu), Actor("cashier", ("sales",))
+
+    def sold(store: int, day: str, hour: int, bowls: int, post: bool = True) -> None:
+        previous = clock_mod.set_clock(clock_mod.ManualClock(frozen=datetime.fromisoformat(f"{day}T{hour:02d}:10:00")
+                                                             .replace(tzinfo=UTC)))
+        try:
+            sale = s.jimu.records.create(APP, "dish_sale", {"store": store, "sale_date": day, "lines": [
+                {"dish": ids["DISH"], "qty": bowls, "price": "32.00"}]}, actor=cashier)
+            if post:
+                eng.fire(APP, "dish_sale", sale["id"], "post", actor=cashier)
+        finally:
+            clock_mod.set_clock(previous)
+
+    for day, lunch_bowls in (("2025-12-08", 8), ("2025-12-15", 10), ("2025-12-22", 12), ("2025-12-29", 14)):
+        sold(ids["A"], day, 11, lunch_bowls)
+        sold(ids["A"], day, 17, 2)
+    sold(ids["A"], "2025-12-30", 11, 100)
+    sold(ids["A"], "2025-12-29", 12, 50, post=False)
+    sold(ids["B"], "2025-12-29", 11, 30)
+    r = s.get("warehouse", "reports/prep-suggestion", store=ids["A"], date="2026-01-05")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["days"] == ["2025-12-08", "2025-12-15", "2025-12-22", "2025-12-29"]
+    assert body["dishes"] == [{"dish": ids["DISH"], "portions": 13, "peak_hour": 11, "peak_portions": 11,
+                               "history": ["10", "12", "14", "16"]}]
+    # a role without dish sales does not see them (the gate answers 404 for an unreadable entity)
+    assert s.get("purchasing", "reports/prep-suggestion", store=ids["A"]).status_code == 404
+    assert s.get("warehouse", "reports/prep-suggestion").status_code == 422

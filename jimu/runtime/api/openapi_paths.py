@@ -308,6 +308,7 @@ def add_stock_reports(doc: Doc) -> None:
     their quantities (:func:`jimu.runtime.stock.accuracy.may_see_accuracy`)."""
     from jimu.runtime.stock.accuracy import may_see_accuracy
 
+    _add_prep(doc)
     if not may_see_accuracy(doc.policy):
         return
     row = doc.ref("InventoryAccuracyRow", {"type": "object", "required": [
@@ -333,6 +334,32 @@ def add_stock_reports(doc: Doc) -> None:
                                                                "default": 90}}],
            description="Stocktakes posted with a count_date in (to - days, to], to = the app clock's date. "
                        "Needs read on stocktake (its row filter applies) with the line quantities visible.")
+
+
+def _add_prep(doc: Doc) -> None:
+    """The catering prep suggestion, wherever the app keeps stock and the caller reads
+    warehouses, as the trace is (an app without dish sales answers 404 ``entity.not_found``;
+    a caller who may not read dish sales, 404 too)."""
+    spec = doc.policy.rt.spec
+    if spec.ledger("stock") is None or spec.entity("warehouse") is None or not doc.policy.can("warehouse", "read"):
+        return
+    dish = doc.ref("PrepSuggestionDish", {"type": "object", "required": [
+        "dish", "portions", "peak_hour", "peak_portions", "history"], "properties": {
+        "dish": {"type": "integer"}, "portions": {"type": "integer", "description": "average of the four days, rounded up"},
+        "peak_hour": {"type": "integer", "description": "hour (UTC) with the most portions over the four days"},
+        "peak_portions": {"type": "integer"},
+        "history": {"type": "array", "items": DECIMAL, "description": "portions of each day, oldest first"}}})
+    report = doc.ref("PrepSuggestion", {"type": "object", "required": ["store", "date", "days", "dishes"], "properties": {
+        "store": {"type": "integer"}, "date": {"type": "string", "format": "date"},
+        "days": {"type": "array", "items": {"type": "string", "format": "date"}},
+        "dishes": {"type": "array", "items": dish}}})
+    doc.op(f"/api/apps/{doc.app}/reports/prep-suggestion", "get", "get_prep_suggestion_report", "reports",
+           "peak-hour prep suggestion per dish (备餐建议) from the last four same weekdays",
+           ok("the dishes to prepare at the store", report),
+           params=[{"name": "store", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                   {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}}],
+           description="Posted dish sales of the store on date - 7, - 14, - 21, - 28 (date defaults to today); "
+                       "needs read on dish_sale and its lines (row filter applies).")
 
 
 def add_caller_routes(doc: Doc) -> None:

@@ -14,6 +14,7 @@ from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of
 from jimu.runtime.api.util import json_response, path_param
 from jimu.runtime.stock.accuracy import DEFAULT_DAYS, accuracy_report
+from jimu.runtime.stock.prep import prep_suggestion
 
 __all__ = ["routes"]
 
@@ -41,5 +42,29 @@ async def inventory_accuracy(request: Request) -> Response:
     return json_response(accuracy_report(policy, warehouse, days))
 
 
+async def prep(request: Request) -> Response:
+    """``GET /api/apps/{app}/reports/prep-suggestion?store=&date=`` (catering): per dish the
+    portions to prepare and the peak hour, from the last four same weekdays."""
+    from datetime import date
+
+    from jimu.core import clock
+
+    q = request.query_params
+    unknown = [k for k in q if k not in ("store", "date")]
+    if unknown:
+        raise ValidationError("unknown query parameters", errors=[
+            FieldError(k, "filter.unknown", "filter by one of: store, date") for k in unknown])
+    store = _int(q.get("store"), "store", 1)
+    if store is None:
+        raise ValidationError("store is required", errors=[FieldError("store", "required", "门店必填 / the store")])
+    try:
+        day = date.fromisoformat(q["date"]) if q.get("date") else clock.today()
+    except ValueError:
+        raise ValidationError("date: YYYY-MM-DD", errors=[FieldError("date", "type", "日期格式 YYYY-MM-DD / a date")]) from None
+    policy = AccessPolicy.for_actor(jimu_of(request), path_param(request, "app"), current_actor(request))
+    return json_response(prep_suggestion(policy, store, day))
+
+
 def routes() -> list[BaseRoute]:
-    return [Route("/api/apps/{app}/reports/inventory-accuracy", inventory_accuracy, methods=["GET"])]
+    return [Route("/api/apps/{app}/reports/inventory-accuracy", inventory_accuracy, methods=["GET"]),
+            Route("/api/apps/{app}/reports/prep-suggestion", prep, methods=["GET"])]
