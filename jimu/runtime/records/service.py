@@ -27,11 +27,12 @@ from jimu.platform.hooks import collect
 from jimu.platform.specs import EntitySpec
 from jimu.runtime.apps import AppRegistry, AppRuntime
 from jimu.runtime.records.autonumber import next_number, next_numbers
+from jimu.runtime.records.bulk_children import insert_children
 from jimu.runtime.records.children import child_direct, parent_link
 from jimu.runtime.records.codec import columns_for, row_to_record
 from jimu.runtime.records.computed import apply_defaults, compute_formulas, expression_env, run_validations
 from jimu.runtime.records.integrity import changes as field_changes
-from jimu.runtime.records.integrity import check_links, check_unique, referencing, required
+from jimu.runtime.records.integrity import check_links, check_unique, prefetch_links, referencing, required
 from jimu.runtime.records.query import ListResult, list_records
 from jimu.runtime.records.validate import check_input
 
@@ -186,7 +187,7 @@ class RecordService:
             if errs:
                 raise ValidationError(f"{entity} {rid} has invalid fields", errors=errs)
             for fname in children:
-                self._replace_children(c, rt, ent, rid, fname, children[fname], actor)
+                self._replace_children(c, rt, ent, rid, fname, children[fname], actor, child_recs.get(fname))
             lists_from: Mapping[str, Any] = before
             if children:
                 lists_from = self._by_id(c, rt, ent, rid)
@@ -353,15 +354,10 @@ class RecordService:
         for fname, rows in children.items():
             f = ent.field(fname)
             assert f is not None and f.target
-            child = rt.entity(f.target)
-            out = stored_lists.setdefault(fname, [])
-            for i, crow in enumerate(rows):
-                # _prepare_children above checked every child row's links.
-                _cid, crec = self._insert_stored(c, rt, child, crow, actor, parent_id=rid, idx=i,
-                                                 prefix=f"{prefix}{fname}[{i}].", links_checked=True)
-                assert crec is not None
-                crec.pop("_parent_id", None)
-                out.append(crec)
+            # _prepare_children above checked every child row's links; one insert per list.
+            stored_lists[fname] = insert_children(self, c, rt, rt.entity(f.target), rid, list(enumerate(rows)), actor,
+                                                  prefix=f"{prefix}{fname}", returning=True,
+                                                  prepared=child_recs[fname])
         if not is_child and stored is not None:
             # What _attach_children reads for a new record: every child list, in insert order.
             for f in ent.active_fields:
@@ -390,13 +386,18 @@ class RecordService:
             f = ent.field(fname)
             assert f is not None and f.target
             child = rt.entity(f.target)
-            coerced = []
+            checked = []
             for i, row in enumerate(rows):
                 p = f"{prefix}{fname}[{i}]."
                 values, _, errs = check_input(child, row, creating="id" not in row, prefix=p)
                 apply_defaults(rt, child, values, env)
                 if "id" not in row:
                     required(child, values, errs, p)
+                checked.append((p, values, errs))
+            # The rows' links looked up in one query per target, not one per row.
+            prefetch_links(c, rt, child, [values for _p, values, _e in checked], known)
+            coerced = []
+            for p, values, errs in checked:
                 check_links(c, rt, child, values, errs, p, known)
                 errors.extend(errs)
                 compute_formulas(rt, child, values, env)
@@ -405,7 +406,10 @@ class RecordService:
         return out
 
     def _replace_children(self, c: Connection, rt: AppRuntime, ent: EntitySpec, rid: int, fname: str,
-                          rows: list[Mapping[str, Any]], actor: Actor) -> None:
+                          rows: list[Mapping[str, Any]], actor: Actor,
+                          prepared: list[dict[str, Any]] | None = None) -> None:
+        """Insert, update and delete child rows so the list is ``rows``; ``prepared``: the
+        rows as ``_prepare_children`` checked them (new rows are not checked twice)."""
         f = ent.field(fname)
         assert f is not None and f.target
         child = rt.entity(f.target)
@@ -416,12 +420,11 @@ class RecordService:
         invalid: list[FieldError] = []
         changed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         at = now()
+        new_rows: list[tuple[int, Mapping[str, Any]]] = []
         for i, row in enumerate(rows):
             cid = row.get("id")
             if cid is None:
-                # update() ran _prepare_children on these rows: their links are checked.
-                self._insert(c, rt, child, row, actor, parent_id=rid, idx=i, prefix=f"{fname}[{i}].",
-                             links_checked=True)
+                new_rows.append((i, row))
                 continue
             cid = _as_id(cid)
             if cid not in existing:
@@ -436,6 +439,11 @@ class RecordService:
             cols = columns_for(child, {cf.name: merged.get(cf.name) for cf in child.active_fields if cf.stored})
             cols.update(_idx=i, updated_at=at, updated_by=actor.username, version=existing[cid]["version"] + 1)
             changed.setdefault(tuple(cols), []).append({"_jimu_id": cid, **{f"_v_{k}": v for k, v in cols.items()}})
+        # update() ran _prepare_children on the new rows: their links are checked. One
+        # executemany for all of them (a count's 5,000 lines at start), and an invalid new
+        # row is still the error answered, as when rows were inserted one by one.
+        insert_children(self, c, rt, child, rid, new_rows, actor, prefix=fname, returning=False,
+                        prepared=None if prepared is None else [prepared[i] for i, _row in new_rows])
         if invalid:
             raise ValidationError(f"{ent.name} {rid} has invalid {fname} rows", errors=invalid)
         # One executemany per column set (the rows of one list share it): a count of 5,000
