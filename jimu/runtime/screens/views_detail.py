@@ -57,7 +57,10 @@ def _transition_views(s: Screen, wf: WorkflowSpec, names: list[str], errors: dic
                    "error": errors.get(f.name) if failed == name else None,
                    "lines": line_input_rows(s, wf.entity, per_line[f.name], record) if f.name in per_line else None}
                   for f in t.inputs]
-        out.append({"name": t.name, "label": s.label(t.label, t.name), "inputs": inputs,
+        # Only optional inputs, none per line (e.g. submit's credit override_reason): one click
+        # fires it; the "…" beside it opens the dialog for whoever needs the inputs.
+        quick = not any(f["required"] or f["lines"] is not None for f in inputs)
+        out.append({"name": t.name, "label": s.label(t.label, t.name), "inputs": inputs, "quick": quick,
                     "kind": vote_kind(t) or ("danger" if t.name in ("cancel", "reject") else "primary"),
                     "open": failed == name})
     return out
