@@ -34,30 +34,14 @@ from jimu.core import clock
 from jimu.runtime.api.app import create_app
 from jimu.runtime.context import Jimu
 from jimu.templates_market.installer import install_template
+from tests.bearer import BearerClient
 
 APP = "food"
 USERS = ("admin", "manager", "warehouse", "sales", "finance", "purchasing")
 BASE = f"/api/apps/{APP}/data"
 
 
-class Http:
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.tokens: dict[str, str] = {}
-
-    def h(self, user: str) -> dict[str, str]:
-        if user not in self.tokens:
-            r = self.client.post("/api/auth/token", json={"username": user, "password": user})
-            assert r.status_code == 200, r.text
-            self.tokens[user] = r.json()["access_token"]
-        return {"Authorization": f"Bearer {self.tokens[user]}"}
-
-    def get(self, user: str, url: str, **params: Any) -> Any:
-        return self.client.get(url, params=params, headers=self.h(user))
-
-    def post(self, user: str, url: str, body: Any = None) -> Any:
-        return self.client.post(url, json=body, headers=self.h(user))
-
+class Http(BearerClient):
     def create(self, user: str, entity: str, body: dict[str, Any]) -> dict[str, Any]:
         r = self.post(user, f"{BASE}/{entity}", body)
         assert r.status_code == 201, r.text

@@ -23,6 +23,7 @@ from jimu.runtime.api.app import create_app
 from jimu.runtime.context import Jimu
 from jimu.runtime.intel.chat_orders import clear_cache
 from jimu.templates_market.installer import install_template
+from tests.bearer import BearerClient
 from tests.runtime.intel.corpus_eval import load_catalogue
 
 APP = "standard"
@@ -31,24 +32,13 @@ PARSE, CREATE = f"/api/apps/{APP}/chat-orders/parse", f"/api/apps/{APP}/chat-ord
 MESSAGE = "李姐：要2盒蓝莓+1袋山药，水饺2袋"
 
 
-class Client:
+class Client(BearerClient):
     def __init__(self, client: TestClient, ids: dict[str, int]) -> None:
-        self.client = client
+        super().__init__(client)
         self.ids = ids
-        self.tokens: dict[str, str] = {}
 
-    def h(self, user: str) -> dict[str, str]:
-        if user not in self.tokens:
-            r = self.client.post("/api/auth/token", json={"username": user, "password": user})
-            assert r.status_code == 200, r.text
-            self.tokens[user] = r.json()["access_token"]
-        return {"Authorization": f"Bearer {self.tokens[user]}"}
-
-    def post(self, user: str | None, url: str, body: Any) -> Any:
+    def post(self, user: str | None, url: str, body: Any = None, **kw: Any) -> Any:
         return self.client.post(url, json=body, headers=self.h(user) if user else {})
-
-    def get(self, user: str, url: str) -> Any:
-        return self.client.get(url, headers=self.h(user))
 
 
 def problem(r: Any, status: int, code: str | None = None) -> dict[str, Any]:

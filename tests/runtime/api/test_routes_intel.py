@@ -12,29 +12,14 @@ import pytest
 from starlette.testclient import TestClient
 
 from jimu.runtime.api.app import create_app
+from tests.bearer import BearerClient
 from tests.runtime.intel.conftest import APP, IntelApp, open_intel
 
 ROLES = ("admin", "manager", "purchasing", "sales", "warehouse")
 BASE = f"/api/apps/{APP}/reports"
 
 
-class Http:
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.tokens: dict[str, str] = {}
-
-    def h(self, user: str) -> dict[str, str]:
-        if user not in self.tokens:
-            r = self.client.post("/api/auth/token", json={"username": user, "password": user})
-            assert r.status_code == 200, r.text
-            self.tokens[user] = r.json()["access_token"]
-        return {"Authorization": f"Bearer {self.tokens[user]}"}
-
-    def get(self, user: str, url: str, **params: Any) -> Any:
-        return self.client.get(url, params=params, headers=self.h(user))
-
-    def post(self, user: str, url: str, body: Any) -> Any:
-        return self.client.post(url, json=body, headers=self.h(user))
+Http = BearerClient
 
 
 @pytest.fixture

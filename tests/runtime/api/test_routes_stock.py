@@ -13,29 +13,14 @@ from starlette.testclient import TestClient
 from jimu.runtime.api.app import create_app
 from jimu.runtime.context import Jimu
 from jimu.templates_market.installer import install_template
+from tests.bearer import BearerClient
 
 APP, OTHER = "standard", "other"
 USERS = ("admin", "warehouse", "manager", "sales")
 URL = f"/api/apps/{APP}/ledgers/stock/discrepancies"
 
 
-class Client:
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.tokens: dict[str, str] = {}
-
-    def h(self, user: str) -> dict[str, str]:
-        if user not in self.tokens:
-            r = self.client.post("/api/auth/token", json={"username": user, "password": user})
-            assert r.status_code == 200, r.text
-            self.tokens[user] = r.json()["access_token"]
-        return {"Authorization": f"Bearer {self.tokens[user]}"}
-
-    def get(self, user: str, url: str, **params: Any) -> Any:
-        return self.client.get(url, params=params, headers=self.h(user))
-
-    def post(self, user: str, url: str, body: Any = None, **kw: Any) -> Any:
-        return self.client.post(url, json=body, headers={**self.h(user), **kw.pop("headers", {})}, **kw)
+Client = BearerClient
 
 
 def problem(r: Any, status: int, field: str | None = None) -> dict[str, Any]:
