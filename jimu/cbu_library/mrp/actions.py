@@ -67,7 +67,7 @@ def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict
         number = str(run.get("changed_document") or "").strip()
         found = data.items_of_document(conn, rt, number)
         if found is None:
-            raise ValidationError(f"no sales, purchase or work order numbered {number!r} (找不到单据 {number})",
+            raise ValidationError(f"no sales, purchase or work order or transfer numbered {number!r} (找不到单据 {number})",
                                   code="mrp.document", errors=[FieldError("changed_document", "not_found", number)])
         reached = _closure(found[1], boms)
     world = data.load_world(conn, rt, run["warehouse"], cal.start, only=reached, boms=boms)

@@ -13,7 +13,10 @@ Rules (DESIGN 16):
   work order without components explodes its BOM (scrap included).
 - Scheduled receipts: open purchase orders' open quantity (``qty − received_qty``) on
   ``expected_date`` (else the run date); open work orders' ``qty − completed_qty`` on
-  ``planned_end`` (else ``planned_date``).
+  ``planned_end`` (else ``planned_date``); transfers in transit to the warehouse (shipped,
+  not received: state ``in_transit``) the quantity of each line (or of a single-item
+  transfer) on ``expected_date`` (else the run date). The source warehouse lost that stock
+  at shipping already: nothing is counted there.
 - On hand: the warehouse's ``on_hand`` in the stock ledger (every batch). Reservations
   are not subtracted: the documents holding them are demand already.
 """
@@ -33,12 +36,13 @@ from jimu.platform.schema import column_name
 from jimu.runtime.apps import AppRuntime
 from jimu.runtime.mrp.engine import Component, Demand, PlanItem, Receipt, Structure
 
-__all__ = ["OPEN_SO", "OPEN_PO", "OPEN_WO", "World", "load_world", "load_structure", "last_suppliers",
+__all__ = ["OPEN_SO", "OPEN_PO", "OPEN_WO", "IN_TRANSIT", "World", "load_world", "load_structure", "last_suppliers",
            "items_of_document"]
 
 OPEN_SO = ("draft", "pending_approval", "approved", "partially_shipped")
 OPEN_PO = ("draft", "submitted", "approved", "partially_received")
 OPEN_WO = ("draft", "released", "in_progress")
+IN_TRANSIT = ("in_transit",)
 _ZERO = Decimal(0)
 _CHUNK = 900  # ids per IN list (SQLite's bound-parameter limit is 999 on old builds)
 
@@ -182,7 +186,35 @@ def load_world(conn: Connection, rt: AppRuntime, warehouse: Any, run_date: date,
         w.receipts.append(Receipt(int(po["l_item"]), qty, _first(po["h_expected_date"], run_date),
                                   str(po["h_number"] or po["doc_id"])))
     _work_orders(conn, rt, warehouse, run_date, w, planned)
+    _transfers_in(conn, rt, warehouse, run_date, w, planned)
     return w
+
+
+def _transfers_in(conn: Connection, rt: AppRuntime, warehouse: Any, run_date: date, w: World, planned: set[int]) -> None:
+    """Transfers in transit to ``warehouse``: their lines (and a single-item transfer's
+    item) arrive on the expected date. Two queries (lines, single items)."""
+    ent = "stock_transfer"
+    if rt.spec.entity(ent) is None or _col(rt, ent, "to_warehouse") is None or _col(rt, ent, "state") is None:
+        return
+    h = rt.tables(ent)
+    head = [_col(rt, ent, "state").in_(IN_TRANSIT), _col(rt, ent, "to_warehouse") == warehouse]
+    number, expected = _col(rt, ent, "number"), _col(rt, ent, "expected_date")
+    heads = [h.c.id, (number if number is not None else sa.null()).label("number"),
+             (expected if expected is not None else sa.null()).label("expected")]
+    found: list[tuple[Any, Any, Any, Any, Any]] = []  # (id, number, expected, item, qty)
+    child = _child(rt, ent, "lines")
+    if child:
+        lt = rt.tables(child)
+        sel = (sa.select(*heads, _col(rt, child, "item").label("item"), _col(rt, child, "qty").label("qty"))
+               .select_from(lt.join(h, lt.c._parent_id == h.c.id)).where(*head).order_by(h.c.id, lt.c._idx))
+        found += [(r.id, r.number, r.expected, r.item, r.qty) for r in conn.execute(sel)]
+    item, qty = _col(rt, ent, "item"), _col(rt, ent, "qty")
+    if item is not None and qty is not None:  # single-item transfers (stock unit before 1.2)
+        sel = sa.select(*heads, item.label("item"), qty.label("qty")).where(*head, item.is_not(None)).order_by(h.c.id)
+        found += [(r.id, r.number, r.expected, r.item, r.qty) for r in conn.execute(sel)]
+    for tid, num, on, it, q in found:
+        if it is not None and int(it) in planned and _dec(q) > 0:
+            w.receipts.append(Receipt(int(it), _dec(q), _first(on, run_date), str(num or tid)))
 
 
 def _work_orders(conn: Connection, rt: AppRuntime, warehouse: Any, run_date: date, w: World, planned: set[int]) -> None:
@@ -261,8 +293,10 @@ def last_suppliers(conn: Connection, rt: AppRuntime, items: Iterable[int]) -> di
 
 
 def items_of_document(conn: Connection, rt: AppRuntime, number: str) -> tuple[str, set[int]] | None:
-    """(entity, the items it moves) of the sales, purchase or work order numbered ``number``."""
-    for entity, lines_field in (("sales_order", "lines"), ("purchase_order", "lines"), ("work_order", "components")):
+    """(entity, the items it moves) of the sales, purchase or work order or the stock
+    transfer numbered ``number``."""
+    for entity, lines_field in (("sales_order", "lines"), ("purchase_order", "lines"), ("work_order", "components"),
+                                ("stock_transfer", "lines")):
         num = _col(rt, entity, "number")
         if num is None:
             continue
@@ -271,8 +305,9 @@ def items_of_document(conn: Connection, rt: AppRuntime, number: str) -> tuple[st
         if row is None:
             continue
         items: set[int] = set()
-        if entity == "work_order":
-            product = conn.execute(sa.select(_col(rt, entity, "product")).where(t.c.id == row[0])).scalar()
+        single = {"work_order": "product", "stock_transfer": "item"}.get(entity)
+        if single is not None and _col(rt, entity, single) is not None:
+            product = conn.execute(sa.select(_col(rt, entity, single)).where(t.c.id == row[0])).scalar()
             if product is not None:
                 items.add(int(product))
         child = _child(rt, entity, lines_field)
