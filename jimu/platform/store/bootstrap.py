@@ -20,6 +20,7 @@ SYSTEM_TABLE_MODULES: list[str] = [
     "jimu.runtime.workflow.tables",
     "jimu.runtime.events.tables",
     "jimu.runtime.rollups.tables",
+    "jimu.runtime.intel.import_store",
     "jimu.templates_market.tables",
 ]
 

@@ -1,10 +1,10 @@
 """The import preview: a read spreadsheet with its inferred fields, kept server-side for
 the import that follows.
 
-Previews live in a bounded in-process cache (at most ``MAX_PREVIEWS``, each for
-``TTL_SECONDS``), keyed by a random ``preview_id`` and bound to the app and the user who
-uploaded it: another caller (or another app) asking for it gets 404, as for a preview that
-expired. Link candidates are looked up per column among the entities the caller may read,
+Previews are kept in the database (:mod:`import_store`: any worker or process serving the
+app reads them; each for ``TTL_SECONDS``, at most ``MAX_PER_USER`` per user and app), keyed
+by a random ``preview_id`` and bound to the app and the user who uploaded it: another
+caller (or another app) asking for it gets 404, as for a preview that expired. Link candidates are looked up per column among the entities the caller may read,
 only in the rows their row filter admits, so a preview never reveals a record title the
 caller could not list.
 """
@@ -12,9 +12,6 @@ caller could not list.
 from __future__ import annotations
 
 import secrets
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,16 +24,12 @@ from jimu.platform.specs.naming import name_from_label
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.intel.import_infer import Column, infer_column, norm_key
 from jimu.runtime.intel.import_read import Sheet
+from jimu.runtime.intel.import_store import MAX_PER_USER, TTL_SECONDS, load_preview, save_preview
 
-__all__ = ["Preview", "make_preview", "get_preview", "link_index", "clear_previews", "MAX_PREVIEWS",
-           "TTL_SECONDS", "SHOWN_ROWS"]
+__all__ = ["Preview", "make_preview", "get_preview", "link_index", "MAX_PER_USER", "TTL_SECONDS", "SHOWN_ROWS"]
 
-MAX_PREVIEWS = 16
-TTL_SECONDS = 1800
 SHOWN_ROWS = 20
 _LINK_SAMPLE = 500  # distinct values of a column tried against each entity
-_cache: OrderedDict[str, tuple[float, Preview]] = OrderedDict()
-_lock = threading.Lock()
 
 
 @dataclass
@@ -61,34 +54,21 @@ def _shown(v: Any) -> Any:
     return to_json(v) if v is not None and not isinstance(v, (str, int, bool)) else v
 
 
-def clear_previews() -> None:
-    """Forget every preview (tests)."""
-    with _lock:
-        _cache.clear()
-
-
-def _keep(p: Preview) -> None:
-    with _lock:
-        now = time.monotonic()
-        for key in [k for k, (at, _p) in _cache.items() if now - at > TTL_SECONDS]:
-            del _cache[key]
-        _cache[p.id] = (now, p)
-        while len(_cache) > MAX_PREVIEWS:
-            _cache.popitem(last=False)
+def _keep(policy: AccessPolicy, p: Preview) -> None:
+    payload = {"columns": [c.as_json() for c in p.columns], "rows": p.rows}
+    save_preview(policy.jimu.db, p.id, p.app, p.user or "", payload, len(p.rows))
 
 
 def get_preview(policy: AccessPolicy, preview_id: Any) -> Preview:
     """The caller's preview, 404 ``import.preview_not_found`` when unknown, expired, or
     uploaded by someone else or for another app."""
-    with _lock:
-        hit = _cache.get(str(preview_id)) if isinstance(preview_id, str) else None
-        if hit is not None and time.monotonic() - hit[0] > TTL_SECONDS:
-            del _cache[str(preview_id)]
-            hit = None
-    if hit is None or hit[1].app != policy.app or hit[1].user != policy.actor.username:
+    user = policy.actor.username or ""
+    payload = load_preview(policy.jimu.db, preview_id, policy.app, user) \
+        if isinstance(preview_id, str) and 0 < len(preview_id) <= 64 else None
+    if payload is None:
         raise NotFound("预览不存在或已过期，请重新上传 / preview not found or expired: upload the file again",
                        code="import.preview_not_found")
-    return hit[1]
+    return Preview(preview_id, policy.app, user, [Column(**c) for c in payload["columns"]], payload["rows"])
 
 
 def _keys(ent: EntitySpec) -> list[str]:
@@ -155,5 +135,5 @@ def make_preview(policy: AccessPolicy, sheet: Sheet) -> Preview:
             links = {e: link_index(policy, e, distinct) for e in entities}
         columns.append(infer_column(name, label, values, links))
     preview = Preview(secrets.token_urlsafe(18), policy.app, policy.actor.username, columns, sheet.rows)
-    _keep(preview)
+    _keep(policy, preview)
     return preview

@@ -24,7 +24,6 @@ from starlette.testclient import TestClient
 
 from jimu.runtime.api.app import create_app
 from jimu.runtime.context import Jimu
-from jimu.runtime.intel.import_preview import clear_previews
 
 APP = "depot"
 ITEM = {"name": "item", "label": {"zh": "商品", "en": "Item"}, "title_field": "name", "search_fields": ["sku", "name"],
@@ -88,7 +87,6 @@ class Api:
 
 @pytest.fixture
 def api(db_url: str) -> Iterator[Api]:
-    clear_previews()
     jimu = Jimu.open(db_url)
     jimu.store.create_app(APP, {"zh": "仓库", "en": "Depot"})
     jimu.store.put_element(APP, "entity", "warehouse", WAREHOUSE)

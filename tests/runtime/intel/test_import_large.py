@@ -21,7 +21,6 @@ from starlette.testclient import TestClient
 
 from jimu.runtime.api.app import create_app
 from jimu.runtime.context import Jimu
-from jimu.runtime.intel.import_preview import clear_previews
 from tests.runtime.api.test_routes_import import APP, ITEM, WAREHOUSE
 
 N = 50_000
@@ -62,7 +61,6 @@ def xlsx(*, bad: bool) -> bytes:
 
 @pytest.fixture
 def client(db_url: str) -> Iterator[tuple[TestClient, Jimu, dict[str, str]]]:
-    clear_previews()
     jimu = Jimu.open(db_url)
     jimu.store.create_app(APP, {"zh": "仓库", "en": "Depot"})
     jimu.store.put_element(APP, "entity", "warehouse", WAREHOUSE)
