@@ -37,6 +37,7 @@ ROUTE_MODULES: list[str] = [
     "jimu.runtime.api.routes_money",
     "jimu.runtime.api.routes_stock_reports",
     "jimu.runtime.api.routes_intel",
+    "jimu.runtime.api.routes_mrp",
     "jimu.runtime.api.routes_workflow",
     "jimu.runtime.api.routes_health",
     "jimu.runtime.api.routes_events",

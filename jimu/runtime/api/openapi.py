@@ -21,6 +21,7 @@ from jimu.runtime.access.sorting import may_sort_by
 from jimu.runtime.api.openapi_import import add_import
 from jimu.runtime.api.openapi_intel import add_intel
 from jimu.runtime.api.openapi_money import add_money
+from jimu.runtime.api.openapi_mrp import add_mrp
 from jimu.runtime.api.openapi_paths import (
     Doc,
     add_admin,
@@ -209,6 +210,7 @@ def build_openapi(policy: AccessPolicy) -> dict[str, Any]:
     add_money(doc)
     add_stock_reports(doc)
     add_intel(doc)
+    add_mrp(doc)
     add_import(doc)
     add_admin(doc)
     label = describe(spec.label, spec.name)

@@ -20,6 +20,9 @@
     GET|POST /app/{app}/chat-order          paste a chat message, fix the parsed lines, create the draft order
     GET|POST /app/{app}/import              upload a CSV/XLSX, map its columns, import (per-row error report)
     GET  /app/{app}/_trace/{id}             batch trace: genealogy graph, affected customers (?direction=down|up)
+    GET  /app/{app}/_mrp/{run}              MRP planner: item picker, time-phased grid, pegging (?item= &q=)
+    GET  /app/{app}/_mrp/{run}/items        the picker's list (htmx live search, ?q=)
+    GET  /app/{app}/_mrp/{run}/exceptions   the run's exceptions (?kind= &item= &offset=)
     /static/jimu/...                        vendored htmx, Alpine.js, SortableJS, ECharts + jimu.css/js
 """
 
@@ -36,6 +39,7 @@ from jimu.runtime.screens import views_form as form
 from jimu.runtime.screens import views_home as home
 from jimu.runtime.screens import views_import as imports
 from jimu.runtime.screens import views_list as lists
+from jimu.runtime.screens import views_mrp as mrp
 from jimu.runtime.screens import views_trace as trace
 from jimu.runtime.screens.base import STATIC_PREFIX
 
@@ -66,6 +70,9 @@ def routes() -> list[BaseRoute]:
         Route(a + "/import", imports.import_page, methods=["GET"]),
         Route(a + "/import", imports.import_submit, methods=["POST"]),
         Route(a + "/_trace/{id}", trace.trace_page, methods=["GET"]),
+        Route(a + "/_mrp/{run}", mrp.planner_page, methods=["GET"]),
+        Route(a + "/_mrp/{run}/items", mrp.items_partial, methods=["GET"]),
+        Route(a + "/_mrp/{run}/exceptions", mrp.exceptions_page, methods=["GET"]),
         Route(e, lists.list_page, methods=["GET"]),
         Route(e + "/export.{fmt:str}", lists.export_page, methods=["GET"]),
         Route(e + "/bulk-delete", lists.bulk_delete, methods=["POST"]),

@@ -86,6 +86,8 @@ def admin_doc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, 
     install_template(jimu, APP, "standard", sample_data=False)
     # The no_stock template's trading unit too: its reports are documented for apps that have it.
     install_cbu(jimu, APP, "contract", sample_data=False)
+    # The discrete template's MRP unit too: the planner's grid and exception reports.
+    install_cbu(jimu, APP, "mrp", sample_data=False)
     jimu.users.create("admin", "admin", ["admin"])
     app = create_app(jimu)
     with TestClient(app) as client:
