@@ -40,6 +40,8 @@ def add_mrp(doc: Doc) -> None:
         grid = doc.ref("MrpGrid", {"type": "object", "required": ["run", "item", "buckets", "rows", "planned_orders",
                                                                  "matches_run"], "properties": {
             "run": ANY_OBJECT, "item": ANY_OBJECT, "level": {"type": "integer"},
+            "planned": {"type": "boolean", "description": "false for an item MRP does not plan (in no BOM, no "
+                                                        "default supplier): no demands, receipts or orders"},
             "action": {"type": "string", "enum": ["make", "buy"]}, "on_hand": DECIMAL, "safety_stock": DECIMAL,
             "lead_time_days": {"type": "integer"}, "min_order_qty": DECIMAL, "order_multiple": DECIMAL,
             "buckets": {"type": "array", "items": {"type": "object", "properties": {

@@ -175,6 +175,11 @@ def item_grid(policy: AccessPolicy, run: Mapping[str, Any], item_id: Any) -> dic
                                   extra={"cycle": err.cycle}) from err
         world = data.load_world(conn, rt, run["warehouse"], cal.start, only={iid}, boms=boms)
         parents = {p for p, b in boms.items() if any(c.item == iid for c in b.components)}
+        # what a full run plans: the BOM world and items with a default supplier; any other
+        # item's orders are not MRP's (its grid shows its stock, nothing planned)
+        is_planned = iid in boms or bool(parents) or (iid in world.items and world.items[iid].supplier is not None)
+        if not is_planned:
+            world.demands, world.receipts = [], []
         kept = store.kept_releases(conn, rt, run_id, parents) if parents else []
         # only the item's own BOM: its children are re-netted (cheaply, without their own
         # inputs) when its orders change, and nothing below them
@@ -220,7 +225,7 @@ def item_grid(policy: AccessPolicy, run: Mapping[str, Any], item_id: Any) -> dic
         return {"document": number, "entity": d["entity"] if d else None, "id": d["id"] if d else None}
 
     return {
-        "run": _run_head(run), "item": label, "level": levels.get(iid, 0),
+        "run": _run_head(run), "item": label, "planned": is_planned, "level": levels.get(iid, 0),
         "action": "make" if iid in boms else "buy", "on_hand": fmt(info.on_hand), "safety_stock": fmt(ss),
         "lead_time_days": info.lead_time_days, "min_order_qty": fmt(info.min_order_qty or _ZERO),
         "order_multiple": fmt(info.order_multiple or _ZERO),

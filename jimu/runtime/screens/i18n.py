@@ -209,6 +209,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "mrp_stale": ("运算之后单据或库存有变动:本表按当前数据重新计算,与运算保存的计划订单不一致。请重新运算或做净改变。",
                   "Orders or stock changed since the run: this grid is netted on today's data and differs from the run's "
                   "planned orders. Calculate again or run a net change."),
+    "mrp_unplanned": ("MRP 不计划此物料(既不在 BOM 中,也没有默认供应商):这里只显示它的库存。",
+                      "MRP does not plan this item (it is in no BOM and has no default supplier): only its stock is shown."),
     "mrp_period": ("时段", "Period"),
     "mrp_row_gross": ("毛需求", "Gross requirements"),
     "mrp_row_scheduled": ("计划接收", "Scheduled receipts"),

@@ -24,6 +24,8 @@ B by hand (gross b3 = 2 × 20 = 40, b4 = 2 × 5 = 10):
   Pegging (FIFO): on hand 20 takes safety 5, the WO's 10 and 5 of A's 40; the PO's 30
   take 30 more; the planned 50 cover the last 5 of A's order due 02-02 and the 10 of A's
   order due 02-09. PO (b2) is first needed in b3 (20 − 10 − 40 < 5): defer to 01-26.
+RICE (no BOM, no default supplier, nothing on hand) has a sales order of 7 at W on 01-19:
+  not planned by the run; its grid shows no demand and no orders.
 """
 
 from __future__ import annotations
@@ -45,11 +47,13 @@ BUYER = Actor("purchasing", ("purchasing",))
 RUN_DATE = date(2026, 1, 5)
 
 
-def build(jimu: Any, a_name: str = "Bike") -> dict[str, Any]:
-    """The world of the module docstring, the run calculated; ids by name and clients."""
+def build(jimu: Any, a_name: str = "Bike", app: str = APP, clients: bool = True) -> dict[str, Any]:
+    """The world of the module docstring in ``app``, the run calculated; ids by name and
+    (with ``clients``) a TestClient of the whole Jimu app and a BearerClient on it."""
     from jimu.cli.basics import ensure_demo_users
     from jimu.runtime.api.app import create_app
 
+    APP = app  # noqa: N806 - the module's default app name, or the one asked for
     ensure_demo_users(jimu)
     install_template(jimu, APP, "discrete_manufacturing", sample_data=False)
     rec, eng = jimu.records, WorkflowEngine(jimu)
@@ -66,6 +70,10 @@ def build(jimu: Any, a_name: str = "Bike") -> dict[str, Any]:
     sos = [rec.create(APP, "sales_order", {"customer": cust, "warehouse": w, "delivery_date": on,
                                            "lines": [{"item": a, "qty": qty, "price": "100"}]}, actor=SALES)
            for qty, on in ((15, date(2026, 1, 19)), (20, date(2026, 2, 2)), (5, date(2026, 2, 10)))]
+    # a grocery item sold from W: in no BOM, no default supplier -> MRP does not plan it
+    rice = rec.create(APP, "item", {"sku": "RICE", "name": "Rice"})["id"]
+    rec.create(APP, "sales_order", {"customer": cust, "warehouse": w, "delivery_date": date(2026, 1, 19),
+                                    "lines": [{"item": rice, "qty": 7, "price": "3"}]}, actor=SALES)
     wo = rec.create(APP, "work_order", {"product": a, "qty": 5, "warehouse": w, "planned_start": RUN_DATE,
                                         "planned_end": date(2026, 1, 12)}, actor=MANAGER)
     po = rec.create(APP, "purchase_order", {"supplier": sup, "warehouse": w, "expected_date": date(2026, 1, 21),
@@ -73,9 +81,9 @@ def build(jimu: Any, a_name: str = "Bike") -> dict[str, Any]:
     run = rec.create(APP, "mrp_run", {"warehouse": w, "run_date": RUN_DATE, "horizon_days": 42, "bucket": "week"},
                      actor=BUYER)
     eng.fire(APP, "mrp_run", run["id"], "calculate", actor=BUYER)
-    client = TestClient(create_app(jimu), follow_redirects=False)
-    return {"w": w, "sup": sup, "a": a, "b": b, "sos": sos, "wo": wo, "po": po, "run": rec.get(APP, "mrp_run", run["id"]),
-            "client": client, "api": BearerClient(client), "eng": eng}
+    client = TestClient(create_app(jimu), follow_redirects=False) if clients else None
+    return {"w": w, "sup": sup, "a": a, "b": b, "rice": rice, "sos": sos, "wo": wo, "po": po, "run": rec.get(APP, "mrp_run", run["id"]),
+            "client": client, "api": BearerClient(client) if client else None, "eng": eng, "app": app}
 
 
 def screen_client(world: dict[str, Any], user: str, lang: str = "en") -> TestClient:

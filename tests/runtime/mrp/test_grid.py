@@ -68,7 +68,8 @@ def test_textbook_grid_over_http(jimu: Any) -> None:
     Mutations tried, each seen to fail here: net requirements as ``ss − projected``
     (after the planned receipt: B b3 0 instead of 5); the parents' stored releases left
     out of the grid (B's gross b3/b4 0); document links without the caller's read check
-    (purchasing would get the sales order's link)."""
+    (purchasing would get the sales order's link); an item MRP does not plan netted all
+    the same (RICE would plan 7 the run never did)."""
     w = build(jimu)
     api, run = w["api"], w["run"]
     url = f"/api/apps/{APP}/reports/mrp-grid"
@@ -107,6 +108,11 @@ def test_textbook_grid_over_http(jimu: Any) -> None:
     assert [(e["kind"], e["document"], e["new_date"], e["link"]["entity"]) for e in b["exceptions"]] == [
         ("defer", w["po"]["number"], "2026-01-26", "purchase_order")]
 
+    rice = api.get("manager", url, run=run["id"], item=w["rice"]).json()
+    assert (rice["planned"], rice["planned_orders"], rice["demands"], rice["matches_run"]) == (False, [], [], True)
+    assert rice["rows"]["gross"] == _api([0] * 6) and rice["rows"]["net"] == _api([0] * 6)
+    assert a["planned"] is True and b["planned"] is True
+
     # The screen shows the same figures (quantities without trailing zeros) and links.
     c = screen_client(w, "manager")
     page = c.get(f"/app/{APP}/_mrp/{run['id']}", params={"item": w["b"]})
@@ -142,3 +148,40 @@ def test_grid_says_when_the_run_is_out_of_date(jimu: Any) -> None:
     assert 'id="mrp-stale"' in page.text
     w["eng"].fire(APP, "mrp_run", run["id"], "replan", actor=BUYER, inputs={"changed_document": so3["number"]})
     assert api.get("purchasing", url, run=run["id"], item=w["a"]).json()["matches_run"] is True
+
+
+def test_every_item_grid_agrees_with_the_full_run(jimu: Any) -> None:
+    """The template's own demo (whatever factory it holds), its run calculated: for every
+    item the run planned or could plan, the grid netted for that item alone finds exactly
+    the run's stored planned orders (``matches_run``) and its planned receipts add up to
+    the stored lines' quantities. Mutation tried and seen to fail: the parents' stored
+    releases not read (``kept = []``): the components' grids disagree with the run."""
+    from decimal import Decimal
+
+    from jimu.platform.actor import Actor
+    from jimu.runtime.access import AccessPolicy
+    from jimu.runtime.mrp.grid import item_grid, open_run
+    from jimu.runtime.workflow.engine import WorkflowEngine
+    from jimu.templates_market.installer import install_template
+
+    install_template(jimu, "demo", "discrete_manufacturing", sample_data=True)
+    manager = Actor("manager", ("manager",))
+    runs = jimu.records.list("demo", "mrp_run", limit=1).data
+    wh = runs[0]["warehouse"] if runs else jimu.records.list("demo", "warehouse", limit=1).data[0]["id"]
+    run = jimu.records.create("demo", "mrp_run", {"warehouse": wh, "horizon_days": 91, "bucket": "week"}, actor=manager)
+    WorkflowEngine(jimu).fire("demo", "mrp_run", run["id"], "calculate", actor=manager)
+    policy = AccessPolicy.for_actor(jimu, "demo", manager)
+    run = open_run(policy, run["id"])
+    lines = jimu.records.list("demo", "mrp_line", filter=f"run == {run['id']}", limit=500).data
+    assert lines, "the demo run plans something"
+    stored: dict[int, Decimal] = {}
+    for ln in lines:
+        stored[ln["item"]] = stored.get(ln["item"], Decimal(0)) + ln["net_qty"]
+    boms = jimu.records.list("demo", "bom", limit=500).data
+    world = {b["product"] for b in boms}
+    for b in boms:
+        world |= {ln["item"] for ln in jimu.records.get("demo", "bom", b["id"])["lines"]}
+    for item in sorted(world | set(stored)):
+        g = item_grid(policy, run, item)
+        assert g["matches_run"], (item, g["planned_orders"], g["lines"])
+        assert sum(Decimal(v) for v in g["rows"]["planned_receipts"]) == stored.get(item, Decimal(0)), item

@@ -52,6 +52,9 @@ def test_only_callers_who_read_the_run_see_it(jimu: Any) -> None:
     assert manager.get(f"/app/{APP}/_mrp/abc").status_code == 404
     detail = manager.get(f"/app/{APP}/mrp_run/{rid}")
     assert f'href="/app/{APP}/_mrp/{rid}"' in detail.text  # the run's detail links the planner's view
+    line = jimu.records.list(APP, "mrp_line", filter=f"run == {rid}", limit=1).data[0]
+    detail = manager.get(f"/app/{APP}/mrp_line/{line['id']}")  # a planned order links its item's grid
+    assert f'href="/app/{APP}/_mrp/{rid}?item={line["item"]}"' in detail.text
 
 
 def test_exception_list_filters_and_links(jimu: Any) -> None:
