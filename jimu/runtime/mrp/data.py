@@ -36,7 +36,8 @@ from jimu.platform.schema import column_name
 from jimu.runtime.apps import AppRuntime
 from jimu.runtime.mrp.engine import Component, Demand, PlanItem, Receipt, Structure
 
-__all__ = ["OPEN_SO", "OPEN_PO", "OPEN_WO", "IN_TRANSIT", "World", "load_world", "load_structure", "last_suppliers",
+__all__ = ["OPEN_SO", "OPEN_PO", "OPEN_WO", "IN_TRANSIT", "World", "load_world", "load_structure", "parents_of",
+           "level_of", "last_suppliers",
            "items_of_document"]
 
 OPEN_SO = ("draft", "pending_approval", "approved", "partially_shipped")
@@ -84,23 +85,59 @@ def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
         yield ids[i:i + _CHUNK]
 
 
-def load_structure(conn: Connection, rt: AppRuntime) -> dict[int, Structure]:
-    """Every active BOM by product: two queries (heads, then their lines)."""
+def load_structure(conn: Connection, rt: AppRuntime, products: Iterable[int] | None = None) -> dict[int, Structure]:
+    """Every active BOM by product (only those of ``products`` when given): two queries
+    (heads, then their lines)."""
     if rt.spec.entity("bom") is None:
         return {}
     b = rt.tables("bom")
+    active = [_col(rt, "bom", "state") == "active"]
+    if products is not None:
+        wanted = sorted(set(products))
+        if not wanted:
+            return {}
+        active.append(_col(rt, "bom", "product").in_(wanted))
     heads = {int(r[0]): (int(r[1]), _dec(r[2]) or Decimal(1)) for r in conn.execute(
-        sa.select(b.c.id, _col(rt, "bom", "product"), _col(rt, "bom", "qty")).where(_col(rt, "bom", "state") == "active"))}
+        sa.select(b.c.id, _col(rt, "bom", "product"), _col(rt, "bom", "qty")).where(*active))}
     lines: dict[int, list[Component]] = {i: [] for i in heads}
     child = _child(rt, "bom", "lines")
     if child and heads:
         lt = rt.tables(child)
         scrap = _col(rt, child, "scrap_rate")
         cols = [lt.c._parent_id, _col(rt, child, "item"), _col(rt, child, "qty")] + ([scrap] if scrap is not None else [])
-        sel = sa.select(*cols).where(lt.c._parent_id.in_(sa.select(b.c.id).where(_col(rt, "bom", "state") == "active")))
+        sel = sa.select(*cols).where(lt.c._parent_id.in_(sa.select(b.c.id).where(*active)))
         for r in conn.execute(sel.order_by(lt.c._parent_id, lt.c._idx)):
             lines[int(r[0])].append(Component(int(r[1]), _dec(r[2]), _dec(r[3]) if scrap is not None else _ZERO))
     return {product: Structure(product, qty, tuple(lines[bid])) for bid, (product, qty) in heads.items()}
+
+
+def parents_of(conn: Connection, rt: AppRuntime, items: Iterable[int]) -> set[int]:
+    """The products of active BOMs that use any of ``items``: one query."""
+    wanted = sorted(set(items))
+    child = _child(rt, "bom", "lines")
+    if rt.spec.entity("bom") is None or child is None or not wanted:
+        return set()
+    b, lt = rt.tables("bom"), rt.tables(child)
+    sel = (sa.select(_col(rt, "bom", "product")).select_from(lt.join(b, lt.c._parent_id == b.c.id))
+           .where(_col(rt, "bom", "state") == "active", _col(rt, child, "item").in_(wanted)).distinct())
+    return {int(p) for (p,) in conn.execute(sel)}
+
+
+def level_of(conn: Connection, rt: AppRuntime, item: int, limit: int = 100) -> int:
+    """The low-level code of ``item`` (the longest chain of active BOMs above it), walked up
+    one generation a query: generation g holds the items ``g`` BOM levels above ``item``
+    on some chain, so the last non-empty generation is the deepest level. A chain longer
+    than ``limit`` can only be a cycle: :class:`CycleError`."""
+    from jimu.runtime.mrp.engine import CycleError
+
+    level, frontier = 0, {item}
+    while True:
+        frontier = parents_of(conn, rt, frontier)
+        if not frontier:
+            return level
+        level += 1
+        if level > limit:
+            raise CycleError([item, *sorted(frontier)[:1], item])
 
 
 def _on_hand(conn: Connection, rt: AppRuntime, warehouse: Any) -> dict[int, Decimal]:

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from jimu.core.errors import FieldError, NotFound, ValidationError
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.mrp import data, store
-from jimu.runtime.mrp.engine import SAFETY_STOCK, Calendar, CycleError, Planner, low_level_codes
+from jimu.runtime.mrp.engine import SAFETY_STOCK, Calendar, CycleError, Planner
 from jimu.runtime.records.codec import row_to_record
 
 __all__ = ["open_run", "run_calendar", "item_grid", "run_items", "run_exceptions", "KINDS", "ROWS", "fmt"]
@@ -115,6 +115,28 @@ def _documents(policy: AccessPolicy, conn: Connection, numbers: Iterable[str]) -
     return out
 
 
+def _of_run(policy: AccessPolicy, entity: str, run_id: int) -> Any:
+    """``run == run_id`` written so the database looks the rows up by item, not by run:
+    ``run + 0`` is not the indexed column, so the item index (a few rows) is used rather
+    than the run index (every line of a large run; SQLite picks it without statistics)."""
+    return (_col(policy, entity, "run") + 0) == run_id
+
+
+def _releases(policy: AccessPolicy, conn: Connection, run_id: int, parents: Iterable[int]) -> list[dict[str, Any]]:
+    """``{item, net_qty, release_date, due_date}`` of the run's lines of ``parents`` (what
+    :func:`jimu.runtime.mrp.store.kept_releases` reads for a net change), looked up by item."""
+    names = ("item", "net_qty", "release_date", "due_date")
+    t = policy.rt.tables("mrp_line")
+    ids = sorted(set(parents))
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(ids), 900):
+        sel = (sa.select(*[_col(policy, "mrp_line", n).label(n) for n in names])
+               .where(_of_run(policy, "mrp_line", run_id), _col(policy, "mrp_line", "item").in_(ids[i:i + 900]))
+               .order_by(t.c.id))
+        out += [dict(r) for r in conn.execute(sel).mappings()]
+    return out
+
+
 def _records(policy: AccessPolicy, conn: Connection, entity: str, where: list[Any], order: list[Any],
              limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
     """Records of ``entity`` matching ``where`` under the caller's row filter, rendered by
@@ -167,20 +189,22 @@ def item_grid(policy: AccessPolicy, run: Mapping[str, Any], item_id: Any) -> dic
     rt, run_id = policy.rt, int(run["id"])
     cal = run_calendar(run)
     with policy.jimu.db.read() as conn:
-        boms = data.load_structure(conn, rt)
+        # the structure around the item only (its BOM and its parents' BOMs), not the
+        # whole factory's: a few queries whatever the factory's size
+        parents = data.parents_of(conn, rt, {iid})
+        boms = data.load_structure(conn, rt, parents | {iid})
         try:
-            levels = low_level_codes(boms)
+            levels = {iid: data.level_of(conn, rt, iid)}
         except CycleError as err:
             raise ValidationError(f"BOM cycle: {err.cycle} (BOM 循环引用)", code="bom.cycle",
                                   extra={"cycle": err.cycle}) from err
         world = data.load_world(conn, rt, run["warehouse"], cal.start, only={iid}, boms=boms)
-        parents = {p for p, b in boms.items() if any(c.item == iid for c in b.components)}
         # what a full run plans: the BOM world and items with a default supplier; any other
         # item's orders are not MRP's (its grid shows its stock, nothing planned)
         is_planned = iid in boms or bool(parents) or (iid in world.items and world.items[iid].supplier is not None)
         if not is_planned:
             world.demands, world.receipts = [], []
-        kept = store.kept_releases(conn, rt, run_id, parents) if parents else []
+        kept = _releases(policy, conn, run_id, parents) if parents else []
         # only the item's own BOM: its children are re-netted (cheaply, without their own
         # inputs) when its orders change, and nothing below them
         own = {iid: boms[iid]} if iid in boms else {}
@@ -189,7 +213,7 @@ def item_grid(policy: AccessPolicy, run: Mapping[str, Any], item_id: Any) -> dic
         planner.replan({iid})
         res = planner.results.get(iid)
         info = planner.item(iid)
-        lines, exceptions = (_records(policy, conn, entity, [_col(policy, entity, "run") == run_id,
+        lines, exceptions = (_records(policy, conn, entity, [_of_run(policy, entity, run_id),
                                                              _col(policy, entity, "item") == iid],
                                       [rt.tables(entity).c.id]) for entity in ("mrp_line", "mrp_exception"))
         n = cal.size

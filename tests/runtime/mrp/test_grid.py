@@ -69,7 +69,7 @@ def test_textbook_grid_over_http(jimu: Any) -> None:
     (after the planned receipt: B b3 0 instead of 5); the parents' stored releases left
     out of the grid (B's gross b3/b4 0); document links without the caller's read check
     (purchasing would get the sales order's link); an item MRP does not plan netted all
-    the same (RICE would plan 7 the run never did)."""
+    the same (RICE would plan 7 the run never did); ``level_of`` answering 0 (B is level 1)."""
     w = build(jimu)
     api, run = w["api"], w["run"]
     url = f"/api/apps/{APP}/reports/mrp-grid"
