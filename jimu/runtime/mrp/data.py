@@ -140,14 +140,19 @@ def level_of(conn: Connection, rt: AppRuntime, item: int, limit: int = 100) -> i
             raise CycleError([item, *sorted(frontier)[:1], item])
 
 
-def _on_hand(conn: Connection, rt: AppRuntime, warehouse: Any) -> dict[int, Decimal]:
+def _on_hand(conn: Connection, rt: AppRuntime, warehouse: Any, only: set[int] | None = None) -> dict[int, Decimal]:
+    """On hand per item in ``warehouse`` (every batch); one item's balances only when
+    ``only`` names one (the planner's grid), not the whole warehouse's."""
     from jimu.platform.ledger import balances
 
     lg = rt.spec.ledger("stock")
     out: dict[int, Decimal] = {}
     if lg is None:
         return out
-    for row in balances(conn, rt.name, lg, warehouse=warehouse):
+    dims: dict[str, Any] = {"warehouse": warehouse}
+    if only is not None and len(only) == 1:
+        dims["item"] = next(iter(only))
+    for row in balances(conn, rt.name, lg, **dims):
         if row.get("item") is not None:
             out[int(row["item"])] = out.get(int(row["item"]), _ZERO) + row["on_hand"]
     return out
@@ -200,7 +205,7 @@ def load_world(conn: Connection, rt: AppRuntime, warehouse: Any, run_date: date,
         rows = list(conn.execute(sel).mappings())
     else:
         rows = [r for ids in _chunks(only) for r in conn.execute(sel.where(it.c.id.in_(ids))).mappings()]
-    stock = _on_hand(conn, rt, warehouse)
+    stock = _on_hand(conn, rt, warehouse, only)
     for r in rows:
         iid = int(r["id"])
         if only is None and iid not in world_items and r["default_supplier"] is None:
