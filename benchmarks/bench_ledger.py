@@ -1,10 +1,14 @@
 """Ledger figures: reservations/s on one hot item against a bare guarded UPDATE loop in the
-same run (also as CPU time per reservation), and the time verify() takes over N movements.
+same run (also as CPU time per reservation), the time verify() takes over N movements, and
+one posting of many lines (a receipt creating N balance rows, then an adjust of the same N
+rows, as a count's post ends in) against a hand-written driver-level equivalent in the same
+run (one pipelined executemany of a guarded UPDATE per key, one of an INSERT per movement).
 
 Prints one JSON line per figure: {"figure", "value", "unit", "baseline", "baseline_value",
 "ratio", "backend"}. SQLite always; PostgreSQL with --pg-url or JIMU_TEST_PG_URL.
 
-    python benchmarks/bench_ledger.py [--reservations 3000] [--movements 1000000] [--pg-url URL]
+    python benchmarks/bench_ledger.py [--reservations 3000] [--movements 1000000] [--lines 5000]
+        [--figures reservations,verify,posting] [--pg-url URL]
 """
 
 from __future__ import annotations
@@ -100,6 +104,49 @@ def bench_reservations(db: Database, backend: str, n: int) -> None:
          "bare_guarded_update_cpu_us", min(c for _, c in bare_runs), backend, higher_is_better=False)
 
 
+def bench_posting(db: Database, backend: str, n: int) -> None:
+    from jimu.platform.ledger import MoveLine, post
+    from jimu.platform.ledger.rawsql import cursor
+
+    lines = [{"item": i, "warehouse": 10} for i in range(n)]
+    with db.write() as c:
+        c.exec_driver_sql("CREATE TABLE bench_bal (k VARCHAR(64) PRIMARY KEY, on_hand BIGINT, reserved BIGINT)")
+        c.exec_driver_sql("CREATE TABLE bench_mov (id BIGINT PRIMARY KEY, k VARCHAR(64), d BIGINT)")
+        series = (f"generate_series(1, {n}) AS n" if backend != "sqlite" else
+                  f"(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) SELECT n FROM s)")
+        c.exec_driver_sql(f"INSERT INTO bench_bal SELECT 'k' || n, 1000000, 0 FROM {series}")
+    p = "?" if backend == "sqlite" else "%s"
+    upd = f"UPDATE bench_bal SET on_hand = on_hand + {p} WHERE k = {p} AND on_hand + {p} >= 0"
+    ins = f"INSERT INTO bench_mov VALUES ({p}, {p}, {p})"
+
+    def bare(offset: int) -> tuple[float, float]:
+        t0, c0 = time.perf_counter(), time.process_time()
+        with db.write() as c:
+            cur = cursor(c)
+            cur.executemany(upd, [(-1, f"k{i + 1}", -1) for i in range(n)])
+            cur.executemany(ins, [(offset + i, f"k{i + 1}", -1) for i in range(n)])
+            cur.close()
+        return time.perf_counter() - t0, time.process_time() - c0
+
+    def timed(kind: str, **kw: object) -> tuple[float, float]:
+        t0, c0 = time.perf_counter(), time.process_time()
+        with db.write() as c:
+            post(c, "bench", STOCK, kind, [MoveLine(d, 1 if kind == "adjust" else 20, unit_cost=kw.get("cost"))
+                                           for d in lines], reason="bench")
+        return time.perf_counter() - t0, time.process_time() - c0
+
+    base1 = bare(0)
+    new_rows = timed("receipt", cost="2.5")
+    base2 = bare(n)
+    adjust = timed("adjust")
+    base = min(base1, base2)
+    for fig, (wall, cpu) in (("ledger_post_receipt_new_rows_s", new_rows), ("ledger_post_adjust_s", adjust)):
+        print(json.dumps({"figure": fig, "value": round(wall, 3), "unit": "s", "lines": n,
+                          "baseline": "bare_executemany_update_and_insert_s", "baseline_value": round(base[0], 3),
+                          "ratio": round(wall / base[0], 2), "cpu_s": round(cpu, 3), "baseline_cpu_s": round(base[1], 3),
+                          "backend": backend, "load_avg_1m": round(os.getloadavg()[0], 1)}), flush=True)
+
+
 def fill_movements(db: Database, n: int, keys: int = 1000) -> None:
     cols = "at, app, ledger, key, dims, kind, d_on_hand, d_reserved, d_in_transit, d_on_order, d_quarantine"
     if db.is_sqlite:
@@ -135,16 +182,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reservations", type=int, default=3000)
     parser.add_argument("--movements", type=int, default=1_000_000)
+    parser.add_argument("--lines", type=int, default=5000)
+    parser.add_argument("--figures", default="reservations,verify,posting")
     parser.add_argument("--pg-url", default=os.environ.get("JIMU_TEST_PG_URL"))
     args = parser.parse_args()
     backends = ["sqlite"] + (["postgresql"] if args.pg_url else [])
+    benches: dict[str, Callable[[Database, str], None]] = {
+        "reservations": lambda db, b: bench_reservations(db, b, args.reservations),
+        "verify": lambda db, b: bench_verify(db, b, args.movements),
+        "posting": lambda db, b: bench_posting(db, b, args.lines),
+    }
     for backend in backends:
-        with database(backend, args.pg_url) as db:
-            upgrade_system_tables(db)
-            bench_reservations(db, backend, args.reservations)
-        with database(backend, args.pg_url) as db:
-            upgrade_system_tables(db)
-            bench_verify(db, backend, args.movements)
+        for name in args.figures.split(","):
+            with database(backend, args.pg_url) as db:
+                upgrade_system_tables(db)
+                benches[name](db, backend)
 
 
 if __name__ == "__main__":

@@ -21,14 +21,13 @@ from sqlalchemy.engine import Connection
 
 from jimu.core import clock
 from jimu.core.errors import FieldError, StockConflict
-from jimu.platform.ledger import rawsql
+from jimu.platform.ledger import rawsql, setpost
 from jimu.platform.ledger.spec import Doc, Ledger
 from jimu.platform.ledger.tables import BUCKETS, balance, movement, reservation
 
 __all__ = ["Line", "apply_lines", "run_guards", "update_balances", "expire_key", "ensure_row", "insert_movements"]
 
 _B = balance.c
-_MOVE_MANY = movement.insert().returning(movement.c.id, sort_by_parameter_order=True)
 
 
 @dataclass
@@ -143,11 +142,14 @@ def update_balances(conn: Connection, lg: Ledger, app: str, lines: Sequence[Line
         first.setdefault(ln.key, ln)
         for b, d in ln.changes.items():
             acc[b] += d
-    nested = conn.begin_nested() if len(merged) > 1 else None
+    todo = sorted(k for k, ch in merged.items() if any(ch.values()))
+    if len(todo) > 1:
+        _update_many(conn, lg, app, lines, merged, first, todo, now)
+        return
     failed: list[str] = []
-    for key in sorted(merged):
+    for key in todo:
         changes = merged[key]
-        if not any(changes.values()) or _try(conn, lg, app, key, changes):
+        if _try(conn, lg, app, key, changes):
             continue
         ensure_row(conn, lg, app, key, first[key].dims)
         if _try(conn, lg, app, key, changes):
@@ -156,12 +158,38 @@ def update_balances(conn: Connection, lg: Ledger, app: str, lines: Sequence[Line
             continue
         failed.append(key)
     if failed:
-        err = _conflict(conn, lg, app, [ln for ln in lines if ln.key in failed], merged)
-        if nested is not None:
-            nested.rollback()
-        raise err
-    if nested is not None:
-        nested.commit()
+        raise _conflict(conn, lg, app, [ln for ln in lines if ln.key in failed], merged)
+
+
+def _update_many(conn: Connection, lg: Ledger, app: str, lines: Sequence[Line],
+                 merged: Mapping[str, Mapping[str, int]], first: Mapping[str, Line], keys: Sequence[str],
+                 now: datetime) -> None:
+    """Several balance rows: one set-based upsert (:mod:`setpost`) in a savepoint, so a
+    refusal leaves nothing half-applied even if the caller goes on. Keys the guard refused
+    get the lazy expiry of their due reservations and one more guarded try."""
+    nested = conn.begin_nested()
+    try:
+        after = setpost.upsert_changes(conn, lg, app, keys, merged, {k: first[k].dims for k in keys})
+        failed: list[str] = []
+        created: set[str] = set()
+        for key in keys:
+            change = merged[key]
+            got = after.get(key)
+            if got is not None:
+                if setpost.violates({b: got[b] - change.get(b, 0) for b in BUCKETS}, change, lg.allow_negative):
+                    failed.append(key)  # a new row (the guard judged stored rows already)
+                    created.add(key)
+                continue
+            if expire_key(conn, app, lg.name, key, now) and _try(conn, lg, app, key, merged[key]):
+                continue
+            failed.append(key)
+        if failed:
+            bad = [ln for ln in lines if ln.key in set(failed)]
+            raise _conflict(conn, lg, app, bad, merged, created=created)
+    except BaseException:
+        nested.rollback()
+        raise
+    nested.commit()
 
 
 def insert_movements(
@@ -184,14 +212,16 @@ def insert_movements(
         rows.append(row)
     if len(rows) == 1:
         return [rawsql.insert_movement(conn, rows[0])]
-    stmt = _MOVE_MANY.returning(movement.c.id, sort_by_parameter_order=True)
-    return [int(x) for x in conn.execute(stmt, rows).scalars()]
+    return rawsql.insert_movements(conn, rows)
 
 
 def _conflict(
-    conn: Connection, lg: Ledger, app: str, bad: Sequence[Line], merged: Mapping[str, Mapping[str, int]]
+    conn: Connection, lg: Ledger, app: str, bad: Sequence[Line], merged: Mapping[str, Mapping[str, int]],
+    created: set[str] | frozenset[str] = frozenset(),
 ) -> StockConflict:
-    keys = sorted({ln.key for ln in bad})
+    """The refusal naming every failing line; ``created`` keys had no balance row before
+    this posting (they are read as zeros, not as the refused row the upsert wrote)."""
+    keys = sorted({ln.key for ln in bad} - set(created))
     rows = {
         r.key: r
         for r in conn.execute(

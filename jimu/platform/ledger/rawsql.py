@@ -24,7 +24,7 @@ and document indexes) where a bare guarded UPDATE writes 1, and the WAL auto-che
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,8 +33,8 @@ from sqlalchemy.engine import Connection
 from jimu.platform.ledger.tables import BUCKETS
 
 __all__ = [
-    "MOVE_COLS", "RES_COLS", "cursor", "guarded_update", "insert_movement", "insert_reservation",
-    "reserve_one", "ts",
+    "MOVE_COLS", "RES_COLS", "cursor", "guarded_update", "insert_movement", "insert_movements",
+    "insert_reservation", "insert_rows", "reserve_one", "ts",
 ]
 
 MOVE_COLS: tuple[str, ...] = (
@@ -291,3 +291,58 @@ def reserve_one(conn: Connection, app: str, ledger: str, key: str, dims_json: st
         return int(rid), int(cur.lastrowid)
     finally:
         cur.close()
+
+
+#: Bound values per multi-row statement (SQLite allows 32,766, PostgreSQL 65,535).
+_MAX_PARAMS = 30000
+
+
+def insert_rows(conn: Connection, table: str, cols: tuple[str, ...], rows: Sequence[Sequence[Any]],
+                *, returning_ids: bool = False) -> list[int]:
+    """Insert ``rows`` (tuples in ``cols`` order, already bound: see :func:`ts`,
+    :func:`dumps`) with one multi-row INSERT per chunk; with ``returning_ids`` their ids in
+    row order. The rows of one statement take ascending ids in VALUES order (one statement
+    inserts its rows in order, and the id sequence only grows), so the returned ids,
+    sorted, are in row order whatever order RETURNING lists them in."""
+    if not rows:
+        return []
+    dialect = conn.dialect.name
+    chunk = max(1, _MAX_PARAMS // len(cols))
+    ids: list[int] = []
+    cur = cursor(conn)
+    try:
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            cur.execute(_insert_rows_sql(dialect, table, cols, len(part), returning_ids),
+                        [x for row in part for x in row])
+            if returning_ids:
+                ids += sorted(int(r[0]) for r in cur.fetchall())
+    finally:
+        cur.close()
+    return ids
+
+
+def _insert_rows_sql(dialect: str, table: str, cols: tuple[str, ...], n: int, returning: bool) -> str:
+    ck = ("rows", dialect, table, cols, n, returning)
+    sql = _sql_cache.get(ck)
+    if sql is None:
+        if dialect == "sqlite":
+            one = "(" + ", ".join("?" for _ in cols) + ")"
+        else:
+            one = "(" + ", ".join("CAST(%s AS json)" if c == "dims" else "%s" for c in cols) + ")"
+        sql = f"INSERT INTO {table} ({_cols(cols)}) VALUES {', '.join([one] * n)}"
+        if returning:
+            sql += " RETURNING id"
+        if len(_sql_cache) > 512:
+            _sql_cache.clear()
+        _sql_cache[ck] = sql
+    return sql
+
+
+def insert_movements(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert movement rows (dicts of :data:`MOVE_COLS`, Python values) in multi-row
+    statements; their ids in row order."""
+    dialect = conn.dialect.name
+    bound = [_bind_movement(dialect, r) for r in rows]
+    return insert_rows(conn, "jimu_ledger_movement", MOVE_COLS, [tuple(b[c] for c in MOVE_COLS) for b in bound],
+                       returning_ids=True)
