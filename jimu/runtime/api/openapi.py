@@ -23,6 +23,7 @@ from jimu.runtime.api.openapi_intel import add_intel
 from jimu.runtime.api.openapi_money import add_money
 from jimu.runtime.api.openapi_mrp import add_mrp
 from jimu.runtime.api.openapi_paths import (
+    Components,
     Doc,
     add_admin,
     add_auth,
@@ -87,6 +88,14 @@ def _type_schema(kind: str, f: FieldSpec | None) -> dict[str, Any]:
     return {}
 
 
+def _put(schemas: dict[str, Any], name: str, schema: dict[str, Any]) -> str:
+    """Set component ``name`` (in :class:`Components`, a free name when it is taken)."""
+    if isinstance(schemas, Components):
+        return schemas.claim(name, schema)
+    schemas[name] = schema
+    return name
+
+
 def field_schema(f: FieldSpec, *, link_ref: str | None = None, child_ref: str | None = None,
                  mask_type: str | None = None, enums: dict[str, Any] | None = None,
                  enum_name: str | None = None) -> dict[str, Any]:
@@ -94,8 +103,7 @@ def field_schema(f: FieldSpec, *, link_ref: str | None = None, child_ref: str | 
     ``enums`` and ``enum_name``, a choice's values become the named component schema
     ``enum_name`` (one enum class in a generated client, nullable through ``anyOf``)."""
     if mask_type is None and f.type == "choice" and f.choice_values and enums is not None and enum_name:
-        enums[enum_name] = {"type": "string", "enum": f.choice_values}
-        ref = {"$ref": f"#/components/schemas/{enum_name}"}
+        ref = {"$ref": f"#/components/schemas/{_put(enums, enum_name, {'type': 'string', 'enum': f.choice_values})}"}
         schema: dict[str, Any] = ref if f.required else {"anyOf": [ref, {"type": "null"}]}
         label = describe(f.label)
         return {**schema, "description": label} if label else schema
@@ -108,8 +116,8 @@ def field_schema(f: FieldSpec, *, link_ref: str | None = None, child_ref: str | 
         schema = {"type": "string", "enum": values, "examples": values[:1]} if values else {"type": "string"}
     elif f.type == "multi_choice":
         if f.choice_values and enums is not None and enum_name:
-            enums[enum_name] = {"type": "string", "enum": f.choice_values}
-            items: dict[str, Any] = {"$ref": f"#/components/schemas/{enum_name}"}
+            name = _put(enums, enum_name, {"type": "string", "enum": f.choice_values})
+            items: dict[str, Any] = {"$ref": f"#/components/schemas/{name}"}
         else:
             items = {"type": "string", "enum": f.choice_values} if f.choice_values else {"type": "string"}
         schema = {"type": "array", "items": items}
@@ -193,7 +201,9 @@ def build_openapi(policy: AccessPolicy) -> dict[str, Any]:
     entities = [e for e in spec.entities if not e.archived and policy.grant(e.name).visible]
     visible = {e.name for e in entities if policy.can(e.name, "read")}
     doc = Doc(policy)
-    doc.schemas["Problem"] = PROBLEM
+    doc.schemas.reserved.update(_schema_name(e.name) + suffix for e in entities for suffix in ("", "Input", "Patch"))
+    doc.reserved_ops.update(f"{verb}_{e.name}" for e in entities for verb in ("list", "get", "create", "update", "delete"))
+    doc.schemas["Problem"] = PROBLEM  # problems() refers to it by name: an entity 'problem' is not supported
     add_auth(doc)
     for ent in entities:
         name = _schema_name(ent.name)

@@ -16,9 +16,11 @@ FIELD_TYPES = ["text", "long_text", "money", "decimal", "integer", "percent", "d
 
 
 def importable(doc: Doc) -> list[str]:
-    """Entities the caller may create (child entities are written through their parent)."""
-    p = doc.policy
-    return [e.name for e in p.visible_entities() if p.parent_link(e.name) is None and p.can(e.name, "create")]
+    """Entities the caller may create (child entities are written through their parent):
+    the routes' gate, :func:`jimu.runtime.intel.import_preview.require_importer`."""
+    from jimu.runtime.intel.import_preview import importable as entities
+
+    return entities(doc.policy)
 
 
 def add_import(doc: Doc) -> None:

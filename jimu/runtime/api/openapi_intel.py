@@ -98,7 +98,7 @@ def add_intel(doc: Doc) -> None:
            params=[_q("by", by), _q("days", {"type": "integer", "minimum": 7, "maximum": 1095, "default": 365})],
            # never name a field the caller cannot see (a hidden field is absent from the document)
            description="by=value weighs shipped quantities by the item's cost" if "value" in by_values
-           else "by movement only: ranking by value needs the item's cost, which this caller cannot see")
+           else "ranked by movement (the number of shipments)")
     ent = policy.rt.spec.entity("item")
     if ent is not None and ent.field("abc_class") is not None and policy.can("item", "update") \
             and policy.field_rule("item", "abc_class").writable:

@@ -11,7 +11,7 @@ from typing import Any
 from jimu.platform.specs import Label, WorkflowSpec
 from jimu.runtime.access import AccessPolicy
 
-__all__ = ["Doc", "add_auth", "add_workflow", "add_ledgers", "add_trace", "add_stock_reports", "add_caller_routes", "add_admin",
+__all__ = ["Components", "Doc", "add_auth", "add_workflow", "add_ledgers", "add_trace", "add_stock_reports", "add_caller_routes", "add_admin",
            "describe", "camel"]
 
 ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
@@ -58,6 +58,24 @@ def json_body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
     return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
+class Components(dict[str, Any]):
+    """The component schemas. The entities' names (``Item``, ``ItemInput``, ``ItemPatch``)
+    are reserved for them up front; any other schema (a route's, a choice's enum) asking for
+    a name that is reserved or already holds a different schema gets the first free one of
+    ``<name>Value``, ``<name>Value2``, ... so an app's entity named ``recall`` or
+    ``item_kind`` never has its schema replaced by the recall answer or the ``Item.kind`` enum."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reserved: set[str] = set()
+
+    def claim(self, name: str, schema: dict[str, Any]) -> str:
+        candidate, n = name, 1
+        while candidate in self.reserved or self.setdefault(candidate, schema) != schema:
+            candidate, n = f"{name}Value{n if n > 1 else ''}", n + 1
+        return candidate
+
+
 class Doc:
     """The paths and component schemas being built for one caller."""
 
@@ -65,12 +83,22 @@ class Doc:
         self.policy = policy
         self.app = policy.app
         self.paths: dict[str, Any] = {}
-        self.schemas: dict[str, Any] = {}
+        self.schemas = Components()
+        # the record operations' ids (list_/get_/create_/update_/delete_<entity>), reserved
+        # up front like the entity schemas: another operation asking for one gets a suffix
+        self.reserved_ops: set[str] = set()
+        self.op_ids: set[str] = set()
 
     def op(self, path: str, method: str, op_id: str, tag: str, summary: str, responses: dict[str, Any], *,
            params: list[dict[str, Any]] | None = None, body: dict[str, Any] | None = None,
            public: bool = False, description: str | None = None) -> None:
-        """Add one operation; ``public`` ones need no credentials (``security: []``)."""
+        """Add one operation; ``public`` ones need no credentials (``security: []``). An
+        ``op_id`` already taken (an app's entity named ``webhook`` has its own
+        ``create_webhook``) becomes ``<op_id>_2``, ``_3``, ...: ids stay unique."""
+        base, n = op_id, 2
+        while op_id in self.op_ids or op_id in self.reserved_ops:
+            op_id, n = f"{base}_{n}", n + 1
+        self.op_ids.add(op_id)
         entry: dict[str, Any] = {"operationId": op_id, "tags": [tag], "summary": summary,
                                  "responses": {**responses, **problems(400, 401, 403, 404, 422, 429)}}
         if public:
@@ -86,8 +114,9 @@ class Doc:
         self.paths.setdefault(path, {})[method] = entry
 
     def ref(self, name: str, schema: dict[str, Any]) -> dict[str, Any]:
-        self.schemas[name] = schema
-        return {"$ref": f"#/components/schemas/{name}"}
+        """A reference to ``schema`` as component ``name`` (or the free name
+        :meth:`Components.claim` gives when ``name`` is taken)."""
+        return {"$ref": f"#/components/schemas/{self.schemas.claim(name, schema)}"}
 
 
 def add_auth(doc: Doc) -> None:
@@ -337,11 +366,11 @@ def add_stock_reports(doc: Doc) -> None:
 
 
 def _add_prep(doc: Doc) -> None:
-    """The catering prep suggestion, wherever the app keeps stock and the caller reads
-    warehouses, as the trace is (an app without dish sales answers 404 ``entity.not_found``;
-    a caller who may not read dish sales, 404 too)."""
-    spec = doc.policy.rt.spec
-    if spec.ledger("stock") is None or spec.entity("warehouse") is None or not doc.policy.can("warehouse", "read"):
+    """The catering prep suggestion, where the app has dish sales and the caller reads them
+    and their lines (elsewhere the route answers 404 ``entity.not_found`` or 403)."""
+    policy = doc.policy
+    spec = policy.rt.spec
+    if any(spec.entity(e) is None or not policy.can(e, "read") for e in ("dish_sale", "dish_sale_line")):
         return
     dish = doc.ref("PrepSuggestionDish", {"type": "object", "required": [
         "dish", "portions", "peak_hour", "peak_portions", "history"], "properties": {
@@ -461,16 +490,18 @@ def add_admin(doc: Doc) -> None:
 
 
 def add_trace(doc: Doc) -> None:
-    """The batch trace and recall (DESIGN 16) wherever the app has a stock ledger whose items
-    the caller reads (an app that keeps no batches answers 404 ``trace.no_batches``), the
-    recall for managers and administrators only."""
+    """The batch trace and recall (DESIGN 16) where the stock ledger keeps batches and the
+    caller reads the batch entity (elsewhere the route answers 404 ``trace.no_batches`` or
+    404 for the batch); the recall for managers and administrators of an app with the
+    recall unit (elsewhere 403 ``recall.forbidden`` or 422 ``recall.not_installed``)."""
+    from jimu.runtime.stock.recall import RECALL_ENTITY, RECALL_ROLES
+    from jimu.runtime.workflow.batches import batch_dimension
+
     policy = doc.policy
     spec = policy.rt.spec
     lg = spec.ledger("stock")
-    first = next((d.entity for d in lg.dimensions if d.entity), None) if lg is not None else None
-    batch = next((d.entity or "batch" for d in lg.dimensions if d.name == "batch" or d.entity == "batch"), None) \
-        if lg is not None else None
-    if first is None or not policy.can(batch or first, "read"):
+    dim = batch_dimension(lg) if lg is not None else None
+    if dim is None or spec.entity(dim[1]) is None or not policy.can(dim[1], "read"):
         return
     base = f"/api/apps/{doc.app}/trace/batch/{{id}}"
     node = doc.ref("BatchTrace", {"type": "object", "additionalProperties": True,
@@ -484,11 +515,13 @@ def add_trace(doc: Doc) -> None:
            {**ok("the trace, nested by generation", node), **problems(404, 422)},
            params=[ID_PARAM, {"name": "direction", "in": "query", "schema": {"type": "string", "enum": ["down", "up"]}},
                    {"name": "depth", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 100}}])
-    if {"manager", "admin"} & set(policy.actor.roles):
+    if RECALL_ROLES & set(policy.actor.roles) and spec.entity(RECALL_ENTITY) is not None:
         body = {"type": "object", "required": ["reason"], "additionalProperties": False,
                 "properties": {"reason": {"type": "string", "minLength": 1}}}
+        # the recall entity's own schema (the answer is that record, rendered for the caller)
+        name = camel(RECALL_ENTITY)
+        record = {"$ref": f"#/components/schemas/{name}"} if name in doc.schemas else doc.ref(name + "Record", ANY_OBJECT)
         doc.op(base + "/recall", "post", "recall_batch", "trace",
-               "recall a batch: record, quarantine what is left, notify sales and finance "
-               "(422 recall.not_installed without the recall unit)",
-               {**ok("the recall record", doc.ref("Recall", ANY_OBJECT), status=201), **problems(403, 404, 422)},
+               "recall a batch: record, quarantine what is left, notify sales and finance",
+               {**ok("the recall record", record, status=201), **problems(403, 404, 422)},
                params=[ID_PARAM], body=json_body(body))

@@ -10,7 +10,8 @@
   every bad cell ``{row, field, column, code, message}`` and nothing is written
   (:mod:`jimu.runtime.intel.import_run`).
 
-Both answer only a signed-in caller, through their access policy. The upload limit is the
+Both answer only a signed-in caller, through their access policy, and only one who may
+create records of some entity (an admin always): 403 ``forbidden.import`` otherwise. The upload limit is the
 ``max_import_bytes`` setting (default 32 MiB), not the 1 MiB JSON body limit."""
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from jimu.core.errors import FieldError, PayloadTooLarge, ValidationError
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of, published_version_seen
 from jimu.runtime.api.util import json_response, read_json
-from jimu.runtime.intel.import_preview import make_preview
+from jimu.runtime.intel.import_preview import make_preview, require_importer
 from jimu.runtime.intel.import_read import read_sheet
 from jimu.runtime.intel.import_run import run_import, suggest_mapping
 
@@ -37,9 +38,12 @@ DEFAULT_MAX_IMPORT = 32 * 1024 * 1024
 
 
 def _policy(request: Request) -> AccessPolicy:
+    """The caller's policy; 403 before anything is read when it may import nothing."""
     app = str(request.path_params["app"])
     actor = current_actor(request, app=app)
-    return AccessPolicy.for_actor(jimu_of(request), app, actor, version=published_version_seen(request, app))
+    policy = AccessPolicy.for_actor(jimu_of(request), app, actor, version=published_version_seen(request, app))
+    require_importer(policy)
+    return policy
 
 
 def _limit(request: Request) -> int:

@@ -14,7 +14,7 @@ from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of
 from jimu.runtime.api.util import json_response, path_param
 from jimu.runtime.stock.accuracy import DEFAULT_DAYS, accuracy_report
-from jimu.runtime.stock.prep import prep_suggestion
+from jimu.runtime.stock.prep import prep_suggestion, require_prep
 
 __all__ = ["routes"]
 
@@ -49,6 +49,8 @@ async def prep(request: Request) -> Response:
 
     from jimu.core import clock
 
+    policy = AccessPolicy.for_actor(jimu_of(request), path_param(request, "app"), current_actor(request))
+    require_prep(policy)  # an app without dish sales is 404 whatever the parameters
     q = request.query_params
     unknown = [k for k in q if k not in ("store", "date")]
     if unknown:
@@ -61,7 +63,6 @@ async def prep(request: Request) -> Response:
         day = date.fromisoformat(q["date"]) if q.get("date") else clock.today()
     except ValueError:
         raise ValidationError("date: YYYY-MM-DD", errors=[FieldError("date", "type", "日期格式 YYYY-MM-DD / a date")]) from None
-    policy = AccessPolicy.for_actor(jimu_of(request), path_param(request, "app"), current_actor(request))
     return json_response(prep_suggestion(policy, store, day))
 
 

@@ -5,7 +5,8 @@ cycle counts read).
 Measure per item over the last ``days`` days (default 365, the ``abc_days`` setting):
 
 - ``value``: Σ shipped qty × ``item.cost_price`` (the usage value at cost). Needs the cost
-  in clear: a caller for whom ``cost_price`` is hidden or masked is refused (403);
+  in clear: a caller for whom ``cost_price`` is hidden or masked is refused (403), and
+  the default ``by`` is ``movement`` for them (``value`` for the others);
 - ``movement``: the number of shipment movements (picks), comparable across units.
 
 Items sorted by measure (largest first, then SKU); an item's class follows the cumulative
@@ -29,6 +30,7 @@ from jimu.core.money import to_decimal
 from jimu.runtime.access import AccessPolicy, gate
 from jimu.runtime.intel.demand import (
     ITEM,
+    clear_field,
     demand,
     int_param,
     items_of,
@@ -63,7 +65,8 @@ def classify(measures: Mapping[int, Decimal], a: Decimal, b: Decimal,
 
 def _params(policy: AccessPolicy, params: Mapping[str, Any]) -> tuple[str, int, Decimal, Decimal]:
     conf = report_settings(policy.rt.spec)
-    by = str(params.get("by") or "value")
+    # the default is what the caller may ask for: by value needs the item's cost in clear
+    by = str(params.get("by") or ("value" if clear_field(policy, ITEM, "cost_price") else "movement"))
     if by not in BY:
         raise ValidationError("by must be value or movement / by 须为 value 或 movement", code="report.param",
                               errors=[FieldError("by", "choice", "value | movement")])

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from jimu.core.errors import NotFound
+from jimu.core.errors import NotFound, PermissionDenied
 from jimu.platform.schema import column_name
 from jimu.platform.specs import EntitySpec
 from jimu.platform.specs.naming import name_from_label
@@ -26,7 +26,8 @@ from jimu.runtime.intel.import_infer import Column, infer_column, norm_key
 from jimu.runtime.intel.import_read import Sheet
 from jimu.runtime.intel.import_store import MAX_PER_USER, TTL_SECONDS, load_preview, save_preview
 
-__all__ = ["Preview", "make_preview", "get_preview", "link_index", "MAX_PER_USER", "TTL_SECONDS", "SHOWN_ROWS"]
+__all__ = ["Preview", "make_preview", "get_preview", "link_index", "importable", "require_importer", "MAX_PER_USER",
+           "TTL_SECONDS", "SHOWN_ROWS"]
 
 SHOWN_ROWS = 20
 _LINK_SAMPLE = 500  # distinct values of a column tried against each entity
@@ -52,6 +53,22 @@ def _shown(v: Any) -> Any:
     from jimu.platform.values import to_json
 
     return to_json(v) if v is not None and not isinstance(v, (str, int, bool)) else v
+
+
+def importable(policy: AccessPolicy) -> list[str]:
+    """Entities the caller may import into: top-level ones it may create (child rows are
+    written through their parent)."""
+    return [e.name for e in policy.visible_entities() if policy.parent_link(e.name) is None
+            and policy.can(e.name, "create")]
+
+
+def require_importer(policy: AccessPolicy) -> None:
+    """403 ``forbidden.import`` for a caller who may import nothing (an admin may also
+    create the entity), before the upload is read: the preview exists for the import only,
+    and the per-caller OpenAPI document leaves both operations out for such a caller."""
+    if not policy.is_admin and not importable(policy):
+        raise PermissionDenied("你没有可导入的数据表 / you may not create records of any entity, so you cannot import",
+                               code="forbidden.import")
 
 
 def _keep(policy: AccessPolicy, p: Preview) -> None:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from jimu.core.errors import NotFound
 
-__all__ = ["WEEKS", "prep_suggestion"]
+__all__ = ["WEEKS", "prep_suggestion", "require_prep"]
 
 WEEKS = 4
 _HEAD, _LINE = "dish_sale", "dish_sale_line"
@@ -29,14 +29,20 @@ def _ceil(value: Decimal) -> int:
     return int(math.ceil(value))
 
 
+def require_prep(policy: Any) -> None:
+    """404 ``entity.not_found`` in an app without dish sales; the caller must read dish
+    sales and their lines (the per-caller OpenAPI document uses the same test)."""
+    if policy.rt.spec.entity(_HEAD) is None:
+        raise NotFound(f"app '{policy.app}' has no dish sales", code="entity.not_found")
+    policy.require(_HEAD, "read")
+    policy.require(_LINE, "read")
+
+
 def prep_suggestion(policy: Any, store: Any, day: date) -> dict[str, Any]:
     """``{"store", "date", "days": [4 dates], "dishes": [{"dish", "portions", "peak_hour",
     "peak_portions", "history"}]}``, dishes by portions, most first."""
     rt = policy.rt
-    if rt.spec.entity(_HEAD) is None:
-        raise NotFound(f"app '{policy.app}' has no dish sales", code="entity.not_found")
-    policy.require(_HEAD, "read")
-    policy.require(_LINE, "read")
+    require_prep(policy)
     days = [day - timedelta(days=7 * k) for k in range(WEEKS, 0, -1)]
     head, line = rt.tables(_HEAD), rt.tables(_LINE)
     stmt = (sa.select(line.c.dish, line.c.qty, head.c.sale_date, head.c.created_at)

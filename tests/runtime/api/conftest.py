@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -126,3 +127,56 @@ def sqlite_api(make_db_url: Any) -> Iterator[Api]:
     with TestClient(create_app(j), raise_server_exceptions=False) as client:
         yield Api(client, j, ids)
     j.close()
+
+
+TEMPLATES = ("standard", "general", "food", "catering", "discrete_manufacturing", "no_stock")
+
+
+class TemplateApps:
+    """Every template installed as an app of its own name (no sample data: a document
+    depends on the spec and the caller, not on the rows) with the demo users, served by
+    one TestClient; ``doc(template, user)`` is that user's OpenAPI document, fetched once."""
+
+    def __init__(self, jimu: Jimu, app: Any, client: TestClient) -> None:
+        self.jimu, self.app, self.client = jimu, app, client
+        self._tokens: dict[str, str] = {}
+        self._docs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def h(self, user: str) -> dict[str, str]:
+        if user not in self._tokens:
+            r = self.client.post("/api/auth/token", json={"username": user, "password": user})
+            assert r.status_code == 200, r.text
+            self._tokens[user] = r.json()["access_token"]
+        return {"Authorization": f"Bearer {self._tokens[user]}"}
+
+    def doc(self, template: str, user: str) -> dict[str, Any]:
+        if (template, user) not in self._docs:
+            r = self.client.get(f"/api/apps/{template}/openapi.json", headers=self.h(user))
+            assert r.status_code == 200, r.text
+            self._docs[template, user] = r.json()
+        return self._docs[template, user]
+
+
+@pytest.fixture(scope="session")
+def template_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemplateApps]:
+    """The six templates in one SQLite database, on tmpfs when the machine has one
+    (installing six templates on a synced disk takes minutes, in memory seconds)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from jimu.cli.basics import ensure_demo_users
+    from jimu.templates_market.installer import install_template
+
+    shm = Path("/dev/shm")
+    folder = Path(tempfile.mkdtemp(prefix="jimu-templates-", dir=shm)) if shm.is_dir() and os.access(shm, os.W_OK) \
+        else tmp_path_factory.mktemp("templates")
+    j = Jimu.open(f"sqlite:///{folder / 'jimu.db'}")
+    ensure_demo_users(j)
+    for template in TEMPLATES:
+        install_template(j, template, template, sample_data=False)
+    app = create_app(j)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield TemplateApps(j, app, client)
+    j.close()
+    shutil.rmtree(folder, ignore_errors=True)

@@ -1,23 +1,29 @@
-"""Every route of the app is either in the admin's OpenAPI document of the standard
-template or listed here as internal, with the reason (issue 23): a new API route nobody
-documented fails this test, and so does an internal entry that no longer matches a route
-or a route that is listed as internal and documented at once."""
+"""Every route of the app is either in an admin's OpenAPI document or listed here as
+internal, with the reason (issue 23): a new API route nobody documented fails this test,
+and so does an internal entry that no longer matches a route or a route that is listed as
+internal and documented at once. The documents are the admins' of all six templates
+(``template_apps``): a route is documented where it means something (the batch trace in
+the food and catering apps, the prep suggestion in catering, the trading reports in
+no_stock), so the walk takes their union. The walk descends into mounts, so a router
+mounted later is walked too; ``test_the_walk_sees_a_new_route`` proves it fails on a route
+added without a document.
+
+Also: generated clients name modules after operationIds and schemas, so in every document
+of every template and demo role they are present, unique, ASCII identifiers."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.testclient import TestClient
+from starlette.responses import PlainTextResponse
+from starlette.routing import BaseRoute, Mount, Route, Router
 
-from jimu.runtime.api.app import create_app
-from jimu.runtime.context import Jimu
-from jimu.templates_market.installer import install_cbu, install_template
-
-APP = "standard"
+from jimu.cli.basics import DEMO_USERS
+from tests.runtime.api.conftest import TEMPLATES
 
 # (path prefix or exact path, methods or None for all) -> why it is not in the per-app document.
 SCREENS = "HTML screens for people (forms, sessions, CSRF), not an integration API"
@@ -57,22 +63,29 @@ def _internal(path: str, method: str) -> tuple[str, bool, frozenset[str] | None,
     return None
 
 
-def _endpoints(routes: list[BaseRoute]) -> Iterator[tuple[str, str]]:
+def _endpoints(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(path, method) of every route, inside mounts too (a mount of files is one GET)."""
     for route in routes:
         if isinstance(route, Route):
             for method in sorted((route.methods or set()) - {"HEAD"}):
-                yield route.path, method
+                yield prefix + route.path, method
         elif isinstance(route, Mount):
-            yield route.path, "GET"
+            if route.routes:
+                yield from _endpoints(list(route.routes), prefix + route.path)
+            else:
+                yield prefix + route.path, "GET"
+        else:
+            raise AssertionError(f"a route of a kind the walk does not know: {route!r}")
 
 
 def _pattern(path: str) -> re.Pattern[str]:
-    """A route template as a regex over the document's paths: ``{app}`` is the app, any
-    other parameter matches one segment (a concrete entity, transition or ``{id}``)."""
+    """A route template as a regex over the documents' paths: ``{app}`` is one of the
+    template apps, any other parameter matches one segment (a concrete entity, transition
+    or ``{id}``)."""
     out = ""
     for part in re.split(r"(\{[^}]+\})", path):
         if part == "{app}":
-            out += re.escape(APP)
+            out += "(" + "|".join(map(re.escape, TEMPLATES)) + ")"
         elif part.startswith("{"):
             out += "[^/]+"
         else:
@@ -80,30 +93,8 @@ def _pattern(path: str) -> re.Pattern[str]:
     return re.compile(out + "$")
 
 
-@pytest.fixture(scope="module")
-def admin_doc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, list[BaseRoute]]]:
-    jimu = Jimu.open(f"sqlite:///{tmp_path_factory.mktemp('routes') / 'jimu.db'}")
-    install_template(jimu, APP, "standard", sample_data=False)
-    # The no_stock template's trading unit too: its reports are documented for apps that have it.
-    install_cbu(jimu, APP, "contract", sample_data=False)
-    # The discrete template's MRP unit too: the planner's grid and exception reports.
-    install_cbu(jimu, APP, "mrp", sample_data=False)
-    jimu.users.create("admin", "admin", ["admin"])
-    app = create_app(jimu)
-    with TestClient(app) as client:
-        token = client.post("/api/auth/token", json={"username": "admin", "password": "admin"}).json()["access_token"]
-        doc = client.get(f"/api/apps/{APP}/openapi.json", headers={"Authorization": f"Bearer {token}"}).json()
-    yield doc, list(app.routes)
-    jimu.close()
-
-
-def test_every_route_is_documented_or_internal(admin_doc) -> None:
-    """Mutation: ``add_caller_routes`` not called -> the inbox, events, export and app-list
-    routes are neither documented nor internal; an INTERNAL entry for ``/api/apps/{app}/inbox``
-    -> documented and internal at once."""
-    doc, routes = admin_doc
-    validate(doc)
-    documented = [(p, m.upper()) for p, ops in doc["paths"].items() for m in ops]
+def _unaccounted(documented: list[tuple[str, str]], routes: list[BaseRoute]) -> dict[str, Any]:
+    """The routes neither documented nor internal, those both, and the INTERNAL entries used."""
     missing, both, used = [], [], set()
     for path, method in _endpoints(routes):
         pattern = _pattern(path)
@@ -115,20 +106,65 @@ def test_every_route_is_documented_or_internal(admin_doc) -> None:
             both.append((method, path))
         elif not in_doc and entry is None:
             missing.append((method, path))
-    assert not missing, f"routes neither in the admin document nor internal: {missing}"
-    assert not both, f"routes documented and listed as internal: {both}"
-    assert used == {e[0] for e in INTERNAL}, f"stale INTERNAL entries: {({e[0] for e in INTERNAL}) - used}"
+    return {"missing": missing, "both": both, "used": used}
 
 
-def test_operation_ids_and_names_are_ascii(admin_doc) -> None:
-    """Generated clients name modules after operationIds and schemas: all present, unique,
-    ASCII identifiers; no schema carries a (Chinese) ``title``; every array has ``items``.
-    Mutation: field labels put back in ``title`` (``field_schema``) -> a non-ASCII title."""
-    doc, _ = admin_doc
+@pytest.fixture(scope="module")
+def admin_docs(template_apps: Any) -> tuple[list[tuple[str, str]], list[BaseRoute]]:
+    """(path, METHOD) documented for the admin of any template, and the app's routes."""
+    documented = []
+    for template in TEMPLATES:
+        doc = template_apps.doc(template, "admin")  # validated in test_operation_ids_and_names_are_ascii
+        documented += [(p, m.upper()) for p, ops in doc["paths"].items() for m in ops]
+    return documented, list(template_apps.app.routes)
+
+
+def test_every_route_is_documented_or_internal(admin_docs) -> None:
+    """Mutation: ``add_caller_routes`` not called -> the inbox, events, export and app-list
+    routes are neither documented nor internal; an INTERNAL entry for ``/api/apps/{app}/inbox``
+    -> documented and internal at once; ``add_trace`` not called -> the trace and recall
+    routes are missing (the walk over the admin documents of all six templates)."""
+    documented, routes = admin_docs
+    assert len(list(_endpoints(routes))) > 130  # the whole app, not a part of it
+    found = _unaccounted(documented, routes)
+    assert not found["missing"], f"routes neither in an admin document nor internal: {found['missing']}"
+    assert not found["both"], f"routes documented and listed as internal: {found['both']}"
+    assert found["used"] == {e[0] for e in INTERNAL}, \
+        f"stale INTERNAL entries: {({e[0] for e in INTERNAL}) - found['used']}"
+
+
+def test_the_walk_sees_a_new_route(admin_docs) -> None:
+    """The walk is not vacuous: a route added at the top level, or inside a mounted router,
+    without a document is reported (mutation tried: ``_endpoints`` yielding only the mount's
+    own path -> the mounted route goes unseen and this test fails)."""
+    documented, routes = admin_docs
+
+    def dummy(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("")
+
+    extra: list[BaseRoute] = [Route("/api/apps/{app}/reports/dummy", dummy, methods=["GET"]),
+                              Mount("/api/apps/{app}/plugin", app=Router([Route("/ping", dummy, methods=["POST"])]))]
+    found = _unaccounted(documented, [*routes, *extra])
+    assert found["missing"] == [("GET", "/api/apps/{app}/reports/dummy"), ("POST", "/api/apps/{app}/plugin/ping")]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_operation_ids_and_names_are_ascii(template_apps, template: str) -> None:
+    """Every demo role's document of ``template`` validates as OpenAPI 3.1; operationIds
+    are present, unique, ASCII identifiers, and so are the schema (and enum) names; no
+    schema carries a (Chinese) ``title``; every array has ``items``.
+    Mutations: field labels put back in ``title`` (``field_schema``) -> a non-ASCII title;
+    ``items`` dropped from the movement document reference -> an array without items."""
+    for user in DEMO_USERS:
+        _check_names(template_apps.doc(template, user), f"{template}/{user}")
+
+
+def _check_names(doc: dict[str, Any], who: str) -> None:
+    validate(doc)
     ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
-    assert len(ids) == len(set(ids)) and all(re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids), ids
-    assert all(re.fullmatch(r"[A-Z][A-Za-z0-9]*", name) for name in doc["components"]["schemas"])
-    assert doc["info"]["title"].isascii()
+    assert len(ids) == len(set(ids)) and all(re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids), (who, ids)
+    assert all(re.fullmatch(r"[A-Z][A-Za-z0-9]*", name) for name in doc["components"]["schemas"]), who
+    assert doc["info"]["title"].isascii(), who
 
     def walk(node: object, where: str) -> Iterator[str]:
         if isinstance(node, dict):
@@ -144,6 +180,6 @@ def test_operation_ids_and_names_are_ascii(admin_doc) -> None:
                 yield from walk(v, f"{where}/{i}")
 
     problems = list(walk(doc["components"], "components")) + list(walk(doc["paths"], "paths"))
-    assert not problems, problems
-    sales_order = doc["components"]["schemas"]["SalesOrder"]
-    assert sales_order["description"] and not sales_order["description"].isascii()  # the label, in description
+    assert not problems, (who, problems)
+    item = doc["components"]["schemas"]["Item"]
+    assert item["description"] and not item["description"].isascii(), who  # the label, in description
