@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from jimu.core.errors import FieldError, ValidationError
+from jimu.core.errors import FieldError, NotFound, ValidationError
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of, published_version_seen
 from jimu.runtime.api.util import json_response, query_id, query_int
@@ -33,10 +33,18 @@ __all__ = ["routes", "PARAMS"]
 PARAMS = {"grid": ("run", "item"), "exceptions": ("run", "kind", "item", "limit", "offset")}
 
 
-def _policy(request: Request) -> AccessPolicy:
+def _policy(request: Request, *entities: str) -> AccessPolicy:
+    """The caller's policy, with read on ``mrp_run`` and ``entities`` checked before the
+    parameters (404 ``mrp.not_installed`` in an app without MRP runs): the report answers
+    exactly the callers whose OpenAPI document lists it (:mod:`openapi_mrp`)."""
     app = str(request.path_params["app"])
     actor = current_actor(request, app=app)
-    return AccessPolicy.for_actor(jimu_of(request), app, actor, version=published_version_seen(request, app))
+    policy = AccessPolicy.for_actor(jimu_of(request), app, actor, version=published_version_seen(request, app))
+    if policy.rt.spec.entity("mrp_run") is None:
+        raise NotFound(f"app '{app}' has no MRP runs", code="mrp.not_installed")
+    for entity in ("mrp_run", *entities):
+        policy.require(entity, "read")
+    return policy
 
 
 def _check(request: Request, name: str, required: tuple[str, ...]) -> dict[str, Any]:
@@ -57,7 +65,7 @@ def _check(request: Request, name: str, required: tuple[str, ...]) -> dict[str, 
 
 
 async def grid(request: Request) -> Response:
-    policy = _policy(request)
+    policy = _policy(request, "item")
     q = _check(request, "grid", ("run", "item"))
 
     def answer() -> dict[str, Any]:
@@ -67,7 +75,7 @@ async def grid(request: Request) -> Response:
 
 
 async def exceptions(request: Request) -> Response:
-    policy = _policy(request)
+    policy = _policy(request, "mrp_exception")
     q = _check(request, "exceptions", ("run",))
     kind = request.query_params.get("kind") or None
     limit = query_int(request, "limit", 100, low=1, high=500)
