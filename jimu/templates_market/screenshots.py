@@ -64,7 +64,7 @@ RECIPES: dict[str, list[Shot]] = {
     "catering": [Shot("screenshots/catering-dish-sales.png", "/app/{app}/dish_sale"),
                  Shot("screenshots/catering-requisitions.png", "/app/{app}/store_requisition")],
     "discrete_manufacturing": [
-        Shot("screenshots/manufacturing-bom.png", "/app/{app}/bom/{id}", record=("bom", 'name == "城市通勤自行车 标准配置"')),
+        Shot("screenshots/manufacturing-bom.png", "/app/{app}/bom/{id}", record=("bom", 'name == "城市通勤自行车 总装"')),
         Shot("screenshots/manufacturing-mrp.png", "/app/{app}/mrp_run/{id}", record=("mrp_run", None),
              click=("运算",)),
     ],

@@ -25,13 +25,19 @@ def test_mrp_over_http(server: Server) -> None:
         assert r.status_code in (200, 201), r.text
         run = first(c, "mrp_run", app)
     with server.client("manager") as c:
+        # the demo's orders are dated: plan from a fixed Monday, not today
+        r = c.post(f"/api/apps/{app}/data/mrp_run", json={"warehouse": run["warehouse"], "run_date": "2026-12-07",
+                                                          "bucket": "week", "horizon_days": 56})
+        assert r.status_code == 201, r.text
+        run = r.json()
         r = c.post(f"/api/apps/{app}/data/mrp_run/{run['id']}/transitions/calculate", json={"inputs": {}})
         assert r.status_code == 200, r.text
-        lines = c.get(f"/api/apps/{app}/data/mrp_line", params={"filter": f"run == {run['id']}"}).json()["data"]
+        lines = c.get(f"/api/apps/{app}/data/mrp_line", params={"filter": f"run == {run['id']}", "limit": 200}).json()["data"]
         bike = first(c, "item", app, filter='sku == "FG-BIKE"')
-    (line,) = [ln for ln in lines if ln["item"] == bike["id"]]
-    # 10 wanted, 3 on hand, safety stock 2 -> 9 (one planned order: the demo's order has no delivery date)
-    assert (line["gross_qty"], line["net_qty"], line["action"]) == ("10.0000", "9.0000", "make")
+    first_week = sorted((ln for ln in lines if ln["item"] == bike["id"]), key=lambda ln: ln["due_date"])[0]
+    # week of 12-14: orders of 6 and 20 (gross 26); 8 on hand + 10 from the open work order,
+    # safety stock 5 -> 8 + 10 − 26 = −8, 13 to make
+    assert (first_week["gross_qty"], first_week["net_qty"], first_week["action"]) == ("26.0000", "13.0000", "make")
 
 
 @pytest.mark.parametrize("template", ["catering", "discrete_manufacturing"])

@@ -1,13 +1,28 @@
 """MRP over HTTP (DESIGN 16, Manufacturing): ``calculate`` and ``create_orders`` of an
 ``mrp_run`` in a discrete manufacturing app made from the market, on every backend.
 
-The demo's bike order (10, no delivery date: wanted on its order date, the run date) with
-the sample stock, safety stocks and lead times, computed by hand:
-bikes 3 on hand, safety 2 -> make 9; frames 2 - 9 -> make 9 (safety 2); wheels 5 - 18
--> make 17 (safety 4); tubes 10 - 9 - 27 -> buy 46 (safety 20); spokes 100 - 612 -> 712
--> buy 800 (multiple 100); rims 20 - 17 -> buy 7 (safety 10); seats and chains stay
-above their safety stock. All three bought items have the same default supplier and the
-same due date (the run date): one purchase order with three lines."""
+The factory demo's plant 常州工厂仓, run on Monday 2026-12-07 (fixed: the demo's orders are
+dated) in weekly buckets over 56 days: b0 = 12-07..12-13, b1 = 12-14..12-20, b2 = 12-21..27,
+b3 = 12-28..01-03, b4 = 01-04..01-10. The bike's chain, by hand (on hand, safety stock,
+lead time from the sample data):
+
+- FG-BIKE (8 on hand, safety 5, lead 3): WO-…0002 brings 10 on 12-11 (b0: 18). Orders of 6
+  (12-15) and 20 (12-18) in b1: 18 − 26 = −8 -> make 13 due 12-14, released 12-11; 35 on
+  01-08 (b4): 5 − 35 -> make 35 due 01-04, released 01-01. The work order is not needed
+  before b1: defer to 12-14.
+- SA-FRAME-ASSY (25, safety 2, lead 1): b0 takes the open work order's 10 and the 13
+  released 12-11: 25 − 23 = 2, kept; b3 the 35 released 01-01 -> make 35 due 12-28.
+- SA-FRAME-PAINT (20, safety 2, lead 3): 35 released 12-27 (b2): 20 − 35 -> make 17 due 12-21,
+  released 12-18 (b1).
+- SA-FRAME-WELD (10, no safety, lead 2): 17 in b1 -> make 7 due 12-14, released 12-12 (b0).
+- RM-TUBE-DOWN (45, safety 40, lead 10, minimum 100, multiple 50): 7 × 1 × (1 + 2 % scrap) =
+  7.14 in b0: 45 − 7.14 = 37.86 < 40 -> 2.14 short, lot sized to 100, due 12-07, released
+  11-27: past due. Its open order PO-…0002 (100 on 12-14) is needed in b0: expedite to 12-07.
+  RM-TUBE-SEAT is the same; RM-TUBE-TOP (50) stays at 42.86: its 100 on order is not needed
+  (cancel).
+- create_orders: the two tubes share supplier 常州精铝 and due date 12-07: one purchase order
+  with two lines of 100 expected 12-07; the bike's work orders start on their release dates.
+"""
 
 from __future__ import annotations
 
@@ -43,62 +58,96 @@ def _skus(c: httpx.Client, app: str) -> dict[int, str]:
     return {i["id"]: i["sku"] for i in r.json()["data"]}
 
 
+def _run(c: httpx.Client, app: str) -> dict[str, Any]:
+    wh = first(c, "warehouse", app, filter='name == "常州工厂仓"')
+    r = c.post(f"/api/apps/{app}/data/mrp_run", json={"warehouse": wh["id"], "run_date": RUN, "bucket": "week",
+                                                      "horizon_days": 56})
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+RUN = "2026-12-07"
+
+
 def test_calculate_and_create_orders(server: Server) -> None:
+    """Mutation tried: scrap left out of dependent demand (``_factors`` without
+    ``× (1 + scrap_rate)``): the down tube's pegging reads ×2.0000, not ×2.1400."""
     app = _app(server, "calc")
     with server.client("manager") as c:
-        run = first(c, "mrp_run", app)
+        run = _run(c, app)
         r = _fire(c, app, run, "calculate")
         assert r.status_code == 200, r.text
         run = c.get(f"/api/apps/{app}/data/mrp_run/{run['id']}").json()
         sku = _skus(c, app)
-        got = sorted((sku[ln["item"]], ln["action"], ln["net_qty"], ln["level"], ln["due_date"] == run["run_date"])
-                     for ln in _rows(c, app, run))
-        assert got == [("FG-BIKE", "make", "9.0000", 0, True), ("RM-RIM", "buy", "7.0000", 2, True),
-                       ("RM-SPOKE", "buy", "800.0000", 2, True), ("RM-TUBE", "buy", "46.0000", 2, True),
-                       ("SA-FRAME", "make", "9.0000", 1, True), ("SA-WHEEL", "make", "17.0000", 1, True)]
-        bike = next(ln for ln in _rows(c, app, run) if sku[ln["item"]] == "FG-BIKE")
-        order = first(c, "sales_order", app, filter="state == \"draft\"")
-        # on hand 3 keeps the safety stock of 2 and gives 1: the planned 9 cover the rest of the order
-        assert bike["pegging"] == f"{order['number']} @{order['order_date']} ×9"
-        # lead times of 5-7 days before a due date of today: every release is past due
-        assert sorted(sku[e["item"]] for e in _rows(c, app, run, "mrp_exception") if e["kind"] == "past_due") == [
-            "FG-BIKE", "RM-RIM", "RM-SPOKE", "RM-TUBE", "SA-FRAME", "SA-WHEEL"]
+        lines = _rows(c, app, run)
+        assert all(sku[ln["item"]].startswith(("FG-", "SA-", "RM-", "PK-")) for ln in lines)  # nothing but the factory
+        chain = ("FG-BIKE", "SA-FRAME-ASSY", "SA-FRAME-PAINT", "SA-FRAME-WELD", "RM-TUBE-DOWN", "RM-TUBE-SEAT", "RM-TUBE-TOP")
+        got = sorted((sku[ln["item"]], ln["level"], ln["action"], ln["net_qty"], ln["due_date"], ln["release_date"])
+                     for ln in lines if sku[ln["item"]] in chain)
+        assert got == [("FG-BIKE", 0, "make", "13.0000", "2026-12-14", "2026-12-11"),
+                       ("FG-BIKE", 0, "make", "35.0000", "2027-01-04", "2027-01-01"),
+                       ("RM-TUBE-DOWN", 4, "buy", "100.0000", "2026-12-07", "2026-11-27"),
+                       ("RM-TUBE-SEAT", 4, "buy", "100.0000", "2026-12-07", "2026-11-27"),
+                       ("SA-FRAME-ASSY", 1, "make", "35.0000", "2026-12-28", "2026-12-27"),
+                       ("SA-FRAME-PAINT", 2, "make", "17.0000", "2026-12-21", "2026-12-18"),
+                       ("SA-FRAME-WELD", 3, "make", "7.0000", "2026-12-14", "2026-12-12")]
+        down = next(ln for ln in lines if sku[ln["item"]] == "RM-TUBE-DOWN")
+        assert down["pegging"].startswith("SA-FRAME-WELD 焊接车架 @2026-12-14 ×2.1400")
+        orders = {o["number"]: o for o in c.get(f"/api/apps/{app}/data/sales_order", params={"limit": 50}).json()["data"]}
+        bike = next(ln for ln in lines if sku[ln["item"]] == "FG-BIKE" and ln["net_qty"] == "13.0000")
+        # 8 on hand + 10 from the work order cover safety 5, the 6 and 7 of the 20: 13 of it are left
+        assert bike["pegging"].endswith(" @2026-12-18 ×13") and bike["pegging"].split(" ")[0] in orders
+        exc = sorted((sku[e["item"]], e["kind"], e["date"], e["new_date"])
+                     for e in _rows(c, app, run, "mrp_exception") if sku[e["item"]] in chain)
+        assert exc == [("FG-BIKE", "defer", "2026-12-11", "2026-12-14"),
+                       ("RM-TUBE-DOWN", "expedite", "2026-12-14", "2026-12-07"),
+                       ("RM-TUBE-DOWN", "past_due", "2026-11-27", "2026-12-07"),
+                       ("RM-TUBE-SEAT", "expedite", "2026-12-14", "2026-12-07"),
+                       ("RM-TUBE-SEAT", "past_due", "2026-11-27", "2026-12-07"),
+                       ("RM-TUBE-TOP", "cancel", "2026-12-14", None)]
 
         r = _fire(c, app, run, "create_orders")
         assert r.status_code == 200, r.text
         done = c.get(f"/api/apps/{app}/data/mrp_run/{run['id']}").json()
         assert done["state"] == "ordered" and all(ln["document"] for ln in _rows(c, app, done))
-        assert (done["planned_orders"], done["exception_count"]) == (6, 6)
         pos = c.get(f"/api/apps/{app}/data/purchase_order",
-                    params={"filter": f'note == "MRP {run["number"]}"', "limit": 10}).json()["data"]
-        assert len(pos) == 1 and pos[0]["expected_date"] == run["run_date"]
-        po = c.get(f"/api/apps/{app}/data/purchase_order/{pos[0]['id']}").json()
+                    params={"filter": f'note == "MRP {run["number"]}"', "limit": 100}).json()["data"]
+        tubes = [p for p in pos if p["expected_date"] == RUN and p["supplier"] == down["supplier"]]
+        assert len(tubes) == 1
+        po = c.get(f"/api/apps/{app}/data/purchase_order/{tubes[0]['id']}").json()
         assert sorted((sku[ln["item"]], ln["qty"]) for ln in po["lines"]) == [
-            ("RM-RIM", "7.0000"), ("RM-SPOKE", "800.0000"), ("RM-TUBE", "46.0000")]
+            ("RM-TUBE-DOWN", "100.0000"), ("RM-TUBE-SEAT", "100.0000")]
+        # every purchase order is one supplier's lines of one due date, each the item's default supplier
+        items = {i["id"]: i for i in c.get(f"/api/apps/{app}/data/item", params={"limit": 200}).json()["data"]}
+        for p in pos:
+            full = c.get(f"/api/apps/{app}/data/purchase_order/{p['id']}").json()
+            assert {items[ln["item"]]["default_supplier"] for ln in full["lines"]} == {p["supplier"]}
+        assert len({(p["supplier"], p["expected_date"]) for p in pos}) == len(pos)
         wos = c.get(f"/api/apps/{app}/data/work_order",
-                    params={"filter": f'source == "{run["number"]}"', "limit": 10}).json()["data"]
-        assert sorted((sku[w["product"]], w["qty"], w["planned_end"], w["state"]) for w in wos) == [
-            ("FG-BIKE", "9.0000", run["run_date"], "draft"), ("SA-FRAME", "9.0000", run["run_date"], "draft"),
-            ("SA-WHEEL", "17.0000", run["run_date"], "draft")]
-        lines = {ln["item"]: ln for ln in _rows(c, app, done)}
-        assert {lines[w["product"]]["document"] for w in wos} == {w["number"] for w in wos}
+                    params={"filter": f'source == "{run["number"]}"', "limit": 100}).json()["data"]
+        assert sorted((w["qty"], w["planned_start"], w["planned_end"], w["state"])
+                      for w in wos if sku[w["product"]] == "FG-BIKE") == [
+            ("13.0000", "2026-12-11", "2026-12-14", "draft"), ("35.0000", "2027-01-01", "2027-01-04", "draft")]
+        lines = {ln["id"]: ln for ln in _rows(c, app, done)}
+        assert {ln["document"] for ln in lines.values() if ln["action"] == "make"} == {w["number"] for w in wos}
 
 
 def test_create_orders_refuses_a_line_without_supplier(server: Server) -> None:
-    """The rims lose their default supplier and were never bought: 422 ``mrp.supplier``
-    naming ``RM-RIM 铝合金轮圈``, nothing created; skipping the line lets the rest through."""
+    """The e-scooter's stem tube (planned: 20 due 2027-01-04) loses its default supplier and
+    was never bought: 422 ``mrp.supplier`` naming ``RM-STEM-TUBE 滑板车立管``, nothing
+    created; skipping the line lets the rest through."""
     app = _app(server, "nosup")
     with server.client("manager") as c:
-        rim = first(c, "item", app, filter='sku == "RM-RIM"')
+        rim = first(c, "item", app, filter='sku == "RM-STEM-TUBE"')
         r = c.patch(f"/api/apps/{app}/data/item/{rim['id']}", json={"default_supplier": None},
                     headers={"If-Match": f'"{rim["version"]}"'})
         assert r.status_code == 200, r.text
-        run = first(c, "mrp_run", app)
+        run = _run(c, app)
         assert _fire(c, app, run, "calculate").status_code == 200
         run = c.get(f"/api/apps/{app}/data/mrp_run/{run['id']}").json()
         assert next(ln for ln in _rows(c, app, run) if ln["item"] == rim["id"])["supplier"] is None
         body = problem(_fire(c, app, run, "create_orders"), 422)
-        assert body["code"] == "mrp.supplier" and "RM-RIM 铝合金轮圈" in body["detail"]
+        assert body["code"] == "mrp.supplier" and "RM-STEM-TUBE 滑板车立管" in body["detail"]
         assert c.get(f"/api/apps/{app}/data/mrp_run/{run['id']}").json()["state"] == "calculated"
         assert c.get(f"/api/apps/{app}/data/work_order", params={"filter": f'source == "{run["number"]}"'}
                      ).json()["data"] == []

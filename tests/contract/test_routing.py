@@ -1,9 +1,9 @@
 """Routings and operation reports over HTTP (DESIGN 16, Manufacturing: the ``routing``
 unit of the discrete manufacturing template), on every backend.
 
-The demo's bike routing (sample data): 10 车架焊接 12 min, 20 喷涂 8 min, 30 总装 25 min
-per bike. A work order for 5 bikes, released, gets three operations with planned minutes
-60, 40, 125. Reports, by hand:
+The demo's bike routing (sample data): 10 传动与刹车安装 12 min, 20 整车装配调校 25 min,
+30 终检包装 8 min per bike. A work order for 5 bikes, released, gets three operations with planned minutes
+60, 125, 40. Reports, by hand:
 
 - op 10 by scanning the number: good 5, scrap 0, 30 min -> op 10 good 5; WIP 5 − 0 − 0 = 5
 - op 20: good 4, scrap 1 -> op 20 reported 5 of the 5 op 10 delivered; WIP 5 − 1 − 0 = 4
@@ -42,15 +42,15 @@ def _ops(c: httpx.Client, app: str, wo: dict[str, Any]) -> tuple[list[tuple[Any,
 
 
 def test_release_copies_routing_and_reports_add_up(server: Server) -> None:
-    """Mutations tried: copying std_minutes without × qty (planned 12/8/25 instead of
-    60/40/125), checking against the work order qty instead of the previous operation
+    """Mutations tried: copying std_minutes without × qty (planned 12/25/8 instead of
+    60/125/40), checking against the work order qty instead of the previous operation
     (the 422 becomes 201), WIP without the later scrap (5 instead of 4 after op 20) all fail."""
     app = _app(server)
     with server.client("manager") as c:
         bike = first(c, "item", app, filter='sku == "FG-BIKE"')
-        seat = first(c, "item", app, filter='sku == "RM-SEAT"')
-        wh = first(c, "warehouse", app, filter='name == "上海一号仓"')
-        # one component typed by hand (the sample stock cannot cover the BOM of 5 bikes)
+        seat = first(c, "item", app, filter='sku == "RM-SADDLE"')
+        wh = first(c, "warehouse", app, filter='name == "常州工厂仓"')
+        # one component typed by hand: the reports need the routing, not the whole BOM
         r = c.post(f"/api/apps/{app}/data/work_order", json={"product": bike["id"], "qty": 5, "warehouse": wh["id"],
                                                              "components": [{"item": seat["id"], "qty": 5}]})
         assert r.status_code == 201, r.text
@@ -60,8 +60,8 @@ def test_release_copies_routing_and_reports_add_up(server: Server) -> None:
         r = c.post(f"/api/apps/{app}/data/work_order/{wo['id']}/transitions/release", json={"inputs": {}})
         assert r.status_code == 200, r.text
         assert _ops(c, app, wo) == ([(10, "60.0000", "0.0000", "0.0000", "0.0000"),
-                                     (20, "40.0000", "0.0000", "0.0000", "0.0000"),
-                                     (30, "125.0000", "0.0000", "0.0000", "0.0000")], None)
+                                     (20, "125.0000", "0.0000", "0.0000", "0.0000"),
+                                     (30, "40.0000", "0.0000", "0.0000", "0.0000")], None)
 
     with server.client("warehouse") as c:  # the shop floor scans the work order's number
         r = _report(c, app, work_order_number=wo["number"], operation=10, good_qty=5, operator="张师傅", minutes=30)
@@ -82,8 +82,8 @@ def test_release_copies_routing_and_reports_add_up(server: Server) -> None:
 
         assert _report(c, app, work_order=wo["id"], operation=30, good_qty=1, minutes=20).status_code == 201
         assert _ops(c, app, wo) == ([(10, "60.0000", "5.0000", "0.0000", "30.0000"),
-                                     (20, "40.0000", "4.0000", "1.0000", "35.0000"),
-                                     (30, "125.0000", "4.0000", "0.0000", "90.0000")], "0.0000")
+                                     (20, "125.0000", "4.0000", "1.0000", "35.0000"),
+                                     (30, "40.0000", "4.0000", "0.0000", "90.0000")], "0.0000")
         reports = c.get(f"/api/apps/{app}/data/operation_report", params={"filter": f"work_order == {wo['id']}"}).json()
         assert len(reports["data"]) == 4  # the refused ones left nothing
 

@@ -1,15 +1,19 @@
 """Subcontracting over HTTP (DESIGN 16, Manufacturing: outsourcing), on every backend.
 
-Sample stock at 上海一号仓: SA-FRAME 2, RM-TUBE 10, RM-RIM 20; tolerance param 2 %. By hand:
+Sample stock at 常州工厂仓 (the factory demo, batch by batch): SA-FRAME-PAINT 20 (painted
+frames), SA-FRAME-WELD 10 (welded frames, batch FWELD-2611-01), RM-POWDER 30; the coater
+昆山恒彩 and its location 昆山恒彩外协库位; tolerance param 2 %. By hand:
 
-1. 4 frames (2.5 kg each) from 6 tubes: send -> tubes on hand 4, in transit 6. Received 4,
-   weighed 10.1 kg (expected 4 × 2.5 = 10, |0.1| ≤ 0.2): passed -> frames on hand 6; the
-   tubes leave transit (0) and the supplier location keeps nothing (arrived, consumed).
-2. 2 frames from 3 rims, counted 1 (|1 − 2| > 0.04), weighed 2.5 (= 1 × 2.5): quarantined
-   -> frames on hand 6, quarantine 1; a discrepancy ordered 2, counted 1 (−1).
-3. 2 frames from 2 rims, counted 2, weighed 4.5 (expected 5, |0.5| > 0.1): quarantined ->
-   quarantine 3, on hand 6; a discrepancy ordered 2, counted 2.
-Rims: 20 − 3 − 2 = 15 on hand.
+1. 4 painted frames (2.5 kg each) from 6 welded frames: send -> welded frames on hand 4, in
+   transit 6 (batch FWELD-2611-01). Received 4, weighed 10.1 kg (expected 4 × 2.5 = 10,
+   |0.1| ≤ 0.2): passed -> painted frames on hand 24, 4 of them in a batch numbered after
+   the order; the welded frames leave transit (0) and the supplier location keeps nothing
+   (arrived, consumed).
+2. 2 frames from 3 kg powder, counted 1 (|1 − 2| > 0.04), weighed 2.5 (= 1 × 2.5):
+   quarantined -> on hand 24, quarantine 1; a discrepancy ordered 2, counted 1 (−1).
+3. 2 frames from 2 kg powder, counted 2, weighed 4.5 (expected 5, |0.5| > 0.1): quarantined
+   -> quarantine 3, on hand 24; a discrepancy ordered 2, counted 2.
+Powder: 30 − 3 − 2 = 25 on hand.
 """
 
 from __future__ import annotations
@@ -40,14 +44,14 @@ def _bal(c: httpx.Client, app: str, item: int, wh: int) -> tuple[Decimal, Decima
 def _order(c: httpx.Client, app: str, ids: dict[str, Any], qty: int, comp: str, comp_qty: int, counted: str, weight: str
            ) -> dict[str, Any]:
     r = c.post(f"/api/apps/{app}/data/subcontract_order", json={
-        "supplier": ids["supplier"], "item": ids["SA-FRAME"], "qty": qty, "unit_weight": "2.5", "warehouse": ids["wh"],
+        "supplier": ids["supplier"], "item": ids["SA-FRAME-PAINT"], "qty": qty, "unit_weight": "2.5", "warehouse": ids["wh"],
         "supplier_location": ids["loc"], "components": [{"item": ids[comp], "qty": comp_qty}]})
     assert r.status_code == 201, r.text
     sc = r.json()
     assert sc["tolerance_pct"] == "2.0000"
     r = c.post(f"/api/apps/{app}/data/subcontract_order/{sc['id']}/transitions/send", json={"inputs": {}})
     assert r.status_code == 200, r.text
-    if comp == "RM-TUBE":
+    if comp == "SA-FRAME-WELD":
         assert _bal(c, app, ids[comp], ids["wh"])[:2] == (Decimal(4), Decimal(6))
     r = c.post(f"/api/apps/{app}/data/subcontract_order/{sc['id']}/transitions/receive",
                json={"inputs": {"received_qty": counted, "received_weight": weight}})
@@ -60,26 +64,29 @@ def test_subcontract_round_trip_with_inspection(server: Server) -> None:
     components not consumed at the supplier location (its tubes stay at 6), the product
     received without the quarantine move (quarantine 0), no discrepancy opened."""
     app = _app(server)
-    with server.client("admin") as c:
-        r = c.post(f"/api/apps/{app}/data/warehouse", json={"name": "飞轮委外库位", "code": "WH-SUB", "confirm_code": "0000"})
-        assert r.status_code == 201, r.text
-        loc = r.json()["id"]
     with server.client("manager") as c:
-        ids: dict[str, Any] = {s: first(c, "item", app, filter=f'sku == "{s}"')["id"] for s in ("SA-FRAME", "RM-TUBE", "RM-RIM")}
-        ids.update(wh=first(c, "warehouse", app, filter='name == "上海一号仓"')["id"], loc=loc,
-                   supplier=first(c, "supplier", app, filter='name == "天津飞轮车业零部件有限公司"')["id"])
-        one = _order(c, app, ids, 4, "RM-TUBE", 6, "4", "10.1")
+        ids: dict[str, Any] = {s: first(c, "item", app, filter=f'sku == "{s}"')["id"]
+                               for s in ("SA-FRAME-PAINT", "SA-FRAME-WELD", "RM-POWDER")}
+        loc = first(c, "warehouse", app, filter='name == "昆山恒彩外协库位"')["id"]
+        ids.update(wh=first(c, "warehouse", app, filter='name == "常州工厂仓"')["id"], loc=loc,
+                   supplier=first(c, "supplier", app, filter='name == "昆山恒彩表面处理有限公司"')["id"])
+        one = _order(c, app, ids, 4, "SA-FRAME-WELD", 6, "4", "10.1")
         assert (one["state"], one["inspection"]) == ("received", "passed")
-        assert _bal(c, app, ids["SA-FRAME"], ids["wh"]) == (6, 0, 0)
-        assert _bal(c, app, ids["RM-TUBE"], ids["wh"]) == (4, 0, 0)
-        assert _bal(c, app, ids["RM-TUBE"], loc) == (0, 0, 0)
-        two = _order(c, app, ids, 2, "RM-RIM", 3, "1", "2.5")
+        assert _bal(c, app, ids["SA-FRAME-PAINT"], ids["wh"]) == (24, 0, 0)
+        assert _bal(c, app, ids["SA-FRAME-WELD"], ids["wh"]) == (4, 0, 0)
+        assert _bal(c, app, ids["SA-FRAME-WELD"], loc) == (0, 0, 0)
+        rows = c.get(f"/api/apps/{app}/ledgers/stock/balances",
+                     params={"item": ids["SA-FRAME-PAINT"], "warehouse": ids["wh"]}).json()["data"]
+        made = first(c, "batch", app, filter=f'batch_no == "{one["number"]}"')
+        assert made["item"] == ids["SA-FRAME-PAINT"]
+        assert {str(r["batch"]): r["on_hand"] for r in rows if r["on_hand"] != "0.0000"}[str(made["id"])] == "4.0000"
+        two = _order(c, app, ids, 2, "RM-POWDER", 3, "1", "2.5")
         assert two["inspection"] == "quarantined"
-        assert _bal(c, app, ids["SA-FRAME"], ids["wh"]) == (6, 0, 1)
-        three = _order(c, app, ids, 2, "RM-RIM", 2, "2", "4.5")
+        assert _bal(c, app, ids["SA-FRAME-PAINT"], ids["wh"]) == (24, 0, 1)
+        three = _order(c, app, ids, 2, "RM-POWDER", 2, "2", "4.5")
         assert three["inspection"] == "quarantined"
-        assert _bal(c, app, ids["SA-FRAME"], ids["wh"]) == (6, 0, 3)
-        assert _bal(c, app, ids["RM-RIM"], ids["wh"]) == (15, 0, 0)
+        assert _bal(c, app, ids["SA-FRAME-PAINT"], ids["wh"]) == (24, 0, 3)
+        assert _bal(c, app, ids["RM-POWDER"], ids["wh"]) == (25, 0, 0)
         got = []
         for sc in (one, two, three):
             r = c.get(f"/api/apps/{app}/ledgers/stock/discrepancies", params={"entity": "subcontract_order", "transfer": sc["id"]})

@@ -10,6 +10,11 @@
   weight, each within ``tolerance_pct`` (a unit param copied on the order): outside, the
   product goes from on_hand to the ``quarantine`` bucket and a discrepancy is opened
   (ordered vs counted, the same table transfers use), ``inspection = quarantined``.
+
+Where the stock ledger keeps batches (the discrete template), a component line leaves as
+the batches first-expiry-first-out gives it (as a transfer does) and arrives and is
+consumed at the supplier as those same batches; the product is received as a batch
+numbered after the subcontract order (created, production date today).
 """
 
 from __future__ import annotations
@@ -47,12 +52,43 @@ def _ctx(ctx: Any) -> tuple[Any, Any, str, dict[str, Any], Any, Any]:
 
 
 def _send(ctx: Any, spec: Mapping[str, Any]) -> None:
-    from jimu.runtime.stock.transfers import transfer_send
+    from jimu.runtime.stock.transfers import ship_transfer
 
-    _, conn, app, rec, lg, actor = _ctx(ctx)
-    for ln in rec.get("components") or []:
-        transfer_send(conn, app, lg, rec["id"], {"item": ln["item"], "warehouse": rec["warehouse"]}, ln["qty"],
-                      line=ln["id"], user=actor.username, entity=ENTITY)
+    jimu, conn, app, rec, lg, actor = _ctx(ctx)
+    lines = [{"id": ln["id"], "item": ln["item"], "qty": ln["qty"]} for ln in rec.get("components") or []]
+    if lines:  # one guarded posting; batches first-expiry-first-out where the ledger has them
+        ship_transfer(conn, app, lg, {"id": rec["id"], "from_warehouse": rec["warehouse"], "lines": lines},
+                      user=actor.username, entity=ENTITY, rt=jimu.apps.get(app, conn))
+
+
+def _sent(conn: Any, app: str, lg: Any, order: Any) -> dict[str, list[tuple[dict[str, Any], Decimal]]]:
+    """line id -> [(dims at our warehouse, qty)] as the components left (batch by batch)."""
+    import sqlalchemy as sa
+
+    from jimu.platform.ledger.spec import dim_text
+    from jimu.platform.ledger.tables import movement
+
+    m = movement.c
+    out: dict[str, list[tuple[dict[str, Any], Decimal]]] = {}
+    for line, dims, units in conn.execute(sa.select(m.doc_line, m.dims, m.d_in_transit).where(
+            m.app == app, m.ledger == lg.name, m.doc_entity == ENTITY, m.doc_id == dim_text(order),
+            m.kind == "transfer_out").order_by(m.id)):
+        if line is not None and units:
+            out.setdefault(str(line), []).append((lg.dims(dims or {}), lg.to_qty(int(units))))
+    return out
+
+
+def _product_batch(ctx: Any, rec: Mapping[str, Any], lg: Any, actor: Any) -> Any:
+    """The batch the product is received as (the order's number), or None without batches."""
+    if "batch" not in lg.dimensions:
+        return None
+    from jimu.runtime.workflow.batches import resolve_batch
+
+    rt = ctx.jimu.apps.get(ctx.app, ctx.conn)
+    return resolve_batch(ctx.conn, rt, ctx.jimu.records,
+                         {"entity": "batch", "key": ["item", "batch_no"], "fields": {"item": "item", "batch_no": "number",
+                                                                         "production_date": "production_date"}},
+                         {}, {**rec, "production_date": clock.today()}, actor)
 
 
 def _receive(ctx: Any, spec: Mapping[str, Any]) -> None:
@@ -64,16 +100,22 @@ def _receive(ctx: Any, spec: Mapping[str, Any]) -> None:
     jimu, conn, app, rec, lg, actor = _ctx(ctx)
     who = actor.username
     moved: list[int] = []
+    sent = _sent(conn, app, lg, rec["id"])
     for ln in rec.get("components") or []:
-        at_supplier = {"item": ln["item"], "warehouse": rec["supplier_location"]}
-        transfer_receive(conn, app, lg, rec["id"], {"item": ln["item"], "warehouse": rec["warehouse"]}, at_supplier,
-                         ln["qty"], ln["qty"], line=ln["id"], user=who, entity=ENTITY)
-        moved += post(conn, app, lg, "ship", [MoveLine(at_supplier, ln["qty"], line=ln["id"])],
-                      doc=Doc(ENTITY, rec["id"], ln["id"], "consume"), user=who).movements
+        ours = {"item": ln["item"], "warehouse": rec["warehouse"]}
+        for source, qty in sent.get(str(ln["id"])) or [(ours, _dec(ln["qty"]))]:
+            at_supplier = {**source, "warehouse": rec["supplier_location"]}
+            transfer_receive(conn, app, lg, rec["id"], source, at_supplier, qty, qty, line=ln["id"], user=who,
+                             entity=ENTITY)
+            moved += post(conn, app, lg, "ship", [MoveLine(at_supplier, qty, line=ln["id"])],
+                          doc=Doc(ENTITY, rec["id"], ln["id"], "consume"), user=who).movements
     qty, counted, weight = _dec(rec["qty"]), _dec(rec.get("received_qty")), _dec(rec.get("received_weight"))
     tol = _dec(rec.get("tolerance_pct"))
     ok = within(counted, qty, tol) and within(weight, counted * _dec(rec["unit_weight"]), tol)
     product = {"item": rec["item"], "warehouse": rec["warehouse"]}
+    batch = _product_batch(ctx, rec, lg, actor) if counted > 0 else None
+    if batch is not None:
+        product["batch"] = batch
     doc = Doc(ENTITY, rec["id"], None, "receive")
     if counted > 0:
         moved += post(conn, app, lg, "receipt", [MoveLine(product, counted)], doc=doc, user=who).movements
