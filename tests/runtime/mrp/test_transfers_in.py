@@ -47,8 +47,11 @@ def world(jimu: Any) -> dict[str, Any]:
     sup = rec.create(APP, "supplier", {"name": "Parts Co"})["id"]
     part = rec.create(APP, "item", {"sku": "PART", "name": "Part", "default_supplier": sup})["id"]
     cust = rec.create(APP, "customer", {"name": "Shop"})["id"]
+    lot = rec.create(APP, "batch", {"item": part, "batch_no": "PART-OPEN"})["id"]  # the template keeps stock by batch
     for wh, qty in ((p, 9), (d, 200)):
-        rec.create(APP, "stock_adjustment", {"item": part, "warehouse": wh, "qty": qty, "reason": "opening"})
+        rec.create(APP, "stock_adjustment", {"item": part, "warehouse": wh, "batch": lot, "qty": qty, "reason": "opening"})
+    # the single-item transfer A (the older stock unit's kind) moves stock without a batch
+    rec.create(APP, "stock_adjustment", {"item": part, "warehouse": d, "qty": 3, "reason": "opening"})
 
     def transfer(src: int, dst: int, qty: int, expected: Any = None, ship: bool = True, single: bool = False) -> Any:
         body: dict[str, Any] = {"from_warehouse": src, "to_warehouse": dst, "expected_date": expected}
