@@ -86,10 +86,13 @@ def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict
     lines = store.line_rows(results, world.names, last)
     exceptions = store.exception_rows(results, world.names)
     rid = int(run["id"])
-    store.replace_rows(conn, rt, "mrp_line", rid, lines, user, reached)
-    store.replace_rows(conn, rt, "mrp_exception", rid, exceptions, user, reached)
-    counts = {"planned_orders": store.count_rows(conn, rt, "mrp_line", rid),
-              "exception_count": store.count_rows(conn, rt, "mrp_exception", rid)}
+    written = (store.replace_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, lines, user, reached),
+               store.replace_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, exceptions, user, reached))
+    if reached is None:  # a full run: the run's rows are exactly those written
+        counts = {"planned_orders": written[0], "exception_count": written[1]}
+    else:
+        counts = {"planned_orders": store.count_rows(conn, rt, "mrp_line", rid),
+                  "exception_count": store.count_rows(conn, rt, "mrp_exception", rid)}
     ctx.jimu.records.update(ctx.app, ctx.entity, rid, counts, actor=ctx.actor or SYSTEM, conn=conn, _allow_state=True,
                             _extra={"document": f"{ctx.entity}:{rid}"})
     return {**counts, "items": len(results)}

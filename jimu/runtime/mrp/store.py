@@ -8,7 +8,7 @@ so they are valid by construction; the transition writing them is audited as usu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,12 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.core.clock import now
+from jimu.platform.fast_insert import insert_rows
 from jimu.runtime.apps import AppRuntime
 from jimu.runtime.mrp.engine import SAFETY_STOCK, ItemResult, MrpException, PlannedOrder
 from jimu.runtime.mrp.engine import Structure as Structure
-from jimu.runtime.records.codec import columns_for, row_to_record
+from jimu.runtime.records.codec import row_to_record
 
-__all__ = ["line_rows", "exception_rows", "replace_rows", "count_rows", "read_lines", "kept_releases", "dependent_from_lines",
+__all__ = ["LINE_FIELDS", "EXCEPTION_FIELDS", "line_rows", "exception_rows", "replace_rows", "count_rows", "read_lines", "kept_releases", "dependent_from_lines",
            "mark_ordered"]
 
 #: Documents named behind a parent's planned order in a pegging entry (the rest are
@@ -33,64 +34,107 @@ _KIND = {"expedite": ("加急", "expedite"), "defer": ("推迟", "defer"), "canc
 
 
 def _q(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    """A quantity without trailing zeros (``5.1``, not ``5.1000``): equal quantities read
+    the same whether computed in this run or read back from stored lines (net change)."""
+    out = format(value, "f")  # never an exponent; a third of format(value.normalize(), "f")
+    return out.rstrip("0").rstrip(".") if "." in out else out
+
+
+#: The fields of the tuples :func:`line_rows` and :func:`exception_rows` return, in order.
+LINE_FIELDS = ("item", "level", "action", "net_qty", "gross_qty", "due_date", "release_date", "supplier", "pegging",
+               "status")
+EXCEPTION_FIELDS = ("item", "kind", "document", "date", "new_date", "qty", "message")
+
+
+_NO_ROOTS: dict[str, tuple[str, list[str], str]] = {}
+
+
+class _Text:
+    """The formatting caches of one run's pegging texts: quantities repeat over hundreds of
+    thousands of pegs, and a parent planned order's entry in its components' pegging is
+    the same but for the quantity (``FG-1 Bike @2026-03-16 ×`` … `` ← SO-1, SO-2``)."""
+
+    def __init__(self, names: Mapping[int, str]) -> None:
+        self.names = names
+        self.qty: dict[Decimal, str] = {}
+        # item -> due iso -> ("sku name @due ×", documents behind that planned order, " ← SO-1, SO-2 +1")
+        self.roots: dict[int, dict[str, tuple[str, list[str], str]]] = {}
+
+    def q(self, value: Decimal) -> str:
+        out = self.qty[value] = _q(value)
+        return out
+
+    def behind(self, item: int, due: str, docs: list[str]) -> None:
+        shown = ", ".join(docs[:ROOTS]) + (f" +{len(docs) - ROOTS}" if len(docs) > ROOTS else "")
+        self.roots.setdefault(item, {})[due] = (f"{self.names.get(item, str(item))} @{due} ×", docs,
+                                                f" ← {shown}" if shown else "")
+
+    def root(self, item: int, due: str) -> tuple[str, list[str], str]:
+        """A parent order this run did not format (net change: a parent kept as it was)."""
+        out = self.roots.setdefault(item, {})[due] = (f"{self.names.get(item, str(item))} @{due} ×", [], "")
+        return out
 
 
 def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str],
-              suppliers: Mapping[int, Any]) -> list[dict[str, Any]]:
-    """One ``mrp_line`` per planned order, lowest level first; pegging lists each demand
-    covered (document, or parent planned order with the documents behind it)."""
-    roots: dict[tuple[int, str], list[str]] = {}  # (item, due iso) -> documents behind that planned order
-    rows: list[dict[str, Any]] = []
+              suppliers: Mapping[int, Any]) -> list[tuple[Any, ...]]:
+    """One ``mrp_line`` per planned order (tuples of :data:`LINE_FIELDS`), lowest level
+    first; pegging lists each demand covered (document, or parent planned order with the
+    documents behind it)."""
+    text = _Text(names)
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
+    iso: dict[date, str] = {}
     for res in sorted(results.values(), key=lambda r: (r.level, r.item)):
+        gross = res.gross
         for o in res.orders:
-            pegs, docs = _pegs(o, names, roots)
-            roots[(o.item, o.due.isoformat())] = docs
-            rows.append({"item": o.item, "level": o.level, "action": o.action, "net_qty": o.qty,
-                         "gross_qty": res.gross[o.bucket], "due_date": o.due, "release_date": o.release,
-                         "supplier": o.supplier if o.supplier is not None else (
-                             suppliers.get(o.item) if o.action == "buy" else None),
-                         "pegging": pegs, "status": "planned"})
+            pegs, docs = _pegs(o, text)
+            due = iso.get(o.due) or iso.setdefault(o.due, o.due.isoformat())
+            text.behind(o.item, due, docs)
+            supplier = o.supplier if o.supplier is not None else (suppliers.get(o.item) if o.action == "buy" else None)
+            append((o.item, o.level, o.action, o.qty, gross[o.bucket], o.due, o.release, supplier, pegs, "planned"))
     return rows
 
 
-def _pegs(o: PlannedOrder, names: Mapping[int, str],
-          roots: Mapping[tuple[int, str], list[str]]) -> tuple[str, list[str]]:
+def _pegs(o: PlannedOrder, text: _Text) -> tuple[str, list[str]]:
     """The pegging text of ``o`` ("; "-separated: ``SO-1 @2026-03-16 ×7``, ``FG-BIKE Bike
     @2026-03-16 ×14 ← SO-1, SO-2 +3`` for a parent's planned order with the documents
     behind it, ``安全库存 safety stock ×2``) and the documents behind ``o``.
 
     Text, not JSON: a run writes and the run's screens read hundreds of thousands of
-    these, and decoding JSON was most of the time of reading a run back."""
+    these, and decoding JSON was most of the time of reading a run back. The hot loop of
+    writing a run (a million pegs at 10,000 items): caches, no helper calls."""
     out: list[str] = []
     docs: list[str] = []
+    roots, qty = text.roots, text.qty
     for p in o.pegging:
+        q = qty.get(p.qty) or text.q(p.qty)
         if p.parent is not None:
-            behind = roots.get((p.parent, p.source), [])
-            shown = ", ".join(behind[:ROOTS]) + (f" +{len(behind) - ROOTS}" if len(behind) > ROOTS else "")
-            out.append(f"{names.get(p.parent, str(p.parent))} @{p.source} ×{_q(p.qty)}" + (f" ← {shown}" if shown else ""))
-            for d in behind:
-                if len(docs) > ROOTS:
-                    break
-                if d not in docs:
-                    docs.append(d)
+            prefix, behind, shown = roots.get(p.parent, _NO_ROOTS).get(p.source) or text.root(p.parent, p.source)
+            out.append(prefix + q + shown)
+            if len(docs) <= ROOTS:
+                for d in behind:
+                    if len(docs) > ROOTS:
+                        break
+                    if d not in docs:
+                        docs.append(d)
         elif p.source == SAFETY_STOCK:
-            out.append(f"安全库存 safety stock ×{_q(p.qty)}")
+            out.append("安全库存 safety stock ×" + q)
         elif p.source == "on_hand":
-            out.append(f"负库存 negative stock ×{_q(p.qty)}")
+            out.append("负库存 negative stock ×" + q)
         else:
-            out.append(f"{p.source} @{p.on.isoformat()} ×{_q(p.qty)}")
+            out.append(f"{p.source} @{p.on.isoformat()} ×{q}")
             if len(docs) <= ROOTS and p.source not in docs:
                 docs.append(p.source)
     return "; ".join(out), docs
 
 
-def exception_rows(results: Mapping[int, ItemResult], names: Mapping[int, str]) -> list[dict[str, Any]]:
+def exception_rows(results: Mapping[int, ItemResult], names: Mapping[int, str]) -> list[tuple[Any, ...]]:
+    """One ``mrp_exception`` per exception (tuples of :data:`EXCEPTION_FIELDS`)."""
     rows = []
     for res in sorted(results.values(), key=lambda r: (r.level, r.item)):
         for e in res.exceptions:
-            rows.append({"item": e.item, "kind": e.kind, "document": None if e.source == "planned" else e.source,
-                         "date": e.on, "new_date": e.to, "qty": e.qty, "message": _message(e, names)})
+            rows.append((e.item, e.kind, None if e.source == "planned" else e.source, e.on, e.to, e.qty,
+                         _message(e, names)))
     return rows
 
 
@@ -114,12 +158,11 @@ def _column(rt: AppRuntime, entity: str, name: str) -> Any:
     return rt.tables(entity).c[next(f.column or f.name for f in ent.fields if f.name == name)]
 
 
-def replace_rows(conn: Connection, rt: AppRuntime, entity: str, run_id: int, rows: list[dict[str, Any]],
-                 user: str | None, items: Iterable[int] | None = None) -> None:
+def replace_rows(conn: Connection, rt: AppRuntime, entity: str, run_id: int, fields: Sequence[str],
+                 rows: Iterable[tuple[Any, ...]], user: str | None, items: Iterable[int] | None = None) -> int:
     """Delete the run's ``entity`` rows (``mrp_line`` or ``mrp_exception``; only those of
-    ``items`` when given) and insert ``rows`` for it."""
-    ent = rt.spec.entity(entity)
-    assert ent is not None
+    ``items`` when given) and insert ``rows`` (tuples of ``fields``) for it, through the
+    driver (:func:`jimu.platform.fast_insert.insert_rows`); returns how many."""
     t = rt.tables(entity)
     run_col, item_col = _column(rt, entity, "run"), _column(rt, entity, "item")
     if items is None:
@@ -129,13 +172,9 @@ def replace_rows(conn: Connection, rt: AppRuntime, entity: str, run_id: int, row
         for i in range(0, len(ids), 900):
             conn.execute(sa.delete(t).where(run_col == run_id, item_col.in_(ids[i:i + 900])))
     at = now()
-    prepared = []
-    for row in rows:
-        cols = columns_for(ent, {**row, "run": run_id})
-        cols.update(version=1, created_at=at, updated_at=at, created_by=user, updated_by=user)
-        prepared.append(cols)
-    for i in range(0, len(prepared), 2000):
-        conn.execute(t.insert(), prepared[i:i + 2000])
+    columns = [run_col.name, *(_column(rt, entity, f).name for f in fields), "version", "created_at", "updated_at",
+               "created_by", "updated_by"]
+    return insert_rows(conn, t, columns, ((run_id, *row, 1, at, at, user, user) for row in rows))
 
 
 def count_rows(conn: Connection, rt: AppRuntime, entity: str, run_id: int) -> int:

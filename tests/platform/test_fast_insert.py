@@ -1,0 +1,48 @@
+"""jimu.platform.fast_insert: rows written through the driver (COPY on PostgreSQL, a plain
+executemany on SQLite) are stored exactly as SQLAlchemy's own insert stores them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from jimu.platform.db import Database, DecimalType, TZDateTime
+from jimu.platform.fast_insert import insert_rows
+
+
+def test_stored_values_equal_sqlalchemy_insert(db_url):
+    """Mutation tried: binding the values without their column's bind processor (seen
+    failing: SQLite refused the Decimal; PostgreSQL's driver adapts the values itself). The
+    note has COPY's special characters (tab, newline, backslash) and a NULL row."""
+    db = Database(db_url)
+    meta = sa.MetaData()
+    def table(name: str) -> sa.Table:
+        return sa.Table(name, meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("k", sa.Integer),
+                        sa.Column("at", TZDateTime), sa.Column("qty", DecimalType(18, 4)), sa.Column("on", sa.Date),
+                        sa.Column("note", sa.Text))
+
+    slow, fast = table("fi_slow"), table("fi_fast")
+    shanghai = timezone(timedelta(hours=8))
+    at = datetime(2026, 12, 6, 20, 5, 1, 123456, tzinfo=shanghai)
+    rows = [(i, i % 3, at if i % 2 else datetime(2026, 1, 1, tzinfo=UTC), Decimal("5.1") if i % 2 else Decimal("5.1000"),
+             date(2026, 1, 5 + i % 3), f"SO-{i}\t← 安全库存 \\ ×2\nx" if i != 3 else None) for i in range(1, 8)]
+    rows.append((8, None, None, None, None, None))
+    names = ["id", "k", "at", "qty", "on", "note"]
+    try:
+        with db.write() as c:
+            meta.create_all(c)
+            c.execute(slow.insert(), [dict(zip(names, r, strict=True)) for r in rows])
+            assert insert_rows(c, fast, names, iter(rows)) == len(rows)
+        with db.read() as c:
+            def raw(t: sa.Table) -> list[tuple[object, ...]]:
+                # the stored text itself, not the values read back through the types
+                return [tuple(r) for r in c.execute(sa.select(*(sa.cast(t.c[n], sa.Text) for n in names))
+                                                     .order_by(t.c.id))]
+            assert raw(fast) == raw(slow)
+            assert c.execute(sa.select(fast.c.at).where(fast.c.id == 1)).scalar() == at
+    finally:
+        with db.write() as c:
+            meta.drop_all(c)
+        db.dispose()
