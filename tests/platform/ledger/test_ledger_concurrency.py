@@ -112,6 +112,17 @@ def _start(url, app):
     return proc
 
 
+def _wait_for_a_ship(db, app, timeout=30.0):
+    """Until the churn process has committed one more ship than before (at most ``timeout``)."""
+    def ships():
+        with db.read() as c:
+            return sum(1 for m in movements(c, app, STOCK) if m["kind"] == "ship")
+
+    before, end = ships(), time.monotonic() + timeout
+    while ships() == before and time.monotonic() < end:
+        time.sleep(0.02)
+
+
 def test_sigkill_mid_run_leaves_consistent_ledger(ldb):
     initial = 0
     for item in (1, 2):
@@ -120,6 +131,7 @@ def test_sigkill_mid_run_leaves_consistent_ledger(ldb):
             initial += 400
     for round_ in range(3):
         proc = _start(ldb.url, "k")
+        _wait_for_a_ship(ldb, "k")  # a loaded machine may take longer than the sleep to start
         time.sleep(0.25 + 0.1 * round_)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
