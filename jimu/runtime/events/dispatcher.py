@@ -148,31 +148,52 @@ def dispatch_pending(jimu: Jimu, now: datetime | None = None, *, limit: int = 20
     with a failed consumer is left for its retry and not counted)."""
     at = now or clock.now()
     token = f"{worker or 'd'}:{uuid.uuid4().hex[:12]}"
-    seqs = claim_events(jimu, at, token, limit, lease)
     todo = _registered()
-    done = 0
-    for i in range(0, len(seqs), CHUNK):
-        done += _dispatch_chunk(jimu, seqs[i:i + CHUNK], token, todo, at, lease)
+    done = left = 0
+    while left < limit:
+        want = min(CHUNK, limit - left)
+        claimed, n = _dispatch_chunk(jimu, want, token, todo, at, lease)
+        done += n
+        left += claimed
+        if claimed < want:
+            break
     return done
 
 
-def _dispatch_chunk(jimu: Jimu, chunk: list[int], token: str, todo: dict[str, _Registered], at: datetime,
-                    lease: timedelta) -> int:
-    """One write transaction for the transactional consumers of the chunk's events. An
-    event no consumer outside the transaction still has to handle (the common case: no
-    automation for it) is marked dispatched in that same transaction, so its effects and
-    its dispatch commit together and no processed-marker is needed for it; the others go
-    through the non-transactional consumers and :func:`_finish`."""
+# The claim, as one statement object (its cache key is memoised): the oldest undispatched
+# events whose lease (or retry backoff) has expired.
+_CLAIM = (sa.select(events).where(events.c.dispatched_at.is_(None),
+                                  sa.or_(events.c.lease_until.is_(None), events.c.lease_until < sa.bindparam("_at")))
+          .order_by(events.c.seq).limit(sa.bindparam("_n")))
+_CLAIM_PG = _CLAIM.with_for_update(skip_locked=True)
+_DISPATCHED = (sa.update(events).where(events.c.seq.in_(sa.bindparam("_seqs", expanding=True)),
+                                       events.c.dispatched_at.is_(None))
+               .values(dispatched_at=sa.bindparam("_done_at"), lease_owner=None, lease_until=None))
+_LEASE = (sa.update(events).where(events.c.seq.in_(sa.bindparam("_seqs", expanding=True)))
+          .values(lease_owner=sa.bindparam("_owner"), lease_until=sa.bindparam("_until")))
+
+
+def _dispatch_chunk(jimu: Jimu, want: int, token: str, todo: dict[str, _Registered], at: datetime,
+                    lease: timedelta) -> tuple[int, int]:
+    """Claim up to ``want`` events and run their transactional consumers in one write
+    transaction; returns (claimed, marked dispatched). An event no consumer outside the
+    transaction still has to handle (the common case: no automation for it) is marked
+    dispatched in that same transaction, so it needs no lease and no processed-marker:
+    its effects and its dispatch commit together, and a crash rolls back both (the row
+    lock, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, keeps other workers off it meanwhile).
+    The others are leased to ``token`` in the same transaction, then go through the
+    non-transactional consumers and :func:`_finish`."""
     failures: dict[int, list[tuple[str, str]]] = {}
     ran: dict[int, list[str]] = {}
     later: dict[int, list[str]] = {}  # seq -> the non-transactional consumers it still needs
     done = 0
     with jimu.db.write() as conn:
-        # Only the events this worker still holds (a lease that expired meanwhile went to another).
-        rows = [dict(r) for r in conn.execute(sa.select(events).where(
-            events.c.seq.in_(chunk), events.c.lease_owner == token, events.c.dispatched_at.is_(None))
-            .order_by(events.c.seq)).mappings()]
-        state = consumed.handled(conn, [r["id"] for r in rows])
+        rows = [dict(r) for r in conn.execute(_CLAIM if jimu.db.is_sqlite else _CLAIM_PG,
+                                              {"_at": at, "_n": want}).mappings()]
+        if not rows:
+            return 0, 0
+        # Markers exist only for events claimed before (a lease or retry time was set).
+        state = consumed.handled(conn, [r["id"] for r in rows if r["lease_until"] is not None])
         skipped: dict[int, list[str]] = {}  # seq -> transactional consumers with nothing to do
         for row in rows:
             seen = state.get(row["id"], {})
@@ -197,15 +218,14 @@ def _dispatch_chunk(jimu: Jimu, chunk: list[int], token: str, todo: dict[str, _R
                     failures.setdefault(row["seq"], []).append((name, f"{type(exc).__name__}: {exc}"))
         now_done = [r["seq"] for r in rows if r["seq"] not in failures and r["seq"] not in later]
         if now_done:
-            done = conn.execute(sa.update(events).where(
-                events.c.seq.in_(now_done), events.c.lease_owner == token, events.c.dispatched_at.is_(None))
-                .values(dispatched_at=clock.now(), lease_owner=None, lease_until=None)).rowcount or 0
+            done = conn.execute(_DISPATCHED, {"_seqs": now_done, "_done_at": clock.now()}).rowcount or 0
+        rest = [r for r in rows if r["seq"] in failures or r["seq"] in later]
+        if rest:  # theirs until _finish (or the lease expires: a crash)
+            conn.execute(_LEASE, {"_seqs": [r["seq"] for r in rest], "_owner": token, "_until": at + lease})
         # An event that stays undispatched keeps a marker for every consumer it skipped, so
         # a retry treats it exactly as if the consumer had run and found nothing to do.
         fresh = []
-        for row in rows:
-            if row["seq"] in now_done:
-                continue
+        for row in rest:
             for name in skipped.get(row["seq"], ()):
                 if name in state.get(row["id"], {}):
                     consumed.mark_done(conn, name, row["id"])
@@ -214,9 +234,8 @@ def _dispatch_chunk(jimu: Jimu, chunk: list[int], token: str, todo: dict[str, _R
                                   "at": clock.now()})
         if fresh:
             conn.execute(_MARK_INSERT, fresh)
-    rest = [r for r in rows if r["seq"] not in now_done]
     if not rest:
-        return done
+        return len(rows), done
     renewed = time.monotonic()
     for row in rest:
         for name in later.get(row["seq"], ()):
@@ -229,7 +248,7 @@ def _dispatch_chunk(jimu: Jimu, chunk: list[int], token: str, todo: dict[str, _R
             except Exception as exc:  # noqa: BLE001 - logged with its traceback, retried with backoff
                 log.exception("event consumer %s failed on %s (will retry)", name, row["id"])
                 failures.setdefault(row["seq"], []).append((name, f"{type(exc).__name__}: {exc}"))
-    return done + _finish(jimu, rest, token, failures, ran, at)
+    return len(rows), done + _finish(jimu, rest, token, failures, ran, at)
 
 
 _MARK_INSERT = event_consumers.insert()
@@ -299,15 +318,43 @@ def next_wake(jimu: Jimu) -> datetime | None:
     retry (``next_at``, or the end of its lease if a sender holds it) or the ``lease_until``
     of an undispatched event (a consumer's retry time, or the lease of a worker that may
     have died); None when there is none."""
+    retry, leased = _next_times(jimu)
+    times = [t for t in (retry, leased) if t is not None]
+    return min(times) if times else None
+
+
+def _next_times(jimu: Jimu) -> tuple[datetime | None, datetime | None]:
+    """(the earliest time a pending webhook delivery can be sent, the earliest lease or
+    retry time of an undispatched event), in one read of one statement."""
+    with jimu.db.read() as c:
+        row = c.execute(_NEXT_TIMES).one()
+    return tuple(None if t is None else _aware(t) for t in row)  # type: ignore[return-value]
+
+
+def _build_next_times() -> Any:
     from jimu.runtime.events.tables import deliveries
 
     d = deliveries.c
-    with jimu.db.read() as c:
-        retry = c.execute(sa.select(sa.func.min(sa.case((d.lease_until > d.next_at, d.lease_until), else_=d.next_at)))
-                          .where(d.status == "pending")).scalar()
-        leased = c.execute(sa.select(sa.func.min(events.c.lease_until))
-                           .where(events.c.dispatched_at.is_(None))).scalar()
-    times = [_aware(t) for t in (retry, leased) if t is not None]
+    retry = (sa.select(sa.func.min(sa.case((d.lease_until > d.next_at, d.lease_until), else_=d.next_at)))
+             .where(d.status == "pending").scalar_subquery())
+    leased = sa.select(sa.func.min(events.c.lease_until)).where(events.c.dispatched_at.is_(None)).scalar_subquery()
+    return sa.select(retry.label("retry"), leased.label("leased"))
+
+
+_NEXT_TIMES = _build_next_times()
+
+
+def _tick(jimu: Jimu, lease: timedelta) -> datetime | None:
+    """One pass of the dispatcher thread: :func:`run_once`, then :func:`next_wake`, with
+    ``send_due`` (its own read) only when a delivery is due: the common pass is the
+    dispatch transaction and one read."""
+    while dispatch_pending(jimu, lease=lease) >= 200:
+        pass
+    retry, leased = _next_times(jimu)
+    if retry is not None and retry <= clock.now():
+        webhooks.send_due(jimu, lease=lease)
+        retry, leased = _next_times(jimu)
+    times = [t for t in (retry, leased) if t is not None]
     return min(times) if times else None
 
 
@@ -333,8 +380,7 @@ def start_dispatcher(jimu: Jimu, *, interval: float = POLL, lease: timedelta = D
             wake.clear()
             timeout = interval
             try:
-                run_once(jimu, lease=lease)
-                nxt = next_wake(jimu)
+                nxt = _tick(jimu, lease)
                 if nxt is not None:
                     timeout = min(interval, max(MIN_SLEEP, (nxt - clock.now()).total_seconds()))
             except Exception:  # noqa: BLE001 - keep the loop alive; the next tick retries

@@ -79,3 +79,70 @@ def test_send_due_with_nothing_due_opens_no_write_transaction(shop, manual_clock
     monkeypatch.setattr(shop.db, "write", counting)
     assert webhooks.send_due(shop, manual_clock.now()) == 0
     assert writes == []
+
+
+def _count_transactions(jimu: Any, monkeypatch: Any) -> dict[str, int]:
+    counts = {"write": 0, "read": 0}
+    for kind in counts:
+        real = getattr(jimu.db, kind)
+
+        def counting(*a: Any, _real: Any = real, _kind: str = kind, **kw: Any) -> Any:
+            counts[_kind] += 1
+            return _real(*a, **kw)
+
+        monkeypatch.setattr(jimu.db, kind, counting)
+    return counts
+
+
+def test_a_pass_claims_and_dispatches_in_one_write_transaction(shop, manual_clock, monkeypatch):
+    """Three events nobody wants: the claim, the consumers' pre-checks and the dispatched
+    mark are one write transaction (on SQLite each write transaction takes the write lock
+    every create waits on), and every event is dispatched with no lease left behind.
+    Mutation: claim in its own transaction first (as ``claim_events`` does) and two
+    writes are counted."""
+    from jimu.runtime.events.dispatcher import dispatch_pending
+
+    for sku in ("S1", "S2", "S3"):
+        shop.records.create("shop", "item", {"sku": sku, "name": sku})
+    counts = _count_transactions(shop, monkeypatch)
+    assert dispatch_pending(shop, manual_clock.now()) >= 3
+    assert counts["write"] == 1
+    assert _pending(shop) == 0
+    with shop.db.read() as c:
+        assert c.execute(sa.select(sa.func.count()).select_from(events)
+                         .where(events.c.lease_owner.is_not(None))).scalar_one() == 0
+
+
+def test_an_event_left_for_a_consumer_outside_the_transaction_is_leased(shop, manual_clock, broken_consumer):
+    """An item event ``broken`` still has to handle leaves the claiming transaction
+    leased (so no other worker takes it while ``broken`` runs), then gets its retry time.
+    Mutation: drop the lease UPDATE in ``_dispatch_chunk``: ``_finish`` (guarded by the
+    lease owner) then writes no retry time and the event is claimed again at once."""
+    from jimu.runtime.events.dispatcher import retry_delay
+
+    shop.records.create("shop", "item", {"sku": "S1", "name": "one"})
+    at = manual_clock.now()
+    run_once(shop, at)
+    with shop.db.read() as c:
+        row = c.execute(sa.select(events.c.lease_until, events.c.dispatched_at)
+                        .where(events.c.entity == "item")).one()
+    assert row.dispatched_at is None and row.lease_until == at + retry_delay(1)
+    run_once(shop, at)  # not due again before its retry time
+    assert len(broken_consumer) == 1
+
+
+def test_a_dispatcher_tick_with_nothing_due_is_one_write_and_one_read(shop, manual_clock, monkeypatch):
+    """The thread's pass (dispatch, then when to wake next) with no webhook delivery due:
+    the dispatch transaction and one read (the next delivery time and the next lease
+    expiry in one statement); ``send_due`` is not called. Mutation: call ``send_due``
+    every tick (its own pre-check read) or read the two times in two transactions, and
+    more reads are counted."""
+    from jimu.runtime.events import dispatcher, webhooks
+
+    shop.records.create("shop", "item", {"sku": "S1", "name": "one"})
+    sent: list[int] = []
+    monkeypatch.setattr(webhooks, "send_due", lambda *a, **kw: sent.append(1) or 0)
+    counts = _count_transactions(shop, monkeypatch)
+    assert dispatcher._tick(shop, dispatcher.DEFAULT_LEASE) is None
+    assert counts == {"write": 1, "read": 1} and sent == []
+    assert _pending(shop) == 0

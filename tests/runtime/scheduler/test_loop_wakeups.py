@@ -74,13 +74,13 @@ def test_dispatcher_sleeps_until_an_event_commits(jimu, monkeypatch) -> None:
     """Mutation caught: the dispatcher not subscribing to the ``events`` wake-up (the
     event waits for the 60 s fallback poll), or polling (the idle tick count grows)."""
     ticks: list[float] = []
-    real = dispatcher.run_once
+    real = dispatcher._tick  # one pass of the loop
 
     def counting(*a: Any, **kw: Any) -> Any:
         ticks.append(time.monotonic())
         return real(*a, **kw)
 
-    monkeypatch.setattr(dispatcher, "run_once", counting)
+    monkeypatch.setattr(dispatcher, "_tick", counting)
     stop = dispatcher.start_dispatcher(jimu, interval=60.0)
     try:
         assert _wait(lambda: len(ticks) >= 1, 10)
