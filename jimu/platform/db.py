@@ -26,7 +26,8 @@ from jimu.core.money import to_decimal
 from jimu.platform.checkpoint import AUTOCHECKPOINT_PAGES, Checkpointer
 from jimu.platform.checkpoint import enabled as checkpoints_enabled
 
-__all__ = ["Database", "make_engine", "DecimalType", "ExactDecimal", "TZDateTime", "default_url", "system_metadata"]
+__all__ = ["Database", "make_engine", "DecimalType", "ExactDecimal", "TZDateTime", "default_url", "system_metadata",
+           "RAW", "read_raw"]
 
 system_metadata = sa.MetaData()
 BUSY_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before "database is locked"
@@ -151,6 +152,35 @@ def _sqlite_utc(value: Any) -> datetime | None:
     else:
         parsed = value
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+class _Raw(sa.types.UserDefinedType[Any]):
+    """No conversion at all: ``sa.type_coerce(column, RAW)`` selects a column as the
+    driver hands it over (a hot path converts it itself; see :func:`read_raw`)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "RAW"
+
+
+RAW = _Raw()
+
+
+def read_raw(type_: Any, dialect: sa.Dialect) -> Any:
+    """The conversion SQLAlchemy applies to the driver's value of a ``DecimalType`` or
+    ``TZDateTime`` column (what a column selected through ``RAW`` skipped); None for
+    other types."""
+    if isinstance(type_, TZDateTime) and dialect.name == "sqlite":
+        return _sqlite_utc
+    if isinstance(type_, DecimalType | TZDateTime):
+        process = type_.process_result_value
+
+        def read(value: Any) -> Any:
+            return process(value, dialect)
+
+        return read
+    return None
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

@@ -11,6 +11,13 @@ holds. Datetimes and dates are left to orjson (``json_bytes``), which writes the
 ``str()`` could write an exponent). Masked fields still evaluate their compiled mask on the
 row's record, with the caller's environment, exactly as ``render_many`` does.
 
+The rows hold decimal and timestamp columns raw (``records.query``: no SQLAlchemy result
+processing per value): the encoder writes their JSON text itself, with fast paths for what
+the drivers hand over most (SQLite's integers, short floats and timestamp text) and the
+column type's own conversion (``read_raw``) for anything else, so the text is the same as
+``render_many`` writes for the converted value. A mask's record holds the converted values
+of the fields the mask reads (all of them when it follows a link or a child table).
+
 The generated source holds only indexes and ``repr()`` of field names, never data.
 """
 
@@ -24,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from jimu.core.errors import ExpressionError
-from jimu.platform.db import DecimalType, TZDateTime
+from jimu.platform.db import DecimalType, TZDateTime, read_raw
 from jimu.platform.expressions import Env
 from jimu.runtime.records.codec import SYSTEM_FIELDS
 
@@ -45,27 +52,105 @@ def _mask(compiled: Any, record: dict[str, Any], env: Env, failed: str, to_json:
         return failed
 
 
-def _value_code(i: int, column: sa.Column[Any]) -> str:
-    """Python source for the JSON form of the row's value ``i`` (held in ``v{i}``)."""
+def decimal_text(type_: DecimalType, dialect: sa.Dialect, to_json: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The JSON text of a decimal column's raw driver value: what ``format(read(v), "f")``
+    gives (``read``: the column's conversion, quantized to its scale), without building a
+    Decimal for an integer or a float whose shortest repr has at most ``scale`` decimals
+    (SQLite's NUMERIC storage of most values): the repr padded with zeros is that text."""
+    read = read_raw(type_, dialect)
+    scale = type_.scale
+    exact = type_._quantum is not None and scale >= 0
+    zeros = "0" * max(scale, 0)
+    fmt = format
+
+    def text(v: Any) -> Any:
+        kind = type(v)
+        if exact:
+            if kind is int:
+                return f"{v}.{zeros}" if scale else str(v)
+            if kind is float and scale:
+                r = repr(v)
+                dot = r.find(".")
+                if dot > 0 and len(r) - dot - 1 <= scale and "e" not in r:
+                    return r + zeros[:scale - (len(r) - dot - 1)]
+        if v is None:
+            return None
+        d = read(v)
+        return fmt(d, "f") if type(d) is Decimal else to_json(d)
+
+    return text
+
+
+def timestamp_json(type_: TZDateTime, dialect: sa.Dialect, to_json: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The JSON value of a timestamp column's raw driver value: SQLite's stored text
+    (``YYYY-MM-DD HH:MM:SS.ffffff``, naive UTC) rewritten as the ISO 8601 text orjson writes
+    for the aware datetime (no fraction when it is zero, ``+00:00``); anything else
+    converted by the column's own conversion and left to orjson when aware."""
+    read = read_raw(type_, dialect)
+
+    def value(v: Any) -> Any:
+        if type(v) is str and len(v) == 26 and v[10] == " " and v[19] == "." and v[20:].isdigit():
+            return f"{v[:10]}T{v[11:19]}+00:00" if v[20:] == "000000" else f"{v[:10]}T{v[11:]}+00:00"
+        d = read(v)
+        return d if type(d) is datetime and d.tzinfo is not None else to_json(d)
+
+    return value
+
+
+def _value_code(i: int, column: sa.Column[Any], converters: list[Any], dialect: sa.Dialect,
+                to_json: Callable[[Any], Any]) -> str:
+    """Python source for the JSON form of the row's value ``i`` (``r[i]``, raw for decimal
+    and timestamp columns); a converter it calls is appended to ``converters``."""
     v = f"r[{i}]"
     if isinstance(column.type, DecimalType):
-        return f"(None if {v} is None else _fmt({v}, 'f') if type({v}) is _D else _json({v}))"
-    if isinstance(column.type, TZDateTime | sa.Date):
-        # aware datetimes (TZDateTime reads them so) and dates: orjson writes isoformat()
+        converters.append(decimal_text(column.type, dialect, to_json))
+        return f"_c[{len(converters) - 1}]({v})"
+    if isinstance(column.type, TZDateTime):
+        converters.append(timestamp_json(column.type, dialect, to_json))
+        return f"_c[{len(converters) - 1}]({v})"
+    if isinstance(column.type, sa.Date):
+        # aware datetimes and dates: orjson writes isoformat()
         return f"({v} if type({v}) in _NATIVE and ({v}.__class__ is _date or {v}.tzinfo is not None) else _json({v}))"
     return f"({v} if type({v}) in _PLAIN else _json({v}))"
 
 
+def _record_code(keys: tuple[str, ...], columns: Sequence[sa.Column[Any]], masks: list[Any],
+                 readers: list[Any], dialect: sa.Dialect) -> str:
+    """Python source of the record a mask reads: the converted values of the fields the
+    masks read (with ``id``), or of every column when one reads beyond the record."""
+    wanted: set[str] | None = {"id"}
+    for compiled in masks:
+        if compiled is None:
+            continue
+        if not compiled.local or wanted is None:
+            wanted = None
+            continue
+        wanted |= set(compiled.dependencies)
+    items = []
+    for i, k in enumerate(keys):
+        if wanted is not None and k not in wanted:
+            continue
+        read = read_raw(columns[i].type, dialect)
+        if read is None:
+            items.append(f"{k!r}: r[{i}]")
+        else:
+            readers.append(read)
+            items.append(f"{k!r}: _r[{len(readers) - 1}](r[{i}])")
+    return "{" + ", ".join(items) + "}"
+
+
 def _build(policy: AccessPolicy, entity: str, keys: tuple[str, ...], columns: Sequence[sa.Column[Any]],
-           fields: tuple[str, ...] | None) -> Encoder:
+           fields: tuple[str, ...] | None, dialect: sa.Dialect) -> Encoder:
     from jimu.runtime.access.policy import _MASK_FIELD, _PLAIN, MASK_FAILED, _json
 
     index = {k: i for i, k in enumerate(keys)}
     items: list[str] = []
     masks: list[Any] = []
+    converters: list[Any] = []
+    readers: list[Any] = []
     for k in SYSTEM_FIELDS:
         if k in index:
-            items.append(f"{k!r}: {_value_code(index[k], columns[index[k]])}")
+            items.append(f"{k!r}: {_value_code(index[k], columns[index[k]], converters, dialect, _json)}")
     wanted = None if fields is None else set(fields)
     for name, how, extra in policy._plan(entity):
         if name not in index or (wanted is not None and name not in wanted):
@@ -74,30 +159,31 @@ def _build(policy: AccessPolicy, entity: str, keys: tuple[str, ...], columns: Se
             items.append(f"{name!r}: _mask(_m[{len(masks)}], rec, env, _failed, _json)")
             masks.append(extra)
         else:  # plain or a link's id (lists never carry expanded links here)
-            items.append(f"{name!r}: {_value_code(index[name], columns[index[name]])}")
-    rec = "        rec = dict(zip(_keys, r))\n" if masks else ""
+            items.append(f"{name!r}: {_value_code(index[name], columns[index[name]], converters, dialect, _json)}")
+    rec = f"        rec = {_record_code(keys, columns, masks, readers, dialect)}\n" if masks else ""
     source = ("def encode(rows, env):\n"
               "    out = []\n"
               "    for r in rows:\n"
               f"{rec}"
               f"        out.append({{{', '.join(items)}}})\n"
               "    return out\n")
-    scope: dict[str, Any] = {"_fmt": format, "_D": Decimal, "_json": _json, "_PLAIN": _PLAIN,
+    scope: dict[str, Any] = {"_json": _json, "_PLAIN": _PLAIN, "_c": converters, "_r": readers,
                              "_NATIVE": frozenset({datetime, date}), "_date": date, "_mask": _mask,
-                             "_m": masks, "_failed": MASK_FAILED, "_keys": keys}
+                             "_m": masks, "_failed": MASK_FAILED}
     exec(compile(source, f"<jimu-list-encoder {policy.app}.{entity}>", "exec"), scope)  # noqa: S102 - generated above
     encode: Encoder = scope["encode"]
     return encode
 
 
 def list_encoder(policy: AccessPolicy, entity: str, keys: tuple[str, ...], columns: Sequence[sa.Column[Any]],
-                 fields: Sequence[str] | None = None) -> Encoder:
+                 fields: Sequence[str] | None = None, *, dialect: sa.Dialect) -> Encoder:
     """``encode(rows, env)``: the rows of a list projection (``keys`` name its columns,
-    ``columns`` are the columns themselves) as the caller may see them. Cached on the
-    runtime per role set, entity, projection and ``fields``: like the render plan, it
-    lives as long as the published spec."""
+    ``columns`` are the columns themselves; decimal and timestamp values raw from
+    ``dialect``'s driver) as the caller may see them. Cached on the runtime per role set,
+    entity, projection and ``fields``: like the render plan, it lives as long as the
+    published spec."""
     from jimu.runtime.access.policy import _cached
 
     wanted = None if fields is None else tuple(fields)
-    return _cached(policy.rt, "_jimu_list_encoders", (policy._role_key, entity, keys, wanted),  # type: ignore[no-any-return]
-                   lambda: _build(policy, entity, keys, columns, wanted))
+    return _cached(policy.rt, "_jimu_list_encoders", (policy._role_key, entity, keys, wanted, dialect.name),  # type: ignore[no-any-return]
+                   lambda: _build(policy, entity, keys, columns, wanted, dialect))

@@ -71,7 +71,8 @@ def list_page(policy: AccessPolicy, conn: Connection, entity: str, *, filter: st
         check_filter(policy, entity, filter)
     sort = check_sort(policy, entity, sort)
     ent = policy.rt.entity(entity)
-    encode = list_encoder(policy, entity, *list_columns(policy.rt, ent), fields) if encoded else None
+    encode = (list_encoder(policy, entity, *list_columns(policy.rt, ent), fields, dialect=conn.dialect)
+              if encoded else None)
     return query_records(conn, policy.rt, ent, where=policy.row_clause(entity), filter=filter,
                          sort=sort, limit=limit, cursor=cursor, actor=policy.actor, encode=encode, env=policy.env)
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from jimu.core.errors import FieldError, ValidationError
 from jimu.platform.actor import Actor
+from jimu.platform.db import RAW, DecimalType, TZDateTime, read_raw
 from jimu.platform.schema import column_name
 from jimu.platform.specs import EntitySpec
 from jimu.runtime.records.codec import SYSTEM_FIELDS
@@ -53,10 +54,12 @@ def _sort_column(table: sa.Table, ent: EntitySpec, sort: str) -> tuple[Any, str,
     return table.c[column_name(f)], name, desc
 
 
-def _projection(rt: AppRuntime, ent: EntitySpec, table: sa.Table) -> tuple[Any, tuple[str, ...]]:
+def _projection(rt: AppRuntime, ent: EntitySpec, table: sa.Table, raw: bool = False) -> tuple[Any, tuple[str, ...]]:
     """The SELECT of the columns a listed record holds, and the record key of each column
     in order, so a row becomes a record with one ``dict(zip(keys, row))`` (the same record
-    :func:`row_to_record` builds). Built once per published entity."""
+    :func:`row_to_record` builds). Built once per published entity. ``raw``: decimal and
+    timestamp columns come as the driver hands them over (``RAW``: no per-value result
+    processing), for an encoder that converts them itself."""
     def build() -> tuple[Any, tuple[str, ...]]:
         keys = [*SYSTEM_FIELDS, *(f.name for f in ent.fields if f.stored and not f.archived)]
         cols = [table.c[k] for k in SYSTEM_FIELDS]
@@ -65,9 +68,12 @@ def _projection(rt: AppRuntime, ent: EntitySpec, table: sa.Table) -> tuple[Any, 
             if extra in table.c:
                 keys.append(extra)
                 cols.append(table.c[extra])
+        if raw:
+            cols = [sa.type_coerce(c, RAW).label(c.name) if isinstance(c.type, DecimalType | TZDateTime) else c
+                    for c in cols]
         return sa.select(*cols), tuple(keys)
 
-    projection: tuple[Any, tuple[str, ...]] = rt.statement(("list_projection", ent.name), build)
+    projection: tuple[Any, tuple[str, ...]] = rt.statement(("list_projection", ent.name, raw), build)
     return projection
 
 
@@ -147,18 +153,23 @@ def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, 
     whole statement, kept on the runtime per entity, sort, limit and ``where`` clause
     object (the access policy keeps one clause per caller profile), so SQLAlchemy neither
     rebuilds it nor recomputes its cache key. ``encode(rows, env)`` turns the rows straight
-    into the page's JSON objects (:mod:`jimu.runtime.access.encoder`) instead of records."""
+    into the page's JSON objects (:mod:`jimu.runtime.access.encoder`) instead of records;
+    its rows hold decimal and timestamp columns raw (see :func:`_projection`), which the
+    encoder converts (``read_raw``) without SQLAlchemy's per-value processing."""
     table = rt.tables(ent.name)
     if not isinstance(limit, int) or limit < 1:
         raise ValidationError("limit must be a positive integer", errors=[FieldError("limit", "limit.invalid", "1..500")])
     limit = min(limit, MAX_LIMIT)
     col, key, desc = _sort_column(table, ent, sort or ent.default_sort or "-id")
-    stmt, keys = _projection(rt, ent, table)
-    page_key = None if filter or cursor else (ent.name, key, desc, limit)
+    raw = encode is not None
+    stmt, keys = _projection(rt, ent, table, raw)
+    # The cursor's value as a record holds it (a raw decimal or timestamp converted).
+    read = read_raw(col.type, c.dialect) if raw else None
+    page_key = None if filter or cursor else (ent.name, key, desc, limit, raw)
     if page_key is not None:
         hit = _first_pages(rt).get(page_key)
         if hit is not None and hit[0] is where:
-            return _page(list(c.execute(hit[1]).all()), keys, key, limit, encode, env)
+            return _page(list(c.execute(hit[1]).all()), keys, key, limit, encode, env, read)
     if where is not None:
         stmt = stmt.where(where)
     if filter:
@@ -167,18 +178,18 @@ def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, 
         single = first_page_statement(stmt, table, col, desc, limit + 1)
         if single is not None:
             _first_pages(rt)[page_key] = (where, single)  # ``where`` kept alive: its identity is the key
-            return _page(list(c.execute(single).all()), keys, key, limit, encode, env)
+            return _page(list(c.execute(single).all()), keys, key, limit, encode, env, read)
     after: list[Any] | None = None
     if cursor:
         value, last_id = decode_cursor(cursor, sort_kind(ent, key), nullable=bool(col.nullable))
         # a bound literal of the column's type: SQLAlchemy refuses ``col < True``
         after = [None if value is None else sa.literal(value, type_=col.type), last_id]
     rows = _sorted_rows(c, stmt, table, col, desc, after, limit + 1)
-    return _page(rows, keys, key, limit, encode, env)
+    return _page(rows, keys, key, limit, encode, env, read)
 
 
 def _page(rows: Sequence[Any], keys: tuple[str, ...], key: str, limit: int, encode: Encode | None,
-          env: Any) -> ListResult:
+          env: Any, read: Callable[[Any], Any] | None = None) -> ListResult:
     if encode is None:
         data = [dict(zip(keys, r, strict=True)) for r in rows[:limit]]
     else:
@@ -186,5 +197,6 @@ def _page(rows: Sequence[Any], keys: tuple[str, ...], key: str, limit: int, enco
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(last[keys.index(key)], last[0])  # keys start with id
+        value = last[keys.index(key)]
+        next_cursor = encode_cursor(value if read is None else read(value), last[0])  # keys start with id
     return ListResult(data, next_cursor)
