@@ -51,18 +51,34 @@ def expression_env(service: RecordService, conn: Connection, rt: AppRuntime, act
     return LazyEnv(service, conn, rt, actor)
 
 
+def _default_plan(rt: AppRuntime, ent: EntitySpec) -> list[tuple[FieldSpec, bool, Any]]:
+    """(field, is a literal, the literal or the default's source) for each field a new
+    record may take a default for, worked out once per published entity (a default's
+    literal was parsed, with ``compile()``, on every create)."""
+    def build() -> list[tuple[FieldSpec, bool, Any]]:
+        plan: list[tuple[FieldSpec, bool, Any]] = []
+        for f in ent.active_fields:
+            if f.default is None or not f.stored or f.type in ("formula", "auto_number"):
+                continue
+            is_literal, lit = literal_default(f)
+            plan.append((f, is_literal, lit if is_literal else str(f.default)))
+        return plan
+
+    plan: list[tuple[FieldSpec, bool, Any]] = rt.statement(("default_plan", ent.name), build)
+    return plan
+
+
 def apply_defaults(rt: AppRuntime, ent: EntitySpec, values: dict[str, Any], env: LazyEnv) -> None:
     """Fill fields missing from ``values`` with their default (literal or expression)."""
-    for f in ent.active_fields:
-        if f.name in values or f.default is None or not f.stored or f.type in ("formula", "auto_number"):
+    for f, is_literal, lit in _default_plan(rt, ent):
+        if f.name in values:
             continue
-        is_literal, lit = literal_default(f)
         if is_literal:
             values[f.name] = coerce(f, lit)
             continue
         from jimu.platform.expressions import compile_expression
 
-        compiled = compile_expression(str(f.default), rt.spec, ent.name, purpose="default")
+        compiled = compile_expression(lit, rt.spec, ent.name, purpose="default")
         values[f.name] = coerce(f, _plain(compiled.evaluate(values, env.get()), f))
 
 
