@@ -21,6 +21,8 @@ Mutations tried (each made a test here fail):
   422 from the undocumented ``POST .../import/preview``;
 - the prep suggestion documented wherever warehouses are readable (the old ``_add_prep``
   gate): documented in standard, answered 404;
+- the MRP report routes reading their parameters before the app and the rights (as first
+  landed): 422 from the undocumented ``reports/mrp-grid`` in every app without MRP;
 - the ABC description mentioning the item's cost to a caller without it: the cost check;
 - ``field_schema`` without ``x-jimu-masked``: the masked check."""
 
