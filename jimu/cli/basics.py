@@ -45,6 +45,8 @@ def register(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--no-serve", action="store_true", help="prepare the database and exit")
+    p.add_argument("--no-history", action="store_true",
+                   help="skip the 120 days of generated history (also JIMU_DEMO_HISTORY=0): today's sample data only")
     p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
                    help="addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated; "
                         "default $JIMU_TRUSTED_PROXIES, else none)")
@@ -152,8 +154,10 @@ def ensure_demo_users(jimu: Any) -> None:
         jimu.users.ensure(name, name, [name], manager=DEMO_MANAGERS.get(name))
 
 
-def prepare_demo(jimu: Any, template: str) -> str:
-    """Install ``template`` as app ``template`` with sample data unless it exists."""
+def prepare_demo(jimu: Any, template: str, *, history: bool = False) -> str:
+    """Install ``template`` as app ``template`` with sample data unless it exists; with
+    ``history``, then 120 days of generated business history (issue 22: what ``jimu demo``
+    does unless told not to)."""
     ensure_demo_users(jimu)
     if jimu.store.exists(template) and jimu.store.published_version(template):
         return "reused"
@@ -165,14 +169,23 @@ def prepare_demo(jimu: Any, template: str) -> str:
         install_fallback(jimu, template)
         return "created"
     install_template(jimu, template, template, params={}, sample_data=True)
+    if history:
+        from jimu.templates_market.history import generate_history
+
+        generate_history(jimu, template)
     return "created"
+
+
+def demo_history_wanted(args: argparse.Namespace) -> bool:
+    """``jimu demo`` generates history unless ``--no-history`` or ``JIMU_DEMO_HISTORY=0``."""
+    return not getattr(args, "no_history", False) and os.environ.get("JIMU_DEMO_HISTORY", "1") != "0"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     url = args.database or os.environ.get("JIMU_DATABASE_URL") or "sqlite:///jimu.db"
     args.database = url
     jimu = open_jimu(args)
-    what = prepare_demo(jimu, args.template)
+    what = prepare_demo(jimu, args.template, history=demo_history_wanted(args))
     jimu.close()
     base = f"http://{args.host}:{args.port}"
     print(f"Jimu demo: app '{args.template}' {what} in {url}")

@@ -76,3 +76,18 @@ def test_export_import_errors(url, tmp_path, capsys) -> None:
     invalid.write_text("format: jimu.app/v1\nspec: {name: x, entities: [{name: a, fields: [{name: b, type: bogus}]}]}\n")
     code, _, err = run(capsys, "-d", url, "import", str(invalid))
     assert code == 2 and "unknown field type" in err
+
+
+def test_demo_history_is_the_default(monkeypatch) -> None:
+    """``jimu demo`` generates the 120 days of history unless ``--no-history`` or
+    ``JIMU_DEMO_HISTORY=0`` says not to. Mutation tried: reading only the flag (the
+    environment ignored) fails the third assertion."""
+    from jimu.cli import build_parser
+    from jimu.cli.basics import demo_history_wanted
+
+    parser = build_parser()
+    monkeypatch.delenv("JIMU_DEMO_HISTORY", raising=False)
+    assert demo_history_wanted(parser.parse_args(["demo", "--no-serve"]))
+    assert not demo_history_wanted(parser.parse_args(["demo", "food", "--no-history"]))
+    monkeypatch.setenv("JIMU_DEMO_HISTORY", "0")
+    assert not demo_history_wanted(parser.parse_args(["demo"]))

@@ -54,12 +54,15 @@ def next_number(conn: Connection, app: str, entity: str, field: str, pattern: st
     return next_numbers(conn, app, entity, field, pattern, 1)[0]
 
 
-def next_numbers(conn: Connection, app: str, entity: str, field: str, pattern: str, count: int) -> list[str]:
+def next_numbers(conn: Connection, app: str, entity: str, field: str, pattern: str, count: int, *,
+                 at: datetime | None = None) -> list[str]:
     """The next ``count`` numbers for ``pattern`` in the caller's transaction: one counter
-    UPDATE for the whole block (bulk inserts), still gapless and rolled back with it."""
+    UPDATE for the whole block (bulk inserts), still gapless and rolled back with it.
+    ``at`` (default now) picks the period: generated history numbers its past documents
+    in the month they belong to."""
     if count <= 0:
         return []
-    at = now()
+    at = at or now()
     period = period_key(pattern, at)
     key = {"_app": app, "_entity": entity, "_field": field, "_period": period, "_n": count}
     value = conn.execute(_BUMP, key).scalar()

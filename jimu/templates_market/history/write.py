@@ -1,0 +1,226 @@
+"""Storing a simulated :class:`~.simulate.History` in an app: the documents (sales and
+purchase orders, returns, counts) with their lines and states, the approvals their
+workflows would have opened and decided, and the stock ledger's movements."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from jimu.core.errors import Conflict
+from jimu.platform.actor import SYSTEM
+from jimu.platform.expressions import compile_expression
+from jimu.runtime.records.computed import expression_env
+from jimu.runtime.workflow.approvals import resolve_steps
+from jimu.runtime.workflow.tables import approvals, votes
+from jimu.templates_market.history.master import AppShape
+from jimu.templates_market.history.moves import Hold, LedgerRows, Move
+from jimu.templates_market.history.rows import NewDoc, insert_docs
+from jimu.templates_market.history.simulate import SUBMITTED, History, PurchaseOrder, SalesOrder
+
+__all__ = ["write_history"]
+
+def _submitted(o: SalesOrder | PurchaseOrder) -> datetime:
+    return o.created + SUBMITTED
+
+
+def _so_doc(o: SalesOrder, n: int) -> NewDoc:
+    values: dict[str, Any] = {"customer": o.customer, "warehouse": o.warehouse, "order_date": o.created.date(),
+                              "channel": o.channel, "payment_status": o.paid if o.channel != "online" else "paid",
+                              "state": o.state, "note": "促销活动 / promotion" if o.promo else None}
+    if o.shipped is not None:
+        values["logistics_no"] = f"SF{o.shipped:%y%m%d}{n:05d}"
+    shipped = o.shipped is not None
+    lines = [{"item": ln.item, "qty": ln.qty, "price": ln.price, "shipped_qty": ln.qty if shipped else 0}
+             for ln in o.lines]
+    by = {"completed": "sales", "shipped": "warehouse", "cancelled": "sales", "rejected": "manager",
+          "approved": "manager"}.get(o.state, "sales")
+    return NewDoc(values, o.created, o.last_change, "sales", by, lines)
+
+
+def _po_doc(p: PurchaseOrder) -> NewDoc:
+    values = {"supplier": p.supplier, "warehouse": p.warehouse, "order_date": p.created.date(),
+              "expected_date": p.expected, "state": p.state,
+              "note": "供应商延迟交货 / delivered late" if p.late and p.received else None}
+    received = p.received is not None
+    lines = [{"item": ln.item, "qty": ln.qty, "price": ln.price, "received_qty": ln.qty if received else 0}
+             for ln in p.lines]
+    last = max(t for t in (p.created, p.approved, p.received) if t is not None)
+    by = "warehouse" if received else ("manager" if p.approved else "purchasing")
+    return NewDoc(values, p.created, last, "purchasing", by, lines)
+
+
+class _Approvals:
+    """Approval instances as the engine opens and closes them (``jimu_wf_approval`` and
+    its votes), for the documents whose submit transition asks for approval."""
+
+    def __init__(self, jimu: Any, conn: Connection, rt: Any, entity: str) -> None:
+        self.conn, self.rt, self.entity = conn, rt, entity
+        self.t = approval_transition(rt, entity)
+        wf = rt.spec.workflow_for(entity)
+        self.wf = wf
+        self.env = expression_env(jimu.records, conn, rt, SYSTEM).get()
+        self.rows: list[dict[str, Any]] = []
+        self.cache: dict[tuple[bool, ...], list[dict[str, Any]] | None] = {}
+
+    @property
+    def needed(self) -> bool:
+        return self.t is not None
+
+    def add(self, record: dict[str, Any], rid: int, submitter: str, opened: datetime,
+            decided: datetime | None, decision: str) -> None:
+        assert self.t is not None and self.t.approval is not None and self.wf is not None
+        # The steps depend on the record only through their conditions: resolve once per outcome.
+        spec = self.rt.spec
+        sig = tuple(bool(compile_expression(s.condition, spec, self.entity, purpose="condition").test(record, self.env))
+                    if s.condition else True for s in self.t.approval.steps)
+        if sig not in self.cache:
+            try:
+                self.cache[sig] = resolve_steps(self.conn, spec, self.entity, self.t.approval, record, submitter,
+                                                self.env)
+            except Conflict:
+                self.cache[sig] = None  # nobody to approve (no demo users): no approval is recorded
+        steps = self.cache[sig]
+        if steps is None:
+            return
+        status = "open" if decided is None else ("approved" if decision == "approve" else "rejected")
+        live = [i for i, s in enumerate(steps) if not s["skipped"]] or [0]
+        step = live[-1] if status == "approved" else live[0]
+        self.rows.append({"app": self.rt.name, "entity": self.entity, "record": rid, "workflow": self.wf.name,
+                          "transition": self.t.name, "pending_state": self.t.to,
+                          "from_state": (self.t.from_ or ["draft"])[0], "status": status, "step": step,
+                          "steps": steps, "submitter": submitter, "opened_at": opened, "step_opened_at": opened,
+                          "closed_at": decided})
+
+    def write(self) -> int:
+        if not self.rows:
+            return 0
+        stmt = approvals.insert().returning(approvals.c.id, sort_by_parameter_order=True)
+        ids = [int(x) for x in self.conn.execute(stmt, self.rows).scalars()]
+        vote_rows = []
+        for rid, row in zip(ids, self.rows, strict=True):
+            if row["closed_at"] is None:
+                continue
+            steps = row["steps"]
+            live = [i for i, s in enumerate(steps) if not s["skipped"]]
+            voted = live if row["status"] == "approved" else live[:1]
+            for k, i in enumerate(voted):
+                who = (steps[i]["approvers"] or ["admin"])[0]
+                at = row["closed_at"] - (row["closed_at"] - row["opened_at"]) * (len(voted) - 1 - k) / max(1, len(voted))
+                vote_rows.append({"approval_id": rid, "step": i, "step_name": steps[i]["name"], "user": who,
+                                  "on_behalf_of": who, "decision": "approve" if row["status"] == "approved" else "reject",
+                                  "comment": None, "at": at})
+        if vote_rows:
+            self.conn.execute(votes.insert(), vote_rows)
+        return len(ids)
+
+
+def approval_transition(rt: Any, entity: str) -> Any:
+    """The ``submit`` transition of ``entity``'s workflow when it asks for approval."""
+    wf = rt.spec.workflow_for(entity)
+    return next((t for t in (wf.transitions if wf else []) if t.name == "submit" and t.approval), None)
+
+
+def _sales(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppShape, ledger: LedgerRows | None) -> int:
+    docs = [_so_doc(o, n) for n, o in enumerate(h.orders, 1)]
+    insert_docs(jimu, conn, rt, "sales_order", docs, "lines")
+    ap = _Approvals(jimu, conn, rt, "sales_order")
+    for o, d in zip(h.orders, docs, strict=True):
+        o.id, o.line_ids = d.id, d.line_ids
+        decided = o.approved or o.rejected
+        if ap.needed:
+            ap.add({**d.values, "id": d.id}, d.id, "sales", _submitted(o), decided,
+                   "reject" if o.rejected else "approve")
+        if ledger is None or not shape.sales_ship:
+            continue
+        for ln, lid in zip(o.lines, o.line_ids, strict=True):
+            closed = o.shipped or o.cancelled or o.rejected
+            state = "consumed" if o.shipped else ("released" if closed else "active")
+            hold = ledger.hold(Hold(ln.item, o.warehouse, ln.qty, o.id, lid, _submitted(o), "sales", closed, state))
+            doc = ("sales_order", o.id, lid)
+            ledger.add(Move(_submitted(o), ln.item, o.warehouse, "reserve", {"reserved": ln.qty}, doc, "submit",
+                            "submit", "sales", hold=hold))
+            if o.shipped is not None:
+                ledger.add(Move(o.shipped, ln.item, o.warehouse, "ship", {"on_hand": -ln.qty, "reserved": -ln.qty},
+                                doc, "ship", "ship", "warehouse", hold=hold))
+            elif closed is not None:
+                how = "cancel" if o.cancelled else "reject"
+                ledger.add(Move(closed, ln.item, o.warehouse, "release", {"reserved": -ln.qty}, doc, how, how,
+                                "manager" if o.rejected else "sales", hold=hold))
+    ap.write()
+    return len(docs)
+
+
+def _purchases(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppShape, ledger: LedgerRows | None) -> int:
+    docs = [_po_doc(p) for p in h.purchases]
+    insert_docs(jimu, conn, rt, "purchase_order", docs, "lines")
+    ap = _Approvals(jimu, conn, rt, "purchase_order")
+    on_order_at = "approve" if ap.needed else "submit"
+    for p, d in zip(h.purchases, docs, strict=True):
+        p.id, p.line_ids = d.id, d.line_ids
+        if ap.needed:
+            ap.add({**d.values, "id": d.id}, d.id, "purchasing", _submitted(p), p.approved, "approve")
+        if ledger is None or not shape.purchase_receive or p.approved is None:
+            continue
+        for ln, lid in zip(p.lines, p.line_ids, strict=True):
+            doc = ("purchase_order", p.id, lid)
+            ledger.add(Move(p.approved, ln.item, p.warehouse, "on_order", {"on_order": ln.qty}, doc, on_order_at,
+                            on_order_at, "manager" if ap.needed else "purchasing"))
+            if p.received is not None:
+                ledger.add(Move(p.received, ln.item, p.warehouse, "receipt", {"on_hand": ln.qty, "on_order": -ln.qty},
+                                doc, "receive", "receive", "warehouse", cost=ln.price))
+    ap.write()
+    return len(docs)
+
+
+def _returns(jimu: Any, conn: Connection, rt: Any, h: History, ledger: LedgerRows) -> int:
+    docs = []
+    for r in h.returns:
+        ln = r.order.lines[r.line]
+        docs.append(NewDoc({"sales_order": r.order.id, "customer": r.order.customer, "warehouse": r.order.warehouse,
+                            "return_date": r.created.date(), "state": "received"},
+                           r.created, r.received, "sales", "warehouse",
+                           [{"item": ln.item, "qty": r.qty, "reason": r.reason}]))
+    insert_docs(jimu, conn, rt, "sales_return", docs, "lines")
+    for r, d in zip(h.returns, docs, strict=True):
+        ln = r.order.lines[r.line]
+        quality = r.reason == "quality"
+        bucket, kind = ("quarantine", "return_quarantine") if quality else ("on_hand", "return_in")
+        ledger.add(Move(r.received, ln.item, r.order.warehouse, kind, {bucket: r.qty},
+                        ("sales_return", d.id, d.line_ids[0]), "receive", f"sales return ({r.reason})", "warehouse"))
+    return len(docs)
+
+
+def _counts(jimu: Any, conn: Connection, rt: Any, h: History, ledger: LedgerRows) -> int:
+    docs = []
+    for c in h.counts:
+        lines = [{"item": item, "warehouse": c.warehouse, "system_qty": book, "book_qty": book, "counted_qty": counted,
+                  "blind": False} for item, book, counted in c.lines]
+        docs.append(NewDoc({"warehouse": c.warehouse, "count_date": c.started.date(), "state": "posted",
+                            "note": "月度盘点 / monthly count"}, c.started, c.posted, "warehouse", "manager", lines))
+    insert_docs(jimu, conn, rt, "stocktake", docs, "stocktake_line")
+    for c, d in zip(h.counts, docs, strict=True):
+        for (item, book, counted), lid in zip(c.lines, d.line_ids, strict=True):
+            if counted != book:
+                ledger.add(Move(c.posted, item, c.warehouse, "adjust", {"on_hand": counted - book},
+                                ("stocktake", d.id, lid), "post", "post", "manager"))
+    return len(docs)
+
+
+def write_history(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppShape) -> dict[str, int]:
+    """Store ``h`` in ``conn``'s transaction; returns rows written per entity (and
+    ``movements``)."""
+    ledger = LedgerRows(rt.name, shape.ledger) if shape.ledger is not None else None
+    out = {"sales_order": _sales(jimu, conn, rt, h, shape, ledger)}
+    if rt.spec.entity("purchase_order") is not None:
+        out["purchase_order"] = _purchases(jimu, conn, rt, h, shape, ledger)
+    if ledger is not None and shape.returns:
+        out["sales_return"] = _returns(jimu, conn, rt, h, ledger)
+    if ledger is not None and shape.counts:
+        out["stocktake"] = _counts(jimu, conn, rt, h, ledger)
+    if ledger is not None:
+        out["movements"] = ledger.write(conn)
+    return out
+
