@@ -81,7 +81,7 @@ def generate_history(jimu: Any, app: str, *, days: int = DEFAULT_DAYS, seed: int
         if shape.ledger is not None:
             backdate(conn, app, shape.ledger, since, opening)
         _backdate_master(conn, rt, since, opening)
-        out.rows = write_history(jimu, conn, rt, h, shape)
+        out.rows = write_history(jimu, conn, rt, h, shape, seed)
         from jimu.runtime.rollups import rebuild
 
         rebuild(conn, rt)

@@ -16,6 +16,7 @@ from jimu.platform.ledger import as_ledger
 from jimu.platform.ledger.spec import Ledger
 from jimu.platform.ledger.tables import balance
 from jimu.platform.schema import column_name
+from jimu.templates_market.history.finance import credit_limits
 from jimu.templates_market.history.simulate import Master
 
 __all__ = ["AppShape", "read_master", "shape_of"]
@@ -96,4 +97,5 @@ def read_master(conn: Connection, rt: Any, shape: AppShape) -> Master:
                 if whole > 0:
                     on_hand[(int(d1), int(d2))] = whole
     return Master(items=items, customers=_ids(conn, rt, "customer"), suppliers=_ids(conn, rt, "supplier"),
-                  warehouses=_ids(conn, rt, "warehouse"), on_hand=on_hand, stocked=shape.sales_ship)
+                  warehouses=_ids(conn, rt, "warehouse"), on_hand=on_hand, stocked=shape.sales_ship,
+                  credit=credit_limits(conn, rt))

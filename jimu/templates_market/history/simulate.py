@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["Master", "Line", "SalesOrder", "PurchaseOrder", "SalesReturn", "Count", "History", "simulate",
+__all__ = ["OPEN_ORDER_CAP", "Master", "Line", "SalesOrder", "PurchaseOrder", "SalesReturn", "Count", "History", "simulate",
            "WEEKDAY_FACTOR", "PROMO_FACTOR"]
 
 #: Monday .. Sunday: orders per day relative to a plain weekday.
@@ -36,6 +36,9 @@ WEEKDAY_FACTOR = (1.0, 0.95, 1.0, 1.05, 1.3, 1.4, 0.55)
 #: Orders per day in the promotion window, relative to the same weekday outside it.
 PROMO_FACTOR = 1.8
 PROMO_DISCOUNT = Decimal("0.90")
+#: Share of a customer's credit limit its open (unshipped) orders may reach: the history
+#: leaves room for the orders a demo user places.
+OPEN_ORDER_CAP = Decimal("0.25")
 #: A document is submitted a few minutes after it is created.
 SUBMITTED = timedelta(minutes=4)
 _CENT = Decimal("0.01")
@@ -46,7 +49,8 @@ class Master:
     """What the installed app has: ids of items (with sale and cost price), customers,
     suppliers and warehouses, and the stock on hand per (item, warehouse) when the
     history starts. ``stocked`` is False for an app whose orders move no stock (then
-    every item can be sold in every warehouse)."""
+    every item can be sold in every warehouse). ``credit``: customers' credit limits (a
+    customer's open orders stay under ``OPEN_ORDER_CAP`` of it)."""
 
     items: Mapping[int, tuple[Decimal, Decimal]]
     customers: Sequence[int]
@@ -54,6 +58,7 @@ class Master:
     warehouses: Sequence[int]
     on_hand: Mapping[tuple[int, int], int]
     stocked: bool = True
+    credit: Mapping[int, Decimal] = field(default_factory=dict)
 
 
 @dataclass
@@ -217,6 +222,7 @@ class _Sim:
         # so an earlier order never takes what was not yet there.
         self.later: list[tuple[datetime, int, str, tuple[int, int], int]] = []
         self.shipped_on: dict[date, list[SalesOrder]] = {}
+        self.open_value: dict[int, Decimal] = {}
 
     def defer(self, at: datetime, bucket: str, key: tuple[int, int], delta: int) -> None:
         self.later.append((at, len(self.later), bucket, key, delta))
@@ -282,7 +288,17 @@ class _Sim:
             self._move(self.reserved, k, qty)
         if not lines:
             return
-        cust = rng.choices(self.customers, self.cust_weight)[0]
+        amount = sum((ln.amount for ln in lines), Decimal(0))
+        for _ in range(5):  # a customer at its credit cap orders elsewhere (another draw)
+            cust = rng.choices(self.customers, self.cust_weight)[0]
+            limit = self.m.credit.get(cust)
+            if limit is None or self.open_value.get(cust, Decimal(0)) + amount <= limit * OPEN_ORDER_CAP:
+                break
+        else:
+            for ln in lines:
+                self._move(self.reserved, (ln.item, wh), -ln.qty)
+            return
+        self.open_value[cust] = self.open_value.get(cust, Decimal(0)) + amount
         so = SalesOrder(at, cust, wh, self.channel[cust], lines, promo=promo)
         roll = rng.random()
         if roll < 0.01 and self.approvals:
@@ -302,6 +318,7 @@ class _Sim:
         self.h.orders.append(so)
 
     def release(self, so: SalesOrder, at: datetime) -> None:
+        self.open_value[so.customer] -= so.amount
         for ln in so.lines:
             self.defer(at, "reserved", (ln.item, so.warehouse), -ln.qty)
 
@@ -315,6 +332,7 @@ class _Sim:
                     self._move(self.on_hand, (ln.item, so.warehouse), -ln.qty)
                     self._move(self.reserved, (ln.item, so.warehouse), -ln.qty)
                 so.completed = so.shipped + timedelta(days=3, hours=2 * self.rng.random())
+                self.open_value[so.customer] -= so.amount
                 self.shipped_on.setdefault(so.shipped.date(), []).append(so)
             else:
                 left.append(so)

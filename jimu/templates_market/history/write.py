@@ -15,6 +15,7 @@ from jimu.platform.expressions import compile_expression
 from jimu.runtime.records.computed import expression_env
 from jimu.runtime.workflow.approvals import resolve_steps
 from jimu.runtime.workflow.tables import approvals, votes
+from jimu.templates_market.history.finance import credit_limits, plan_finance, write_finance
 from jimu.templates_market.history.master import AppShape
 from jimu.templates_market.history.moves import Hold, LedgerRows, Move
 from jimu.templates_market.history.rows import NewDoc, insert_docs
@@ -209,7 +210,7 @@ def _counts(jimu: Any, conn: Connection, rt: Any, h: History, ledger: LedgerRows
     return len(docs)
 
 
-def write_history(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppShape) -> dict[str, int]:
+def write_history(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppShape, seed: int) -> dict[str, int]:
     """Store ``h`` in ``conn``'s transaction; returns rows written per entity (and
     ``movements``)."""
     ledger = LedgerRows(rt.name, shape.ledger) if shape.ledger is not None else None
@@ -222,5 +223,10 @@ def write_history(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppSh
         out["stocktake"] = _counts(jimu, conn, rt, h, ledger)
     if ledger is not None:
         out["movements"] = ledger.write(conn)
+    if rt.spec.entity("invoice") is not None:
+        from jimu.runtime.money.currency import settings
+
+        terms = int(settings(rt.spec)["payment_terms_days"])
+        out.update(write_finance(jimu, conn, rt, plan_finance(h, credit_limits(conn, rt), seed=seed, terms_days=terms)))
     return out
 

@@ -4,6 +4,7 @@ the ledger verifies, stock ends positive, and the same seed gives the same figur
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,23 +15,36 @@ import sqlalchemy as sa
 
 from jimu.core import clock as clock_mod
 from jimu.platform.actor import Actor
+from jimu.platform.db import make_engine
 from jimu.platform.ledger.tables import balance, movement
 from jimu.platform.ledger.verify import verify
 from jimu.runtime.access import AccessPolicy
+from tests.conftest import BACKENDS, PG_URL, pg_schema_url
 
 NOW = datetime(2026, 3, 18, 15, 30, tzinfo=UTC)
 
 
-@pytest.fixture
-def lived(db_url: str) -> Iterator[Any]:
-    """The standard demo with history, and a twin app installed and generated the same way."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def lived(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The standard demo with history, and a twin app installed and generated the same
+    way (built once per backend: the tests below only read)."""
     from jimu.cli.basics import prepare_demo
     from jimu.runtime.context import Jimu
     from jimu.templates_market.history import generate_history
     from jimu.templates_market.installer import install_template
 
+    schema = None
+    if request.param == "pg":
+        schema = "lived_" + uuid.uuid4().hex[:10]
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        url = pg_schema_url(schema)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('lived') / 'lived.db'}"
     previous = clock_mod.set_clock(clock_mod.ManualClock(frozen=NOW))
-    jimu = Jimu.open(db_url)
+    jimu = Jimu.open(url)
     try:
         prepare_demo(jimu, "standard", history=True)
         install_template(jimu, "twin", "standard", sample_data=True)
@@ -39,6 +53,11 @@ def lived(db_url: str) -> Iterator[Any]:
     finally:
         jimu.close()
         clock_mod.set_clock(previous)
+        if schema:
+            admin = make_engine(PG_URL)
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
 
 
 def _policy(jimu: Any, user: str, app: str = "standard") -> AccessPolicy:
@@ -107,3 +126,39 @@ def test_lived_demo_shows_real_figures(lived: Any) -> None:
     assert rates[0] == 0 and rates[-1] == 1  # the late supplier, and the punctual ones
 
     assert _figures(jimu, "standard") == _figures(jimu, "twin")
+
+
+def test_lived_demo_money(lived: Any) -> None:
+    """Every shipped order has its invoice; most are paid, some are open and some of those
+    overdue (the aging report has buckets past 30 days); payments equal what the invoices
+    say was paid; no customer owes (open invoices + open orders) more than 40 % of its
+    credit limit, so a demo user can still submit orders. Mutations tried: skipping
+    ``_cap_exposure`` fails the credit assertion; dropping the second part of a two-part
+    payment fails the paid = Σ allocations assertion."""
+    from jimu.runtime.money.aging import aging_rows
+
+    rt = lived.apps.get("standard")
+    inv, so, cust = rt.tables("invoice"), rt.tables("sales_order"), rt.tables("customer")
+    pay, alloc = rt.tables("payment"), rt.tables("payment_allocation")
+    with lived.db.read() as c:
+        shipped = set(c.execute(sa.select(so.c.id).where(so.c.state.in_(("shipped", "completed")))).scalars())
+        invoiced = set(c.execute(sa.select(inv.c.sales_order).where(inv.c.kind == "sales")).scalars())
+        states = dict(c.execute(sa.select(inv.c.state, sa.func.count()).group_by(inv.c.state)).all())
+        paid = dict(c.execute(sa.select(inv.c.id, inv.c.paid_amount)).all())
+        allocated = dict(c.execute(sa.select(alloc.c.invoice, sa.func.sum(alloc.c.amount))
+                                   .select_from(alloc.join(pay, alloc.c._parent_id == pay.c.id))
+                                   .where(pay.c.state == "confirmed").group_by(alloc.c.invoice)).all())
+        aging = aging_rows(c, inv, "receivable", NOW.date())
+        limits = dict(c.execute(sa.select(cust.c.id, cust.c.credit_limit)).all())
+        owed = dict(c.execute(sa.select(inv.c.customer, sa.func.sum(inv.c.open_amount))
+                              .where(inv.c.kind == "sales", inv.c.state.in_(("issued", "partially_paid")))
+                              .group_by(inv.c.customer)).all())
+        orders = dict(c.execute(sa.select(so.c.customer, sa.func.sum(so.c.amount))
+                                .where(so.c.state.in_(("pending_approval", "approved"))).group_by(so.c.customer)).all())
+    assert shipped and shipped == invoiced
+    assert states["paid"] > 5 * states["issued"] > 0
+    assert all(Decimal(str(paid[i])) == Decimal(str(allocated.get(i, 0))) for i in paid)
+    assert sum(r["31-60"] + r["61-90"] + r["90+"] for r in aging) > 0
+    for cid, limit in limits.items():
+        exposure = Decimal(str(owed.get(cid) or 0)) + Decimal(str(orders.get(cid) or 0))
+        assert limit is None or exposure <= Decimal(str(limit)) * Decimal("0.4"), cid
