@@ -77,11 +77,15 @@ def read_master(conn: Connection, rt: Any, shape: AppShape) -> Master:
     if active is not None:
         stmt = stmt.where(sa.or_(active.is_(None), active.is_(True)))
     items: dict[int, tuple[Decimal, Decimal]] = {}
-    for rid, s, c in conn.execute(stmt):
+    rows = conn.execute(stmt).all()
+    # Where some items have a sale price, only those are sold (a factory's raw materials
+    # are not); where none has, every priced item is.
+    priced = any(s is not None and to_decimal(s) > 0 for _, s, _ in rows)
+    for rid, s, c in rows:
         sp = to_decimal(s) if s is not None else None
         cp = to_decimal(c) if c is not None else None
-        if sp is None and cp is None:
-            continue  # nothing to price it with (raw materials without a price)
+        if (sp is None and cp is None) or (priced and (sp is None or sp <= 0)):
+            continue
         sp = sp if sp is not None and sp > 0 else (cp * Decimal("1.3")).quantize(Decimal("0.01"))
         cp = cp if cp is not None and cp > 0 else (sp * Decimal("0.7")).quantize(Decimal("0.01"))
         items[int(rid)] = (sp, cp)

@@ -223,6 +223,7 @@ class _Sim:
         self.later: list[tuple[datetime, int, str, tuple[int, int], int]] = []
         self.shipped_on: dict[date, list[SalesOrder]] = {}
         self.open_value: dict[int, Decimal] = {}
+        self.sold: dict[tuple[int, int], int] = {}
 
     def defer(self, at: datetime, bucket: str, key: tuple[int, int], delta: int) -> None:
         self.later.append((at, len(self.later), bucket, key, delta))
@@ -286,6 +287,8 @@ class _Sim:
                 price = (price * PROMO_DISCOUNT).quantize(_CENT, rounding=ROUND_HALF_UP)
             lines.append(Line(k[0], qty, price))
             self._move(self.reserved, k, qty)
+            if not self.m.stocked:
+                self.sold[k] = self.sold.get(k, 0) + qty
         if not lines:
             return
         amount = sum((ln.amount for ln in lines), Decimal(0))
@@ -339,9 +342,17 @@ class _Sim:
         self.pending = left
 
     def reorder(self, d: date) -> None:
-        if not self.m.stocked or not self.supplier_of:
+        if not self.supplier_of:
             return
         groups: dict[tuple[int, int], list[Line]] = {}
+        if not self.m.stocked:  # trading without stock: buy on Mondays what sold last week
+            if d.weekday() == 0:
+                for (item, wh), qty in sorted(self.sold.items()):
+                    groups.setdefault((self.supplier_of[item], wh), []).append(
+                        Line(item, int(math.ceil(qty / 10.0)) * 10, self.m.items[item][1]))
+                self.sold = {}
+            self._place(d, groups)
+            return
         for k in self.keys:
             rate = self.rate[k]
             if rate < 0.05:
@@ -353,6 +364,9 @@ class _Sim:
             if qty <= 0:
                 continue
             groups.setdefault((self.supplier_of[k[0]], k[1]), []).append(Line(k[0], qty, self.m.items[k[0]][1]))
+        self._place(d, groups)
+
+    def _place(self, d: date, groups: Mapping[tuple[int, int], list[Line]]) -> None:
         for (sup, wh), lines in sorted(groups.items()):
             at = _at(d, 9 + 2 * self.rng.random())
             late = sup == self.late

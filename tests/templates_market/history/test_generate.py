@@ -48,6 +48,10 @@ def lived(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     try:
         prepare_demo(jimu, "standard", history=True)
         install_template(jimu, "twin", "standard", sample_data=True)
+        from jimu.runtime import rollups
+
+        with jimu.db.write() as c:  # the twin's dashboards were read before its history came
+            rollups.ensure(c, jimu.apps.get("twin"))
         generate_history(jimu, "twin")
         yield jimu
     finally:
@@ -80,8 +84,9 @@ def _figures(jimu: Any, app: str) -> tuple[Any, ...]:
 
 def test_lived_demo_shows_real_figures(lived: Any) -> None:
     """Mutations tried, each failing here: leaving the sample's opening stock at "now" (a
-    movement not in the past); writing ships without their -reserved (ledger verify finds
-    differences); skipping the rollup rebuild (this month's sales read 0); drawing the
+    movement not in the past); writing ships without their -reserved (the balance guard
+    refuses the generation: reserved above on hand); skipping the rollup rebuild (the
+    twin's rollups, built before its history, disagree with a scan); drawing the
     simulation from an unseeded generator (the twin's figures differ)."""
     from jimu.runtime.intel.abc import abc_report
     from jimu.runtime.intel.bri import bri_report
@@ -93,7 +98,11 @@ def test_lived_demo_shows_real_figures(lived: Any) -> None:
     from jimu.runtime.stock.scorecard import score_month
 
     jimu = lived
+    from jimu.runtime import rollups
+
     assert verify(jimu.db, "standard") == [] and verify(jimu.db, "twin") == []
+    with jimu.db.read() as c:
+        assert rollups.verify(c, jimu.apps.get("twin")) == []
     with jimu.db.read() as c:
         rows = c.execute(sa.select(balance).where(balance.c.app == "standard")).all()
         first, last = c.execute(sa.select(sa.func.min(movement.c.at), sa.func.max(movement.c.at))
@@ -133,8 +142,8 @@ def test_lived_demo_money(lived: Any) -> None:
     overdue (the aging report has buckets past 30 days); payments equal what the invoices
     say was paid; no customer owes (open invoices + open orders) more than 40 % of its
     credit limit, so a demo user can still submit orders. Mutations tried: skipping
-    ``_cap_exposure`` fails the credit assertion; dropping the second part of a two-part
-    payment fails the paid = Σ allocations assertion."""
+    ``_cap_exposure`` fails the credit assertion; writing an invoice's ``paid_amount`` as
+    its amount (not the sum of its payments) fails the paid = Σ allocations assertion."""
     from jimu.runtime.money.aging import aging_rows
 
     rt = lived.apps.get("standard")

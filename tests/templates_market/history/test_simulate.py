@@ -105,3 +105,19 @@ def test_nothing_happens_after_the_clock() -> None:
     assert max(stamps) < END
     assert any(o.state in ("pending_approval", "approved") for o in h.orders)
     assert h.start == date(2026, 3, 18) - timedelta(days=119)
+
+
+def test_trading_without_stock_buys_what_sold() -> None:
+    """An app whose orders move no stock (no_stock): every item sells without a stock
+    limit, and each Monday's purchase orders buy at least what sold the week before.
+    Mutation tried: leaving out the no-stock branch of ``reorder`` (no purchases) fails."""
+    m = _master()
+    free = Master(items=m.items, customers=m.customers, suppliers=m.suppliers, warehouses=[1], on_hand={},
+                  stocked=False)
+    h = simulate(free, end=END, seed=4)
+    assert len(h.orders) > 500 and h.purchases
+    assert all(p.created.weekday() == 0 for p in h.purchases)
+    first = min(p.created.date() for p in h.purchases)
+    sold = sum(ln.qty for o in h.orders if first - timedelta(days=7) <= o.created.date() < first for ln in o.lines)
+    bought = sum(ln.qty for p in h.purchases if p.created.date() == first for ln in p.lines)
+    assert bought >= sold > 0
