@@ -78,17 +78,43 @@ def expire_line(r: Row[Any], index: int) -> Line:
 def close_reservations(conn: Connection, held: Mapping[int, Row[Any]], taken: Mapping[int, int],
                        now: datetime) -> None:
     """Write back consumed/released quantities; due ones become expired."""
+    updates: list[tuple[int, int, str | None, datetime | None]] = []
     for rid, r in held.items():
         if is_due(r, now):
-            values: dict[str, Any] = {"state": "expired", "open_qty": 0, "closed_at": now}
+            updates.append((rid, 0, "expired", now))
         elif taken.get(rid):
             left = int(r.open_qty) - taken[rid]
-            values = {"open_qty": left}
-            if left == 0:
-                values.update(state="consumed", closed_at=now)
-        else:
-            continue
-        conn.execute(sa.update(reservation).where(_R.id == rid).values(**values))
+            updates.append((rid, left, "consumed", now) if left == 0 else (rid, left, None, None))
+    write_reservations(conn, updates)
+
+
+_PG_WRITE = ("UPDATE jimu_ledger_reservation AS t SET open_qty = v.o, state = COALESCE(v.s, t.state), "
+             "closed_at = COALESCE(v.c, t.closed_at) FROM unnest(CAST(%(i)s AS bigint[]), CAST(%(o)s AS bigint[]), "
+             "CAST(%(s)s AS text[]), CAST(%(c)s AS timestamptz[])) AS v(i, o, s, c) WHERE t.id = v.i")
+_SQLITE_CHUNK = 2000
+
+
+def write_reservations(conn: Connection, updates: Sequence[tuple[int, int, str | None, datetime | None]]) -> None:
+    """Write ``(id, open_qty, new state or None, closed_at or None)`` of many reservations
+    in one statement (PostgreSQL: arrays; SQLite: a VALUES list per chunk), not one each:
+    a shipment consuming a reservation per line paid a round trip per line."""
+    if not updates:
+        return
+    cur = rawsql.cursor(conn)
+    try:
+        if conn.dialect.name == "postgresql":
+            cur.execute(_PG_WRITE, {"i": [u[0] for u in updates], "o": [u[1] for u in updates],
+                                    "s": [u[2] for u in updates], "c": [rawsql.ts("postgresql", u[3]) for u in updates]})
+            return
+        for start in range(0, len(updates), _SQLITE_CHUNK):
+            part = updates[start:start + _SQLITE_CHUNK]
+            values = ", ".join(["(?, ?, ?, ?)"] * len(part))
+            cur.execute(f"WITH v(i, o, s, c) AS (VALUES {values}) UPDATE jimu_ledger_reservation AS t "
+                        "SET open_qty = v.o, state = COALESCE(v.s, t.state), closed_at = COALESCE(v.c, t.closed_at) "
+                        "FROM v WHERE t.id = v.i",
+                        [x for u in part for x in (u[0], u[1], u[2], None if u[3] is None else rawsql.ts_sqlite(u[3]))])
+    finally:
+        cur.close()
 
 
 def reserve_handler(conn: Connection, lg: Ledger, lines: Sequence[MoveLine], ctx: _Ctx) -> PostResult:
@@ -158,12 +184,9 @@ def release_handler(conn: Connection, lg: Ledger, lines: Sequence[MoveLine], ctx
         doc = _doc(ctx, ml) or Doc(r.doc_entity, r.doc_id, r.doc_line)
         out.append(Line(dims, {"reserved": -q}, "release", doc, ctx.reason, r.id, index=i, requested=q))
     update_balances(conn, lg, ctx.app, out, at=ctx.now)
-    for rid, q in taken.items():
-        left = int(held[rid].open_qty) - q
-        values: dict[str, Any] = {"open_qty": left}
-        if left == 0:
-            values.update(state="released", closed_at=ctx.now)
-        conn.execute(sa.update(reservation).where(_R.id == rid).values(**values))
+    write_reservations(conn, [
+        (rid, left, "released", ctx.now) if (left := int(held[rid].open_qty) - q) == 0 else (rid, left, None, None)
+        for rid, q in taken.items()])
     return PostResult(insert_movements(conn, lg.name, ctx.app, out, user=ctx.user, at=ctx.now))
 
 

@@ -12,7 +12,17 @@ from datetime import timedelta
 import pytest
 
 from jimu.core.errors import StockConflict
-from jimu.platform.ledger import MoveLine, balances, movements, post, receipt, reserve, valuation, verify
+from jimu.platform.ledger import (
+    MoveLine,
+    balances,
+    get_reservations,
+    movements,
+    post,
+    receipt,
+    reserve,
+    valuation,
+    verify,
+)
 from jimu.platform.ledger.setpost import violates
 from tests.platform.ledger._ledger_workers import APP, LOOSE, STOCK
 
@@ -148,3 +158,36 @@ def test_violates_is_the_guarded_update(have, change, loose, refused):
     the available check also on a negative-stock ledger (the 7th case refused)."""
     full = {b: have.get(b, 0) for b in ("on_hand", "reserved", "in_transit", "on_order", "quarantine")}
     assert violates(full, change, loose) is refused
+
+
+def _ship_reserved(ldb, n: int, first: int) -> tuple[int, int]:
+    """Statements of a ship consuming ``n`` reservations (one partly), then of a release of
+    the rest, on stock received and reserved beforehand."""
+    with ldb.write() as c:
+        post(c, APP, STOCK, "receipt", [MoveLine(_dims(first + i), 5) for i in range(n)])
+        ids = post(c, APP, STOCK, "reserve", [MoveLine(_dims(first + i), 3) for i in range(n)]).reservations
+    with ldb.write() as c:
+        with counting(c) as count:
+            post(c, APP, STOCK, "ship", [MoveLine({}, 3 if i else 1, reservation=rid) for i, rid in enumerate(ids)])
+            shipped = count()
+    with ldb.write() as c:
+        with counting(c) as count:
+            post(c, APP, STOCK, "release", [MoveLine({}, None, reservation=ids[0])])
+            released = count()
+    return shipped, released
+
+
+def test_reservations_closed_in_one_statement(ldb, frozen_clock):
+    """A ship consuming 40 reservations runs as many statements as one consuming 3, and
+    the reservations end right: consumed, or open with the rest. Mutation: one UPDATE per
+    reservation in close_reservations (the code before write_reservations): SQLite ran
+    47 statements for the 40-line ship against 10 for 3 and the test failed."""
+    _ship_reserved(ldb, 2, 5000)  # one-time work not counted
+    small = _ship_reserved(ldb, 3, 0)
+    large = _ship_reserved(ldb, 40, 1000)
+    assert large == small, (small, large)
+    with ldb.read() as c:
+        states = {r["dims"]["item"]: (r["state"], r["open_qty"]) for r in get_reservations(c, APP, STOCK)}
+    assert states[1000] == ("released", 0) and states[0] == ("released", 0)
+    assert states[1001] == ("consumed", 0) and states[1039] == ("consumed", 0)
+    assert verify(ldb, APP) == []
