@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from jimu.core.errors import FieldError, ValidationError
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.api.auth import current_actor, jimu_of
-from jimu.runtime.api.util import json_response, path_param
+from jimu.runtime.api.util import json_response, path_param, query_id
 from jimu.runtime.money.report import aging_report
 from jimu.runtime.money.trade_reports import contract_margin, supplier_prices
 
@@ -48,12 +48,7 @@ async def prices(request: Request) -> Response:
     """``GET /api/apps/{app}/reports/supplier-prices?item=``: each supplier's last price per
     item in CNY at the day's rates, cheapest first."""
     _only(request, {"item"}, "supplier-prices")
-    raw = request.query_params.get("item")
-    item = None
-    if raw:
-        if not raw.isdigit():
-            raise ValidationError("item is a record id", errors=[FieldError("item", "type", "an integer id")])
-        item = int(raw)
+    item = query_id(request, "item")  # ASCII digits within the id column's range, else 422
     policy = AccessPolicy.for_actor(jimu_of(request), path_param(request, "app"), current_actor(request))
     return json_response(supplier_prices(policy, item))
 
