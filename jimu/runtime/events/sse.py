@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Hashable, Mapping
 from typing import Any
 
@@ -34,6 +35,8 @@ from jimu.runtime.events.hub import CLOSED, Batch, Subscriber, get_hub
 from jimu.runtime.events.outbox import EVENT_KINDS
 from jimu.runtime.events.tables import events
 from jimu.runtime.events.visibility import render_event
+
+log = logging.getLogger(__name__)
 
 __all__ = ["EventStreamResponse", "frame", "profile_of", "render_frame", "REPLAY_LIMIT"]
 
@@ -64,7 +67,9 @@ def render_frame(policy: AccessPolicy, row: Mapping[str, Any], kinds: frozenset[
         return None
     try:
         data = render_event(policy, row)
-    except Exception:  # noqa: BLE001 - a spec changed under an old event: skip it, keep streaming
+    except Exception:  # noqa: BLE001 - e.g. a spec changed under an old event: skip it (logged), keep streaming
+        log.warning("event %s of app %s could not be rendered for %s; the stream skips it", row.get("id"), policy.app,
+                    policy.actor.username, exc_info=True)
         return None
     return None if data is None else frame(row, data).encode()
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from jimu.core.errors import NotFound
 from jimu.core.money import to_decimal
 from jimu.platform.ledger import Ledger, balances, movements, valuation
 from jimu.platform.ledger.spec import dim_text
@@ -94,9 +95,9 @@ def _field_classes(jimu: Any, app: str, conn: Connection) -> dict[str, str] | No
 
     try:
         rt = jimu.apps.get(app, conn)
-        ent = rt.spec.entity("item")
-    except Exception:  # noqa: BLE001 - no published app: compute the classes
+    except NotFound:  # no published app: compute the classes (any other error is raised)
         return None
+    ent = rt.spec.entity("item")
     if ent is None or not any(f.name == "abc_class" for f in ent.fields):
         return None
     tbl = rt.tables("item")
