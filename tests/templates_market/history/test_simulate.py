@@ -110,7 +110,8 @@ def test_nothing_happens_after_the_clock() -> None:
 def test_trading_without_stock_buys_what_sold() -> None:
     """An app whose orders move no stock (no_stock): every item sells without a stock
     limit, and each Monday's purchase orders buy at least what sold the week before.
-    Mutation tried: leaving out the no-stock branch of ``reorder`` (no purchases) fails."""
+    Mutation tried: skipping the no-stock branch of ``reorder`` (the stock rule then buys
+    on Thursdays too) fails the Monday assertion."""
     m = _master()
     free = Master(items=m.items, customers=m.customers, suppliers=m.suppliers, warehouses=[1], on_hand={},
                   stocked=False)
