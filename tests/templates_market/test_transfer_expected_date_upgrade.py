@@ -38,6 +38,8 @@ def old_jimu(db_url: str) -> Iterator[Any]:
 
 def test_transfer_in_transit_gets_an_expected_date_after_the_upgrade(old_jimu: Any) -> None:
     """A 10; a transfer of 4 ships before the upgrade (A 6 on hand, 4 in transit); after it
+    the lines are locked (stock 1.5.0; mutation: in_transit without editable_fields fails the
+    state check), and
     the transfer takes expected_date 2026-03-02 and receives in full: B 4, A in transit 0."""
     j = old_jimu
     install_cbu(j, APP, "stock", version="1.3.0", sample_data=False)
@@ -58,6 +60,10 @@ def test_transfer_in_transit_gets_an_expected_date_after_the_upgrade(old_jimu: A
     rec.update(APP, "stock_transfer", tr["id"], {"expected_date": "2026-03-02"}, actor=WH)
     got = rec.get(APP, "stock_transfer", tr["id"])
     assert (got["state"], got["expected_date"]) == ("in_transit", date(2026, 3, 2))
+    # stock 1.5.0: the upgraded app locks a transfer in transit but for its date (the gate
+    # refuses line edits through these editable_fields: tests/cbu_library/test_child_rows_units.py).
+    in_transit = j.apps.get(APP).spec.workflow_for("stock_transfer").state("in_transit")
+    assert in_transit is not None and in_transit.editable_fields == ["expected_date"]
     engine.fire(APP, "stock_transfer", tr["id"], "receive", actor=WH)
     lg = j.apps.get(APP).spec.ledger("stock")
     with j.db.read() as c:
