@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from jimu.core.errors import (
     FieldError,
+    PermissionDenied,
     PreconditionRequired,
     ValidationError,
 )
@@ -163,16 +164,19 @@ async def delete_record(request: Request) -> Response:
     return Response(status_code=204)
 
 async def export(request: Request) -> Response:
-    """GET /api/apps/{app}/export?entity=&format=csv|xlsx&filter=."""
+    """GET /api/apps/{app}/export?entity=&format=csv|xlsx&filter=. The app and the rights
+    are checked before the parameters (a caller who may export nothing gets 403, not 422)."""
     policy = _policy(request)
+    if not any(policy.can(e.name, "export") for e in policy.rt.spec.entities):
+        raise PermissionDenied("you may not export records", code="forbidden.export")
     entity = request.query_params.get("entity")
     fmt = request.query_params.get("format", "csv")
     if not entity:
         raise ValidationError("entity is required", errors=[FieldError("entity", "required", "an entity name")])
+    policy.require(entity, "read")
     if fmt not in ("csv", "xlsx"):
         raise ValidationError("format is csv or xlsx", errors=[FieldError("format", "invalid", "csv or xlsx")])
     flt = request.query_params.get("filter") or None
-    policy.require(entity, "read")
     if flt:
         gate.check_filter(policy, entity, flt)
     columns, rows = export_rows(policy, entity, filter=flt)

@@ -105,6 +105,26 @@ def test_export_per_role(api):
         "A-1": "12000", "A-2": "1000"}
 
 
+def test_export_checks_the_app_and_rights_before_its_parameters(api):
+    """A caller who may export nothing gets 403 whatever the query (no entity, a bad
+    format), an unknown app is 404, and only a caller who may export hears about a missing
+    entity or a bad format (422). Mutation tried: the rights check removed from ``export``
+    (``routes_data``) -> warehouse gets 422 "entity is required" (the old order); the entity's
+    ``require`` moved back after the format check -> sales' bad format on an unknown entity
+    is 422, not 404."""
+    for params in ({}, {"format": "pdf"}, {"entity": "item", "format": "pdf"}):
+        r = api.get("warehouse", "/api/apps/shop/export", params=params)
+        assert r.status_code == 403 and r.json()["code"] == "forbidden.export", (params, r.text)
+    r = api.get("sales", "/api/apps/nope/export")
+    assert r.status_code == 404, r.text
+    r = api.get("sales", "/api/apps/shop/export")
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "entity", r.text
+    r = api.get("sales", "/api/apps/shop/export", params={"entity": "item", "format": "pdf"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "format", r.text
+    r = api.get("sales", "/api/apps/shop/export", params={"entity": "nope", "format": "pdf"})
+    assert r.status_code == 404, r.text
+
+
 def test_xlsx_export_leaves_out_control_characters(api):
     """Text holding control characters (the API stores what it is sent) exports as XLSX
     without them instead of a 500; CSV keeps them. Mutation: the ILLEGAL_CHARACTERS_RE
