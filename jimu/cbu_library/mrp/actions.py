@@ -52,7 +52,7 @@ def _refuse_cycle(ctx: Any, cycle: list[int]) -> None:
 def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict[str, int]:
     """Plan ``run`` into its lines and exceptions; returns counts (lines, exceptions, items)."""
     from jimu.runtime.mrp import data, store
-    from jimu.runtime.mrp.engine import CycleError, Planner, low_level_codes
+    from jimu.runtime.mrp.engine import CycleError, Planner, gc_paused, low_level_codes
 
     conn, rt = ctx.conn, ctx.jimu.apps.get(ctx.app, ctx.conn)
     cal = _calendar(run)
@@ -83,11 +83,15 @@ def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict
         results = {i: r for i, r in planner.results.items() if i in reached}
     buy = {o.item for r in results.values() for o in r.orders if o.action == "buy" and o.supplier is None}
     last = data.last_suppliers(conn, rt, buy)
-    lines = store.line_rows(results, world.names, last)
-    exceptions = store.exception_rows(results, world.names)
     rid = int(run["id"])
-    written = (store.replace_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, lines, user, reached),
-               store.replace_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, exceptions, user, reached))
+    names = world.names if reached is None else {**data.item_names(conn, rt, outside), **world.names}
+    with gc_paused():  # hundreds of thousands of tuples and texts: see gc_paused
+        lines = store.line_rows(results, names, last)
+        exceptions = store.exception_rows(results, names)
+        written = (store.replace_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, lines, user, reached),
+                   store.replace_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, exceptions, user,
+                                      reached))
+        del lines, exceptions
     if reached is None:  # a full run: the run's rows are exactly those written
         counts = {"planned_orders": written[0], "exception_count": written[1]}
     else:

@@ -38,7 +38,7 @@ from jimu.runtime.mrp.engine import Component, Demand, PlanItem, Receipt, Struct
 
 __all__ = ["OPEN_SO", "OPEN_PO", "OPEN_WO", "IN_TRANSIT", "World", "load_world", "load_structure", "parents_of",
            "level_of", "last_suppliers",
-           "items_of_document"]
+           "items_of_document", "item_names"]
 
 OPEN_SO = ("draft", "pending_approval", "approved", "partially_shipped")
 OPEN_PO = ("draft", "submitted", "approved", "partially_received")
@@ -183,6 +183,19 @@ def _doc_lines(conn: Connection, rt: AppRuntime, entity: str, lines_field: str, 
         sel = sel.where(_col(rt, child, "item").in_(sorted(only)))
     rows = [dict(r) for r in conn.execute(sel.order_by(h.c.id, lt.c._idx)).mappings()]
     return [r for r in rows if only is None or int(r["l_item"]) in only]
+
+
+def item_names(conn: Connection, rt: AppRuntime, ids: Iterable[int]) -> dict[int, str]:
+    """``"sku name"`` of each of ``ids`` (as :func:`load_world` names items): a net change
+    names the parents it keeps in its components' pegging as a full run does."""
+    it = rt.tables("item")
+    sku, name = _col(rt, "item", "sku"), _col(rt, "item", "name")
+    out: dict[int, str] = {}
+    for chunk in _chunks(set(ids)):
+        for iid, s, n in conn.execute(sa.select(it.c.id, sku if sku is not None else sa.null(), name)
+                                      .where(it.c.id.in_(chunk))):
+            out[int(iid)] = f"{s} {n}" if s else str(n)
+    return out
 
 
 def load_world(conn: Connection, rt: AppRuntime, warehouse: Any, run_date: date,

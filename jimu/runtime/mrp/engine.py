@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import gc
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -41,12 +42,27 @@ from typing import Any
 
 __all__ = ["Calendar", "PlanItem", "Component", "Structure", "Demand", "Receipt", "Peg", "PlannedOrder",
            "MrpException", "ItemResult", "Planner", "CycleError", "lot_size", "low_level_codes", "dependent_elements",
-           "SAFETY_STOCK"]
+           "SAFETY_STOCK", "gc_paused"]
 
 ZERO = Decimal(0)
 _Q = Decimal("0.0001")
 #: The pegging source of the part of supply that keeps safety stock.
 SAFETY_STOCK = "safety_stock"
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a run: a run allocates hundreds of thousands
+    of small acyclic objects (planned orders, pegs, then the lines' tuples and texts), and
+    the collector would rescan them over and over (it doubled a 10k-item run, and again
+    the writing of its lines)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class CycleError(ValueError):
@@ -285,15 +301,8 @@ class Planner:
     def replan(self, changed: Iterable[int]) -> set[int]:
         """Re-net ``changed`` and, lowest level first, every component whose dependent
         demand changed as a result; returns the items re-netted."""
-        # A run allocates hundreds of thousands of small acyclic objects: the cyclic
-        # collector would rescan them over and over (it doubled a 10k-item run).
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             return self._replan(changed)
-        finally:
-            if enabled:
-                gc.enable()
 
     def _replan(self, changed: Iterable[int]) -> set[int]:
         heap = [(self.levels.get(i, 0), i) for i in set(changed)]
