@@ -115,7 +115,9 @@ def old_single_bucket(data: dict[str, Any]) -> int:
     return lines
 
 
-def engine_figures(data: dict[str, Any], cal: Calendar) -> None:
+def engine_figures(data: dict[str, Any], cal: Calendar) -> dict[str, float]:
+    """Prints the engine's figures; returns its CPU seconds (full run, median net change),
+    the baselines of the end-to-end figures of the same process."""
     gc.collect()
     started = time.perf_counter()
     lines = old_single_bucket(data)
@@ -155,6 +157,7 @@ def engine_figures(data: dict[str, Any], cal: Calendar) -> None:
     tracemalloc.stop()
     emit("engine: peak Python memory of a full run (tracemalloc)", peak / 2**20, "MiB",
          "process max RSS so far", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return {"full_cpu": full_cpu, "net_cpu": cpus[len(cpus) // 2]}
 
 
 def _load_app(jimu: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -226,7 +229,10 @@ def jimu_now() -> Any:
     return now()
 
 
-def e2e_figures(data: dict[str, Any], backend: str, url: str) -> None:
+def e2e_figures(data: dict[str, Any], backend: str, url: str, engine: dict[str, float]) -> None:
+    """``calculate`` and ``replan`` through the workflow engine, in CPU seconds (the
+    machine is shared: wall time carries the other processes' load), against the engine
+    alone on the same data in the same process."""
     from jimu.platform.actor import Actor
     from jimu.runtime.context import Jimu
     from jimu.runtime.workflow.engine import WorkflowEngine
@@ -251,10 +257,11 @@ def e2e_figures(data: dict[str, Any], backend: str, url: str) -> None:
             rt = jimu.apps.get("mfg", c)
             w = loader.load_world(c, rt, app["warehouse"], START)
         load_only = time.perf_counter() - t0
-        emit(f"end to end: mrp_run calculate ({backend})", full, "s", "loading the run's inputs alone", load_only,
-             backend=backend, cpu_s=round(full_cpu, 2), lines=lines, exceptions=done["exception_count"],
-             demand_lines=len(w.demands), load_average=round(os.getloadavg()[0], 1),
-             setup_s=round(load, 2), target="< 10 s")
+        emit(f"end to end: mrp_run calculate, CPU ({backend})", full_cpu, "s",
+             "engine alone: full time-phased run, CPU (same process)", engine["full_cpu"],
+             backend=backend, wall_s=round(full, 2), lines=lines, exceptions=done["exception_count"],
+             loading_inputs_alone_s=round(load_only, 2), demand_lines=len(w.demands),
+             load_average=round(os.getloadavg()[0], 1), setup_s=round(load, 2), target="< 10 s")
         product = app["ids"][data["sellable"][0]]
         so = jimu.records.create("mfg", "sales_order", {"customer": app["customer"], "warehouse": app["warehouse"],
                                                         "delivery_date": START + timedelta(days=40),
@@ -262,9 +269,10 @@ def e2e_figures(data: dict[str, Any], backend: str, url: str) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         after = eng.fire("mfg", "mrp_run", run["id"], "replan", inputs={"changed_document": so["number"]}, actor=buyer)
         net, net_cpu = time.perf_counter() - t0, time.process_time() - c0
-        emit(f"end to end: mrp_run replan after one new order ({backend})", net, "s",
-             f"end to end: mrp_run calculate ({backend})", full, backend=backend, cpu_s=round(net_cpu, 3),
-             lines_after=after["planned_orders"], target="< 0.5 s")
+        emit(f"end to end: mrp_run replan after one new order, CPU ({backend})", net_cpu, "s",
+             "engine alone: net change after one new order line, CPU (same process)", engine["net_cpu"],
+             backend=backend, wall_s=round(net, 3), lines_after=after["planned_orders"],
+             load_average=round(os.getloadavg()[0], 1), target="< 0.5 s")
     finally:
         jimu.close()
 
@@ -277,12 +285,12 @@ def main() -> None:
     args = ap.parse_args()
     data = generate(args.items, args.demands)
     cal = Calendar(START, 364, 7)
-    engine_figures(data, cal)
+    engine = engine_figures(data, cal)
     if args.no_e2e:
         return
     for backend, url, schema in backends():
         try:
-            e2e_figures(data, backend, url)
+            e2e_figures(data, backend, url, engine)
         finally:
             if schema:
                 drop_pg_schema(schema)
