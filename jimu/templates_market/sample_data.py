@@ -7,12 +7,17 @@ target's natural key (``item: 可口可乐330ml`` or ``item: SKU-0001``): the ke
 the file that loaded the target, else its unique text fields, else its title field.
 Master data goes through ``bulk_insert``; documents with child rows, or with ledger
 postings on create, go through ``create`` so listeners (postings) run.
+
+A date field may be given relative to the day the data is loaded: ``$today``,
+``$today+14``, ``$today-3`` (days), so a demo's open orders stay ahead of whoever starts it.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +29,20 @@ from jimu.core.errors import ValidationError
 from jimu.platform.schema import column_name
 from jimu.platform.specs import AppSpec, EntitySpec, LedgerPosting, LedgerSpec
 
-__all__ = ["SampleLoader", "read_sample_file"]
+__all__ = ["SampleLoader", "read_sample_file", "relative_date"]
+
+_RELATIVE = re.compile(r"^\$today(?:\s*([+-])\s*(\d{1,5}))?$")
+
+
+def relative_date(value: str) -> date | None:
+    """The day ``$today[+-N]`` names (the clock's today, N days on or back), else None."""
+    from jimu.core import clock
+
+    m = _RELATIVE.match(value.strip())
+    if m is None:
+        return None
+    days = int(m.group(2) or 0) * (-1 if m.group(1) == "-" else 1)
+    return clock.today() + timedelta(days=days)
 
 
 def read_sample_file(path: Path) -> tuple[str, str | None, list[dict[str, Any]]]:
@@ -144,7 +162,13 @@ class SampleLoader:
             value = out.get(f.name)
             if value is None:
                 continue
-            if f.type in ("link",) and isinstance(value, str) and f.target:
+            if f.type == "date" and isinstance(value, str) and value.startswith("$"):
+                day = relative_date(value)
+                if day is None:
+                    raise ValidationError(f"sample {where}: {f.name} '{value}' is not $today, $today+N or $today-N",
+                                          code="cbu.sample_date")
+                out[f.name] = day
+            elif f.type in ("link",) and isinstance(value, str) and f.target:
                 ids = self._id_map(f.target)
                 if value not in ids:
                     raise ValidationError(f"sample {where}: {f.name} '{value}' matches no {f.target}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date, timedelta
 
 import pytest
 
@@ -25,8 +26,9 @@ def test_mrp_over_http(server: Server) -> None:
         assert r.status_code in (200, 201), r.text
         run = first(c, "mrp_run", app)
     with server.client("manager") as c:
-        # the demo's orders are dated: plan from a fixed Monday, not today
-        r = c.post(f"/api/apps/{app}/data/mrp_run", json={"warehouse": run["warehouse"], "run_date": "2026-12-07",
+        # the demo's orders are dated from the day it was loaded (its run's date T): plan from T+1
+        day = (date.fromisoformat(run["run_date"]) + timedelta(days=1)).isoformat()
+        r = c.post(f"/api/apps/{app}/data/mrp_run", json={"warehouse": run["warehouse"], "run_date": day,
                                                           "bucket": "week", "horizon_days": 56})
         assert r.status_code == 201, r.text
         run = r.json()
@@ -35,7 +37,7 @@ def test_mrp_over_http(server: Server) -> None:
         lines = c.get(f"/api/apps/{app}/data/mrp_line", params={"filter": f"run == {run['id']}", "limit": 200}).json()["data"]
         bike = first(c, "item", app, filter='sku == "FG-BIKE"')
     first_week = sorted((ln for ln in lines if ln["item"] == bike["id"]), key=lambda ln: ln["due_date"])[0]
-    # week of 12-14: orders of 6 and 20 (gross 26); 8 on hand + 10 from the open work order,
+    # week T+8..T+14: orders of 6 and 20 (gross 26); 8 on hand + 10 from the open work order,
     # safety stock 5 -> 8 + 10 − 26 = −8, 13 to make
     assert (first_week["gross_qty"], first_week["net_qty"], first_week["action"]) == ("26.0000", "13.0000", "make")
 

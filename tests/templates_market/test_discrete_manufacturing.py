@@ -4,7 +4,7 @@ numbers on a small three-level bike."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -329,12 +329,15 @@ def test_demo_sample_data_is_a_factory_of_its_own(jimu: Any) -> None:
     """The demo is the factory's own data: 63 items (bike and e-scooter, sub-assemblies,
     parts), 12 BOMs (activated), 7 suppliers, 5 customers, the plant and the coater's
     location, 66 opening batches, open sales, purchase, work and subcontract orders; none of
-    the standard units' groceries. Run on Monday 2026-12-07 (the orders are dated) it plans
+    the standard units' groceries. Run the day after it was loaded (the orders are dated in days
+from the load) it plans
     57 orders with 11 exceptions (the bike's chain is worked out by hand in
     tests/contract/test_mrp.py), and the demo's documents go through with batch stock.
 
     Mutation tried: the template's ``{name: item, sample_data: false}`` back to ``item``:
     the grocery catalogue returns (231 items, not 63)."""
+    from jimu.core.clock import today
+
     result = install_template(jimu, "sample", "discrete_manufacturing", sample_data=True)
     rows = result.sample_rows
     assert (rows["item"], rows["bom"], rows["supplier"], rows["customer"], rows["warehouse"], rows["batch"]) == (
@@ -344,9 +347,12 @@ def test_demo_sample_data_is_a_factory_of_its_own(jimu: Any) -> None:
     items = jimu.records.list("sample", "item", limit=500).data
     assert all(i["sku"].startswith(("FG-", "SA-", "RM-", "PK-")) for i in items)
     assert {b["state"] for b in jimu.records.list("sample", "bom", limit=50).data} == {"active"}
+    # open orders dated in days from the load ($today+N in the files)
+    assert sorted((so["delivery_date"] - today()).days for so in jimu.records.list("sample", "sales_order").data) == [
+        9, 12, 22, 33, 45]
     eng = WorkflowEngine(jimu)
     run = jimu.records.list("sample", "mrp_run").data[0]
-    jimu.records.update("sample", "mrp_run", run["id"], {"run_date": date(2026, 12, 7)})
+    jimu.records.update("sample", "mrp_run", run["id"], {"run_date": today() + timedelta(days=1)})
     run = eng.fire("sample", "mrp_run", run["id"], "calculate", actor=MANAGER)
     assert (run["planned_orders"], run["exception_count"]) == (57, 11)
     run = eng.fire("sample", "mrp_run", run["id"], "create_orders", actor=MANAGER)
