@@ -79,7 +79,7 @@ def _run(c: httpx.Client, app: str) -> dict[str, Any]:
 
 def test_calculate_and_create_orders(server: Server) -> None:
     """Mutation tried: scrap left out of dependent demand (``_factors`` without
-    ``× (1 + scrap_rate)``): the down tube's pegging reads ×2.0000, not ×2.1400."""
+    ``× (1 + scrap_rate)``): the down tube's pegging reads ×2, not ×2.14."""
     app = _app(server, "calc")
     with server.client("manager") as c:
         d = _days(c, app)
