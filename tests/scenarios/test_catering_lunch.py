@@ -39,22 +39,19 @@ from starlette.testclient import TestClient
 
 from jimu.core import clock as clock_mod
 from jimu.platform.ledger import verify
+from tests.bearer import BearerClient
 from tests.scenarios.conftest import START
 
 APP = "lunch"
 D = Decimal
 
 
-class Http:
-    def __init__(self, jimu: Any, client: TestClient) -> None:
-        self.jimu, self.client, self.tokens = jimu, client, {}  # type: ignore[var-annotated]
+class Http(BearerClient):
+    """The shared bearer client (tokens cached per demo user), with paths under the app."""
 
-    def h(self, user: str) -> dict[str, str]:
-        if user not in self.tokens:
-            r = self.client.post("/api/auth/token", json={"username": user, "password": user})
-            assert r.status_code == 200, r.text
-            self.tokens[user] = r.json()["access_token"]
-        return {"Authorization": f"Bearer {self.tokens[user]}"}
+    def __init__(self, jimu: Any, client: TestClient) -> None:
+        super().__init__(client)
+        self.jimu = jimu
 
     def get(self, user: str, path: str, **params: Any) -> httpx.Response:
         return self.client.get(f"/api/apps/{APP}/{path}", params=params, headers=self.h(user))
