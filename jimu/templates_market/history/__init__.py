@@ -6,7 +6,9 @@ reports and forecasts show real figures on first start.
 purchases, returns, counts, approvals and stock movements in bulk with their own past
 timestamps (:mod:`.write`), in one write transaction. The opening stock the sample data
 posted is moved to the day before the history begins, so the ledger's story starts
-there; ``jimu ledger verify`` stays clean and stock never goes below zero.
+there; ``jimu ledger verify`` stays clean and stock never goes below zero. Batch-tracked
+stock (food) is generated batch by batch (:mod:`.batchsim`): receipts create batches,
+orders reserve and ship first-expiry-first-out.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import sqlalchemy as sa
 
 from jimu.core import clock
 from jimu.platform.audit import record_audit
+from jimu.templates_market.history.batchrows import read_lots
+from jimu.templates_market.history.batchsim import simulate_batches
 from jimu.templates_market.history.master import read_master, shape_of
 from jimu.templates_market.history.moves import backdate
 from jimu.templates_market.history.simulate import History, simulate
@@ -70,12 +74,18 @@ def generate_history(jimu: Any, app: str, *, days: int = DEFAULT_DAYS, seed: int
         return out
     shape = shape_of(rt)
     if rt.spec.ledger("stock") is not None and shape.ledger is None:
-        return out  # batch-tracked stock: shipping without batches would not be that app's history
+        return out  # a stock ledger of other dimensions: shipping without them would not be that app's history
     end = clock.now()
     with jimu.db.write() as conn:
         master = read_master(conn, rt, shape)
-        h: History = simulate(master, end=end, days=days, seed=seed, orders_per_day=orders_per_day,
-                              approvals=approval_transition(rt, "sales_order") is not None)
+        approvals = approval_transition(rt, "sales_order") is not None
+        h: History
+        if shape.batches and shape.ledger is not None:
+            lots, shelf = read_lots(conn, rt, shape.ledger, master.items)
+            h = simulate_batches(master, lots, shelf, end=end, days=days, seed=seed, orders_per_day=orders_per_day,
+                                 approvals=approvals)
+        else:
+            h = simulate(master, end=end, days=days, seed=seed, orders_per_day=orders_per_day, approvals=approvals)
         opening = datetime.combine(h.start - timedelta(days=1), time(8), UTC)
         since = datetime.combine(h.start, time(), UTC)
         if shape.ledger is not None:

@@ -26,22 +26,26 @@ SALES, PURCHASE = "sales_order", "purchase_order"
 
 @dataclass(frozen=True)
 class AppShape:
-    """Which entities the app has and whether its orders move stock in the plain
-    (item, warehouse) stock ledger the generator knows how to write."""
+    """Which entities the app has and whether its orders move stock in the stock ledger
+    the generator knows how to write: (item, warehouse), or (item, warehouse, batch) with
+    a ``batch`` entity (``batches``: food's batch-tracked stock)."""
 
     ledger: Ledger | None
     sales_ship: bool
     purchase_receive: bool
     returns: bool
     counts: bool
+    batches: bool = False
 
 
 def shape_of(rt: Any) -> AppShape:
     spec = rt.spec
     lspec = spec.ledger("stock")
     lg = as_ledger(lspec) if lspec is not None else None
-    if lg is not None and tuple(lg.dimensions) != ("item", "warehouse"):
-        lg = None  # batch-tracked stock (food, catering) is not generated here
+    batches = lg is not None and tuple(lg.dimensions) == ("item", "warehouse", "batch") \
+        and spec.entity("batch") is not None
+    if lg is not None and tuple(lg.dimensions) != ("item", "warehouse") and not batches:
+        lg = None  # a stock ledger of other dimensions is not generated here
     kinds = {(p.entity, p.kind) for p in (lspec.postings if lspec is not None else [])}
     has = {e.name for e in spec.entities if not e.archived}
     return AppShape(
@@ -50,6 +54,7 @@ def shape_of(rt: Any) -> AppShape:
         purchase_receive=lg is not None and (PURCHASE, "order_receipt") in kinds,
         returns=lg is not None and "sales_return" in has and "sales_return_line" in has,
         counts=lg is not None and (("stocktake", "adjust") in kinds) and "stocktake_line" in has,
+        batches=batches,
     )
 
 
@@ -98,8 +103,8 @@ def read_master(conn: Connection, rt: Any, shape: AppShape) -> Master:
             if str(d1).isdigit() and str(d2).isdigit() and int(d1) in items:
                 units = int(oh) - int(res)
                 whole = int(lg.to_qty(units)) if units > 0 else 0
-                if whole > 0:
-                    on_hand[(int(d1), int(d2))] = whole
+                if whole > 0:  # with batches: the places stock is kept (summed over batches)
+                    on_hand[(int(d1), int(d2))] = on_hand.get((int(d1), int(d2)), 0) + whole
     return Master(items=items, customers=_ids(conn, rt, "customer"), suppliers=_ids(conn, rt, "supplier"),
                   warehouses=_ids(conn, rt, "warehouse"), on_hand=on_hand, stocked=shape.sales_ship,
                   credit=credit_limits(conn, rt))

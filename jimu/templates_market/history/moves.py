@@ -5,7 +5,9 @@ replayed in time order, and the balances moved once per key by the net of all of
 
 The rows are those the postings of the same documents would have written (kinds,
 transitions, reasons, document and line ids), so ``jimu ledger verify`` rebuilds the
-same balances from them."""
+same balances from them. On a ledger with a ``batch`` dimension (food) a move or a hold
+names its batch (a batch id, or a :class:`~.batchsim.Lot` whose id is known by the time
+the rows are written); ``None`` is the batch-less key (what is on order)."""
 
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ class Hold:
     closed: datetime | None = None
     state: str = "active"
     id: int = 0
+    batch: Any = None
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Move:
     hold: Hold | None = None
     seq: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    batch: Any = None
 
 
 class LedgerRows:
@@ -68,12 +72,13 @@ class LedgerRows:
         self.app, self.lg = app, lg
         self.moves: list[Move] = []
         self.holds: list[Hold] = []
-        self.keys: dict[tuple[int, int], str] = {}
+        self.keys: dict[tuple[int, int, int | None], str] = {}
+        self.batched = "batch" in lg.dimensions
 
-    def key(self, item: int, warehouse: int) -> str:
-        k = self.keys.get((item, warehouse))
+    def key(self, item: int, warehouse: int, batch: int | None = None) -> str:
+        k = self.keys.get((item, warehouse, batch))
         if k is None:
-            k = self.keys[(item, warehouse)] = self.lg.key(self._dims(item, warehouse))
+            k = self.keys[(item, warehouse, batch)] = self.lg.key(self._dims(item, warehouse, batch))
         return k
 
     def add(self, mv: Move) -> None:
@@ -84,8 +89,14 @@ class LedgerRows:
         self.holds.append(h)
         return h
 
-    def _dims(self, item: int, warehouse: int) -> dict[str, Any]:
+    def _dims(self, item: int, warehouse: int, batch: int | None = None) -> dict[str, Any]:
+        if self.batched:
+            return {"item": item, "warehouse": warehouse, "batch": batch}
         return {"item": item, "warehouse": warehouse}
+
+    @staticmethod
+    def _bid(batch: Any) -> int | None:
+        return None if batch is None else int(getattr(batch, "id", batch))
 
     def write(self, conn: Connection) -> int:
         """Write everything in ``conn``'s transaction; returns the number of movements."""
@@ -93,8 +104,8 @@ class LedgerRows:
         one = 10**lg.scale
         if self.holds:
             r_stmt = reservation.insert().returning(reservation.c.id, sort_by_parameter_order=True)
-            rows = [{"app": app, "ledger": lg.name, "key": self.key(h.item, h.warehouse),
-                     "dims": self._dims(h.item, h.warehouse), "qty": h.qty * one,
+            rows = [{"app": app, "ledger": lg.name, "key": self.key(h.item, h.warehouse, self._bid(h.batch)),
+                     "dims": self._dims(h.item, h.warehouse, self._bid(h.batch)), "qty": h.qty * one,
                      "open_qty": h.qty * one if h.state == "active" else 0, "state": h.state,
                      "doc_entity": "sales_order", "doc_id": str(h.doc_id), "doc_line": str(h.line_id),
                      "created_at": h.created, "created_by": h.user, "expires_at": None, "closed_at": h.closed}
@@ -107,17 +118,18 @@ class LedgerRows:
         moves = sorted(self.moves, key=lambda m: (m.at, m.seq))
         # The moving average, replayed in time order over what changes the valued stock.
         valued = [m for m in moves if m.changes.get("on_hand") or m.changes.get("quarantine")]
-        entries = [(self._dims(m.item, m.warehouse),
+        entries = [(self._dims(m.item, m.warehouse, self._bid(m.batch)),
                     (m.changes.get("on_hand", 0) + m.changes.get("quarantine", 0)) * one,
                     cost_to_units(m.cost) if m.cost is not None else None) for m in valued]
         for m, used in zip(valued, revalue(conn, lg, app, entries), strict=True):
             m.extra["unit_cost"] = used
-        net: dict[tuple[int, int], dict[str, int]] = {}
+        net: dict[tuple[int, int, int | None], dict[str, int]] = {}
         rows = []
         for m in moves:
-            dims = self._dims(m.item, m.warehouse)
-            acc = net.setdefault((m.item, m.warehouse), dict.fromkeys(BUCKETS, 0))
-            row: dict[str, Any] = {"at": m.at, "user": m.user, "app": app, "ledger": lg.name, "key": self.key(m.item, m.warehouse),
+            bid = self._bid(m.batch)
+            dims = self._dims(m.item, m.warehouse, bid)
+            acc = net.setdefault((m.item, m.warehouse, bid), dict.fromkeys(BUCKETS, 0))
+            row: dict[str, Any] = {"at": m.at, "user": m.user, "app": app, "ledger": lg.name, "key": self.key(m.item, m.warehouse, bid),
                                    "dims": dims, "kind": m.kind, "reason": m.reason,
                                    "reservation_id": m.hold.id if m.hold is not None else None,
                                    "unit_cost": m.extra.get("unit_cost"), "doc_entity": m.doc[0],
@@ -128,8 +140,8 @@ class LedgerRows:
                 row[f"d_{b}"] = units
                 acc[b] += units
             rows.append(row)
-        lines = [Line(self._dims(*k), {b: d for b, d in ch.items() if d}, "history") for k, ch in sorted(net.items())
-                 if any(ch.values())]
+        lines = [Line(self._dims(*k), {b: d for b, d in ch.items() if d}, "history")
+                 for k, ch in sorted(net.items(), key=lambda kv: self.key(*kv[0])) if any(ch.values())]
         update_balances(conn, lg, app, lines, at=moves[-1].at if moves else datetime.now())
         for i in range(0, len(rows), _CHUNK):
             conn.execute(movement.insert(), rows[i:i + _CHUNK])

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 __all__ = ["OPEN_ORDER_CAP", "Master", "Line", "SalesOrder", "PurchaseOrder", "SalesReturn", "Count", "History", "simulate",
            "WEEKDAY_FACTOR", "PROMO_FACTOR"]
@@ -63,9 +64,13 @@ class Master:
 
 @dataclass
 class Line:
+    """``alloc``: where batch-tracked stock went or came from, ``[(lot, qty), ...]``
+    (the batches a sales line reserved, the one batch a purchase line received)."""
+
     item: int
     qty: int
     price: Decimal
+    alloc: list[tuple[Any, int]] = field(default_factory=list)
 
     @property
     def amount(self) -> Decimal:
@@ -143,6 +148,7 @@ class SalesReturn:
     received: datetime
     id: int = 0
     line_id: int = 0
+    lot: Any = None
 
 
 @dataclass
@@ -152,6 +158,7 @@ class Count:
     posted: datetime
     lines: list[tuple[int, int, int]]  # (item, book, counted)
     id: int = 0
+    lots: list[Any] = field(default_factory=list)  # the batch of each line (batch-tracked stock)
     line_ids: list[int] = field(default_factory=list)
 
 
@@ -165,6 +172,7 @@ class History:
     purchases: list[PurchaseOrder] = field(default_factory=list)
     returns: list[SalesReturn] = field(default_factory=list)
     counts: list[Count] = field(default_factory=list)
+    lots: list[Any] = field(default_factory=list)  # batches received (batch-tracked stock)
 
 
 def _at(day: date, hours: float) -> datetime:
@@ -220,19 +228,62 @@ class _Sim:
         self.in_transit: list[PurchaseOrder] = []
         # Stock that comes back later in the day (a release, a return): applied when due,
         # so an earlier order never takes what was not yet there.
-        self.later: list[tuple[datetime, int, str, tuple[int, int], int]] = []
+        self.later: list[tuple[datetime, int, Callable[[], None]]] = []
+        self.today = self.start
         self.shipped_on: dict[date, list[SalesOrder]] = {}
         self.open_value: dict[int, Decimal] = {}
         self.sold: dict[tuple[int, int], int] = {}
 
     def defer(self, at: datetime, bucket: str, key: tuple[int, int], delta: int) -> None:
-        self.later.append((at, len(self.later), bucket, key, delta))
+        target = self.on_hand if bucket == "on_hand" else self.reserved
+        self.later.append((at, len(self.later), lambda: self._move(target, key, delta)))
 
     def settle(self, until: datetime) -> None:
-        due = sorted(e for e in self.later if e[0] <= until)
+        due = sorted((e for e in self.later if e[0] <= until), key=lambda e: (e[0], e[1]))
         self.later = [e for e in self.later if e[0] > until]
-        for _, _, bucket, key, delta in due:
-            self._move(self.on_hand if bucket == "on_hand" else self.reserved, key, delta)
+        for _, _, apply in due:
+            apply()
+
+    # stock hooks (batch-tracked stock overrides these: .batchsim) ---------------------
+    def take(self, key: tuple[int, int], ln: Line) -> None:
+        """Reserve ``ln`` (already capped at what is available)."""
+        self._move(self.reserved, key, ln.qty)
+
+    def give_back(self, key: tuple[int, int], ln: Line) -> None:
+        """Undo :meth:`take` (a cancelled, rejected or abandoned order)."""
+        self._move(self.reserved, key, -ln.qty)
+
+    def ship_line(self, key: tuple[int, int], ln: Line) -> None:
+        self._move(self.on_hand, key, -ln.qty)
+        self._move(self.reserved, key, -ln.qty)
+
+    def receive_line(self, po: PurchaseOrder, ln: Line) -> None:
+        self._move(self.on_hand, (ln.item, po.warehouse), ln.qty)
+        self._move(self.on_order, (ln.item, po.warehouse), -ln.qty)
+
+    def returned(self, ret: SalesReturn, key: tuple[int, int]) -> None:
+        """Stock a return brings back (quality returns go to quarantine: not sellable)."""
+        if ret.reason != "quality":
+            self.defer(ret.received, "on_hand", key, ret.qty)
+
+    def position(self, key: tuple[int, int]) -> int:
+        """What the buyer counts on: on hand, plus on order, less reserved."""
+        return self.on_hand.get(key, 0) + self.on_order.get(key, 0) - self.reserved.get(key, 0)
+
+    def count_lines(self, wh: int) -> tuple[list[tuple[int, int, int]], list[Any]]:
+        """The lines of a count of ``wh`` (item, book, counted), the books corrected."""
+        lines = []
+        for k in self.by_wh[wh]:
+            book = self.on_hand.get(k, 0)
+            if book <= 0:
+                continue
+            counted = book
+            if self.rng.random() < 0.12:  # a miscount or an unrecorded loss
+                delta = self.rng.choice((-3, -2, -1, -1, 1, 2))
+                counted = max(self.reserved.get(k, 0), book + delta)
+            lines.append((k[0], book, counted))
+            self._move(self.on_hand, k, counted - book)
+        return lines, []
 
     # stock ------------------------------------------------------------------------
     def available(self, key: tuple[int, int]) -> int:
@@ -246,6 +297,7 @@ class _Sim:
 
     # one day ----------------------------------------------------------------------
     def day(self, d: date) -> None:
+        self.today = d
         self.receive(d)
         self.ship(d)
         self.returns(d)
@@ -286,7 +338,7 @@ class _Sim:
             if promo:
                 price = (price * PROMO_DISCOUNT).quantize(_CENT, rounding=ROUND_HALF_UP)
             lines.append(Line(k[0], qty, price))
-            self._move(self.reserved, k, qty)
+            self.take(k, lines[-1])
             if not self.m.stocked:
                 self.sold[k] = self.sold.get(k, 0) + qty
         if not lines:
@@ -299,7 +351,7 @@ class _Sim:
                 break
         else:
             for ln in lines:
-                self._move(self.reserved, (ln.item, wh), -ln.qty)
+                self.give_back((ln.item, wh), ln)
             return
         self.open_value[cust] = self.open_value.get(cust, Decimal(0)) + amount
         so = SalesOrder(at, cust, wh, self.channel[cust], lines, promo=promo)
@@ -323,7 +375,7 @@ class _Sim:
     def release(self, so: SalesOrder, at: datetime) -> None:
         self.open_value[so.customer] -= so.amount
         for ln in so.lines:
-            self.defer(at, "reserved", (ln.item, so.warehouse), -ln.qty)
+            self.later.append((at, len(self.later), lambda ln=ln: self.give_back((ln.item, so.warehouse), ln)))
 
     def ship(self, d: date) -> None:
         left = []
@@ -332,8 +384,7 @@ class _Sim:
                 assert so.approved is not None
                 so.shipped = max(_at(d, 9 + 8 * self.rng.random()), so.approved + timedelta(minutes=30))
                 for ln in so.lines:
-                    self._move(self.on_hand, (ln.item, so.warehouse), -ln.qty)
-                    self._move(self.reserved, (ln.item, so.warehouse), -ln.qty)
+                    self.ship_line((ln.item, so.warehouse), ln)
                 so.completed = so.shipped + timedelta(days=3, hours=2 * self.rng.random())
                 self.open_value[so.customer] -= so.amount
                 self.shipped_on.setdefault(so.shipped.date(), []).append(so)
@@ -357,7 +408,7 @@ class _Sim:
             rate = self.rate[k]
             if rate < 0.05:
                 continue  # slow movers live on their opening stock
-            position = self.on_hand.get(k, 0) + self.on_order.get(k, 0) - self.reserved.get(k, 0)
+            position = self.position(k)
             if position >= rate * 14:
                 continue
             qty = int(math.ceil((rate * 28 - position) / 10.0)) * 10
@@ -384,8 +435,7 @@ class _Sim:
         for po in self.in_transit:
             if po.received is not None and po.received.date() <= d:
                 for ln in po.lines:
-                    self._move(self.on_hand, (ln.item, po.warehouse), ln.qty)
-                    self._move(self.on_order, (ln.item, po.warehouse), -ln.qty)
+                    self.receive_line(po, ln)
             else:
                 left.append(po)
         self.in_transit = left
@@ -403,8 +453,7 @@ class _Sim:
             ret = SalesReturn(so, i, qty, reason, created, created + timedelta(hours=1),
                               created + timedelta(hours=3))
             self.h.returns.append(ret)
-            if reason != "quality":
-                self.defer(ret.received, "on_hand", (ln.item, so.warehouse), qty)
+            self.returned(ret, (ln.item, so.warehouse))
 
     def count(self, d: date) -> None:
         """Two counts: the busiest warehouse a third of the way in, the other near the end."""
@@ -415,29 +464,19 @@ class _Sim:
         whs = sorted(self.by_wh, key=lambda w: (-len(self.by_wh[w]), w))
         wh = whs[marks[d] % len(whs)]
         started = _at(d, 18)  # after the day's shipments, posted at 20:00
-        lines = []
-        for k in self.by_wh[wh]:
-            book = self.on_hand.get(k, 0)
-            if book <= 0:
-                continue
-            counted = book
-            if self.rng.random() < 0.12:  # a miscount or an unrecorded loss
-                delta = self.rng.choice((-3, -2, -1, -1, 1, 2))
-                counted = max(self.reserved.get(k, 0), book + delta)
-            lines.append((k[0], book, counted))
-            self._move(self.on_hand, k, counted - book)
+        lines, lots = self.count_lines(wh)
         if lines:
-            self.h.counts.append(Count(wh, started, started + timedelta(hours=2), lines))
+            self.h.counts.append(Count(wh, started, started + timedelta(hours=2), lines, lots=lots))
 
 
 def simulate(master: Master, *, end: datetime, days: int = 120, seed: int = 22, orders_per_day: float = 9.0,
-             approvals: bool = True) -> History:
+             approvals: bool = True, make: Callable[..., _Sim] | None = None) -> History:
     """The history of ``days`` days up to ``end`` (inclusive of its date, nothing at or
     after ``end`` itself): documents with their timestamps; events after ``end`` are
     cut off, leaving those documents in the state they had reached. Without
     ``approvals`` an order is approved as it is submitted (and never rejected)."""
     rng = random.Random(seed)
-    sim = _Sim(master, rng, end, days, orders_per_day, approvals)
+    sim = (make or _Sim)(master, rng, end, days, orders_per_day, approvals)
     if not sim.keys or not master.customers:
         return sim.h
     for i in range(days):

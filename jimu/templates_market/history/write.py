@@ -15,6 +15,7 @@ from jimu.platform.expressions import compile_expression
 from jimu.runtime.records.computed import expression_env
 from jimu.runtime.workflow.approvals import resolve_steps
 from jimu.runtime.workflow.tables import approvals, votes
+from jimu.templates_market.history.batchrows import purchase_line_batch, sales_line_batch, write_lots
 from jimu.templates_market.history.finance import credit_limits, plan_finance, write_finance
 from jimu.templates_market.history.master import AppShape
 from jimu.templates_market.history.moves import Hold, LedgerRows, Move
@@ -27,15 +28,15 @@ def _submitted(o: SalesOrder | PurchaseOrder) -> datetime:
     return o.created + SUBMITTED
 
 
-def _so_doc(o: SalesOrder, n: int) -> NewDoc:
+def _so_doc(o: SalesOrder, n: int, scale: int | None) -> NewDoc:
     values: dict[str, Any] = {"customer": o.customer, "warehouse": o.warehouse, "order_date": o.created.date(),
                               "channel": o.channel, "payment_status": o.paid if o.channel != "online" else "paid",
                               "state": o.state, "note": "促销活动 / promotion" if o.promo else None}
     if o.shipped is not None:
         values["logistics_no"] = f"SF{o.shipped:%y%m%d}{n:05d}"
     shipped = o.shipped is not None
-    lines = [{"item": ln.item, "qty": ln.qty, "price": ln.price, "shipped_qty": ln.qty if shipped else 0}
-             for ln in o.lines]
+    lines = [{"item": ln.item, "qty": ln.qty, "price": ln.price, "shipped_qty": ln.qty if shipped else 0,
+              **(sales_line_batch(o, ln, scale) if scale is not None else {})} for ln in o.lines]
     by = {"completed": "sales", "shipped": "warehouse", "cancelled": "sales", "rejected": "manager",
           "approved": "manager"}.get(o.state, "sales")
     return NewDoc(values, o.created, o.last_change, "sales", by, lines)
@@ -46,8 +47,8 @@ def _po_doc(p: PurchaseOrder) -> NewDoc:
               "expected_date": p.expected, "state": p.state,
               "note": "供应商延迟交货 / delivered late" if p.late and p.received else None}
     received = p.received is not None
-    lines = [{"item": ln.item, "qty": ln.qty, "price": ln.price, "received_qty": ln.qty if received else 0}
-             for ln in p.lines]
+    lines = [{"item": ln.item, "qty": ln.qty, "price": ln.price, "received_qty": ln.qty if received else 0,
+              **(purchase_line_batch(ln) if received else {})} for ln in p.lines]
     last = max(t for t in (p.created, p.approved, p.received) if t is not None)
     by = "warehouse" if received else ("manager" if p.approved else "purchasing")
     return NewDoc(values, p.created, last, "purchasing", by, lines)
@@ -125,7 +126,8 @@ def approval_transition(rt: Any, entity: str) -> Any:
 
 
 def _sales(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppShape, ledger: LedgerRows | None) -> int:
-    docs = [_so_doc(o, n) for n, o in enumerate(h.orders, 1)]
+    scale = ledger.lg.scale if ledger is not None and ledger.batched else None
+    docs = [_so_doc(o, n, scale) for n, o in enumerate(h.orders, 1)]
     insert_docs(jimu, conn, rt, "sales_order", docs, "lines")
     ap = _Approvals(jimu, conn, rt, "sales_order")
     for o, d in zip(h.orders, docs, strict=True):
@@ -139,17 +141,22 @@ def _sales(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppShape, le
         for ln, lid in zip(o.lines, o.line_ids, strict=True):
             closed = o.shipped or o.cancelled or o.rejected
             state = "consumed" if o.shipped else ("released" if closed else "active")
-            hold = ledger.hold(Hold(ln.item, o.warehouse, ln.qty, o.id, lid, _submitted(o), "sales", closed, state))
             doc = ("sales_order", o.id, lid)
-            ledger.add(Move(_submitted(o), ln.item, o.warehouse, "reserve", {"reserved": ln.qty}, doc, "submit",
-                            "submit", "sales", hold=hold))
-            if o.shipped is not None:
-                ledger.add(Move(o.shipped, ln.item, o.warehouse, "ship", {"on_hand": -ln.qty, "reserved": -ln.qty},
-                                doc, "ship", "ship", "warehouse", hold=hold))
-            elif closed is not None:
-                how = "cancel" if o.cancelled else "reject"
-                ledger.add(Move(closed, ln.item, o.warehouse, "release", {"reserved": -ln.qty}, doc, how, how,
-                                "manager" if o.rejected else "sales", hold=hold))
+            # One hold per batch the line took (FEFO); plain stock: one per line.
+            for batch, qty in (ln.alloc if ledger.batched else [(None, ln.qty)]):
+                hold = ledger.hold(Hold(ln.item, o.warehouse, qty, o.id, lid, _submitted(o), "sales", closed, state,
+                                        batch=batch))
+                ledger.add(Move(_submitted(o), ln.item, o.warehouse, "reserve", {"reserved": qty}, doc, "submit",
+                                "submit", "sales", hold=hold, batch=batch))
+                if o.shipped is not None:
+                    ledger.add(Move(o.shipped, ln.item, o.warehouse, "ship", {"on_hand": -qty, "reserved": -qty},
+                                    doc, "ship", "ship", "warehouse", hold=hold, batch=batch))
+                elif closed is not None:
+                    how = "cancel" if o.cancelled else "reject"
+                    # the batch ledger gives holds back per document (no transition on the row)
+                    ledger.add(Move(closed, ln.item, o.warehouse, "release", {"reserved": -qty}, doc,
+                                    None if ledger.batched else how, how, "manager" if o.rejected else "sales",
+                                    hold=hold, batch=batch))
     ap.write()
     return len(docs)
 
@@ -169,7 +176,12 @@ def _purchases(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppShape
             doc = ("purchase_order", p.id, lid)
             ledger.add(Move(p.approved, ln.item, p.warehouse, "on_order", {"on_order": ln.qty}, doc, on_order_at,
                             on_order_at, "manager" if ap.needed else "purchasing"))
-            if p.received is not None:
+            if p.received is not None and ledger.batched:  # on order without a batch, received into one
+                ledger.add(Move(p.received, ln.item, p.warehouse, "receipt", {"on_order": -ln.qty}, doc, "receive",
+                                "receive", "warehouse"))
+                ledger.add(Move(p.received, ln.item, p.warehouse, "receipt", {"on_hand": ln.qty}, doc, "receive",
+                                "receive", "warehouse", cost=ln.price, batch=ln.alloc[0][0]))
+            elif p.received is not None:
                 ledger.add(Move(p.received, ln.item, p.warehouse, "receipt", {"on_hand": ln.qty, "on_order": -ln.qty},
                                 doc, "receive", "receive", "warehouse", cost=ln.price))
     ap.write()
@@ -183,30 +195,35 @@ def _returns(jimu: Any, conn: Connection, rt: Any, h: History, ledger: LedgerRow
         docs.append(NewDoc({"sales_order": r.order.id, "customer": r.order.customer, "warehouse": r.order.warehouse,
                             "return_date": r.created.date(), "state": "received"},
                            r.created, r.received, "sales", "warehouse",
-                           [{"item": ln.item, "qty": r.qty, "reason": r.reason}]))
+                           [{"item": ln.item, "qty": r.qty, "reason": r.reason,
+                             **({"batch": r.lot.id} if r.lot is not None else {})}]))
     insert_docs(jimu, conn, rt, "sales_return", docs, "lines")
     for r, d in zip(h.returns, docs, strict=True):
         ln = r.order.lines[r.line]
         quality = r.reason == "quality"
         bucket, kind = ("quarantine", "return_quarantine") if quality else ("on_hand", "return_in")
         ledger.add(Move(r.received, ln.item, r.order.warehouse, kind, {bucket: r.qty},
-                        ("sales_return", d.id, d.line_ids[0]), "receive", f"sales return ({r.reason})", "warehouse"))
+                        ("sales_return", d.id, d.line_ids[0]), "receive", f"sales return ({r.reason})", "warehouse",
+                        batch=r.lot))
     return len(docs)
 
 
 def _counts(jimu: Any, conn: Connection, rt: Any, h: History, ledger: LedgerRows) -> int:
     docs = []
     for c in h.counts:
+        lots = c.lots or [None] * len(c.lines)
         lines = [{"item": item, "warehouse": c.warehouse, "system_qty": book, "book_qty": book, "counted_qty": counted,
-                  "blind": False} for item, book, counted in c.lines]
+                  "blind": False, **({"batch": lot.id} if lot is not None else {})}
+                 for (item, book, counted), lot in zip(c.lines, lots, strict=True)]
         docs.append(NewDoc({"warehouse": c.warehouse, "count_date": c.started.date(), "state": "posted",
                             "note": "月度盘点 / monthly count"}, c.started, c.posted, "warehouse", "manager", lines))
     insert_docs(jimu, conn, rt, "stocktake", docs, "stocktake_line")
     for c, d in zip(h.counts, docs, strict=True):
-        for (item, book, counted), lid in zip(c.lines, d.line_ids, strict=True):
+        lots = c.lots or [None] * len(c.lines)
+        for (item, book, counted), lid, lot in zip(c.lines, d.line_ids, lots, strict=True):
             if counted != book:
                 ledger.add(Move(c.posted, item, c.warehouse, "adjust", {"on_hand": counted - book},
-                                ("stocktake", d.id, lid), "post", "post", "manager"))
+                                ("stocktake", d.id, lid), "post", "post", "manager", batch=lot))
     return len(docs)
 
 
@@ -214,7 +231,10 @@ def write_history(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppSh
     """Store ``h`` in ``conn``'s transaction; returns rows written per entity (and
     ``movements``)."""
     ledger = LedgerRows(rt.name, shape.ledger) if shape.ledger is not None else None
-    out = {"sales_order": _sales(jimu, conn, rt, h, shape, ledger)}
+    out: dict[str, int] = {}
+    if h.lots:  # the batches receipts created, before the lines that name them
+        out["batch"] = write_lots(jimu, conn, rt, h.lots)
+    out["sales_order"] = _sales(jimu, conn, rt, h, shape, ledger)
     if rt.spec.entity("purchase_order") is not None:
         out["purchase_order"] = _purchases(jimu, conn, rt, h, shape, ledger)
     if ledger is not None and shape.returns:
