@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 __all__ = ["OPEN_ORDER_CAP", "Master", "Line", "SalesOrder", "PurchaseOrder", "SalesReturn", "Count", "History", "simulate",
@@ -375,7 +376,7 @@ class _Sim:
     def release(self, so: SalesOrder, at: datetime) -> None:
         self.open_value[so.customer] -= so.amount
         for ln in so.lines:
-            self.later.append((at, len(self.later), lambda ln=ln: self.give_back((ln.item, so.warehouse), ln)))
+            self.later.append((at, len(self.later), partial(self.give_back, (ln.item, so.warehouse), ln)))
 
     def ship(self, d: date) -> None:
         left = []
