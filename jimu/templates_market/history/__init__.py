@@ -25,6 +25,14 @@ from jimu.core import clock
 from jimu.platform.audit import record_audit
 from jimu.templates_market.history.batchrows import read_lots
 from jimu.templates_market.history.batchsim import simulate_batches
+from jimu.templates_market.history.contracts import (
+    link_orders,
+    plan_contracts,
+    plan_rates,
+    price_payments,
+    write_contracts,
+    write_rates,
+)
 from jimu.templates_market.history.master import read_master, shape_of
 from jimu.templates_market.history.moves import backdate
 from jimu.templates_market.history.simulate import History, simulate
@@ -86,12 +94,20 @@ def generate_history(jimu: Any, app: str, *, days: int = DEFAULT_DAYS, seed: int
                                  approvals=approvals)
         else:
             h = simulate(master, end=end, days=days, seed=seed, orders_per_day=orders_per_day, approvals=approvals)
+        trade = rt.spec.entity("contract") is not None and rt.spec.entity("fx_rate") is not None
+        rates = plan_rates(h.start, end.date(), seed) if trade else {}
+        contracts = plan_contracts(master, h, rates, seed) if trade else []
         opening = datetime.combine(h.start - timedelta(days=1), time(8), UTC)
         since = datetime.combine(h.start, time(), UTC)
         if shape.ledger is not None:
             backdate(conn, app, shape.ledger, since, opening)
         _backdate_master(conn, rt, since, opening)
-        out.rows = write_history(jimu, conn, rt, h, shape, seed)
+        if trade:
+            out.rows["fx_rate"] = write_rates(jimu, conn, rt, rates)
+            out.rows["contract"] = write_contracts(jimu, conn, rt, contracts, end)
+        out.rows.update(write_history(jimu, conn, rt, h, shape, seed,
+                                      price=(lambda bills: price_payments(bills, rates)) if trade else None))
+        link_orders(conn, rt, contracts)
         from jimu.runtime.rollups import rebuild
 
         rebuild(conn, rt)

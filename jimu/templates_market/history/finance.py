@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.platform.schema import column_name
+from jimu.runtime.money.currency import to_base
 from jimu.templates_market.history.rows import NewDoc, insert_docs
 from jimu.templates_market.history.simulate import History, PurchaseOrder, SalesOrder
 
@@ -38,6 +39,7 @@ _CENT = Decimal("0.01")
 class Settlement:
     at: datetime
     amount: Decimal
+    fx_rate: Decimal | None = None  # the day's rate of a foreign-currency payment
 
 
 @dataclass
@@ -55,6 +57,10 @@ class Bill:
     @property
     def amount(self) -> Decimal:
         return self.order.amount
+
+    @property
+    def rate(self) -> Decimal:
+        return self.order.trade.fx_rate if self.order.trade is not None else Decimal(1)
 
     @property
     def paid(self) -> Decimal:
@@ -126,7 +132,8 @@ def _cap_exposure(h: History, bills: list[Bill], limits: Mapping[int, Decimal], 
     open_orders: dict[int, Decimal] = {}
     for o in h.orders:
         if o.state in ("pending_approval", "approved"):
-            open_orders[o.customer] = open_orders.get(o.customer, Decimal(0)) + o.amount
+            rate = o.trade.fx_rate if o.trade is not None else Decimal(1)
+            open_orders[o.customer] = open_orders.get(o.customer, Decimal(0)) + o.amount * rate
     per: dict[int, list[Bill]] = {}
     for b in bills:
         if b.kind == "sales" and b.paid < b.amount:
@@ -135,13 +142,13 @@ def _cap_exposure(h: History, bills: list[Bill], limits: Mapping[int, Decimal], 
         limit = limits.get(cust)
         if limit is None or limit <= 0:
             continue
-        exposure = open_orders.get(cust, Decimal(0)) + sum((b.amount - b.paid for b in mine), Decimal(0))
+        exposure = open_orders.get(cust, Decimal(0)) + sum(((b.amount - b.paid) * b.rate for b in mine), Decimal(0))
         for b in sorted(mine, key=lambda x: (x.disputed, x.issued)):
             if exposure <= limit * EXPOSURE_CAP:
                 break
             rest = b.amount - b.paid
             b.payments.append(Settlement(max(b.issued + (end - b.issued) / 2, end - timedelta(days=1)), rest))
-            exposure -= rest
+            exposure -= rest * b.rate
 
 
 def credit_limits(conn: Connection, rt: Any) -> dict[int, Decimal]:
@@ -175,10 +182,14 @@ def write_finance(jimu: Any, conn: Connection, rt: Any, bills: list[Bill]) -> di
         link = "sales_order" if sales else "purchase_order"
         line_link = "sales_order_line" if sales else "purchase_order_line"
         paid = b.paid
+        currency = o.trade.currency if o.trade is not None else "CNY"
         values = {"kind": b.kind, partner: getattr(o, partner), link: o.id, "invoice_date": b.issued.date(),
-                  "due_date": b.issued.date() + timedelta(days=b.due_days), "currency": "CNY", "fx_rate": Decimal(1),
-                  "amount": b.amount, "base_amount": b.amount, "paid_amount": paid, "open_amount": b.amount - paid,
-                  "open_base_amount": b.amount - paid, "state": _state(b)}
+                  "due_date": b.issued.date() + timedelta(days=b.due_days), "currency": currency, "fx_rate": b.rate,
+                  "amount": b.amount, "base_amount": to_base(b.amount, b.rate), "paid_amount": paid,
+                  "open_amount": b.amount - paid, "open_base_amount": to_base(b.amount - paid, b.rate),
+                  "state": _state(b)}
+        if o.trade is not None and o.trade.contract:
+            values["contract"] = o.trade.contract
         lines = [{line_link: lid, "item": ln.item, "qty": ln.qty, "price": ln.price}
                  for ln, lid in zip(o.lines, o.line_ids, strict=True)]
         last = max([b.issued] + [s.at for s in b.payments])
@@ -192,10 +203,13 @@ def write_finance(jimu: Any, conn: Connection, rt: Any, bills: list[Bill]) -> di
         for b in bills:
             sales = b.kind == "sales"
             partner = "customer" if sales else "supplier"
+            currency = b.order.trade.currency if b.order.trade is not None else "CNY"
             for k, s in enumerate(b.payments, 1):
+                rate = s.fx_rate if s.fx_rate is not None else b.rate
+                gain = to_base(s.amount, rate) - to_base(s.amount, b.rate)  # as payments.post_payment books it
                 pays.append(NewDoc({"kind": "receipt" if sales else "disbursement", partner: getattr(b.order, partner),
-                                    "payment_date": s.at.date(), "currency": "CNY", "fx_rate": Decimal(1),
-                                    "fx_gain": Decimal(0), "amount": s.amount, "state": "confirmed",
+                                    "payment_date": s.at.date(), "currency": currency, "fx_rate": rate,
+                                    "fx_gain": gain if sales else -gain, "amount": s.amount, "state": "confirmed",
                                     "reference": f"BK{s.at:%Y%m%d}{b.id:05d}{k}"},
                                    s.at, s.at, "finance", "finance", [{"invoice": b.id, "amount": s.amount}]))
         insert_docs(jimu, conn, rt, "payment", pays, "allocations")

@@ -30,7 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import Any
 
-__all__ = ["OPEN_ORDER_CAP", "Master", "Line", "SalesOrder", "PurchaseOrder", "SalesReturn", "Count", "History", "simulate",
+__all__ = ["OPEN_ORDER_CAP", "Master", "Line", "SalesOrder", "PurchaseOrder", "SalesReturn", "Count", "History", "Trade", "simulate",
            "WEEKDAY_FACTOR", "PROMO_FACTOR"]
 
 #: Monday .. Sunday: orders per day relative to a plain weekday.
@@ -78,6 +78,15 @@ class Line:
         return (self.price * self.qty).quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
+@dataclass(frozen=True)
+class Trade:
+    """A document in a foreign currency: its currency, rate and contract (trade apps)."""
+
+    currency: str
+    fx_rate: Decimal
+    contract: int
+
+
 @dataclass
 class SalesOrder:
     created: datetime
@@ -95,6 +104,7 @@ class SalesOrder:
     ship_due: date | None = None
     id: int = 0
     line_ids: list[int] = field(default_factory=list)
+    trade: Trade | None = None
 
     @property
     def amount(self) -> Decimal:
@@ -126,6 +136,7 @@ class PurchaseOrder:
     late: bool = False
     id: int = 0
     line_ids: list[int] = field(default_factory=list)
+    trade: Trade | None = None
 
     @property
     def amount(self) -> Decimal:

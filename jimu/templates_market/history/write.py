@@ -4,6 +4,7 @@ workflows would have opened and decided, and the stock ledger's movements."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +40,16 @@ def _so_doc(o: SalesOrder, n: int, scale: int | None) -> NewDoc:
               **(sales_line_batch(o, ln, scale) if scale is not None else {})} for ln in o.lines]
     by = {"completed": "sales", "shipped": "warehouse", "cancelled": "sales", "rejected": "manager",
           "approved": "manager"}.get(o.state, "sales")
-    return NewDoc(values, o.created, o.last_change, "sales", by, lines)
+    return NewDoc({**values, **_trade(o)}, o.created, o.last_change, "sales", by, lines)
+
+
+def _trade(o: SalesOrder | PurchaseOrder) -> dict[str, Any]:
+    """A contract's order is in the contract currency at the locked rate, linked to it."""
+    t = o.trade
+    if t is None:
+        return {}
+    return {"currency": t.currency, "fx_rate": t.fx_rate, "contract": t.contract or None,
+            "note": "合同订单 / contract order"}
 
 
 def _po_doc(p: PurchaseOrder) -> NewDoc:
@@ -51,7 +61,7 @@ def _po_doc(p: PurchaseOrder) -> NewDoc:
               **(purchase_line_batch(ln) if received else {})} for ln in p.lines]
     last = max(t for t in (p.created, p.approved, p.received) if t is not None)
     by = "warehouse" if received else ("manager" if p.approved else "purchasing")
-    return NewDoc(values, p.created, last, "purchasing", by, lines)
+    return NewDoc({**values, **_trade(p)}, p.created, last, "purchasing", by, lines)
 
 
 class _Approvals:
@@ -227,9 +237,11 @@ def _counts(jimu: Any, conn: Connection, rt: Any, h: History, ledger: LedgerRows
     return len(docs)
 
 
-def write_history(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppShape, seed: int) -> dict[str, int]:
+def write_history(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppShape, seed: int,
+                  price: Callable[[list[Any]], None] | None = None) -> dict[str, int]:
     """Store ``h`` in ``conn``'s transaction; returns rows written per entity (and
-    ``movements``)."""
+    ``movements``). ``price`` sets the day's rate on the planned payments of foreign
+    currency invoices (:func:`.contracts.price_payments`)."""
     ledger = LedgerRows(rt.name, shape.ledger) if shape.ledger is not None else None
     out: dict[str, int] = {}
     if h.lots:  # the batches receipts created, before the lines that name them
@@ -247,6 +259,9 @@ def write_history(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppSh
         from jimu.runtime.money.currency import settings
 
         terms = int(settings(rt.spec)["payment_terms_days"])
-        out.update(write_finance(jimu, conn, rt, plan_finance(h, credit_limits(conn, rt), seed=seed, terms_days=terms)))
+        bills = plan_finance(h, credit_limits(conn, rt), seed=seed, terms_days=terms)
+        if price is not None:
+            price(bills)
+        out.update(write_finance(jimu, conn, rt, bills))
     return out
 

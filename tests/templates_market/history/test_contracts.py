@@ -1,0 +1,177 @@
+"""The no-stock trading demo's 120 days of history (both databases): daily exchange rates,
+contracts signed at the day's rate with their figures, the contract orders in the
+contract currency, and payments at their own day's rate with the realized exchange
+difference, every figure recomputed here by hand from the stored rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from jimu.core import clock as clock_mod
+from jimu.platform.actor import Actor
+from jimu.platform.db import make_engine
+from jimu.runtime.access import AccessPolicy
+from tests.conftest import BACKENDS, PG_URL, pg_schema_url
+
+NOW = datetime(2026, 3, 18, 15, 30, tzinfo=UTC)
+CENT = Decimal("0.01")
+
+
+def _d(v: Any) -> Decimal:
+    return Decimal(str(v)) if v is not None else Decimal(0)
+
+
+def _day(v: Any) -> date:
+    return v if isinstance(v, date) else date.fromisoformat(str(v)[:10])
+
+
+def _base(amount: Any, rate: Any) -> Decimal:
+    return (_d(amount) * _d(rate)).quantize(CENT, ROUND_HALF_UP)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def trading(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The no_stock demo with history (built once per backend: the tests only read)."""
+    from jimu.cli.basics import prepare_demo
+    from jimu.runtime.context import Jimu
+
+    schema = None
+    if request.param == "pg":
+        schema = "trading_" + uuid.uuid4().hex[:10]
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        url = pg_schema_url(schema)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('trading') / 'trading.db'}"
+    previous = clock_mod.set_clock(clock_mod.ManualClock(frozen=NOW))
+    jimu = Jimu.open(url)
+    try:
+        prepare_demo(jimu, "no_stock", history=True)
+        yield jimu
+    finally:
+        jimu.close()
+        clock_mod.set_clock(previous)
+        if schema:
+            admin = make_engine(PG_URL)
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def _rows(jimu: Any, entity: str) -> list[Any]:
+    t = jimu.apps.get("no_stock").tables(entity)
+    with jimu.db.read() as c:
+        return list(c.execute(sa.select(t).order_by(t.c.id)))
+
+
+def test_rates_and_contracts_signed_at_the_day_rate(trading: Any) -> None:
+    """One rate a day per currency over the window, today's being the reference rate; a
+    signed contract's locked rate is its signing day's record and its figures are the
+    lines' (each line rounded to cents) at that rate. Mutation tried: locking the rate of
+    the day the contract was drafted (``rates[..][d]`` for ``signed.date()``) fails the
+    locked-rate assertion for every contract signed on another day."""
+    from jimu.templates_market.history.contracts import ANCHORS
+
+    rates: dict[tuple[str, date], Decimal] = {}
+    for r in _rows(trading, "fx_rate"):
+        assert (r.currency, _day(r.rate_date)) not in rates, "one record a day per currency"
+        rates[(r.currency, _day(r.rate_date))] = _d(r.rate)
+    for cur, (anchor, _) in ANCHORS.items():
+        days = sorted(d for c, d in rates if c == cur)
+        assert days[-1] == NOW.date() and rates[(cur, NOW.date())] == anchor
+        assert len(days) == 120 and days[0] == NOW.date() - timedelta(days=119)
+    contracts = _rows(trading, "contract")
+    lines: dict[int, list[Any]] = {}
+    for ln in _rows(trading, "contract_line"):
+        lines.setdefault(ln._parent_id, []).append(ln)
+    states = {c.state for c in contracts}
+    assert {"signed", "closed"} <= states and len(contracts) >= 20
+    for c in contracts:
+        if c.state not in ("signed", "closed"):
+            assert c.fx_rate is None and c.margin_base is None
+            continue
+        rate = rates[(c.currency, _day(c.signed_date))]
+        assert _d(c.fx_rate) == rate, c.number
+        sales = sum((( _d(x.qty) * _d(x.sale_price)).quantize(CENT, ROUND_HALF_UP) for x in lines[c.id]), Decimal(0))
+        buys = sum(((_d(x.qty) * _d(x.purchase_price)).quantize(CENT, ROUND_HALF_UP) for x in lines[c.id]), Decimal(0))
+        assert (_d(c.sales_amount), _d(c.purchase_amount)) == (sales, buys)
+        assert (_d(c.sales_base), _d(c.purchase_base)) == (_base(sales, rate), _base(buys, rate))
+        assert _d(c.margin_base) == _base(sales, rate) - _base(buys, rate) and _d(c.margin_base) > 0
+
+
+def test_contract_orders_in_the_contract_currency(trading: Any) -> None:
+    """Each signed contract's orders carry its currency, locked rate and lines (sale or
+    purchase price) and point back at it; closed contracts' sales orders are completed.
+    Mutation tried: writing the orders without ``_trade`` (CNY at rate 1) fails here."""
+    contracts = {c.id: c for c in _rows(trading, "contract")}
+    clines: dict[int, list[tuple[Any, ...]]] = {}
+    for ln in _rows(trading, "contract_line"):
+        clines.setdefault(ln._parent_id, []).append(ln)
+    sales = {o.id: o for o in _rows(trading, "sales_order")}
+    buys = {o.id: o for o in _rows(trading, "purchase_order")}
+    olines: dict[tuple[str, int], list[Any]] = {}
+    for kind in ("sales_order", "purchase_order"):
+        for ln in _rows(trading, f"{kind}_line"):
+            olines.setdefault((kind, ln._parent_id), []).append(ln)
+    linked = 0
+    for c in contracts.values():
+        for kind, orders, price in (("sales_order", sales, "sale_price"), ("purchase_order", buys, "purchase_price")):
+            oid = getattr(c, kind)
+            if oid is None:
+                continue
+            linked += 1
+            o = orders[oid]
+            assert (o.contract, o.currency, _d(o.fx_rate)) == (c.id, c.currency, _d(c.fx_rate))
+            want = sorted((x.item, _d(x.qty), _d(getattr(x, price))) for x in clines[c.id])
+            assert sorted((x.item, _d(x.qty), _d(x.price)) for x in olines[(kind, oid)]) == want
+        if c.state == "closed":
+            assert sales[c.sales_order].state == "completed"
+    assert linked >= 30
+    assert all(o.currency == "CNY" and _d(o.fx_rate) == 1 for o in sales.values() if o.contract is None)
+
+
+def test_contract_payments_at_the_day_rate_with_fx_gain(trading: Any) -> None:
+    """A contract invoice is in the contract currency at the locked rate (base amounts at
+    that rate); each of its payments takes its own day's rate, and ``fx_gain`` is what
+    the payment service books: Σ allocated × (payment rate − invoice rate) in CNY, negated
+    for a disbursement. The contract margin report shows those gains and losses.
+    Mutation tried: paying at the invoice's rate (no ``price_payments``) fails the
+    day-rate assertion; booking a disbursement's gain with the receipt's sign fails the
+    gain assertion."""
+    from jimu.runtime.money.trade_reports import contract_margin
+
+    rates = {(r.currency, _day(r.rate_date)): _d(r.rate) for r in _rows(trading, "fx_rate")}
+    invoices = {i.id: i for i in _rows(trading, "invoice")}
+    allocs: dict[int, list[Any]] = {}
+    for a in _rows(trading, "payment_allocation"):
+        allocs.setdefault(a._parent_id, []).append(a)
+    foreign, gains = 0, Decimal(0)
+    for i in invoices.values():
+        if i.currency == "CNY":
+            continue
+        assert i.contract is not None
+        assert _d(i.base_amount) == _base(i.amount, i.fx_rate)
+        assert _d(i.open_amount) == _d(i.amount) - _d(i.paid_amount)
+    for p in _rows(trading, "payment"):
+        if p.currency == "CNY":
+            assert _d(p.fx_gain) == 0
+            continue
+        foreign += 1
+        assert _d(p.fx_rate) == rates[(p.currency, _day(p.payment_date))], p.reference
+        gain = sum((_base(a.amount, p.fx_rate) - _base(a.amount, invoices[a.invoice].fx_rate) for a in allocs[p.id]),
+                   Decimal(0))
+        assert _d(p.fx_gain) == (gain if p.kind == "receipt" else -gain), p.reference
+        gains += _d(p.fx_gain)
+    assert foreign >= 20 and gains != 0
+    report = contract_margin(AccessPolicy.for_actor(trading, "no_stock", Actor("manager", ("manager",))))
+    assert Decimal(report["totals"]["fx_gain"]) == gains
+    assert Decimal(report["totals"]["margin_base"]) > 0
