@@ -1,8 +1,9 @@
 """The system indexes of generated tables, created where they are missing.
 
 :func:`jimu.platform.schema.columns.system_indexes` declares them on every table built
-from a spec, so a table created by a publish has them from the start. Tables created
-before an index was declared get it here: on every publish (inside its transaction) and
+from a spec, so a table created by a publish has them from the start; so are the composite
+indexes an entity declares (``indexes: [[run, item]]``, named ``ix_<table>_<i>``). Tables
+created before an index was declared get it here: on every publish (inside its transaction) and
 when Jimu opens a database (:func:`jimu.platform.store.bootstrap.upgrade_app_tables`).
 One catalogue query lists what exists, so an up-to-date database costs one query.
 """
@@ -46,7 +47,9 @@ def ensure_system_indexes(conn: Connection, app: AppSpec, tables: AppTables | No
         table = tables.get(entity.name)
         if table is None or table.name not in have_tables:
             continue
-        wanted = {name for name, _cols in system_indexes(app, entity, table_name(app.name, entity))}
+        tname = table_name(app.name, entity)
+        wanted = {name for name, _cols in system_indexes(app, entity, tname)}
+        wanted |= {f"ix_{tname}_{i}"[:63] for i in range(len(entity.indexes))}  # the entity's declared ones
         for index in table.indexes:
             if index.name in wanted and index.name not in have_indexes:
                 index.create(conn)
