@@ -19,21 +19,14 @@ from sqlalchemy.engine import Connection
 __all__ = ["select_tuples"]
 
 
-def _memo(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    seen: dict[Any, Any] = {}
-
-    def run(value: Any) -> Any:
-        if value is None:
-            return None
-        try:
-            return seen[value]
-        except KeyError:
-            out = seen[value] = proc(value)
-            return out
-        except TypeError:  # unhashable raw value
-            return proc(value)
-
-    return run
+def _column(values: tuple[Any, ...], proc: Callable[[Any], Any]) -> list[Any]:
+    """``proc`` of each value, computed once per distinct value (then a C-level map of
+    dict lookups); unhashable values one by one."""
+    try:
+        done = {v: (None if v is None else proc(v)) for v in set(values)}
+    except TypeError:
+        return [None if v is None else proc(v) for v in values]
+    return list(map(done.__getitem__, values))
 
 
 def select_tuples(conn: Connection, stmt: sa.Select[Any]) -> list[tuple[Any, ...]]:
@@ -47,17 +40,14 @@ def select_tuples(conn: Connection, stmt: sa.Select[Any]) -> list[tuple[Any, ...
     codes = [d[1] for d in result.cursor.description] if result.cursor is not None else [None] * len(cols)
     procs: list[Callable[[Any], Any] | None] = []
     for c, code in zip(cols, codes, strict=True):
-        proc = c.type.dialect_impl(dialect).result_processor(dialect, code)
-        procs.append(_memo(proc) if proc is not None else None)
-    rows = result.all()
-    todo = [(i, p) for i, p in enumerate(procs) if p is not None]
-    if not todo:
-        return [tuple(r) for r in rows]
-    out: list[tuple[Any, ...]] = []
-    append = out.append
-    for r in rows:
-        values = list(r)
-        for i, p in todo:
-            values[i] = p(values[i])
-        append(tuple(values))
-    return out
+        procs.append(c.type.dialect_impl(dialect).result_processor(dialect, code))
+    cursor = result.cursor  # the driver's tuples as they are: no Row objects
+    rows = cursor.fetchall() if cursor is not None else [tuple(r) for r in result]
+    result.close()
+    if not rows or all(p is None for p in procs):
+        return [tuple(r) for r in rows]  # psycopg's rows are tuples already, SQLite's too
+    columns: list[Any] = list(zip(*rows, strict=True))
+    for i, p in enumerate(procs):
+        if p is not None:
+            columns[i] = _column(columns[i], p)
+    return list(zip(*columns, strict=True))

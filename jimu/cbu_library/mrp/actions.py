@@ -51,67 +51,46 @@ def _refuse_cycle(ctx: Any, cycle: list[int]) -> None:
 
 def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict[str, int]:
     """Plan ``run`` into its lines and exceptions; returns counts (lines, exceptions, items)."""
-    from jimu.runtime.mrp import data, store
-    from jimu.runtime.mrp.engine import CycleError, Planner, gc_paused, low_level_codes
+    from jimu.runtime.mrp import data, netchange, store, structure
+    from jimu.runtime.mrp.engine import Planner, gc_paused
 
     conn, rt = ctx.conn, ctx.jimu.apps.get(ctx.app, ctx.conn)
     cal = _calendar(run)
     user = (ctx.actor or SYSTEM).username
-    boms = data.load_structure(conn, rt)
-    try:
-        levels = low_level_codes(boms)
-    except CycleError as err:
-        _refuse_cycle(ctx, err.cycle)
-    reached: set[int] | None = None
+    bs = structure.structure(conn, rt)
+    if bs.cycle is not None:
+        _refuse_cycle(ctx, bs.cycle)
+    boms, levels = bs.boms, bs.levels
+    rid = int(run["id"])
     if net_change:
         number = str(run.get("changed_document") or "").strip()
         found = data.items_of_document(conn, rt, number)
         if found is None:
             raise ValidationError(f"no sales, purchase or work order or transfer numbered {number!r} (找不到单据 {number})",
                                   code="mrp.document", errors=[FieldError("changed_document", "not_found", number)])
-        reached = _closure(found[1], boms)
-    world = data.load_world(conn, rt, run["warehouse"], cal.start, only=reached, boms=boms)
-    planner = Planner(cal, world.items, boms, world.demands, world.receipts, levels=levels)
-    if reached is None:
-        results = planner.run()
-    else:
-        # parents outside the reach keep their planned orders: their releases still feed it
-        outside = {p for p, b in boms.items() if p not in reached and any(c.item in reached for c in b.components)}
-        kept = store.kept_releases(conn, rt, int(run["id"]), outside)
-        planner.set_dependent(store.dependent_from_lines(kept, boms, outside, reached))
-        planner.replan(reached)
-        results = {i: r for i, r in planner.results.items() if i in reached}
+        done = netchange.replan(conn, rt, run, cal, found[1], bs, user)
+        counts = {"planned_orders": done["planned_orders"], "exception_count": done["exception_count"]}
+        _store_counts(ctx, rid, counts)
+        return {**counts, "items": done["items"]}
+    world = data.load_world(conn, rt, run["warehouse"], cal.start, boms=boms)
+    results = Planner(cal, world.items, boms, world.demands, world.receipts, levels=levels).run()
     buy = {o.item for r in results.values() for o in r.orders if o.action == "buy" and o.supplier is None}
     last = data.last_suppliers(conn, rt, buy)
-    rid = int(run["id"])
-    names = world.names if reached is None else {**data.item_names(conn, rt, outside), **world.names}
+    names = world.names
     with gc_paused():  # hundreds of thousands of tuples and texts: see gc_paused
         lines = store.line_rows(results, names, last)
         exceptions = store.exception_rows(results, names)
-        written = (store.replace_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, lines, user, reached),
-                   store.replace_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, exceptions, user,
-                                      reached))
+        written = (store.replace_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, lines, user),
+                   store.replace_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, exceptions, user))
         del lines, exceptions
-    if reached is None:  # a full run: the run's rows are exactly those written
-        counts = {"planned_orders": written[0], "exception_count": written[1]}
-    else:
-        counts = {"planned_orders": store.count_rows(conn, rt, "mrp_line", rid),
-                  "exception_count": store.count_rows(conn, rt, "mrp_exception", rid)}
-    ctx.jimu.records.update(ctx.app, ctx.entity, rid, counts, actor=ctx.actor or SYSTEM, conn=conn, _allow_state=True,
-                            _extra={"document": f"{ctx.entity}:{rid}"})
+    counts = {"planned_orders": written[0], "exception_count": written[1]}  # the run's rows are exactly those
+    _store_counts(ctx, rid, counts)
     return {**counts, "items": len(results)}
 
 
-def _closure(items: set[int], boms: Mapping[int, Any]) -> set[int]:
-    """``items`` and every component below them."""
-    out, todo = set(items), list(items)
-    while todo:
-        bom = boms.get(todo.pop())
-        for c in bom.components if bom is not None else ():
-            if c.item not in out:
-                out.add(c.item)
-                todo.append(c.item)
-    return out
+def _store_counts(ctx: Any, rid: int, counts: dict[str, int]) -> None:
+    ctx.jimu.records.update(ctx.app, ctx.entity, rid, counts, actor=ctx.actor or SYSTEM, conn=ctx.conn,
+                            _allow_state=True, _extra={"document": f"{ctx.entity}:{rid}"})
 
 
 def _calculate(ctx: Any, spec: Mapping[str, Any]) -> None:

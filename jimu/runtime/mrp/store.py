@@ -57,11 +57,12 @@ class _Text:
     thousands of pegs, and a parent planned order's entry in its components' pegging is
     the same but for the quantity (``FG-1 Bike @2026-03-16 ×`` … `` ← SO-1, SO-2``)."""
 
-    def __init__(self, names: Mapping[int, str]) -> None:
+    def __init__(self, names: Mapping[int, str],
+                 known: Mapping[int, Mapping[str, tuple[str, list[str], str]]] | None = None) -> None:
         self.names = names
         self.qty: dict[Decimal, str] = {}
         # item -> due iso -> ("sku name @due ×", documents behind that planned order, " ← SO-1, SO-2 +1")
-        self.roots: dict[int, dict[str, tuple[str, list[str], str]]] = {}
+        self.roots: dict[int, dict[str, tuple[str, list[str], str]]] = {k: dict(v) for k, v in (known or {}).items()}
 
     def q(self, value: Decimal) -> str:
         out = self.qty[value] = _q(value)
@@ -79,11 +80,14 @@ class _Text:
 
 
 def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str],
-              suppliers: Mapping[int, Any]) -> list[tuple[Any, ...]]:
+              suppliers: Mapping[int, Any],
+              known: Mapping[int, Mapping[str, tuple[str, list[str], str]]] | None = None) -> list[tuple[Any, ...]]:
     """One ``mrp_line`` per planned order (tuples of :data:`LINE_FIELDS`), lowest level
     first; pegging lists each demand covered (document, or parent planned order with the
-    documents behind it)."""
-    text = _Text(names)
+    documents behind it). ``known``: parent item -> due -> (prefix, documents, shown) of
+    planned orders not in ``results`` (a net change's kept parents, see
+    :func:`jimu.runtime.mrp.netchange.kept_roots`)."""
+    text = _Text(names, known)
     rows: list[tuple[Any, ...]] = []
     append = rows.append
     iso: dict[date, str] = {}
