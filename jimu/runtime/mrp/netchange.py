@@ -38,7 +38,7 @@ from jimu.platform.fast_insert import insert_rows
 from jimu.platform.fast_select import select_tuples
 from jimu.runtime.apps import AppRuntime
 from jimu.runtime.mrp import data, store
-from jimu.runtime.mrp.engine import Calendar, ItemResult, Planner, Structure, dependent_elements
+from jimu.runtime.mrp.engine import Calendar, ItemResult, Planner, Structure, dependent_elements, gc_paused
 from jimu.runtime.mrp.structure import BomStructure
 
 __all__ = ["closure", "replan", "kept_roots", "stored_rows", "sync_rows"]
@@ -161,9 +161,15 @@ def replan(conn: Connection, rt: AppRuntime, run: Mapping[str, Any], cal: Calend
            bs: BomStructure, user: str | None) -> dict[str, int]:
     """Re-plan the items ``changed`` reaches (``changed`` and their components) in ``run``;
     returns the run's counts (``planned_orders``, ``exception_count``) and ``items``
-    re-planned, ``deleted`` and ``inserted`` rows."""
-    from jimu.runtime.mrp.engine import gc_paused
+    re-planned, ``deleted`` and ``inserted`` rows. The cyclic garbage collector is paused
+    throughout (see :func:`jimu.runtime.mrp.engine.gc_paused`: its full collections over
+    a large process were a third of a net change's time, charged to whatever allocated)."""
+    with gc_paused():
+        return _replan(conn, rt, run, cal, changed, bs, user)
 
+
+def _replan(conn: Connection, rt: AppRuntime, run: Mapping[str, Any], cal: Calendar, changed: set[int],
+            bs: BomStructure, user: str | None) -> dict[str, int]:
     rid = int(run["id"])
     reached = closure(changed, bs.boms)
     world = data.load_world(conn, rt, run["warehouse"], cal.start, only=reached, boms=bs.boms)
@@ -178,13 +184,13 @@ def replan(conn: Connection, rt: AppRuntime, run: Mapping[str, Any], cal: Calend
     old_lines = stored_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, reached)
     old_exceptions = stored_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, reached)
     pegging = 1 + store.LINE_FIELDS.index("pegging")
-    known = kept_roots((r[pegging] for r in old_lines), {i: names[i] for i in outside if i in names})
-    with gc_paused():
-        lines = store.line_rows(results, names, last, known)
-        exceptions = store.exception_rows(results, names)
-        d_lines, i_lines = sync_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, old_lines, lines, user)
-        d_exc, i_exc = sync_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, old_exceptions, exceptions,
-                                 user)
+    with_kept = {c for c in reached if not bs.parents.get(c, set()) <= reached}  # only their texts name kept parents
+    known = kept_roots((r[pegging] for r in old_lines if r[1] in with_kept),
+                       {i: names[i] for i in outside if i in names})
+    lines = store.line_rows(results, names, last, known)
+    exceptions = store.exception_rows(results, names)
+    d_lines, i_lines = sync_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, old_lines, lines, user)
+    d_exc, i_exc = sync_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, old_exceptions, exceptions, user)
     counts = {}
     for key, entity, delta in (("planned_orders", "mrp_line", i_lines - d_lines),
                                ("exception_count", "mrp_exception", i_exc - d_exc)):
