@@ -35,6 +35,8 @@ from jimu.templates_market.history.contracts import (
 )
 from jimu.templates_market.history.master import read_master, shape_of
 from jimu.templates_market.history.moves import backdate
+from jimu.templates_market.history.production import simulate_factory
+from jimu.templates_market.history.production_rows import part_costs, read_boms
 from jimu.templates_market.history.simulate import History, simulate
 from jimu.templates_market.history.write import approval_transition, write_history
 
@@ -88,8 +90,14 @@ def generate_history(jimu: Any, app: str, *, days: int = DEFAULT_DAYS, seed: int
         master = read_master(conn, rt, shape)
         approvals = approval_transition(rt, "sales_order") is not None
         h: History
-        if shape.batches and shape.ledger is not None:
-            lots, shelf = read_lots(conn, rt, shape.ledger, master.items)
+        factory = shape.batches and rt.spec.entity("work_order") is not None and rt.spec.entity("bom") is not None
+        boms, bom_ids = read_boms(jimu, conn, app) if factory else ({}, {})
+        if shape.batches and shape.ledger is not None and boms:  # a factory: what has a BOM is made
+            lots, shelf = read_lots(conn, rt, shape.ledger)
+            h = simulate_factory(master, lots, shelf, boms, bom_ids, part_costs(conn, rt), end=end, days=days,
+                                 seed=seed, orders_per_day=orders_per_day, approvals=approvals)
+        elif shape.batches and shape.ledger is not None:
+            lots, shelf = read_lots(conn, rt, shape.ledger)
             h = simulate_batches(master, lots, shelf, end=end, days=days, seed=seed, orders_per_day=orders_per_day,
                                  approvals=approvals)
         else:

@@ -22,7 +22,7 @@ from jimu.templates_market.history.batchsim import Lot
 from jimu.templates_market.history.rows import NewDoc, insert_docs
 from jimu.templates_market.history.simulate import Line, SalesOrder
 
-__all__ = ["read_lots", "write_lots", "sales_line_batch", "purchase_line_batch"]
+__all__ = ["read_lots", "write_lots", "sales_line_batch", "purchase_line_batch", "qty_text"]
 
 _RELEASED = "released"
 
@@ -50,8 +50,9 @@ def _shelf_lives(conn: Connection, rt: Any, batches: Mapping[int, tuple[Any, ...
     return out
 
 
-def read_lots(conn: Connection, rt: Any, lg: Ledger, items: Mapping[int, Any]) -> tuple[list[Lot], dict[int, int | None]]:
-    """The batches with stock of the sold ``items`` (whole units) and each item's shelf life."""
+def read_lots(conn: Connection, rt: Any, lg: Ledger) -> tuple[list[Lot], dict[int, int | None]]:
+    """Every batch with stock (of every item: a factory's parts are not sold, but its
+    work orders take them first-expiry-first-out) and each item's shelf life."""
     t = rt.tables("batch")
     cols = [t.c.id, t.c.item, t.c.batch_no, t.c.production_date, t.c.expiry_date]
     status = t.c.quality_status if "quality_status" in t.c else sa.literal(_RELEASED)
@@ -62,7 +63,7 @@ def read_lots(conn: Connection, rt: Any, lg: Ledger, items: Mapping[int, Any]) -
     for d1, d2, d3, oh, res, qua in conn.execute(
             sa.select(b.d1, b.d2, b.d3, b.on_hand, b.reserved, b.quarantine)
             .where(b.app == rt.name, b.ledger == lg.name, b.d3.is_not(None)).order_by(b.key)):
-        if not (str(d1).isdigit() and str(d2).isdigit() and str(d3).isdigit()) or int(d1) not in items:
+        if not (str(d1).isdigit() and str(d2).isdigit() and str(d3).isdigit()):
             continue
         info = batches.get(int(d3))
         if info is None:
@@ -91,7 +92,7 @@ def write_lots(jimu: Any, conn: Connection, rt: Any, lots: list[Lot]) -> int:
     return len(docs)
 
 
-def _qty(n: int, scale: int) -> str:
+def qty_text(n: Any, scale: int) -> str:
     return str(Decimal(n).quantize(Decimal(1).scaleb(-scale)))
 
 
@@ -101,7 +102,7 @@ def sales_line_batch(o: SalesOrder, ln: Line, scale: int) -> dict[str, Any]:
     ids = [lot.id for lot, _ in ln.alloc]
     given_back = o.shipped is None and (o.cancelled is not None or o.rejected is not None)
     return {"batch": ids[0] if len(ids) == 1 else None,
-            "allocations": [] if given_back else [{"batch": lot.id, "qty": _qty(q, scale)} for lot, q in ln.alloc]}
+            "allocations": [] if given_back else [{"batch": lot.id, "qty": qty_text(q, scale)} for lot, q in ln.alloc]}
 
 
 def purchase_line_batch(ln: Line) -> dict[str, Any]:

@@ -91,7 +91,8 @@ class BatchSim(_Sim):
                       key=Lot.fefo)
 
     def available(self, key: tuple[int, int]) -> int:
-        return sum(lot.available for lot in self.fefo(key))
+        """Whole units (a factory's components may hold part units)."""
+        return int(sum(lot.available for lot in self.fefo(key)))
 
     def take(self, key: tuple[int, int], ln: Line) -> None:
         left = ln.qty
@@ -144,7 +145,8 @@ class BatchSim(_Sim):
         super().returned(ret, key)
 
     def position(self, key: tuple[int, int]) -> int:
-        return sum(lot.available for lot in self.lots_of.get(key, []) if self.sellable(lot)) + self.on_order.get(key, 0)
+        sellable = sum(lot.available for lot in self.lots_of.get(key, []) if self.sellable(lot))
+        return int(sellable) + self.on_order.get(key, 0)
 
     def count_lines(self, wh: int) -> tuple[list[tuple[int, int, int]], list[Any]]:
         lines: list[tuple[int, int, int]] = []

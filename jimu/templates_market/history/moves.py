@@ -43,6 +43,7 @@ class Hold:
     state: str = "active"
     id: int = 0
     batch: Any = None
+    entity: str = "sales_order"
 
 
 @dataclass
@@ -105,9 +106,9 @@ class LedgerRows:
         if self.holds:
             r_stmt = reservation.insert().returning(reservation.c.id, sort_by_parameter_order=True)
             rows = [{"app": app, "ledger": lg.name, "key": self.key(h.item, h.warehouse, self._bid(h.batch)),
-                     "dims": self._dims(h.item, h.warehouse, self._bid(h.batch)), "qty": h.qty * one,
-                     "open_qty": h.qty * one if h.state == "active" else 0, "state": h.state,
-                     "doc_entity": "sales_order", "doc_id": str(h.doc_id), "doc_line": str(h.line_id),
+                     "dims": self._dims(h.item, h.warehouse, self._bid(h.batch)), "qty": int(h.qty * one),
+                     "open_qty": int(h.qty * one) if h.state == "active" else 0, "state": h.state,
+                     "doc_entity": h.entity, "doc_id": str(h.doc_id), "doc_line": str(h.line_id),
                      "created_at": h.created, "created_by": h.user, "expires_at": None, "closed_at": h.closed}
                     for h in self.holds]
             ids: list[int] = []
@@ -119,7 +120,7 @@ class LedgerRows:
         # The moving average, replayed in time order over what changes the valued stock.
         valued = [m for m in moves if m.changes.get("on_hand") or m.changes.get("quarantine")]
         entries = [(self._dims(m.item, m.warehouse, self._bid(m.batch)),
-                    (m.changes.get("on_hand", 0) + m.changes.get("quarantine", 0)) * one,
+                    int((m.changes.get("on_hand", 0) + m.changes.get("quarantine", 0)) * one),
                     cost_to_units(m.cost) if m.cost is not None else None) for m in valued]
         for m, used in zip(valued, revalue(conn, lg, app, entries), strict=True):
             m.extra["unit_cost"] = used
@@ -136,7 +137,7 @@ class LedgerRows:
                                    "doc_id": str(m.doc[1]), "doc_line": None if m.doc[2] is None else str(m.doc[2]),
                                    "transition": m.transition}
             for b in BUCKETS:
-                units = m.changes.get(b, 0) * one
+                units = int(m.changes.get(b, 0) * one)
                 row[f"d_{b}"] = units
                 acc[b] += units
             rows.append(row)

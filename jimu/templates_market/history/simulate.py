@@ -185,6 +185,7 @@ class History:
     returns: list[SalesReturn] = field(default_factory=list)
     counts: list[Count] = field(default_factory=list)
     lots: list[Any] = field(default_factory=list)  # batches received (batch-tracked stock)
+    work_orders: list[Any] = field(default_factory=list)  # completed production (a factory)
 
 
 def _at(day: date, hours: float) -> datetime:
@@ -277,6 +278,10 @@ class _Sim:
         """Stock a return brings back (quality returns go to quarantine: not sellable)."""
         if ret.reason != "quality":
             self.defer(ret.received, "on_hand", key, ret.qty)
+
+    def buys(self, item: int) -> bool:
+        """Whether ``item`` is bought from a supplier (a factory makes its products)."""
+        return True
 
     def position(self, key: tuple[int, int]) -> int:
         """What the buyer counts on: on hand, plus on order, less reserved."""
@@ -421,7 +426,7 @@ class _Sim:
             if rate < 0.05:
                 continue  # slow movers live on their opening stock
             position = self.position(k)
-            if position >= rate * 14:
+            if position >= rate * 14 or not self.buys(k[0]):
                 continue
             qty = int(math.ceil((rate * 28 - position) / 10.0)) * 10
             if qty <= 0:

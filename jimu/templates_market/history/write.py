@@ -253,6 +253,10 @@ def write_history(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppSh
         out["sales_return"] = _returns(jimu, conn, rt, h, ledger)
     if ledger is not None and shape.counts:
         out["stocktake"] = _counts(jimu, conn, rt, h, ledger)
+    if ledger is not None and h.work_orders:
+        from jimu.templates_market.history.production_rows import write_work_orders
+
+        out["work_order"] = write_work_orders(jimu, conn, rt, h.work_orders, ledger)
     if ledger is not None:
         out["movements"] = ledger.write(conn)
     if rt.spec.entity("invoice") is not None:
