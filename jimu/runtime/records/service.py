@@ -32,7 +32,14 @@ from jimu.runtime.records.children import child_direct, parent_link
 from jimu.runtime.records.codec import columns_for, row_to_record
 from jimu.runtime.records.computed import apply_defaults, compute_formulas, expression_env, run_validations
 from jimu.runtime.records.integrity import changes as field_changes
-from jimu.runtime.records.integrity import check_links, check_unique, prefetch_links, referencing, required
+from jimu.runtime.records.integrity import (
+    check_links,
+    check_unique,
+    prefetch_links,
+    referencing,
+    required,
+    unique_insert,
+)
 from jimu.runtime.records.query import ListResult, list_records
 from jimu.runtime.records.validate import check_input
 
@@ -327,15 +334,27 @@ class RecordService:
         required(ent, values, errors, prefix)
         if not links_checked:
             check_links(c, rt, ent, values, errors, prefix)
-        check_unique(c, rt, ent, values, errors, prefix, None)
+        # The unique check is the INSERT's own (ON CONFLICT DO NOTHING, see
+        # unique_insert): it is looked up here only when the write fails anyway, so the
+        # errors come back at once and in the same order as before.
+        folded = unique_insert(c, rt, ent, values) is not None
+        at_unique = len(errors)
+        if not folded:
+            check_unique(c, rt, ent, values, errors, prefix, None)
         child_recs = self._prepare_children(c, rt, ent, children, errors, actor, prefix)
         if errors:
+            if folded:
+                taken: list[FieldError] = []
+                check_unique(c, rt, ent, values, taken, prefix, None)
+                errors[at_unique:at_unique] = taken
             raise ValidationError(f"{ent.name} has invalid fields", errors=errors)
         merged = {**values, **child_recs}
         compute_formulas(rt, ent, merged, env)
         errs = run_validations(rt, ent, merged, env, prefix)
         if errs:
-            raise ValidationError(f"{ent.name} has invalid fields", errors=errs)
+            if folded:  # a value already taken is the error answered, as when checked first
+                check_unique(c, rt, ent, values, errors, prefix, None)
+            raise ValidationError(f"{ent.name} has invalid fields", errors=errors or errs)
         for f in ent.active_fields:
             if f.type == "auto_number":
                 merged[f.name] = next_number(c, rt.name, ent.name, f.name, str(f.options.get("pattern")))
@@ -346,7 +365,15 @@ class RecordService:
             cols.update(_parent_id=parent_id, _idx=idx)
         table = rt.tables(ent.name)
         insert = rt.statement(("insert", ent.name), lambda: table.insert().returning(*table.c))
-        row = c.execute(insert, cols).mappings().one()
+        if folded:
+            row = c.execute(unique_insert(c, rt, ent, values), cols).mappings().first()
+            if row is None:  # a unique value is taken: the same 422 as the check before
+                check_unique(c, rt, ent, values, errors, prefix, None)
+                if errors:
+                    raise ValidationError(f"{ent.name} has invalid fields", errors=errors)
+                row = c.execute(insert, cols).mappings().one()  # another constraint: its own error
+        else:
+            row = c.execute(insert, cols).mappings().one()
         rid = int(row["id"])
         stored: dict[str, Any] | None = row_to_record(ent, row)
         is_child = rt.spec.parent_of(ent.name) is not None
