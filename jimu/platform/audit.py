@@ -9,11 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.core.clock import now
+from jimu.platform.lean_insert import LeanInsert, json_text
 from jimu.platform.specs.entity import EntitySpec
 from jimu.platform.store.tables import audit_log
 from jimu.platform.values import to_json
 
-__all__ = ["record_audit", "summarize", "query_audit", "audit_entry"]
+__all__ = ["record_audit", "json_changes", "summarize", "query_audit", "audit_entry"]
 
 ACTION_ZH = {"create": "新建了", "delete": "删除了", "update": "修改了", "transition": "执行了"}
 
@@ -55,18 +56,24 @@ def summarize(user: str | None, action: str, entity: EntitySpec, title: str,
 
 def record_audit(conn: Connection, *, app: str, user: str | None, action: str, entity: EntitySpec | None,
                  record: Any, changes: list[dict[str, Any]], summary: tuple[str, str],
-                 source: str | None = None, document: str | None = None) -> None:
-    """Write one audit row in the caller's transaction."""
-    conn.execute(_INSERT, dict(
+                 source: str | None = None, document: str | None = None, changes_json: str | None = None) -> None:
+    """Write one audit row in the caller's transaction. ``changes_json``: the JSON text of
+    ``changes`` (:func:`json_changes`) when the caller already has it."""
+    _INSERT(conn, dict(
         at=now(), user=user, app=app, action=action, entity=entity.name if entity else None,
         record=None if record is None else str(record),
-        changes=[{"field": c["field"], "old": to_json(c["old"]), "new": to_json(c["new"])} for c in changes],
+        changes=json_text(json_changes(changes)) if changes_json is None else changes_json,
         summary_zh=summary[0], summary_en=summary[1], source=source, document=document))
 
 
-# One statement object for every audit row: SQLAlchemy memoises its cache key, so a write
-# does not rebuild and re-hash an INSERT ... VALUES construct each time.
-_INSERT = audit_log.insert()
+def json_changes(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``[{field, old, new}]`` with JSON-ready values, as the audit row and the event keep them."""
+    return [{"field": c["field"], "old": to_json(c["old"]), "new": to_json(c["new"])} for c in changes]
+
+
+# One INSERT for every audit row, compiled once per dialect and run through the driver.
+_INSERT = LeanInsert(audit_log, ("at", "user", "app", "action", "entity", "record", "changes", "summary_zh",
+                                 "summary_en", "source", "document"), encoded=("changes",))
 
 
 def audit_entry(row: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.core import clock
+from jimu.platform.lean_insert import LeanInsert, json_text
 from jimu.platform.values import to_json
 from jimu.platform.wakeup import channel, notify
 from jimu.runtime.events.tables import events
@@ -57,23 +58,29 @@ def event_depth(depth: int) -> Iterator[None]:
         _depth.reset(token)
 
 
-# One statement object for every event row (its cache key is memoised; no VALUES
-# construct is rebuilt and re-hashed per write).
-_INSERT = events.insert()
+# One INSERT for every event row, compiled once per dialect and run through the driver
+# (jimu.platform.lean_insert); its JSON columns get their text from json_text.
+_INSERT = LeanInsert(events, ("id", "app", "kind", "entity", "record", "version", "changes", "data", "actor",
+                              "actor_roles", "depth", "at"), encoded=("changes", "data", "actor_roles"))
 
 
 def emit(conn: Connection, app: str, kind: str, *, entity: str | None = None, record: Any = None,
          version: int | None = None, changes: Sequence[Mapping[str, Any]] | None = None,
-         data: Mapping[str, Any] | None = None, actor: Any = None) -> str:
+         data: Mapping[str, Any] | None = None, actor: Any = None, changes_json: str | None = None) -> str:
     """Write one event row on ``conn`` (inside its transaction); returns the event id.
 
     ``actor`` is an :class:`~jimu.platform.actor.Actor` (or None for the system); its
-    roles are kept so automations can act as the triggering user."""
+    roles are kept so automations can act as the triggering user. ``changes_json``: the
+    JSON text of ``changes`` when the caller has it (the record write's audit row has
+    the same)."""
     eid = str(uuid.uuid4())
-    conn.execute(_INSERT, {
+    _INSERT(conn, {
         "id": eid, "app": app, "kind": kind, "entity": entity, "record": None if record is None else str(record),
-        "version": version, "changes": to_json(list(changes or [])), "data": to_json(dict(data or {})),
-        "actor": getattr(actor, "username", None), "actor_roles": list(getattr(actor, "roles", ()) or ()),
+        "version": version,
+        "changes": json_text(to_json(list(changes or []))) if changes_json is None else changes_json,
+        "data": json_text(to_json(dict(data or {}))),
+        "actor": getattr(actor, "username", None),
+        "actor_roles": json_text(list(getattr(actor, "roles", ()) or ())),
         "depth": current_depth(), "at": clock.now()})
     notify(conn, "events")
     return eid
@@ -93,7 +100,8 @@ class EventListener:
         if ev.action == "transition":
             data["transition"] = {k: ev.extra.get(k) for k in ("transition", "from", "to") if k in ev.extra}
         emit(ev.conn, ev.app.name, kind, entity=ev.entity.name, record=ev.record_id,
-             version=(snapshot or {}).get("version"), changes=ev.changes, data=data, actor=ev.actor)
+             version=(snapshot or {}).get("version"), changes=ev.changes, data=data, actor=ev.actor,
+             changes_json=getattr(ev, "changes_json", None))
 
 
 LISTENER = EventListener()

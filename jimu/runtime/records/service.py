@@ -21,9 +21,10 @@ from jimu.core.clock import now
 from jimu.core.errors import Conflict, FieldError, NotFound, ValidationError, VersionConflict
 from jimu.core.ids import MAX_ROW_ID, parse_id
 from jimu.platform.actor import SYSTEM, Actor
-from jimu.platform.audit import record_audit, summarize
+from jimu.platform.audit import json_changes, record_audit, summarize
 from jimu.platform.db import Database
 from jimu.platform.hooks import collect
+from jimu.platform.lean_insert import json_text
 from jimu.platform.specs import EntitySpec
 from jimu.runtime.apps import AppRegistry, AppRuntime
 from jimu.runtime.records.autonumber import next_number, next_numbers
@@ -60,6 +61,8 @@ class WriteEvent:
     changes: list[dict[str, Any]]
     actor: Actor
     extra: dict[str, Any] = dc_field(default_factory=dict)
+    #: ``changes`` as JSON text (what the audit row stored): the outbox event reuses it.
+    changes_json: str | None = None
 
 
 class RecordService:
@@ -492,9 +495,11 @@ class RecordService:
         rec = after or before or {}
         title = str(rec.get(ent.title) or f"#{rid}")
         summary = summarize(actor.username, action, ent, title, changes, extra)
+        changes_json = json_text(json_changes(changes))  # one encoding for the audit row and the event
         record_audit(c, app=rt.name, user=actor.username, action=action, entity=ent, record=rid, changes=changes,
-                     summary=summary, source=actor.source, document=(extra or {}).get("document"))
-        event = WriteEvent(c, rt, ent, action, rid, before, after, changes, actor, extra or {})
+                     summary=summary, source=actor.source, document=(extra or {}).get("document"),
+                     changes_json=changes_json)
+        event = WriteEvent(c, rt, ent, action, rid, before, after, changes, actor, extra or {}, changes_json)
         for listener in self.listeners:
             listener.after_write(event)
 

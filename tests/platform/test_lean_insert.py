@@ -1,0 +1,85 @@
+"""``LeanInsert`` (the audit and outbox rows of every write, through the driver) stores
+what ``Connection.execute(table.insert(), ...)`` stores, byte for byte, on SQLite and
+PostgreSQL; ``json_text`` reads back as what ``json.dumps`` wrote."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from jimu.platform.db import TZDateTime
+from jimu.platform.lean_insert import LeanInsert, json_text
+
+_meta = sa.MetaData()
+_rows = sa.Table(
+    "t_lean_insert", _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", TZDateTime, nullable=False),
+    sa.Column("name", sa.String(150)),
+    sa.Column("amount", sa.Numeric(18, 4)),
+    sa.Column("n", sa.Integer),
+    sa.Column("doc", sa.JSON),
+    sa.Column("tags", sa.JSON),
+)
+KEYS = ("at", "name", "amount", "n", "doc", "tags")
+VALUE = {"at": datetime(2026, 12, 6, 9, 30, 1, 123456, tzinfo=timezone(timedelta(hours=8))),
+         "name": "张三's \"row\"", "amount": Decimal("12.5"), "n": 7,
+         "doc": [{"field": "名称", "old": None, "new": "12.5000"}, {"field": "x", "old": 1.5, "new": True}],
+         "tags": ["admin", "仓管"]}
+
+
+def _stored(db, row_id: int) -> dict[str, object]:
+    """The row as the database keeps it: every column read as text."""
+    with db.read() as c:
+        row = c.execute(sa.select(*(sa.cast(_rows.c[k], sa.Text).label(k) for k in KEYS))
+                        .where(_rows.c.id == row_id)).mappings().one()
+    return dict(row)
+
+
+@pytest.mark.parametrize("encoded", [(), ("doc", "tags")])
+def test_the_row_is_stored_as_through_sqlalchemy(db, encoded) -> None:
+    """Mutation: give ``LeanInsert`` no bind processors (values straight to the driver):
+    the timestamp is stored in another form (SQLite) or the JSON is refused (PostgreSQL).
+    With ``encoded`` columns given as ``json_text``: the same row read back (the text
+    itself differs: compact orjson against ``json.dumps``'s spaces)."""
+    _meta.create_all(db.engine)
+    lean = LeanInsert(_rows, KEYS, encoded=encoded)
+    given = {**VALUE, **{k: json_text(VALUE[k]) for k in encoded}}
+    with db.write() as c:
+        c.execute(_rows.insert(), VALUE)
+        lean(c, given)
+        lean(c, {**given, "name": None, "amount": None, "n": None})
+    with db.read() as c:
+        rows = [dict(r) for r in c.execute(sa.select(_rows).order_by(_rows.c.id)).mappings()]
+    for r in rows:
+        r.pop("id")
+    assert rows[1] == rows[0]
+    assert rows[1]["at"] == VALUE["at"] and rows[1]["doc"] == VALUE["doc"]
+    assert rows[2] == {**rows[0], "name": None, "amount": None, "n": None}
+    if not encoded:
+        assert _stored(db, 2) == _stored(db, 1)
+    else:
+        first, second = _stored(db, 1), _stored(db, 2)
+        assert {k: v for k, v in second.items() if k not in encoded} == {
+            k: v for k, v in first.items() if k not in encoded}
+        assert all(json.loads(str(second[k])) == json.loads(str(first[k])) for k in encoded)
+
+
+@pytest.mark.parametrize("value", [
+    [{"field": "名称", "old": None, "new": "12.5000"}], {"a": [1, 2.5, True, None, "\u2028"]}, [], {}, "x",
+])
+def test_json_text_reads_back_as_json_dumps_wrote(value) -> None:
+    """Plain JSON-ready values: orjson's text, read back as ``json.dumps``'s."""
+    assert json.loads(json_text(value)) == json.loads(json.dumps(value)) == value
+
+
+@pytest.mark.parametrize("value", [[float("nan")], {"n": float("inf")}, [-float("inf")], [10 ** 20], {1: "key"}])
+def test_what_orjson_would_write_otherwise_goes_through_json_dumps(value) -> None:
+    """NaN and infinities (orjson writes null), integers beyond 64 bits and non-string
+    keys (orjson refuses): the text ``json.dumps`` writes, as before. Mutation: drop the
+    ``_odd`` guard and the NaN and infinity cases become ``null``."""
+    assert json_text(value) == json.dumps(value)
