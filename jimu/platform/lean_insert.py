@@ -56,18 +56,39 @@ _Plan = tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...], boo
 
 class LeanInsert:
     """``INSERT INTO table (keys) VALUES (...)`` run through the driver; ``encoded``: JSON
-    columns given as :func:`json_text` text."""
+    columns given as :func:`json_text` text. ``returning``: :meth:`row` answers the row as
+    stored (``RETURNING`` every column, each through its type's result processor, as
+    SQLAlchemy reads it); ``or_nothing``: ``ON CONFLICT DO NOTHING`` (SQLite, PostgreSQL),
+    :meth:`row` is then None when a unique value was taken."""
 
-    def __init__(self, table: sa.Table, keys: Sequence[str], encoded: Collection[str] = ()) -> None:
+    def __init__(self, table: sa.Table, keys: Sequence[str], encoded: Collection[str] = (), *,
+                 returning: bool = False, or_nothing: bool = False) -> None:
         self.table = table
         self.keys = tuple(keys)
         self.encoded = frozenset(encoded)
+        self.returning = returning
+        self.or_nothing = or_nothing
         self._plans: dict[Dialect, _Plan] = {}
+        self._results: dict[Dialect, tuple[Callable[[Any], Any] | None, ...]] = {}
+
+    def _statement(self, dialect: Dialect) -> Any:
+        values = {k: sa.bindparam(k, type_=self.table.c[k].type) for k in self.keys}
+        if self.or_nothing:
+            if dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+                stmt: Any = pg_insert(self.table).values(values).on_conflict_do_nothing()
+            else:
+                from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+                stmt = sqlite_insert(self.table).values(values).on_conflict_do_nothing()
+        else:
+            stmt = self.table.insert().values(values)
+        # ``inline()``: no RETURNING of the new key (PostgreSQL) for a row nobody reads back.
+        return stmt.returning(*self.table.c) if self.returning else stmt.inline()
 
     def _plan(self, dialect: Dialect) -> _Plan:
-        # ``inline()``: no RETURNING of the new key (PostgreSQL) for a row nobody reads back.
-        stmt = self.table.insert().values({k: sa.bindparam(k, type_=self.table.c[k].type) for k in self.keys}).inline()
-        compiled = stmt.compile(dialect=dialect)
+        compiled = self._statement(dialect).compile(dialect=dialect)
         positional = bool(compiled.positiontup)
         names = tuple(compiled.positiontup or ()) if positional else self.keys
         # An encoded JSON value is already the column's text (on PostgreSQL the statement's
@@ -76,13 +97,35 @@ class LeanInsert:
                       for k in names)
         return compiled.string, names, procs, positional
 
-    def __call__(self, conn: Connection, params: Mapping[str, Any]) -> None:
+    def _run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         plan = self._plans.get(conn.dialect)
         if plan is None:
             plan = self._plans[conn.dialect] = self._plan(conn.dialect)
         sql, names, procs, positional = plan
         out = [params[k] if p is None else p(params[k]) for k, p in zip(names, procs, strict=True)]
         if positional:
-            conn.exec_driver_sql(sql, tuple(out))
-        else:
-            conn.exec_driver_sql(sql, dict(zip(names, out, strict=True)))
+            return conn.exec_driver_sql(sql, tuple(out))
+        return conn.exec_driver_sql(sql, dict(zip(names, out, strict=True)))
+
+    def __call__(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        self._run(conn, params)
+
+    def row(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Insert and return the stored row by column name (None: nothing inserted)."""
+        assert self.returning
+        result = self._run(conn, params)
+        dialect = conn.dialect
+        procs = self._results.get(dialect)
+        if procs is None:
+            # As SQLAlchemy reads a RETURNING row: each column's result processor for the
+            # driver's type code of it (PostgreSQL's oid; None on SQLite).
+            desc = result.cursor.description
+            procs = self._results[dialect] = tuple(
+                col.type.dialect_impl(dialect).result_processor(dialect, desc[i][1])
+                for i, col in enumerate(self.table.c))
+        raw = result.fetchone()
+        result.close()
+        if raw is None:
+            return None
+        return {col.name: raw[i] if p is None else p(raw[i])
+                for i, (col, p) in enumerate(zip(self.table.c, procs, strict=True))}

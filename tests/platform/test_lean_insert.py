@@ -83,3 +83,40 @@ def test_what_orjson_would_write_otherwise_goes_through_json_dumps(value) -> Non
     keys (orjson refuses): the text ``json.dumps`` writes, as before. Mutation: drop the
     ``_odd`` guard and the NaN and infinity cases become ``null``."""
     assert json_text(value) == json.dumps(value)
+
+
+_typed = sa.Table(
+    "t_lean_returning", _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sku", sa.String(40), unique=True),
+    sa.Column("at", TZDateTime),
+    sa.Column("day", sa.Date),
+    sa.Column("amount", sa.Numeric(18, 4)),
+    sa.Column("flag", sa.Boolean),
+    sa.Column("doc", sa.JSON),
+)
+TYPED_KEYS = ("sku", "at", "day", "amount", "flag", "doc")
+
+
+@pytest.mark.parametrize("or_nothing", [False, True])
+def test_the_returned_row_is_what_sqlalchemy_reads(db, or_nothing) -> None:
+    """``row()`` answers the RETURNING row as SQLAlchemy's ``execute(...).mappings()``
+    does (Decimal with the column's scale, aware timestamps, dates, booleans, JSON), and
+    None when ``or_nothing`` met a taken value. Mutation: skip the result processors and
+    the decimal comes back as the driver's text or float (SQLite), the timestamp naive."""
+    _meta.create_all(db.engine)
+    value = {"sku": "A", "at": datetime(2026, 12, 6, 9, 30, 1, tzinfo=timezone(timedelta(hours=8))),
+             "day": datetime(2026, 12, 6).date(), "amount": Decimal("3.5"), "flag": True,
+             "doc": {"k": ["名", 1, None]}}
+    lean = LeanInsert(_typed, TYPED_KEYS, returning=True, or_nothing=or_nothing)
+    with db.write() as c:
+        want = dict(c.execute(_typed.insert().returning(*_typed.c), value).mappings().one())
+        got = lean.row(c, {**value, "sku": "B"})
+        nulls = lean.row(c, {**{k: None for k in TYPED_KEYS}, "sku": "C"})
+        if or_nothing:
+            assert lean.row(c, {**value, "sku": "A"}) is None
+    assert got is not None and nulls is not None
+    assert got == {**want, "id": got["id"], "sku": "B"}
+    assert [type(got[k]) for k in TYPED_KEYS] == [type(want[k]) for k in TYPED_KEYS]
+    assert str(got["amount"]) == str(want["amount"]) == "3.5000"
+    assert nulls == {"id": nulls["id"], "sku": "C", **{k: None for k in TYPED_KEYS[1:]}}

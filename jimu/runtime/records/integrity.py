@@ -17,7 +17,7 @@ from jimu.platform.values import is_blank
 if TYPE_CHECKING:
     from jimu.runtime.apps import AppRuntime
 
-__all__ = ["required", "check_links", "check_unique", "unique_insert", "prefetch_links", "referencing", "changes",
+__all__ = ["required", "check_links", "check_unique", "folds_unique", "prefetch_links", "referencing", "changes",
            "select_other"]
 
 
@@ -82,28 +82,15 @@ def check_unique(c: Connection, rt: AppRuntime, ent: EntitySpec, values: dict[st
             errors.append(FieldError(prefix + f.name, "unique",
                                      f"{values[f.name]!s} is already used by {ent.name} {other}"))
 
-def unique_insert(c: Connection, rt: AppRuntime, ent: EntitySpec, values: dict[str, Any]) -> Any:
-    """The entity's ``INSERT ... ON CONFLICT DO NOTHING RETURNING *`` when ``values`` set a
-    unique field (None otherwise, or on a database without it: then :func:`check_unique`
-    looks first). A taken value inserts nothing and returns no row, without an error that
-    would abort a PostgreSQL transaction; the caller then asks :func:`check_unique` which
-    field it was. One statement instead of a SELECT per unique field and the INSERT."""
-    dialect = c.dialect.name
-    if dialect not in ("sqlite", "postgresql"):
-        return None
-    if not any(f.unique and values.get(f.name) is not None for f in ent.active_fields):
-        return None
-    return rt.statement(("insert_unique", ent.name), lambda: _insert_or_nothing(rt.tables(ent.name), dialect))
-
-
-def _insert_or_nothing(table: sa.Table, dialect: str) -> Any:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing().returning(*table.c)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table).on_conflict_do_nothing().returning(*table.c)
+def folds_unique(c: Connection, ent: EntitySpec, values: dict[str, Any]) -> bool:
+    """Whether the insert of ``values`` checks its unique fields itself: ``values`` set a
+    unique field and the database has ``INSERT ... ON CONFLICT DO NOTHING RETURNING``
+    (SQLite, PostgreSQL; elsewhere :func:`check_unique` looks first). A taken value then
+    inserts nothing and returns no row, without an error that would abort a PostgreSQL
+    transaction, and the caller asks :func:`check_unique` which field it was: one
+    statement instead of a SELECT per unique field and the INSERT."""
+    return c.dialect.name in ("sqlite", "postgresql") and any(
+        f.unique and values.get(f.name) is not None for f in ent.active_fields)
 
 
 def referencing(c: Connection, rt: AppRuntime, entity: str, rid: int) -> list[tuple[str, int]]:

@@ -24,7 +24,7 @@ from jimu.platform.actor import SYSTEM, Actor
 from jimu.platform.audit import json_changes, record_audit, summarize
 from jimu.platform.db import Database
 from jimu.platform.hooks import collect
-from jimu.platform.lean_insert import json_text
+from jimu.platform.lean_insert import LeanInsert, json_text
 from jimu.platform.specs import EntitySpec
 from jimu.runtime.apps import AppRegistry, AppRuntime
 from jimu.runtime.records.autonumber import next_number, next_numbers
@@ -36,10 +36,10 @@ from jimu.runtime.records.integrity import changes as field_changes
 from jimu.runtime.records.integrity import (
     check_links,
     check_unique,
+    folds_unique,
     prefetch_links,
     referencing,
     required,
-    unique_insert,
 )
 from jimu.runtime.records.query import ListResult, list_records
 from jimu.runtime.records.validate import check_input
@@ -338,9 +338,9 @@ class RecordService:
         if not links_checked:
             check_links(c, rt, ent, values, errors, prefix)
         # The unique check is the INSERT's own (ON CONFLICT DO NOTHING, see
-        # unique_insert): it is looked up here only when the write fails anyway, so the
+        # folds_unique): it is looked up here only when the write fails anyway, so the
         # errors come back at once and in the same order as before.
-        folded = unique_insert(c, rt, ent, values) is not None
+        folded = folds_unique(c, ent, values)
         at_unique = len(errors)
         if not folded:
             check_unique(c, rt, ent, values, errors, prefix, None)
@@ -367,16 +367,15 @@ class RecordService:
         if parent_id is not None:
             cols.update(_parent_id=parent_id, _idx=idx)
         table = rt.tables(ent.name)
-        insert = rt.statement(("insert", ent.name), lambda: table.insert().returning(*table.c))
-        if folded:
-            row = c.execute(unique_insert(c, rt, ent, values), cols).mappings().first()
-            if row is None:  # a unique value is taken: the same 422 as the check before
-                check_unique(c, rt, ent, values, errors, prefix, None)
-                if errors:
-                    raise ValidationError(f"{ent.name} has invalid fields", errors=errors)
-                row = c.execute(insert, cols).mappings().one()  # another constraint: its own error
-        else:
-            row = c.execute(insert, cols).mappings().one()
+        keys = tuple(cols)
+        row = rt.statement(("lean_insert", ent.name, keys, folded), lambda: LeanInsert(
+            table, keys, returning=True, or_nothing=folded)).row(c, cols)
+        if row is None:  # a unique value is taken: the same 422 as the check before
+            check_unique(c, rt, ent, values, errors, prefix, None)
+            if errors:
+                raise ValidationError(f"{ent.name} has invalid fields", errors=errors)
+            insert = rt.statement(("insert", ent.name), lambda: table.insert().returning(*table.c))
+            row = c.execute(insert, cols).mappings().one()  # another constraint: its own error
         rid = int(row["id"])
         stored: dict[str, Any] | None = row_to_record(ent, row)
         is_child = rt.spec.parent_of(ent.name) is not None

@@ -51,7 +51,7 @@ def _count(jimu, table: str) -> int:
 def test_a_taken_value_is_the_same_422_and_the_transaction_goes_on(parts) -> None:
     """In one write transaction (PostgreSQL aborts a transaction on a failed statement):
     a taken sku is 422 ``unique`` naming the record that has it, and the next create in
-    the same transaction commits. Mutation: ``unique_insert`` builds a plain INSERT (no
+    the same transaction commits. Mutation: ``folds_unique`` always True but the INSERT built plain (no
     ON CONFLICT DO NOTHING): the conflict raises IntegrityError instead of the 422."""
     first = parts.records.create("parts", "part", {"sku": "P1", "name": "bolt"})
     with parts.db.write() as c:
