@@ -25,15 +25,13 @@ __all__ = ["LeanInsert", "json_text"]
 
 
 def _odd(value: Any) -> bool:
-    """Whether ``value`` holds what orjson writes differently from ``json.dumps`` (NaN or
-    infinite floats: ``null`` against ``NaN``) or refuses (integers beyond 64 bits,
-    non-string keys)."""
+    """Whether ``value`` holds a float orjson writes differently from ``json.dumps`` (NaN
+    or infinite: ``null`` against ``NaN``). What orjson refuses (integers beyond 64 bits,
+    non-string keys) raises and goes through ``json.dumps`` too."""
     if isinstance(value, float):
         return not math.isfinite(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return not -(2 ** 63) <= value < 2 ** 64
     if isinstance(value, dict):
-        return any(not isinstance(k, str) or _odd(v) for k, v in value.items())
+        return any(_odd(v) for v in value.values())
     if isinstance(value, list | tuple):
         return any(_odd(v) for v in value)
     return False
@@ -47,7 +45,7 @@ def json_text(value: Any) -> str:
         return json.dumps(value)
     try:
         return orjson.dumps(value).decode()
-    except TypeError:  # not JSON-ready (a caller's own object): the column's serializer
+    except TypeError:  # huge integers, non-string keys, a caller's own object: as before
         return json.dumps(value)
 
 

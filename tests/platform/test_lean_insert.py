@@ -81,7 +81,8 @@ def test_json_text_reads_back_as_json_dumps_wrote(value) -> None:
 def test_what_orjson_would_write_otherwise_goes_through_json_dumps(value) -> None:
     """NaN and infinities (orjson writes null), integers beyond 64 bits and non-string
     keys (orjson refuses): the text ``json.dumps`` writes, as before. Mutation: drop the
-    ``_odd`` guard and the NaN and infinity cases become ``null``."""
+    ``_odd`` guard and the NaN and infinity cases become ``null``; drop the ``except
+    TypeError`` fallback and the huge integer and the integer key raise."""
     assert json_text(value) == json.dumps(value)
 
 
