@@ -63,6 +63,23 @@ def cursor(conn: Connection) -> Any:
     return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
+def execute_planned(cur: Any, sql: str, params: Any) -> None:
+    """Execute a statement that joins a table to parameter arrays (``unnest``) with a plan
+    made for these arrays, never a cached generic one. psycopg prepares a statement on the
+    server after its 5th execution; PostgreSQL then reuses a generic plan, which assumes
+    about 10 array elements. After a run of one-line postings (1,000 single adjustments)
+    that plan - a nested loop over every row of the ledger - met a 5,000-line stocktake
+    post and took 19 s instead of 50 ms. ``prepare=False`` plans each execution."""
+    if _is_psycopg(cur):
+        cur.execute(sql, params, prepare=False)
+    else:
+        cur.execute(sql, params)
+
+
+def _is_psycopg(cur: Any) -> bool:
+    return type(cur).__module__.startswith("psycopg")
+
+
 def _p(dialect: str, name: str, cast: bool = False) -> str:
     if dialect == "sqlite":
         return f":{name}"

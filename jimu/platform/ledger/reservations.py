@@ -103,7 +103,7 @@ def write_reservations(conn: Connection, updates: Sequence[tuple[int, int, str |
     cur = rawsql.cursor(conn)
     try:
         if conn.dialect.name == "postgresql":
-            cur.execute(_PG_WRITE, {"i": [u[0] for u in updates], "o": [u[1] for u in updates],
+            rawsql.execute_planned(cur, _PG_WRITE, {"i": [u[0] for u in updates], "o": [u[1] for u in updates],
                                     "s": [u[2] for u in updates], "c": [rawsql.ts("postgresql", u[3]) for u in updates]})
             return
         for start in range(0, len(updates), _SQLITE_CHUNK):

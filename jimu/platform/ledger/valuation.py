@@ -112,7 +112,7 @@ def _read(conn: Connection, app: str, ledger: str, keys: Sequence[str]) -> list[
     if conn.dialect.name == "postgresql":
         cur = rawsql.cursor(conn)
         try:
-            cur.execute(_PG_LOCK, {"a": app, "l": ledger, "k": list(keys)})
+            rawsql.execute_planned(cur, _PG_LOCK, {"a": app, "l": ledger, "k": list(keys)})
             return list(cur.fetchall())
         finally:
             cur.close()
@@ -139,8 +139,9 @@ def _write(conn: Connection, app: str, ledger: str, rows: Sequence[tuple[str, in
     cur = rawsql.cursor(conn)
     try:
         if conn.dialect.name == "postgresql":
-            cur.execute(_PG_UPDATE, {"a": app, "l": ledger, "k": [r[0] for r in rows], "q": [r[1] for r in rows],
-                                     "v": [r[2] for r in rows], "c": [r[3] for r in rows]})
+            rawsql.execute_planned(cur, _PG_UPDATE, {
+                "a": app, "l": ledger, "k": [r[0] for r in rows], "q": [r[1] for r in rows],
+                "v": [r[2] for r in rows], "c": [r[3] for r in rows]})
             return
         for start in range(0, len(rows), _CHUNK):
             part = rows[start:start + _CHUNK]

@@ -191,3 +191,30 @@ def test_reservations_closed_in_one_statement(ldb, frozen_clock):
     assert states[1000] == ("released", 0) and states[0] == ("released", 0)
     assert states[1001] == ("consumed", 0) and states[1039] == ("consumed", 0)
     assert verify(ldb, APP) == []
+
+
+def test_array_joins_never_run_a_cached_generic_plan(ldb, frozen_clock):
+    """After a run of one-line postings (each valuing its item through the valuation's
+    array join) a many-line posting on the same connection still values every line right,
+    and on PostgreSQL the array-join statements were never prepared on the server, so the
+    5,000-line stocktake post cannot meet the generic plan PostgreSQL caches after five
+    executions (a nested loop assuming 10 array elements: 19 s instead of 50 ms in
+    ``bench_stocktake.py``). Mutation: ``rawsql.execute_planned`` calling
+    ``cur.execute(sql, params)`` without ``prepare=False`` (the join statements showed up
+    in ``pg_prepared_statements`` and the test failed)."""
+    with ldb.write() as c:
+        post(c, APP, STOCK, "receipt", [MoveLine(_dims(i), 5, unit_cost="2") for i in range(30)])
+        for i in range(8):  # psycopg prepares a statement at its 5th execution
+            post(c, APP, STOCK, "adjust", [MoveLine(_dims(i), -1)], reason="one line")
+        post(c, APP, STOCK, "adjust", [MoveLine(_dims(i), 2) for i in range(30)], reason="many lines")
+        if c.dialect.name == "postgresql":
+            prepared = [s for (s,) in c.exec_driver_sql("SELECT statement FROM pg_prepared_statements")]
+            joined = [s for s in prepared if "unnest" in s and "jimu_ledger_valuation AS t" in s]
+            assert joined == [], joined
+            assert prepared, "psycopg prepared nothing: the check above would prove nothing"
+    with ldb.read() as c:
+        assert {r["item"]: r["on_hand"] for r in balances(c, APP, STOCK)} == {
+            i: (6 if i < 8 else 7) for i in range(30)}
+        assert valuation(c, APP, STOCK, 3, 10)["value"] == 12  # 6 x 2
+        assert valuation(c, APP, STOCK, 20, 10)["value"] == 14  # 7 x 2
+    assert verify(ldb, APP) == []
