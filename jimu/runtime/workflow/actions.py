@@ -67,8 +67,7 @@ def freeze_system_qty(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySp
     rows = [{**row, **copied} for row in rows]
     if not rows:
         return False
-    jimu.records.update(rt.name, ent.name, doc["id"], {lines_field: rows}, actor=actor, conn=conn,
-                        _allow_state=True, _extra={"document": f"{ent.name}:{doc['id']}"})
+    _write_lines(jimu, conn, rt, ent, doc, lines_field, rows, actor)
     return True
 
 
@@ -153,9 +152,18 @@ def book_at_post(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, d
                                                                  strict=True)]
     if not rows:
         return False
-    jimu.records.update(rt.name, ent.name, doc["id"], {lines_field: rows}, actor=actor, conn=conn,
-                        _allow_state=True, _extra={"document": f"{ent.name}:{doc['id']}"})
+    _write_lines(jimu, conn, rt, ent, doc, lines_field, rows, actor)
     return True
+
+
+def _write_lines(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
+                 lines_field: str, rows: list[dict[str, Any]], actor: Actor) -> None:
+    """``records.update(doc, {lines_field: rows})``, set-based when ``rows`` only set
+    values on the existing lines (``jimu.runtime.records.child_values``)."""
+    from jimu.runtime.records.child_values import update_child_rows
+
+    update_child_rows(jimu.records, conn, rt, ent, int(doc["id"]), lines_field, rows, actor,
+                      extra={"document": f"{ent.name}:{doc['id']}"})
 
 
 def set_lines(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc: Mapping[str, Any],
@@ -169,8 +177,7 @@ def set_lines(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, doc:
     if all(line.get(k) == v for line in lines for k, v in values.items()):
         return False
     rows = [{"id": line["id"], **values} for line in lines]  # the list given replaces the lines: all of them
-    jimu.records.update(rt.name, ent.name, doc["id"], {lines_field: rows}, actor=actor, conn=conn,
-                        _allow_state=True, _extra={"document": f"{ent.name}:{doc['id']}"})
+    _write_lines(jimu, conn, rt, ent, doc, lines_field, rows, actor)
     return True
 
 
