@@ -3,6 +3,8 @@ rules — all through the one expression language."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
@@ -61,11 +63,35 @@ def _default_plan(rt: AppRuntime, ent: EntitySpec) -> list[tuple[FieldSpec, bool
             if f.default is None or not f.stored or f.type in ("formula", "auto_number"):
                 continue
             is_literal, lit = literal_default(f)
-            plan.append((f, is_literal, lit if is_literal else str(f.default)))
+            plan.append((f, is_literal, _fixed(f, lit) if is_literal else str(f.default)))
         return plan
 
     plan: list[tuple[FieldSpec, bool, Any]] = rt.statement(("default_plan", ent.name), build)
     return plan
+
+
+class _Fixed:
+    """A literal default already coerced to its field's type (an immutable value, so every
+    new record can share it)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+_IMMUTABLE = (type(None), bool, int, float, str, Decimal, date, datetime)
+
+
+def _fixed(f: FieldSpec, lit: Any) -> Any:
+    """``lit`` coerced once when that gives an immutable value; else ``lit`` itself, coerced
+    per record as before (a list or dict default is copied that way; a literal the field's
+    type refuses keeps raising its error on each create)."""
+    try:
+        value = coerce(f, lit)
+    except Exception:  # noqa: BLE001 - answered by the create that uses it, as before
+        return lit
+    return _Fixed(value) if type(value) in _IMMUTABLE else lit
 
 
 def apply_defaults(rt: AppRuntime, ent: EntitySpec, values: dict[str, Any], env: LazyEnv) -> None:
@@ -74,7 +100,7 @@ def apply_defaults(rt: AppRuntime, ent: EntitySpec, values: dict[str, Any], env:
         if f.name in values:
             continue
         if is_literal:
-            values[f.name] = coerce(f, lit)
+            values[f.name] = lit.value if type(lit) is _Fixed else coerce(f, lit)
             continue
         from jimu.platform.expressions import compile_expression
 
