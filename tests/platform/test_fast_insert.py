@@ -46,3 +46,37 @@ def test_stored_values_equal_sqlalchemy_insert(db_url):
         with db.write() as c:
             meta.drop_all(c)
         db.dispose()
+
+
+def test_constants_and_column_wise_processing(db_url):
+    """Values given once for every row (``constants``) are stored as if each row carried
+    them; rows of the wrong width are refused before anything is written.
+    Mutation tried: the constants zipped without their columns' bind processors (seen
+    failing: SQLite refused the Decimal and the timezone-aware timestamp)."""
+    db = Database(db_url)
+    meta = sa.MetaData()
+    t = sa.Table("fi_const", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("run", sa.Integer),
+                 sa.Column("at", TZDateTime), sa.Column("qty", DecimalType(18, 4)), sa.Column("on", sa.Date),
+                 sa.Column("who", sa.Text))
+    at = datetime(2026, 12, 6, 20, 5, 1, tzinfo=timezone(timedelta(hours=8)))
+    rows = [(i, date(2026, 1, 5 + i % 2)) for i in range(1, 6)]
+    try:
+        with db.write() as c:
+            meta.create_all(c)
+            n = insert_rows(c, t, ["id", "on"], rows, {"run": 7, "at": at, "qty": Decimal("2.5"), "who": "o'brien"})
+            assert n == 5
+            try:
+                insert_rows(c, t, ["id", "on"], [(9, date(2026, 1, 5)), (10,)])
+            except ValueError:
+                pass
+            else:
+                raise AssertionError("a short row was accepted")
+            assert insert_rows(c, t, ["id", "on"], iter(())) == 0
+        with db.read() as c:
+            got = [tuple(r) for r in c.execute(sa.select(t.c.id, t.c.run, t.c.at, t.c.qty, t.c.on, t.c.who)
+                                               .order_by(t.c.id))]
+        assert got == [(i, 7, at, Decimal("2.5000"), d, "o'brien") for i, d in rows]
+    finally:
+        with db.write() as c:
+            meta.drop_all(c)
+        db.dispose()

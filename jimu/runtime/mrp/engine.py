@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Calendar", "PlanItem", "Component", "Structure", "Demand", "Receipt", "Peg", "PlannedOrder",
            "MrpException", "ItemResult", "Planner", "CycleError", "lot_size", "low_level_codes", "dependent_elements",
@@ -145,10 +145,12 @@ class Receipt:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class Peg:
+class Peg(NamedTuple):
     """``qty`` of a planned order covers demand ``source`` dated ``on``; ``parent`` is the
-    parent item when the demand is a parent's planned order (``source`` = its due date)."""
+    parent item when the demand is a parent's planned order (``source`` = its due date).
+
+    A named tuple, not a dataclass: a run makes a million of them, and writing the run's
+    lines unpacks each (``for source, qty, on, parent in order.pegging``)."""
 
     source: str
     qty: Decimal
@@ -448,6 +450,7 @@ def _peg(info: PlanItem, ss: Decimal, elements: list[tuple[int, int, int, Any, d
     i = 0
     rem = demand[0][5] if end else ZERO  # what is left of demand[i]
     iso: dict[date, str] = {}
+    new_peg = tuple.__new__  # Peg's own __new__ is a Python call per peg
     for qty, order in supply:
         left = qty
         while left > 0 and i < end:
@@ -460,7 +463,7 @@ def _peg(info: PlanItem, ss: Decimal, elements: list[tuple[int, int, int, Any, d
                 src = e[3]
                 if not isinstance(src, str):
                     src = iso.get(src) or iso.setdefault(src, src.isoformat())
-                order.pegging.append(Peg(src, take, e[4], None if e[2] < 0 else e[2]))
+                order.pegging.append(new_peg(Peg, (src, take, e[4], None if e[2] < 0 else e[2])))
             left -= take
             rem -= take
             if rem <= 0:

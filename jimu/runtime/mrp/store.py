@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from jimu.core.clock import now
 from jimu.platform.fast_insert import insert_rows
 from jimu.runtime.apps import AppRuntime
-from jimu.runtime.mrp.engine import SAFETY_STOCK, ItemResult, MrpException, PlannedOrder
+from jimu.runtime.mrp.engine import SAFETY_STOCK, ItemResult, MrpException
 from jimu.runtime.mrp.engine import Structure as Structure
 from jimu.runtime.records.codec import row_to_record
 
@@ -49,90 +49,86 @@ LINE_FIELDS = ("item", "level", "action", "net_qty", "gross_qty", "due_date", "r
 EXCEPTION_FIELDS = ("item", "kind", "document", "date", "new_date", "qty", "message")
 
 
-_NO_ROOTS: dict[str, tuple[str, list[str], str]] = {}
+#: A parent planned order's entry in its components' pegging: ("sku name @due ×", the
+#: documents behind that order (at most ROOTS + 1), " ← SO-1, SO-2 +1" or "").
+_Entry = tuple[str, list[str], str]
 
 
-class _Text:
-    """The formatting caches of one run's pegging texts: quantities repeat over hundreds of
-    thousands of pegs, and a parent planned order's entry in its components' pegging is
-    the same but for the quantity (``FG-1 Bike @2026-03-16 ×`` … `` ← SO-1, SO-2``)."""
-
-    def __init__(self, names: Mapping[int, str],
-                 known: Mapping[int, Mapping[str, tuple[str, list[str], str]]] | None = None) -> None:
-        self.names = names
-        self.qty: dict[Decimal, str] = {}
-        # item -> due iso -> ("sku name @due ×", documents behind that planned order, " ← SO-1, SO-2 +1")
-        self.roots: dict[int, dict[str, tuple[str, list[str], str]]] = {k: dict(v) for k, v in (known or {}).items()}
-
-    def q(self, value: Decimal) -> str:
-        out = self.qty[value] = _q(value)
-        return out
-
-    def behind(self, item: int, due: str, docs: list[str]) -> None:
-        shown = ", ".join(docs[:ROOTS]) + (f" +{len(docs) - ROOTS}" if len(docs) > ROOTS else "")
-        self.roots.setdefault(item, {})[due] = (f"{self.names.get(item, str(item))} @{due} ×", docs,
-                                                f" ← {shown}" if shown else "")
-
-    def root(self, item: int, due: str) -> tuple[str, list[str], str]:
-        """A parent order this run did not format (net change: a parent kept as it was)."""
-        out = self.roots.setdefault(item, {})[due] = (f"{self.names.get(item, str(item))} @{due} ×", [], "")
-        return out
-
-
-def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str],
-              suppliers: Mapping[int, Any],
-              known: Mapping[int, Mapping[str, tuple[str, list[str], str]]] | None = None) -> list[tuple[Any, ...]]:
+def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppliers: Mapping[int, Any],
+              known: Mapping[int, Mapping[str, _Entry]] | None = None) -> list[tuple[Any, ...]]:
     """One ``mrp_line`` per planned order (tuples of :data:`LINE_FIELDS`), lowest level
-    first; pegging lists each demand covered (document, or parent planned order with the
-    documents behind it). ``known``: parent item -> due -> (prefix, documents, shown) of
-    planned orders not in ``results`` (a net change's kept parents, see
-    :func:`jimu.runtime.mrp.netchange.kept_roots`)."""
-    text = _Text(names, known)
-    rows: list[tuple[Any, ...]] = []
-    append = rows.append
-    iso: dict[date, str] = {}
-    for res in sorted(results.values(), key=lambda r: (r.level, r.item)):
-        gross = res.gross
-        for o in res.orders:
-            pegs, docs = _pegs(o, text)
-            due = iso.get(o.due) or iso.setdefault(o.due, o.due.isoformat())
-            text.behind(o.item, due, docs)
-            supplier = o.supplier if o.supplier is not None else (suppliers.get(o.item) if o.action == "buy" else None)
-            append((o.item, o.level, o.action, o.qty, gross[o.bucket], o.due, o.release, supplier, pegs, "planned"))
-    return rows
-
-
-def _pegs(o: PlannedOrder, text: _Text) -> tuple[str, list[str]]:
-    """The pegging text of ``o`` ("; "-separated: ``SO-1 @2026-03-16 ×7``, ``FG-BIKE Bike
-    @2026-03-16 ×14 ← SO-1, SO-2 +3`` for a parent's planned order with the documents
-    behind it, ``安全库存 safety stock ×2``) and the documents behind ``o``.
+    first; pegging lists each demand covered, "; "-separated: ``SO-1 @2026-03-16 ×7``,
+    ``FG-BIKE Bike @2026-03-16 ×14 ← SO-1, SO-2 +1`` for a parent's planned order with the
+    documents behind it (five named, "+1" when there are more), ``安全库存 safety stock ×2``.
 
     Text, not JSON: a run writes and the run's screens read hundreds of thousands of
     these, and decoding JSON was most of the time of reading a run back. The hot loop of
-    writing a run (a million pegs at 10,000 items): caches, no helper calls."""
-    out: list[str] = []
-    docs: list[str] = []
-    roots, qty = text.roots, text.qty
-    for p in o.pegging:
-        q = qty.get(p.qty) or text.q(p.qty)
-        if p.parent is not None:
-            prefix, behind, shown = roots.get(p.parent, _NO_ROOTS).get(p.source) or text.root(p.parent, p.source)
-            out.append(prefix + q + shown)
-            if len(docs) <= ROOTS:
-                for d in behind:
-                    if len(docs) > ROOTS:
-                        break
-                    if d not in docs:
-                        docs.append(d)
-        elif p.source == SAFETY_STOCK:
-            out.append("安全库存 safety stock ×" + q)
-        elif p.source == "on_hand":
-            out.append("负库存 negative stock ×" + q)
-        else:
-            out.append(f"{p.source} @{p.on.isoformat()} ×{q}")
-            if len(docs) <= ROOTS and p.source not in docs:
-                docs.append(p.source)
-    return "; ".join(out), docs
+    writing a run (a million pegs at 10,000 items), hence one function with its caches in
+    locals: a quantity's text, a date's ISO form and each parent order's entry are made
+    once; the documents behind an order are gathered only for made items (only their
+    orders are a component's demand).
+
+    ``known``: parent item -> due -> entry of planned orders not in ``results`` (a net
+    change's kept parents)."""
+    qtext: dict[Decimal, str] = {}
+    iso: dict[date, str] = {}
+    # parent item -> its order's due date (ISO, as the component's peg names it) -> entry
+    entries: dict[int, dict[str, _Entry]] = {k: dict(v) for k, v in (known or {}).items()}
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
+    more = ROOTS + 1
+    for res in sorted(results.values(), key=lambda r: (r.level, r.item)):
+        gross = res.gross
+        item = res.item
+        own: dict[str, _Entry] | None = None
+        for o in res.orders:
+            out: list[str] = []
+            docs: list[str] = []
+            for src, qty, on, parent in o.pegging:
+                q = qtext.get(qty)
+                if q is None:
+                    q = qtext[qty] = _q(qty)
+                if parent is not None:
+                    entry = entries.get(parent, _NONE).get(src) or _kept(entries, names, parent, src)
+                    out.append(entry[0] + q + entry[2])
+                    if len(docs) <= ROOTS:
+                        if not docs:
+                            docs = entry[1][:more]
+                        else:
+                            for d in entry[1]:
+                                if d not in docs:
+                                    docs.append(d)
+                                    if len(docs) > ROOTS:
+                                        break
+                elif src == SAFETY_STOCK:
+                    out.append("安全库存 safety stock ×" + q)
+                elif src == "on_hand":
+                    out.append("负库存 negative stock ×" + q)
+                else:
+                    day = iso.get(on) or iso.setdefault(on, on.isoformat())
+                    out.append(src + " @" + day + " ×" + q)
+                    if len(docs) <= ROOTS and src not in docs:
+                        docs.append(src)
+            due = iso.get(o.due) or iso.setdefault(o.due, o.due.isoformat())
+            if o.action == "make":
+                if own is None:
+                    own = entries.setdefault(item, {})
+                shown = ", ".join(docs[:ROOTS]) + (f" +{len(docs) - ROOTS}" if len(docs) > ROOTS else "")
+                own[due] = (f"{names.get(item, str(item))} @{due} ×", docs, " ← " + shown if shown else "")
+            supplier = o.supplier if o.supplier is not None else (suppliers.get(item) if o.action == "buy" else None)
+            append((item, o.level, o.action, o.qty, gross[o.bucket], o.due, o.release, supplier, "; ".join(out),
+                    "planned"))
+    return rows
+
+
+_NONE: dict[str, _Entry] = {}
+
+
+def _kept(entries: dict[int, dict[str, _Entry]], names: Mapping[int, str], parent: int, due: str) -> _Entry:
+    """The entry of a parent order this run did not format (net change: a parent kept as
+    it was; the documents behind it are not known)."""
+    out = entries.setdefault(parent, {})[due] = (f"{names.get(parent, str(parent))} @{due} ×", [], "")
+    return out
 
 
 def exception_rows(results: Mapping[int, ItemResult], names: Mapping[int, str]) -> list[tuple[Any, ...]]:
@@ -179,9 +175,9 @@ def replace_rows(conn: Connection, rt: AppRuntime, entity: str, run_id: int, fie
         for i in range(0, len(ids), 900):
             conn.execute(sa.delete(t).where(run_col == run_id, item_col.in_(ids[i:i + 900])))
     at = now()
-    columns = [run_col.name, *(_column(rt, entity, f).name for f in fields), "version", "created_at", "updated_at",
-               "created_by", "updated_by"]
-    return insert_rows(conn, t, columns, ((run_id, *row, 1, at, at, user, user) for row in rows))
+    return insert_rows(conn, t, [_column(rt, entity, f).name for f in fields], rows,
+                       {run_col.name: run_id, "version": 1, "created_at": at, "updated_at": at, "created_by": user,
+                        "updated_by": user})
 
 
 def count_rows(conn: Connection, rt: AppRuntime, entity: str, run_id: int) -> int:
