@@ -81,9 +81,13 @@ class Calendar:
     horizon_days: int
     bucket_days: int = 7
     size: int = field(init=False)
+    #: The first day of every bucket (a run asks for one per planned order).
+    days: tuple[date, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "size", max(1, -(-self.horizon_days // self.bucket_days)))
+        object.__setattr__(self, "days", tuple(self.start + timedelta(days=i * self.bucket_days)
+                                               for i in range(self.size)))
 
     def bucket(self, on: date) -> int | None:
         """The bucket of ``on`` (0 for the past), None beyond the horizon."""
@@ -94,6 +98,8 @@ class Calendar:
         return i if i < self.size else None
 
     def day(self, i: int) -> date:
+        if 0 <= i < self.size:
+            return self.days[i]
         return self.start + timedelta(days=i * self.bucket_days)
 
 
@@ -285,6 +291,27 @@ class Planner:
                 out.append((b, k, parent, due, on, qty))
         return out
 
+    def _made(self, parent: int, bom: Structure, orders: list[PlannedOrder]
+              ) -> dict[int, list[tuple[int, int, int, Any, date, Decimal]]]:
+        """The demand elements ``orders`` of ``bom``'s product put on each component: what
+        :func:`dependent_elements` then :meth:`_elements` give, in one pass (a run puts a
+        million of them)."""
+        n, bd, s0 = self.cal.size, self.cal.bucket_days, self.cal.start.toordinal()
+        placed = []
+        for o in orders:
+            k = o.release.toordinal() - s0
+            b = 0 if k <= 0 else k // bd
+            if b < n:
+                placed.append((b, k, o.due, o.release, o.qty))
+        out: dict[int, list[tuple[int, int, int, Any, date, Decimal]]] = {}
+        for child, factor in _factors(bom).items():
+            if factor == factor.to_integral_value():  # exact already: no rounding needed
+                out[child] = [(b, k, parent, due, rel, x) for b, k, due, rel, q in placed if (x := q * factor) > 0]
+            else:
+                out[child] = [(b, k, parent, due, rel, x) for b, k, due, rel, q in placed
+                              if (x := (q * factor).quantize(_Q, rounding=ROUND_CEILING)) > 0]
+        return out
+
     def set_demands(self, item: int, demands: Iterable[Demand]) -> None:
         self.demands[item] = list(demands)
 
@@ -328,9 +355,9 @@ class Planner:
             after = [(o.release, o.qty) for o in new.orders]
             if before == after:
                 continue
-            made = dependent_elements(bom, [(o.release, o.qty, o.due) for o in new.orders])
-            for child in _factors(bom):
-                elems = self._elements(item, made.get(child, []))
+            made = self._made(item, bom, new.orders)
+            for child in made:
+                elems = made[child]
                 per_parent = self.dependent.setdefault(child, {})
                 if elems:
                     per_parent[item] = elems
@@ -379,16 +406,19 @@ class Planner:
         action = "make" if item in self.boms else "buy"
         supplier = info.supplier if action == "buy" else None
         lead = info.lead_time_days or 0
+        lead_days = timedelta(days=lead)
         lead_buckets_exact = lead % bd == 0
         min_qty, multiple = info.min_order_qty, info.order_multiple
+        sized = bool(min_qty or multiple)
+        days = cal.days
         for t in range(n):
             proj += scheduled[t] - gross[t]
             if proj < ss:
-                qty = lot_size(ss - proj, min_qty, multiple)
+                qty = lot_size(ss - proj, min_qty, multiple) if sized else ss - proj
                 planned[t] = qty
                 proj += qty
-                due = cal.day(t)
-                release = due - timedelta(days=lead) if lead else due
+                due = days[t]
+                release = due - lead_days if lead else due
                 if lead_buckets_exact:
                     rb = max(0, t - lead // bd)
                 else:
