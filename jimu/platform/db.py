@@ -5,13 +5,19 @@ SQLite runs in WAL mode with ``synchronous=NORMAL`` and foreign keys on; write t
 start with ``BEGIN IMMEDIATE`` so two writers queue on the database lock instead of failing
 late with "database is locked" on upgrade from a read lock. Reads use plain deferred
 transactions and never block writers (WAL).
+
+PostgreSQL: a pool per engine (last in, first out, so the same few connections stay hot,
+with their prepared statements), checked on checkout without a round trip
+(:func:`_configure_postgresql`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -31,6 +37,8 @@ __all__ = ["Database", "make_engine", "DecimalType", "ExactDecimal", "TZDateTime
 
 system_metadata = sa.MetaData()
 BUSY_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before "database is locked"
+PING_IDLE = 30.0  # seconds: a PostgreSQL connection idle in the pool this long is pinged on checkout
+_IN_POOL = "jimu_in_pool"  # pool record info: when its connection was last checked in (monotonic)
 
 
 def default_url() -> str:
@@ -196,8 +204,55 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(url, **kwargs)
+    kwargs.setdefault("pool_use_lifo", True)
+    engine = sa.create_engine(url, **kwargs)
+    if engine.dialect.name == "postgresql" and not kwargs.get("pool_pre_ping"):
+        _configure_postgresql(engine)
+    return engine
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    """Check a pooled connection on checkout, as ``pool_pre_ping`` would, but without its
+    ``SELECT 1`` round trip on every checkout (one per transaction): a connection the server
+    closed (restart, crash, ``pg_terminate_backend``, an idle timeout) has something to read
+    on its socket (the server's FATAL message or the end of the stream) while a healthy idle
+    one has nothing, so a zero-timeout ``poll`` of the socket tells them apart. The ping is
+    sent only then, or after ``PING_IDLE`` seconds in the pool (a peer that vanished without
+    closing); a failed ping invalidates the pool and the checkout gets a new connection."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_IN_POOL] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IN_POOL)
+        if since is None:  # never checked in: just connected
+            return
+        if time.monotonic() - since < PING_IDLE and not _needs_ping(dbapi_conn, dialect.loaded_dbapi.Error):
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as err:
+            if dialect.is_disconnect(err, dbapi_conn, None) or getattr(dbapi_conn, "closed", False):
+                raise sa.exc.InvalidatePoolError() from err
+            raise
+
+
+def _needs_ping(dbapi_conn: Any, errors: Any) -> bool:
+    """Whether a pooled psycopg connection may be dead: closed or broken on our side, or
+    its socket readable while no query is running (nothing else arrives on an idle,
+    non-listening connection)."""
+    if dbapi_conn.closed or getattr(dbapi_conn, "broken", False):
+        return True
+    try:
+        poller = select.poll()
+        poller.register(dbapi_conn.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, errors):
+        return True
 
 
 def _configure_sqlite(engine: Engine) -> None:

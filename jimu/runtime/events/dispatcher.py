@@ -23,6 +23,11 @@ again, and the markers keep the consumers that had finished from applying it twi
 Webhook HTTP calls happen afterwards, outside these transactions
 (:func:`jimu.runtime.events.webhooks.send_due`), at least once.
 
+The dispatcher thread (:func:`start_dispatcher`) is woken by commits; it lets a burst or
+a steady stream of them land before one pass (:func:`_settle`: a ``DEBOUNCE`` pause, at most
+``BATCH_MAX``), and a pass that hands everything over in its transaction also reads there
+when to wake next.
+
 Consumers register with :func:`register_consumer` ``(name, fn(jimu, conn, event))``; the
 automation engine registers itself (``transactional=False``) when imported.
 """
@@ -51,7 +56,7 @@ from jimu.runtime.events.tables import event_consumers, events
 if TYPE_CHECKING:
     from jimu.runtime.context import Jimu
 
-__all__ = ["Consumer", "Wants", "DEBOUNCE", "MAX_ATTEMPTS", "RETRY_BASE", "RETRY_MAX", "retry_delay", "register_consumer", "consumers", "claim_events", "dispatch_pending", "run_once",
+__all__ = ["Consumer", "Wants", "DEBOUNCE", "BATCH_MAX", "MAX_ATTEMPTS", "RETRY_BASE", "RETRY_MAX", "retry_delay", "register_consumer", "consumers", "claim_events", "dispatch_pending", "run_once",
            "start_dispatcher", "next_wake", "DEFAULT_LEASE", "POLL", "due_runner"]
 
 log = logging.getLogger("jimu.events.dispatcher")
@@ -63,6 +68,7 @@ MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(seconds=5)
 RETRY_MAX = timedelta(hours=1)
 DEBOUNCE = 0.02  # seconds: after a wake-up, let a burst of commits land before one pass
+BATCH_MAX = 0.1  # seconds: the longest a steady stream of commits defers the pass (see _settle)
 Consumer = Callable[[Any, Any, Mapping[str, Any]], Any]
 # wants(jimu, conn, event) -> False only when the consumer would provably do nothing with
 # the event (no write, no error): the dispatcher then neither calls it nor opens a savepoint.
@@ -146,13 +152,24 @@ def dispatch_pending(jimu: Jimu, now: datetime | None = None, *, limit: int = 20
                      lease: timedelta = DEFAULT_LEASE, worker: str | None = None) -> int:
     """Dispatch up to ``limit`` events; returns how many were marked dispatched (an event
     with a failed consumer is left for its retry and not counted)."""
+    return _dispatch(jimu, now, limit, lease, worker, None)
+
+
+_Times = tuple[datetime | None, datetime | None]
+
+
+def _dispatch(jimu: Jimu, now: datetime | None, limit: int, lease: timedelta, worker: str | None,
+              times: list[_Times] | None) -> int:
+    """:func:`dispatch_pending`; with ``times`` (a list), the last chunk's transaction also
+    reads :func:`_next_times` into it when nothing was left for consumers outside it (the
+    dispatcher thread then needs no read transaction of its own)."""
     at = now or clock.now()
     token = f"{worker or 'd'}:{uuid.uuid4().hex[:12]}"
     todo = _registered()
     done = left = 0
     while left < limit:
         want = min(CHUNK, limit - left)
-        claimed, n = _dispatch_chunk(jimu, want, token, todo, at, lease)
+        claimed, n = _dispatch_chunk(jimu, want, token, todo, at, lease, times)
         done += n
         left += claimed
         if claimed < want:
@@ -174,7 +191,7 @@ _LEASE = (sa.update(events).where(events.c.seq.in_(sa.bindparam("_seqs", expandi
 
 
 def _dispatch_chunk(jimu: Jimu, want: int, token: str, todo: dict[str, _Registered], at: datetime,
-                    lease: timedelta) -> tuple[int, int]:
+                    lease: timedelta, times: list[_Times] | None = None) -> tuple[int, int]:
     """Claim up to ``want`` events and run their transactional consumers in one write
     transaction; returns (claimed, marked dispatched). An event no consumer outside the
     transaction still has to handle (the common case: no automation for it) is marked
@@ -182,7 +199,9 @@ def _dispatch_chunk(jimu: Jimu, want: int, token: str, todo: dict[str, _Register
     its effects and its dispatch commit together, and a crash rolls back both (the row
     lock, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, keeps other workers off it meanwhile).
     The others are leased to ``token`` in the same transaction, then go through the
-    non-transactional consumers and :func:`_finish`."""
+    non-transactional consumers and :func:`_finish`. ``times`` (see :func:`_dispatch`)
+    gets the next wake-up times read at the end of a last chunk (fewer than ``want``
+    events) that left nothing for later: no later write of this pass can move them."""
     failures: dict[int, list[tuple[str, str]]] = {}
     ran: dict[int, list[str]] = {}
     later: dict[int, list[str]] = {}  # seq -> the non-transactional consumers it still needs
@@ -191,6 +210,8 @@ def _dispatch_chunk(jimu: Jimu, want: int, token: str, todo: dict[str, _Register
         rows = [dict(r) for r in conn.execute(_CLAIM if jimu.db.is_sqlite else _CLAIM_PG,
                                               {"_at": at, "_n": want}).mappings()]
         if not rows:
+            if times is not None:
+                times.append(_read_times(conn))
             return 0, 0
         # Markers exist only for events claimed before (a lease or retry time was set).
         state = consumed.handled(conn, [r["id"] for r in rows if r["lease_until"] is not None])
@@ -234,6 +255,8 @@ def _dispatch_chunk(jimu: Jimu, want: int, token: str, todo: dict[str, _Register
                                   "at": clock.now()})
         if fresh:
             conn.execute(_MARK_INSERT, fresh)
+        if times is not None and not rest and len(rows) < want:
+            times.append(_read_times(conn))
     if not rest:
         return len(rows), done
     renewed = time.monotonic()
@@ -327,7 +350,11 @@ def _next_times(jimu: Jimu) -> tuple[datetime | None, datetime | None]:
     """(the earliest time a pending webhook delivery can be sent, the earliest lease or
     retry time of an undispatched event), in one read of one statement."""
     with jimu.db.read() as c:
-        row = c.execute(_NEXT_TIMES).one()
+        return _read_times(c)
+
+
+def _read_times(conn: Connection) -> _Times:
+    row = conn.execute(_NEXT_TIMES).one()
     return tuple(None if t is None else _aware(t) for t in row)  # type: ignore[return-value]
 
 
@@ -346,11 +373,14 @@ _NEXT_TIMES = _build_next_times()
 
 def _tick(jimu: Jimu, lease: timedelta) -> datetime | None:
     """One pass of the dispatcher thread: :func:`run_once`, then :func:`next_wake`, with
-    ``send_due`` (its own read) only when a delivery is due: the common pass is the
-    dispatch transaction and one read."""
-    while dispatch_pending(jimu, lease=lease) >= 200:
-        pass
-    retry, leased = _next_times(jimu)
+    ``send_due`` (its own read) only when a delivery is due. The common pass is one write
+    transaction: the claim, the consumers, the dispatched mark and the next wake-up times
+    (a separate read only when consumers outside the transaction ran)."""
+    while True:
+        read: list[_Times] = []
+        if _dispatch(jimu, None, 200, lease, None, read) < 200:
+            break
+    retry, leased = read[-1] if read else _next_times(jimu)
     if retry is not None and retry <= clock.now():
         webhooks.send_due(jimu, lease=lease)
         retry, leased = _next_times(jimu)
@@ -363,6 +393,25 @@ def _aware(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _settle(wake: threading.Event, stopping: threading.Event, debounce: float | None = None,
+            most: float | None = None) -> None:
+    """After a wake-up, wait for the commits to pause: ``debounce`` seconds with no new
+    wake-up, at most ``most`` seconds in all. A pass costs about the same for one event as
+    for fifty (its transaction and round trips), and a burst of commits, or a steady stream
+    of them (one client creating records one after the other, a commit every few ms), is
+    then handled by one pass instead of one per ``DEBOUNCE``. A lone commit waits
+    ``debounce``; none waits more than ``most`` (the delay a stream adds to its webhooks
+    and automations). Returns at once when ``stopping`` is set."""
+    debounce = DEBOUNCE if debounce is None else debounce
+    most = BATCH_MAX if most is None else most
+    end = time.monotonic() + most
+    while True:
+        wake.clear()
+        left = end - time.monotonic()
+        if stopping.wait(max(0.0, min(debounce, left))) or not wake.is_set() or left <= debounce:
+            return
 
 
 def start_dispatcher(jimu: Jimu, *, interval: float = POLL, lease: timedelta = DEFAULT_LEASE) -> Callable[[], None]:
@@ -386,10 +435,7 @@ def start_dispatcher(jimu: Jimu, *, interval: float = POLL, lease: timedelta = D
             except Exception:  # noqa: BLE001 - keep the loop alive; the next tick retries
                 log.exception("dispatcher tick failed (%s)", worker)
             if wake.wait(timeout):
-                # Woken by a commit: the writes of a burst come in quick succession, so a
-                # short pause lets them land and one pass (one claim, one transaction per
-                # chunk) handles them all instead of one pass per commit.
-                stopping.wait(DEBOUNCE)
+                _settle(wake, stopping)
 
     thread = threading.Thread(target=loop, name=f"jimu-dispatcher-{worker}", daemon=True)
     thread.start()

@@ -131,12 +131,12 @@ def test_an_event_left_for_a_consumer_outside_the_transaction_is_leased(shop, ma
     assert len(broken_consumer) == 1
 
 
-def test_a_dispatcher_tick_with_nothing_due_is_one_write_and_one_read(shop, manual_clock, monkeypatch):
+def test_a_dispatcher_tick_with_nothing_due_is_one_write_transaction(shop, manual_clock, monkeypatch):
     """The thread's pass (dispatch, then when to wake next) with no webhook delivery due:
-    the dispatch transaction and one read (the next delivery time and the next lease
-    expiry in one statement); ``send_due`` is not called. Mutation: call ``send_due``
-    every tick (its own pre-check read) or read the two times in two transactions, and
-    more reads are counted."""
+    one write transaction, which also reads the next delivery time and the next lease
+    expiry (one statement) before it commits; ``send_due`` is not called. Mutation: read
+    the two times in their own read transaction (``_next_times`` after the dispatch, as
+    before), or call ``send_due`` every tick, and a read is counted."""
     from jimu.runtime.events import dispatcher, webhooks
 
     shop.records.create("shop", "item", {"sku": "S1", "name": "one"})
@@ -144,5 +144,20 @@ def test_a_dispatcher_tick_with_nothing_due_is_one_write_and_one_read(shop, manu
     monkeypatch.setattr(webhooks, "send_due", lambda *a, **kw: sent.append(1) or 0)
     counts = _count_transactions(shop, monkeypatch)
     assert dispatcher._tick(shop, dispatcher.DEFAULT_LEASE) is None
-    assert counts == {"write": 1, "read": 1} and sent == []
+    assert counts == {"write": 1, "read": 0} and sent == []
     assert _pending(shop) == 0
+
+
+def test_a_tick_after_a_failed_consumer_wakes_for_the_retry(shop, manual_clock, broken_consumer):
+    """When a consumer outside the transaction ran (here ``broken`` fails), ``_finish``
+    moves the event's lease to its retry time after the dispatch transaction committed:
+    the times read inside that transaction would be stale (the 60 s lease), so the tick
+    reads them again and wakes at the retry time. Mutation: use the in-transaction times
+    even when consumers ran outside it (drop ``not rest`` in ``_dispatch_chunk``) and the
+    tick answers the lease's end instead of the retry time."""
+    from jimu.runtime.events import dispatcher
+
+    shop.records.create("shop", "item", {"sku": "S1", "name": "one"})
+    nxt = dispatcher._tick(shop, dispatcher.DEFAULT_LEASE)
+    assert len(broken_consumer) == 1
+    assert nxt is not None and nxt <= manual_clock.now() + dispatcher.retry_delay(1)

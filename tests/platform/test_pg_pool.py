@@ -1,0 +1,81 @@
+"""PostgreSQL connections are checked on checkout without a round trip: a connection the
+server closed is replaced, a healthy one in use a moment ago is not pinged."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from jimu.platform import db as db_mod
+from jimu.platform.db import Database, make_engine
+
+PG_URL = os.environ.get("JIMU_TEST_PG_URL")
+pytestmark = pytest.mark.skipif(not PG_URL, reason="needs JIMU_TEST_PG_URL")
+
+
+@pytest.fixture
+def pg(make_db_url) -> Iterator[Database]:
+    database = Database(make_db_url("pg"))
+    yield database
+    database.dispose()
+
+
+def _pid(database: Database) -> int:
+    with database.read() as c:
+        return int(c.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _pings(database: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    dialect = database.engine.dialect
+    real = dialect.do_ping
+    calls: list[int] = []
+
+    def counting(dbapi_conn: Any) -> bool:
+        calls.append(1)
+        return bool(real(dbapi_conn))
+
+    monkeypatch.setattr(dialect, "do_ping", counting)
+    return calls
+
+
+def test_a_connection_back_from_a_transaction_is_not_pinged(pg, monkeypatch):
+    """Two transactions one after the other reuse the pooled connection (last in, first
+    out) and send no ``SELECT 1`` (``pool_pre_ping`` sent one per checkout, a round trip
+    per transaction); after ``PING_IDLE`` in the pool it is pinged. Mutations: put
+    ``pool_pre_ping=True`` back in ``make_engine`` (or make ``_needs_ping`` always True)
+    and pings are counted; drop the idle check and none is sent after ``PING_IDLE``."""
+    first = _pid(pg)
+    pings = _pings(pg, monkeypatch)
+    assert _pid(pg) == first and _pid(pg) == first
+    assert pings == []
+    monkeypatch.setattr(db_mod, "PING_IDLE", 0.0)
+    assert _pid(pg) == first
+    assert pings == [1]
+
+
+def test_a_connection_the_server_closed_is_replaced_on_checkout(pg, monkeypatch):
+    """``pg_terminate_backend`` on the pooled connection's backend (as a server restart
+    does to all of them): the next transaction gets a new connection instead of failing
+    on its first statement. Mutation: ``_needs_ping`` answering False for a readable
+    socket (no check at all) and the read raises OperationalError."""
+    victim = _pid(pg)
+    admin = make_engine(PG_URL)
+    try:
+        with admin.begin() as c:
+            assert c.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": victim}).scalar_one()
+        deadline = time.monotonic() + 10
+        with admin.connect() as c:
+            while c.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"),
+                            {"p": victim}).scalar_one() and time.monotonic() < deadline:
+                time.sleep(0.05)
+                c.rollback()
+    finally:
+        admin.dispose()
+    pings = _pings(pg, monkeypatch)
+    assert _pid(pg) != victim
+    assert pings == [1]
