@@ -328,11 +328,16 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read transaction, rolled back at the end."""
+        """A read transaction, rolled back at the end on SQLite and committed on PostgreSQL:
+        psycopg forgets every prepared statement of a connection on ROLLBACK (and sends
+        ``DEALLOCATE ALL``), so reads rolled back kept its statements from ever staying
+        prepared (``prepare_threshold``: from the 5th run on a connection). A read writes
+        nothing, so its COMMIT ends it as a ROLLBACK would."""
         with self.engine.connect() as conn:
             with conn.begin() as tx:
                 yield conn
-                tx.rollback()
+                if self._write_lock is not None:  # SQLite
+                    tx.rollback()
 
     def _start_checkpointer(self) -> None:
         """Checkpoint a file database's WAL in the background (jimu.platform.checkpoint),

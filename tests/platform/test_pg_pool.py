@@ -79,3 +79,20 @@ def test_a_connection_the_server_closed_is_replaced_on_checkout(pg, monkeypatch)
     pings = _pings(pg, monkeypatch)
     assert _pid(pg) != victim
     assert pings == [1]
+
+
+def test_statements_of_read_transactions_get_prepared(pg):
+    """A statement run in read transaction after read transaction is prepared by psycopg
+    (after ``prepare_threshold`` = 5 runs on the connection) and stays prepared: reads end
+    with COMMIT on PostgreSQL, since psycopg forgets a connection's prepared statements on
+    every ROLLBACK (and sends ``DEALLOCATE ALL``), so with reads rolled back nothing stayed
+    prepared. Mutation: end ``Database.read`` with ``tx.rollback()`` on PostgreSQL too and
+    the statement is not among the session's prepared statements."""
+    probe = sa.text("SELECT 1 AS jimu_prepare_probe")
+    for _ in range(8):
+        with pg.read() as c:
+            c.execute(probe).scalar_one()
+    with pg.read() as c:
+        prepared = c.execute(sa.text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+    assert any("jimu_prepare_probe" in s for s in prepared), prepared
+
