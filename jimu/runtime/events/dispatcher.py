@@ -24,9 +24,9 @@ Webhook HTTP calls happen afterwards, outside these transactions
 (:func:`jimu.runtime.events.webhooks.send_due`), at least once.
 
 The dispatcher thread (:func:`start_dispatcher`) is woken by commits; it lets a burst or
-a steady stream of them land before one pass (:func:`_settle`: a ``DEBOUNCE`` pause, at most
-``BATCH_MAX``), and a pass that hands everything over in its transaction also reads there
-when to wake next.
+a steady stream of them land before one pass (:func:`_settle`: a pause of ``DEBOUNCE``, or
+longer on a machine that runs slow, see :func:`_quiet`; at most ``BATCH_MAX``), and a pass
+that hands everything over in its transaction also reads there when to wake next.
 
 Consumers register with :func:`register_consumer` ``(name, fn(jimu, conn, event))``; the
 automation engine registers itself (``transactional=False``) when imported.
@@ -56,7 +56,7 @@ from jimu.runtime.events.tables import event_consumers, events
 if TYPE_CHECKING:
     from jimu.runtime.context import Jimu
 
-__all__ = ["Consumer", "Wants", "DEBOUNCE", "BATCH_MAX", "MAX_ATTEMPTS", "RETRY_BASE", "RETRY_MAX", "retry_delay", "register_consumer", "consumers", "claim_events", "dispatch_pending", "run_once",
+__all__ = ["Consumer", "Wants", "DEBOUNCE", "BATCH_MAX", "QUIET_PASSES", "MAX_ATTEMPTS", "RETRY_BASE", "RETRY_MAX", "retry_delay", "register_consumer", "consumers", "claim_events", "dispatch_pending", "run_once",
            "start_dispatcher", "next_wake", "DEFAULT_LEASE", "POLL", "due_runner"]
 
 log = logging.getLogger("jimu.events.dispatcher")
@@ -68,7 +68,8 @@ MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(seconds=5)
 RETRY_MAX = timedelta(hours=1)
 DEBOUNCE = 0.02  # seconds: after a wake-up, let a burst of commits land before one pass
-BATCH_MAX = 0.1  # seconds: the longest a steady stream of commits defers the pass (see _settle)
+BATCH_MAX = 0.25  # seconds: the longest a steady stream of commits defers the pass (see _settle)
+QUIET_PASSES = 2.0  # a pause counts as the end of a stream when longer than this many of the last pass
 Consumer = Callable[[Any, Any, Mapping[str, Any]], Any]
 # wants(jimu, conn, event) -> False only when the consumer would provably do nothing with
 # the event (no write, no error): the dispatcher then neither calls it nor opens a savepoint.
@@ -395,23 +396,32 @@ def _aware(value: Any) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _settle(wake: threading.Event, stopping: threading.Event, debounce: float | None = None,
+def _settle(wake: threading.Event, stopping: threading.Event, quiet: float | None = None,
             most: float | None = None) -> None:
-    """After a wake-up, wait for the commits to pause: ``debounce`` seconds with no new
+    """After a wake-up, wait for the commits to pause: ``quiet`` seconds with no new
     wake-up, at most ``most`` seconds in all. A pass costs about the same for one event as
     for fifty (its transaction and round trips), and a burst of commits, or a steady stream
-    of them (one client creating records one after the other, a commit every few ms), is
-    then handled by one pass instead of one per ``DEBOUNCE``. A lone commit waits
-    ``debounce``; none waits more than ``most`` (the delay a stream adds to its webhooks
-    and automations). Returns at once when ``stopping`` is set."""
-    debounce = DEBOUNCE if debounce is None else debounce
+    of them (one client creating records one after the other), is then handled by one pass
+    instead of one per commit. A lone commit waits ``quiet``; none waits more than ``most``
+    (the delay a stream adds to its webhooks and automations). Returns at once when
+    ``stopping`` is set."""
+    quiet = DEBOUNCE if quiet is None else quiet
     most = BATCH_MAX if most is None else most
     end = time.monotonic() + most
     while True:
         wake.clear()
         left = end - time.monotonic()
-        if stopping.wait(max(0.0, min(debounce, left))) or not wake.is_set() or left <= debounce:
+        if stopping.wait(max(0.0, min(quiet, left))) or not wake.is_set() or left <= quiet:
             return
+
+
+def _quiet(last_pass: float) -> float:
+    """The pause that ends a stream: ``DEBOUNCE``, or ``QUIET_PASSES`` times the wall time of
+    the last pass when longer. On a loaded machine a serial client's commits come further
+    apart in wall time (each request gets a slice of a core), and so do the dispatcher's
+    own passes: the window grows with them, so the stream is still seen as one and batched
+    instead of a pass every commit or two."""
+    return min(max(DEBOUNCE, QUIET_PASSES * last_pass), BATCH_MAX)
 
 
 def start_dispatcher(jimu: Jimu, *, interval: float = POLL, lease: timedelta = DEFAULT_LEASE) -> Callable[[], None]:
@@ -428,14 +438,16 @@ def start_dispatcher(jimu: Jimu, *, interval: float = POLL, lease: timedelta = D
         while not stopping.is_set():
             wake.clear()
             timeout = interval
+            started = time.monotonic()
             try:
                 nxt = _tick(jimu, lease)
                 if nxt is not None:
                     timeout = min(interval, max(MIN_SLEEP, (nxt - clock.now()).total_seconds()))
             except Exception:  # noqa: BLE001 - keep the loop alive; the next tick retries
                 log.exception("dispatcher tick failed (%s)", worker)
+            took = time.monotonic() - started
             if wake.wait(timeout):
-                _settle(wake, stopping)
+                _settle(wake, stopping, _quiet(took))
 
     thread = threading.Thread(target=loop, name=f"jimu-dispatcher-{worker}", daemon=True)
     thread.start()
