@@ -73,6 +73,20 @@ def _backdate_master(conn: Any, rt: Any, since: datetime, to: datetime) -> None:
         conn.execute(sa.update(t).where(t.c.created_at >= since).values(created_at=to, updated_at=to))
 
 
+def _catering(jimu: Any, conn: Any, rt: Any, shape: Any, master: Any, *, end: datetime, days: int,
+              seed: int) -> History:
+    """Catering (:mod:`.catering`): dish sales at the stores, ingredients bought in."""
+    from jimu.templates_market.history.catering import simulate_catering
+    from jimu.templates_market.history.catering_rows import read_catering
+
+    dishes, stores = read_catering(jimu, conn, rt)
+    lots, shelf = read_lots(conn, rt, shape.ledger)
+    h, sales = simulate_catering(dishes, stores, list(master.suppliers), lots, shelf, part_costs(conn, rt), end=end,
+                                 days=days, seed=seed)
+    h.dish_sales = sales
+    return h
+
+
 def generate_history(jimu: Any, app: str, *, days: int = DEFAULT_DAYS, seed: int = DEFAULT_SEED,
                      orders_per_day: float = 9.0) -> HistoryResult:
     """Write ``days`` days of history ending now into ``app`` (installed, with its sample
@@ -92,7 +106,9 @@ def generate_history(jimu: Any, app: str, *, days: int = DEFAULT_DAYS, seed: int
         h: History
         factory = shape.batches and rt.spec.entity("work_order") is not None and rt.spec.entity("bom") is not None
         boms, bom_ids = read_boms(jimu, conn, app) if factory else ({}, {})
-        if shape.batches and shape.ledger is not None and boms:  # a factory: what has a BOM is made
+        if shape.batches and shape.ledger is not None and rt.spec.entity("dish_sale") is not None:
+            h = _catering(jimu, conn, rt, shape, master, end=end, days=days, seed=seed)
+        elif shape.batches and shape.ledger is not None and boms:  # a factory: what has a BOM is made
             lots, shelf = read_lots(conn, rt, shape.ledger)
             h = simulate_factory(master, lots, shelf, boms, bom_ids, part_costs(conn, rt), end=end, days=days,
                                  seed=seed, orders_per_day=orders_per_day, approvals=approvals)
@@ -105,8 +121,8 @@ def generate_history(jimu: Any, app: str, *, days: int = DEFAULT_DAYS, seed: int
         trade = rt.spec.entity("contract") is not None and rt.spec.entity("fx_rate") is not None
         rates = plan_rates(h.start, end.date(), seed) if trade else {}
         contracts = plan_contracts(master, h, rates, seed) if trade else []
-        if not (h.orders or h.purchases or h.work_orders or contracts):
-            return out  # nothing this generator knows how to live through (catering's dish sales): left as installed
+        if not (h.orders or h.purchases or h.work_orders or contracts or h.dish_sales):
+            return out  # nothing this generator knows how to live through: left as installed
         opening = datetime.combine(h.start - timedelta(days=1), time(8), UTC)
         since = datetime.combine(h.start, time(), UTC)
         if shape.ledger is not None:

@@ -186,6 +186,7 @@ class History:
     counts: list[Count] = field(default_factory=list)
     lots: list[Any] = field(default_factory=list)  # batches received (batch-tracked stock)
     work_orders: list[Any] = field(default_factory=list)  # completed production (a factory)
+    dish_sales: list[Any] = field(default_factory=list)  # posted dish sales (catering)
 
 
 def _at(day: date, hours: float) -> datetime:

@@ -249,6 +249,10 @@ def write_history(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppSh
     out["sales_order"] = _sales(jimu, conn, rt, h, shape, ledger)
     if rt.spec.entity("purchase_order") is not None:
         out["purchase_order"] = _purchases(jimu, conn, rt, h, shape, ledger)
+    if ledger is not None and h.dish_sales:
+        from jimu.templates_market.history.catering_rows import write_dish_sales
+
+        out["dish_sale"] = write_dish_sales(jimu, conn, rt, h.dish_sales, ledger)
     if ledger is not None and shape.returns:
         out["sales_return"] = _returns(jimu, conn, rt, h, ledger)
     if ledger is not None and shape.counts:

@@ -268,28 +268,3 @@ def test_work_orders_make_a_batch_from_component_batches(lived: tuple[Any, str])
                 movement.c.kind == "receipt")).all()
             assert [(int(d["batch"]), q) for d, q in got] == [(batch, int(lg.to_units(w.completed_qty)))]
 
-
-def test_catering_is_left_as_installed(db_url: str) -> None:
-    """Catering lives through dish sales and store requisitions, a shape this generator
-    does not simulate: its history is empty and the app stays exactly as installed (no
-    movement moved back in time, no row written). Mutation tried: dropping the "nothing
-    simulated" early return (the sample's movements move to the day before the window)."""
-    from jimu.runtime.context import Jimu
-    from jimu.templates_market.history import generate_history
-    from jimu.templates_market.installer import install_template
-
-    jimu = Jimu.open(db_url)
-    try:
-        install_template(jimu, "catering", "catering", sample_data=True)
-
-        def snapshot() -> list[Any]:
-            with jimu.db.read() as c:
-                return [tuple(r) for r in c.execute(sa.select(movement.c.id, movement.c.at, movement.c.key)
-                                                    .where(movement.c.app == "catering").order_by(movement.c.id))]
-
-        before = snapshot()
-        assert before
-        result = generate_history(jimu, "catering")
-        assert snapshot() == before and result.rows == {}
-    finally:
-        jimu.close()
