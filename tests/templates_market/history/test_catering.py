@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,8 +31,8 @@ APP = "catering"
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def lived(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The catering demo with its history, built once per backend (the tests only read,
-    but the last one, which posts one more sale through the runtime)."""
+    """The catering demo with its history, built once per backend (the tests only
+    read, but the runtime comparison, which posts one more sale after every generated one)."""
     from jimu.cli.basics import prepare_demo
     from jimu.runtime.context import Jimu
 
@@ -80,9 +80,9 @@ def _moves(jimu: Any) -> tuple[list[Any], dict[int, date | None], dict[int, str]
 def test_the_ledger_verifies_and_no_batch_goes_below_zero(lived: Any) -> None:
     """Replayed in posting order no key ever has a negative bucket, every dish sale and
     receipt moves a batch, and the balances are the sum of the movements (``ledger
-    verify``). Mutation tried: the simulation not capping a dish at what its ingredients
-    cover (``cap`` ignored): the generation itself is refused (a batch would go below
-    zero; ``fefo_take`` asserts)."""
+    verify``). Mutation tried: ``fefo_take`` not taking the quantities off its batches
+    (the simulation sells what the book no longer has): the generation itself is refused
+    (StockConflict from the balance guard: a batch would go below zero)."""
     jimu = lived
     assert verify(jimu.db, APP) == []
     moves, expiry, _ = _moves(jimu)
@@ -207,8 +207,9 @@ def test_a_sale_posted_by_the_runtime_after_the_history_writes_the_same_rows(liv
     """The runtime posts one more dish sale on top of the generated history: its usage
     rows and movements have the shape the generator wrote (kinds, transition, reason,
     usage-row ``doc_line``, allocation format) and the ledger still verifies. Mutation
-    tried: the generator writing its ship rows on the dish line instead of the usage row
-    fails the FEFO test above; here a generated sale's row is compared field by field."""
+    tried: the generator's rows with reason ``dish_consume`` (the posting's name) instead of
+    ``post`` fail here; its rows on the dish sale's id instead of the usage row's fail the
+    FEFO test above."""
     from jimu.platform.actor import SYSTEM
     from jimu.runtime.workflow.engine import WorkflowEngine
     from jimu.templates_market.installer import load_library_actions
@@ -238,3 +239,30 @@ def test_a_sale_posted_by_the_runtime_after_the_history_writes_the_same_rows(liv
     after = jimu.records.get(APP, "dish_sale", rec["id"])
     assert all(set(u) >= {"item", "qty", "allocations"} and u["allocations"] for u in after["usage"])
     assert verify(jimu.db, APP) == []
+
+
+def test_a_dish_sells_out_when_its_ingredients_run_short() -> None:
+    """A store never sells beyond its book (``oversell_policy = refuse``): with 1 kg of
+    tomato (0.25 kg a portion) a busy lunch sells 4 portions, taken from the earliest
+    expiring batch first; an expired batch is not touched. Mutation tried: the dish not
+    capped at what its ingredients cover (``qty = want``): ``fefo_take`` refuses (the
+    batch would go below zero)."""
+    import random
+
+    from jimu.templates_market.history.batchsim import Lot
+    from jimu.templates_market.history.catering import Dish, _Kitchen
+
+    day = date(2026, 3, 2)  # a Monday
+    tomato, egg, store = 5, 6, 2
+    lots = [Lot(tomato, store, "T-late", None, day + timedelta(days=5), on_hand=Decimal("0.6"), id=11),
+            Lot(tomato, store, "T-early", None, day + timedelta(days=1), on_hand=Decimal("0.4"), id=12),
+            Lot(tomato, store, "T-gone", None, day - timedelta(days=1), on_hand=5, id=13),
+            Lot(egg, store, "E", None, None, on_hand=300, id=14)]
+    dish = Dish(9, Decimal("22.00"), ((tomato, Decimal("0.25")), (egg, Decimal(3))))
+    kitchen = _Kitchen(random.Random(1), [dish], [store], [1], lots, {}, {})
+    sale = kitchen.sell(store, datetime.combine(day, datetime.min.time(), UTC), "lunch", 3.0)
+    assert sale is not None and sale.lines == [(9, 4, Decimal("22.00"))]
+    assert [(u.item, u.qty, [(lot.batch_no, q) for lot, q in u.alloc]) for u in sale.usage] == [
+        (tomato, Decimal("1.00"), [("T-early", Decimal("0.4")), ("T-late", Decimal("0.6"))]),
+        (egg, Decimal(12), [("E", Decimal(12))])]
+    assert lots[2].on_hand == 5
