@@ -8,7 +8,9 @@ timestamps (:mod:`.write`), in one write transaction. The opening stock the samp
 posted is moved to the day before the history begins, so the ledger's story starts
 there; ``jimu ledger verify`` stays clean and stock never goes below zero. Batch-tracked
 stock (food) is generated batch by batch (:mod:`.batchsim`): receipts create batches,
-orders reserve and ship first-expiry-first-out.
+orders reserve and ship first-expiry-first-out. Catering (:mod:`.catering`) lives
+through dish sales at its stores, each taking its recipes' ingredients batch by batch
+first-expiry-first-out, and the ingredients bought each morning.
 """
 
 from __future__ import annotations
