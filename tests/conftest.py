@@ -97,11 +97,21 @@ def db(db_url) -> Iterator[Database]:
 
 
 @pytest.fixture
-def system_db(db) -> Database:
-    """A database with Jimu's system tables created."""
+def system_db(db, db_url) -> Database:
+    """``db`` with Jimu's system tables created: a copy of a database that
+    ``upgrade_system_tables`` built once per worker (tests.dbcache), made before ``db``
+    first connects."""
     from jimu.platform.store.bootstrap import upgrade_system_tables
+    from tests.dbcache import restore
 
-    upgrade_system_tables(db)
+    def _build(url: str) -> None:
+        built = Database(url)
+        try:
+            upgrade_system_tables(built)
+        finally:
+            built.dispose()
+
+    restore(db_url, "system_tables", _build)
     return db
 
 
@@ -115,12 +125,26 @@ def manual_clock() -> Iterator[clock_mod.ManualClock]:
 
 @pytest.fixture
 def jimu(db_url):
-    """A Jimu context (system tables ready) on each backend."""
-    from jimu.runtime.context import Jimu
+    """A Jimu context (system tables ready) on each backend: ``Jimu.open`` on a copy of a
+    database it bootstrapped once per worker (tests.dbcache)."""
+    from tests.dbcache import open_built
 
-    ctx = Jimu.open(db_url)
+    ctx, _ = open_built(db_url, "jimu_open", lambda _j: None)
     yield ctx
     ctx.close()
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Valid argon2id hashes at minimal cost (time_cost=1, 8 KiB) for the users tests create:
+    at the production cost (jimu.platform.auth.users._hasher, pinned by
+    tests/platform/test_password_hasher.py) hashing and verifying demo users' passwords
+    took a large share of the suite. Verification is the real argon2 check either way."""
+    from argon2 import PasswordHasher
+
+    import jimu.platform.auth.users as users_mod
+
+    monkeypatch.setattr(users_mod, "hash_password", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash)
 
 
 SHOP_SPEC = {

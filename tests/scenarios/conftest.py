@@ -86,18 +86,20 @@ def build(jimu: Any, params: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def _scenario(db_url: str, monkeypatch: pytest.MonkeyPatch, params: dict[str, Any] | None) -> Iterator[Scenario]:
+    """The world of :func:`build`, built once per worker and copied per test (tests.dbcache)."""
     from jimu.runtime.api.app import create_app
-    from jimu.runtime.context import Jimu
+    from tests.dbcache import open_built
 
     monkeypatch.setenv("JIMU_TEST_CLOCK", "1")
     previous = clock_mod.set_clock(clock_mod.ManualClock(frozen=START))
-    jimu = Jimu.open(db_url)
     try:
-        ids = build(jimu, params)
-        with TestClient(create_app(jimu)) as client:
-            yield Scenario(jimu, client, ids)
+        jimu, ids = open_built(db_url, f"scenario:{sorted((params or {}).items())}", lambda j: build(j, params))
+        try:
+            with TestClient(create_app(jimu)) as client:
+                yield Scenario(jimu, client, ids)
+        finally:
+            jimu.close()
     finally:
-        jimu.close()
         clock_mod.set_clock(previous)
 
 

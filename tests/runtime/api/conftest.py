@@ -105,16 +105,36 @@ class Api:
         return self.client.delete(url, headers=self.h(user, **kw.pop("headers", {})), **kw)
 
 
+_SHOP_IDS: dict[int, dict[str, Any]] = {}  # id(jimu) -> the ids build_shop returned in its database
+
+
+def _uses_shop_api(request: pytest.FixtureRequest) -> bool:
+    """Whether the test uses the ``api`` fixture below (not a test module's own ``api``)."""
+    import inspect
+
+    defs = request.node._fixtureinfo.name2fixturedefs.get("api")
+    return bool(defs) and inspect.unwrap(defs[-1].func).__code__ is inspect.unwrap(api).__code__
+
+
 @pytest.fixture
-def jimu(db_url: str) -> Iterator[Jimu]:
-    j = Jimu.open(db_url)
+def jimu(db_url: str, request: pytest.FixtureRequest) -> Iterator[Jimu]:
+    """A Jimu on the test's database: empty, or (when the test uses ``api``) holding the
+    shop of :func:`build_shop`, built once per worker and copied (tests.dbcache)."""
+    if _uses_shop_api(request):
+        from tests.dbcache import open_built
+
+        j, ids = open_built(db_url, "api:build_shop", build_shop)
+        _SHOP_IDS[id(j)] = ids
+    else:
+        j = Jimu.open(db_url)
     yield j
+    _SHOP_IDS.pop(id(j), None)
     j.close()
 
 
 @pytest.fixture
 def api(jimu: Jimu) -> Iterator[Api]:
-    ids = build_shop(jimu)
+    ids = _SHOP_IDS[id(jimu)]
     with TestClient(create_app(jimu), raise_server_exceptions=False) as client:
         yield Api(client, jimu, ids)
 

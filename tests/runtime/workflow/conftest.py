@@ -178,16 +178,6 @@ def jimu(db_url: str) -> Iterator[Jimu]:
     j.close()
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Valid argon2 hashes at minimal cost: user setup dominates these tests otherwise."""
-    from argon2 import PasswordHasher
-
-    import jimu.platform.auth.users as users_mod
-
-    monkeypatch.setattr(users_mod, "hash_password", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash)
-
-
 @pytest.fixture
 def world(jimu: Jimu, manual_clock: Any) -> World:
     build_sales_app(jimu)
