@@ -25,7 +25,7 @@ import sqlite3
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from urllib.parse import unquote
 
 import sqlalchemy as sa
 
-__all__ = ["open_built", "restore"]
+__all__ = ["built", "open_built", "open_for", "restore", "uses"]
 
 PG_URL = os.environ.get("JIMU_TEST_PG_URL")
 
@@ -107,19 +107,36 @@ def _build_pg(build: Callable[[str], Any]) -> _Snapshot:
     return _Snapshot(body, schema, value)
 
 
+def _is_new(db_url: str) -> bool:
+    """Whether ``db_url`` has no tables yet (a SQLite file not written, an empty schema)."""
+    if db_url.startswith("sqlite"):
+        target = sa.engine.make_url(db_url).database
+        return bool(target) and (not os.path.exists(target) or os.path.getsize(target) == 0)
+    engine = sa.create_engine(PG_URL or db_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return not conn.execute(sa.text("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                            "WHERE n.nspname = :s LIMIT 1"), {"s": _schema_of(db_url)}).first()
+    finally:
+        engine.dispose()
+
+
 def restore(db_url: str, key: str, build: Callable[[str], Any]) -> Any:
     """Fill the new, empty database ``db_url`` (a ``make_db_url`` URL: a SQLite file not
     yet written, or an empty PostgreSQL schema) with what ``build(url)`` leaves in an empty
     database of the same backend; returns a deep copy of what ``build`` returned. ``build``
-    runs once per process for each (backend, ``key``)."""
+    runs once per process for each (backend, ``key``); and on ``db_url`` itself, as the
+    fixture did before, when ``db_url`` is not new (another fixture of the test opened it)."""
     backend = "sqlite" if db_url.startswith("sqlite") else "pg"
+    if not _is_new(db_url):  # another fixture of the test filled it first: build on top, as before
+        return build(db_url)
     snap = _SNAPSHOTS.get((backend, key))
     if snap is None:
         snap = _build_sqlite(build) if backend == "sqlite" else _build_pg(build)
         _SNAPSHOTS[backend, key] = snap
     if backend == "sqlite":
         target = sa.engine.make_url(db_url).database
-        assert target and not os.path.exists(target), f"{db_url} is not a new database"
+        assert target
         shutil.copyfile(snap.payload, target)
     else:
         assert PG_URL and snap.schema
@@ -152,3 +169,48 @@ def open_built(db_url: str, key: str, build: Callable[[Any], Any], **settings: A
 
     value = restore(db_url, key, _build)
     return Jimu.open(db_url, **settings), value
+
+
+def uses(request: Any, name: str, fixture: Any) -> bool:
+    """Whether the test of ``request`` uses ``fixture`` as its ``name`` fixture (and not a
+    test module's own fixture of that name): a ``jimu`` fixture restores the database that
+    fixture builds on it, instead of an empty one, only then."""
+    import inspect
+
+    defs = request.node._fixtureinfo.name2fixturedefs.get(name)
+    return bool(defs) and inspect.unwrap(defs[-1].func).__code__ is inspect.unwrap(fixture).__code__
+
+
+_BUILT: dict[int, Any] = {}  # id(jimu) -> what the build of its database returned
+
+
+def open_for(request: Any, db_url: str, builds: Mapping[str, tuple[Any, Callable[[Any], Any]]], salt: str = "",
+             **settings: Any) -> Iterator[Any]:
+    """The body of a ``jimu`` fixture (``yield from``): a Jimu opened with ``settings`` on
+    ``db_url``, restored from the build of ``builds[name]`` = (fixture, build) for the first
+    ``name`` whose fixture the test uses (:func:`uses`), else bootstrapped only. The fixture
+    itself then reads what the build returned with :func:`built` (a deep copy per test).
+    ``salt`` goes into the snapshot's key: what else the build depends on (today's date)."""
+    import inspect
+
+    key, build = f"jimu_open:{sorted(settings.items())!r}", _nothing
+    for name, (fixture, make) in builds.items():
+        if uses(request, name, fixture):
+            key, build = f"{inspect.unwrap(fixture).__module__}.{name}:{sorted(settings.items())!r}:{salt}", make
+            break
+    jimu, value = open_built(db_url, key, build, **settings)
+    _BUILT[id(jimu)] = value
+    try:
+        yield jimu
+    finally:
+        _BUILT.pop(id(jimu), None)
+        jimu.close()
+
+
+def built(jimu: Any) -> Any:
+    """What the build of ``jimu``'s database returned (see :func:`open_for`)."""
+    return _BUILT[id(jimu)]
+
+
+def _nothing(_jimu: Any) -> None:
+    return None

@@ -115,11 +115,17 @@ class Food:
 
 @contextmanager
 def food_app(db_url: str, params: dict[str, Any] | None = None) -> Iterator[Food]:
-    jimu = Jimu.open(db_url)
-    try:
+    """The food app and its users on ``db_url``: a copy of a database built once per worker
+    and ``params`` (tests.dbcache)."""
+    from tests.dbcache import open_built
+
+    def build(jimu: Jimu) -> None:
         install_template(jimu, APP, "food", {"approvals": False, **(params or {})}, sample_data=False)
         for user in USERS:
             jimu.users.create(user, user, [user])
+
+    jimu, _ = open_built(db_url, f"food_app:{sorted((params or {}).items())!r}", build)
+    try:
         with TestClient(create_app(jimu), raise_server_exceptions=False) as client:
             yield Food(client, jimu)
     finally:

@@ -12,9 +12,8 @@ FIXTURE_CBUS = Path(__file__).parent / "fixtures" / "cbus"
 
 
 @pytest.fixture
-def jimu(db_url: str) -> Iterator[Any]:
-    from jimu.runtime.context import Jimu
+def jimu(db_url: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A bootstrapped Jimu (a copy of one bootstrapped once per worker: tests.dbcache)."""
+    from tests.dbcache import open_for
 
-    j = Jimu.open(db_url, cbu_paths=[str(FIXTURE_CBUS)])
-    yield j
-    j.close()
+    yield from open_for(request, db_url, {}, cbu_paths=[str(FIXTURE_CBUS)])

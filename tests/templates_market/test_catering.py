@@ -4,6 +4,7 @@ batch, first-expiry-first-out, through ledger postings only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,25 @@ CASHIER = Actor("cashier", ("sales",))
 
 
 @pytest.fixture
+def jimu(db_url: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The market tests' Jimu; for a test using ``ct``, on a copy of the database
+    :func:`_catering` built once per worker and day (tests.dbcache)."""
+    from tests.dbcache import open_for
+    from tests.templates_market.conftest import FIXTURE_CBUS
+
+    yield from open_for(request, db_url, {"ct": (ct, _catering)}, salt=str(clock.today()),
+                        cbu_paths=[str(FIXTURE_CBUS)])
+
+
+@pytest.fixture
 def ct(jimu: Any) -> dict[str, Any]:
+    from tests.dbcache import built
+
+    return {**built(jimu), "engine": WorkflowEngine(jimu)}
+
+
+def _catering(jimu: Any) -> dict[str, Any]:
+    """The catering app with a kitchen, a store, items, dated batches in stock and active BOMs."""
     install_template(jimu, APP, "catering", sample_data=False)
     rec = jimu.records
     ids: dict[str, Any] = {"engine": WorkflowEngine(jimu)}
@@ -46,6 +65,7 @@ def ct(jimu: Any) -> dict[str, Any]:
         bom = rec.create(APP, "bom", {"product": ids[product], "qty": out,
                                       "lines": [{"item": ids[k], "qty": v} for k, v in lines.items()]})
         ids["engine"].fire(APP, "bom", bom["id"], "activate", actor=MANAGER)
+    del ids["engine"]
     return ids
 
 

@@ -4,6 +4,7 @@ numbers on a small three-level bike."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,10 +25,27 @@ BUYER = Actor("buyer", ("purchasing",))
 
 
 @pytest.fixture
+def jimu(db_url: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The market tests' Jimu; for a test using ``dm``, on a copy of the database
+    :func:`_plant` built once per worker (tests.dbcache)."""
+    from tests.dbcache import open_for
+    from tests.templates_market.conftest import FIXTURE_CBUS
+
+    yield from open_for(request, db_url, {"dm": (dm, _plant)}, cbu_paths=[str(FIXTURE_CBUS)])
+
+
+@pytest.fixture
 def dm(jimu: Any) -> dict[str, Any]:
+    from tests.dbcache import built
+
+    return {**built(jimu), "engine": WorkflowEngine(jimu)}
+
+
+def _plant(jimu: Any) -> dict[str, Any]:
+    """The plant: two warehouses, six items with opening stock by batch, a customer, two suppliers."""
     install_template(jimu, APP, "discrete_manufacturing", sample_data=False)
     rec = jimu.records
-    ids: dict[str, Any] = {"engine": WorkflowEngine(jimu)}
+    ids: dict[str, Any] = {}
     ids["w"] = rec.create(APP, "warehouse", {"name": "Plant", "confirm_code": "1111"})["id"]
     ids["x"] = rec.create(APP, "warehouse", {"name": "Other", "confirm_code": "2222"})["id"]
     for sku in ("BIKE", "FRAME", "WHEEL", "TUBE", "SPOKE", "SEAT"):

@@ -105,38 +105,21 @@ class Api:
         return self.client.delete(url, headers=self.h(user, **kw.pop("headers", {})), **kw)
 
 
-_SHOP_IDS: dict[int, dict[str, Any]] = {}  # id(jimu) -> the ids build_shop returned in its database
-
-
-def _uses_shop_api(request: pytest.FixtureRequest) -> bool:
-    """Whether the test uses the ``api`` fixture below (not a test module's own ``api``)."""
-    import inspect
-
-    defs = request.node._fixtureinfo.name2fixturedefs.get("api")
-    return bool(defs) and inspect.unwrap(defs[-1].func).__code__ is inspect.unwrap(api).__code__
-
-
 @pytest.fixture
 def jimu(db_url: str, request: pytest.FixtureRequest) -> Iterator[Jimu]:
-    """A Jimu on the test's database: empty, or (when the test uses ``api``) holding the
-    shop of :func:`build_shop`, built once per worker and copied (tests.dbcache)."""
-    if _uses_shop_api(request):
-        from tests.dbcache import open_built
+    """A Jimu on the test's database: bootstrapped, and (when the test uses ``api``) holding
+    the shop of :func:`build_shop`, built once per worker and copied (tests.dbcache)."""
+    from tests.dbcache import open_for
 
-        j, ids = open_built(db_url, "api:build_shop", build_shop)
-        _SHOP_IDS[id(j)] = ids
-    else:
-        j = Jimu.open(db_url)
-    yield j
-    _SHOP_IDS.pop(id(j), None)
-    j.close()
+    yield from open_for(request, db_url, {"api": (api, build_shop)})
 
 
 @pytest.fixture
 def api(jimu: Jimu) -> Iterator[Api]:
-    ids = _SHOP_IDS[id(jimu)]
+    from tests.dbcache import built
+
     with TestClient(create_app(jimu), raise_server_exceptions=False) as client:
-        yield Api(client, jimu, ids)
+        yield Api(client, jimu, built(jimu))
 
 
 @pytest.fixture

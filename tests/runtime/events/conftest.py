@@ -19,11 +19,20 @@ Api = api_conftest.Api
 
 
 @pytest.fixture
+def jimu(db_url: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A Jimu on the test's database: bootstrapped, and (when the test uses ``api``) holding
+    the shop of ``build_shop``, built once per worker and copied (tests.dbcache)."""
+    from tests.dbcache import open_for
+
+    yield from open_for(request, db_url, {"api": (api, build_shop)})
+
+
+@pytest.fixture
 def api(jimu: Any) -> Iterator[Any]:
     from starlette.testclient import TestClient
 
     from jimu.runtime.api.app import create_app
+    from tests.dbcache import built
 
-    ids = build_shop(jimu)
     with TestClient(create_app(jimu), raise_server_exceptions=False) as client:
-        yield Api(client, jimu, ids)
+        yield Api(client, jimu, built(jimu))

@@ -22,14 +22,24 @@ from jimu.runtime.rollups import rollup_table, rollups_of, verify
 from jimu.runtime.rollups import store as rollup_store
 from jimu.runtime.screens import dash_builtin, dash_spec
 from jimu.runtime.workflow.engine import WorkflowEngine
-from tests.runtime.screens.seed import build_standard
+from tests.runtime.screens.seed import seed
 
 STATES = ["draft", "pending_approval", "approved", "shipped", "completed", "rejected", "cancelled"]
 
 
 @pytest.fixture
 def std(db_url: str) -> Any:
-    jimu = build_standard(db_url)
+    """``build_standard`` on the test's database: a copy of one built once per worker and
+    day (the sample data is dated from the day it is loaded; tests.dbcache)."""
+    from jimu.cli.basics import prepare_demo
+    from jimu.core import clock
+    from tests.dbcache import open_built
+
+    def build(jimu: Any) -> None:
+        prepare_demo(jimu, "standard")
+        seed(jimu)
+
+    jimu, _ = open_built(db_url, f"build_standard:{clock.today()}", build)
     yield jimu
     jimu.close()
 

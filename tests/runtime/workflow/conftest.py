@@ -171,15 +171,21 @@ class World:
         return rows[0] if rows else {}
 
 
+def _app_and_users(jimu: Jimu) -> None:
+    build_sales_app(jimu)
+    make_users(jimu)
+
+
 @pytest.fixture
-def jimu(db_url: str) -> Iterator[Jimu]:
-    j = Jimu.open(db_url)
-    yield j
-    j.close()
+def jimu(db_url: str, request: pytest.FixtureRequest) -> Iterator[Jimu]:
+    """A Jimu on the test's database: bootstrapped, and (when the test uses ``world``) with
+    the sales app published and the users made, built once per worker and copied (tests.dbcache)."""
+    from tests.dbcache import open_for
+
+    yield from open_for(request, db_url, {"world": (world, _app_and_users)})
 
 
 @pytest.fixture
 def world(jimu: Jimu, manual_clock: Any) -> World:
-    build_sales_app(jimu)
-    make_users(jimu)
+    """The sales app and users (on ``jimu`` already) plus the master records."""
     return World(jimu)
