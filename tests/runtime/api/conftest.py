@@ -124,9 +124,10 @@ def api(jimu: Jimu) -> Iterator[Api]:
 
 @pytest.fixture
 def sqlite_api(make_db_url: Any) -> Iterator[Api]:
-    """The shop on SQLite only (for slower or backend-neutral tests)."""
-    j = Jimu.open(make_db_url("sqlite"))
-    ids = build_shop(j)
+    """The shop on SQLite only (for slower or backend-neutral tests): a copy (tests.dbcache)."""
+    from tests.dbcache import open_built
+
+    j, ids = open_built(make_db_url("sqlite"), "api:build_shop", build_shop)
     with TestClient(create_app(j), raise_server_exceptions=False) as client:
         yield Api(client, j, ids)
     j.close()

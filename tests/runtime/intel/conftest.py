@@ -100,14 +100,20 @@ class IntelApp:
 @contextlib.contextmanager
 def open_intel(db_url: str) -> Iterator[IntelApp]:
     """The app on ``db_url`` with the clock standing at 09:00 on :data:`TODAY`."""
-    from jimu.runtime.context import Jimu
     from jimu.templates_market.installer import install_cbu
+    from tests.dbcache import open_built
+
+    def build(jimu: Any) -> None:
+        install_cbu(jimu, APP, "inventory_dashboards", {}, sample_data=False)
 
     clock = DayClock(datetime.combine(TODAY, time(9), UTC))
     previous = clock_mod.set_clock(clock)
-    jimu = Jimu.open(db_url)
+    try:  # built once per worker under the same standing clock, and copied (tests.dbcache)
+        jimu, _ = open_built(db_url, "intel:inventory_dashboards", build)
+    except BaseException:
+        clock_mod.set_clock(previous)
+        raise
     try:
-        install_cbu(jimu, APP, "inventory_dashboards", {}, sample_data=False)
         yield IntelApp(jimu, clock)
     finally:
         jimu.close()

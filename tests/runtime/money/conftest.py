@@ -42,12 +42,14 @@ class MoneyApp:
 
 @pytest.fixture
 def money(db_url: str) -> Iterator[MoneyApp]:
-    from jimu.runtime.context import Jimu
     from jimu.templates_market.installer import install_cbu
+    from tests.dbcache import open_built
 
-    jimu = Jimu.open(db_url)
-    try:
+    def build(jimu: Any) -> None:
         install_cbu(jimu, APP, "payment", {}, sample_data=False)
+
+    jimu, _ = open_built(db_url, "money:payment", build)  # installed once per worker, copied (tests.dbcache)
+    try:
         yield MoneyApp(jimu)
     finally:
         jimu.close()

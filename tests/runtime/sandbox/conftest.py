@@ -17,9 +17,8 @@ _spec.loader.exec_module(_api)
 def sqlite_shop_policy(make_db_url):
     from jimu.platform.actor import Actor
     from jimu.runtime.access import AccessPolicy
-    from jimu.runtime.context import Jimu
+    from tests.dbcache import open_built
 
-    j = Jimu.open(make_db_url("sqlite"))
-    ids = _api.build_shop(j)
+    j, ids = open_built(make_db_url("sqlite"), "api:build_shop", _api.build_shop)
     yield AccessPolicy.for_actor(j, "shop", Actor("sales", ("sales",))), ids["items"]
     j.close()
