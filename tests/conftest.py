@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -53,9 +55,54 @@ def pg_schema_url(schema: str) -> str:
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
 
 
+class _SchemaDropper:
+    """Drops the PostgreSQL schemas of finished tests on a thread of its own, so a test does
+    not wait for the ``DROP SCHEMA ... CASCADE`` of the one before; the session waits for
+    the last ones (``pg_schemas_dropped``)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[list[str]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.errors: list[str] = []
+
+    def drop(self, schemas: list[str]) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="test-schema-dropper", daemon=True)
+            self._thread.start()
+        self._queue.put(list(schemas))
+
+    def _run(self) -> None:
+        admin = make_engine(PG_URL)
+        while True:
+            schemas = self._queue.get()
+            try:
+                with admin.begin() as conn:
+                    for schema in schemas:
+                        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            except Exception as exc:  # noqa: BLE001 - reported at the end of the session
+                self.errors.append(f"{schemas}: {exc}")
+            finally:
+                self._queue.task_done()
+
+    def wait(self) -> None:
+        self._queue.join()
+
+
+_DROPPER = _SchemaDropper()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pg_schemas_dropped() -> Iterator[None]:
+    """At the end of the session, every test's PostgreSQL schema is gone."""
+    yield
+    _DROPPER.wait()
+    assert not _DROPPER.errors, "could not drop test schemas:\n" + "\n".join(_DROPPER.errors)
+
+
 @pytest.fixture
 def make_db_url(tmp_path) -> Iterator[object]:
-    """Returns a function backend -> fresh database URL (cleaned up afterwards)."""
+    """Returns a function backend -> fresh database URL (cleaned up afterwards: a
+    PostgreSQL schema in the background, by ``_DROPPER``)."""
     schemas: list[str] = []
 
     def _make(backend: str) -> str:
@@ -71,11 +118,7 @@ def make_db_url(tmp_path) -> Iterator[object]:
 
     yield _make
     if schemas:
-        admin = make_engine(PG_URL)
-        with admin.begin() as conn:
-            for schema in schemas:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+        _DROPPER.drop(schemas)
 
 
 @pytest.fixture(params=BACKENDS)

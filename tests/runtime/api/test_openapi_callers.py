@@ -42,6 +42,10 @@ from jimu.runtime.records.codec import SYSTEM_FIELDS
 from tests.runtime.api.conftest import TEMPLATES, TemplateApps
 from tests.runtime.api.test_openapi_routes import _internal
 
+# One worker builds the six templates of ``template_apps`` for both files (``--dist loadgroup``
+# in pyproject's addopts); without it each xdist worker that draws one of these tests builds them again.
+pytestmark = pytest.mark.xdist_group("template_apps")
+
 # A 404 that answers the request (the thing named in the body is missing), not "not for you".
 ANSWERED_404 = {"import.preview_not_found"}
 

@@ -40,6 +40,10 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from jimu.cli.basics import DEMO_USERS
 from tests.runtime.api.conftest import TEMPLATES
 
+# One worker builds the six templates of ``template_apps`` for both files (``--dist loadgroup``
+# in pyproject's addopts); without it each xdist worker that draws one of these tests builds them again.
+pytestmark = pytest.mark.xdist_group("template_apps")
+
 # (path prefix or exact path, methods or None for all) -> why it is not in the per-app document.
 SCREENS = "HTML screens for people (forms, sessions, CSRF), not an integration API"
 DESIGNER = "the designer's own API and pages (app definitions are edited there, DESIGN 9)"
