@@ -2,7 +2,7 @@
 stock positions, the items a caller sees, and the app's report settings.
 
 Demand is what left ``on_hand`` by a shipment of a sales document (movements of the stock
-ledger whose document is a ``sales_order``): one figure per item and day, days without
+ledger whose document is a ``sales_order``, or a ``dish_sale`` taking its ingredients): one figure per item and day, days without
 sales count as 0. Every read goes through the caller's :class:`AccessPolicy`: the items
 are those of the caller's row filter on ``item``, the shipments those of sales orders the
 caller may read (a sales rep limited to their own orders sees the demand of their orders).
@@ -29,8 +29,9 @@ __all__ = ["DEMAND_ENTITIES", "DEFAULTS", "ITEM", "LEDGER", "Demand", "clear_fie
            "int_param", "items_of", "positions", "report_settings", "stock_ledger", "today"]
 
 ITEM, LEDGER = "item", "stock"
-#: Documents whose shipments are demand.
-DEMAND_ENTITIES = ("sales_order",)
+#: Documents whose shipments are demand: sales orders, and a restaurant's dish sales (the
+#: ingredients their recipes take out of a store, catering_store's ``dish_consume``).
+DEMAND_ENTITIES = ("sales_order", "dish_sale")
 #: Report parameters (CBU params of ``inventory_dashboards`` write ``settings.intel``).
 DEFAULTS: dict[str, Any] = {
     "demand_days": 90, "service_level": "0.95", "lead_time_days": 7, "cover_days": 14,

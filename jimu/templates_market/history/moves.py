@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jimu.platform.ledger.moves import Line, update_balances
+from jimu.platform.ledger.moves import Line, ensure_row, update_balances
 from jimu.platform.ledger.spec import Ledger, cost_to_units
 from jimu.platform.ledger.tables import BUCKETS, movement, reservation
 from jimu.platform.ledger.valuation import revalue
@@ -144,6 +144,9 @@ class LedgerRows:
         lines = [Line(self._dims(*k), {b: d for b, d in ch.items() if d}, "history")
                  for k, ch in sorted(net.items(), key=lambda kv: self.key(*kv[0])) if any(ch.values())]
         update_balances(conn, lg, app, lines, at=moves[-1].at if moves else datetime.now())
+        for k, ch in net.items():  # a key the history emptied (a batch used up) keeps its row, as a posting leaves it
+            if not any(ch.values()):
+                ensure_row(conn, lg, app, self.key(*k), self._dims(*k))
         for i in range(0, len(rows), _CHUNK):
             conn.execute(movement.insert(), rows[i:i + _CHUNK])
         return len(rows)

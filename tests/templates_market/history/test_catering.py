@@ -203,6 +203,29 @@ def test_the_catering_dashboard_shows_real_figures_with_a_week(lived: Any) -> No
     assert received and received > 100
 
 
+def test_forecasts_and_the_bri_read_the_ingredients_dish_sales_took(lived: Any) -> None:
+    """Dish sales are demand (``DEMAND_ENTITIES``): the forecast of an ingredient has 16
+    weeks of history, a backtest and a non-zero forecast, and the BRI's demand sensing is
+    scored. Mutations tried: ``DEMAND_ENTITIES`` without ``dish_sale``, and the history's
+    ledger rows not keeping the balance row of a batch they emptied (``LedgerRows.write``
+    without ``ensure_row``: demand joins movements to balances, so a used-up batch's sales
+    vanished and most weeks read 0): both fail here."""
+    from jimu.runtime.intel.bri import bri_report
+    from jimu.runtime.intel.forecast_report import forecast_report
+
+    jimu = lived
+    manager = AccessPolicy.for_actor(jimu, APP, Actor("manager", ("manager",)))
+    with jimu.db.read() as c:
+        it = manager.rt.tables("item")
+        egg = c.execute(sa.select(it.c.id).where(it.c.sku == "CT-EGG")).scalar_one()
+    fc = forecast_report(manager, {"item": str(egg), "weeks": "4", "history_weeks": "16"})
+    assert len(fc["history"]) >= 16 and all(Decimal(h["qty"]) > 0 for h in fc["history"])
+    assert fc["backtest"]["wape"] is not None and all(Decimal(f["qty"]) > 0 for f in fc["forecast"])
+    bri = bri_report(manager, {})
+    assert Decimal(bri["index"]) > 0
+    assert next(d for d in bri["dimensions"] if d["name"] == "demand_sensing")["score"] is not None
+
+
 def test_a_sale_posted_by_the_runtime_after_the_history_writes_the_same_rows(lived: Any) -> None:
     """The runtime posts one more dish sale on top of the generated history: its usage
     rows and movements have the shape the generator wrote (kinds, transition, reason,
