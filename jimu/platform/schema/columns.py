@@ -12,7 +12,7 @@ from jimu.platform.specs.entity import EntitySpec
 from jimu.platform.specs.fields import FieldSpec
 
 __all__ = ["table_name", "column_name", "field_index_kind", "index_name", "sql_type", "build_table", "AppTables",
-           "SYSTEM_COLUMN_TYPES", "system_indexes"]
+           "SYSTEM_COLUMN_TYPES", "system_indexes", "row_filter_fields"]
 
 SYSTEM_COLUMN_TYPES: dict[str, Any] = {
     "version": sa.Integer,
@@ -126,7 +126,54 @@ def system_indexes(app: AppSpec, entity: EntitySpec, tname: str) -> list[tuple[s
     if state is not None and state.stored and not state.archived:
         col = column_name(state)
         out.append((index_name(tname, f"_state_{col}", "index"), (col, "created_at", "id")))
+    seen = {cols for _name, cols in out}
+    for f in row_filter_fields(app, entity):
+        cols = (column_name(f), "created_at", "id")
+        if cols not in seen:
+            seen.add(cols)
+            out.append((index_name(tname, f"_rf_{column_name(f)}", "index"), cols))
     return out
+
+
+_UNINDEXABLE = frozenset({"json", "multi_choice", "geo"})
+
+
+def row_filter_fields(app: AppSpec, entity: EntitySpec) -> list[FieldSpec]:
+    """The stored fields of ``entity`` that a role's row filter pins with an equality at
+    its top level (``owner == $user``, ``$user == owner``, ``region == "north" and ...``),
+    in role order. Such a caller's every list is ``WHERE field = ? ORDER BY created_at,
+    id`` (the default sort): an index ``(field, created_at, id)`` serves it without a
+    sort, where the field's own index leaves the planner sorting all of the caller's rows
+    (SQLite, without statistics, picks that plan: 4 ms a page at 1,600 rows)."""
+    from jimu.core.errors import ExpressionError
+    from jimu.platform.expressions.nodes import walk
+    from jimu.platform.expressions.parser import parse
+
+    found: dict[str, FieldSpec] = {}
+    for role in app.roles:
+        rights = role.rights(entity.name)
+        if rights is None or not rights.row_filter:
+            continue
+        try:
+            root = parse(rights.row_filter).root
+        except ExpressionError:
+            continue  # a bad filter is the spec validator's business; it gets no index
+        terms = [root]
+        while terms:
+            node = terms.pop()
+            if node.kind == "bool" and node.op == "and":
+                terms.extend(node.args)
+                continue
+            if node.kind != "cmp" or node.op != "==" or len(node.args) != 2:
+                continue
+            fields = [a for a in node.args if a.kind == "name" and not a.op]
+            other = node.args[1] if fields and fields[0] is node.args[0] else node.args[0]
+            if len(fields) != 1 or any(n.kind == "name" and not n.op for n in walk(other)):
+                continue  # the other side reads the row too: no index seek
+            f = entity.field(str(fields[0].value))
+            if f is not None and f.stored and not f.archived and f.type not in _UNINDEXABLE:
+                found.setdefault(f.name, f)
+    return list(found.values())
 
 
 def field_index_kind(field: FieldSpec) -> str | None:

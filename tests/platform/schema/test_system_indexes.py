@@ -184,3 +184,108 @@ def test_an_existing_app_gets_them_on_its_next_publish(crm: Jimu) -> None:
     crm.store.put_field("crm", "deal", "note", {"type": "text"})
     assert crm.store.publish("crm").published
     assert _indexes(crm) == SYSTEM | {index_name(TABLE, "customer", "index")}
+
+
+SHOP: dict[str, Any] = {
+    "name": "shop",
+    "entities": [{"name": "item", "fields": [
+        {"name": "sku", "type": "text"},
+        {"name": "owner", "type": "text", "indexed": True},
+        {"name": "region", "type": "text"},
+        {"name": "other", "type": "text"},
+        {"name": "tags", "type": "json"},
+        {"name": "qty", "type": "decimal", "options": {"precision": 18, "scale": 4}}]}],
+    "roles": [
+        {"name": "clerk", "entities": {"item": {"read": True, "row_filter": "owner == $user and qty >= 0"}}},
+        {"name": "north", "entities": {"item": {"read": True, "row_filter": '"north" == region'}}},
+        {"name": "noisy", "all_entities": {"read": True, "row_filter": "other == sku or owner == $user"}},
+        {"name": "pair", "entities": {"item": {"read": True, "row_filter": "other == sku"}}},
+    ],
+}
+RF_OWNER = index_name("app_shop__item", "_rf_owner", "index")
+RF_REGION = index_name("app_shop__item", "_rf_region", "index")
+
+
+@pytest.fixture
+def shop(db_url: str) -> Iterator[Jimu]:
+    jimu = Jimu.open(db_url)
+    jimu.store.create_app("shop")
+    jimu.store.save_draft("shop", SHOP, author="admin")
+    assert jimu.store.publish("shop", author="admin").published
+    yield jimu
+    jimu.close()
+
+
+def test_row_filter_fields_are_the_top_level_equalities() -> None:
+    """Only a top-level ``field == <no field>`` term (either side, under ``and``) counts.
+    Mutations caught: descending into ``or`` (the noisy role would add ``owner`` twice and
+    ``other``), accepting ``field == field`` (``pair``), keeping only the left-hand side
+    (``"north" == region`` is lost)."""
+    from jimu.platform.schema.columns import row_filter_fields
+    from jimu.platform.specs.app import AppSpec
+
+    app = AppSpec.model_validate(SHOP)
+    item = app.entity("item")
+    assert item is not None
+    assert [f.name for f in row_filter_fields(app, item)] == ["owner", "region"]
+    bad = AppSpec.model_validate({**SHOP, "roles": [
+        {"name": "x", "entities": {"item": {"read": True, "row_filter": "tags == $user or owner == $user"}}},
+        {"name": "y", "entities": {"item": {"read": True, "row_filter": "not (owner == $user)"}}},
+        {"name": "z", "entities": {"item": {"read": True, "row_filter": "tags == $user"}}}]})
+    bad_item = bad.entity("item")
+    assert bad_item is not None
+    assert row_filter_fields(bad, bad_item) == []
+
+
+def test_a_row_filtered_list_reads_its_index_without_sorting(shop: Jimu) -> None:
+    """The clerk's list (``owner == $user``, sorted by ``-created_at``, first page and the
+    next by cursor) reads ``(owner, created_at, id)`` in order with no sort step; SQLite
+    without statistics (a fresh database never ANALYZEd) is the case that sorted every
+    row of the caller before. The index also comes back on an existing database when Jimu
+    opens it. Mutation caught: not adding the row filter indexes in ``system_indexes``
+    (SQLite: ``USE TEMP B-TREE FOR ORDER BY`` on the owner index; PostgreSQL: a Sort)."""
+    from jimu.runtime.records.query import filter_clause
+
+    table = shop.apps.get("shop").tables("item")
+    t0 = now() - timedelta(days=30)
+    rows = [{"sku": f"s{i}", "owner": "clerk" if i % 4 else f"u{i % 7}", "region": "north", "qty": i,
+             "version": 1, "created_at": t0 + timedelta(seconds=(i * 7919 % ROWS) // 2),
+             "updated_at": t0 + timedelta(seconds=i)} for i in range(ROWS)]
+    with shop.db.write() as c:
+        c.execute(table.insert(), rows)
+        if not shop.db.is_sqlite:
+            c.execute(sa.text("ANALYZE app_shop__item"))
+    rt = shop.apps.get("shop")
+    ent = rt.spec.entity("item")
+    clerk = Actor("clerk", ["clerk"])
+    where = filter_clause(rt, ent, "owner == $user and qty >= 0", clerk)
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "app_shop__item" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(shop.db.engine, "before_cursor_execute", capture)
+    try:
+        with shop.db.read() as c:
+            first = list_records(c, rt, ent, where=where, filter=None, sort="-created_at", limit=50, cursor=None,
+                                 actor=clerk)
+            list_records(c, rt, ent, where=where, filter=None, sort="-created_at", limit=50,
+                         cursor=first.next_cursor, actor=clerk)
+    finally:
+        event.remove(shop.db.engine, "before_cursor_execute", capture)
+    assert len(first.data) == 50 and all(r["owner"] == "clerk" for r in first.data)
+    assert len(seen) == 2
+    for statement, params in seen:
+        plan = _plan(shop, statement, params)
+        assert _uses(plan, RF_OWNER, shop.db.is_sqlite), plan
+    with shop.db.read() as c:
+        assert {RF_OWNER, RF_REGION} <= existing_indexes(c)[1]
+    with shop.db.write() as c:
+        c.execute(sa.text(f'DROP INDEX "{RF_OWNER}"'))
+    again = Jimu.open(shop.db.url)
+    try:
+        with again.db.read() as c:
+            assert RF_OWNER in existing_indexes(c)[1]
+    finally:
+        again.close()
