@@ -17,6 +17,7 @@ SYSTEM_TABLE_MODULES: list[str] = [
     "jimu.platform.ledger.tables",
     "jimu.platform.health.tables",
     "jimu.platform.permissions.tables",
+    "jimu.platform.permissions.generation",
     "jimu.runtime.workflow.tables",
     "jimu.runtime.events.tables",
     "jimu.runtime.rollups.tables",
@@ -43,6 +44,16 @@ def upgrade_system_tables(db: Database) -> None:
         # Tables added by subsystems since the baseline (pre-1.0; see 0001_baseline).
         system_metadata.create_all(bind=conn, checkfirst=True)
         _create_missing_indexes(conn)
+        _ensure_auth_generation(conn)
+
+
+def _ensure_auth_generation(conn: Connection) -> None:
+    """The auth generation's counter and triggers (jimu.platform.permissions.generation),
+    created where missing; one catalogue query when they exist."""
+    from jimu.platform.permissions.generation import ensure_auth_generation, generation_installed
+
+    if not generation_installed(conn):
+        ensure_auth_generation(conn)
 
 
 def _create_missing_indexes(conn: Connection) -> list[str]:

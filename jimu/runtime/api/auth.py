@@ -45,7 +45,9 @@ from jimu.platform.auth.users import _DUMMY as _DUMMY_HASH
 from jimu.platform.auth.users import User, verify_password
 from jimu.platform.auth.users import _user as _user_of_row
 from jimu.platform.permissions import api_keys, ensure_tables, is_admin, secrets, sessions
+from jimu.platform.permissions.generation import auth_generation
 from jimu.platform.store.tables import apps, users
+from jimu.runtime.api import credcache
 from jimu.runtime.context import Jimu
 
 __all__ = [
@@ -173,11 +175,19 @@ def _version_column(app: str | None) -> list[Any]:
             .label("_jimu_app_version")]
 
 
-def _user_statement(app: bool, session: bool) -> Any:
-    """The token credential query (it runs on every request): the user row, with an app
-    its published version, with a session that session's expiry, as extra columns, so one
-    round trip checks the caller, its session, and tells which spec version serves it."""
+def _generation_column() -> Any:
+    return (sa.select(auth_generation.c.value).where(auth_generation.c.id == 1).scalar_subquery()
+            .label(credcache.GEN))
+
+
+def _user_statement(app: bool, session: bool, generation: bool = False) -> Any:
+    """The token credential query: the user row, with an app its published version, with
+    a session that session's expiry, with ``generation`` the auth generation, as extra
+    columns, so one round trip checks the caller, its session, tells which spec version
+    serves it and what the row may be remembered under (:mod:`credcache`)."""
     columns: list[Any] = [users]
+    if generation:
+        columns.append(_generation_column())
     if app:
         columns.append(sa.select(apps.c.published_version).where(apps.c.name == sa.bindparam("_jimu_app"))
                        .scalar_subquery().label("_jimu_app_version"))
@@ -187,7 +197,8 @@ def _user_statement(app: bool, session: bool) -> Any:
     return sa.select(*columns).where(users.c.id == sa.bindparam("_jimu_uid"))
 
 
-_STATEMENTS = {(a, s): _user_statement(a, s) for a in (False, True) for s in (False, True)}
+_STATEMENTS = {(a, s, g): _user_statement(a, s, g) for a in (False, True) for s in (False, True)
+               for g in (False, True)}
 
 
 def _session_key(sid: str) -> str:
@@ -199,6 +210,31 @@ def _note_version(conn: HTTPConnection | None, app: str | None, row: Any) -> Non
     if conn is not None and app is not None:
         value = row["_jimu_app_version"]
         conn.state.app_version = (app, None if value is None else int(value))
+
+
+def _credential_row(jimu: Jimu, db: Connection | None, credential: str, app: str | None, stmt: Any,
+                    full: Any, params: dict[str, Any]) -> tuple[Any, Any]:
+    """(the credential's row as a mapping, the app's published version read now) on
+    ``db`` (or a read transaction of its own). The row comes from the credential cache
+    when the auth generation read now is the one it was read with; else ``full`` (the
+    credential query with the generation column) runs and is remembered. Without the
+    generation in the database, ``stmt`` runs every time."""
+    if db is None:
+        with jimu.db.read() as c:
+            return _credential_row(jimu, c, credential, app, stmt, full, params)
+    if not credcache.ready(jimu, db):
+        row = db.execute(stmt, params).mappings().first()
+        return row, None if row is None else row.get("_jimu_app_version")
+    generation, version = credcache.check(db, app)
+    hit = credcache.remembered(jimu, credential, generation)
+    if hit is not None:
+        return hit, version
+    row = db.execute(full, params).mappings().first()
+    if row is None:
+        return None, None
+    kept = dict(row)
+    credcache.remember(jimu, credential, kept.pop(credcache.GEN), kept)
+    return kept, kept.get("_jimu_app_version")
 
 
 def published_version_seen(conn: HTTPConnection, app: str) -> int | None:
@@ -225,17 +261,14 @@ def read_token(jimu: Jimu, token: str, *, kind: str = "a", db: Connection | None
     the same query also reads that app's published version (see
     :func:`published_version_seen`)."""
     uid, epoch, sid = _claims(jimu, token, kind)
-    stmt = _STATEMENTS[(app is not None, sid is not None)]
+    shape = (app is not None, sid is not None)
     params: dict[str, Any] = {"_jimu_uid": uid}
     if app is not None:
         params["_jimu_app"] = app
     if sid is not None:
         params["_jimu_sid"] = _session_key(sid)
-    if db is not None:
-        row = db.execute(stmt, params).mappings().first()
-    else:
-        with jimu.db.read() as c:
-            row = c.execute(stmt, params).mappings().first()
+    row, version = _credential_row(jimu, db, "t:" + token, app, _STATEMENTS[(*shape, False)],
+                                   _STATEMENTS[(*shape, True)], params)
     if row is None or not row["active"] or int(row["token_epoch"] or 0) != epoch:
         raise Unauthenticated("invalid or expired token", code="token.invalid")
     if sid is not None:
@@ -244,7 +277,7 @@ def read_token(jimu: Jimu, token: str, *, kind: str = "a", db: Connection | None
             raise Unauthenticated("the session has ended; log in again", code="session.ended")
         if conn is not None:
             conn.state.session_id = sid
-    _note_version(conn, app, row)
+    _note_version(conn, app, {"_jimu_app_version": version})
     user = _user_of_row(row)
     if conn is not None:
         conn.state.user = user
@@ -380,15 +413,13 @@ def _api_key_actor(jimu: Jimu, key: str, source: str, *, db: Connection | None =
         raise bad
     ensure_session_table(jimu)
     stmt = sa.select(api_keys, *_version_column(app)).where(api_keys.c.id == key_id)
-    if db is not None:
-        row = db.execute(stmt).mappings().first()
-    else:
-        with jimu.db.read() as c:
-            row = c.execute(stmt).mappings().first()
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    if row is None or not row["active"] or not hmac.compare_digest(row["key_hash"], digest):
+    row, version = _credential_row(jimu, db, "k:" + key, app, stmt, stmt.add_columns(_generation_column()), {})
+    if row is None or not row["active"]:
         raise bad
-    _note_version(conn, app, row)
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    if not hmac.compare_digest(row["key_hash"], digest):
+        raise bad
+    _note_version(conn, app, {"_jimu_app_version": version})
     return Actor(f"apikey:{row['name']}", (row["role"],), {"api_key_app": row["app"]}, source)
 
 

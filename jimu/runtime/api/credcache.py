@@ -1,0 +1,104 @@
+"""Remembered credentials, checked on every request against the auth generation.
+
+Every request still reads the database once before trusting a credential: a statement of
+two scalar subqueries, the auth generation (:mod:`jimu.platform.permissions.generation`,
+bumped by triggers in the same transaction as any UPDATE or DELETE of a user, an API key
+or a session) and, for a path under an app, that app's published version. When the
+generation is the one read together with the remembered user row (or API key row, or
+session expiry), nothing that row says can have changed, so the row is used as read then;
+otherwise the full credential query runs and its answer (with the generation read in that
+same statement) replaces the entry. A deactivation, a role change, a password change, a
+revoked key or a logout therefore applies on the very next request, from any worker,
+process or SQL session on the same database.
+
+The check statement runs on the request's connection through the driver's cursor
+(no SQLAlchemy statement execution: it is the same constant text every time). The
+entries are kept per Jimu, at most ``MAX_ENTRIES`` (cleared when full).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from jimu.platform.permissions.generation import generation_installed
+from jimu.runtime.context import Jimu
+
+__all__ = ["MAX_ENTRIES", "remembered", "remember", "check", "ready", "GEN"]
+
+MAX_ENTRIES = 10_000
+GEN = "_jimu_auth_gen"  # the generation's column in the full credential queries
+_CACHE = "_credential_cache"
+_READY = "_auth_generation_ready"
+_SQL = {
+    # (paramstyle, with an app) -> the check statement
+    ("qmark", False): "SELECT (SELECT value FROM jimu_auth_generation WHERE id = 1)",
+    ("qmark", True): "SELECT (SELECT value FROM jimu_auth_generation WHERE id = 1), "
+                     "(SELECT published_version FROM jimu_app WHERE name = ?)",
+    ("pyformat", False): "SELECT (SELECT value FROM jimu_auth_generation WHERE id = 1)",
+    ("pyformat", True): "SELECT (SELECT value FROM jimu_auth_generation WHERE id = 1), "
+                        "(SELECT published_version FROM jimu_app WHERE name = %s)",
+}
+
+
+def ready(jimu: Jimu, conn: Connection) -> bool:
+    """Whether this database has the auth generation (its counter and triggers); asked
+    once per Jimu. Without it nothing is remembered and every request reads its
+    credentials in full (a database opened without upgrading)."""
+    value = jimu.settings.get(_READY)
+    if value is None:
+        value = jimu.settings[_READY] = generation_installed(conn) and _paramstyle(conn) is not None
+    return bool(value)
+
+
+def _paramstyle(conn: Connection) -> str | None:
+    style = conn.dialect.paramstyle
+    if style in ("qmark", "pyformat", "format"):
+        return "pyformat" if style == "format" else style
+    return None
+
+
+def check(conn: Connection, app: str | None) -> tuple[int | None, int | None]:
+    """(the auth generation, ``app``'s published version or None) read now on ``conn``."""
+    style = _paramstyle(conn)
+    raw = conn.connection.dbapi_connection
+    assert raw is not None and style is not None
+    cur = raw.cursor()
+    try:
+        if app is None:
+            cur.execute(_SQL[(style, False)])
+        else:
+            cur.execute(_SQL[(style, True)], (app,))
+        row = cur.fetchone()
+    finally:
+        cur.close()
+    if row is None:
+        return None, None
+    return (None if row[0] is None else int(row[0])), (None if app is None or row[1] is None else int(row[1]))
+
+
+def _entries(jimu: Jimu) -> dict[str, tuple[int, Any]]:
+    cache: dict[str, tuple[int, Any]] = jimu.settings.setdefault(_CACHE, {})
+    return cache
+
+
+def remembered(jimu: Jimu, credential: str, generation: int | None) -> Any:
+    """What was remembered for ``credential`` at ``generation`` (None: nothing, or it was
+    read at another generation and may be stale)."""
+    if generation is None:
+        return None
+    hit = _entries(jimu).get(credential)
+    if hit is None or hit[0] != generation:
+        return None
+    return hit[1]
+
+
+def remember(jimu: Jimu, credential: str, generation: Any, value: Any) -> None:
+    """Keep ``value`` (a row as read with ``generation`` in the same statement)."""
+    if generation is None:
+        return
+    cache = _entries(jimu)
+    if len(cache) >= MAX_ENTRIES:
+        cache.clear()
+    cache[credential] = (int(generation), value)
