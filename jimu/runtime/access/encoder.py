@@ -9,7 +9,9 @@ columns, ``fields``): one dict display per row, each value converted by what its
 holds. Datetimes and dates are left to orjson (``json_bytes``), which writes them as
 ``isoformat()`` does; Decimals become fixed-point text here (orjson has no Decimal, and
 ``str()`` could write an exponent). Masked fields still evaluate their compiled mask on the
-row's record, with the caller's environment, exactly as ``render_many`` does.
+row's record, with the caller's environment, exactly as ``render_many`` does, except
+the simplest forms (``ROUND(field, n)``, a field, a constant), which run as a closure on
+the column's raw value with the same result (:mod:`jimu.runtime.access.maskfast`).
 
 The rows hold decimal and timestamp columns raw (``records.query``: no SQLAlchemy result
 processing per value): the encoder writes their JSON text itself, with fast paths for what
@@ -33,6 +35,7 @@ import sqlalchemy as sa
 from jimu.core.errors import ExpressionError
 from jimu.platform.db import DecimalType, TZDateTime, read_raw
 from jimu.platform.expressions import Env
+from jimu.runtime.access.maskfast import mask_closure
 from jimu.runtime.records.codec import SYSTEM_FIELDS
 
 if TYPE_CHECKING:
@@ -139,6 +142,18 @@ def _record_code(keys: tuple[str, ...], columns: Sequence[sa.Column[Any]], masks
     return "{" + ", ".join(items) + "}"
 
 
+def _fast_mask(compiled: Any, index: dict[str, int], columns: Sequence[sa.Column[Any]],
+               dialect: sa.Dialect) -> tuple[str | None, Callable[[Any], Any]] | None:
+    """The mask as a closure on one listed column's raw value (:mod:`maskfast`), or None
+    for the general path (a mask that failed to compile, reads an unlisted field, or has
+    another form)."""
+    from jimu.runtime.access.policy import MASK_FAILED, _json
+
+    if compiled is None or not set(compiled.dependencies) <= set(index):
+        return None
+    return mask_closure(compiled, lambda f: read_raw(columns[index[f]].type, dialect), _json, MASK_FAILED)
+
+
 def _build(policy: AccessPolicy, entity: str, keys: tuple[str, ...], columns: Sequence[sa.Column[Any]],
            fields: tuple[str, ...] | None, dialect: sa.Dialect) -> Encoder:
     from jimu.runtime.access.policy import _MASK_FIELD, _PLAIN, MASK_FAILED, _json
@@ -156,6 +171,12 @@ def _build(policy: AccessPolicy, entity: str, keys: tuple[str, ...], columns: Se
         if name not in index or (wanted is not None and name not in wanted):
             continue  # not a listed column (child tables): render_many skips it too
         if how == _MASK_FIELD:
+            fast = _fast_mask(extra, index, columns, dialect)
+            if fast is not None:  # ROUND(field, n), a field, a constant: a closure on the raw value
+                field, fn = fast
+                converters.append(fn)
+                items.append(f"{name!r}: _c[{len(converters) - 1}]({'None' if field is None else f'r[{index[field]}]'})")
+                continue
             items.append(f"{name!r}: _mask(_m[{len(masks)}], rec, env, _failed, _json)")
             masks.append(extra)
         else:  # plain or a link's id (lists never carry expanded links here)

@@ -87,3 +87,32 @@ def test_remembered_token_of_another_kind_is_refused(api):
     for _ in range(2):  # the first checks the signature, the second is served from memory
         r = api.client.get(ITEMS, headers={"Authorization": f"Bearer {session}"})
         assert r.status_code == 401 and r.json()["code"] == "token.invalid"
+
+
+def test_masks_run_as_closures_answer_what_render_many_answers(api):
+    """A role whose masks take the closure path (``ROUND(field, n)``, a field, a constant:
+    jimu/runtime/access/maskfast.py) lists what ``render_many`` renders through the
+    expression engine, and the encoder really took that path (no general mask call left).
+    Mutation caught: the encoder passing the wrong column to the closure
+    (``r[index[field] + 1]``)."""
+    from jimu.runtime.access.encoder import list_encoder
+    from jimu.runtime.records.query import list_columns
+
+    api.jimu.store.put_element("shop", "role", "buyer", {"name": "buyer", "entities": {"item": {
+        "read": True, "fields": {"cost_price": {"mask": "ROUND(cost_price, 0)"}, "sale_price": {"mask": "ROUND(sale_price)"},
+                                 "qty": {"mask": "qty"}, "name": {"mask": '"***"'}}}}})
+    assert api.jimu.store.publish("shop").published
+    api.jimu.users.create("buyer", "buyer-pass", ["buyer"])
+    r = api.client.post("/api/auth/token", json={"username": "buyer", "password": "buyer-pass"})
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    got = api.client.get(ITEMS, params={"sort": "-created_at"}, headers=headers)
+    assert got.status_code == 200, got.text
+    policy = AccessPolicy.for_actor(api.jimu, "shop", Actor("buyer", ("buyer",)))
+    records = api.jimu.records.list("shop", "item", where=policy.row_clause("item"), sort="-created_at").data
+    wanted = json.loads(json_bytes(policy.render_many("item", records)))
+    assert got.json()["data"] == wanted and len(wanted) == 3
+    assert {r["name"] for r in wanted} == {"***"} and {r["cost_price"] for r in wanted} == {"12346", "800", "56789"}
+    ent = policy.rt.entity("item")
+    with api.jimu.db.read() as c:
+        encode = list_encoder(policy, "item", *list_columns(policy.rt, ent), dialect=c.dialect)
+    assert "_mask" not in encode.__code__.co_names
