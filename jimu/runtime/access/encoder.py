@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -66,8 +66,12 @@ def decimal_text(type_: DecimalType, dialect: sa.Dialect, to_json: Callable[[Any
     zeros = "0" * max(scale, 0)
     fmt = format
 
+    quantum = type_._quantum
+
     def text(v: Any) -> Any:
         kind = type(v)
+        if kind is Decimal and exact and v.is_finite():  # PostgreSQL's numeric: what ``read`` does, inline
+            return fmt(v.quantize(quantum, rounding=ROUND_HALF_UP), "f")
         if exact:
             if kind is int:
                 return f"{v}.{zeros}" if scale else str(v)
@@ -92,6 +96,8 @@ def timestamp_json(type_: TZDateTime, dialect: sa.Dialect, to_json: Callable[[An
     read = read_raw(type_, dialect)
 
     def value(v: Any) -> Any:
+        if type(v) is datetime and v.tzinfo is not None:  # PostgreSQL's timestamptz: ``read`` keeps it
+            return v
         if type(v) is str and len(v) == 26 and v[10] == " " and v[19] == "." and v[20:].isdigit():
             return f"{v[:10]}T{v[11:19]}+00:00" if v[20:] == "000000" else f"{v[:10]}T{v[11:]}+00:00"
         d = read(v)
@@ -133,13 +139,31 @@ def _record_code(keys: tuple[str, ...], columns: Sequence[sa.Column[Any]], masks
     for i, k in enumerate(keys):
         if wanted is not None and k not in wanted:
             continue
-        read = read_raw(columns[i].type, dialect)
+        read = raw_reader(columns[i].type, dialect)
         if read is None:
             items.append(f"{k!r}: r[{i}]")
         else:
             readers.append(read)
             items.append(f"{k!r}: _r[{len(readers) - 1}](r[{i}])")
     return "{" + ", ".join(items) + "}"
+
+
+def raw_reader(type_: Any, dialect: sa.Dialect) -> Callable[[Any], Any] | None:
+    """``read_raw(type_, dialect)`` with PostgreSQL's Decimals of a scaled decimal column
+    quantized inline (what the column's conversion does to them) instead of through
+    ``process_result_value`` and ``to_decimal``."""
+    read = read_raw(type_, dialect)
+    quantum = getattr(type_, "_quantum", None) if isinstance(type_, DecimalType) else None
+    if read is None or quantum is None or type_.scale < 0:
+        return read
+    slow = read
+
+    def fast(v: Any) -> Any:
+        if type(v) is Decimal and v.is_finite():
+            return v.quantize(quantum, rounding=ROUND_HALF_UP)
+        return slow(v)
+
+    return fast
 
 
 def _fast_mask(compiled: Any, index: dict[str, int], columns: Sequence[sa.Column[Any]],
@@ -151,7 +175,7 @@ def _fast_mask(compiled: Any, index: dict[str, int], columns: Sequence[sa.Column
 
     if compiled is None or not set(compiled.dependencies) <= set(index):
         return None
-    return mask_closure(compiled, lambda f: read_raw(columns[index[f]].type, dialect), _json, MASK_FAILED)
+    return mask_closure(compiled, lambda f: raw_reader(columns[index[f]].type, dialect), _json, MASK_FAILED)
 
 
 def _build(policy: AccessPolicy, entity: str, keys: tuple[str, ...], columns: Sequence[sa.Column[Any]],

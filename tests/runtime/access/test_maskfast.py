@@ -83,3 +83,28 @@ def test_other_forms_keep_the_engine(source: str) -> None:
     """Mutation caught: accepting any call as ROUND (ROUND_TO would round to decimals)."""
     compiled = compile_expression(source, APP, "item", purpose="mask")
     assert mask_closure(compiled, lambda f: _reader(DIALECTS["sqlite"], f), _json, MASK_FAILED) is None
+
+
+@pytest.mark.parametrize("scale", [0, 2, 4])
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+@settings(max_examples=200, deadline=None)
+@given(raw=raws)
+def test_the_inline_decimal_paths_equal_the_column_conversion(scale: int, dialect: str, raw: Any) -> None:
+    """``raw_reader`` and ``decimal_text`` take a Decimal (PostgreSQL's numeric) without
+    the column's ``process_result_value``; same value / text as that conversion, for
+    Decimals of any exponent. Mutation caught: ROUND_HALF_EVEN in either inline path
+    (Decimal('2.675') at scale 2)."""
+    from jimu.platform.db import DecimalType
+    from jimu.runtime.access.encoder import decimal_text, raw_reader
+
+    col = DecimalType(18, scale)
+    d = DIALECTS[dialect]
+    slow = read_raw(col, d)
+    try:
+        want = slow(raw)
+    except Exception:  # noqa: BLE001 - not a number: both paths raise
+        with pytest.raises(Exception):  # noqa: B017
+            raw_reader(col, d)(raw)
+        return
+    assert raw_reader(col, d)(raw) == want and str(raw_reader(col, d)(raw)) == str(want)
+    assert decimal_text(col, d, _json)(raw) == (None if want is None else format(want, "f"))
