@@ -14,6 +14,11 @@ process or SQL session on the same database.
 The check statement runs on the request's connection through the driver's cursor
 (no SQLAlchemy statement execution: it is the same constant text every time). The
 entries are kept per Jimu, at most ``MAX_ENTRIES`` (cleared when full).
+
+Invalidation is tested in ``tests/runtime/api/test_credential_cache.py`` on both databases;
+mutations seen failing there: no trigger on ``jimu_user`` (deactivation, role and password
+changes kept answering 200), none on ``jimu_api_key`` or ``jimu_session``, and
+:func:`remembered` ignoring the generation an entry was read with.
 """
 
 from __future__ import annotations
