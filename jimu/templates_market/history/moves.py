@@ -16,11 +16,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from jimu.platform.ledger.moves import Line, ensure_row, update_balances
+from jimu.platform.ledger.moves import Line, update_balances
 from jimu.platform.ledger.spec import Ledger, cost_to_units
-from jimu.platform.ledger.tables import BUCKETS, movement, reservation
+from jimu.platform.ledger.tables import BUCKETS, balance, movement, reservation
 from jimu.platform.ledger.valuation import revalue
 
 __all__ = ["Move", "Hold", "LedgerRows"]
@@ -144,9 +145,13 @@ class LedgerRows:
         lines = [Line(self._dims(*k), {b: d for b, d in ch.items() if d}, "history")
                  for k, ch in sorted(net.items(), key=lambda kv: self.key(*kv[0])) if any(ch.values())]
         update_balances(conn, lg, app, lines, at=moves[-1].at if moves else datetime.now())
-        for k, ch in net.items():  # a key the history emptied (a batch used up) keeps its row, as a posting leaves it
-            if not any(ch.values()):
-                ensure_row(conn, lg, app, self.key(*k), self._dims(*k))
+        # A key the history emptied (a batch used up) keeps its balance row, as a posting leaves it.
+        emptied = [{"app": app, "ledger": lg.name, "key": self.key(*k), "dims": self._dims(*k), **lg.slots(self._dims(*k))}
+                   for k, ch in net.items() if not any(ch.values())]
+        if emptied:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            conn.execute(dialect.insert(balance).on_conflict_do_nothing(index_elements=["app", "ledger", "key"]),
+                         emptied)
         for i in range(0, len(rows), _CHUNK):
             conn.execute(movement.insert(), rows[i:i + _CHUNK])
         return len(rows)
