@@ -160,6 +160,9 @@ def parse_chat(text: str, index: CatalogueIndex, *, customer: dict[str, Any] | N
             if piece.qty is not None:
                 unparsed.append(piece.raw.strip())
             continue
+        if piece.qty is not None and piece.qty <= 0:
+            unparsed.append(piece.raw.strip())  # "山药*0": nothing to order, for a person to read
+            continue
         unit = piece.unit or next((UNITS[w] for w in piece.text.split() if w.isascii() and w in UNITS), None)
         line = _line(index, piece.text, piece.qty, unit, allowed_items, piece.approx)
         if line is None:

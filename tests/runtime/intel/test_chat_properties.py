@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jimu.runtime.intel.chat_index import CatalogueIndex
@@ -27,6 +27,8 @@ ALPHABET = st.sampled_from(list("要2盒蓝莓+1袋山药，两斤半十百个�
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.text(max_size=60), st.text(alphabet=ALPHABET, max_size=60)))
+@example("\x0b\r袋*\t0c三桶\x01山")  # found by hypothesis: "袋*0" gave a line of quantity 0
+@example("山药*0")
 def test_any_text(text: str) -> None:
     result = parse_chat(text, INDEX)
     for ln in result.lines:
@@ -77,3 +79,12 @@ def test_long_hostile_messages_stay_fast(text: str) -> None:
     start = time.process_time()
     parse_chat(text[:4000], INDEX)
     assert time.process_time() - start < 2.0
+
+
+def test_a_zero_quantity_is_left_for_a_person() -> None:
+    """"山药*0" orders nothing: the piece is left unparsed (shown to the user), never a line
+    of quantity 0 that the order would refuse. Mutation: drop the ``qty <= 0`` check in
+    ``parse_chat`` and this fails (a line of quantity 0), as does ``test_any_text``'s example."""
+    result = parse_chat("要山药*0，2盒蓝莓", INDEX)
+    assert [str(ln.qty) for ln in result.lines] == ["2"]
+    assert any("山药" in u for u in result.unparsed)
