@@ -109,10 +109,24 @@ def test_an_app_that_fails_to_load_keeps_its_automations_for_the_retry(shop, man
     assert _warehouses(shop) == ["for S2"] and _pending(shop) == 0
 
 
-def test_a_consumer_that_always_fails_gives_up_after_max_attempts(shop, manual_clock, consumers_under_test):
+@pytest.fixture
+def still_clock(manual_clock: Any) -> Any:
+    """A clock that moves only when advanced (``manual_clock`` also follows wall time)."""
+    from jimu.core import clock as clock_mod
+
+    clock = clock_mod.ManualClock(frozen=manual_clock.now())
+    previous = clock_mod.set_clock(clock)
+    yield clock
+    clock_mod.set_clock(previous)
+
+
+def test_a_consumer_that_always_fails_gives_up_after_max_attempts(shop, still_clock, consumers_under_test):
     """A poisoned event is retried with growing delays, then given up (``dead``) so it is
     not retried forever; the other consumers applied it once. Mutation: make
-    ``retry_delay`` constant and the attempts come faster than the backoff allows."""
+    ``retry_delay`` constant and the attempts come faster than the backoff allows. The
+    clock stands still between steps: one following wall time let more than the 1 s
+    margin below pass on a loaded machine (load 25) and a retry came due early."""
+    manual_clock = still_clock
     from jimu.runtime.events.dispatcher import MAX_ATTEMPTS, retry_delay
 
     def broken(jimu: Any, conn: Any, event: Any) -> None:
