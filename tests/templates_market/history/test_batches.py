@@ -7,26 +7,23 @@ show real figures."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from jimu.core import clock as clock_mod
 from jimu.platform.actor import Actor
-from jimu.platform.db import make_engine
 from jimu.platform.ledger import as_ledger
 from jimu.platform.ledger.batches import fefo_order
 from jimu.platform.ledger.tables import BUCKETS, balance, movement, reservation
 from jimu.platform.ledger.verify import verify
 from jimu.runtime.access import AccessPolicy
-from tests.conftest import BACKENDS, PG_URL, pg_schema_url
+from tests.conftest import BACKENDS
+from tests.templates_market.history._lived import NOW, lived_demo
 
-NOW = datetime(2026, 3, 18, 15, 30, tzinfo=UTC)
 TEMPLATES = ["food", "discrete_manufacturing"]
 
 
@@ -34,33 +31,9 @@ TEMPLATES = ["food", "discrete_manufacturing"]
 def lived(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     """The template's demo with its history, built once per backend and template (the
     tests below only read)."""
-    from jimu.cli.basics import prepare_demo
-    from jimu.runtime.context import Jimu
-
     backend, template = request.param
-    schema = None
-    if backend == "pg":
-        schema = "lived_b_" + uuid.uuid4().hex[:10]
-        admin = make_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = pg_schema_url(schema)
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('lived') / 'lived.db'}"
-    previous = clock_mod.set_clock(clock_mod.ManualClock(frozen=NOW))
-    jimu = Jimu.open(url)
-    try:
-        prepare_demo(jimu, template, history=True)
+    with lived_demo(backend, template, tmp_path_factory) as jimu:
         yield jimu, template
-    finally:
-        jimu.close()
-        clock_mod.set_clock(previous)
-        if schema:
-            admin = make_engine(PG_URL)
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def _day(value: Any) -> date | None:

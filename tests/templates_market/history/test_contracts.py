@@ -5,22 +5,19 @@ difference, every figure recomputed here by hand from the stored rows."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from jimu.core import clock as clock_mod
 from jimu.platform.actor import Actor
-from jimu.platform.db import make_engine
 from jimu.runtime.access import AccessPolicy
-from tests.conftest import BACKENDS, PG_URL, pg_schema_url
+from tests.conftest import BACKENDS
+from tests.templates_market.history._lived import NOW, lived_demo
 
-NOW = datetime(2026, 3, 18, 15, 30, tzinfo=UTC)
 CENT = Decimal("0.01")
 
 
@@ -39,32 +36,8 @@ def _base(amount: Any, rate: Any) -> Decimal:
 @pytest.fixture(scope="module", params=BACKENDS)
 def trading(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The no_stock demo with history (built once per backend: the tests only read)."""
-    from jimu.cli.basics import prepare_demo
-    from jimu.runtime.context import Jimu
-
-    schema = None
-    if request.param == "pg":
-        schema = "trading_" + uuid.uuid4().hex[:10]
-        admin = make_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = pg_schema_url(schema)
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('trading') / 'trading.db'}"
-    previous = clock_mod.set_clock(clock_mod.ManualClock(frozen=NOW))
-    jimu = Jimu.open(url)
-    try:
-        prepare_demo(jimu, "no_stock", history=True)
+    with lived_demo(request.param, "no_stock", tmp_path_factory) as jimu:
         yield jimu
-    finally:
-        jimu.close()
-        clock_mod.set_clock(previous)
-        if schema:
-            admin = make_engine(PG_URL)
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def _rows(jimu: Any, entity: str) -> list[Any]:

@@ -4,64 +4,39 @@ the ledger verifies, stock ends positive, and the same seed gives the same figur
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from jimu.core import clock as clock_mod
 from jimu.platform.actor import Actor
-from jimu.platform.db import make_engine
 from jimu.platform.ledger.tables import balance, movement
 from jimu.platform.ledger.verify import verify
 from jimu.runtime.access import AccessPolicy
-from tests.conftest import BACKENDS, PG_URL, pg_schema_url
-
-NOW = datetime(2026, 3, 18, 15, 30, tzinfo=UTC)
+from tests.conftest import BACKENDS
+from tests.templates_market.history._lived import NOW, lived_demo
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def lived(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The standard demo with history, and a twin app installed and generated the same
     way (built once per backend: the tests below only read)."""
-    from jimu.cli.basics import prepare_demo
-    from jimu.runtime.context import Jimu
-    from jimu.templates_market.history import generate_history
-    from jimu.templates_market.installer import install_template
 
-    schema = None
-    if request.param == "pg":
-        schema = "lived_" + uuid.uuid4().hex[:10]
-        admin = make_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = pg_schema_url(schema)
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('lived') / 'lived.db'}"
-    previous = clock_mod.set_clock(clock_mod.ManualClock(frozen=NOW))
-    jimu = Jimu.open(url)
-    try:
-        prepare_demo(jimu, "standard", history=True)
-        install_template(jimu, "twin", "standard", sample_data=True)
+    def twin(jimu: Any) -> None:
         from jimu.runtime import rollups
+        from jimu.templates_market.history import generate_history
+        from jimu.templates_market.installer import install_template
 
+        install_template(jimu, "twin", "standard", sample_data=True)
         with jimu.db.write() as c:  # the twin's dashboards were read before its history came
             rollups.ensure(c, jimu.apps.get("twin"))
         generate_history(jimu, "twin")
+
+    with lived_demo(request.param, "standard", tmp_path_factory, then=twin) as jimu:
         yield jimu
-    finally:
-        jimu.close()
-        clock_mod.set_clock(previous)
-        if schema:
-            admin = make_engine(PG_URL)
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def _policy(jimu: Any, user: str, app: str = "standard") -> AccessPolicy:
