@@ -20,7 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._common import drop_pg_schema, emit, fresh_pg_schema
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import drop_pg_schema, emit, fresh_pg_schema  # noqa: E402
 
 
 def _run(template: str, history: bool, pg: bool) -> tuple[float, float]:
