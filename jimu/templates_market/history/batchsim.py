@@ -70,6 +70,18 @@ class Lot:
         return self.on_hand - self.reserved
 
 
+def receipt_lot(po: PurchaseOrder, ln: Line, shelf: int | None, back: int, seq: int) -> Lot:
+    """The batch receipt line ``ln`` of ``po`` creates (the ``seq``-th new one): produced
+    ``back`` days before the receipt, but at most a quarter of its shelf life (a supplier does
+    not deliver stale goods), expiring after its shelf life."""
+    assert po.received is not None
+    if shelf is not None:
+        back = min(back, max(0, shelf // 4))
+    produced = po.received.date() - timedelta(days=back)
+    expiry = produced + timedelta(days=shelf) if shelf is not None else None
+    return Lot(ln.item, po.warehouse, f"{produced:%Y%m%d}-{ln.item:04d}-H{seq}", produced, expiry, on_hand=ln.qty,
+               seq=seq, received=po.received, po=po)
+
 class BatchSim(_Sim):
     """:class:`~.simulate._Sim` whose stock hooks move batches."""
 
@@ -118,15 +130,7 @@ class BatchSim(_Sim):
         super().ship_line(key, ln)
 
     def receive_line(self, po: PurchaseOrder, ln: Line) -> None:
-        assert po.received is not None
-        shelf = self.shelf.get(ln.item)
-        back = self.rng.randint(1, 7)
-        if shelf is not None:
-            back = min(back, max(0, shelf // 4))  # a supplier does not deliver stale goods
-        produced = po.received.date() - timedelta(days=back)
-        expiry = produced + timedelta(days=shelf) if shelf is not None else None
-        lot = Lot(ln.item, po.warehouse, f"{produced:%Y%m%d}-{ln.item:04d}-H{len(self.new_lots) + 1}", produced,
-                  expiry, on_hand=ln.qty, seq=len(self.new_lots) + 1, received=po.received, po=po)
+        lot = receipt_lot(po, ln, self.shelf.get(ln.item), self.rng.randint(1, 7), len(self.new_lots) + 1)
         self.new_lots.append(lot)
         self.lots_of.setdefault((ln.item, po.warehouse), []).append(lot)
         ln.alloc = [(lot, ln.qty)]

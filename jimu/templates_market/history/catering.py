@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from jimu.templates_market.history.batchsim import Lot
+from jimu.templates_market.history.batchsim import Lot, receipt_lot
 from jimu.templates_market.history.simulate import History, Line, PurchaseOrder
 
 __all__ = ["Dish", "DishSale", "Usage", "simulate_catering", "fefo_take"]
@@ -144,15 +144,7 @@ class _Kitchen:
         return out
 
     def _receive(self, po: PurchaseOrder, ln: Line) -> None:
-        assert po.received is not None
-        shelf = self.shelf.get(ln.item)
-        back = self.rng.randint(0, 3)
-        if shelf is not None:
-            back = min(back, max(0, shelf // 4))
-        produced = po.received.date() - timedelta(days=back)
-        expiry = produced + timedelta(days=shelf) if shelf is not None else None
-        lot = Lot(ln.item, po.warehouse, f"{produced:%Y%m%d}-{ln.item:04d}-H{len(self.new_lots) + 1}", produced,
-                  expiry, on_hand=ln.qty, seq=len(self.new_lots) + 1, received=po.received, po=po)
+        lot = receipt_lot(po, ln, self.shelf.get(ln.item), self.rng.randint(0, 3), len(self.new_lots) + 1)
         self.new_lots.append(lot)
         self.lots.setdefault((ln.item, po.warehouse), []).append(lot)
         ln.alloc = [(lot, ln.qty)]
