@@ -7,9 +7,11 @@ A chart (``DashboardSpec.charts``) is a dict:
   the rows of ``view`` (a report view: entity, filter, ``group_by``, ``aggregates``)
   grouped by ``group_by`` and aggregated (``measure`` with ``agg``, else the view's first
   aggregate, else a row count). A KPI is the aggregate over all the rows.
-- ``{kind: table, label, ledger, filter?, limit?}``: balance rows of a ledger, filtered by
+- ``{kind: table, label, ledger, per?, filter?, limit?}``: balance rows of a ledger, filtered by
   an expression over the dimensions (links, so ``item.safety_stock`` reads the item) and
-  the buckets (``on_hand``, ``reserved``, ``in_transit``, ``available``, ...).
+  the buckets (``on_hand``, ``reserved``, ``in_transit``, ``available``, ...). ``per`` names
+  the dimensions to show (``[item, warehouse]``): the rows of the others (batches) are
+  summed before the filter, so a used-up batch is not "below safety stock" on its own.
 - ``{kind: table, label, view}``: the grouped rows of a view as a table.
 - ``{kind: table, label, report: aging, params: {kind: receivable|payable}}``: the aging
   report (:mod:`jimu.runtime.money.report`, with its own rights: left out for a caller
@@ -257,26 +259,54 @@ def _ledger_table(policy: AccessPolicy, chart: Mapping[str, Any], label: str, la
     lg = policy.rt.spec.ledger(str(chart["ledger"]))
     if lg is None:
         return None
-    linked = {d.name: d.entity for d in lg.dimensions if d.entity}
+    dims = _table_dims(lg, chart.get("per"))
+    linked = {d.name: d.entity for d in dims if d.entity}
     if any(not policy.can(e, "read") for e in linked.values()):
         return None
     with policy.jimu.db.read() as c:
         rows = balances(c, policy.app, lg)
+    if len(dims) < len(lg.dimensions):
+        rows = _summed(rows, [d.name for d in dims])
     titles = {name: _titles(policy, target, {int(r[name]) for r in rows if str(r.get(name)).isdigit()})
               for name, target in linked.items()}
     rows = [r for r in rows if all(str(r.get(n)).isdigit() and int(r[n]) in titles[n] for n in linked)]
     if chart.get("filter"):
         rows = _filtered(policy, lg, str(chart["filter"]), rows, linked)
     limit = int(chart.get("limit") or LEDGER_TABLE_LIMIT)
-    columns = [label_text(_dim_label(policy, d.entity), lang, d.name) for d in lg.dimensions]
+    columns = [label_text(_dim_label(policy, d.entity), lang, d.name) for d in dims]
     columns += [translate(b, lang) for b in ("on_hand", "reserved", "available")]
     table = [[titles[d.name][int(r[d.name])] if d.name in linked else str(r.get(d.name) or "")
-              for d in lg.dimensions] + [num_text(_number(r.get(b))) for b in ("on_hand", "reserved", "available")]
+              for d in dims] + [num_text(_number(r.get(b))) for b in ("on_hand", "reserved", "available")]
              for r in rows[:limit]]
     return {"kind": "table", "label": label, "columns": columns, "rows": table, "total": len(rows),
-            "num_from": len(lg.dimensions),
-            "data": [(" / ".join(row[:len(lg.dimensions)]), _number(r.get("available")))
+            "num_from": len(dims),
+            "data": [(" / ".join(row[:len(dims)]), _number(r.get("available")))
                      for row, r in zip(table, rows, strict=False)]}
+
+
+def _table_dims(lg: LedgerSpec, per: Any) -> list[Any]:
+    """The dimensions a ledger table shows: all of them, or those named in ``per`` that the
+    ledger has (``per: [item, warehouse]`` on a ledger with a batch dimension sums the
+    batches of each item and warehouse; on a ledger without one it changes nothing)."""
+    if not per:
+        return list(lg.dimensions)
+    wanted = {str(p) for p in (per if isinstance(per, list | tuple) else [per])}
+    kept = [d for d in lg.dimensions if d.name in wanted]
+    return kept or list(lg.dimensions)
+
+
+def _summed(rows: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
+    """Balance rows added up per value of ``names`` (every bucket summed), in first-seen order."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in rows:
+        key = tuple(r.get(n) for n in names)
+        acc = out.get(key)
+        if acc is None:
+            out[key] = {**{n: r.get(n) for n in names}, **{b: r.get(b) or Decimal(0) for b in _BUCKETS}}
+        else:
+            for b in _BUCKETS:
+                acc[b] = acc[b] + (r.get(b) or Decimal(0))
+    return list(out.values())
 
 
 def _aging_table(policy: AccessPolicy, chart: Mapping[str, Any], label: str, lang: str) -> dict[str, Any] | None:
