@@ -10,7 +10,8 @@ there; ``jimu ledger verify`` stays clean and stock never goes below zero. Batch
 stock (food) is generated batch by batch (:mod:`.batchsim`): receipts create batches,
 orders reserve and ship first-expiry-first-out. Catering (:mod:`.catering`) lives
 through dish sales at its stores, each taking its recipes' ingredients batch by batch
-first-expiry-first-out, and the ingredients bought each morning.
+first-expiry-first-out, the ingredients bought each morning, and the semi-finished goods
+its central kitchen makes with work orders and sends to the stores by requisition.
 """
 
 from __future__ import annotations
@@ -77,14 +78,15 @@ def _backdate_master(conn: Any, rt: Any, since: datetime, to: datetime) -> None:
 
 def _catering(jimu: Any, conn: Any, rt: Any, shape: Any, master: Any, *, end: datetime, days: int,
               seed: int) -> History:
-    """Catering (:mod:`.catering`): dish sales at the stores, ingredients bought in."""
+    """Catering (:mod:`.catering`): dish sales at the stores, ingredients bought in, the
+    central kitchen's work orders and the stores' requisitions (:mod:`.kitchen`)."""
     from jimu.templates_market.history.catering import simulate_catering
     from jimu.templates_market.history.catering_rows import read_catering
 
-    dishes, stores = read_catering(jimu, conn, rt)
+    dishes, chain = read_catering(jimu, conn, rt)
     lots, shelf = read_lots(conn, rt, shape.ledger)
-    h, sales = simulate_catering(dishes, stores, list(master.suppliers), lots, shelf, part_costs(conn, rt), end=end,
-                                 days=days, seed=seed)
+    h, sales = simulate_catering(dishes, list(chain.stores), list(master.suppliers), lots, shelf, part_costs(conn, rt),
+                                 end=end, days=days, seed=seed, chain=chain)
     h.dish_sales = sales
     return h
 

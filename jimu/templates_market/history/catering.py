@@ -11,12 +11,16 @@ expiry last, ties by batch id).
 - A store never sells beyond its book (``oversell_policy = refuse``): a dish whose
   ingredients run out sells only the portions its ingredients cover (sold out).
 - Each morning a store orders what the next days need of every ingredient its dishes
-  use (cover bounded by the ingredient's shelf life), from the suppliers in turn; the
-  order is approved the day before and received before lunch, each line creating a
-  batch (production date a little before, expiry = production + shelf life), as
-  :mod:`.batchsim` receipts do.
-
-The central kitchen's own work (requisitions, production) is not simulated.
+  use that is bought in (cover bounded by the ingredient's shelf life), from the
+  suppliers in turn; the order is approved the day before and received before lunch,
+  each line creating a batch (production date a little before, expiry = production +
+  shelf life), as :mod:`.batchsim` receipts do. The central kitchen orders the
+  components of what it makes the same way.
+- What has a recipe of its own and is used in dishes (a semi-finished good, e.g. 卤牛肉
+  braised beef) is made by the central kitchen and reaches the stores by requisition
+  (:mod:`.kitchen`): each morning a store asks for what the day's meals will use, the
+  kitchen makes what its stock does not cover with a work order, sends the batches
+  first-expiry-first-out and the store receives them before lunch.
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from jimu.templates_market.history.batchsim import Lot, receipt_lot
+from jimu.templates_market.history.kitchen import CentralKitchen, Recipe
 from jimu.templates_market.history.simulate import History, Line, PurchaseOrder
 
-__all__ = ["Dish", "DishSale", "Usage", "simulate_catering", "fefo_take"]
+__all__ = ["Dish", "DishSale", "Usage", "Chain", "simulate_catering", "fefo_take"]
 
 #: Weekday (Monday = 0) factors of lunch and dinner.
 LUNCH = (1.0, 1.0, 1.05, 1.05, 1.1, 0.8, 0.75)
@@ -97,9 +102,21 @@ def _sellable(lot: Lot, day: date) -> bool:
     return lot.released and lot.available > 0 and (lot.expiry is None or lot.expiry >= day)
 
 
+@dataclass(frozen=True)
+class Chain:
+    """The restaurant chain: its stores, and its central kitchen with the recipes of what
+    the kitchen makes (semi-finished item -> recipe); no kitchen, no recipes: the stores
+    buy everything."""
+
+    stores: tuple[int, ...]
+    kitchen: int | None = None
+    recipes: Mapping[int, Recipe] = field(default_factory=dict)
+
+
 class _Kitchen:
     def __init__(self, rng: random.Random, dishes: Sequence[Dish], stores: Sequence[int], suppliers: Sequence[int],
-                 lots: Sequence[Lot], shelf: Mapping[int, int | None], costs: Mapping[int, Decimal]) -> None:
+                 lots: Sequence[Lot], shelf: Mapping[int, int | None], costs: Mapping[int, Decimal],
+                 chain: Chain | None = None) -> None:
         self.rng, self.dishes, self.stores, self.suppliers = rng, dishes, stores, suppliers
         self.shelf, self.costs = shelf, costs
         self.lots: dict[tuple[int, int], list[Lot]] = {}
@@ -112,6 +129,36 @@ class _Kitchen:
         self.daily = {(s, i): sum(Decimal(str(self.base[(s, d.item, m)])) * p * Decimal("1.05")
                                   for d in dishes for j, p in d.need(1) if j == i for m in ("lunch", "dinner"))
                       for s in stores for i in self.ingredients}
+        self.ck: CentralKitchen | None = None
+        made = {i: r for i, r in (chain.recipes if chain else {}).items() if i in self.ingredients}
+        self.buys: dict[int, list[int]] = {s: [i for i in self.ingredients if i not in made] for s in stores}
+        if chain is not None and chain.kitchen is not None and made:
+            self.ck = CentralKitchen(chain.kitchen, stores, made, self.lots, shelf, fefo_take, self.usable,
+                                     self._new_lot)
+            self.buys[chain.kitchen] = self.ck.components()
+            for c in self.buys[chain.kitchen]:
+                self.daily[(chain.kitchen, c)] = sum((self.daily[(s, i)] * q for s in stores for i, r in made.items()
+                                                      for j, q in r.per() if j == c), Decimal(0))
+        self.bought = sorted({i for items in self.buys.values() for i in items})
+
+    def _new_lot(self, lot: Lot) -> None:
+        lot.seq = len(self.new_lots) + 1
+        self.new_lots.append(lot)
+        self.lots.setdefault((lot.item, lot.warehouse), []).append(lot)
+
+    def wants(self, day: date, trend: float) -> dict[tuple[int, int], Decimal]:
+        """What each store asks the kitchen for in the morning: the day's meals' use of each
+        item the kitchen makes (weekday and trend included, a tenth more), less the store's
+        usable stock."""
+        assert self.ck is not None
+        out = {}
+        for store in self.stores:
+            for item in self.ck.recipes:
+                use = sum((Decimal(str(self.base[(store, d.item, meal)] * week[day.weekday()] * trend)) * p
+                           for d in self.dishes for j, p in d.need(1) if j == item
+                           for meal, week in (("lunch", LUNCH), ("dinner", DINNER))), Decimal(0))
+                out[(store, item)] = use * Decimal("1.1") - self.usable((item, store), day)
+        return out
 
     def usable(self, key: tuple[int, int], day: date) -> Decimal:
         return sum((Decimal(x.available) for x in self.lots.get(key, []) if _sellable(x, day)), Decimal(0))
@@ -123,9 +170,10 @@ class _Kitchen:
     def order(self, day: date) -> list[PurchaseOrder]:
         """The morning's orders of each store (one per supplier), received that morning."""
         out = []
-        for store in self.stores:
+        for store, items in self.buys.items():
             lines: dict[int, list[Line]] = {}
-            for k, item in enumerate(self.ingredients):
+            for item in items:
+                k = self.bought.index(item)
                 need = self.daily[(store, item)]
                 have = self.usable((item, store), day)
                 if have >= need * Decimal("1.3"):
@@ -175,14 +223,16 @@ def _at(day: date, hours: float) -> datetime:
 
 def simulate_catering(dishes: Sequence[Dish], stores: Sequence[int], suppliers: Sequence[int], lots: Sequence[Lot],
                       shelf: Mapping[int, int | None], costs: Mapping[int, Decimal], *, end: datetime,
-                      days: int = 120, seed: int = 22) -> tuple[History, list[DishSale]]:
-    """``days`` days of dish sales and ingredient purchases ending at ``end``: the
-    history's purchases and the batches their receipts created (``h.lots``), and the
-    dish sales in time order."""
+                      days: int = 120, seed: int = 22, chain: Chain | None = None) -> tuple[History, list[DishSale]]:
+    """``days`` days of dish sales, ingredient purchases and (with a ``chain``'s kitchen)
+    the kitchen's work orders and the stores' requisitions ending at ``end``: the
+    history's purchases, work orders (``h.work_orders``), requisitions
+    (``h.requisitions``) and the batches receipts and work orders created (``h.lots``),
+    and the dish sales in time order."""
     rng = random.Random(seed)
     start = end.date() - timedelta(days=days - 1)
     h = History(start, end, (start, start), None)
-    k = _Kitchen(rng, dishes, stores, suppliers or [0], lots, shelf, costs)
+    k = _Kitchen(rng, dishes, stores, suppliers or [0], lots, shelf, costs, chain)
     sales: list[DishSale] = []
     if not (dishes and stores and suppliers):
         return h, sales
@@ -192,6 +242,8 @@ def simulate_catering(dishes: Sequence[Dish], stores: Sequence[int], suppliers: 
         for po in k.order(day):
             if po.received is not None and po.received <= end:
                 h.purchases.append(po)
+        if k.ck is not None:
+            k.ck.day(day, k.wants(day, trend), end)
         for meal, hours, week in (("lunch", _LUNCH_AT, LUNCH), ("dinner", _DINNER_AT, DINNER)):
             at = _at(day, hours)
             if at > end:
@@ -201,5 +253,8 @@ def simulate_catering(dishes: Sequence[Dish], stores: Sequence[int], suppliers: 
                 if sale is not None:
                     sales.append(sale)
     received = {id(p) for p in h.purchases}
-    h.lots = [lot for lot in k.new_lots if id(lot.po) in received]
+    made = {id(wo.lot) for wo in k.ck.work_orders if wo.lot is not None} if k.ck is not None else set()
+    h.lots = [lot for lot in k.new_lots if id(lot.po) in received or id(lot) in made]
+    if k.ck is not None:
+        h.work_orders, h.requisitions, h.landed = k.ck.work_orders, k.ck.requisitions, k.ck.copies
     return h, sales

@@ -13,30 +13,35 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jimu.runtime.records.codec import columns_for
 from jimu.templates_market.history.batchrows import qty_text
-from jimu.templates_market.history.catering import Dish, DishSale
+from jimu.templates_market.history.catering import Chain, Dish, DishSale
+from jimu.templates_market.history.kitchen import Recipe
 from jimu.templates_market.history.moves import LedgerRows, Move
-from jimu.templates_market.history.rows import NewDoc, insert_docs
+from jimu.templates_market.history.rows import NewDoc, insert_children, insert_docs
 
 __all__ = ["read_catering", "write_dish_sales"]
 
-_CHUNK = 1000
 
-
-def read_catering(jimu: Any, conn: Connection, rt: Any) -> tuple[list[Dish], list[int]]:
-    """The dishes (items with a sale price and an active recipe), by id, and the stores
-    (warehouses whose ``site_type`` is ``store``)."""
+def read_catering(jimu: Any, conn: Connection, rt: Any) -> tuple[list[Dish], Chain]:
+    """The dishes (items with a sale price and an active recipe), by id, and the chain:
+    its stores (warehouses whose ``site_type`` is ``store``), its central kitchen (the
+    first ``central_kitchen``) and the recipes of what has one and no sale price (what the
+    kitchen makes)."""
     from jimu.cbu_library.bom.actions import active_boms
 
     items = rt.tables("item")
     prices = {int(r[0]): Decimal(str(r[1])) for r in conn.execute(
         sa.select(items.c.id, items.c.sale_price).where(items.c.sale_price.is_not(None)))}
+    boms = active_boms(jimu, conn, rt.name)
     dishes = [Dish(p, prices[p], tuple((int(i), Decimal(q)) for i, q in b.lines), Decimal(b.qty))
-              for p, b in sorted(active_boms(jimu, conn, rt.name).items()) if p in prices]
+              for p, b in sorted(boms.items()) if p in prices]
     wh = rt.tables("warehouse")
-    stores = [int(r[0]) for r in conn.execute(sa.select(wh.c.id).where(wh.c.site_type == "store").order_by(wh.c.id))]
-    return dishes, stores
+    sites = conn.execute(sa.select(wh.c.id, wh.c.site_type).order_by(wh.c.id)).all()
+    stores = tuple(int(i) for i, t in sites if t == "store")
+    kitchen = next((int(i) for i, t in sites if t == "central_kitchen"), None)
+    recipes = {p: Recipe(b.id, Decimal(b.qty), tuple((int(i), Decimal(q)) for i, q in b.lines))
+               for p, b in sorted(boms.items()) if p not in prices}
+    return dishes, Chain(stores, kitchen, recipes)
 
 
 def write_dish_sales(jimu: Any, conn: Connection, rt: Any, sales: Sequence[DishSale], ledger: LedgerRows) -> int:
@@ -47,26 +52,14 @@ def write_dish_sales(jimu: Any, conn: Connection, rt: Any, sales: Sequence[DishS
                    s.at, s.at, "sales", "sales",
                    [{"dish": d, "qty": Decimal(q), "price": p} for d, q, p in s.lines]) for s in sales]
     insert_docs(jimu, conn, rt, "dish_sale", docs, "lines")
-    child = rt.entity("dish_sale_usage")
-    stored = [f.name for f in child.active_fields if f.stored]
     scale = ledger.lg.scale
-    rows, owners = [], []
-    for s, d in zip(sales, docs, strict=True):
+    owned = [(d, [{"item": u.item, "qty": u.qty, "shortfall": None,
+                   "allocations": [{"batch": lot.id, "qty": qty_text(q, scale)} for lot, q in u.alloc]}
+                  for u in s.usage]) for s, d in zip(sales, docs, strict=True)]
+    for s, d, ids in zip(sales, docs, insert_children(conn, rt, "dish_sale_usage", owned), strict=True):
         s.id = d.id
-        for idx, u in enumerate(s.usage):
-            values = {"item": u.item, "qty": u.qty, "shortfall": None,
-                      "allocations": [{"batch": lot.id, "qty": qty_text(q, scale)} for lot, q in u.alloc]}
-            rows.append({**columns_for(child, {k: values.get(k) for k in stored}), "version": 1,
-                         "created_at": s.at, "updated_at": s.at, "created_by": "sales", "updated_by": "sales",
-                         "_parent_id": d.id, "_idx": idx})
-            owners.append(u)
-    table = rt.tables(child.name)
-    stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-    ids: list[int] = []
-    for i in range(0, len(rows), _CHUNK):
-        ids += [int(x) for x in conn.execute(stmt, rows[i:i + _CHUNK]).scalars()]
-    for u, uid in zip(owners, ids, strict=True):
-        u.id = uid
+        for u, uid in zip(s.usage, ids, strict=True):
+            u.id = uid
     for s in sales:
         for u in s.usage:
             for lot, q in u.alloc:

@@ -11,6 +11,7 @@ the rows are written); ``None`` is the batch-less key (what is on order)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -55,7 +56,7 @@ class Move:
     item: int
     warehouse: int
     kind: str
-    changes: dict[str, int]
+    changes: dict[str, Any]  # quantities of the item (decimal where stock is, e.g. ingredients)
     doc: tuple[str, int, int | None]
     transition: str | None
     reason: str | None
@@ -122,7 +123,7 @@ class LedgerRows:
         valued = [m for m in moves if m.changes.get("on_hand") or m.changes.get("quarantine")]
         entries = [(self._dims(m.item, m.warehouse, self._bid(m.batch)),
                     int((m.changes.get("on_hand", 0) + m.changes.get("quarantine", 0)) * one),
-                    cost_to_units(m.cost) if m.cost is not None else None) for m in valued]
+                    _cost(m.cost)) for m in valued]
         for m, used in zip(valued, revalue(conn, lg, app, entries), strict=True):
             m.extra["unit_cost"] = used
         net: dict[tuple[int, int, int | None], dict[str, int]] = {}
@@ -155,6 +156,14 @@ class LedgerRows:
         for i in range(0, len(rows), _CHUNK):
             conn.execute(movement.insert(), rows[i:i + _CHUNK])
         return len(rows)
+
+
+def _cost(cost: Any) -> Any:
+    """A unit cost in cost units; dimensions (a transfer's source) mean "the average
+    there", as ``revalue`` reads them; None: the current average."""
+    if cost is None or isinstance(cost, Mapping):
+        return cost
+    return cost_to_units(cost)
 
 
 def backdate(conn: Connection, app: str, lg: Ledger, since: datetime, to: datetime) -> int:

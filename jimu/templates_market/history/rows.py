@@ -21,7 +21,7 @@ from jimu.runtime.records.autonumber import next_numbers
 from jimu.runtime.records.codec import columns_for
 from jimu.runtime.records.computed import apply_defaults, coerce_formula, expression_env, formula_order
 
-__all__ = ["NewDoc", "insert_docs"]
+__all__ = ["NewDoc", "insert_docs", "insert_children"]
 
 _CHUNK = 1000
 
@@ -129,3 +129,29 @@ def insert_docs(jimu: Any, conn: Connection, rt: Any, entity: str, docs: Sequenc
         line_ids += [int(x) for x in conn.execute(cstmt, rows[i:i + _CHUNK]).scalars()]
     for doc, lid in zip(owners, line_ids, strict=True):
         doc.line_ids.append(lid)
+
+
+def insert_children(conn: Connection, rt: Any, child: str, owned: Sequence[tuple[NewDoc, list[dict[str, Any]]]],
+                    at: str = "updated", by: str = "updated_by") -> list[list[int]]:
+    """Rows of a second child table (filled by a transition's action, e.g. a dish sale's
+    ``usage`` or a requisition's ``issued``) for documents already written: each
+    (document, its rows in order), stamped with the document's ``at`` time and ``by``
+    user. Returns the new ids per document."""
+    ent = rt.entity(child)
+    stored = [f.name for f in ent.active_fields if f.stored]
+    rows: list[dict[str, Any]] = []
+    for doc, values in owned:
+        when, who = getattr(doc, at), getattr(doc, by)
+        for idx, v in enumerate(values):
+            rows.append({**columns_for(ent, {k: v.get(k) for k in stored}), "version": 1, "created_at": when,
+                         "updated_at": when, "created_by": who, "updated_by": who, "_parent_id": doc.id, "_idx": idx})
+    table = rt.tables(child)
+    stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+    ids: list[int] = []
+    for i in range(0, len(rows), _CHUNK):  # nothing to write: no statement
+        ids += [int(x) for x in conn.execute(stmt, rows[i:i + _CHUNK]).scalars()]
+    out: list[list[int]] = []
+    it = iter(ids)
+    for _doc, values in owned:
+        out.append([next(it) for _ in values])
+    return out

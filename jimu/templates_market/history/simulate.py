@@ -187,6 +187,8 @@ class History:
     lots: list[Any] = field(default_factory=list)  # batches received (batch-tracked stock)
     work_orders: list[Any] = field(default_factory=list)  # completed production (a factory)
     dish_sales: list[Any] = field(default_factory=list)  # posted dish sales (catering)
+    requisitions: list[Any] = field(default_factory=list)  # store requisitions (catering's central kitchen)
+    landed: list[tuple[Any, Any]] = field(default_factory=list)  # (a store's batch, the kitchen batch it is)
 
 
 def _at(day: date, hours: float) -> datetime:

@@ -244,8 +244,10 @@ def write_history(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppSh
     currency invoices (:func:`.contracts.price_payments`)."""
     ledger = LedgerRows(rt.name, shape.ledger) if shape.ledger is not None else None
     out: dict[str, int] = {}
-    if h.lots:  # the batches receipts created, before the lines that name them
+    if h.lots:  # the batches receipts and work orders created, before the lines that name them
         out["batch"] = write_lots(jimu, conn, rt, h.lots)
+    for mine, origin in h.landed:  # a batch a store received from the kitchen is the kitchen's
+        mine.id = origin.id
     out["sales_order"] = _sales(jimu, conn, rt, h, shape, ledger)
     if rt.spec.entity("purchase_order") is not None:
         out["purchase_order"] = _purchases(jimu, conn, rt, h, shape, ledger)
@@ -257,6 +259,10 @@ def write_history(jimu: Any, conn: Connection, rt: Any, h: History, shape: AppSh
         out["sales_return"] = _returns(jimu, conn, rt, h, ledger)
     if ledger is not None and shape.counts:
         out["stocktake"] = _counts(jimu, conn, rt, h, ledger)
+    if ledger is not None and h.requisitions:
+        from jimu.templates_market.history.kitchen_rows import write_requisitions
+
+        out["store_requisition"] = write_requisitions(jimu, conn, rt, h.requisitions, ledger)
     if ledger is not None and h.work_orders:
         from jimu.templates_market.history.production_rows import write_work_orders
 
