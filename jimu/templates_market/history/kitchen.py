@@ -116,7 +116,8 @@ class CentralKitchen:
             gap = total - self.usable((item, self.wh), d)
             if gap > 0:
                 self._make(item, d, int(math.ceil(gap)), end)
-        give: dict[int, Decimal] = {item: self.usable((item, self.wh), d) for item in self.recipes}
+        sent = _at(d, _ISSUED) <= end  # else still waiting to be sent: as asked for
+        give = {item: self.usable((item, self.wh), d) if sent else Decimal("Infinity") for item in self.recipes}
         for store in self.stores:
             lines = []
             for item in self.recipes:
