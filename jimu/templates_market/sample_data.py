@@ -8,6 +8,10 @@ the file that loaded the target, else its unique text fields, else its title fie
 Master data goes through ``bulk_insert``; documents with child rows, or with ledger
 postings on create, go through ``create`` so listeners (postings) run.
 
+A YAML file may name ``replaced_by: [unit, ...]``: it is skipped in an app where one of
+those units is installed (the stock unit's unbatched opening stock where
+``batch_tracking`` loads batched openings, which first-expiry-first-out can allocate).
+
 A date field may be given relative to the day the data is loaded: ``$today``,
 ``$today+14``, ``$today-3`` (days), so a demo's open orders stay ahead of whoever starts it.
 """
@@ -47,17 +51,25 @@ def relative_date(value: str) -> date | None:
 
 def read_sample_file(path: Path) -> tuple[str, str | None, list[dict[str, Any]]]:
     """(entity, natural key field, rows) of one sample file."""
+    entity, key, rows, _ = _read(path)
+    return entity, key, rows
+
+
+def _read(path: Path) -> tuple[str, str | None, list[dict[str, Any]], list[str]]:
+    """(entity, natural key field, rows, the units that replace the file) of one sample file."""
     if path.suffix == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)
             rows = [{k: (v if v != "" else None) for k, v in r.items()} for r in reader]
             key = reader.fieldnames[0] if reader.fieldnames else None
-        return path.stem, key, rows
+        return path.stem, key, rows, []
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
     if not isinstance(data, dict) or "entity" not in data:
         raise ValidationError(f"{path}: a sample file needs 'entity' and 'rows'", code="cbu.sample")
-    return str(data["entity"]), data.get("key"), list(data.get("rows") or [])
+    replaced = data.get("replaced_by") or []
+    replaced = [replaced] if isinstance(replaced, str) else [str(u) for u in replaced]
+    return str(data["entity"]), data.get("key"), list(data.get("rows") or []), replaced
 
 
 class SampleLoader:
@@ -82,6 +94,11 @@ class SampleLoader:
                     out.setdefault(p.entity, []).append((ledger, p))
         return out
 
+    def _installed(self) -> set[str]:
+        from jimu.templates_market.installed import installed_units
+
+        return set(installed_units(self.conn, self.app))
+
     def has_rows(self, entity: str) -> bool:
         ent = self.spec.entity(entity)
         if ent is None or ent.archived:
@@ -90,10 +107,12 @@ class SampleLoader:
         return self.conn.execute(sa.select(table.c.id).limit(1)).first() is not None
 
     def load_file(self, path: Path) -> int:
-        entity, key, rows = read_sample_file(path)
+        entity, key, rows, replaced_by = _read(path)
         ent = self.spec.entity(entity)
         if ent is None or ent.archived:
             return 0  # the entity belongs to a unit left out by params
+        if replaced_by and self._installed().intersection(replaced_by):
+            return 0  # e.g. unbatched opening stock where batch_tracking brings batched openings
         if key:
             self.keys[entity] = key
         rows = [self._resolve(ent, r, f"{path.name}[{i}]") for i, r in enumerate(rows)]

@@ -47,3 +47,21 @@ def test_loader_dates_rows_from_today(jimu: Any, frozen: Any, tmp_path: Path) ->
     assert err.value.code == "cbu.sample_date" and "$nextweek" in str(err.value)
     (batch,) = jimu.records.list("f", "batch").data
     assert (batch["production_date"], batch["expiry_date"]) == (date(2026, 2, 19), date(2026, 3, 31))
+
+
+def test_batch_tracked_template_loads_no_unbatched_opening_stock(jimu: Any) -> None:
+    """Food (batch_tracking installed) gets its opening stock by batch only: the stock
+    unit's unbatched opening file (``replaced_by: [batch_tracking]``) is skipped, so every
+    unit on hand is in a batch first-expiry-first-out can allocate. The standard template
+    (no batch_tracking) still loads it. Mutation tried: ignoring ``replaced_by`` in
+    ``load_file``: food had 169 balance rows without a batch (35,390 units) and this fails."""
+    from jimu.platform.ledger import balances
+
+    install_template(jimu, "f", "food")
+    install_template(jimu, "s", "standard")
+    with jimu.db.read() as c:
+        food = balances(c, "f", jimu.apps.get("f").spec.ledger("stock"))
+        std = balances(c, "s", jimu.apps.get("s").spec.ledger("stock"))
+    assert food and all(r["batch"] is not None for r in food if r["on_hand"])
+    assert sum(r["on_hand"] for r in food) > 0
+    assert len([r for r in std if r["on_hand"]]) >= 100
