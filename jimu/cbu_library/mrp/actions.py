@@ -51,6 +51,7 @@ def _refuse_cycle(ctx: Any, cycle: list[int]) -> None:
 
 def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict[str, int]:
     """Plan ``run`` into its lines and exceptions; returns counts (lines, exceptions, items)."""
+    from jimu.platform.table_stats import refresh_statistics
     from jimu.runtime.mrp import data, netchange, store, structure
     from jimu.runtime.mrp.engine import Planner, gc_paused
 
@@ -83,6 +84,8 @@ def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict
         written = (store.replace_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, lines, user),
                    store.replace_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, exceptions, user))
         del lines, exceptions
+    # a net change reads these tables by (run, item) right after: plan it on their new rows
+    refresh_statistics(conn, [rt.tables("mrp_line"), rt.tables("mrp_exception")])
     counts = {"planned_orders": written[0], "exception_count": written[1]}  # the run's rows are exactly those
     _store_counts(ctx, rid, counts)
     return {**counts, "items": len(results)}

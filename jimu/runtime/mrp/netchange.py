@@ -41,7 +41,7 @@ from jimu.runtime.mrp import data, store
 from jimu.runtime.mrp.engine import Calendar, ItemResult, Planner, Structure, dependent_elements, gc_paused
 from jimu.runtime.mrp.structure import BomStructure
 
-__all__ = ["closure", "replan", "kept_roots", "stored_rows", "sync_rows"]
+__all__ = ["closure", "replan", "kept_roots", "stored_rows", "stored_select", "sync_rows"]
 
 _CHUNK = 900
 _MORE = re.compile(r"^(.*) \+(\d+)$")
@@ -78,14 +78,18 @@ def stored_rows(conn: Connection, rt: AppRuntime, entity: str, run_id: int, fiel
 
     Sorted here, not in SQL: with ``ORDER BY id`` SQLite walks the run's index (already in
     id order) through every row of the run instead of the ``(run, item)`` index."""
-    t = rt.tables(entity)
-    run_col, item_col = _column(rt, entity, "run"), _column(rt, entity, "item")
-    cols = [t.c.id, *(_column(rt, entity, f) for f in fields)]
     out: list[tuple[Any, ...]] = []
     for chunk in _chunks(items):
-        out += select_tuples(conn, sa.select(*cols).where(run_col == run_id, item_col.in_(chunk)))
+        out += select_tuples(conn, stored_select(rt, entity, run_id, fields, chunk))
     out.sort(key=lambda r: r[0])
     return out
+
+
+def stored_select(rt: AppRuntime, entity: str, run_id: int, fields: Sequence[str], items: Sequence[int]) -> sa.Select[Any]:
+    """The read of :func:`stored_rows` for one chunk of ``items``."""
+    t = rt.tables(entity)
+    cols = [t.c.id, *(_column(rt, entity, f) for f in fields)]
+    return sa.select(*cols).where(_column(rt, entity, "run") == run_id, _column(rt, entity, "item").in_(items))
 
 
 def _kept_dependent(conn: Connection, rt: AppRuntime, run_id: int, boms: Mapping[int, Structure],
