@@ -7,7 +7,9 @@ run's planned orders) that was most of the write. Here each column's own bind pr
 (the same one SQLAlchemy would call, so the stored text of a decimal, date or timestamp is
 identical) runs once per distinct value of a column, columns are mapped in C (the rows
 transposed, processed column by column, zipped back), and values shared by every row
-(``constants``) are processed once.
+(``constants``) are processed once. SQLite's decimal columns are the exception: their
+processor's text is made inline, value by value (quantities hardly repeat, and hashing a
+Decimal to find repeats cost more than formatting it).
 
 The rows must already be valid for the table (no defaults, checks or events run); the
 caller's connection and transaction are used as they are.
@@ -16,11 +18,14 @@ caller's connection and transaction are used as they are.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import repeat
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from jimu.platform.db import DecimalType
 
 __all__ = ["insert_rows"]
 
@@ -30,9 +35,30 @@ def _processors(conn: Connection, table: sa.Table, columns: Sequence[str]) -> li
     return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
 
 
+def _quanta(conn: Connection, table: sa.Table, columns: Sequence[str]) -> list[Decimal | None]:
+    """Per column, the quantum of a :class:`DecimalType` column on SQLite (whose bind
+    processor is ``format(value.quantize(quantum, ROUND_HALF_UP), "f")``), else None."""
+    if conn.dialect.name != "sqlite":
+        return [None] * len(columns)
+    out: list[Decimal | None] = []
+    for name in columns:
+        t = table.c[name].type
+        out.append(t._quantum if isinstance(t, DecimalType) else None)
+    return out
+
+
+def _decimal_column(values: Sequence[Any], quantum: Decimal, proc: Callable[[Any], Any]) -> Sequence[Any]:
+    """A SQLite decimal column: :meth:`DecimalType.process_bind_param`'s text for finite
+    Decimals inline, the processor itself for anything else (None, ints, bad values).
+    Not memoised: hashing a fresh Decimal costs more than formatting it."""
+    fmt, exact, half_up = format, Decimal, ROUND_HALF_UP
+    return [fmt(v.quantize(quantum, half_up), "f") if v.__class__ is exact and v.is_finite()
+            else (None if v is None else proc(v)) for v in values]
+
+
 def _processed_column(values: Sequence[Any], proc: Callable[[Any], Any]) -> Sequence[Any]:
-    """``proc`` over one column, computed once per distinct value (dates, quantities and
-    suppliers repeat across rows) and mapped in C; unhashable values go one by one."""
+    """``proc`` over one column, computed once per distinct value (dates and suppliers
+    repeat across rows) and mapped in C; unhashable values go one by one."""
     try:
         memo = {v: None if v is None else proc(v) for v in set(values)}
     except TypeError:
@@ -41,7 +67,7 @@ def _processed_column(values: Sequence[Any], proc: Callable[[Any], Any]) -> Sequ
 
 
 def _tuples(rows: Iterable[Sequence[Any]], width: int, procs: list[Callable[[Any], Any] | None],
-            constants: Sequence[Any]) -> tuple[int, Iterator[tuple[Any, ...]]]:
+            constants: Sequence[Any], quanta: Sequence[Decimal | None] = ()) -> tuple[int, Iterator[tuple[Any, ...]]]:
     """(how many, the rows as tuples of bound values followed by ``constants``).
 
     Column by column, not row by row: the rows are transposed (``zip(*rows)``), each
@@ -55,7 +81,10 @@ def _tuples(rows: Iterable[Sequence[Any]], width: int, procs: list[Callable[[Any
     if len(columns) != width:
         raise ValueError(f"rows have {len(columns)} values, {width} columns given")
     for i, proc in enumerate(procs):
-        if proc is not None:
+        quantum = quanta[i] if i < len(quanta) else None
+        if proc is not None and quantum is not None:
+            columns[i] = _decimal_column(columns[i], quantum, proc)
+        elif proc is not None:
             columns[i] = _processed_column(columns[i], proc)
     return len(listed), zip(*columns, *(repeat(c) for c in constants), strict=False)  # repeat() is endless
 
@@ -77,7 +106,7 @@ def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
         if keyed:
             conn.execute(table.insert(), keyed)
         return len(keyed)
-    count, values = _tuples(rows, len(columns), procs[:len(columns)], consts)
+    count, values = _tuples(rows, len(columns), procs[:len(columns)], consts, _quanta(conn, table, columns))
     if not count:
         return 0
     raw = conn.connection.driver_connection

@@ -80,3 +80,45 @@ def test_constants_and_column_wise_processing(db_url):
         with db.write() as c:
             meta.drop_all(c)
         db.dispose()
+
+
+def test_decimals_round_and_refuse_as_the_column_type(db_url):
+    """SQLite's decimal columns are formatted inline (not through the bind processor):
+    the stored text still equals SQLAlchemy's for halves (rounded away from zero, as
+    PostgreSQL's NUMERIC rounds), exponents, integers, zeros and NULL, and a NaN is refused
+    as the column type refuses it. Mutation tried: ``quantize`` without ``ROUND_HALF_UP``
+    in ``_decimal_column`` (seen failing: 1.00005 stored as 1 instead of 1.0001)."""
+    from jimu.core.money import DecimalInputError
+
+    db = Database(db_url)
+    meta = sa.MetaData()
+    def table(name: str) -> sa.Table:
+        return sa.Table(name, meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("qty", DecimalType(18, 4)))
+
+    slow, fast = table("fi_dec_slow"), table("fi_dec_fast")
+    values = [Decimal("1.00005"), Decimal("-1.00005"), Decimal("2.00015"), Decimal("2.5E+3"), 7, Decimal("0E-10"),
+              None, Decimal("123456.78"), Decimal("5.1000")]
+    rows = list(enumerate(values, start=1))
+    try:
+        with db.write() as c:
+            meta.create_all(c)
+            c.execute(slow.insert(), [{"id": i, "qty": v} for i, v in rows])
+            assert insert_rows(c, fast, ["id", "qty"], rows) == len(rows)
+        with db.read() as c:
+            def raw(t: sa.Table) -> list[tuple[object, ...]]:
+                return [tuple(r) for r in c.execute(sa.select(t.c.id, sa.cast(t.c.qty, sa.Text)).order_by(t.c.id))]
+            assert raw(fast) == raw(slow)
+            assert c.execute(sa.select(fast.c.qty).where(fast.c.id == 1)).scalar() == Decimal("1.0001")
+        try:
+            with db.write() as c:
+                insert_rows(c, fast, ["id", "qty"], [(20, Decimal("2")), (21, Decimal("NaN"))])
+        except (DecimalInputError, sa.exc.StatementError, sa.exc.DataError):
+            pass
+        else:
+            raise AssertionError("a NaN quantity was stored")
+        with db.read() as c:
+            assert c.execute(sa.select(sa.func.count()).select_from(fast).where(fast.c.id >= 20)).scalar() == 0
+    finally:
+        with db.write() as c:
+            meta.drop_all(c)
+        db.dispose()

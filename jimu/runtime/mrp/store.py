@@ -64,13 +64,13 @@ def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppl
     Text, not JSON: a run writes and the run's screens read hundreds of thousands of
     these, and decoding JSON was most of the time of reading a run back. The hot loop of
     writing a run (a million pegs at 10,000 items), hence one function with its caches in
-    locals: a quantity's text, a date's ISO form and each parent order's entry are made
-    once; the documents behind an order are gathered only for made items (only their
+    locals: a date's ISO form and each parent order's entry are made once (a quantity's
+    text is formatted each time: hashing a fresh Decimal to look it up costs more); the documents behind an order are gathered only for made items (only their
     orders are a component's demand).
 
     ``known``: parent item -> due -> entry of planned orders not in ``results`` (a net
     change's kept parents)."""
-    qtext: dict[Decimal, str] = {}
+    fmt = format
     iso: dict[date, str] = {}
     # parent item -> its order's due date (ISO, as the component's peg names it) -> entry
     entries: dict[int, dict[str, _Entry]] = {k: dict(v) for k, v in (known or {}).items()}
@@ -85,9 +85,9 @@ def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppl
             out: list[str] = []
             docs: list[str] = []
             for src, qty, on, parent in o.pegging:
-                q = qtext.get(qty)
-                if q is None:
-                    q = qtext[qty] = _q(qty)
+                q = fmt(qty, "f")  # _q inline: cheaper than a cache (a fresh Decimal's hash costs more than this)
+                if "." in q:
+                    q = q.rstrip("0").rstrip(".")
                 if parent is not None:
                     entry = entries.get(parent, _NONE).get(src) or _kept(entries, names, parent, src)
                     out.append(entry[0] + q + entry[2])
