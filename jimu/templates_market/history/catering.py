@@ -7,7 +7,8 @@ ingredient FEFO: released batches not expired on the day, earliest expiry first,
 expiry last, ties by batch id).
 
 - Demand: a base per dish and meal, weekly seasonality (office lunches on weekdays,
-  dinners and weekends busier), a slow trend, noise; the second store is smaller.
+  dinners and weekends busier), a slow trend, noise; the second store is smaller. Each
+  meal at a store is two sales: dine-in, and a quarter of the demand as takeaway.
 - A store never sells beyond its book (``oversell_policy = refuse``): a dish whose
   ingredients run out sells only the portions its ingredients cover (sold out).
 - Each morning a store orders what the next days need of every ingredient its dishes
@@ -43,6 +44,8 @@ LUNCH = (1.0, 1.0, 1.05, 1.05, 1.1, 0.8, 0.75)
 DINNER = (0.7, 0.7, 0.75, 0.8, 1.2, 1.45, 1.3)
 _LUNCH_AT, _DINNER_AT = 4.5, 11.0  # hours UTC: 12:30 and 19:00 in the stores' time zone
 _RECEIVED_AT, _ORDERED_AT = 0.5, 9.0  # received 08:30; ordered the day before at 17:00
+#: A meal's sales per channel: (channel, share of the meal's demand, posted this much later).
+CHANNELS = (("dine_in", 0.75, timedelta(0)), ("takeaway", 0.25, timedelta(minutes=15)))
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class Usage:
 
 @dataclass
 class DishSale:
-    """A posted dish sale: store, when, meal, lines (dish, portions, price), usage."""
+    """A posted dish sale: store, when, meal, lines (dish, portions, price), usage, channel."""
 
     store: int
     at: datetime
@@ -80,6 +83,7 @@ class DishSale:
     lines: list[tuple[int, int, Decimal]]
     usage: list[Usage]
     id: int = 0
+    channel: str = "dine_in"
 
 
 def fefo_take(lots: Sequence[Lot], day: date, qty: Decimal) -> list[tuple[Lot, Decimal]]:
@@ -249,9 +253,11 @@ def simulate_catering(dishes: Sequence[Dish], stores: Sequence[int], suppliers: 
             if at > end:
                 continue
             for store in stores:
-                sale = k.sell(store, at, meal, week[day.weekday()] * trend)
-                if sale is not None:
-                    sales.append(sale)
+                for channel, share, later in CHANNELS:
+                    sale = k.sell(store, at + later, meal, week[day.weekday()] * trend * share)
+                    if sale is not None:
+                        sale.channel = channel
+                        sales.append(sale)
     received = {id(p) for p in h.purchases}
     made = {id(wo.lot) for wo in k.ck.work_orders if wo.lot is not None} if k.ck is not None else set()
     h.lots = [lot for lot in k.new_lots if id(lot.po) in received or id(lot) in made]

@@ -21,6 +21,9 @@ from jimu.templates_market.history.rows import NewDoc, insert_children, insert_d
 
 __all__ = ["read_catering", "write_dish_sales"]
 
+_NOTES = {("lunch", "dine_in"): "午市 / lunch", ("dinner", "dine_in"): "晚市 / dinner",
+          ("lunch", "takeaway"): "午市外卖 / lunch takeaway", ("dinner", "takeaway"): "晚市外卖 / dinner takeaway"}
+
 
 def read_catering(jimu: Any, conn: Connection, rt: Any) -> tuple[list[Dish], Chain]:
     """The dishes (items with a sale price and an active recipe), by id, and the chain:
@@ -47,8 +50,8 @@ def read_catering(jimu: Any, conn: Connection, rt: Any) -> tuple[list[Dish], Cha
 def write_dish_sales(jimu: Any, conn: Connection, rt: Any, sales: Sequence[DishSale], ledger: LedgerRows) -> int:
     """Insert ``sales`` (posted) with their lines and usage rows, and add their movements
     to ``ledger``; returns the number of sales."""
-    docs = [NewDoc({"store": s.store, "sale_date": s.at.date(), "channel": "dine_in", "state": "posted",
-                    "note": "午市 / lunch" if s.meal == "lunch" else "晚市 / dinner"},
+    docs = [NewDoc({"store": s.store, "sale_date": s.at.date(), "channel": s.channel, "state": "posted",
+                    "note": _NOTES[(s.meal, s.channel)]},
                    s.at, s.at, "sales", "sales",
                    [{"dish": d, "qty": Decimal(q), "price": p} for d, q, p in s.lines]) for s in sales]
     insert_docs(jimu, conn, rt, "dish_sale", docs, "lines")
