@@ -141,6 +141,18 @@ def _rights_for(app: AppSpec, role: RoleSpec, entity: str) -> EntityRights | Non
     return rights
 
 
+def _access(rights: EntityRights, name: str, base_of: dict[str, str]) -> FieldAccess:
+    """One role's access to field ``name``. A field holding another in the base currency
+    (``options.base_of``) and not listed by the role follows that field: hidden stays
+    hidden, and a masked one is hidden (its mask reads the other field, so it would show the
+    wrong figure), so ``base_amount`` never gives away an ``amount`` the role may not see."""
+    of = base_of.get(name)
+    if of is None or name in rights.fields:
+        return rights.field_access(name)
+    access = rights.field_access(of)
+    return "hidden" if isinstance(access, FieldMask) else access
+
+
 def entity_grant(app: AppSpec, roles: Iterable[RoleSpec], entity: str) -> EntityGrant:
     """The union of what ``roles`` allow on ``entity`` of ``app``."""
     granted: set[str] = set()
@@ -150,6 +162,8 @@ def entity_grant(app: AppSpec, roles: Iterable[RoleSpec], entity: str) -> Entity
     defaults: list[FieldAccess] = []
     spec = app.entity(entity)
     names = [f.name for f in spec.fields] if spec is not None else []
+    base_of = {f.name: str(f.options["base_of"]) for f in (spec.fields if spec is not None else [])
+               if f.options.get("base_of")}
     for role in roles:
         rights = _rights_for(app, role, entity)
         if rights is None:
@@ -167,7 +181,7 @@ def entity_grant(app: AppSpec, roles: Iterable[RoleSpec], entity: str) -> Entity
         if not (rights.read or rights.update or rights.create):
             continue
         for name in names:
-            per_field.setdefault(name, []).append(rights.field_access(name))
+            per_field.setdefault(name, []).append(_access(rights, name, base_of))
         defaults.append("write" if (rights.update or rights.create) else "read")
     row_filters = {r: (None if v is None else tuple(dict.fromkeys(v))) for r, v in filters.items()}
     fields = {name: merge_field_access(acc) for name, acc in per_field.items()}

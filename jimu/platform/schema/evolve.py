@@ -2,7 +2,7 @@
 
 - Adding a field adds a nullable column; a literal default is the column's server default
   (an O(1) change on SQLite and PostgreSQL 11+, whatever the row count); an expression
-  default is backfilled row by row.
+  default is backfilled row by row, and so is a stored formula reading only its own record.
 - Renaming keeps the column (``FieldSpec.column``) and changes only the name mapping.
 - Removing a field archives it: the column stays, hidden, restorable.
 - A type change is previewed: rows whose value would not convert are counted and sampled;
@@ -281,10 +281,14 @@ def apply_schema(conn: Connection, old: AppSpec | None, new: AppSpec, ops: list[
     created = [tables(op.entity) for op in ops if op.action == "create_table"]
     if created:
         tables.metadata.create_all(conn, tables=created)
+    formulas: dict[str, list[str]] = {}
     for op in ops:
         entity = new.entity(op.entity)
         assert entity is not None
         table = tables(op.entity)
+        if op.action == "add_column" and op.field and (f := entity.field(op.field)) is not None and f.expression \
+                and f.type == "formula":
+            formulas.setdefault(entity.name, []).append(f.name)
         if op.action == "create_table":
             continue
         elif op.action == "add_parent_key":
@@ -305,8 +309,24 @@ def apply_schema(conn: Connection, old: AppSpec | None, new: AppSpec, ops: list[
             f = entity.field(op.field)
             assert f is not None
             operations.create_index(op.details["index"], table.name, [column_name(f)], unique=op.details["unique"])
+    _backfill_formulas(conn, new, tables, formulas)
     ensure_system_indexes(conn, new, tables)
     return previews
+
+
+def _backfill_formulas(conn: Connection, app: AppSpec, tables: AppTables, added: dict[str, list[str]]) -> None:
+    """Compute the stored formulas added to existing tables for their rows, once every new
+    column exists, each after the formulas it reads."""
+    from jimu.platform.expressions.deps import recalculation_order
+    from jimu.platform.schema.backfill import backfill_formula
+
+    for name, fields in added.items():
+        entity = app.entity(name)
+        assert entity is not None
+        for fname in (n for n in recalculation_order(app, entity) if n in fields):
+            f = entity.field(fname)
+            assert f is not None
+            backfill_formula(conn, tables(name), app, entity, f)
 
 
 def _add_column(operations: Operations, conn: Connection, app: AppSpec, entity: EntitySpec, table: sa.Table,
@@ -328,7 +348,7 @@ def _add_column(operations: Operations, conn: Connection, app: AppSpec, entity: 
                                                                    compile_kwargs={"literal_binds": True})
         new_col.server_default = sa.DefaultClause(sa.text(str(bound)))
     operations.add_column(table.name, new_col)
-    if not is_literal:
+    if not is_literal and f.type != "formula":
         from jimu.platform.schema.backfill import backfill_expression_default
 
         backfill_expression_default(conn, table, app, entity, f)

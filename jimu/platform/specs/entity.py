@@ -30,6 +30,21 @@ class EntitySpec(SpecModel):
                 return f
         return None
 
+    def base_field(self, name: str) -> FieldSpec | None:
+        """The active stored field declared as ``name`` in the base currency
+        (``options.base_of``, e.g. an order's ``base_amount`` of ``amount``), None when there
+        is none. Sums of ``name`` across records add this one instead: a money field keeps
+        each record's own currency, so its raw sum would add USD to CNY."""
+        for f in self.fields:
+            if not f.archived and f.stored and f.options.get("base_of") == name:
+                return f
+        return None
+
+    def summed_field(self, name: str) -> FieldSpec | None:
+        """What a sum of field ``name`` across records adds: its base-currency field
+        (:meth:`base_field`) when it has one, else the field itself (None when unknown)."""
+        return self.base_field(name) or self.field(name)
+
     @property
     def active_fields(self) -> list[FieldSpec]:
         return [f for f in self.fields if not f.archived]

@@ -120,7 +120,7 @@ def chart_needs(spec: AppSpec, chart: Mapping[str, Any]) -> tuple[EntitySpec, se
         return None
     measure = None
     if name and agg != "count":
-        f = ent.field(str(name))
+        f = ent.summed_field(str(name))  # the base-currency field, as the chart sums it
         if f is None or not f.stored or f.value_type not in MEASURED_TYPES:
             return None
         measure = f.name

@@ -6,7 +6,9 @@ A chart (``DashboardSpec.charts``) is a dict:
 - ``{kind: kpi|bar|pie|line, label, view, measure?, agg?, group_by?, filter?, limit?}``:
   the rows of ``view`` (a report view: entity, filter, ``group_by``, ``aggregates``)
   grouped by ``group_by`` and aggregated (``measure`` with ``agg``, else the view's first
-  aggregate, else a row count). A KPI is the aggregate over all the rows.
+  aggregate, else a row count). A KPI is the aggregate over all the rows. A measure with a
+  base-currency field (``options.base_of``, e.g. the orders' ``base_amount`` of ``amount``
+  in trading apps) aggregates that one: amounts in several currencies never add up raw.
 - ``{kind: table, label, ledger, per?, filter?, limit?}``: balance rows of a ledger, filtered by
   an expression over the dimensions (links, so ``item.safety_stock`` reads the item) and
   the buckets (``on_hand``, ``reserved``, ``in_transit``, ``available``, ...). ``per`` names
@@ -149,7 +151,7 @@ def _measure(policy: AccessPolicy, ent: EntitySpec, view: ViewSpec,
         return None
     if not name or agg == "count":
         return None, "count"
-    f = ent.field(str(name))
+    f = ent.summed_field(str(name))  # an order's amount adds up in the base currency
     if not _plain(policy, ent.name, f) or f is None or f.value_type not in ("integer", "decimal", "money", "percent",
                                                                             "duration"):
         return None

@@ -9,7 +9,10 @@ Exposure = open receivables + open orders + this order. Open receivables come fr
 ``invoice`` entity when the app has one (Σ open_amount × fx_rate over kind = sales in state
 issued or partially_paid for this customer), else 0. Open orders are the unshipped value
 (Σ (qty − shipped) × price) of the customer's other orders that are neither draft,
-cancelled nor rejected (``closed_states``). Above the partner's limit the transition is a
+cancelled nor rejected (``closed_states``), each at its order's ``fx_rate`` (the ``rate``
+field, when the entity has it: a trading app's orders are in the contract currency), and
+this order counts its amount's base-currency field when it has one (``base_amount``), so
+the exposure is in the base currency like the limit. Above the partner's limit the transition is a
 409 ``sales.credit_limit`` with the figures, unless the caller holds an override role and
 gave ``override`` (a stored input, so the transition's audit row carries the reason). A
 partner without a limit is not checked. Money stays Decimal end to end.
@@ -68,7 +71,8 @@ def open_receivables(conn: Connection, rt: AppRuntime, partner_field: str, partn
 
 def open_orders(conn: Connection, rt: AppRuntime, ent: EntitySpec, spec: Mapping[str, Any], partner: Any,
                 exclude: Any) -> Decimal:
-    """The unshipped value of the partner's other open orders of ``ent``."""
+    """The unshipped value of the partner's other open orders of ``ent``, in the base
+    currency (× each order's rate when the entity keeps one)."""
     partner_col = _col(rt, ent.name, str(spec.get("partner") or "customer"))
     state_col = _col(rt, ent.name, str(spec.get("state_field") or "state"))
     lf = ent.field(str(spec.get("lines") or "lines"))
@@ -79,19 +83,21 @@ def open_orders(conn: Connection, rt: AppRuntime, ent: EntitySpec, spec: Mapping
     qty = _col(rt, lf.target, str(spec.get("quantity") or "qty"))
     price = _col(rt, lf.target, str(spec.get("price") or "price"))
     done = _col(rt, lf.target, str(spec.get("done") or "shipped_qty"))
+    rate = _col(rt, ent.name, str(spec.get("rate") or "fx_rate"))
     if qty is None or price is None:
         return Decimal(0)
-    stmt = (sa.select(qty, price, done if done is not None else sa.literal(None))
+    stmt = (sa.select(qty, price, done if done is not None else sa.literal(None),
+                      rate if rate is not None else sa.literal(None))
             .select_from(line.join(head, line.c._parent_id == head.c.id))
             .where(partner_col == partner, head.c.id != exclude))
     closed = list(spec.get("closed_states") or ["draft", "cancelled", "rejected"])
     if state_col is not None:
         stmt = stmt.where(state_col.not_in(closed))
     total = Decimal(0)
-    for q, p, d in conn.execute(stmt):
+    for q, p, d, r in conn.execute(stmt):
         rest = _dec(q) - _dec(d)
         if rest > 0:
-            total += rest * _dec(p)
+            total += rest * _dec(p) * (_dec(r) if r is not None else Decimal(1))
     return total
 
 
@@ -123,7 +129,8 @@ def credit_check(jimu: Any, conn: Connection, rt: AppRuntime, ent: EntitySpec, d
     if limit is None:
         return False
     limit = _dec(limit)
-    this = _dec(doc.get(str(spec.get("amount") or "amount")))
+    amount = ent.summed_field(str(spec.get("amount") or "amount"))  # base_amount in a trading app
+    this = _dec(doc.get(amount.name if amount is not None else str(spec.get("amount") or "amount")))
     receivable = quantize(open_receivables(conn, rt, partner_field, partner_id), 2)
     orders = quantize(open_orders(conn, rt, ent, spec, partner_id, doc["id"]), 2)
     exposure = receivable + orders + this

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 
@@ -125,3 +127,32 @@ def test_invalid_draft_is_refused_whole(shop) -> None:
     assert shop.store.draft("shop").entity("item").field("bad") is None
     with pytest.raises(NotFound):
         shop.store.draft("nope")
+
+
+def test_add_formula_field_backfills_existing_rows(shop) -> None:
+    """A stored formula added to a table with rows is computed for them in the publish, as a
+    write would (rounded half-up to the field's scale; NULL where it fails or reads NULL;
+    after the formulas it reads, once every new column exists); a
+    formula following a link keeps NULL until its row is next written (its lookups are the
+    record service's). Mutations tried, each seen to fail: ``evolve`` without
+    ``_backfill_formulas`` (every row NULL); backfilling the added formulas in reverse
+    order instead of ``recalculation_order`` (``doubled`` reads a NULL ``with_tax``)."""
+    ids = [shop.records.create("shop", "item", {"sku": f"S{i}", "cost_price": c})["id"]
+           for i, c in enumerate(("3.35", None, "0", "10"))]
+    wh = shop.records.create("shop", "warehouse", {"name": "A"})["id"]
+    so = shop.records.create("shop", "sales_order", {"warehouse": wh, "lines": [{"item": ids[0], "qty": "2"}]})
+    shop.store.put_field("shop", "item", "with_tax", {"type": "formula", "options": {
+        "expression": "cost_price * 1.13", "result_type": "money", "scale": 2}})
+    shop.store.put_field("shop", "item", "doubled", {"type": "formula", "options": {
+        "expression": "with_tax * 2", "result_type": "money", "scale": 2}})
+    shop.store.put_field("shop", "item", "per_100", {"type": "formula", "options": {
+        "expression": "100 / cost_price", "result_type": "decimal", "scale": 2}})
+    shop.store.put_field("shop", "sales_order_line", "cost", {"type": "formula", "options": {
+        "expression": "item.cost_price", "result_type": "money", "scale": 2}})
+    shop.store.publish("shop")
+    got = [shop.records.get("shop", "item", i) for i in ids]
+    assert [g["with_tax"] for g in got] == [Decimal("3.79"), None, Decimal("0.00"), Decimal("11.30")]
+    assert [g["doubled"] for g in got] == [Decimal("7.58"), None, Decimal("0.00"), Decimal("22.60")]
+    assert [g["per_100"] for g in got] == [Decimal("29.85"), None, None, Decimal("10.00")]
+    line = shop.records.get("shop", "sales_order", so["id"])["lines"][0]
+    assert line["cost"] is None

@@ -148,3 +148,47 @@ def test_contract_payments_at_the_day_rate_with_fx_gain(trading: Any) -> None:
     report = contract_margin(AccessPolicy.for_actor(trading, "no_stock", Actor("manager", ("manager",))))
     assert Decimal(report["totals"]["fx_gain"]) == gains
     assert Decimal(report["totals"]["margin_base"]) > 0
+
+
+def test_trading_overview_in_cny(trading: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every generated order's ``base_amount`` is its amount at its rate (CNY orders: rate
+    1, the same value), and the overview's 本月销售额, top customers and purchases by
+    supplier are those CNY figures summed by hand from the rows, from the rollups and from
+    a full scan alike; the raw amounts (USD and EUR added to CNY) would differ. Mutations
+    tried, each seen to fail here: the chart summing ``amount`` (``ent.field`` for
+    ``ent.summed_field`` in dash_spec); the generator's rows written without their
+    formulas (``head_formulas`` skipped in ``insert_docs``: amounts and base NULL, the
+    overview empty)."""
+    from jimu.runtime import rollups
+    from jimu.runtime.screens import dash_spec
+
+    sales, buys = _rows(trading, "sales_order"), _rows(trading, "purchase_order")
+    for o in [*sales, *buys]:
+        assert _d(o.base_amount) == _base(o.amount, o.fx_rate), o.number
+        if o.currency == "CNY":
+            assert _d(o.fx_rate) == 1 and _d(o.base_amount) == _d(o.amount)
+    assert {o.currency for o in sales} >= {"CNY", "USD", "EUR"}
+    month = NOW.date().replace(day=1)
+    counted = [o for o in sales if o.state in ("approved", "shipped", "completed")]
+    kpi = sum((_d(o.base_amount) for o in counted if _day(o.order_date).replace(day=1) == month), Decimal(0))
+    raw = sum((_d(o.amount) for o in counted if _day(o.order_date).replace(day=1) == month), Decimal(0))
+    assert kpi != raw  # foreign orders this month: the test tells the two apart
+    by_customer: dict[Any, Decimal] = {}
+    for o in counted:
+        by_customer[o.customer] = by_customer.get(o.customer, Decimal(0)) + _d(o.base_amount)
+    by_supplier: dict[Any, Decimal] = {}
+    for o in buys:
+        by_supplier[o.supplier] = by_supplier.get(o.supplier, Decimal(0)) + _d(o.base_amount)
+    want = (kpi, sorted(by_customer.values(), reverse=True)[:10], sorted(by_supplier.values(), reverse=True))
+
+    def figures() -> tuple[Any, ...]:
+        policy = AccessPolicy.for_actor(trading, "no_stock", Actor("manager", ("manager",)))
+        charts = {c["label"]: c for c in dash_spec.spec_dashboard(policy, policy.rt.spec.dashboards[0], "zh")}
+        return (charts["本月销售额"]["data"][0][1], [v for _, v in charts["客户销售额 Top 10"]["data"]],
+                [v for _, v in charts["供应商采购额"]["data"]])
+
+    assert figures() == want
+    with trading.db.read() as c:
+        assert rollups.verify(c, trading.apps.get("no_stock")) == []
+    monkeypatch.setattr(dash_spec, "grouped_rows", lambda *a, **k: None)
+    assert figures() == want

@@ -146,3 +146,28 @@ def test_lived_demo_money(lived: Any) -> None:
     for cid, limit in limits.items():
         exposure = Decimal(str(owed.get(cid) or 0)) + Decimal(str(orders.get(cid) or 0))
         assert limit is None or exposure <= Decimal(str(limit)) * Decimal("0.4"), cid
+
+
+def test_single_currency_overview_sums_amounts(lived: Any) -> None:
+    """A single-currency app (standard: orders without ``currency``/``fx_rate``) has no
+    base-currency field, and its overview is the plain Σ ``amount`` by hand, as before
+    trading apps summed ``base_amount`` (contract 1.1.0). Mutation tried: ``summed_field``
+    returning only the base field (None without one) leaves the charts out and fails here."""
+    from jimu.runtime.screens.dash_spec import spec_dashboard
+
+    rt = lived.apps.get("standard")
+    ent = rt.spec.entity("sales_order")
+    assert ent.base_field("amount") is None and ent.summed_field("amount") is ent.field("amount")
+    t = rt.tables("sales_order")
+    with lived.db.read() as c:
+        rows = c.execute(sa.select(t.c.customer, t.c.order_date, t.c.state, t.c.amount)).all()
+    counted = [r for r in rows if r.state in ("approved", "shipped", "completed")]
+    month = NOW.date().replace(day=1)
+    kpi = sum((Decimal(str(r.amount)) for r in counted if r.order_date.replace(day=1) == month), Decimal(0))
+    by_customer: dict[Any, Decimal] = {}
+    for r in counted:
+        by_customer[r.customer] = by_customer.get(r.customer, Decimal(0)) + Decimal(str(r.amount))
+    manager = _policy(lived, "manager")
+    charts = {ch["label"]: ch for ch in spec_dashboard(manager, manager.rt.spec.dashboards[0], "zh")}
+    assert charts["本月销售额"]["data"][0][1] == kpi > 0
+    assert [v for _, v in charts["客户销售额 Top 10"]["data"]] == sorted(by_customer.values(), reverse=True)[:10]
