@@ -24,7 +24,6 @@ component derives from them depends on the rest only through their count).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -36,6 +35,7 @@ from sqlalchemy.engine import Connection
 from jimu.core.clock import now
 from jimu.platform.fast_insert import insert_rows
 from jimu.platform.fast_select import select_tuples
+from jimu.platform.fast_update import update_rows
 from jimu.runtime.apps import AppRuntime
 from jimu.runtime.mrp import data, store
 from jimu.runtime.mrp.engine import Calendar, ItemResult, Planner, Structure, dependent_elements, gc_paused
@@ -44,7 +44,6 @@ from jimu.runtime.mrp.structure import BomStructure
 __all__ = ["closure", "replan", "kept_roots", "stored_rows", "stored_select", "sync_rows"]
 
 _CHUNK = 900
-_MORE = re.compile(r"^(.*) \+(\d+)$")
 Roots = dict[int, dict[str, tuple[str, list[str], str]]]
 
 
@@ -113,9 +112,14 @@ def kept_roots(peggings: Iterable[str], names: Mapping[int, str]) -> Roots:
     """What the stored pegging texts say about the planned orders of the kept parents
     ``names`` (item -> ``sku name``): item -> due -> (``"sku name @due ×"``, the documents
     behind, ``" ← SO-1, SO-2 +1"``), in the form :func:`store.line_rows` takes. A ``+N``
-    becomes N placeholders that cannot equal a document number."""
+    becomes N placeholders that cannot equal a document number.
+
+    The first entry naming a parent order counts (every component's line names the same
+    documents behind it); an order's later entries, and the entries of parents that are
+    re-planned, are dismissed by their ``"sku name @due"`` alone."""
     by_name = {n: i for i, n in names.items()}
     out: Roots = {}
+    seen: set[str] = set()  # "sku name @due" of every entry with documents met so far
     for text in peggings:
         if not text or " ← " not in text:
             continue
@@ -124,22 +128,37 @@ def kept_roots(peggings: Iterable[str], names: Mapping[int, str]) -> Roots:
             if not sep:
                 continue
             name_due, sep, _qty = head.rpartition(" ×")
-            name, sep2, due = name_due.rpartition(" @")
-            item = by_name.get(name) if sep and sep2 else None
-            if item is None or due in out.get(item, {}):
+            if not sep or name_due in seen:
                 continue
-            m = _MORE.match(shown)
-            docs = (m.group(1) if m else shown).split(", ")
-            docs += [f"\x00{item}@{due}#{k}" for k in range(int(m.group(2)) if m else 0)]
-            out.setdefault(item, {})[due] = (f"{name} @{due} ×", docs, f" ← {shown}")
+            seen.add(name_due)
+            name, sep, due = name_due.rpartition(" @")
+            item = by_name.get(name) if sep else None
+            if item is None:
+                continue
+            listed, plus, more = shown.rpartition(" +")
+            if plus and more.isdecimal():
+                docs = listed.split(", ") + [f"\x00{item}@{due}#{k}" for k in range(int(more))]
+            else:
+                docs = shown.split(", ")
+            out.setdefault(item, {})[due] = (name_due + " ×", docs, " ← " + shown)
     return out
+
+
+_SYSTEM = frozenset({"id", "version", "created_at", "updated_at", "created_by", "updated_by", "_parent_id", "_idx"})
 
 
 def sync_rows(conn: Connection, rt: AppRuntime, entity: str, run_id: int, fields: Sequence[str],
               stored: Sequence[tuple[Any, ...]], rows: Iterable[tuple[Any, ...]], user: str | None) -> tuple[int, int]:
     """Make the run's ``entity`` rows ``stored`` (``(id, *fields)``) hold ``rows`` (tuples of
     ``fields``): a stored row equal to a new one stays as it is (id, version, timestamps);
-    the others are deleted, the unmatched new rows inserted. Returns (deleted, inserted)."""
+    each other new row takes the place of a stored row of the same item that has no equal
+    (updated in place: its fields, every other column cleared as an inserted row has it,
+    version + 1, ``updated_at``/``updated_by``), and only an item's surplus rows are
+    deleted or inserted. Returns (deleted, inserted).
+
+    In place, not deleted and inserted: a net change rewrites thousands of a run's rows,
+    and an update leaves alone the indexes of the columns it does not change (SQLite; on
+    PostgreSQL it saves the delete)."""
     pool: dict[tuple[Any, ...], list[int]] = {}
     for row in stored:
         pool.setdefault(tuple(row[1:]), []).append(int(row[0]))
@@ -150,14 +169,32 @@ def sync_rows(conn: Connection, rt: AppRuntime, entity: str, run_id: int, fields
             ids.pop()
         else:
             fresh.append(row)
-    gone = [i for ids in pool.values() for i in ids]
+    key = list(fields).index("item")
+    spare: dict[Any, list[int]] = {}  # item -> ids of its stored rows no new row equals, highest first
+    for old, ids in pool.items():
+        if ids:
+            spare.setdefault(old[key], []).extend(ids)
+    for ids in spare.values():
+        ids.sort(reverse=True)
+    changed: list[tuple[Any, ...]] = []
+    added: list[tuple[Any, ...]] = []
+    for row in fresh:
+        ids = spare.get(row[key])
+        if ids:
+            changed.append((ids.pop(), *row))
+        else:
+            added.append(row)
+    gone = [i for ids in spare.values() for i in ids]
     t = rt.tables(entity)
     for chunk in _chunks(gone):
         conn.execute(sa.delete(t).where(t.c.id.in_(chunk)))
     at = now()
-    columns = [_column(rt, entity, "run").name, *(_column(rt, entity, f).name for f in fields), "version",
-               "created_at", "updated_at", "created_by", "updated_by"]
-    inserted = insert_rows(conn, t, columns, ((run_id, *row, 1, at, at, user, user) for row in fresh))
+    names = [_column(rt, entity, f).name for f in fields]
+    run_name = _column(rt, entity, "run").name
+    cleared = {c.name: None for c in t.columns if c.name not in _SYSTEM and c.name != run_name and c.name not in names}
+    update_rows(conn, t, names, changed, {**cleared, "updated_at": at, "updated_by": user})
+    columns = [run_name, *names, "version", "created_at", "updated_at", "created_by", "updated_by"]
+    inserted = insert_rows(conn, t, columns, ((run_id, *row, 1, at, at, user, user) for row in added))
     return len(gone), inserted
 
 

@@ -64,10 +64,19 @@ def test_replan_stores_a_full_runs_lines_for_the_reached_items_and_touches_no_ot
     dependent demand (quantities differ); the documents behind kept parents not read back
     (``kept_roots`` finding no name: `` ← SO-…`` missing); ``sync_rows`` letting one stored
     row match several new ones (rows lost). (The ``+N`` placeholders are caught by the
-    next-but-one test: this small world has no such kept parent.)"""
+    next-but-one test: this small world has no such kept parent.) Rows that changed are
+    updated in place, and an updated row keeps nothing of the old one: a reached line
+    ordered before (status and document set) is the full run's planned line after, with
+    no document. Mutations tried: the columns outside the fields not cleared on update
+    (the document stayed); the version not bumped (no row counted as updated)."""
     factory, app, eng = _world(jimu)
     run = app["run"]
     product = app["ids"][factory["sellable"][0]]
+    with jimu.db.write() as c:  # a reached line ordered already: the replan must not keep its document
+        rt = jimu.apps.get("mfg", c)
+        t = rt.tables("mrp_line")
+        ordered = c.execute(sa.select(sa.func.min(t.c.id)).where(t.c.run == run, t.c.item == product)).scalar_one()
+        c.execute(sa.update(t).where(t.c.id == ordered).values(status="ordered", document="PO-KEPT"))
     before = _rows(jimu, "mrp_line", run, ("item", *ROW, *LINE[1:]))
     so = jimu.records.create("mfg", "sales_order", {"customer": app["customer"], "warehouse": app["warehouse"],
                                                     "delivery_date": START + timedelta(days=40),
@@ -88,10 +97,17 @@ def test_replan_stores_a_full_runs_lines_for_the_reached_items_and_touches_no_ot
     assert any(" ← " in r[8] for r in _of(mine, reached, True))
     assert _of(_rows(jimu, "mrp_exception", run, EXC), reached, True) == \
         _of(_rows(jimu, "mrp_exception", full, EXC), reached, True)
-    # only what changed was rewritten: some reached rows kept their ids, some are new
-    old_ids = {r[1] for r in before if r[0] in reached}
-    new_ids = {r[1] for r in after if r[0] in reached}
-    assert old_ids & new_ids and new_ids - old_ids
+    # only what changed was rewritten: some reached rows kept as they were (id, version,
+    # updated_at), others updated in place (same id, next version)
+    old_rows = {r[1]: r for r in before if r[0] in reached}
+    new_rows = {r[1]: r for r in after if r[0] in reached}
+    kept = [i for i, r in new_rows.items() if old_rows.get(i) == r]
+    updated = [i for i, r in new_rows.items() if i in old_rows and r[2] == old_rows[i][2] + 1 and r != old_rows[i]]
+    assert kept and updated and len(kept) + len(updated) + len(set(new_rows) - set(old_rows)) == len(new_rows)
+    assert ordered in updated
+    with jimu.db.read() as c:  # an updated row is as an inserted one: nothing left of the old order
+        t = jimu.apps.get("mfg", c).tables("mrp_line")
+        assert c.execute(sa.select(sa.func.count()).where(t.c.run == run, t.c.document.is_not(None))).scalar_one() == 0
     stored = jimu.records.get("mfg", "mrp_run", run)
     assert stored["planned_orders"] == len(after)
     assert stored["exception_count"] == len(_rows(jimu, "mrp_exception", run, EXC))
