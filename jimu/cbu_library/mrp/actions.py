@@ -52,8 +52,8 @@ def _refuse_cycle(ctx: Any, cycle: list[int]) -> None:
 def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict[str, int]:
     """Plan ``run`` into its lines and exceptions; returns counts (lines, exceptions, items)."""
     from jimu.platform.table_stats import refresh_statistics
-    from jimu.runtime.mrp import data, netchange, store, structure
-    from jimu.runtime.mrp.engine import Planner, gc_paused
+    from jimu.runtime.mrp import data, netchange, structure
+    from jimu.runtime.mrp.engine import gc_paused
 
     conn, rt = ctx.conn, ctx.jimu.apps.get(ctx.app, ctx.conn)
     cal = _calendar(run)
@@ -61,7 +61,6 @@ def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict
     bs = structure.structure(conn, rt)
     if bs.cycle is not None:
         _refuse_cycle(ctx, bs.cycle)
-    boms, levels = bs.boms, bs.levels
     rid = int(run["id"])
     if net_change:
         number = str(run.get("changed_document") or "").strip()
@@ -73,22 +72,35 @@ def plan_run(ctx: Any, run: Mapping[str, Any], net_change: bool = False) -> dict
         counts = {"planned_orders": done["planned_orders"], "exception_count": done["exception_count"]}
         _store_counts(ctx, rid, counts)
         return {**counts, "items": done["items"]}
-    world = data.load_world(conn, rt, run["warehouse"], cal.start, boms=boms)
-    results = Planner(cal, world.items, boms, world.demands, world.receipts, levels=levels).run()
-    buy = {o.item for r in results.values() for o in r.orders if o.action == "buy" and o.supplier is None}
-    last = data.last_suppliers(conn, rt, buy)
-    names = world.names
-    with gc_paused():  # hundreds of thousands of tuples and texts: see gc_paused
-        lines = store.line_rows(results, names, last)
-        exceptions = store.exception_rows(results, names)
-        written = (store.replace_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, lines, user),
-                   store.replace_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, exceptions, user))
-        del lines, exceptions
+    # One pause of the cyclic collector from loading to writing, ended once the run's
+    # objects are freed: paused only around the engine and the writing, it ran a full
+    # collection over the plan (millions of objects) each time it was switched back on.
+    with gc_paused():
+        written, planned = _full_run(conn, rt, run, cal, bs, user)
     # a net change reads these tables by (run, item) right after: plan it on their new rows
     refresh_statistics(conn, [rt.tables("mrp_line"), rt.tables("mrp_exception")])
     counts = {"planned_orders": written[0], "exception_count": written[1]}  # the run's rows are exactly those
     _store_counts(ctx, rid, counts)
-    return {**counts, "items": len(results)}
+    return {**counts, "items": planned}
+
+
+def _full_run(conn: Any, rt: Any, run: Mapping[str, Any], cal: Any, bs: Any, user: str | None
+              ) -> tuple[tuple[int, int], int]:
+    """Plan the whole warehouse and replace the run's lines and exceptions: ((lines,
+    exceptions) written, items planned). Its locals (the plan, the rows) die with it."""
+    from jimu.runtime.mrp import data, store
+    from jimu.runtime.mrp.engine import Planner
+
+    rid = int(run["id"])
+    world = data.load_world(conn, rt, run["warehouse"], cal.start, boms=bs.boms)
+    results = Planner(cal, world.items, bs.boms, world.demands, world.receipts, levels=bs.levels).run()
+    buy = {o.item for r in results.values() for o in r.orders if o.action == "buy" and o.supplier is None}
+    last = data.last_suppliers(conn, rt, buy)
+    lines = store.line_rows(results, world.names, last)
+    exceptions = store.exception_rows(results, world.names)
+    written = (store.replace_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, lines, user),
+               store.replace_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, exceptions, user))
+    return written, len(results)
 
 
 def _store_counts(ctx: Any, rid: int, counts: dict[str, int]) -> None:

@@ -83,14 +83,30 @@ def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppl
         own: dict[str, _Entry] | None = None
         for o in res.orders:
             out: list[str] = []
+            add = out.append
+            due = iso.get(o.due) or iso.setdefault(o.due, o.due.isoformat())
+            if o.action != "make":  # nobody pegs to a bought item's order: its documents are not gathered
+                for src, qty, on, parent in o.pegging:
+                    q = fmt(qty, "f")
+                    if "." in q:
+                        q = q.rstrip("0").rstrip(".")
+                    if parent is not None:
+                        entry = entries.get(parent, _NONE).get(src) or _kept(entries, names, parent, src)
+                        add(entry[0] + q + entry[2])
+                    else:
+                        add(_own_peg(src, q, on, iso))
+                supplier = o.supplier if o.supplier is not None else suppliers.get(item)
+                append((item, o.level, o.action, o.qty, gross[o.bucket], o.due, o.release, supplier, "; ".join(out),
+                        "planned"))
+                continue
             docs: list[str] = []
             for src, qty, on, parent in o.pegging:
-                q = fmt(qty, "f")  # _q inline: cheaper than a cache (a fresh Decimal's hash costs more than this)
+                q = fmt(qty, "f")
                 if "." in q:
                     q = q.rstrip("0").rstrip(".")
                 if parent is not None:
                     entry = entries.get(parent, _NONE).get(src) or _kept(entries, names, parent, src)
-                    out.append(entry[0] + q + entry[2])
+                    add(entry[0] + q + entry[2])
                     if len(docs) <= ROOTS:
                         if not docs:
                             docs = entry[1][:more]
@@ -100,28 +116,29 @@ def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppl
                                     docs.append(d)
                                     if len(docs) > ROOTS:
                                         break
-                elif src == SAFETY_STOCK:
-                    out.append("安全库存 safety stock ×" + q)
-                elif src == "on_hand":
-                    out.append("负库存 negative stock ×" + q)
                 else:
-                    day = iso.get(on) or iso.setdefault(on, on.isoformat())
-                    out.append(src + " @" + day + " ×" + q)
-                    if len(docs) <= ROOTS and src not in docs:
+                    add(_own_peg(src, q, on, iso))
+                    if len(docs) <= ROOTS and src not in docs and src != SAFETY_STOCK and src != "on_hand":
                         docs.append(src)
-            due = iso.get(o.due) or iso.setdefault(o.due, o.due.isoformat())
-            if o.action == "make":
-                if own is None:
-                    own = entries.setdefault(item, {})
-                shown = ", ".join(docs[:ROOTS]) + (f" +{len(docs) - ROOTS}" if len(docs) > ROOTS else "")
-                own[due] = (f"{names.get(item, str(item))} @{due} ×", docs, " ← " + shown if shown else "")
-            supplier = o.supplier if o.supplier is not None else (suppliers.get(item) if o.action == "buy" else None)
-            append((item, o.level, o.action, o.qty, gross[o.bucket], o.due, o.release, supplier, "; ".join(out),
+            if own is None:
+                own = entries.setdefault(item, {})
+            shown = ", ".join(docs[:ROOTS]) + (f" +{len(docs) - ROOTS}" if len(docs) > ROOTS else "")
+            own[due] = (f"{names.get(item, str(item))} @{due} ×", docs, " ← " + shown if shown else "")
+            append((item, o.level, o.action, o.qty, gross[o.bucket], o.due, o.release, o.supplier, "; ".join(out),
                     "planned"))
     return rows
 
 
 _NONE: dict[str, _Entry] = {}
+
+
+def _own_peg(src: str, q: str, on: date, iso: dict[date, str]) -> str:
+    """A peg to a document, safety stock or negative stock (not a parent's order)."""
+    if src == SAFETY_STOCK:
+        return "安全库存 safety stock ×" + q
+    if src == "on_hand":
+        return "负库存 negative stock ×" + q
+    return src + " @" + (iso.get(on) or iso.setdefault(on, on.isoformat())) + " ×" + q
 
 
 def _kept(entries: dict[int, dict[str, _Entry]], names: Mapping[int, str], parent: int, due: str) -> _Entry:
