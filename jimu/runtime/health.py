@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from jimu.platform.health import HealthReport, ScanContext
 from jimu.platform.health.store import scan_and_store
@@ -32,8 +33,16 @@ def scan_context(jimu: Jimu, app: str) -> ScanContext:
         ctx = provider(jimu, app)
         if ctx is not None:
             return with_runtime_facts(jimu, app, ctx)
-    spec = jimu.store.published(app) or jimu.store.draft(app)
+    spec = published_spec(jimu, app) or jimu.store.draft(app)
     return with_runtime_facts(jimu, app, ScanContext(app=spec))
+
+
+def published_spec(jimu: Jimu, app: str) -> Any:
+    """The published spec of ``app`` as the runtime holds it (parsed once per version and
+    shared: read it, never change it), None if never published."""
+    if not jimu.store.published_version(app):
+        return None
+    return jimu.apps.get(app).spec
 
 
 def with_runtime_facts(jimu: Jimu, app: str, ctx: ScanContext) -> ScanContext:

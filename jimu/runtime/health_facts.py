@@ -96,11 +96,12 @@ def _per_entity(conn: Connection, stmt: sa.Select[Any]) -> Counter[tuple[str, st
 def cbu_usage(jimu: Any) -> dict[str, CbuUsage]:
     """CBU name -> usage across every app of the installation."""
     from jimu.runtime.events.tables import event_consumers, events
+    from jimu.runtime.health import published_spec
     from jimu.runtime.workflow.tables import jobs
 
     specs: dict[str, AppSpec] = {}
     for info in jimu.store.list_apps():
-        spec = jimu.store.published(info.name)
+        spec = published_spec(jimu, info.name)
         if spec is not None:
             specs[info.name] = spec
     with jimu.db.read() as c:

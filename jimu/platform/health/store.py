@@ -50,6 +50,7 @@ def scan_and_store(db: Database, ctx: ScanContext, rules: list[Any] | None = Non
     with db.write() as conn:
         existing = {r.id: r for r in conn.execute(sa.select(t).where(t.c.app == app))}
         inserts = []
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for f in report.findings:
             values = {"rule": f.rule, "category": f.category, "severity": f.severity, "element": f.element,
                       "path": f.path, "message": f.message, "remediation": f.remediation,
@@ -62,7 +63,10 @@ def scan_and_store(db: Database, ctx: ScanContext, rules: list[Any] | None = Non
             f.state, f.reason = state, reason
             if state != row.state:
                 values.update(state=state, reason=reason, snoozed_until=until, state_by="scanner", state_at=now)
-            conn.execute(t.update().where(t.c.app == app, t.c.id == f.id).values(**values))
+            updates.setdefault(tuple(values), []).append({**values, "b_id": f.id})
+        for names, batch in updates.items():  # one executemany per shape of update
+            conn.execute(t.update().where(t.c.app == app, t.c.id == sa.bindparam("b_id"))
+                         .values({n: sa.bindparam(n) for n in names}), batch)
         if inserts:
             conn.execute(t.insert(), inserts)
         gone = [fid for fid, r in existing.items() if r.state in ("open", "snoozed")]

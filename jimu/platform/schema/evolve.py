@@ -216,6 +216,9 @@ def preview_changes(conn: Connection, old: AppSpec, new: AppSpec, ops: list[Sche
                     sample_size: int = 5) -> list[TypeChangePreview]:
     """For each type change and each new unique index: how many rows would fail."""
     out: list[TypeChangePreview] = []
+    if not any(op.action == "retype_column" or (op.action == "create_index" and op.details.get("unique"))
+               for op in ops):
+        return out  # nothing to check: skip building the old version's tables
     old_tables = AppTables(old)
     for op in ops:
         if op.action == "retype_column" and op.field:
