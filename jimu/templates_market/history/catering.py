@@ -98,7 +98,7 @@ def fefo_take(lots: Sequence[Lot], day: date, qty: Decimal) -> list[tuple[Lot, D
         left -= got
         if left == 0:
             break
-    assert left == 0, "a sale is capped at what its ingredients cover"
+    assert left == 0, "a take is capped at what the batches hold (a sale at what its ingredients cover)"
     return out
 
 

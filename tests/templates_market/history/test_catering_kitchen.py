@@ -299,3 +299,43 @@ def test_a_work_order_and_a_requisition_posted_by_the_runtime_write_the_same_row
             .where(wo.c.id == w)).one() for w in (old_wo, new_wo)]
     assert [(_day(e) - _day(p)).days for p, e in dates] == [3, 3]  # type: ignore[operator]
     assert verify(jimu.db, APP) == []
+
+
+def test_the_kitchen_makes_what_its_components_allow_and_sends_no_more() -> None:
+    """With 6 kg of beef (1.2 kg per kg made) and 1 kg of braised beef already in stock,
+    two stores asking for 4 kg each get a 5 kg work order (what the beef covers) and 6 kg
+    between them, first store first, taken from the older batch first; the output batch
+    is produced that day and expires after its shelf life. Mutation tried: the requisitions
+    not capped at what the kitchen has (``give`` left out of ``CentralKitchen.day``): the
+    issue refuses (``fefo_take``: more than the batches hold)."""
+    from datetime import datetime
+
+    from jimu.templates_market.history.batchsim import Lot
+    from jimu.templates_market.history.catering import fefo_take
+    from jimu.templates_market.history.kitchen import CentralKitchen, Recipe
+
+    day = date(2026, 3, 2)
+    kitchen, stores, beef, semi = 1, (2, 3), 5, 7
+    old = Lot(semi, kitchen, "OLD", day - timedelta(days=2), day + timedelta(days=1), on_hand=1, id=40)
+    lots: dict[tuple[int, int], list[Lot]] = {(beef, kitchen): [Lot(beef, kitchen, "B", None, None, on_hand=6, id=41)],
+                                              (semi, kitchen): [old]}
+    made: list[Lot] = []
+
+    def usable(key: tuple[int, int], d: date) -> Decimal:
+        return sum((Decimal(x.available) for x in lots.get(key, []) if x.expiry is None or x.expiry >= d), Decimal(0))
+
+    def new_lot(lot: Lot) -> None:
+        lot.seq = len(made) + 1
+        made.append(lot)
+        lots.setdefault((lot.item, lot.warehouse), []).append(lot)
+
+    ck = CentralKitchen(kitchen, stores, {semi: Recipe(9, Decimal(10), ((beef, Decimal(12)),))}, lots, {semi: 3},
+                        fefo_take, usable, new_lot)
+    ck.day(day, {(2, semi): Decimal(4), (3, semi): Decimal(4)}, datetime(2026, 3, 3, tzinfo=UTC))
+    [wo] = ck.work_orders
+    assert (wo.qty, [(ln.item, ln.qty) for ln in wo.components]) == (5, [(beef, Decimal("6.0"))])
+    assert wo.lot is not None and (wo.lot.production, wo.lot.expiry) == (day, day + timedelta(days=3))
+    assert [(rq.store, rq.lines, [(lot.batch_no, q) for _n, lot, q in rq.issued]) for rq in ck.requisitions] == [
+        (2, [(semi, Decimal(4))], [("OLD", 1), (wo.lot.batch_no, 3)]),
+        (3, [(semi, Decimal(2))], [(wo.lot.batch_no, 2)])]
+    assert [(lot.warehouse, lot.on_hand) for rq in ck.requisitions for lot in rq.landed] == [(2, 1), (2, 3), (3, 2)]
