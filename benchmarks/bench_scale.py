@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import tempfile
 import sys
 import time
 from datetime import timedelta
@@ -42,7 +43,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import backends, drop_pg_schema, emit  # noqa: E402
+from benchmarks._common import backends, drop_pg_schema, emit, pg_url  # noqa: E402
 
 STATES = (["completed"] * 60 + ["shipped"] * 10 + ["approved"] * 10 + ["draft"] * 8 + ["pending_approval"] * 5
           + ["cancelled"] * 5 + ["rejected"] * 2)
@@ -157,12 +158,14 @@ def _sort_view(jimu: Any) -> None:
     jimu.store.publish("standard", author="admin")
 
 
-def run(name: str, url: str, n_orders: int, repeat: int) -> None:
+def run(name: str, url: str, n_orders: int, repeat: int, stage: str = "all") -> None:
+    """``stage``: ``all`` (load, then measure), ``load`` (load and build the rollups, keep
+    the database, measure nothing) or ``measure`` (measure a database ``load`` kept)."""
     from starlette.testclient import TestClient
 
     from jimu.platform.actor import Actor
     from jimu.runtime.access import AccessPolicy
-    from jimu.runtime.records.query import _encode
+    from jimu.runtime.records.cursor import encode_cursor
     from jimu.runtime.rollups import listener as rollup_listener
     from jimu.runtime.rollups import rebuild, verify
     from jimu.runtime.screens import dash_builtin, dash_spec
@@ -170,19 +173,32 @@ def run(name: str, url: str, n_orders: int, repeat: int) -> None:
     from tests.runtime.screens.conftest import make_app
     from tests.runtime.screens.seed import build_standard
 
-    jimu = build_standard(url)
-    seconds, rows = load(jimu, n_orders, random.Random(24))
-    emit(f"scale.load.{name}", rows / seconds, "rows/s", orders=n_orders, rows=rows, seconds=round(seconds, 1))
-    rt = jimu.apps.get("standard")
-    t = time.perf_counter()
-    with jimu.db.write() as c:
-        rebuild(c, rt)
-    build = time.perf_counter() - t
+    if stage == "measure":
+        from jimu.runtime.context import Jimu
+
+        jimu = Jimu.open(url)
+        rt = jimu.apps.get("standard")
+        build = None
+    else:
+        jimu = build_standard(url)
+        seconds, rows = load(jimu, n_orders, random.Random(24))
+        emit(f"scale.load.{name}", rows / seconds, "rows/s", orders=n_orders, rows=rows, seconds=round(seconds, 1))
+        rt = jimu.apps.get("standard")
+        t = time.perf_counter()
+        with jimu.db.write() as c:
+            rebuild(c, rt)
+        build = time.perf_counter() - t
+    if stage == "load":
+        emit(f"scale.rollup_build.{name}", build * 1000, "ms", orders=n_orders, kept=url)
+        jimu.close()
+        return
     t = time.perf_counter()
     with jimu.db.read() as c:
         problems = verify(c, rt)
-    emit(f"scale.rollup_build.{name}", build * 1000, "ms", "jimu rollup verify (full scan of every rollup)",
-         (time.perf_counter() - t) * 1000, orders=n_orders, differences=len(problems))
+    emit(f"scale.rollup_build.{name}" if build is not None else f"scale.rollup_verify.{name}",
+         (build if build is not None else time.perf_counter() - t) * 1000, "ms",
+         "jimu rollup verify (full scan of every rollup)", (time.perf_counter() - t) * 1000, orders=n_orders,
+         differences=len(problems))
     assert not problems
 
     client = TestClient(make_app(jimu), follow_redirects=False)
@@ -245,7 +261,7 @@ def run(name: str, url: str, n_orders: int, repeat: int) -> None:
     slow = time.perf_counter() - t > 2
     sorted_before = _p50(lambda: page(base + "?sort=-order_date"), 1 if slow else max(3, repeat // 3))
     _sort_view(jimu)
-    cases = {"first": base, "deep": f"{base}?cursor={_encode([mid, mid])}",
+    cases = {"first": base, "deep": f"{base}?cursor={encode_cursor(mid, mid)}",
              "filtered": base + "?filter=" + "state%20%3D%3D%20%22shipped%22",
              "sorted": base + "?sort=-order_date", "sorted_header": base + "?sort=customer"}
     page("/app/standard/item")
@@ -286,7 +302,19 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--backend", choices=["sqlite", "postgresql"], default=None)
+    ap.add_argument("--stage", choices=["all", "load", "measure"], default="all",
+                    help="load: load and keep the database (SQLite file, PostgreSQL schema named after --orders); "
+                         "measure: measure the kept database once (it is dropped afterwards; the sorted-view "
+                         "case publishes a view, so a kept database is measured once)")
     args = ap.parse_args()
+    if args.stage != "all":
+        for name, url, schema in _kept(args.orders, args.stage == "load"):
+            if args.backend and name != args.backend:
+                continue
+            run(name, url, args.orders, args.repeat, args.stage)
+            if args.stage == "measure":
+                _drop_kept(url, schema)
+        return
     for name, url, schema in backends():
         if args.backend and name != args.backend:
             if schema:
@@ -297,6 +325,36 @@ def main() -> None:
         finally:
             if schema:
                 drop_pg_schema(schema)
+
+
+def _kept(orders: int, fresh: bool) -> list[tuple[str, str, str | None]]:
+    """[(name, url, pg schema)] of the databases ``--stage load`` keeps for ``--stage measure``
+    (created empty when ``fresh``)."""
+    path = Path(tempfile.gettempdir()) / f"jimu-scale-{orders}.db"
+    if fresh:
+        for p in path.parent.glob(path.name + "*"):
+            p.unlink()
+    out: list[tuple[str, str, str | None]] = [("sqlite", f"sqlite:///{path}", None)]
+    base = pg_url()
+    if base:
+        schema = f"jimu_scale_{orders}"
+        if fresh:
+            drop_pg_schema(schema)
+            engine = sa.create_engine(base)
+            with engine.begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            engine.dispose()
+        sep = "&" if "?" in base else "?"
+        out.append(("postgresql", f"{base}{sep}options=-csearch_path%3D{schema}", schema))
+    return out
+
+
+def _drop_kept(url: str, schema: str | None) -> None:
+    if schema:
+        drop_pg_schema(schema)
+    else:
+        for p in Path(url.removeprefix("sqlite:///")).parent.glob(Path(url).name + "*"):
+            p.unlink()
 
 
 if __name__ == "__main__":
