@@ -30,8 +30,8 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import tempfile
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from decimal import Decimal
