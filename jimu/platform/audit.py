@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.core.clock import now
-from jimu.platform.lean_insert import LeanInsert, json_text
+from jimu.platform.lean_insert import LeanInsert, Row, json_text
 from jimu.platform.specs.entity import EntitySpec
 from jimu.platform.store.tables import audit_log
 from jimu.platform.values import to_json
 
-__all__ = ["record_audit", "json_changes", "summarize", "query_audit", "audit_entry"]
+__all__ = ["record_audit", "audit_row", "json_changes", "summarize", "query_audit", "audit_entry"]
 
 ACTION_ZH = {"create": "新建了", "delete": "删除了", "update": "修改了", "transition": "执行了"}
 
@@ -59,11 +59,22 @@ def record_audit(conn: Connection, *, app: str, user: str | None, action: str, e
                  source: str | None = None, document: str | None = None, changes_json: str | None = None) -> None:
     """Write one audit row in the caller's transaction. ``changes_json``: the JSON text of
     ``changes`` (:func:`json_changes`) when the caller already has it."""
-    _INSERT(conn, dict(
+    lean, params = audit_row(app=app, user=user, action=action, entity=entity, record=record, changes=changes,
+                             summary=summary, source=source, document=document, changes_json=changes_json)
+    lean(conn, params)
+
+
+def audit_row(*, app: str, user: str | None, action: str, entity: EntitySpec | None, record: Any,
+              changes: list[dict[str, Any]], summary: tuple[str, str], source: str | None = None,
+              document: str | None = None, changes_json: str | None = None) -> Row:
+    """The audit row :func:`record_audit` writes, as an insert and its values, for a caller
+    that writes it together with other rows (``lean_insert.insert_together``); its time
+    is now, not when it is written."""
+    return _INSERT, dict(
         at=now(), user=user, app=app, action=action, entity=entity.name if entity else None,
         record=None if record is None else str(record),
         changes=json_text(json_changes(changes)) if changes_json is None else changes_json,
-        summary_zh=summary[0], summary_en=summary[1], source=source, document=document))
+        summary_zh=summary[0], summary_en=summary[1], source=source, document=document)
 
 
 def json_changes(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:

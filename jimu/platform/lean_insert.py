@@ -21,7 +21,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
-__all__ = ["LeanInsert", "json_text"]
+__all__ = ["LeanInsert", "Row", "insert_together", "json_text"]
 
 
 def _odd(value: Any) -> bool:
@@ -52,6 +52,50 @@ def json_text(value: Any) -> str:
 _Plan = tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...], bool]
 
 
+def _driver(conn: Connection) -> Any:
+    """The driver's connection when a statement may run on it directly, else None (then it
+    goes through ``exec_driver_sql``): the transaction must be open (its BEGIN is
+    SQLAlchemy's) and nobody may listen to statements (``before_cursor_execute`` or
+    ``after_cursor_execute``: tests counting statements, tracing), so what SQLAlchemy
+    would do around the driver's ``execute`` is nothing but building the execution
+    context and result this insert does not need."""
+    if not conn.in_transaction():
+        return None
+    dispatch = conn.dispatch
+    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+        return None
+    return conn.connection.dbapi_connection
+
+
+def _execute(conn: Connection, sql: str, args: Any, fetch: bool) -> tuple[Any, Any] | None:
+    """Run ``sql`` on ``conn``; with ``fetch``, (the cursor's description, its first row).
+    A driver error comes out as SQLAlchemy raises it (``IntegrityError``...), with the
+    connection invalidated on a disconnect, as ``exec_driver_sql`` would."""
+    raw = _driver(conn)
+    if raw is None:
+        result = conn.exec_driver_sql(sql, args)
+        if not fetch:
+            return None
+        desc = result.cursor.description
+        first = result.fetchone()
+        result.close()
+        return desc, first
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, args)
+        return (cursor.description, cursor.fetchone()) if fetch else None
+    except Exception as err:  # noqa: BLE001 - wrapped and raised as SQLAlchemy does
+        conn._handle_dbapi_exception(err, sql, args, cursor, None)
+    finally:
+        cursor.close()
+
+
+def _arguments(plan: _Plan, params: Mapping[str, Any]) -> Any:
+    _sql, names, procs, positional = plan
+    out = [params[k] if p is None else p(params[k]) for k, p in zip(names, procs, strict=True)]
+    return tuple(out) if positional else dict(zip(names, out, strict=True))
+
+
 class LeanInsert:
     """``INSERT INTO table (keys) VALUES (...)`` run through the driver; ``encoded``: JSON
     columns given as :func:`json_text` text. ``returning``: :meth:`row` answers the row as
@@ -69,8 +113,9 @@ class LeanInsert:
         self._plans: dict[Dialect, _Plan] = {}
         self._results: dict[Dialect, tuple[Callable[[Any], Any] | None, ...]] = {}
 
-    def _statement(self, dialect: Dialect) -> Any:
-        values = {k: sa.bindparam(k, type_=self.table.c[k].type) for k in self.keys}
+    def statement(self, dialect: Dialect, prefix: str = "") -> Any:
+        """The INSERT statement, its parameters named ``prefix + key``."""
+        values = {k: sa.bindparam(prefix + k, type_=self.table.c[k].type) for k in self.keys}
         if self.or_nothing:
             if dialect.name == "postgresql":
                 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -85,45 +130,98 @@ class LeanInsert:
         # ``inline()``: no RETURNING of the new key (PostgreSQL) for a row nobody reads back.
         return stmt.returning(*self.table.c) if self.returning else stmt.inline()
 
-    def _plan(self, dialect: Dialect) -> _Plan:
-        compiled = self._statement(dialect).compile(dialect=dialect)
-        positional = bool(compiled.positiontup)
-        names = tuple(compiled.positiontup or ()) if positional else self.keys
-        # An encoded JSON value is already the column's text (on PostgreSQL the statement's
-        # own ``::JSON`` cast reads it): no processor for it.
-        procs = tuple(None if k in self.encoded else self.table.c[k].type.dialect_impl(dialect).bind_processor(dialect)
-                      for k in names)
-        return compiled.string, names, procs, positional
+    def processor(self, key: str, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """What a value of ``key`` goes through before the driver (None: as given). An
+        encoded JSON value is already the column's text (on PostgreSQL the statement's own
+        ``::JSON`` cast reads it)."""
+        if key in self.encoded:
+            return None
+        return self.table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
 
-    def _run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
-        plan = self._plans.get(conn.dialect)
+    def _plan(self, dialect: Dialect) -> _Plan:
+        plan = self._plans.get(dialect)
         if plan is None:
-            plan = self._plans[conn.dialect] = self._plan(conn.dialect)
-        sql, names, procs, positional = plan
-        out = [params[k] if p is None else p(params[k]) for k, p in zip(names, procs, strict=True)]
-        if positional:
-            return conn.exec_driver_sql(sql, tuple(out))
-        return conn.exec_driver_sql(sql, dict(zip(names, out, strict=True)))
+            plan = self._plans[dialect] = _compile(self.statement(dialect), dialect, {k: (self, k) for k in self.keys})
+        return plan
 
     def __call__(self, conn: Connection, params: Mapping[str, Any]) -> None:
-        self._run(conn, params)
+        plan = self._plan(conn.dialect)
+        _execute(conn, plan[0], _arguments(plan, params), False)
 
     def row(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """Insert and return the stored row by column name (None: nothing inserted)."""
         assert self.returning
-        result = self._run(conn, params)
         dialect = conn.dialect
+        plan = self._plan(dialect)
+        got = _execute(conn, plan[0], _arguments(plan, params), True)
+        assert got is not None
+        desc, raw = got
         procs = self._results.get(dialect)
         if procs is None:
             # As SQLAlchemy reads a RETURNING row: each column's result processor for the
             # driver's type code of it (PostgreSQL's oid; None on SQLite).
-            desc = result.cursor.description
             procs = self._results[dialect] = tuple(
                 col.type.dialect_impl(dialect).result_processor(dialect, desc[i][1])
                 for i, col in enumerate(self.table.c))
-        raw = result.fetchone()
-        result.close()
         if raw is None:
             return None
         return {col.name: raw[i] if p is None else p(raw[i])
                 for i, (col, p) in enumerate(zip(self.table.c, procs, strict=True))}
+
+
+def _compile(stmt: Any, dialect: Dialect, sources: Mapping[str, tuple[LeanInsert, str] | None]) -> _Plan:
+    """The SQL text of ``stmt`` and, per parameter in the driver's order, its processor:
+    ``sources`` maps a parameter name to the (insert, key) it is a value of (None: as given)."""
+    compiled = stmt.compile(dialect=dialect)
+    positional = bool(compiled.positiontup)
+    names = tuple(compiled.positiontup or ()) if positional else tuple(sources)
+    procs = tuple(None if sources[n] is None else sources[n][0].processor(sources[n][1], dialect)  # type: ignore[index]
+                  for n in names)
+    return compiled.string, names, procs, positional
+
+
+Row = tuple[LeanInsert, Mapping[str, Any]]
+_batches: dict[tuple[Dialect, tuple[LeanInsert, ...], bool], _Plan] = {}
+
+
+def insert_together(conn: Connection, rows: Sequence[Row], notify: str | None = None) -> None:
+    """Insert each ``(insert, params)`` of ``rows`` (inserts without ``returning``), in
+    order, in ``conn``'s transaction. On PostgreSQL they are one statement, one round trip
+    (data-modifying ``WITH`` clauses, each run to completion whether read or not), ending
+    in ``SELECT pg_notify(notify, '')`` when ``notify`` (a channel) is given; elsewhere one
+    statement per row (``notify`` is then an error: there is no NOTIFY)."""
+    if conn.dialect.name != "postgresql":
+        if notify is not None:
+            raise ValueError("NOTIFY is PostgreSQL's")
+        for lean, params in rows:
+            lean(conn, params)
+        return
+    if len(rows) == 1 and notify is None:
+        rows[0][0](conn, rows[0][1])
+        return
+    leans = tuple(lean for lean, _params in rows)
+    key = (conn.dialect, leans, notify is not None)
+    plan = _batches.get(key)
+    if plan is None:
+        if len(_batches) >= 256:  # inserts made on the fly: keep the cache bounded
+            _batches.clear()
+        plan = _batches[key] = _batch_plan(conn.dialect, leans, notify is not None)
+    values: dict[str, Any] = {f"_w{i}_{k}": v for i, (_lean, one) in enumerate(rows) for k, v in one.items()}
+    if notify is not None:
+        values["_w_channel"] = notify
+    _execute(conn, plan[0], _arguments(plan, values), False)
+
+
+def _batch_plan(dialect: Dialect, leans: tuple[LeanInsert, ...], notify: bool) -> _Plan:
+    assert not any(lean.returning for lean in leans)
+    sources: dict[str, tuple[LeanInsert, str] | None] = {
+        f"_w{i}_{k}": (lean, k) for i, lean in enumerate(leans) for k in lean.keys}
+    inserts = [lean.statement(dialect, f"_w{i}_") for i, lean in enumerate(leans)]
+    if notify:
+        sources["_w_channel"] = None
+        main: Any = sa.select(sa.func.pg_notify(sa.bindparam("_w_channel", type_=sa.String()), sa.literal_column("''")))
+        ctes = inserts
+    else:
+        main, ctes = inserts[-1], inserts[:-1]
+    stmt = main.add_cte(*(ins.cte(f"_jimu_w{i}") for i, ins in enumerate(ctes)))
+    return _compile(stmt, dialect, sources)

@@ -33,7 +33,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import Pool
 
-__all__ = ["TOPICS", "channel", "notify", "subscribe", "watching", "wait_watching", "FILE_POLL", "MAX_BACKOFF"]
+__all__ = ["TOPICS", "channel", "notify", "notify_channel", "subscribe", "watching", "wait_watching", "FILE_POLL", "MAX_BACKOFF"]
 
 log = logging.getLogger("jimu.wakeup")
 
@@ -73,18 +73,31 @@ def notify(conn: Connection, topic: str) -> None:
     """Wake the subscribers of ``topic`` once ``conn``'s transaction commits (here and, on
     PostgreSQL, in every process listening). Cheap to call repeatedly: one NOTIFY per
     topic and transaction."""
+    ch = notify_channel(conn, topic)
+    if ch is not None:
+        conn.execute(sa.text("SELECT pg_notify(:ch, '')"), {"ch": ch})
+
+
+def notify_channel(conn: Connection, topic: str) -> str | None:
+    """:func:`notify`, with the NOTIFY left to the caller: the channel it must notify in
+    this transaction (``pg_notify(channel, '')`` in a statement it runs anyway, e.g.
+    :func:`jimu.platform.lean_insert.insert_together`), or None when none is needed (not
+    PostgreSQL, or this transaction already queued one for ``topic``). The caller must
+    run that statement on ``conn`` before the transaction commits."""
     info = conn.info
     pending = info.get(_PENDING)
     if pending is None:
         pending = info[_PENDING] = set()
     pending.add(topic)
-    if conn.dialect.name == "postgresql":
-        notified = info.get(_NOTIFIED)
-        if notified is None:
-            notified = info[_NOTIFIED] = set()
-        if topic not in notified:
-            notified.add(topic)
-            conn.execute(sa.text("SELECT pg_notify(:ch, '')"), {"ch": _channel_of(conn, topic)})
+    if conn.dialect.name != "postgresql":
+        return None
+    notified = info.get(_NOTIFIED)
+    if notified is None:
+        notified = info[_NOTIFIED] = set()
+    if topic in notified:
+        return None
+    notified.add(topic)
+    return _channel_of(conn, topic)
 
 
 def _fire(engine_id: int, topics: Iterable[str]) -> None:

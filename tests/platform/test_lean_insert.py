@@ -5,14 +5,17 @@ PostgreSQL; ``json_text`` reads back as what ``json.dumps`` wrote."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from jimu.platform.db import TZDateTime
-from jimu.platform.lean_insert import LeanInsert, json_text
+from jimu.platform import wakeup
+from jimu.platform.db import Database, TZDateTime
+from jimu.platform.lean_insert import LeanInsert, insert_together, json_text
 
 _meta = sa.MetaData()
 _rows = sa.Table(
@@ -121,3 +124,108 @@ def test_the_returned_row_is_what_sqlalchemy_reads(db, or_nothing) -> None:
     assert [type(got[k]) for k in TYPED_KEYS] == [type(want[k]) for k in TYPED_KEYS]
     assert str(got["amount"]) == str(want["amount"]) == "3.5000"
     assert nulls == {"id": nulls["id"], "sku": "C", **{k: None for k in TYPED_KEYS[1:]}}
+
+
+_other = sa.Table(
+    "t_lean_other", _meta,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("label", sa.String(40), nullable=False),
+    sa.Column("doc", sa.JSON),
+)
+
+
+def _statements(db) -> tuple[list[str], Callable[[], None]]:
+    seen: list[str] = []
+
+    def spy(_conn, _cursor, statement, *_rest) -> None:
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", spy)
+    return seen, lambda: sa.event.remove(db.engine, "before_cursor_execute", spy)
+
+
+def test_insert_together_is_one_statement_on_postgresql(db) -> None:
+    """Rows of two tables written by ``insert_together`` are stored as one by one, in one
+    statement on PostgreSQL (two on SQLite). Mutation: run the rows one by one on
+    PostgreSQL too and the statement count is two; drop a row from the batch and its
+    table stays empty."""
+    _meta.create_all(db.engine)
+    lean = LeanInsert(_rows, KEYS, encoded=("doc", "tags"))
+    other = LeanInsert(_other, ("label", "doc"), encoded=("doc",))
+    given = {**VALUE, "doc": json_text(VALUE["doc"]), "tags": json_text(VALUE["tags"])}
+    seen, stop = _statements(db)
+    try:
+        with db.write() as c:
+            insert_together(c, [(lean, given), (other, {"label": "名", "doc": json_text({"a": [1]})})])
+            insert_together(c, [(other, {"label": "only", "doc": json_text(None)})])
+    finally:
+        stop()
+    assert len(seen) == (2 if db.is_sqlite else 1) + 1
+    with db.read() as c:
+        first = dict(c.execute(sa.select(_rows)).mappings().one())
+        others = [dict(r) for r in c.execute(sa.select(_other).order_by(_other.c.seq)).mappings()]
+    assert {k: first[k] for k in KEYS} == VALUE
+    assert [(o["label"], o["doc"]) for o in others] == [("名", {"a": [1]}), ("only", None)]
+
+
+def test_insert_together_queues_the_notify(db) -> None:
+    """On PostgreSQL the batch's ``pg_notify`` reaches a listener of another engine (a
+    worker of another process) once the transaction commits; elsewhere a channel is
+    refused. Mutation: leave ``pg_notify`` out of the statement and nobody is woken."""
+    _meta.create_all(db.engine)
+    other = LeanInsert(_other, ("label", "doc"), encoded=("doc",))
+    if db.is_sqlite:
+        with pytest.raises(ValueError), db.write() as c:
+            insert_together(c, [(other, {"label": "x", "doc": "null"})], "jimu_events")
+        return
+    listener = Database(db.url)
+    woken = threading.Event()
+    unsubscribe = wakeup.subscribe(listener.engine, ["events"], woken.set)
+    try:
+        assert wakeup.wait_watching(listener.engine, 10)
+        with db.write() as c:
+            insert_together(c, [(other, {"label": "x", "doc": "null"})], wakeup.notify_channel(c, "events"))
+            assert wakeup.notify_channel(c, "events") is None  # once per transaction
+        assert woken.wait(10)
+    finally:
+        unsubscribe()
+        listener.dispose()
+
+
+def test_driver_errors_come_out_as_sqlalchemy_raises_them(db, monkeypatch) -> None:
+    """Run on the driver's own cursor (no ``exec_driver_sql``), a unique violation is
+    SQLAlchemy's ``IntegrityError`` as before, and the transaction rolls back cleanly.
+    Mutation: let the driver's exception through unwrapped (``sqlite3.IntegrityError``,
+    ``psycopg.errors.UniqueViolation``); always go through ``exec_driver_sql`` and the
+    patched one below fails the first insert."""
+    _meta.create_all(db.engine)
+    lean = LeanInsert(_typed, ("sku",))
+    with db.write() as c:
+        lean(c, {"sku": "taken"})
+
+    def refuse(*_a, **_k):
+        raise AssertionError("went through exec_driver_sql")
+
+    monkeypatch.setattr(sa.engine.Connection, "exec_driver_sql", refuse)
+    with pytest.raises(sa.exc.IntegrityError), db.write() as c:
+        lean(c, {"sku": "fresh"})
+        lean(c, {"sku": "taken"})
+    monkeypatch.undo()
+    with db.read() as c:
+        assert sorted(c.execute(sa.select(_typed.c.sku)).scalars()) == ["taken"]
+
+
+def test_a_statement_listener_sees_every_insert(db) -> None:
+    """With a ``before_cursor_execute`` listener (a test counting statements, a tracer)
+    the insert goes through SQLAlchemy and is seen. Mutation: ignore the listeners in
+    ``_driver`` and the spy sees nothing."""
+    _meta.create_all(db.engine)
+    lean = LeanInsert(_typed, ("sku",), returning=True)
+    seen, stop = _statements(db)
+    try:
+        with db.write() as c:
+            row = lean.row(c, {"sku": "seen"})
+    finally:
+        stop()
+    assert row is not None and row["sku"] == "seen"
+    assert [s for s in seen if "t_lean_returning" in s]

@@ -24,9 +24,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.core import clock
-from jimu.platform.lean_insert import LeanInsert, json_text
+from jimu.platform.lean_insert import LeanInsert, Row, insert_together, json_text
 from jimu.platform.values import to_json
-from jimu.platform.wakeup import channel, notify
+from jimu.platform.wakeup import channel, notify_channel
 from jimu.runtime.events.tables import events
 
 __all__ = [
@@ -66,15 +66,18 @@ _INSERT = LeanInsert(events, ("id", "app", "kind", "entity", "record", "version"
 
 def emit(conn: Connection, app: str, kind: str, *, entity: str | None = None, record: Any = None,
          version: int | None = None, changes: Sequence[Mapping[str, Any]] | None = None,
-         data: Mapping[str, Any] | None = None, actor: Any = None, changes_json: str | None = None) -> str:
+         data: Mapping[str, Any] | None = None, actor: Any = None, changes_json: str | None = None,
+         along: Sequence[Row] = ()) -> str:
     """Write one event row on ``conn`` (inside its transaction); returns the event id.
 
     ``actor`` is an :class:`~jimu.platform.actor.Actor` (or None for the system); its
     roles are kept so automations can act as the triggering user. ``changes_json``: the
     JSON text of ``changes`` when the caller has it (the record write's audit row has
-    the same)."""
+    the same). ``along``: rows written before the event row, in the same statement on
+    PostgreSQL (the record write's audit row), which also queues the ``NOTIFY``: one
+    round trip for all three."""
     eid = str(uuid.uuid4())
-    _INSERT(conn, {
+    row = (_INSERT, {
         "id": eid, "app": app, "kind": kind, "entity": entity, "record": None if record is None else str(record),
         "version": version,
         "changes": json_text(to_json(list(changes or []))) if changes_json is None else changes_json,
@@ -82,7 +85,7 @@ def emit(conn: Connection, app: str, kind: str, *, entity: str | None = None, re
         "actor": getattr(actor, "username", None),
         "actor_roles": json_text(list(getattr(actor, "roles", ()) or ())),
         "depth": current_depth(), "at": clock.now()})
-    notify(conn, "events")
+    insert_together(conn, [*along, row], notify_channel(conn, "events"))
     return eid
 
 
@@ -99,9 +102,14 @@ class EventListener:
         data: dict[str, Any] = {"record": rec}
         if ev.action == "transition":
             data["transition"] = {k: ev.extra.get(k) for k in ("transition", "from", "to") if k in ev.extra}
+        # The audit row the record service left for us goes in the event's statement.
+        pending = getattr(ev, "pending", None)
+        along = list(pending or ())
+        if pending:
+            pending.clear()
         emit(ev.conn, ev.app.name, kind, entity=ev.entity.name, record=ev.record_id,
              version=(snapshot or {}).get("version"), changes=ev.changes, data=data, actor=ev.actor,
-             changes_json=getattr(ev, "changes_json", None))
+             changes_json=getattr(ev, "changes_json", None), along=along)
 
 
 LISTENER = EventListener()

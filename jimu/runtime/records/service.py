@@ -21,10 +21,10 @@ from jimu.core.clock import now
 from jimu.core.errors import Conflict, FieldError, NotFound, ValidationError, VersionConflict
 from jimu.core.ids import MAX_ROW_ID, parse_id
 from jimu.platform.actor import SYSTEM, Actor
-from jimu.platform.audit import json_changes, record_audit, summarize
+from jimu.platform.audit import audit_row, json_changes, record_audit, summarize
 from jimu.platform.db import Database
 from jimu.platform.hooks import collect
-from jimu.platform.lean_insert import LeanInsert, json_text
+from jimu.platform.lean_insert import LeanInsert, Row, insert_together, json_text
 from jimu.platform.specs import EntitySpec
 from jimu.runtime.apps import AppRegistry, AppRuntime
 from jimu.runtime.records.autonumber import next_number, next_numbers
@@ -63,6 +63,10 @@ class WriteEvent:
     extra: dict[str, Any] = dc_field(default_factory=dict)
     #: ``changes`` as JSON text (what the audit row stored): the outbox event reuses it.
     changes_json: str | None = None
+    #: Rows of this write not written yet (its audit row): a listener may take them and
+    #: write them in its own statement (the outbox, in one round trip with the event
+    #: row); the service writes what is left after the last listener.
+    pending: list[Row] = dc_field(default_factory=list)
 
 
 class RecordService:
@@ -495,12 +499,16 @@ class RecordService:
         title = str(rec.get(ent.title) or f"#{rid}")
         summary = summarize(actor.username, action, ent, title, changes, extra)
         changes_json = json_text(json_changes(changes))  # one encoding for the audit row and the event
-        record_audit(c, app=rt.name, user=actor.username, action=action, entity=ent, record=rid, changes=changes,
-                     summary=summary, source=actor.source, document=(extra or {}).get("document"),
-                     changes_json=changes_json)
-        event = WriteEvent(c, rt, ent, action, rid, before, after, changes, actor, extra or {}, changes_json)
+        audit = audit_row(app=rt.name, user=actor.username, action=action, entity=ent, record=rid, changes=changes,
+                          summary=summary, source=actor.source, document=(extra or {}).get("document"),
+                          changes_json=changes_json)
+        # The audit row waits for the outbox listener (the last one), which writes it with
+        # the event row; the listeners before it write no audit rows and read none.
+        event = WriteEvent(c, rt, ent, action, rid, before, after, changes, actor, extra or {}, changes_json, [audit])
         for listener in self.listeners:
             listener.after_write(event)
+        if event.pending:
+            insert_together(c, event.pending)
 
 
 def _refuse_child(rt: AppRuntime, entity: str, right: str, row: Mapping[str, Any] | None = None) -> None:
