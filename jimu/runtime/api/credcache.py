@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from jimu.platform.permissions.generation import generation_installed
+from jimu.platform.pgbegin import begin_with, literal
 from jimu.runtime.context import Jimu
 
 __all__ = ["MAX_ENTRIES", "remembered", "remember", "check", "ready", "GEN"]
@@ -65,7 +66,15 @@ def _paramstyle(conn: Connection) -> str | None:
 
 
 def check(conn: Connection, app: str | None) -> tuple[int | None, int | None]:
-    """(the auth generation, ``app``'s published version or None) read now on ``conn``."""
+    """(the auth generation, ``app``'s published version or None) read now on ``conn``.
+    On PostgreSQL, as the transaction's first statement, it goes with its ``BEGIN``
+    (:mod:`jimu.platform.pgbegin`): one round trip for both."""
+    if conn.dialect.name == "postgresql":
+        sql = _SQL[("pyformat", app is not None)]
+        rows = begin_with(conn, sql if app is None else sql.replace("%s", literal(conn, app)))
+        if rows is not None:
+            first = rows[0] if rows else None
+            return _ints(first, app)
     style = _paramstyle(conn)
     raw = conn.connection.dbapi_connection
     assert raw is not None and style is not None
@@ -78,6 +87,10 @@ def check(conn: Connection, app: str | None) -> tuple[int | None, int | None]:
         row = cur.fetchone()
     finally:
         cur.close()
+    return _ints(row, app)
+
+
+def _ints(row: Any, app: str | None) -> tuple[int | None, int | None]:
     if row is None:
         return None, None
     return (None if row[0] is None else int(row[0])), (None if app is None or row[1] is None else int(row[1]))
