@@ -367,7 +367,10 @@ def login_session(request: Request, user: User, response: Response) -> str:
     at = now()
     ttl = _ttl(jimu)
     with jimu.db.write() as c:
-        c.execute(sessions.delete().where(sessions.c.expires_at <= at))
+        # only a sweep that finds expired rows deletes: on PostgreSQL any DELETE on the table
+        # bumps the auth generation (every worker's credential cache refills)
+        if c.execute(sa.select(sessions.c.id).where(sessions.c.expires_at <= at).limit(1)).first() is not None:
+            c.execute(sessions.delete().where(sessions.c.expires_at <= at))
         c.execute(sessions.insert().values(id=_session_key(sid), user_id=user.id, created_at=at,
                                            expires_at=at + timedelta(seconds=ttl)))
     token = issue_token(jimu, user, kind="s", sid=sid)

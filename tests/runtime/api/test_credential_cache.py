@@ -154,3 +154,35 @@ def test_a_deleted_session_ends_its_remembered_cookie(api: Api) -> None:
     with api.jimu.db.write() as c:
         c.execute(sessions.delete().where(sessions.c.id == _session_key(sid)))
     assert api.client.get(ITEMS).status_code == 401
+
+
+def test_a_screen_login_keeps_the_cache_unless_it_sweeps_expired_sessions(api: Api) -> None:
+    """A login that finds no expired session leaves the auth generation alone (every
+    worker's remembered credentials stay); one that sweeps an expired session bumps it and
+    the row is gone. Mutation caught: the unconditional ``DELETE ... WHERE expires_at <=
+    now`` (on PostgreSQL its statement trigger bumps the generation at every login: this
+    fails there; SQLite row triggers never fired for an empty DELETE)."""
+    from datetime import timedelta
+
+    from jimu.core.clock import now
+    from jimu.platform.permissions import sessions
+    from jimu.platform.permissions.generation import auth_generation
+    from jimu.runtime.api.auth import ensure_session_table
+    from jimu.testing import form_login
+
+    def generation() -> int:
+        with api.jimu.db.read() as c:
+            return int(c.execute(sa.select(auth_generation.c.value)).scalar_one())
+
+    ensure_session_table(api.jimu)
+    form_login(api.client, "sales")
+    before = generation()
+    form_login(api.client, "admin")
+    assert generation() == before
+    with api.jimu.db.write() as c:
+        c.execute(sessions.insert().values(id="expired-session-of-the-test", user_id=api.jimu.users.by_name("sales").id,
+                                           created_at=now() - timedelta(days=2), expires_at=now() - timedelta(days=1)))
+    form_login(api.client, "sales")
+    assert generation() > before
+    with api.jimu.db.read() as c:
+        assert c.execute(sa.select(sessions.c.id).where(sessions.c.id == "expired-session-of-the-test")).first() is None
