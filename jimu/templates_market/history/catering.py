@@ -19,9 +19,9 @@ expiry last, ties by batch id).
   components of what it makes the same way.
 - What has a recipe of its own and is used in dishes (a semi-finished good, e.g. 卤牛肉
   braised beef) is made by the central kitchen and reaches the stores by requisition
-  (:mod:`.kitchen`): each morning a store asks for what the day's meals will use, the
-  kitchen makes what its stock does not cover with a work order, sends the batches
-  first-expiry-first-out and the store receives them before lunch.
+  (:mod:`.kitchen`): each evening a store asks for what the next day's meals will use,
+  in the morning the kitchen makes what its stock does not cover with a work order,
+  sends the batches first-expiry-first-out and the store receives them before lunch.
 """
 
 from __future__ import annotations
@@ -151,9 +151,9 @@ class _Kitchen:
         self.lots.setdefault((lot.item, lot.warehouse), []).append(lot)
 
     def wants(self, day: date, trend: float) -> dict[tuple[int, int], Decimal]:
-        """What each store asks the kitchen for in the morning: the day's meals' use of each
-        item the kitchen makes (weekday and trend included, a tenth more), less the store's
-        usable stock."""
+        """What each store asks the kitchen for on the evening before ``day``: the day's
+        meals' use of each item the kitchen makes (weekday and trend included, a tenth
+        more), less the store's stock usable that day."""
         assert self.ck is not None
         out = {}
         for store in self.stores:
@@ -240,6 +240,7 @@ def simulate_catering(dishes: Sequence[Dish], stores: Sequence[int], suppliers: 
     sales: list[DishSale] = []
     if not (dishes and stores and suppliers):
         return h, sales
+    trend = 0.85
     for n in range(days):
         day = start + timedelta(days=n)
         trend = 0.85 + 0.3 * n / max(1, days - 1)
@@ -258,6 +259,8 @@ def simulate_catering(dishes: Sequence[Dish], stores: Sequence[int], suppliers: 
                     if sale is not None:
                         sale.channel = channel
                         sales.append(sale)
+    if k.ck is not None:  # tomorrow's requisitions, asked for this evening: waiting to be sent
+        k.ck.day(end.date() + timedelta(days=1), k.wants(end.date() + timedelta(days=1), trend), end)
     received = {id(p) for p in h.purchases}
     made = {id(wo.lot) for wo in k.ck.work_orders if wo.lot is not None} if k.ck is not None else set()
     h.lots = [lot for lot in k.new_lots if id(lot.po) in received or id(lot) in made]

@@ -1,10 +1,10 @@
-"""The central kitchen's day in catering's history (issue 22): each morning every store
-asks the kitchen for the semi-finished goods (e.g. 卤牛肉 braised beef) its day will use,
-the kitchen makes what its own stock does not cover with a work order, then sends the
-requisitions and the stores receive them before lunch. Each step moves batches as the
+"""The central kitchen's day in catering's history (issue 22): after closing every store
+asks the kitchen for the semi-finished goods (e.g. 卤牛肉 braised beef) its next day will
+use; in the morning the kitchen makes what its own stock does not cover with a work order,
+then sends the requisitions and the stores receive them before lunch. Each step moves batches as the
 runtime's transitions do:
 
-- a ``store_requisition`` is created and submitted at opening (nothing posts);
+- a ``store_requisition`` is created and submitted the evening before (nothing posts);
 - a ``work_order`` is released (the components, one level of the recipe, reserved
   first-expiry-first-out at the kitchen), started (the reserved batches issued) and
   completed (the output received as a new batch: produced that day, expiring after the
@@ -32,9 +32,10 @@ from jimu.templates_market.history.simulate import Line
 __all__ = ["Recipe", "Requisition", "CentralKitchen"]
 
 _HALF = Decimal("0.5")
-# Hours UTC (the stores' zone is UTC+8): asked for at 08:05, made 08:40-10:30, sent 10:45,
-# received 11:45, before the 12:30 lunch.
-_ASKED, _SUBMITTED = 0.08, 0.17
+# Hours UTC from the day's midnight (the stores' zone is UTC+8): asked for at 21:30 the
+# evening before (after dinner), made 08:40-10:30, sent 10:45, received 11:45, before the
+# 12:30 lunch.
+_ASKED, _SUBMITTED = -10.5, -10.4
 _WO_CREATED, _WO_RELEASED, _WO_STARTED, _WO_DONE = 0.67, 0.75, 1.0, 2.5
 _ISSUED, _RECEIVED = 2.75, 3.75
 

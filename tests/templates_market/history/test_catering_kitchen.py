@@ -138,6 +138,10 @@ def test_the_kitchen_takes_first_expiry_first_out_and_the_stores_get_the_same_ba
     received = {str(k) for k, r in reqs.items() if r.state == "received"}
     assert len(received) > 200 and {int(r.store) for r in reqs.values()} == stores
     assert all(in_transit.get(k, 0) == 0 for k in received)
+    pending = [r for r in reqs.values() if r.state == "submitted"]  # asked for this evening, for tomorrow
+    assert {int(r.store) for r in pending} == stores
+    assert all(_day(r.request_date) == NOW.date() + timedelta(days=1) for r in pending)
+    assert not {int(r._parent_id) for r in issued.values()} & {int(r.id) for r in pending}
 
 
 def test_work_orders_make_batches_whose_genealogy_reaches_the_components(lived: Any) -> None:
@@ -205,7 +209,9 @@ def test_the_overview_shows_the_stores_takings(lived: Any) -> None:
     template installing ``inventory_dashboards`` without ``takings: dish_sale`` (本月销售额
     ¥0.00 is back), the KPI without its this-month filter (all 120 days counted), and
     ``dish_sales_by_store`` without its ``state == "posted"`` filter (the sample's draft
-    sale counted): all three fail here."""
+    sale counted): all three fail here. The stores' dashboard lists the two requisitions
+    asked for this evening (to issue tomorrow morning); the generator not asking for
+    tomorrow's (no extra ``CentralKitchen.day`` after the last day) fails here."""
     from jimu.runtime.screens.dash_spec import spec_dashboard
 
     jimu = lived
@@ -235,6 +241,12 @@ def test_the_overview_shows_the_stores_takings(lived: Any) -> None:
     assert dict(charts["门店营业额 Top 10"]["data"]) == by_store and len(by_store) == 2
     assert dict(charts["渠道营业额"]["data"]) == {"堂食": by_channel["dine_in"], "外卖": by_channel["takeaway"]}
     assert by_channel["takeaway"] > 0
+    stores = next(d for d in rt.spec.dashboards if d.name == "catering_overview")
+    waiting = {ch["label"]: ch for ch in spec_dashboard(manager, stores, "zh")}["待发货要货单"]
+    with jimu.db.read() as c:
+        rq = rt.tables("store_requisition")
+        submitted = c.execute(sa.select(sa.func.count()).select_from(rq).where(rq.c.state == "submitted")).scalar()
+    assert submitted == 2 and waiting["data"] == [("待发货要货单", Decimal(submitted))]  # drawn as a count
 
 
 def _shape(jimu: Any, entity: str, doc_id: int, kitchen: int) -> set[tuple[Any, ...]]:
