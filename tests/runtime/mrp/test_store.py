@@ -81,3 +81,30 @@ def test_net_change_stores_what_a_full_recalculation_stores(jimu: Any) -> None:
     assert sum(replanned.values()) > 1000
     assert replanned == _stored(jimu, "mrp_line", full["id"], FIELDS)
     assert _stored(jimu, "mrp_exception", app["run"], EXC) == _stored(jimu, "mrp_exception", full["id"], EXC)
+
+
+def test_calculate_pauses_the_collector_from_loading_to_writing(jimu: Any, monkeypatch: Any) -> None:
+    """A full run keeps the cyclic garbage collector off from loading its inputs through
+    writing its rows (switched back on in between, it ran full collections over the live
+    plan), and switches it back on afterwards. Mutation tried: the old pause around the
+    writing only (seen failing: the collector was on while the inputs were loaded)."""
+    import gc
+
+    load_library_actions()
+    app = _load_app(jimu, generate(60, 200, seed=5))
+    run = jimu.records.create("mfg", "mrp_run", {"warehouse": app["warehouse"], "run_date": START,
+                                                 "horizon_days": 91, "bucket": "week"}, actor=BUYER)
+    seen: list[tuple[str, bool]] = []
+
+    def spy(name: str, fn: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            seen.append((name, gc.isenabled()))
+            return fn(*args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(loader, "load_world", spy("load", loader.load_world))
+    monkeypatch.setattr(store, "replace_rows", spy("write", store.replace_rows))
+    assert gc.isenabled()
+    WorkflowEngine(jimu).fire("mfg", "mrp_run", run["id"], "calculate", actor=BUYER)
+    assert seen == [("load", False), ("write", False), ("write", False)]
+    assert gc.isenabled()
