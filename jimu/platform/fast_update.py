@@ -52,7 +52,7 @@ def update_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
     assert raw is not None
     bump = f", {prep.quote('version')} = {prep.quote('version')} + 1" if bump_version else ""
     if conn.dialect.name == "postgresql":
-        types = [table.c[c].type.compile(dialect=conn.dialect) for c in ["id", *names]]
+        types = [_pg_array_type(table.c[c], conn.dialect) for c in ["id", *names]]
         arrays = ", ".join(f"CAST(%(c{i})s AS {t}[])" for i, t in enumerate(types))
         alias = ", ".join(f"c{i}" for i in range(len(types)))
         sets = ", ".join(f"{prep.quote(c)} = v.c{i + 1}" for i, c in enumerate(names))
@@ -68,3 +68,12 @@ def update_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
     finally:
         cur.close()
     return len(rows)
+
+
+def _pg_array_type(column: sa.Column[Any], dialect: sa.Dialect) -> str:
+    """The element type of a column's array parameter: its own type, but strings as
+    ``TEXT`` (an explicit cast to ``VARCHAR(n)`` would cut a longer value silently where
+    the assignment to the column refuses it, as an insert does)."""
+    if isinstance(column.type, sa.String):
+        return "TEXT"
+    return str(column.type.compile(dialect=dialect))

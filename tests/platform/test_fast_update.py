@@ -63,3 +63,33 @@ def test_updated_values_equal_sqlalchemy_update(db_url):
         with db.write() as c:
             meta.drop_all(c)
         db.dispose()
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(db_url):
+    """PostgreSQL refuses a text longer than a ``VARCHAR(n)`` column, as an insert does
+    (SQLite keeps any length in either case). Mutation tried: the arrays cast to the
+    column's own ``VARCHAR(8)`` (seen failing: the value was cut to 8 characters)."""
+    import pytest
+
+    db = Database(db_url)
+    meta = sa.MetaData()
+    t = sa.Table("fu_long", meta, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("version", sa.Integer, nullable=False), sa.Column("doc", sa.String(8)))
+    try:
+        with db.write() as c:
+            meta.create_all(c)
+            c.execute(t.insert(), [{"id": 1, "version": 1, "doc": "PO-1"}])
+        if db.engine.dialect.name == "postgresql":
+            with pytest.raises(Exception, match="too long"), db.write() as c:  # the driver's own error
+                update_rows(c, t, ["doc"], [(1, "PO-123456789")])
+            expected = "PO-1"
+        else:
+            with db.write() as c:
+                update_rows(c, t, ["doc"], [(1, "PO-123456789")])
+            expected = "PO-123456789"
+        with db.read() as c:
+            assert c.execute(sa.select(t.c.doc)).scalar() == expected
+    finally:
+        with db.write() as c:
+            meta.drop_all(c)
+        db.dispose()

@@ -141,20 +141,42 @@ def level_of(conn: Connection, rt: AppRuntime, item: int, limit: int = 100) -> i
 
 
 def _on_hand(conn: Connection, rt: AppRuntime, warehouse: Any, only: set[int] | None = None) -> dict[int, Decimal]:
-    """On hand per item in ``warehouse`` (every batch); one item's balances only when
-    ``only`` names one (the planner's grid), not the whole warehouse's."""
-    from jimu.platform.ledger import balances
+    """On hand per item in ``warehouse`` (every batch); with ``only`` (a net change, the
+    planner's grid) the balances of those items alone, not the whole warehouse's."""
+    from jimu.platform.ledger import as_ledger, balances
 
     lg = rt.spec.ledger("stock")
     out: dict[int, Decimal] = {}
     if lg is None:
         return out
-    dims: dict[str, Any] = {"warehouse": warehouse}
-    if only is not None and len(only) == 1:
-        dims["item"] = next(iter(only))
-    for row in balances(conn, rt.name, lg, **dims):
+    if only is not None and "item" in as_ledger(lg).dimensions:
+        return _on_hand_of(conn, rt.name, lg, warehouse, only)
+    for row in balances(conn, rt.name, lg, warehouse=warehouse):
         if row.get("item") is not None:
             out[int(row["item"])] = out.get(int(row["item"]), _ZERO) + row["on_hand"]
+    return out
+
+
+def _on_hand_of(conn: Connection, app: str, lg: Any, warehouse: Any, items: set[int]) -> dict[int, Decimal]:
+    """On hand of ``items`` in ``warehouse``, summed over their other dimensions (batches)
+    by the database: one query per 900 items. A factory's warehouse holds tens of
+    thousands of balance rows; a net change reaches a few hundred items."""
+    from jimu.platform.ledger import as_ledger
+    from jimu.platform.ledger.spec import dim_text
+    from jimu.platform.ledger.tables import balance
+
+    led = as_ledger(lg)
+    b = balance.c
+    item_col = b[f"d{led.dimensions.index('item') + 1}"]
+    where = [b.app == app, b.ledger == led.name]
+    for col, text in led.slot_filters({"warehouse": warehouse}).items():
+        where.append(b[col].is_(None) if text is None else b[col] == text)
+    out: dict[int, Decimal] = {}
+    for chunk in _chunks(items):
+        texts = {dim_text(i): i for i in chunk}
+        sel = sa.select(item_col, sa.func.sum(b.on_hand)).where(*where, item_col.in_(sorted(t for t in texts if t)))
+        for text, units in conn.execute(sel.group_by(item_col)):
+            out[texts[text]] = led.to_qty(int(units))
     return out
 
 

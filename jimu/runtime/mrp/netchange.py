@@ -12,8 +12,12 @@ items, ``benchmarks/bench_mrp.py``), so it reads only what it needs:
   plain columns (:func:`jimu.platform.fast_select.select_tuples`), for the dependent
   demand they put on the reached items;
 - the run's stored rows of the reached items, which it compares with the new ones:
-  only rows that differ are deleted and inserted (an order far away in time changes a
-  few of an item's planned orders, not all of them).
+  only rows that differ are written, in place (an order far away in time changes a few
+  of an item's planned orders, not all of them; see :func:`sync_rows`).
+
+On PostgreSQL these reads are planned on the statistics ``calculate`` takes of the run's
+new rows (:func:`jimu.platform.table_stats.refresh_statistics`): without them a read of
+a few hundred items walked the whole run.
 
 The documents behind a kept parent's planned order (`` ← SO-1, SO-2 +1`` in a
 component's pegging) are not recomputed here; the stored pegging of the reached items
