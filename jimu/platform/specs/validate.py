@@ -32,14 +32,14 @@ KNOWN_OPTIONS: dict[str, set[str]] = {
     "text": {"max_length", "pattern"},
     "long_text": {"max_length", "rich"},
     "integer": {"min", "max"},
-    "decimal": {"precision", "scale", "min", "max"},
-    "money": {"currency", "precision", "scale", "min", "max"},
+    "decimal": {"precision", "scale", "min", "max", "base_of"},
+    "money": {"currency", "precision", "scale", "min", "max", "base_of"},
     "percent": {"precision", "scale", "min", "max"},
     "choice": {"choices"},
     "multi_choice": {"choices"},
     "link": {"entity", "on_delete", "filter"},
     "child_table": {"entity"},
-    "formula": {"expression", "result_type", "scale", "precision", "stored"},
+    "formula": {"expression", "result_type", "scale", "precision", "stored", "base_of"},
     "auto_number": {"pattern"},
     "email": {"max_length"},
     "phone": {"max_length"},
@@ -171,9 +171,34 @@ def _check_field(app: AppSpec, entity: EntitySpec, f: FieldSpec) -> list[Finding
         if not pattern or not re.search(r"\{#+\}", pattern):
             out.append(Finding("SPEC-E008", "error", path, "auto_number needs a pattern with a counter such as {####}",
                                "e.g. SO-{YYYY}{MM}-{####}"))
+    if f.options.get("base_of") is not None:
+        out.extend(_check_base_of(entity, f, path))
     if f.unique and f.type in ("child_table", "long_text", "json", "multi_choice", "formula"):
         out.append(Finding("SPEC-E015", "error", path, f"a {f.type} field cannot be unique"))
     return out
+
+
+_AMOUNTS = ("decimal", "money")
+
+
+def _check_base_of(entity: EntitySpec, f: FieldSpec, path: str) -> list[Finding]:
+    """``options.base_of``: ``f`` holds another amount field of its entity in the base
+    currency (sums of that field add ``f``), so both are decimal/money amounts and a field
+    has one base field at most."""
+    of = f.options["base_of"]
+    target = entity.field(str(of)) if isinstance(of, str) else None
+    where = f"{path}.options.base_of"
+    if target is None or target.name == f.name:
+        names = [x.name for x in entity.fields if x.name != f.name]
+        return [Finding("SPEC-E020", "error", where, f"base_of names no other field of '{entity.name}': {of!r}",
+                        _suggest(str(of), names))]
+    if f.value_type not in _AMOUNTS or target.value_type not in _AMOUNTS:
+        return [Finding("SPEC-E020", "error", where, f"base_of links two decimal or money amounts; "
+                        f"'{f.name}' is {f.value_type} and '{target.name}' is {target.value_type}")]
+    others = [x.name for x in entity.fields if x.name != f.name and x.options.get("base_of") == target.name]
+    if others:
+        return [Finding("SPEC-E020", "error", where, f"'{target.name}' already has a base field: {others[0]}")]
+    return []
 
 
 def _suggest(name: str, candidates: list[str]) -> str:

@@ -88,3 +88,30 @@ def test_merge_field_access_order():
     assert merge_field_access(["hidden", mask]).access == "mask"
     assert merge_field_access([mask, "read"]).access == "read"
     assert merge_field_access(["read", "write", "hidden"]).access == "write"
+
+
+def test_a_base_field_follows_its_field_unless_listed():
+    """``base_amount`` (``options.base_of: amount``) not listed by a role takes the role's
+    access to ``amount``; a mask becomes hidden (the mask reads ``amount``); a role listing
+    it gets what it lists. Mutation tried: ``entity_grant`` using ``field_access`` for every
+    field (the hiding role reads ``base_amount``) fails here."""
+    app = AppSpec.model_validate({
+        "name": "trade",
+        "entities": [{"name": "so", "fields": [
+            {"name": "amount", "type": "money"}, {"name": "fx_rate", "type": "decimal"},
+            {"name": "base_amount", "type": "formula", "options": {"expression": "amount * fx_rate",
+                                                                   "result_type": "money", "base_of": "amount"}}]}],
+        "roles": [
+            {"name": "hiding", "entities": {"so": {"read": True, "fields": {"amount": "hidden"}}}},
+            {"name": "masking", "entities": {"so": {"read": True, "fields": {"amount": {"mask": "ROUND(amount, -3)"}}}}},
+            {"name": "listing", "entities": {"so": {"read": True, "fields": {"amount": "hidden", "base_amount": "read"}}}},
+            {"name": "plain", "entities": {"so": {"read": True, "update": True}}},
+        ],
+    })
+
+    def rule(role: str) -> str:
+        return entity_grant(app, effective_roles(app, [role]), "so").field_rule("base_amount").access
+
+    assert [rule(r) for r in ("hiding", "masking", "listing", "plain")] == ["hidden", "hidden", "read", "write"]
+    both = entity_grant(app, effective_roles(app, ["hiding", "plain"]), "so")
+    assert both.field_rule("base_amount").access == "write"  # most permissive across roles, as for amount

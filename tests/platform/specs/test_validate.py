@@ -94,3 +94,25 @@ def test_round_trip_is_lossless() -> None:
     app = AppSpec.model_validate(data)
     again = AppSpec.model_validate(json.loads(json.dumps(app.dump())))
     assert again == app
+
+
+def test_base_of_links_two_amounts_of_one_entity() -> None:
+    """``options.base_of`` names another decimal/money field of the same entity, once per
+    field; a good one is silent (no SPEC-W013 'no meaning' either). Mutation tried: the
+    check dropped from ``_check_field`` (no SPEC-E020) fails here."""
+    def findings(*fields: dict) -> set[tuple[str, str]]:
+        _, got = parse_app({"name": "trade", "entities": [{"name": "so", "fields": [
+            {"name": "amount", "type": "money"}, {"name": "note", "type": "text"},
+            {"name": "fx_rate", "type": "decimal"}, *fields]}]})
+        return {(f.id, f.path) for f in got}
+
+    base = {"name": "base_amount", "type": "formula", "options": {
+        "expression": "amount * fx_rate", "result_type": "money", "scale": 2, "base_of": "amount"}}
+    assert findings(base) == set()
+    path = "entities.so.fields.{}.options.base_of"
+    assert ("SPEC-E020", path.format("base_amount")) in findings({**base, "options": {**base["options"],
+                                                                                     "base_of": "amout"}})
+    assert ("SPEC-E020", path.format("base_amount")) in findings({**base, "options": {**base["options"],
+                                                                                     "base_of": "note"}})
+    assert ("SPEC-E020", path.format("twice")) in findings(
+        base, {"name": "twice", "type": "money", "options": {"base_of": "amount"}})
