@@ -51,9 +51,14 @@ def _decimal_column(values: Sequence[Any], quantum: Decimal, proc: Callable[[Any
     """A SQLite decimal column: :meth:`DecimalType.process_bind_param`'s text for finite
     Decimals inline, the processor itself for anything else (None, ints, bad values).
     Not memoised: hashing a fresh Decimal costs more than formatting it."""
-    fmt, exact, half_up = format, Decimal, ROUND_HALF_UP
-    return [fmt(v.quantize(quantum, half_up), "f") if v.__class__ is exact and v.is_finite()
-            else (None if v is None else proc(v)) for v in values]
+    text, exact, half_up = str, Decimal, ROUND_HALF_UP
+    # str costs a third of format(..., "f") and gives the same text unless it takes an
+    # exponent (a value quantized to 10**-scale can only below 1E-6, at a scale over 6)
+    out = [text(v.quantize(quantum, half_up)) if v.__class__ is exact and v.is_finite()
+           else (None if v is None else proc(v)) for v in values]
+    if quantum.adjusted() < -6:
+        out = [format(exact(v), "f") if v is not None and "E" in v else v for v in out]
+    return out
 
 
 def _processed_column(values: Sequence[Any], proc: Callable[[Any], Any]) -> Sequence[Any]:

@@ -122,3 +122,22 @@ def test_decimals_round_and_refuse_as_the_column_type(db_url):
         with db.write() as c:
             meta.drop_all(c)
         db.dispose()
+
+
+def test_inline_decimal_text_equals_the_processors_at_any_scale() -> None:
+    """The inline text of a SQLite decimal column is the bind processor's, also at a scale
+    over 6 where ``str`` of a quantized Decimal takes an exponent (1E-8). Mutation tried:
+    the exponent rewrite in ``_decimal_column`` removed (seen failing: "1E-8" for
+    "0.00000001")."""
+    from sqlalchemy.dialects import sqlite
+
+    from jimu.platform.fast_insert import _decimal_column
+
+    dialect = sqlite.dialect()
+    for scale in (0, 2, 4, 8, 10):
+        t = DecimalType(24, scale)
+        proc = t.dialect_impl(dialect).bind_processor(dialect)
+        assert proc is not None and t._quantum is not None
+        values = [Decimal("0.00000001"), Decimal("0E-12"), Decimal("1.5"), Decimal("-0.000000015"), None, 3,
+                  Decimal("12345.678901234"), Decimal("2.5E+3"), Decimal("-0.5")]
+        assert _decimal_column(values, t._quantum, proc) == [None if v is None else proc(v) for v in values], scale

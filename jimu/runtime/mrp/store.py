@@ -39,7 +39,9 @@ _KIND = {"expedite": ("加急", "expedite"), "defer": ("推迟", "defer"), "canc
 def _q(value: Decimal) -> str:
     """A quantity without trailing zeros (``5.1``, not ``5.1000``): equal quantities read
     the same whether computed in this run or read back from stored lines (net change)."""
-    out = format(value, "f")  # never an exponent; a third of format(value.normalize(), "f")
+    out = str(value)  # a third of the cost of format(value, "f"), but it may give an exponent
+    if "E" in out:
+        out = format(value, "f")
     return out.rstrip("0").rstrip(".") if "." in out else out
 
 
@@ -65,12 +67,13 @@ def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppl
     these, and decoding JSON was most of the time of reading a run back. The hot loop of
     writing a run (a million pegs at 10,000 items), hence one function with its caches in
     locals: a date's ISO form and each parent order's entry are made once (a quantity's
-    text is formatted each time: hashing a fresh Decimal to look it up costs more); the documents behind an order are gathered only for made items (only their
-    orders are a component's demand).
+    text is made each time, by ``str``: hashing a fresh Decimal to look it up costs
+    more); the documents behind an order are gathered only for made items' orders (only
+    they are a component's demand).
 
     ``known``: parent item -> due -> entry of planned orders not in ``results`` (a net
     change's kept parents)."""
-    fmt = format
+    fmt, text = format, str
     iso: dict[date, str] = {}
     # parent item -> its order's due date (ISO, as the component's peg names it) -> entry
     entries: dict[int, dict[str, _Entry]] = {k: dict(v) for k, v in (known or {}).items()}
@@ -87,7 +90,9 @@ def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppl
             due = iso.get(o.due) or iso.setdefault(o.due, o.due.isoformat())
             if o.action != "make":  # nobody pegs to a bought item's order: its documents are not gathered
                 for src, qty, on, parent in o.pegging:
-                    q = fmt(qty, "f")
+                    q = text(qty)  # _q inline
+                    if "E" in q:
+                        q = fmt(qty, "f")
                     if "." in q:
                         q = q.rstrip("0").rstrip(".")
                     if parent is not None:
@@ -101,7 +106,9 @@ def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppl
                 continue
             docs: list[str] = []
             for src, qty, on, parent in o.pegging:
-                q = fmt(qty, "f")
+                q = text(qty)  # _q inline
+                if "E" in q:
+                    q = fmt(qty, "f")
                 if "." in q:
                     q = q.rstrip("0").rstrip(".")
                 if parent is not None:

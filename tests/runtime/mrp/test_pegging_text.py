@@ -41,3 +41,19 @@ def test_pegging_names_documents_behind_parent_orders() -> None:
     assert peg[G] == "C Core @2026-01-12 ×5 ← SO-1, SO-2, SO-3, SO-8"
     assert peg[H] == "R Rack @2026-01-12 ×7 ← SO-11, SO-12, SO-13, SO-14, SO-15 +1"
     assert peg[K] == "H Hook @2026-01-12 ×7 ← SO-11, SO-12, SO-13, SO-14, SO-15 +1"
+
+
+def test_quantities_read_without_exponent_or_trailing_zeros() -> None:
+    """A peg's quantity is plain decimal text whatever the Decimal's exponent (``str``
+    of Decimal("1E+2") is "1E+2"): 1E+2 of a document and 2.50 of a parent's order read
+    100 and 2.5 on the bought item's line, as ``_q`` (exception messages) writes them.
+    Mutation tried: the exponent fallback (``if "E" in q``) removed from
+    line_rows (seen failing: "×1E+2")."""
+    items = {P: PlanItem(P), G: PlanItem(G, supplier=9)}
+    boms = {P: Structure(P, D(1), (Component(G, D("1.25")),))}
+    demands = [Demand(P, D("2.00"), WEEK1, "SO-1"), Demand(G, D("1E+2"), WEEK1, "SO-2")]
+    results = Planner(Calendar(START, 28, 7), items, boms, demands).run()
+    rows = {r[0]: r[store.LINE_FIELDS.index("pegging")] for r in store.line_rows(results, NAMES, {})}
+    assert rows[P] == "SO-1 @2026-01-12 ×2"
+    assert rows[G] == "SO-2 @2026-01-12 ×100; P Pump @2026-01-12 ×2.5 ← SO-1"
+    assert store._q(D("1E+2")) == "100" and store._q(D("0E-7")) == "0" and store._q(D("5.1000")) == "5.1"
