@@ -8,7 +8,8 @@ transactions and never block writers (WAL).
 
 PostgreSQL: a pool per engine (last in, first out, so the same few connections stay hot,
 with their prepared statements), checked on checkout without a round trip
-(:func:`_configure_postgresql`).
+(:func:`_configure_postgresql`); reads on a second pool of autocommit, read-only
+connections (:mod:`jimu.platform.readengine`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from jimu.core.money import to_decimal
 from jimu.platform.checkpoint import AUTOCHECKPOINT_PAGES, Checkpointer
 from jimu.platform.checkpoint import enabled as checkpoints_enabled
+from jimu.platform.readengine import read_engine
 
 __all__ = ["Database", "make_engine", "DecimalType", "ExactDecimal", "TZDateTime", "default_url", "system_metadata",
            "RAW", "read_raw"]
@@ -297,6 +299,7 @@ class Database:
         # Reentrant, and given up after the busy timeout: a nested write, or one waiting
         # on a writer that waits on this thread, then behaves exactly as without it.
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        self._reader: Engine | None = None  # PostgreSQL's read engine, made on the first read
 
     @property
     def dialect(self) -> str:
@@ -328,15 +331,22 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read transaction, rolled back at the end on SQLite and committed on PostgreSQL:
-        psycopg forgets every prepared statement of a connection on ROLLBACK (and sends
-        ``DEALLOCATE ALL``), so reads rolled back kept its statements from ever staying
-        prepared (``prepare_threshold``: from the 5th run on a connection). A read writes
-        nothing, so its COMMIT ends it as a ROLLBACK would."""
+        """A read: on SQLite a deferred transaction rolled back at the end; on PostgreSQL a
+        connection of the read pool (:mod:`jimu.platform.readengine`): autocommit, so no
+        ``BEGIN``/``COMMIT`` round trips, and read-only, so a write in it raises. Each
+        statement sees the data committed when it starts (PostgreSQL's READ COMMITTED
+        gave a transaction's statements no more than that)."""
+        reader = self._reader
+        if reader is None and self.engine.dialect.driver == "psycopg":
+            reader = self._reader = read_engine(self.engine)
+        if reader is not None:
+            with reader.connect() as conn:
+                yield conn
+            return
         with self.engine.connect() as conn:
             with conn.begin() as tx:
                 yield conn
-                if self._write_lock is not None:  # SQLite
+                if self._write_lock is not None:  # SQLite; elsewhere COMMIT keeps prepared statements
                     tx.rollback()
 
     def _start_checkpointer(self) -> None:
@@ -355,4 +365,6 @@ class Database:
             if self._checkpointer is not None:
                 self._checkpointer.stop()
                 self._checkpointer = None  # a later write starts a new one
+        if self._reader is not None:
+            self._reader.dispose()
         self.engine.dispose()

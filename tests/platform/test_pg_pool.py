@@ -82,12 +82,14 @@ def test_a_connection_the_server_closed_is_replaced_on_checkout(pg, monkeypatch)
 
 
 def test_statements_of_read_transactions_get_prepared(pg):
-    """A statement run in read transaction after read transaction is prepared by psycopg
-    (after ``prepare_threshold`` = 5 runs on the connection) and stays prepared: reads end
-    with COMMIT on PostgreSQL, since psycopg forgets a connection's prepared statements on
-    every ROLLBACK (and sends ``DEALLOCATE ALL``), so with reads rolled back nothing stayed
-    prepared. Mutation: end ``Database.read`` with ``tx.rollback()`` on PostgreSQL too and
-    the statement is not among the session's prepared statements."""
+    """A statement run in read after read is prepared by psycopg (after
+    ``prepare_threshold`` = 5 runs on the connection) and stays prepared: reads run in
+    autocommit on PostgreSQL (the read pool), since psycopg forgets a connection's prepared
+    statements on every ROLLBACK (and sends ``DEALLOCATE ALL``), which the pool's reset on
+    checkin sends to a connection left in a transaction. Mutations: end ``Database.read``
+    with ``tx.rollback()`` on the main pool (the code before the read pool), or leave the
+    read pool's connections out of autocommit, and the statement is not among the
+    session's prepared statements."""
     probe = sa.text("SELECT 1 AS jimu_prepare_probe")
     for _ in range(8):
         with pg.read() as c:

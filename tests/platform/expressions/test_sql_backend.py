@@ -98,7 +98,8 @@ def test_explain_uses_index(app, db, tables, env, backend) -> None:
     t = tables("item")
     stmt = sa.select(t.c.id).where(ce.to_sql(tables, env))
     sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
-    with db.read() as conn:
+    # A transaction of its own (reads are autocommit on PostgreSQL: SET LOCAL needs one).
+    with db.engine.begin() as conn:
         if backend == "sqlite":
             plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
             assert "INDEX" in plan and "cost_price" in plan
