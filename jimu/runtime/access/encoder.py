@@ -65,11 +65,15 @@ def decimal_text(type_: DecimalType, dialect: sa.Dialect, to_json: Callable[[Any
     exact = type_._quantum is not None and scale >= 0
     zeros = "0" * max(scale, 0)
     fmt = format
-
+    pg_text = dialect.name == "postgresql"
     quantum = type_._quantum
 
     def text(v: Any) -> Any:
         kind = type(v)
+        if kind is str and pg_text:  # PostgreSQL's numeric as text (``CAST(col AS TEXT)``)
+            if exact and plain_numeric(v, scale):
+                return v
+            v, kind = Decimal(v), Decimal  # another scale, NaN, infinities: as a Decimal would go
         if kind is Decimal and exact and v.is_finite():  # PostgreSQL's numeric: what ``read`` does, inline
             return fmt(v.quantize(quantum, rounding=ROUND_HALF_UP), "f")
         if exact:
@@ -86,6 +90,15 @@ def decimal_text(type_: DecimalType, dialect: sa.Dialect, to_json: Callable[[Any
         return fmt(d, "f") if type(d) is Decimal else to_json(d)
 
     return text
+
+
+def plain_numeric(v: str, scale: int) -> bool:
+    """Whether PostgreSQL's text of a numeric is already the JSON text of the column's
+    value: exactly ``scale`` decimals (what ``NUMERIC(p, scale)`` prints; never an
+    exponent), not ``NaN`` or an infinity."""
+    if scale:
+        return v[-scale - 1:-scale] == "." and v[-1:].isdigit()
+    return v[-1:].isdigit() and "." not in v
 
 
 def timestamp_json(type_: TZDateTime, dialect: sa.Dialect, to_json: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -113,7 +126,12 @@ def _value_code(i: int, column: sa.Column[Any], converters: list[Any], dialect: 
     v = f"r[{i}]"
     if isinstance(column.type, DecimalType):
         converters.append(decimal_text(column.type, dialect, to_json))
-        return f"_c[{len(converters) - 1}]({v})"
+        call = f"_c[{len(converters) - 1}]({v})"
+        scale = column.type.scale
+        if dialect.name != "postgresql" or column.type._quantum is None or scale <= 0:
+            return call
+        # PostgreSQL's text of a NUMERIC(p, scale) is the JSON text: ``plain_numeric`` inline
+        return f"({v} if {v}.__class__ is str and {v}[{-scale - 1}:{-scale}] == '.' and {v}[-1:].isdigit() else {call})"
     if isinstance(column.type, TZDateTime):
         converters.append(timestamp_json(column.type, dialect, to_json))
         return f"_c[{len(converters) - 1}]({v})"
@@ -157,8 +175,11 @@ def raw_reader(type_: Any, dialect: sa.Dialect) -> Callable[[Any], Any] | None:
     if read is None or quantum is None or type_.scale < 0:
         return read
     slow = read
+    pg_text = dialect.name == "postgresql"
 
     def fast(v: Any) -> Any:
+        if type(v) is str and pg_text:  # a numeric selected as its text
+            v = Decimal(v)
         if type(v) is Decimal and v.is_finite():
             return v.quantize(quantum, rounding=ROUND_HALF_UP)
         return slow(v)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from jimu.core.errors import FieldError, ValidationError
 from jimu.platform.actor import Actor
 from jimu.platform.db import RAW, DecimalType, TZDateTime, read_raw
+from jimu.platform.driver_select import DriverSelect
 from jimu.platform.schema import column_name
 from jimu.platform.specs import EntitySpec
 from jimu.runtime.records.codec import SYSTEM_FIELDS
@@ -54,26 +55,32 @@ def _sort_column(table: sa.Table, ent: EntitySpec, sort: str) -> tuple[Any, str,
     return table.c[column_name(f)], name, desc
 
 
-def _projection(rt: AppRuntime, ent: EntitySpec, table: sa.Table, raw: bool = False) -> tuple[Any, tuple[str, ...]]:
+def _projection(rt: AppRuntime, ent: EntitySpec, table: sa.Table, raw: bool = False,
+                decimal_text: bool = False) -> tuple[Any, tuple[str, ...]]:
     """The SELECT of the columns a listed record holds, and the record key of each column
     in order, so a row becomes a record with one ``dict(zip(keys, row))`` (the same record
     :func:`row_to_record` builds). Built once per published entity. ``raw``: decimal and
     timestamp columns come as the driver hands them over (``RAW``: no per-value result
-    processing), for an encoder that converts them itself."""
+    processing), for an encoder that converts them itself; with ``decimal_text``
+    (PostgreSQL) decimal columns are selected as their text (``CAST(col AS TEXT)``: a
+    ``NUMERIC(p, s)`` prints exactly ``s`` decimals, the JSON text the encoder writes, so
+    no Decimal is built, quantized and formatted back per value)."""
     def build() -> tuple[Any, tuple[str, ...]]:
         keys = [*SYSTEM_FIELDS, *(f.name for f in ent.fields if f.stored and not f.archived)]
-        cols = [table.c[k] for k in SYSTEM_FIELDS]
+        cols: list[Any] = [table.c[k] for k in SYSTEM_FIELDS]
         cols += [table.c[column_name(f)] for f in ent.fields if f.stored and not f.archived]
         for extra in ("_parent_id", "_idx"):
             if extra in table.c:
                 keys.append(extra)
                 cols.append(table.c[extra])
         if raw:
-            cols = [sa.type_coerce(c, RAW).label(c.name) if isinstance(c.type, DecimalType | TZDateTime) else c
+            cols = [c if not isinstance(c.type, DecimalType | TZDateTime)
+                    else sa.type_coerce(sa.cast(c, sa.Text) if decimal_text and isinstance(c.type, DecimalType) else c,
+                                        RAW).label(c.name)
                     for c in cols]
         return sa.select(*cols), tuple(keys)
 
-    projection: tuple[Any, tuple[str, ...]] = rt.statement(("list_projection", ent.name, raw), build)
+    projection: tuple[Any, tuple[str, ...]] = rt.statement(("list_projection", ent.name, raw, decimal_text), build)
     return projection
 
 
@@ -151,8 +158,8 @@ def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, 
 
     A first page without a filter (the common request) that one query reads reuses its
     whole statement, kept on the runtime per entity, sort, limit and ``where`` clause
-    object (the access policy keeps one clause per caller profile), so SQLAlchemy neither
-    rebuilds it nor recomputes its cache key. ``encode(rows, env)`` turns the rows straight
+    object (the access policy keeps one clause per caller profile), compiled once and run
+    on the driver's cursor (:class:`~jimu.platform.driver_select.DriverSelect`). ``encode(rows, env)`` turns the rows straight
     into the page's JSON objects (:mod:`jimu.runtime.access.encoder`) instead of records;
     its rows hold decimal and timestamp columns raw (see :func:`_projection`), which the
     encoder converts (``read_raw``) without SQLAlchemy's per-value processing."""
@@ -162,14 +169,14 @@ def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, 
     limit = min(limit, MAX_LIMIT)
     col, key, desc = _sort_column(table, ent, sort or ent.default_sort or "-id")
     raw = encode is not None
-    stmt, keys = _projection(rt, ent, table, raw)
+    stmt, keys = _projection(rt, ent, table, raw, raw and c.dialect.name == "postgresql")
     # The cursor's value as a record holds it (a raw decimal or timestamp converted).
     read = read_raw(col.type, c.dialect) if raw else None
     page_key = None if filter or cursor else (ent.name, key, desc, limit, raw)
     if page_key is not None:
         hit = _first_pages(rt).get(page_key)
         if hit is not None and hit[0] is where:
-            return _page(list(c.execute(hit[1]).all()), keys, key, limit, encode, env, read)
+            return _page(hit[1].rows(c), keys, key, limit, encode, env, read)
     if where is not None:
         stmt = stmt.where(where)
     if filter:
@@ -177,8 +184,9 @@ def list_records(c: Connection, rt: AppRuntime, ent: EntitySpec, *, where: Any, 
     if page_key is not None:
         single = first_page_statement(stmt, table, col, desc, limit + 1)
         if single is not None:
-            _first_pages(rt)[page_key] = (where, single)  # ``where`` kept alive: its identity is the key
-            return _page(list(c.execute(single).all()), keys, key, limit, encode, env, read)
+            first = DriverSelect(single)
+            _first_pages(rt)[page_key] = (where, first)  # ``where`` kept alive: its identity is the key
+            return _page(first.rows(c), keys, key, limit, encode, env, read)
     after: list[Any] | None = None
     if cursor:
         value, last_id = decode_cursor(cursor, sort_kind(ent, key), nullable=bool(col.nullable))

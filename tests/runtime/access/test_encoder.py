@@ -9,10 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+import pytest
 import sqlalchemy as sa
 
+from jimu.core.money import DecimalInputError
 from jimu.platform.db import RAW, DecimalType, TZDateTime, read_raw
-from jimu.runtime.access.encoder import decimal_text, timestamp_json
+from jimu.runtime.access.encoder import decimal_text, plain_numeric, timestamp_json
 from jimu.runtime.access.policy import _json
 
 DECIMALS = ["0", "-0", "1", "-7", "12.25", "-12.25", "1234.56", "0.1", "0.0001", "0.00005", "2.675", "-2.675",
@@ -69,3 +71,46 @@ def test_timestamp_text_of_any_other_shape_goes_through_the_column_conversion():
         parsed = datetime.fromisoformat(text)
         want = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
         assert orjson.dumps(stamp(text)) == orjson.dumps(want), text
+
+
+def test_postgresql_numeric_text_gives_the_converted_values_text(db):
+    """On PostgreSQL a list selects decimal columns as text (``CAST(col AS TEXT)``); that
+    text through a column's converter equals what the converted Decimal gives, also when
+    the text's scale is not the column's (text of another column: a spec changed ahead of
+    its table), and NaN fails as a NaN Decimal fails. Mutation: ``plain_numeric`` answering
+    True for any text and a scale-4 text read for a scale-2 column stays '12.2500'."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("numeric text is selected on PostgreSQL only")
+    meta = sa.MetaData()
+    t = sa.Table("enc_txt", meta, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("d4", DecimalType(18, 4)), sa.Column("d2", DecimalType(18, 2)),
+                 sa.Column("d0", DecimalType(18, 0)))
+    with db.write() as c:
+        meta.create_all(c)
+        c.execute(t.insert(), [{"d4": Decimal(v), "d2": Decimal(v) if abs(Decimal(v)) < 10**15 else None,
+                                "d0": Decimal(v)} for v in DECIMALS])
+    cols = [t.c.d4, t.c.d2, t.c.d0]
+    with db.read() as c:
+        dialect = c.dialect
+        texts = c.execute(sa.select(*(sa.cast(col, sa.Text) for col in cols)).order_by(t.c.id)).all()
+        nan = c.execute(sa.text("SELECT 'NaN'::numeric::text")).scalar_one()
+    assert all(type(v) is str for row in texts for v in row if v is not None)
+    for col in cols:
+        text = decimal_text(col.type, dialect, _json)
+        read = read_raw(col.type, dialect)
+        for row in texts:
+            for v in row:
+                assert text(v) == (None if v is None else format(read(Decimal(v)), "f")), (col.name, v)
+        with pytest.raises(DecimalInputError):
+            read(Decimal(nan))
+        with pytest.raises(DecimalInputError):
+            text(nan)
+
+
+def test_plain_numeric_takes_only_postgresqls_fixed_point_text_of_the_scale():
+    """Mutation: drop the last-digit check and 'Infinity' passes as a scale-0 number."""
+    assert plain_numeric("3.5000", 4) and plain_numeric("-0.0001", 4) and plain_numeric("12", 0)
+    assert plain_numeric("-7", 0)
+    for v, scale in (("3.50", 4), ("3.50000", 4), ("NaN", 4), ("NaN", 0), ("Infinity", 0), ("-Infinity", 0),
+                     ("1.5", 0), ("", 0), ("", 2)):
+        assert not plain_numeric(v, scale), (v, scale)
