@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from jimu.core.errors import ExpressionError
 from jimu.platform.db import DecimalType, TZDateTime, read_raw
 from jimu.platform.expressions import Env
-from jimu.runtime.access.maskfast import mask_closure
+from jimu.runtime.access.maskfast import mask_closure, round_form
 from jimu.runtime.records.codec import SYSTEM_FIELDS
 
 if TYPE_CHECKING:
@@ -134,7 +134,11 @@ def _value_code(i: int, column: sa.Column[Any], converters: list[Any], dialect: 
         return f"({v} if {v}.__class__ is str and {v}[{-scale - 1}:{-scale}] == '.' and {v}[-1:].isdigit() else {call})"
     if isinstance(column.type, TZDateTime):
         converters.append(timestamp_json(column.type, dialect, to_json))
-        return f"_c[{len(converters) - 1}]({v})"
+        call = f"_c[{len(converters) - 1}]({v})"
+        if dialect.name != "postgresql":
+            return call
+        # timestamptz: an aware datetime, left to orjson (``timestamp_json``'s first test, inline)
+        return f"({v} if {v}.__class__ is _datetime and {v}.tzinfo is not None else {call})"
     if isinstance(column.type, sa.Date):
         # aware datetimes and dates: orjson writes isoformat()
         return f"({v} if type({v}) in _NATIVE and ({v}.__class__ is _date or {v}.tzinfo is not None) else _json({v}))"
@@ -199,6 +203,30 @@ def _fast_mask(compiled: Any, index: dict[str, int], columns: Sequence[sa.Column
     return mask_closure(compiled, lambda f: raw_reader(columns[index[f]].type, dialect), _json, MASK_FAILED)
 
 
+def _round_text_code(compiled: Any, index: dict[str, int], columns: Sequence[sa.Column[Any]], dialect: sa.Dialect,
+                     call: str, quanta: list[Decimal]) -> str | None:
+    """Inline source for a ``ROUND(field, n)`` mask over PostgreSQL's text of a
+    ``NUMERIC(p, s)`` column (0 <= n <= s): when the text has exactly ``s`` decimals
+    (:func:`plain_numeric`) it is a finite Decimal the column's conversion leaves as it is,
+    and the closure's answer is ``format(Decimal(text).quantize(10 ** -n), "f")``
+    (:func:`maskfast.round_form`); any other value goes to the closure ``call``."""
+    form = round_form(compiled)
+    if form is None or dialect.name != "postgresql":
+        return None
+    field, n = form
+    type_ = columns[index[field]].type
+    if not isinstance(type_, DecimalType) or type_._quantum is None or not 0 <= n <= type_.scale or type_.scale <= 0:
+        return None
+    from jimu.runtime.access.policy import _json
+
+    if _json(Decimal("-0.50")) != "-0.50":  # the closure's to_json writes Decimals with format(d, "f")
+        return None
+    quanta.append(Decimal(1).scaleb(-n))
+    v, s = f"r[{index[field]}]", type_.scale
+    return (f"(_fmt(_D({v}).quantize(_q[{len(quanta) - 1}], rounding=_HU), 'f') if {v}.__class__ is str "
+            f"and {v}[{-s - 1}:{-s}] == '.' and {v}[-1:].isdigit() else {call})")
+
+
 def _build(policy: AccessPolicy, entity: str, keys: tuple[str, ...], columns: Sequence[sa.Column[Any]],
            fields: tuple[str, ...] | None, dialect: sa.Dialect) -> Encoder:
     from jimu.runtime.access.policy import _MASK_FIELD, _PLAIN, MASK_FAILED, _json
@@ -208,6 +236,7 @@ def _build(policy: AccessPolicy, entity: str, keys: tuple[str, ...], columns: Se
     masks: list[Any] = []
     converters: list[Any] = []
     readers: list[Any] = []
+    quanta: list[Decimal] = []
     for k in SYSTEM_FIELDS:
         if k in index:
             items.append(f"{k!r}: {_value_code(index[k], columns[index[k]], converters, dialect, _json)}")
@@ -220,7 +249,9 @@ def _build(policy: AccessPolicy, entity: str, keys: tuple[str, ...], columns: Se
             if fast is not None:  # ROUND(field, n), a field, a constant: a closure on the raw value
                 field, fn = fast
                 converters.append(fn)
-                items.append(f"{name!r}: _c[{len(converters) - 1}]({'None' if field is None else f'r[{index[field]}]'})")
+                call = f"_c[{len(converters) - 1}]({'None' if field is None else f'r[{index[field]}]'})"
+                inline = _round_text_code(extra, index, columns, dialect, call, quanta)
+                items.append(f"{name!r}: {inline or call}")
                 continue
             items.append(f"{name!r}: _mask(_m[{len(masks)}], rec, env, _failed, _json)")
             masks.append(extra)
@@ -233,7 +264,8 @@ def _build(policy: AccessPolicy, entity: str, keys: tuple[str, ...], columns: Se
               f"{rec}"
               f"        out.append({{{', '.join(items)}}})\n"
               "    return out\n")
-    scope: dict[str, Any] = {"_json": _json, "_PLAIN": _PLAIN, "_c": converters, "_r": readers,
+    scope: dict[str, Any] = {"_json": _json, "_PLAIN": _PLAIN, "_c": converters, "_r": readers, "_q": quanta,
+                             "_D": Decimal, "_fmt": format, "_HU": ROUND_HALF_UP, "_datetime": datetime,
                              "_NATIVE": frozenset({datetime, date}), "_date": date, "_mask": _mask,
                              "_m": masks, "_failed": MASK_FAILED}
     exec(compile(source, f"<jimu-list-encoder {policy.app}.{entity}>", "exec"), scope)  # noqa: S102 - generated above

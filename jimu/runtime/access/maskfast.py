@@ -26,7 +26,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-__all__ = ["mask_closure"]
+__all__ = ["mask_closure", "round_form"]
 
 _ONE = Decimal(1)
 
@@ -38,6 +38,27 @@ def _simple(node: Any) -> tuple[str, Any] | None:
     if node.kind == "lit":
         return "lit", node.value
     return None
+
+
+def round_form(compiled: Any) -> tuple[str, int] | None:
+    """(field, n) for a mask ``ROUND(field, n)`` (``ROUND(field)``: n = 0) that
+    :func:`mask_closure` takes, else None. For a field value known to be a finite Decimal
+    the closure's answer is ``format(value.quantize(10 ** -n, ROUND_HALF_UP), "f")``
+    (with a ``to_json`` that writes Decimals so): a caller may inline exactly that."""
+    if getattr(compiled, "_needs_budget", True) or getattr(compiled, "_needs_now", True):
+        return None
+    root = compiled.root
+    if root.kind != "call" or root.value != "ROUND" or not 1 <= len(root.args) <= 2:
+        return None
+    target = _simple(root.args[0])
+    if target is None or target[0] != "field":
+        return None
+    if len(root.args) == 1:
+        return str(target[1]), 0
+    n = root.args[1]
+    if n.kind != "lit" or type(n.value) is not int:
+        return None
+    return str(target[1]), n.value
 
 
 def mask_closure(compiled: Any, read: Callable[[str], Callable[[Any], Any] | None],

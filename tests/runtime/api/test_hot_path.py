@@ -116,3 +116,38 @@ def test_masks_run_as_closures_answer_what_render_many_answers(api):
     with api.jimu.db.read() as c:
         encode = list_encoder(policy, "item", *list_columns(policy.rt, ent), dialect=c.dialect)
     assert "_mask" not in encode.__code__.co_names
+
+
+def test_round_masks_inlined_on_numeric_text_answer_what_render_many_answers(api):
+    """On PostgreSQL a ``ROUND(field, n)`` mask over a decimal column selected as text is
+    inlined in the encoder (``Decimal(text).quantize(10 ** -n)``); on halves, negative
+    values rounding to zero, n below the scale and n = 0 it lists what
+    ``render_many`` renders. Mutation: the inlined quantize with ``ROUND_HALF_EVEN`` (2.5 -> "2") fails."""
+    from jimu.runtime.access.encoder import list_encoder
+    from jimu.runtime.records.query import list_columns
+
+    for i, price in enumerate(["2.5", "-2.5", "-0.4", "-0.49", "1234.55", "-1234.45", "0.05", "7"]):
+        api.jimu.records.create("shop", "item", {"sku": f"round-{i}", "name": f"r{i}", "cost_price": price,
+                                                 "sale_price": price}, actor=Actor("admin", ("admin",)))
+    api.jimu.store.put_element("shop", "role", "rounder", {"name": "rounder", "entities": {"item": {
+        "read": True, "fields": {"cost_price": {"mask": "ROUND(cost_price, 1)"},
+                                 "sale_price": {"mask": "ROUND(sale_price)"}}}}})
+    assert api.jimu.store.publish("shop").published
+    api.jimu.users.create("rounder", "rounder-pass", ["rounder"])
+    r = api.client.post("/api/auth/token", json={"username": "rounder", "password": "rounder-pass"})
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    got = api.client.get(ITEMS, params={"sort": "-created_at", "limit": 100}, headers=headers)
+    assert got.status_code == 200, got.text
+    policy = AccessPolicy.for_actor(api.jimu, "shop", Actor("rounder", ("rounder",)))
+    records = api.jimu.records.list("shop", "item", where=policy.row_clause("item"), sort="-created_at",
+                                    limit=100).data
+    wanted = json.loads(json_bytes(policy.render_many("item", records)))
+    assert got.json()["data"] == wanted
+    by_sku = {r["sku"]: r for r in wanted}
+    assert by_sku["round-0"]["sale_price"] == "3" and by_sku["round-1"]["sale_price"] == "-3"
+    assert by_sku["round-4"]["cost_price"] == "1234.6" and by_sku["round-5"]["cost_price"] == "-1234.5"
+    ent = policy.rt.entity("item")
+    with api.jimu.db.read() as c:
+        encode = list_encoder(policy, "item", *list_columns(policy.rt, ent), dialect=c.dialect)
+        inlined = "_q" in encode.__code__.co_names
+    assert inlined == (c.dialect.name == "postgresql")
