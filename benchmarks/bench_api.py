@@ -9,12 +9,17 @@ the CPU the server process (with its workers) used, so the figure that matters,
 client: it is not the bottleneck (the old in-process httpx client saturated at ~200 req/s).
 
   python benchmarks/bench_api.py [--workers 1] [--pg] [--duration 15] [--seed 10000] [--repeat 1]
+  python benchmarks/bench_api.py --all     # SQLite, PostgreSQL --workers 1 and --workers 2 (~6 min)
 
 Needs ``apt-get install -y wrk`` and ``../shared/peers/baseline/setup.sh`` (the baseline's
 venv, which also runs load.py). ``--pg`` serves Jimu on a fresh schema of
 ``JIMU_TEST_PG_URL`` (the baseline stays on SQLite: it is the harness's fixed yardstick).
 Prints one JSON line per op and run: ``{"figure", "value" (Jimu's rps per server core),
-"baseline_value", "ratio", "p50_ms", "p99_ms", "baseline_p99_ms", "p99_ratio", "cores", ...}``.
+"baseline_value", "ratio", "rps", "baseline_rps", "p50_ms", "p99_ms", "baseline_p99_ms",
+"p99_ratio", "cores", ...}``; with ``--all`` also one line per op for PostgreSQL's scale-out
+(``value``: rps with ``--workers 2`` / rps with ``--workers 1``, target 1.6). PostgreSQL's
+own CPU is not in Jimu's server cores (another process); the baseline runs SQLite in
+process.
 """
 
 from __future__ import annotations
@@ -150,7 +155,7 @@ def run_baseline(folder: Path, a: argparse.Namespace) -> list[dict[str, Any]]:
         _stop(proc)
 
 
-def run_jimu(folder: Path, a: argparse.Namespace, url: str) -> list[dict[str, Any]]:
+def run_jimu(folder: Path, a: argparse.Namespace, url: str, workers: int) -> list[dict[str, Any]]:
     from jimu.runtime.server import free_port
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JIMU_DATABASE_URL": url}
@@ -158,7 +163,7 @@ def run_jimu(folder: Path, a: argparse.Namespace, url: str) -> list[dict[str, An
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = open(folder / "jimu.log", "wb")  # noqa: SIM115 - the server's life
-    proc = subprocess.Popen([sys.executable, "-m", "jimu", "serve", "--port", str(port), "--workers", str(a.workers)],
+    proc = subprocess.Popen([sys.executable, "-m", "jimu", "serve", "--port", str(port), "--workers", str(workers)],
                             cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait(base, "/api/health", proc)
@@ -172,10 +177,53 @@ def run_jimu(folder: Path, a: argparse.Namespace, url: str) -> list[dict[str, An
         _stop(proc)
 
 
+def _configs(a: argparse.Namespace) -> list[tuple[str, int]]:
+    """[(backend, workers)] to run: ``--all`` is SQLite with one worker, PostgreSQL with
+    one and with two; otherwise the one of ``--pg`` / ``--workers``."""
+    if a.all:
+        return [("sqlite", 1), ("postgresql", 1), ("postgresql", 2)]
+    return [("postgresql" if a.pg else "sqlite", a.workers)]
+
+
+def run_config(backend: str, workers: int, a: argparse.Namespace) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """One baseline run then one Jimu run (``backend``, ``workers``); emits a line per op
+    and answers {op: (jimu's line, the baseline's line)}."""
+    folder = Path(tempfile.mkdtemp(prefix="jimu-bench-api-"))
+    schema = None
+    if backend == "postgresql":
+        made = fresh_pg_schema()
+        if made is None:
+            sys.exit("PostgreSQL runs need JIMU_TEST_PG_URL")
+        url, schema = made
+    else:
+        url = f"sqlite:///{folder / 'jimu.db'}"
+    try:
+        base = {r["op"]: r for r in run_baseline(folder, a)}
+        jimu = {r["op"]: r for r in run_jimu(folder, a, url, workers)}
+    finally:
+        if schema:
+            drop_pg_schema(schema)
+    out = {}
+    for op in ("list-50", "create"):
+        j, b = jimu[op], base[op]
+        out[op] = (j, b)
+        emit(f"api {op} req/s per server core (clerk: row filter + mask)", j["rps_per_server_core"],
+             "req/s/core", "peers baseline (Starlette + Core, SQLite)", b["rps_per_server_core"],
+             backend=backend, workers=workers, rps=j["rps"], baseline_rps=b["rps"],
+             rps_ratio=round(j["rps"] / b["rps"], 3), p50_ms=j["p50_ms"], p99_ms=j["p99_ms"],
+             baseline_p50_ms=b["p50_ms"], baseline_p99_ms=b["p99_ms"],
+             p99_ratio=round(j["p99_ms"] / b["p99_ms"], 2), errors=j["errors"], cores=j["cores"],
+             baseline_cores=b["cores"], target_ratio=0.7, target_p99_ratio=3.0)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--pg", action="store_true", help="Jimu on PostgreSQL (JIMU_TEST_PG_URL)")
+    ap.add_argument("--all", action="store_true",
+                    help="SQLite --workers 1, PostgreSQL --workers 1 and 2 (each after its own baseline run), "
+                         "then the PostgreSQL scale-out line (rps of 2 workers / 1)")
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--seed", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=1)
@@ -183,31 +231,16 @@ def main() -> None:
     if not shutil.which("wrk") or not PEERS_PY.exists():
         sys.exit("bench_api.py needs wrk (apt-get install -y wrk) and ../shared/peers/baseline/setup.sh")
     for _ in range(a.repeat):
-        folder = Path(tempfile.mkdtemp(prefix="jimu-bench-api-"))
-        schema = None
-        if a.pg:
-            made = fresh_pg_schema()
-            if made is None:
-                sys.exit("--pg needs JIMU_TEST_PG_URL")
-            url, schema = made
-        else:
-            url = f"sqlite:///{folder / 'jimu.db'}"
-        try:
-            base = {r["op"]: r for r in run_baseline(folder, a)}
-            jimu = {r["op"]: r for r in run_jimu(folder, a, url)}
-        finally:
-            if schema:
-                drop_pg_schema(schema)
-        backend = "postgresql" if a.pg else "sqlite"
+        runs = {cfg: run_config(*cfg, a) for cfg in _configs(a)}
+        one, two = runs.get(("postgresql", 1)), runs.get(("postgresql", 2))
+        if one is None or two is None:
+            continue
         for op in ("list-50", "create"):
-            j, b = jimu[op], base[op]
-            emit(f"api {op} req/s per server core (clerk: row filter + mask)", j["rps_per_server_core"],
-                 "req/s/core", "peers baseline (Starlette + Core, SQLite)", b["rps_per_server_core"],
-                 backend=backend, workers=a.workers, rps=j["rps"], baseline_rps=b["rps"],
-                 rps_ratio=round(j["rps"] / b["rps"], 3), p50_ms=j["p50_ms"], p99_ms=j["p99_ms"],
-                 baseline_p50_ms=b["p50_ms"], baseline_p99_ms=b["p99_ms"],
-                 p99_ratio=round(j["p99_ms"] / b["p99_ms"], 2), errors=j["errors"], cores=j["cores"],
-                 baseline_cores=b["cores"])
+            (j1, b1), (j2, b2) = one[op], two[op]
+            emit(f"api {op} PostgreSQL scale-out: req/s of serve --workers 2 / --workers 1", j2["rps"] / j1["rps"],
+                 "x", "1.6 (issue 24 target)", 1.6, rps_workers_1=j1["rps"], rps_workers_2=j2["rps"],
+                 cores_workers_1=j1["cores"], cores_workers_2=j2["cores"],
+                 baseline_rps_runs=[b1["rps"], b2["rps"]])
 
 
 if __name__ == "__main__":
