@@ -189,11 +189,43 @@ class ScanContext:
         if kind == "cbu":
             info, usage = self.cbus.get(name), self.usage.get(name)
             return {"cbu": repr(info), "usage": repr(usage)}
+        if kind in ("dimension", "posting", "postopt"):
+            return _ledger_part(app, kind, name)
+        if kind == "input":
+            wname, _, rest = name.partition(".")
+            tname, _, iname = rest.partition(".")
+            wf = app.element("workflow", wname)
+            t = next((x for x in wf.transitions if x.name == tname), None) if wf else None
+            inp = next((f for f in t.inputs if f.name == iname), None) if t else None
+            return inp.dump() if inp else None
+        if kind == "setting":
+            return {name: app.settings[name]} if name in app.settings else None
+        if kind == "role" and "." in name:  # a role's rights on one entity
+            rname, _, ename = name.partition(".")
+            role = app.role(rname)
+            rights = role.entities.get(ename) if role else None
+            return rights.dump() if rights is not None else None
         try:
             obj = app.element(kind, name)
         except KeyError:
             return None
         return obj.dump() if obj is not None else None
+
+
+def _ledger_part(app: AppSpec, kind: str, name: str) -> Any:
+    """``dimension:ledger.dim``, ``posting:ledger.posting`` or ``postopt:ledger.posting``
+    (the posting's overrides a unit set)."""
+    lname, _, part = name.partition(".")
+    lg = app.ledger(lname)
+    if lg is None:
+        return None
+    if kind == "dimension":
+        dim = next((d for d in lg.dimensions if d.name == part), None)
+        return dim.dump() if dim else None
+    posting = next((p for p in lg.postings if p.name == part), None)
+    if posting is None:
+        return None
+    return posting.dump() if kind == "posting" else posting.dump().get("overrides")
 
 
 @dataclass(frozen=True)

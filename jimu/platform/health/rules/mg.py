@@ -62,7 +62,9 @@ def check_outdated(ctx: ScanContext) -> list[Hit]:
     return hits
 
 
-_OWNER_KEY = re.compile(r"^(entity|field|workflow|role|form|view|automation|ledger|dashboard):[a-z][a-z0-9_.]*$")
+# Every kind of key a unit's contribution owns (jimu.templates_market.contrib).
+_OWNER_KEY = re.compile(r"^(entity|field|workflow|state|transition|timer|input|role|form|view|automation|ledger|"
+                        r"dimension|posting|postopt|dashboard|setting):[a-z][a-z0-9_.]*$")
 
 
 def check_stale_owners(ctx: ScanContext) -> list[Hit]:
