@@ -10,7 +10,8 @@ callback (usually ``threading.Event.set``) to the topics they serve, and are wok
 - from other processes: on PostgreSQL by ``NOTIFY jimu_<topic>`` (per schema, see
   :func:`channel`), queued by
   :func:`notify` in the writer's transaction (PostgreSQL delivers it only on commit) and
-  received by one ``LISTEN`` connection per process and database; on a SQLite file by a
+  received by one ``LISTEN`` connection per process and database (which takes a stream
+  of them in batches, one wake-up per ``COALESCE`` seconds at most); on a SQLite file by a
   change of its write-ahead log (one ``stat`` a second, no connection);
 - by their own slow fallback poll, which covers what neither sees (a lease running out
   after a crash, a dropped LISTEN connection).
@@ -33,13 +34,14 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import Pool
 
-__all__ = ["TOPICS", "channel", "notify", "notify_channel", "subscribe", "watching", "wait_watching", "FILE_POLL", "MAX_BACKOFF"]
+__all__ = ["TOPICS", "channel", "notify", "notify_channel", "subscribe", "watching", "wait_watching", "FILE_POLL", "MAX_BACKOFF", "COALESCE"]
 
 log = logging.getLogger("jimu.wakeup")
 
 TOPICS = ("events", "due")
 FILE_POLL = 1.0  # seconds between two looks at a SQLite file for other processes' writes
 MAX_BACKOFF = 30.0
+COALESCE = 0.02  # seconds a PostgreSQL watcher lets NOTIFYs gather after a wake-up
 _PENDING = "jimu_wake_pending"  # conn.info: topics marked in the open transaction
 _NOTIFIED = "jimu_wake_notified"  # conn.info: topics already NOTIFYed in it (PostgreSQL)
 _COMMITTED = "jimu_wake_committed"  # pool record info: (engine id, topics) to wake at check-in
@@ -307,6 +309,11 @@ class _Watcher:
                         if pg.status != psycopg.pq.ConnStatus.OK:
                             raise psycopg.OperationalError("LISTEN connection closed")
                         _fire(self.engine_id, topics)
+                        # A stream of commits (every worker's, this one's included) is
+                        # taken in batches: what arrives meanwhile waits in the socket and
+                        # the next look drains it, one wake-up for many instead of one each.
+                        if self._stop.wait(COALESCE):
+                            break
             except Exception:  # noqa: BLE001 - reconnect with backoff; the fallback polls cover the gap
                 failures += 1
                 if self._stop.is_set():

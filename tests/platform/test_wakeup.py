@@ -6,6 +6,7 @@ rolls back; another process's commit wakes them through the database's watcher
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -64,6 +65,31 @@ def test_another_process_commit_wakes_through_the_watcher(db: Database) -> None:
             c.execute(sa.text("INSERT INTO wake_probe VALUES (1)"))
             wakeup.notify(c, "events")
         assert hit.wait(wakeup.FILE_POLL * 3 + 2)
+    finally:
+        unsubscribe()
+        other.dispose()
+
+
+def test_a_stream_of_notifies_wakes_in_batches(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: after a wake-up the watcher lets ``COALESCE`` seconds of NOTIFYs gather
+    and wakes once for them, not once per commit. Mutation: drop the pause and each of
+    the ten commits below wakes the subscribers (eleven wake-ups, not two)."""
+    if db.is_sqlite:
+        return
+    monkeypatch.setattr(wakeup, "COALESCE", 1.0)
+    other = Database(db.url)
+    hit, hits, fn = _counter()
+    unsubscribe = wakeup.subscribe(db.engine, ["events"], fn)
+    try:
+        assert wakeup.wait_watching(db.engine, 10)
+        with other.write() as c:
+            wakeup.notify(c, "events")
+        assert hit.wait(10)
+        for _ in range(10):  # within the watcher's pause
+            with other.write() as c:
+                wakeup.notify(c, "events")
+        time.sleep(2.0)
+        assert len(hits) == 2
     finally:
         unsubscribe()
         other.dispose()
