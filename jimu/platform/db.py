@@ -15,6 +15,7 @@ connections (:mod:`jimu.platform.readengine`).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import threading
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -193,9 +195,29 @@ def read_raw(type_: Any, dialect: sa.Dialect) -> Any:
     return None
 
 
+def json_loads(text: str | bytes) -> Any:
+    """A JSON column's text as Python values, as ``json.loads`` reads it: orjson's parser
+    (several times faster: the event dispatcher reads three JSON columns of every event),
+    and ``json.loads`` for what orjson refuses (``NaN`` and infinities, which
+    ``json.dumps`` writes, lone surrogates) or reads otherwise (an integer beyond 64 bits
+    becomes a float: any run of 19 digits goes to ``json.loads``)."""
+    raw = text.encode() if isinstance(text, str) else bytes(text)
+    if _NINETEEN in raw.translate(_DIGITS):  # (a regular expression costs more than json.loads)
+        return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+_DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))  # every digit "0", the rest " "
+_NINETEEN = b"0" * 19
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` with Jimu's connection settings."""
     url = url or default_url()
+    kwargs.setdefault("json_deserializer", json_loads)
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,

@@ -3,12 +3,14 @@ decimals survive a round trip."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
-from jimu.platform.db import Database, DecimalType, ExactDecimal, TZDateTime, _sqlite_utc
+from jimu.platform.db import Database, DecimalType, ExactDecimal, TZDateTime, _sqlite_utc, json_loads
 
 
 def test_datetimes_and_decimals_round_trip(db_url):
@@ -48,3 +50,37 @@ def test_sqlite_text_is_read_as_aware_utc():
     assert _sqlite_utc("2026-11-30").tzinfo is not None
     with_offset = _sqlite_utc("2026-11-30T04:52:27+08:00")
     assert with_offset.utcoffset() == timedelta(hours=8)
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": [1, 2.5, true, null, "名"], "b": {}}', "[]", '"\\u2028"', "NaN", '{"x": -Infinity}', str(10 ** 30),
+    '"\\ud800"', '{"k": 1, "k": 2}', "1e400",
+])
+def test_json_loads_reads_as_json_loads(text: str) -> None:
+    """orjson where it agrees, ``json.loads`` for the rest (NaN and infinities, huge
+    integers, a lone surrogate, an overflowing float). Mutation: drop the fallback and the
+    NaN, infinity, huge-integer and surrogate cases raise."""
+    want, got = json.loads(text), json_loads(text)
+    assert repr(got) == repr(want) and type(got) is type(want)
+
+
+def test_json_columns_are_read_through_json_loads(db, monkeypatch) -> None:
+    """Both back ends hand a JSON column's text to ``json_loads``. Mutation: leave
+    ``json_deserializer`` out of ``make_engine`` and nothing is counted."""
+    import jimu.platform.db as dbmod
+
+    seen: list[object] = []
+    real = dbmod.json_loads
+    monkeypatch.setattr(dbmod, "json_loads", lambda t: seen.append(t) or real(t))
+    fresh = Database(db.url)
+    try:
+        table = sa.Table("t_json_read", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                         sa.Column("doc", sa.JSON))
+        table.create(fresh.engine)
+        with fresh.write() as c:
+            c.execute(table.insert(), {"doc": {"a": [1, "名", None]}})
+        with fresh.read() as c:
+            assert c.execute(sa.select(table.c.doc)).scalar_one() == {"a": [1, "名", None]}
+        assert seen
+    finally:
+        fresh.dispose()
