@@ -30,7 +30,10 @@ def _psycopg(conn: Connection) -> Any:
     raw = conn.connection.dbapi_connection
     from psycopg import pq
 
-    if raw is None or raw.autocommit or raw._pipeline is not None:
+    # The private parts used below, looked up so that a psycopg without them falls back to
+    # its own BEGIN instead of failing every request.
+    if (raw is None or raw.autocommit or getattr(raw, "_pipeline", True) is not None
+            or not hasattr(raw, "_get_tx_start_command")):
         return None
     if raw.pgconn.transaction_status != pq.TransactionStatus.IDLE:
         return None
@@ -64,7 +67,7 @@ def begin_with(conn: Connection, query: str) -> list[tuple[str | None, ...]] | N
     rows: list[tuple[str | None, ...]] = []
     for result in results:
         if result.status == pq.ExecStatus.FATAL_ERROR:
-            raise errors.error_from_result(result, encoding=pgconn._encoding)
+            raise errors.error_from_result(result, encoding=getattr(pgconn, "_encoding", "utf-8"))
         if result.status == pq.ExecStatus.TUPLES_OK:
             rows = [tuple(None if (v := result.get_value(r, c)) is None else bytes(v).decode()
                           for c in range(result.nfields)) for r in range(result.ntuples)]
