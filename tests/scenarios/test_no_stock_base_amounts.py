@@ -108,6 +108,7 @@ def test_overview_sums_orders_in_cny(trade: Trade, monkeypatch: pytest.MonkeyPat
     for oid in (so_usd["id"], typed["id"], cny["id"]):
         s.fire_ok("sales", "sales_order", oid, "submit")
         s.fire_ok("manager", "sales_order", oid, "approve")
+    s.fire_ok("vp", "sales_order", so_usd["id"], "approve")  # 8875.00 CNY is over the VP threshold (5000)
 
     want = (Decimal("9762.71"), {"Acme Trading": Decimal("9162.71"), "华东超市": Decimal("600.00")},
             {"宁波织造": Decimal("7242.00"), "光明乳业": Decimal("1000.00")})

@@ -132,6 +132,7 @@ def test_usd_contract_locked_rate_invoices_payments_margin(trade: Trade) -> None
     # The orders run their usual flow; nothing touches a stock ledger in no_stock.
     s.fire_ok("sales", "sales_order", so["id"], "submit")
     s.fire_ok("manager", "sales_order", so["id"], "approve")
+    s.fire_ok("vp", "sales_order", so["id"], "approve")  # 1500.50 USD = 10653.55 CNY: over the VP threshold (5000)
     s.fire_ok("warehouse", "sales_order", so["id"], "ship", {"warehouse_confirm_code": "1234", "logistics_no": "MSK1"})
     s.fire_ok("purchasing", "purchase_order", po["id"], "submit")
     s.fire_ok("manager", "purchase_order", po["id"], "approve")

@@ -11,7 +11,9 @@ decision already under way):
   manager, ``"chain"`` every manager up the chain;
 - ``{"kind": "expression", "value": "IF(amount > 9000, 'cfo', 'vp')"}``: user name(s).
 
-A step with a ``condition`` that is false is skipped; a step whose approvers are all
+A step with a ``condition`` that is false is skipped; conditions and expression approvers
+read the record in the base currency (:func:`in_base`: an amount with a base-currency field,
+``options.base_of``, reads that field), so a threshold in CNY holds for a USD order; a step whose approvers are all
 vacant (no active user) falls back to the active holders of ``fallback_role``. Modes:
 ``any`` (one approval), ``all`` (every approver), ``n_of_m`` (``n`` approvals); any reject
 rejects the instance. A delegate acts on behalf of an approver while a delegation row is
@@ -42,7 +44,7 @@ from jimu.platform.store.tables import users
 from jimu.runtime.workflow import inbox as inbox_mod
 from jimu.runtime.workflow.tables import approvals, delegations, votes
 
-__all__ = ["active_users", "resolve_steps", "open_instance", "current_instance", "eligible_principal",
+__all__ = ["active_users", "in_base", "resolve_steps", "open_instance", "current_instance", "eligible_principal",
            "self_approval", "record_vote", "cancel_instance", "step_view", "managers_of", "add_delegation"]
 
 
@@ -98,11 +100,30 @@ def _rule_users(conn: Connection, people: Mapping[str, Mapping[str, Any]], app: 
     return []
 
 
+def in_base(app: AppSpec, entity: str, record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``record`` as approvals read it: every field with a base-currency field
+    (``options.base_of``, e.g. a sales order's ``amount`` with ``base_amount`` =
+    amount × fx_rate) holds that field's value, so ``amount > 100000`` compares CNY with the
+    CNY threshold for a USD order too. Records of entities without base fields (single-
+    currency apps) are returned as they are."""
+    ent = app.entity(entity)
+    if ent is None:
+        return record
+    swaps = {str(f.options["base_of"]): f.name for f in ent.active_fields
+             if f.stored and f.options.get("base_of")}
+    swaps = {of: base for of, base in swaps.items() if record.get(base) is not None}
+    if not swaps:
+        return record
+    return {**record, **{of: record[base] for of, base in swaps.items()}}
+
+
 def resolve_steps(conn: Connection, app: AppSpec, entity: str, spec: ApprovalSpec, record: Mapping[str, Any],
                   submitter: str | None, env: Env) -> list[dict[str, Any]]:
     """The instance's steps with conditions decided and approvers resolved (409 when a step
-    that applies has nobody to approve it and no fallback)."""
+    that applies has nobody to approve it and no fallback); the record is read in the base
+    currency (:func:`in_base`)."""
     people = active_users(conn)
+    record = in_base(app, entity, record)
     out: list[dict[str, Any]] = []
     for step in spec.steps:
         applies = True

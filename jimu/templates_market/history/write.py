@@ -14,7 +14,7 @@ from jimu.core.errors import Conflict
 from jimu.platform.actor import SYSTEM
 from jimu.platform.expressions import compile_expression
 from jimu.runtime.records.computed import expression_env
-from jimu.runtime.workflow.approvals import resolve_steps
+from jimu.runtime.workflow.approvals import in_base, resolve_steps
 from jimu.runtime.workflow.tables import approvals, votes
 from jimu.templates_market.history.batchrows import purchase_line_batch, sales_line_batch, write_lots
 from jimu.templates_market.history.finance import credit_limits, plan_finance, write_finance
@@ -86,7 +86,8 @@ class _Approvals:
         assert self.t is not None and self.t.approval is not None and self.wf is not None
         # The steps depend on the record only through their conditions: resolve once per outcome.
         spec = self.rt.spec
-        sig = tuple(bool(compile_expression(s.condition, spec, self.entity, purpose="condition").test(record, self.env))
+        seen = in_base(spec, self.entity, record)  # what resolve_steps decides on
+        sig = tuple(bool(compile_expression(s.condition, spec, self.entity, purpose="condition").test(seen, self.env))
                     if s.condition else True for s in self.t.approval.steps)
         if sig not in self.cache:
             try:

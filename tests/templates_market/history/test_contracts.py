@@ -192,3 +192,28 @@ def test_trading_overview_in_cny(trading: Any, monkeypatch: pytest.MonkeyPatch) 
         assert rollups.verify(c, trading.apps.get("no_stock")) == []
     monkeypatch.setattr(dash_spec, "grouped_rows", lambda *a, **k: None)
     assert figures() == want
+
+
+def test_demo_approvals_judge_the_cny_amount(trading: Any) -> None:
+    """Every sales order approval of the demo asks the VP exactly when the order's CNY
+    amount (amount × locked rate) is over the VP threshold (5000), as the engine decides it,
+    and some contract order under 5000 in its own currency but over it in CNY asks the VP.
+    Mutation seen to fail here: the history's step signature computed on the raw record
+    (``write._Approvals.add`` without ``in_base``: SO-202512-0047, 875.00 USD = 6051.41 CNY,
+    gets the steps of an order under the threshold)."""
+    from jimu.runtime.workflow.tables import approvals
+
+    sales = {o.id: o for o in _rows(trading, "sales_order")}
+    with trading.db.read() as c:
+        rows = list(c.execute(sa.select(approvals.c.record, approvals.c.steps)
+                              .where(approvals.c.app == "no_stock", approvals.c.entity == "sales_order")))
+    assert len(rows) >= 30
+    foreign_to_vp = 0
+    for rid, steps in rows:
+        o = sales[rid]
+        base = _base(o.amount, o.fx_rate)
+        assert _d(o.base_amount) == base
+        vp = next(s for s in steps if s["name"] == "vp")
+        assert vp["skipped"] is not (base > 5000), (o.number, o.currency, o.amount, base, steps)
+        foreign_to_vp += o.currency != "CNY" and _d(o.amount) <= 5000 < base
+    assert foreign_to_vp > 0
