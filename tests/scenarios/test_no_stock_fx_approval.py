@@ -50,7 +50,8 @@ def test_usd_order_over_the_cny_threshold_goes_to_the_vp(trade: Trade) -> None: 
 
 def test_edits_cannot_lower_the_order_under_the_threshold(trade: Trade) -> None:  # noqa: F811
     """A draft edit is seen by the submit (the line raised to 2 × 600.00 USD = 8520.00 CNY
-    goes to the VP); once submitted, neither the lines nor the rate change (409), so the
+    goes to the VP); once submitted, neither the lines (through the order or on their own) nor the rate
+    change (409), so the
     amount the approval decided on is the amount approved; an order decided under the
     threshold (4260.00 CNY) cannot be raised after its approval either. Mutation seen to
     fail here: ``lines`` and ``fx_rate`` added to ``pending_approval``'s and ``approved``'s
@@ -69,15 +70,17 @@ def test_edits_cannot_lower_the_order_under_the_threshold(trade: Trade) -> None:
     s.fire_ok("sales", "sales_order", low["id"], "submit")
     line = low["lines"][0]
     bigger = {"lines": [{"id": line["id"], "item": line["item"], "qty": "10", "price": "600.00"}]}
-    for user in ("sales", "manager", "admin"):
+    for user in ("sales", "admin"):  # the roles that may edit a draft's lines and rate
         for body in (bigger, {"fx_rate": "71.0"}):
             r = s.patch(user, f"data/sales_order/{low['id']}", body)
-            assert r.status_code in (403, 409), (user, body, r.text)
+            assert r.status_code == 409 and r.json()["code"] == "workflow.state_locked", (user, body, r.text)
+        r = s.patch(user, f"data/sales_order_line/{line['id']}", {"qty": "10"})  # the line on its own
+        assert r.status_code == 409 and r.json()["code"] == "record.child_direct", (user, r.text)
     s.fire_ok("manager", "sales_order", low["id"], "approve")
     assert _state(s, low["id"]) == "approved"  # 4260.00 CNY: the manager alone
     for body in (bigger, {"fx_rate": "71.0"}):
         r = s.patch("admin", f"data/sales_order/{low['id']}", body)
-        assert r.status_code in (403, 409), (body, r.text)
+        assert r.status_code == 409 and r.json()["code"] == "workflow.state_locked", (body, r.text)
     got = s.record("manager", "sales_order", low["id"])
     assert (got["amount"], got["fx_rate"], got["base_amount"]) == ("600.00", "7.100000", "4260.00")
 
