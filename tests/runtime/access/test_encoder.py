@@ -16,6 +16,7 @@ from jimu.core.money import DecimalInputError
 from jimu.platform.db import RAW, DecimalType, TZDateTime, read_raw
 from jimu.runtime.access.encoder import decimal_text, plain_numeric, timestamp_json
 from jimu.runtime.access.policy import _json
+from tests.conftest import PG_URL
 
 DECIMALS = ["0", "-0", "1", "-7", "12.25", "-12.25", "1234.56", "0.1", "0.0001", "0.00005", "2.675", "-2.675",
             "99999999999999.9999", "12345678901234.5", "1e-4", "3.14159", "100000", "0.30000000000000004"]
@@ -73,14 +74,14 @@ def test_timestamp_text_of_any_other_shape_goes_through_the_column_conversion():
         assert orjson.dumps(stamp(text)) == orjson.dumps(want), text
 
 
+@pytest.mark.skipif(not PG_URL, reason="needs JIMU_TEST_PG_URL")
+@pytest.mark.parametrize("backend", ["pg"])  # numeric text is selected on PostgreSQL only
 def test_postgresql_numeric_text_gives_the_converted_values_text(db):
     """On PostgreSQL a list selects decimal columns as text (``CAST(col AS TEXT)``); that
     text through a column's converter equals what the converted Decimal gives, also when
     the text's scale is not the column's (text of another column: a spec changed ahead of
     its table), and NaN fails as a NaN Decimal fails. Mutation: ``plain_numeric`` answering
     True for any text and a scale-4 text read for a scale-2 column stays '12.2500'."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("numeric text is selected on PostgreSQL only")
     meta = sa.MetaData()
     t = sa.Table("enc_txt", meta, sa.Column("id", sa.Integer, primary_key=True),
                  sa.Column("d4", DecimalType(18, 4)), sa.Column("d2", DecimalType(18, 2)),
