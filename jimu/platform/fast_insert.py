@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +27,10 @@ from sqlalchemy.engine import Connection
 
 from jimu.platform.db import DecimalType
 
-__all__ = ["insert_rows"]
+__all__ = ["insert_rows", "COPY_CHUNK"]
+
+#: Rows per chunk of a PostgreSQL COPY (see :func:`_copy`).
+COPY_CHUNK = 20_000
 
 
 def _processors(conn: Connection, table: sa.Table, columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
@@ -94,6 +97,29 @@ def _tuples(rows: Iterable[Sequence[Any]], width: int, procs: list[Callable[[Any
     return len(listed), zip(*columns, *(repeat(c) for c in constants), strict=False)  # repeat() is endless
 
 
+def _copy(raw: Any, sql: str, rows: Iterable[Sequence[Any]], width: int, procs: list[Callable[[Any], Any] | None],
+          constants: Sequence[Any]) -> int:
+    """``COPY`` of ``rows`` taken :data:`COPY_CHUNK` at a time: the server stores a chunk
+    while the caller makes the next (``rows`` may be a generator: a run's lines are
+    written while they are being formatted); returns how many. A row of the wrong width
+    in the first chunk is refused before anything is sent; in a later one it ends the
+    COPY, and with it the transaction, with the same ValueError."""
+    it = iter(rows)
+    count, values = _tuples(list(islice(it, COPY_CHUNK)), width, procs, constants)
+    if not count:
+        return 0
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        write = copy.write_row
+        while True:
+            for row in values:
+                write(row)
+            n, values = _tuples(list(islice(it, COPY_CHUNK)), width, procs, constants)
+            if not n:
+                break
+            count += n
+    return count
+
+
 def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
                 constants: Mapping[str, Any] | None = None) -> int:
     """Insert ``rows`` (sequences in ``columns`` order) into ``table`` within ``conn``'s
@@ -111,17 +137,13 @@ def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
         if keyed:
             conn.execute(table.insert(), keyed)
         return len(keyed)
-    count, values = _tuples(rows, len(columns), procs[:len(columns)], consts, _quanta(conn, table, columns))
-    if not count:
-        return 0
     raw = conn.connection.driver_connection
     assert raw is not None
     if conn.dialect.name == "postgresql":
-        with raw.cursor() as cur, cur.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
-            write = copy.write_row
-            for row in values:
-                write(row)
-        return count
+        return _copy(raw, f"COPY {name} ({cols}) FROM STDIN", rows, len(columns), procs[:len(columns)], consts)
+    count, values = _tuples(rows, len(columns), procs[:len(columns)], consts, _quanta(conn, table, columns))
+    if not count:
+        return 0
     cur = raw.cursor()
     try:
         cur.executemany(f"INSERT INTO {name} ({cols}) VALUES ({', '.join('?' for _ in names)})", values)

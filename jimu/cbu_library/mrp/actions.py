@@ -96,7 +96,7 @@ def _full_run(conn: Any, rt: Any, run: Mapping[str, Any], cal: Any, bs: Any, use
     results = Planner(cal, world.items, bs.boms, world.demands, world.receipts, levels=bs.levels).run()
     buy = {o.item for r in results.values() for o in r.orders if o.action == "buy" and o.supplier is None}
     last = data.last_suppliers(conn, rt, buy)
-    lines = store.line_rows(results, world.names, last)
+    lines = store.iter_line_rows(results, world.names, last)  # made while they are written (COPY)
     exceptions = store.exception_rows(results, world.names)
     written = (store.replace_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, lines, user),
                store.replace_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, exceptions, user))

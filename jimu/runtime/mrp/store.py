@@ -11,7 +11,7 @@ audited as usual (one audit row for the run, none per line: system-generated row
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -26,7 +26,7 @@ from jimu.runtime.mrp.engine import SAFETY_STOCK, ItemResult, MrpException
 from jimu.runtime.mrp.engine import Structure as Structure
 from jimu.runtime.records.codec import row_to_record
 
-__all__ = ["LINE_FIELDS", "EXCEPTION_FIELDS", "line_rows", "exception_rows", "replace_rows", "count_rows", "read_lines", "kept_releases", "dependent_from_lines",
+__all__ = ["LINE_FIELDS", "EXCEPTION_FIELDS", "line_rows", "iter_line_rows", "exception_rows", "replace_rows", "count_rows", "read_lines", "kept_releases", "dependent_from_lines",
            "mark_ordered"]
 
 #: Documents named behind a parent's planned order in a pegging entry (the rest are
@@ -58,6 +58,12 @@ _Entry = tuple[str, list[str], str]
 
 def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppliers: Mapping[int, Any],
               known: Mapping[int, Mapping[str, _Entry]] | None = None) -> list[tuple[Any, ...]]:
+    """The rows of :func:`iter_line_rows` as a list."""
+    return list(iter_line_rows(results, names, suppliers, known))
+
+
+def iter_line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppliers: Mapping[int, Any],
+                   known: Mapping[int, Mapping[str, _Entry]] | None = None) -> Iterator[tuple[Any, ...]]:
     """One ``mrp_line`` per planned order (tuples of :data:`LINE_FIELDS`), lowest level
     first; pegging lists each demand covered, "; "-separated: ``SO-1 @2026-03-16 ×7``,
     ``FG-BIKE Bike @2026-03-16 ×14 ← SO-1, SO-2 +1`` for a parent's planned order with the
@@ -77,8 +83,6 @@ def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppl
     iso: dict[date, str] = {}
     # parent item -> its order's due date (ISO, as the component's peg names it) -> entry
     entries: dict[int, dict[str, _Entry]] = {k: dict(v) for k, v in (known or {}).items()}
-    rows: list[tuple[Any, ...]] = []
-    append = rows.append
     more = ROOTS + 1
     for res in sorted(results.values(), key=lambda r: (r.level, r.item)):
         gross = res.gross
@@ -101,8 +105,8 @@ def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppl
                     else:
                         add(_own_peg(src, q, on, iso))
                 supplier = o.supplier if o.supplier is not None else suppliers.get(item)
-                append((item, o.level, o.action, o.qty, gross[o.bucket], o.due, o.release, supplier, "; ".join(out),
-                        "planned"))
+                yield (item, o.level, o.action, o.qty, gross[o.bucket], o.due, o.release, supplier, "; ".join(out),
+                       "planned")
                 continue
             docs: list[str] = []
             for src, qty, on, parent in o.pegging:
@@ -131,9 +135,8 @@ def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppl
                 own = entries.setdefault(item, {})
             shown = ", ".join(docs[:ROOTS]) + (f" +{len(docs) - ROOTS}" if len(docs) > ROOTS else "")
             own[due] = (f"{names.get(item, str(item))} @{due} ×", docs, " ← " + shown if shown else "")
-            append((item, o.level, o.action, o.qty, gross[o.bucket], o.due, o.release, o.supplier, "; ".join(out),
-                    "planned"))
-    return rows
+            yield (item, o.level, o.action, o.qty, gross[o.bucket], o.due, o.release, o.supplier, "; ".join(out),
+                   "planned")
 
 
 _NONE: dict[str, _Entry] = {}
