@@ -14,37 +14,19 @@ Hand arithmetic (USD 7.10 on 2026-01-05):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
-from jimu.core import clock as clock_mod
 from jimu.platform.actor import Actor
 from jimu.runtime.access import AccessPolicy
 from jimu.runtime.rollups import rollups_of, verify
 from jimu.runtime.screens import dash_spec
-from tests.scenarios.conftest import START
-from tests.scenarios.test_no_stock_contract import APP, Trade, _build
+from tests.scenarios import test_no_stock_contract as _contract
+from tests.scenarios.test_no_stock_contract import APP, Trade
 
-
-@pytest.fixture
-def trade(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Trade]:
-    from jimu.runtime.api.app import create_app
-    from jimu.runtime.context import Jimu
-
-    monkeypatch.setenv("JIMU_TEST_CLOCK", "1")
-    previous = clock_mod.set_clock(clock_mod.ManualClock(frozen=START))
-    jimu = Jimu.open(db_url)
-    try:
-        ids = _build(jimu)
-        with TestClient(create_app(jimu)) as client:
-            yield Trade(jimu, client, ids)
-    finally:
-        jimu.close()
-        clock_mod.set_clock(previous)
+trade = _contract.trade  # the contract scenario's fixture (frozen clock, the trading app over HTTP)
 
 
 def _charts(s: Trade, user: str = "manager") -> dict[str, Any]:

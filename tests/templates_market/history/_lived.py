@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -54,3 +54,10 @@ def lived_demo(backend: str, template: str, tmp_path_factory: pytest.TempPathFac
             with admin.begin() as conn:
                 conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             admin.dispose()
+
+
+def day_of(value: Any) -> date | None:
+    """A stored date (or the date part of a stored timestamp text) as a date."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

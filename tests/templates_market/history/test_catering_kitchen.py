@@ -24,6 +24,7 @@ from jimu.platform.ledger.verify import verify
 from jimu.runtime.access import AccessPolicy
 from tests.conftest import BACKENDS
 from tests.templates_market.history._lived import NOW, lived_demo
+from tests.templates_market.history._lived import day_of as _day
 
 APP = "catering"
 
@@ -35,11 +36,6 @@ def lived(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     with lived_demo(request.param, APP, tmp_path_factory) as jimu:
         yield jimu
 
-
-def _day(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 def _utc_day(at: Any) -> date:
