@@ -61,3 +61,34 @@ def day_of(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+class FefoReplay:
+    """The free units of each (item, warehouse, batch) while a test replays an app's stock
+    movements in posting order, and the batches a status change took out of use, to judge
+    which batches first-expiry-first-out could take at a moment."""
+
+    def __init__(self) -> None:
+        self.avail: dict[tuple[int, int, int], int] = {}
+        self.quarantined: set[int] = set()
+
+    def count(self, m: Any) -> None:
+        """Add movement ``m`` (not a take under test) to the free units of its batch."""
+        b = (m.dims or {}).get("batch")
+        if b is None:
+            return
+        k = (int(m.dims["item"]), int(m.dims["warehouse"]), int(b))
+        self.avail[k] = self.avail.get(k, 0) + m.d_on_hand - m.d_reserved
+        if m.kind == "quarantine":  # today's status: quarantined by the nightly job at the end
+            self.quarantined.add(int(b))
+
+    def eligible(self, item: int, warehouse: int, day: date, expiry: dict[int, date | None],
+                 status: dict[int, str]) -> list[tuple[int, int]]:
+        """(batch, free units) that FEFO could take at ``warehouse`` on ``day``, in its order:
+        with stock, in use then (not quarantined since, not rejected), not expired that day."""
+        from jimu.platform.ledger.batches import fefo_order
+
+        return sorted(((b, q) for (it, w, b), q in self.avail.items() if it == item and w == warehouse and q > 0
+                       and b not in self.quarantined and status[b] != "rejected"
+                       and (expiry[b] is None or expiry[b] >= day)),
+                      key=lambda bq: fefo_order(bq[0], expiry[bq[0]]))

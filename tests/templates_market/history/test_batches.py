@@ -17,12 +17,11 @@ import sqlalchemy as sa
 
 from jimu.platform.actor import Actor
 from jimu.platform.ledger import as_ledger
-from jimu.platform.ledger.batches import fefo_order
 from jimu.platform.ledger.tables import BUCKETS, balance, movement, reservation
 from jimu.platform.ledger.verify import verify
 from jimu.runtime.access import AccessPolicy
 from tests.conftest import BACKENDS
-from tests.templates_market.history._lived import NOW, lived_demo
+from tests.templates_market.history._lived import NOW, FefoReplay, lived_demo
 from tests.templates_market.history._lived import day_of as _day
 
 TEMPLATES = ["food", "discrete_manufacturing"]
@@ -92,20 +91,15 @@ def test_every_reservation_took_the_batches_fefo_would_give(lived: tuple[Any, st
     expired batch taken) both fail here."""
     jimu, app = lived
     moves, expiry, status = _replay(jimu, app)  # statuses of today: a batch quarantined later was in use before
-    avail: dict[tuple[int, int, int], int] = {}
+    replay = FefoReplay()
+    avail = replay.avail
     held: dict[int, tuple[str, int]] = {}
-    quarantined: set[int] = set()  # batches a status change took out of use, as replayed
     lines = 0
     i = 0
     while i < len(moves):
         m = moves[i]
         if m.kind != "reserve":
-            batch = _batch_of(m)
-            if batch is not None:
-                k = (int(m.dims["item"]), int(m.dims["warehouse"]), batch)
-                avail[k] = avail.get(k, 0) + m.d_on_hand - m.d_reserved
-                if m.kind == "quarantine":
-                    quarantined.add(batch)
+            replay.count(m)
             if m.kind == "ship":
                 assert held[m.reservation_id] == (m.key, -m.d_on_hand), m
             i += 1
@@ -117,10 +111,7 @@ def test_every_reservation_took_the_batches_fefo_would_give(lived: tuple[Any, st
             group.append(moves[i + len(group)])
         item, wh = int(m.dims["item"]), int(m.dims["warehouse"])
         day = (m.at if m.at.tzinfo else m.at.replace(tzinfo=UTC)).date()
-        eligible = sorted(((b, q) for (it, w, b), q in avail.items() if it == item and w == wh and q > 0
-                           and b not in quarantined and status[b] != "rejected"
-                           and (expiry[b] is None or expiry[b] >= day)),
-                          key=lambda bq: fefo_order(bq[0], expiry[bq[0]]))
+        eligible = replay.eligible(item, wh, day, expiry, status)
         taken = [(_batch_of(g), g.d_reserved) for g in group]
         assert [b for b, _ in taken] == [b for b, _ in eligible[:len(taken)]], (m.doc_id, taken, eligible[:3])
         assert all(q == eligible[n][1] for n, (_, q) in enumerate(taken[:-1])) and taken[-1][1] <= eligible[len(taken) - 1][1]

@@ -16,12 +16,11 @@ import sqlalchemy as sa
 
 from jimu.platform.actor import Actor
 from jimu.platform.ledger import as_ledger
-from jimu.platform.ledger.batches import fefo_order
 from jimu.platform.ledger.tables import BUCKETS, balance, movement
 from jimu.platform.ledger.verify import verify
 from jimu.runtime.access import AccessPolicy
 from tests.conftest import BACKENDS
-from tests.templates_market.history._lived import NOW, lived_demo
+from tests.templates_market.history._lived import NOW, FefoReplay, lived_demo
 from tests.templates_market.history._lived import day_of as _day
 
 APP = "catering"
@@ -105,18 +104,13 @@ def test_each_sale_takes_its_recipes_first_expiry_first_out(lived: Any) -> None:
         assert [(int(u.item), Decimal(u.qty)) for u in usage[sid]] == list(want.items()), sid
     rows = {int(u.id): u for us in usage.values() for u in us}
     moves, expiry, status = _moves(jimu)
-    avail: dict[tuple[int, int, int], int] = {}
-    quarantined: set[int] = set()  # batches a status change took out of use, as replayed
+    replay = FefoReplay()
+    avail = replay.avail
     i, checked, split = 0, 0, 0
     while i < len(moves):
         m = moves[i]
         if m.doc_entity != "dish_sale":
-            b = m.dims.get("batch")
-            if b is not None:
-                k = (int(m.dims["item"]), int(m.dims["warehouse"]), int(b))
-                avail[k] = avail.get(k, 0) + m.d_on_hand - m.d_reserved
-                if m.kind == "quarantine":  # today's status: quarantined by the nightly job at the end
-                    quarantined.add(int(b))
+            replay.count(m)
             i += 1
             continue
         group = [m]
@@ -130,10 +124,7 @@ def test_each_sale_takes_its_recipes_first_expiry_first_out(lived: Any) -> None:
         assert (item, store) == (int(u.item), int(sales[int(m.doc_id)].store))
         day = (m.at if m.at.tzinfo else m.at.replace(tzinfo=UTC)).date()
         assert day == _day(sales[int(m.doc_id)].sale_date)
-        eligible = sorted(((b, q) for (it, w, b), q in avail.items() if it == item and w == store and q > 0
-                           and b not in quarantined and status[b] != "rejected"
-                           and (expiry[b] is None or expiry[b] >= day)),
-                          key=lambda bq: fefo_order(bq[0], expiry[bq[0]]))
+        eligible = replay.eligible(item, store, day, expiry, status)
         taken = [(int(g.dims["batch"]), -g.d_on_hand) for g in group]
         assert [b for b, _ in taken] == [b for b, _ in eligible[:len(taken)]], (m.doc_id, taken, eligible[:3])
         assert all(q == eligible[n][1] for n, (_, q) in enumerate(taken[:-1]))

@@ -18,12 +18,11 @@ import sqlalchemy as sa
 
 from jimu.platform.actor import SYSTEM, Actor
 from jimu.platform.ledger import as_ledger
-from jimu.platform.ledger.batches import fefo_order
 from jimu.platform.ledger.tables import movement
 from jimu.platform.ledger.verify import verify
 from jimu.runtime.access import AccessPolicy
 from tests.conftest import BACKENDS
-from tests.templates_market.history._lived import NOW, lived_demo
+from tests.templates_market.history._lived import NOW, FefoReplay, lived_demo
 from tests.templates_market.history._lived import day_of as _day
 
 APP = "catering"
@@ -87,8 +86,8 @@ def test_the_kitchen_takes_first_expiry_first_out_and_the_stores_get_the_same_ba
     assert bought == []
     expiry = {int(b): _day(e) for b, e, _ in batches}
     status = {int(b): str(s) for b, _, s in batches}
-    avail: dict[tuple[int, int, int], int] = {}
-    quarantined: set[int] = set()  # batches a status change took out of use, as replayed
+    replay = FefoReplay()
+    avail = replay.avail
     in_transit: dict[str, int] = {}
     groups = {"work_order": 0, "store_requisition": 0}
     i = 0
@@ -96,12 +95,7 @@ def test_the_kitchen_takes_first_expiry_first_out_and_the_stores_get_the_same_ba
         m = moves[i]
         takes = (m.doc_entity, m.kind) in (("work_order", "reserve"), ("store_requisition", "transfer_out"))
         if not takes:
-            b = m.dims.get("batch")
-            if b is not None:
-                k = (int(m.dims["item"]), int(m.dims["warehouse"]), int(b))
-                avail[k] = avail.get(k, 0) + m.d_on_hand - m.d_reserved
-                if m.kind == "quarantine":  # today's status: quarantined by the nightly job at the end
-                    quarantined.add(int(b))
+            replay.count(m)
             if m.doc_entity == "store_requisition":
                 in_transit[m.doc_id] = in_transit.get(m.doc_id, 0) + m.d_in_transit
                 assert m.kind == "transfer_in" and m.transition == "receive" and m.reason is None
@@ -117,10 +111,7 @@ def test_the_kitchen_takes_first_expiry_first_out_and_the_stores_get_the_same_ba
         item, wh = int(m.dims["item"]), int(m.dims["warehouse"])
         assert wh == kitchen
         day = _utc_day(m.at)
-        eligible = sorted(((b, q) for (it, w, b), q in avail.items() if it == item and w == wh and q > 0
-                           and b not in quarantined and status[b] != "rejected"
-                           and (expiry[b] is None or expiry[b] >= day)),
-                          key=lambda bq: fefo_order(bq[0], expiry[bq[0]]))
+        eligible = replay.eligible(item, wh, day, expiry, status)
         taken = [(int(g.dims["batch"]), g.d_reserved or -g.d_on_hand) for g in group]
         assert [b for b, _ in taken] == [b for b, _ in eligible[:len(taken)]], (m.doc_entity, m.doc_id, taken)
         assert all(q == eligible[n][1] for n, (_, q) in enumerate(taken[:-1]))
