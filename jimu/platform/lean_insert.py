@@ -101,21 +101,31 @@ class LeanInsert:
     columns given as :func:`json_text` text. ``returning``: :meth:`row` answers the row as
     stored (``RETURNING`` every column, each through its type's result processor, as
     SQLAlchemy reads it); ``or_nothing``: ``ON CONFLICT DO NOTHING`` (SQLite, PostgreSQL),
-    :meth:`row` is then None when a unique value was taken."""
+    :meth:`row` is then None when a unique value was taken; ``computed``: columns whose
+    value is an SQL expression of the row's parameters (``fn(param)``, ``param(key)``
+    being the bind parameter of one of ``keys``)."""
 
     def __init__(self, table: sa.Table, keys: Sequence[str], encoded: Collection[str] = (), *,
-                 returning: bool = False, or_nothing: bool = False) -> None:
+                 returning: bool = False, or_nothing: bool = False,
+                 computed: Mapping[str, Callable[[Callable[[str], Any]], Any]] | None = None) -> None:
         self.table = table
         self.keys = tuple(keys)
         self.encoded = frozenset(encoded)
         self.returning = returning
         self.or_nothing = or_nothing
+        # column -> fn(param) building its SQL value from the row's own parameters
+        # (``param(key)``: the bind parameter of ``key``, one of ``keys``).
+        self.computed = dict(computed or {})
         self._plans: dict[Dialect, _Plan] = {}
         self._results: dict[Dialect, tuple[Callable[[Any], Any] | None, ...]] = {}
 
     def statement(self, dialect: Dialect, prefix: str = "") -> Any:
         """The INSERT statement, its parameters named ``prefix + key``."""
-        values = {k: sa.bindparam(prefix + k, type_=self.table.c[k].type) for k in self.keys}
+        def param(k: str) -> Any:
+            return sa.bindparam(prefix + k, type_=self.table.c[k].type)
+
+        values = {k: param(k) for k in self.keys}
+        values.update({col: build(param) for col, build in self.computed.items()})
         if self.or_nothing:
             if dialect.name == "postgresql":
                 from sqlalchemy.dialects.postgresql import insert as pg_insert

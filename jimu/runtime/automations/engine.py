@@ -56,7 +56,7 @@ from jimu.runtime.events.tables import automation_runs
 if TYPE_CHECKING:
     from jimu.runtime.context import Jimu
 
-__all__ = ["MAX_DEPTH", "ActionContext", "run_automation", "run_automations", "triggered", "wants_event"]
+__all__ = ["MAX_DEPTH", "ActionContext", "run_automation", "run_automations", "triggered", "wants_at_emit", "wants_event"]
 
 log = logging.getLogger("jimu.automations")
 MAX_DEPTH = 5
@@ -134,6 +134,12 @@ def wants_event(jimu: Jimu, conn: Connection | None, event: Mapping[str, Any]) -
         if memo is not None:
             memo[app] = rt
     return rt is not None and any(triggered(a, event) for a in rt.spec.automations)
+
+
+def wants_at_emit(rt: Any, event: Mapping[str, Any]) -> bool:
+    """:func:`wants_event` answered by the writer of a record event (``rt``: the published
+    app runtime its write used): False when no automation of the app is triggered by it."""
+    return event["kind"] in _TRIGGER_OF and any(triggered(a, event) for a in rt.spec.automations)
 
 
 def run_automations(jimu: Jimu, conn: Connection | None, event: Mapping[str, Any]) -> int:

@@ -56,7 +56,7 @@ from jimu.runtime.events.tables import event_consumers, events
 if TYPE_CHECKING:
     from jimu.runtime.context import Jimu
 
-__all__ = ["Consumer", "Wants", "DEBOUNCE", "BATCH_MAX", "QUIET_PASSES", "MAX_ATTEMPTS", "RETRY_BASE", "RETRY_MAX", "retry_delay", "register_consumer", "consumers", "claim_events", "dispatch_pending", "run_once",
+__all__ = ["AtEmit", "Consumer", "Wants", "settled_at_emit", "DEBOUNCE", "BATCH_MAX", "QUIET_PASSES", "MAX_ATTEMPTS", "RETRY_BASE", "RETRY_MAX", "retry_delay", "register_consumer", "consumers", "claim_events", "dispatch_pending", "run_once",
            "start_dispatcher", "next_wake", "DEFAULT_LEASE", "POLL", "due_runner"]
 
 log = logging.getLogger("jimu.events.dispatcher")
@@ -74,6 +74,9 @@ Consumer = Callable[[Any, Any, Mapping[str, Any]], Any]
 # wants(jimu, conn, event) -> False only when the consumer would provably do nothing with
 # the event (no write, no error): the dispatcher then neither calls it nor opens a savepoint.
 Wants = Callable[[Any, Any, Mapping[str, Any]], bool]
+# at_emit(app runtime, event) -> False only when the consumer would provably do nothing with
+# the event, judged by the writer without the database (see settled_at_emit).
+AtEmit = Callable[[Any, Mapping[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class _Registered:
     fn: Consumer
     transactional: bool
     wants: Wants | None = None
+    at_emit: AtEmit | None = None
 
 
 _consumers: dict[str, _Registered] = {}
@@ -99,7 +103,8 @@ def _wants_webhooks(jimu: Jimu, conn: Connection, event: Mapping[str, Any]) -> b
     return webhooks.any_hook_for(conn, event)
 
 
-def register_consumer(name: str, fn: Consumer, *, transactional: bool = True, wants: Wants | None = None) -> None:
+def register_consumer(name: str, fn: Consumer, *, transactional: bool = True, wants: Wants | None = None,
+                      at_emit: AtEmit | None = None) -> None:
     """Register (or replace) consumer ``name``. A transactional consumer runs inside the
     dispatch transaction (``conn``), which also writes its processed-marker; one with
     ``transactional=False`` is called with ``conn=None`` and opens its own transactions,
@@ -111,8 +116,14 @@ def register_consumer(name: str, fn: Consumer, *, transactional: bool = True, wa
     calling ``fn`` would write nothing and raise nothing (no webhook, no automation for
     it). Such an event is not handed to the consumer: no call, no savepoint, and no
     processed-marker when the event is marked dispatched in the same transaction (it is
-    then never seen again); otherwise the markers are written in bulk, as ``fn`` had run."""
-    _consumers[name] = _Registered(fn, transactional, wants)
+    then never seen again); otherwise the markers are written in bulk, as ``fn`` had run.
+
+    ``at_emit(rt, event)`` (optional) is the same answer given by the writer of a record
+    event, before the row exists (``rt``: the app runtime the write used; ``event``: kind,
+    entity, changes, data as they will be stored): False lets the event be written
+    already dispatched (see :func:`settled_at_emit`). A consumer without it keeps every
+    record event for the dispatcher."""
+    _consumers[name] = _Registered(fn, transactional, wants, at_emit)
 
 
 def unregister_consumer(name: str) -> None:
@@ -123,6 +134,26 @@ def unregister_consumer(name: str) -> None:
 def consumers() -> dict[str, Consumer]:
     """Registered consumers (webhooks first, then automations when installed)."""
     return {k: v.fn for k, v in _registered().items()}
+
+
+def settled_at_emit(rt: Any, event: Mapping[str, Any]) -> bool:
+    """Whether a record event about to be written for app ``rt`` needs no dispatcher pass
+    as far as the consumers other than the outgoing webhooks can tell: each has an
+    ``at_emit`` that answers False (no automation of the app is triggered by it...). The
+    webhooks' own check is the outbox INSERT's (no active outgoing webhook of the app in
+    the writer's snapshot, see :func:`jimu.runtime.events.outbox.emit`): only when both
+    hold is the event written with ``dispatched_at`` set, and the dispatcher's claim never
+    sees it (no read of its row, no consumer call, no marking UPDATE).
+
+    A webhook made active while the write runs and committed before it catches the event
+    only when the dispatcher would have (its ``created_at`` is before the event's ``at``):
+    the writer's snapshot decides, as a hook made a moment later would miss it anyway."""
+    for name, reg in _registered().items():
+        if name == "webhooks" and reg.fn is _queue_webhooks:
+            continue
+        if reg.at_emit is None or reg.at_emit(rt, event):
+            return False
+    return True
 
 
 def _registered() -> dict[str, _Registered]:

@@ -27,7 +27,7 @@ from jimu.core import clock
 from jimu.platform.lean_insert import LeanInsert, Row, insert_together, json_text
 from jimu.platform.values import to_json
 from jimu.platform.wakeup import channel, notify_channel
-from jimu.runtime.events.tables import events
+from jimu.runtime.events.tables import events, webhooks
 
 __all__ = [
     "RECORD_KINDS", "EVENT_KINDS", "NOTIFY_CHANNEL", "EventListener", "LISTENER", "emit", "emit_ledger_moved",
@@ -60,14 +60,28 @@ def event_depth(depth: int) -> Iterator[None]:
 
 # One INSERT for every event row, compiled once per dialect and run through the driver
 # (jimu.platform.lean_insert); its JSON columns get their text from json_text.
-_INSERT = LeanInsert(events, ("id", "app", "kind", "entity", "record", "version", "changes", "data", "actor",
-                              "actor_roles", "depth", "at"), encoded=("changes", "data", "actor_roles"))
+_KEYS = ("id", "app", "kind", "entity", "record", "version", "changes", "data", "actor", "actor_roles", "depth", "at")
+_ENCODED = ("changes", "data", "actor_roles")
+_INSERT = LeanInsert(events, _KEYS, encoded=_ENCODED)
+
+
+def _dispatched_unless_hooked(param: Any) -> Any:
+    """``dispatched_at`` of a settled event: its ``at`` unless an active outgoing webhook
+    of its app exists (then NULL: the dispatcher queues the deliveries), judged in the
+    writer's statement and snapshot."""
+    hooked = sa.exists().where(webhooks.c.app == param("app"), webhooks.c.direction == sa.literal_column("'out'"),
+                               webhooks.c.active.is_(True))
+    return sa.case((hooked, sa.null()), else_=param("at"))
+
+
+# The same INSERT for an event no other consumer wants (see dispatcher.settled_at_emit).
+_INSERT_SETTLED = LeanInsert(events, _KEYS, encoded=_ENCODED, computed={"dispatched_at": _dispatched_unless_hooked})
 
 
 def emit(conn: Connection, app: str, kind: str, *, entity: str | None = None, record: Any = None,
          version: int | None = None, changes: Sequence[Mapping[str, Any]] | None = None,
          data: Mapping[str, Any] | None = None, actor: Any = None, changes_json: str | None = None,
-         along: Sequence[Row] = ()) -> str:
+         along: Sequence[Row] = (), settled: bool = False) -> str:
     """Write one event row on ``conn`` (inside its transaction); returns the event id.
 
     ``actor`` is an :class:`~jimu.platform.actor.Actor` (or None for the system); its
@@ -75,9 +89,11 @@ def emit(conn: Connection, app: str, kind: str, *, entity: str | None = None, re
     JSON text of ``changes`` when the caller has it (the record write's audit row has
     the same). ``along``: rows written before the event row, in the same statement on
     PostgreSQL (the record write's audit row), which also queues the ``NOTIFY``: one
-    round trip for all three."""
+    round trip for all three. ``settled``: no consumer but the outgoing webhooks can want
+    the event (:func:`~jimu.runtime.events.dispatcher.settled_at_emit`); it is written
+    dispatched unless the app has an active outgoing webhook (checked by the INSERT)."""
     eid = str(uuid.uuid4())
-    row = (_INSERT, {
+    row = (_INSERT_SETTLED if settled else _INSERT, {
         "id": eid, "app": app, "kind": kind, "entity": entity, "record": None if record is None else str(record),
         "version": version,
         "changes": json_text(to_json(list(changes or []))) if changes_json is None else changes_json,
@@ -94,6 +110,8 @@ class EventListener:
     carrying the changes and a snapshot of the record (for per-caller rendering)."""
 
     def after_write(self, ev: Any) -> None:
+        from jimu.runtime.events.dispatcher import settled_at_emit
+
         kind = RECORD_KINDS.get(ev.action)
         if kind is None:
             return
@@ -107,9 +125,11 @@ class EventListener:
         along = list(pending or ())
         if pending:
             pending.clear()
+        settled = settled_at_emit(ev.app, {"kind": kind, "app": ev.app.name, "entity": ev.entity.name,
+                                           "changes": ev.changes, "data": data})
         emit(ev.conn, ev.app.name, kind, entity=ev.entity.name, record=ev.record_id,
              version=(snapshot or {}).get("version"), changes=ev.changes, data=data, actor=ev.actor,
-             changes_json=getattr(ev, "changes_json", None), along=along)
+             changes_json=getattr(ev, "changes_json", None), along=along, settled=settled)
 
 
 LISTENER = EventListener()

@@ -41,12 +41,76 @@ def _pending(jimu: Any) -> int:
                              .where(events.c.dispatched_at.is_(None))).scalar_one())
 
 
-def test_an_event_nobody_wants_is_dispatched_without_markers(shop, manual_clock):
-    """No outgoing webhook, no automation: the event is dispatched in one pass and no
-    processed-marker is written for it. Mutation: ignore ``wants`` in ``_dispatch_chunk``
-    (call every transactional consumer in its savepoint) and a ``webhooks`` marker appears."""
+@pytest.fixture
+def quiet_consumer() -> Any:
+    """A transactional consumer that wants nothing but has no ``at_emit``: record events
+    are then written undispatched and go through the dispatcher's pass."""
+    register_consumer("quiet", lambda jimu, conn, event: None, wants=lambda jimu, conn, event: False)
+    yield
+    unregister_consumer("quiet")
+
+
+def _dispatched(jimu: Any) -> list[tuple[str, bool]]:
+    with jimu.db.read() as c:
+        return [(r.entity, r.dispatched_at is not None) for r in c.execute(
+            sa.select(events.c.entity, events.c.dispatched_at).where(events.c.kind == "record.created")
+            .order_by(events.c.seq))]
+
+
+def test_an_event_nobody_wants_is_written_dispatched(shop, manual_clock):
+    """No outgoing webhook, no automation: the event is written already dispatched (its
+    ``at``), the dispatcher's pass finds nothing to claim, and no processed-marker is
+    written for it. Mutation: answer True in ``settled_at_emit`` and the pass dispatches
+    the event (1, not 0)."""
     shop.records.create("shop", "item", {"sku": "S1", "name": "one"})
-    assert run_once(shop, manual_clock.now())["dispatched"] >= 1
+    assert _dispatched(shop) == [("item", True)]
+    assert run_once(shop, manual_clock.now())["dispatched"] == 0
+    assert _pending(shop) == 0 and _markers(shop) == []
+
+
+def test_an_event_a_consumer_may_want_is_left_to_the_dispatcher(shop, manual_clock):
+    """What keeps a record event undispatched: an active outgoing webhook of the app
+    (judged by the INSERT), an automation it triggers (an item automation leaves the
+    warehouse events settled), a consumer without ``at_emit``. Mutations: drop the
+    webhook check from the settled INSERT (the hooked item is written dispatched and its
+    delivery is never queued); skip automations in ``settled_at_emit`` (the automation's
+    item is written dispatched and the automation never runs)."""
+    from jimu.runtime.events.tables import deliveries, webhooks
+
+    at = manual_clock.now()
+    with shop.db.write() as c:
+        c.execute(webhooks.insert().values(app="shop", name="out", direction="out", url="http://127.0.0.1:9/h",
+                                           format="json", role="admin", kinds=["record.created"], entities=["item"],
+                                           active=True, created_at=at))
+    shop.records.create("shop", "item", {"sku": "H1", "name": "hooked"})
+    shop.records.create("shop", "warehouse", {"name": "also hooked: any active hook of the app"})
+    assert _dispatched(shop) == [("item", False), ("warehouse", False)]
+    run_once(shop, manual_clock.now())
+    with shop.db.read() as c:
+        assert c.execute(sa.select(sa.func.count()).select_from(deliveries)).scalar_one() == 1
+    with shop.db.write() as c:
+        c.execute(webhooks.update().values(active=False))
+    shop.records.create("shop", "warehouse", {"name": "no hook"})
+    note = {"name": "note_item", "entity": "item", "trigger": {"type": "created"},
+            "actions": [{"type": "create_record", "entity": "warehouse", "values": {"name": "CONCAT('for ', sku)"}}]}
+    shop.store.put_element("shop", "automation", note["name"], note)
+    shop.store.publish("shop", author="admin")
+    shop.records.create("shop", "item", {"sku": "A1", "name": "automated"})
+    shop.records.create("shop", "warehouse", {"name": "not automated"})
+    assert _dispatched(shop)[2:] == [("warehouse", True), ("item", False), ("warehouse", True)]
+    run_once(shop, manual_clock.now())
+    assert "for A1" in {r["name"] for r in shop.records.list("shop", "warehouse", limit=100).data}
+    assert _pending(shop) == 0
+
+
+def test_a_consumer_without_at_emit_keeps_record_events_for_the_pass(shop, manual_clock, quiet_consumer):
+    """A consumer registered without ``at_emit`` (a plug-in's own): its record events
+    are written undispatched and handed to it by the dispatcher (here it wants none, so
+    one pass dispatches them with no marker). Mutation: treat a missing ``at_emit`` as
+    False in ``settled_at_emit`` and the event is written dispatched."""
+    shop.records.create("shop", "item", {"sku": "S1", "name": "one"})
+    assert _dispatched(shop) == [("item", False)]
+    assert run_once(shop, manual_clock.now())["dispatched"] == 1
     assert _pending(shop) == 0 and _markers(shop) == []
 
 
@@ -94,7 +158,7 @@ def _count_transactions(jimu: Any, monkeypatch: Any) -> dict[str, int]:
     return counts
 
 
-def test_a_pass_claims_and_dispatches_in_one_write_transaction(shop, manual_clock, monkeypatch):
+def test_a_pass_claims_and_dispatches_in_one_write_transaction(shop, manual_clock, monkeypatch, quiet_consumer):
     """Three events nobody wants: the claim, the consumers' pre-checks and the dispatched
     mark are one write transaction (on SQLite each write transaction takes the write lock
     every create waits on), and every event is dispatched with no lease left behind.
