@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from jimu import __version__
 from jimu.core.modules import import_optional
 from jimu.runtime.api.errors import exception_handlers
+from jimu.runtime.api.router import MemoRouter
 from jimu.runtime.api.security import SecurityHeaders, install_log_redaction
 from jimu.runtime.context import Jimu
 
@@ -104,6 +105,7 @@ def create_app(jimu: Jimu, **settings: Any) -> Starlette:
     routes += _module_routes()
     app = Starlette(routes=routes, exception_handlers=exception_handlers, lifespan=_lifespan,
                     middleware=[Middleware(SecurityHeaders)])
+    app.router = MemoRouter(routes, lifespan=_lifespan)  # before the first request builds the stack
     app.state.jimu = jimu
     app.state.settings = settings
     return app
