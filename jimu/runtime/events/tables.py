@@ -53,7 +53,10 @@ events = sa.Table(
     sa.Column("lease_owner", sa.String(80)),
     sa.Column("lease_until", TZDateTime),
     sa.Index("ix_jimu_event_app_seq", "app", "seq"),
-    sa.Index("ix_jimu_event_pending", "dispatched_at", "seq"),
+    # The dispatcher's claim (undispatched, in seq order): only the backlog is indexed, and
+    # an event written already dispatched is not written to it at all (revision 0003).
+    sa.Index("ix_jimu_event_undispatched", "seq", sqlite_where=sa.text("dispatched_at IS NULL"),
+             postgresql_where=sa.text("dispatched_at IS NULL")),
 )
 
 webhooks = sa.Table(
