@@ -24,17 +24,30 @@ from sqlalchemy.engine import Connection, Dialect
 __all__ = ["LeanInsert", "Row", "insert_together", "json_text"]
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _odd(value: Any) -> bool:
     """Whether ``value`` holds a float orjson writes differently from ``json.dumps`` (NaN
     or infinite: ``null`` against ``NaN``). What orjson refuses (integers beyond 64 bits,
-    non-string keys) raises and goes through ``json.dumps`` too."""
-    if isinstance(value, float):
+    non-string keys) raises and goes through ``json.dumps`` too. Plain scalars (text,
+    integers, booleans, None: nearly every value of a record) are passed over by type
+    without a call each."""
+    kind = type(value)
+    if kind is dict:
+        values: Any = value.values()
+    elif kind is list or kind is tuple:
+        values = value
+    elif isinstance(value, float):
         return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_odd(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_odd(v) for v in value)
-    return False
+    elif isinstance(value, dict):
+        values = value.values()
+    elif isinstance(value, list | tuple):
+        values = value
+    else:
+        return False
+    plain = _PLAIN
+    return any(type(v) not in plain and _odd(v) for v in values)
 
 
 def json_text(value: Any) -> str:

@@ -80,7 +80,8 @@ def test_json_text_reads_back_as_json_dumps_wrote(value) -> None:
     assert json.loads(json_text(value)) == json.loads(json.dumps(value)) == value
 
 
-@pytest.mark.parametrize("value", [[float("nan")], {"n": float("inf")}, [-float("inf")], [10 ** 20], {1: "key"}])
+@pytest.mark.parametrize("value", [[float("nan")], {"n": float("inf")}, [-float("inf")], [10 ** 20], {1: "key"},
+                                   [{"field": "x", "old": None, "new": [1, "a", {"deep": (True, float("nan"))}]}]])
 def test_what_orjson_would_write_otherwise_goes_through_json_dumps(value) -> None:
     """NaN and infinities (orjson writes null), integers beyond 64 bits and non-string
     keys (orjson refuses): the text ``json.dumps`` writes, as before. Mutation: drop the

@@ -148,7 +148,9 @@ def settled_at_emit(rt: Any, event: Mapping[str, Any]) -> bool:
     A webhook made active while the write runs and committed before it catches the event
     only when the dispatcher would have (its ``created_at`` is before the event's ``at``):
     the writer's snapshot decides, as a hook made a moment later would miss it anyway."""
-    for name, reg in _registered().items():
+    if not _imported:
+        _registered()
+    for name, reg in _consumers.items():
         if name == "webhooks" and reg.fn is _queue_webhooks:
             continue
         if reg.at_emit is None or reg.at_emit(rt, event):
@@ -156,12 +158,18 @@ def settled_at_emit(rt: Any, event: Mapping[str, Any]) -> bool:
     return True
 
 
+_imported = False  # the built-in consumers are registered (see _registered)
+
+
 def _registered() -> dict[str, _Registered]:
+    global _imported
     _consumers.setdefault("webhooks", _Registered(_queue_webhooks, True, _wants_webhooks))
     try:
         import jimu.runtime.automations  # noqa: F401 - registers the automation consumer
     except ImportError:
         pass
+    else:
+        _imported = True
     return dict(_consumers)
 
 

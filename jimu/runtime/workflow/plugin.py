@@ -20,10 +20,7 @@ class WorkflowListener:
     record enters a state and cancelled when it leaves (or is deleted)."""
 
     def after_write(self, ev: Any) -> None:
-        from jimu.runtime.scheduler.jobs import cancel_jobs
-        from jimu.runtime.workflow.postings import run_create_postings
-        from jimu.runtime.workflow.timers import on_state_change
-
+        cancel_jobs, run_create_postings, on_state_change = _engine()
         wf = ev.app.spec.workflow_for(ev.entity.name)
         if ev.action == "create":
             run_create_postings(ev.conn, ev.app, ev.entity, ev.after, ev.actor)
@@ -36,6 +33,23 @@ class WorkflowListener:
             old, new = ev.before.get(wf.state_field), ev.after.get(wf.state_field)
             if old != new:
                 on_state_change(ev.conn, ev.app.name, wf, ev.after, old, new, clock.now())
+
+
+_ENGINE: tuple[Any, ...] = ()
+
+
+def _engine() -> tuple[Any, ...]:
+    """(cancel_jobs, run_create_postings, on_state_change), imported on the first write (the
+    runtime modules import this plugin module) and kept: every record write calls the
+    listener, and an import statement is a lookup each time."""
+    global _ENGINE
+    if not _ENGINE:
+        from jimu.runtime.scheduler.jobs import cancel_jobs
+        from jimu.runtime.workflow.postings import run_create_postings
+        from jimu.runtime.workflow.timers import on_state_change
+
+        _ENGINE = (cancel_jobs, run_create_postings, on_state_change)
+    return _ENGINE
 
 
 LISTENER = WorkflowListener()
