@@ -148,8 +148,24 @@ class TZDateTime(sa.types.TypeDecorator[object]):
             return _sqlite_utc  # one parse straight to an aware datetime (no replace())
         return super().result_processor(dialect, coltype)
 
+    def bind_processor(self, dialect: sa.Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return _sqlite_text  # one call to the stored text (not three)
+        return super().bind_processor(dialect)
+
 
 _fromisoformat = datetime.fromisoformat
+
+
+def _sqlite_text(value: Any) -> str | None:
+    """The text SQLite stores for a datetime: :meth:`TZDateTime.process_bind_param` (naive
+    taken as UTC, aware converted to UTC) then SQLAlchemy's SQLite ``DATETIME`` format
+    (``YYYY-MM-DD HH:MM:SS.ffffff``, microseconds always written), in one step."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")  # type: ignore[no-any-return]
 
 
 def _sqlite_utc(value: Any) -> datetime | None:

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jimu.platform.db import Database, DecimalType, ExactDecimal, TZDateTime, _sqlite_utc, json_loads
 
@@ -84,3 +86,27 @@ def test_json_columns_are_read_through_json_loads(db, monkeypatch) -> None:
         assert seen
     finally:
         fresh.dispose()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                    timezones=st.one_of(st.none(), st.timezones())))
+def test_sqlite_datetime_text_is_what_sqlalchemy_would_store(value):
+    """TZDateTime's one-step SQLite bind (``_sqlite_text``) writes the very text its
+    ``process_bind_param`` followed by SQLAlchemy's SQLite DATETIME processor wrote,
+    for naive (UTC) and aware datetimes of any zone. Mutations: ``isoformat(" ")`` without
+    ``"microseconds"`` (a whole second loses its ``.000000``); no UTC conversion."""
+    from sqlalchemy.dialects import sqlite
+
+    from jimu.platform.db import TZDateTime, _sqlite_text
+
+    dialect = sqlite.dialect()
+    try:
+        expected = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)(
+            TZDateTime().process_bind_param(value, dialect))
+    except OverflowError:  # beyond year 1..9999 once in UTC: both refuse
+        with pytest.raises(OverflowError):
+            _sqlite_text(value)
+        return
+    assert _sqlite_text(value) == expected
+    assert TZDateTime().bind_processor(dialect) is _sqlite_text
