@@ -21,7 +21,9 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
-__all__ = ["LeanInsert", "Row", "insert_together", "json_text"]
+from jimu.platform.values import to_json
+
+__all__ = ["LeanInsert", "Row", "insert_together", "json_text", "json_text_of"]
 
 
 _PLAIN = frozenset({str, int, bool, type(None)})
@@ -60,6 +62,32 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:  # huge integers, non-string keys, a caller's own object: as before
         return json.dumps(value)
+
+
+def _ready(value: Any) -> Any:
+    """orjson's ``default``: what :func:`jimu.platform.values.to_json` makes of a value
+    orjson leaves to it (Decimal, datetime, date); anything else is refused, as orjson
+    refuses it."""
+    out = to_json(value)
+    if out is value:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return out
+
+
+_PASS_DATES = orjson.OPT_PASSTHROUGH_DATETIME  # datetimes too go through to_json (its exact isoformat text)
+
+
+def json_text_of(value: Any) -> str:
+    """``json_text(to_json(value))`` for a stored value (a record snapshot: Decimals,
+    datetimes, dates among plain JSON) in one pass of orjson, which calls back only for
+    the values ``to_json`` converts; the same text to the byte (what would differ, NaN
+    and the like, takes that very path)."""
+    if _odd(value):
+        return json.dumps(to_json(value))
+    try:
+        return orjson.dumps(value, default=_ready, option=_PASS_DATES).decode()
+    except TypeError:
+        return json_text(to_json(value))
 
 
 _Plan = tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...], bool]

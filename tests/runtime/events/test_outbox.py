@@ -40,3 +40,25 @@ def test_rolled_back_write_emits_nothing(shop):
     with pytest.raises(ValidationError):
         shop.records.create("shop", "item", {"name": "no sku"})
     assert _rows(shop) == []
+
+
+def test_event_ids_are_version_7_uuids_in_time_order():
+    """Event ids are RFC 9562 version 7 UUIDs (version 7, RFC 4122 variant), unique over
+    many, and a later millisecond sorts after an earlier one (the unique index takes new
+    ids at its right edge). Mutations: the version nibble 4; time in the low bits (ids
+    of later milliseconds no longer sort after)."""
+    import time
+    import uuid
+
+    from jimu.runtime.events.outbox import event_id
+
+    ids = [event_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids)
+    parsed = [uuid.UUID(i) for i in ids[:100]]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 and str(u) == i for u, i in zip(parsed, ids, strict=False))
+    stamps = []
+    for _ in range(5):
+        stamps.append(event_id())
+        time.sleep(0.002)
+    assert stamps == sorted(stamps)
+    assert abs(int(stamps[0].replace("-", "")[:12], 16) - time.time_ns() // 1_000_000) < 60_000
