@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -26,20 +28,23 @@ from jimu.platform.values import to_json
 __all__ = ["LeanInsert", "Row", "insert_together", "json_text", "json_text_of"]
 
 
-_PLAIN = frozenset({str, int, bool, type(None)})
+# Values that hold no float and no container: passed over by type, without a call each.
+_LEAF = frozenset({str, int, bool, type(None), Decimal, datetime, date})
 
 
 def _odd(value: Any) -> bool:
     """Whether ``value`` holds a float orjson writes differently from ``json.dumps`` (NaN
     or infinite: ``null`` against ``NaN``). What orjson refuses (integers beyond 64 bits,
-    non-string keys) raises and goes through ``json.dumps`` too. Plain scalars (text,
-    integers, booleans, None: nearly every value of a record) are passed over by type
-    without a call each."""
+    non-string keys) raises and goes through ``json.dumps`` too. Leaf values of the usual
+    kinds (text, numbers, None, Decimals, dates: nearly every value of a record) are
+    passed over by their type."""
     kind = type(value)
     if kind is dict:
         values: Any = value.values()
     elif kind is list or kind is tuple:
         values = value
+    elif kind in _LEAF:
+        return False
     elif isinstance(value, float):
         return not math.isfinite(value)
     elif isinstance(value, dict):
@@ -48,8 +53,17 @@ def _odd(value: Any) -> bool:
         values = value
     else:
         return False
-    plain = _PLAIN
-    return any(type(v) not in plain and _odd(v) for v in values)
+    leaf = _LEAF
+    for v in values:
+        kind = type(v)
+        if kind in leaf:
+            continue
+        if kind is float:
+            if not math.isfinite(v):
+                return True
+        elif _odd(v):
+            return True
+    return False
 
 
 def json_text(value: Any) -> str:

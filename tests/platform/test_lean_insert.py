@@ -254,3 +254,5 @@ def test_json_text_of_is_json_text_of_to_json(value) -> None:
     OPT_PASSTHROUGH_DATETIME: a naive datetime loses its +00:00); drop the ``_odd`` guard
     (NaN becomes null)."""
     assert json_text_of(value) == json_text(to_json(value))
+    # And what it means is what the standard library writes (NaN as NaN, not null).
+    assert json.dumps(json.loads(json_text_of(value))) == json.dumps(to_json(value))

@@ -21,10 +21,10 @@ from jimu.core.clock import now
 from jimu.core.errors import Conflict, FieldError, NotFound, ValidationError, VersionConflict
 from jimu.core.ids import MAX_ROW_ID, parse_id
 from jimu.platform.actor import SYSTEM, Actor
-from jimu.platform.audit import audit_row, json_changes, record_audit, summarize
+from jimu.platform.audit import audit_row, record_audit, summarize
 from jimu.platform.db import Database
 from jimu.platform.hooks import collect
-from jimu.platform.lean_insert import LeanInsert, Row, insert_together, json_text
+from jimu.platform.lean_insert import LeanInsert, Row, insert_together, json_text_of
 from jimu.platform.specs import EntitySpec
 from jimu.runtime.apps import AppRegistry, AppRuntime
 from jimu.runtime.records.autonumber import next_number, next_numbers
@@ -498,7 +498,7 @@ class RecordService:
         rec = after or before or {}
         title = str(rec.get(ent.title) or f"#{rid}")
         summary = summarize(actor.username, action, ent, title, changes, extra)
-        changes_json = json_text(json_changes(changes))  # one encoding for the audit row and the event
+        changes_json = json_text_of(changes)  # json_changes' text, one encoding for the audit row and the event
         audit = audit_row(app=rt.name, user=actor.username, action=action, entity=ent, record=rid, changes=changes,
                           summary=summary, source=actor.source, document=(extra or {}).get("document"),
                           changes_json=changes_json)
