@@ -31,6 +31,11 @@ class LazyEnv:
         self._args = (service, conn, rt, actor)
         self._env: Env | None = None
 
+    @property
+    def user(self) -> str:
+        """``$user``: the acting user's name (without building the environment)."""
+        return str(self._args[3].username)
+
     def get(self) -> Env:
         if self._env is None:
             from jimu.platform.expressions import Env
@@ -54,16 +59,28 @@ def expression_env(service: RecordService, conn: Connection, rt: AppRuntime, act
 
 
 def _default_plan(rt: AppRuntime, ent: EntitySpec) -> list[tuple[FieldSpec, bool, Any]]:
-    """(field, is a literal, the literal or the default's source) for each field a new
-    record may take a default for, worked out once per published entity (a default's
-    literal was parsed, with ``compile()``, on every create)."""
+    """(field, is a literal, the literal or the default's compiled expression, or
+    ``_USER`` for exactly ``$user``) for each field a new record may take a default for,
+    worked out once per published entity (a default's literal was parsed, with
+    ``compile()``, and its expression compiled, on every create)."""
     def build() -> list[tuple[FieldSpec, bool, Any]]:
+        from jimu.platform.expressions import compile_expression
+
         plan: list[tuple[FieldSpec, bool, Any]] = []
         for f in ent.active_fields:
             if f.default is None or not f.stored or f.type in ("formula", "auto_number"):
                 continue
             is_literal, lit = literal_default(f)
-            plan.append((f, is_literal, _fixed(f, lit) if is_literal else str(f.default)))
+            if is_literal:
+                plan.append((f, True, _fixed(f, lit)))
+            elif str(f.default).strip() == "$user":
+                plan.append((f, False, _USER))  # the acting user's name, no evaluation
+            else:
+                try:
+                    compiled: Any = compile_expression(str(f.default), rt.spec, ent.name, purpose="default")
+                except ExpressionError:
+                    compiled = str(f.default)  # compiled (and refused) when a record needs it, as before
+                plan.append((f, False, compiled))
         return plan
 
     plan: list[tuple[FieldSpec, bool, Any]] = rt.statement(("default_plan", ent.name), build)
@@ -101,11 +118,17 @@ def apply_defaults(rt: AppRuntime, ent: EntitySpec, values: dict[str, Any], env:
             continue
         if is_literal:
             values[f.name] = lit.value if type(lit) is _Fixed else coerce(f, lit)
-            continue
-        from jimu.platform.expressions import compile_expression
+        elif lit is _USER:
+            values[f.name] = coerce(f, env.user)
+        else:
+            if isinstance(lit, str):
+                from jimu.platform.expressions import compile_expression
 
-        compiled = compile_expression(lit, rt.spec, ent.name, purpose="default")
-        values[f.name] = coerce(f, _plain(compiled.evaluate(values, env.get()), f))
+                lit = compile_expression(lit, rt.spec, ent.name, purpose="default")
+            values[f.name] = coerce(f, _plain(lit.evaluate(values, env.get()), f))
+
+
+_USER = object()  # a default of exactly ``$user`` in the plan
 
 
 def _plain(value: Any, f: FieldSpec) -> Any:
