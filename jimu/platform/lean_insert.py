@@ -122,8 +122,9 @@ def _driver(conn: Connection) -> Any:
     return conn.connection.dbapi_connection
 
 
-def _execute(conn: Connection, sql: str, args: Any, fetch: bool) -> tuple[Any, Any] | None:
-    """Run ``sql`` on ``conn``; with ``fetch``, (the cursor's description, its first row).
+def _execute(conn: Connection, sql: str, args: Any, fetch: bool, describe: bool = True) -> tuple[Any, Any] | None:
+    """Run ``sql`` on ``conn``; with ``fetch``, (the cursor's description, or None without
+    ``describe``: psycopg builds it anew on each read, its first row).
     A driver error comes out as SQLAlchemy raises it (``IntegrityError``...), with the
     connection invalidated on a disconnect, as ``exec_driver_sql`` would."""
     raw = _driver(conn)
@@ -131,14 +132,14 @@ def _execute(conn: Connection, sql: str, args: Any, fetch: bool) -> tuple[Any, A
         result = conn.exec_driver_sql(sql, args)
         if not fetch:
             return None
-        desc = result.cursor.description
+        desc = result.cursor.description if describe else None
         first = result.fetchone()
         result.close()
         return desc, first
     cursor = raw.cursor()
     try:
         cursor.execute(sql, args)
-        return (cursor.description, cursor.fetchone()) if fetch else None
+        return (cursor.description if describe else None, cursor.fetchone()) if fetch else None
     except Exception as err:  # noqa: BLE001 - wrapped and raised as SQLAlchemy does
         conn._handle_dbapi_exception(err, sql, args, cursor, None)
     finally:
@@ -171,6 +172,7 @@ class LeanInsert:
         # column -> fn(param) building its SQL value from the row's own parameters
         # (``param(key)``: the bind parameter of ``key``, one of ``keys``).
         self.computed = dict(computed or {})
+        self._names = tuple(c.name for c in table.c)  # RETURNING's columns, in order
         self._plans: dict[Dialect, _Plan] = {}
         self._results: dict[Dialect, tuple[Callable[[Any], Any] | None, ...]] = {}
 
@@ -218,20 +220,19 @@ class LeanInsert:
         assert self.returning
         dialect = conn.dialect
         plan = self._plan(dialect)
-        got = _execute(conn, plan[0], _arguments(plan, params), True)
+        procs = self._results.get(dialect)
+        got = _execute(conn, plan[0], _arguments(plan, params), True, describe=procs is None)
         assert got is not None
         desc, raw = got
-        procs = self._results.get(dialect)
         if procs is None:
             # As SQLAlchemy reads a RETURNING row: each column's result processor for the
-            # driver's type code of it (PostgreSQL's oid; None on SQLite).
+            # driver's type code of it (PostgreSQL's oid; None on SQLite), found once.
             procs = self._results[dialect] = tuple(
                 col.type.dialect_impl(dialect).result_processor(dialect, desc[i][1])
                 for i, col in enumerate(self.table.c))
         if raw is None:
             return None
-        return {col.name: raw[i] if p is None else p(raw[i])
-                for i, (col, p) in enumerate(zip(self.table.c, procs, strict=True))}
+        return {name: v if p is None else p(v) for name, p, v in zip(self._names, procs, raw, strict=True)}
 
 
 def _compile(stmt: Any, dialect: Dialect, sources: Mapping[str, tuple[LeanInsert, str] | None]) -> _Plan:
