@@ -223,6 +223,8 @@ _CLAIM = (sa.select(events).where(events.c.dispatched_at.is_(None),
                                   sa.or_(events.c.lease_until.is_(None), events.c.lease_until < sa.bindparam("_at")))
           .order_by(events.c.seq).limit(sa.bindparam("_n")))
 _CLAIM_PG = _CLAIM.with_for_update(skip_locked=True)
+_ANY_CLAIMABLE = (sa.select(events.c.seq).where(events.c.dispatched_at.is_(None), sa.or_(
+    events.c.lease_until.is_(None), events.c.lease_until < sa.bindparam("_at"))).limit(1))
 _DISPATCHED = (sa.update(events).where(events.c.seq.in_(sa.bindparam("_seqs", expanding=True)),
                                        events.c.dispatched_at.is_(None))
                .values(dispatched_at=sa.bindparam("_done_at"), lease_owner=None, lease_until=None))
@@ -246,6 +248,14 @@ def _dispatch_chunk(jimu: Jimu, want: int, token: str, todo: dict[str, _Register
     ran: dict[int, list[str]] = {}
     later: dict[int, list[str]] = {}  # seq -> the non-transactional consumers it still needs
     done = 0
+    # Most passes find nothing (record events are mostly written already dispatched): a
+    # read says so without a write transaction (on SQLite the write lock every create
+    # waits on; on PostgreSQL BEGIN and COMMIT round trips), and reads the wake-up times.
+    with jimu.db.read() as conn:
+        if conn.execute(_ANY_CLAIMABLE, {"_at": at}).first() is None:
+            if times is not None:
+                times.append(_read_times(conn))
+            return 0, 0
     with jimu.db.write() as conn:
         rows = [dict(r) for r in conn.execute(_CLAIM if jimu.db.is_sqlite else _CLAIM_PG,
                                               {"_at": at, "_n": want}).mappings()]

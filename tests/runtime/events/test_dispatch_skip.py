@@ -195,12 +195,15 @@ def test_an_event_left_for_a_consumer_outside_the_transaction_is_leased(shop, ma
     assert len(broken_consumer) == 1
 
 
-def test_a_dispatcher_tick_with_nothing_due_is_one_write_transaction(shop, manual_clock, monkeypatch):
-    """The thread's pass (dispatch, then when to wake next) with no webhook delivery due:
-    one write transaction, which also reads the next delivery time and the next lease
-    expiry (one statement) before it commits; ``send_due`` is not called. Mutation: read
-    the two times in their own read transaction (``_next_times`` after the dispatch, as
-    before), or call ``send_due`` every tick, and a read is counted."""
+def test_a_dispatcher_tick_with_nothing_to_do_is_one_read(shop, manual_clock, monkeypatch):
+    """The thread's pass (dispatch, then when to wake next) with nothing to claim (the
+    record event was written already dispatched) and no webhook delivery due: one read,
+    which finds nothing claimable and reads the next delivery time and the next lease
+    expiry (one statement); no write transaction (on SQLite the lock every create waits
+    on), ``send_due`` not called. A pass that has an event to claim still claims it.
+    Mutations: drop the read pre-check in ``_dispatch_chunk`` (a write is counted); read
+    the two times in their own transaction, or call ``send_due`` every tick (a second
+    read is counted)."""
     from jimu.runtime.events import dispatcher, webhooks
 
     shop.records.create("shop", "item", {"sku": "S1", "name": "one"})
@@ -208,8 +211,12 @@ def test_a_dispatcher_tick_with_nothing_due_is_one_write_transaction(shop, manua
     monkeypatch.setattr(webhooks, "send_due", lambda *a, **kw: sent.append(1) or 0)
     counts = _count_transactions(shop, monkeypatch)
     assert dispatcher._tick(shop, dispatcher.DEFAULT_LEASE) is None
-    assert counts == {"write": 1, "read": 0} and sent == []
+    assert counts == {"write": 0, "read": 1} and sent == []
     assert _pending(shop) == 0
+    with shop.db.write() as c:  # one left to dispatch
+        c.execute(events.update().values(dispatched_at=None))
+    assert dispatcher._tick(shop, dispatcher.DEFAULT_LEASE) is None
+    assert _pending(shop) == 0 and counts["write"] == 2  # the claim's, besides the UPDATE above
 
 
 def test_a_tick_after_a_failed_consumer_wakes_for_the_retry(shop, manual_clock, broken_consumer):
@@ -225,3 +232,4 @@ def test_a_tick_after_a_failed_consumer_wakes_for_the_retry(shop, manual_clock, 
     nxt = dispatcher._tick(shop, dispatcher.DEFAULT_LEASE)
     assert len(broken_consumer) == 1
     assert nxt is not None and nxt <= manual_clock.now() + dispatcher.retry_delay(1)
+
