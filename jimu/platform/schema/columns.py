@@ -84,7 +84,8 @@ def build_table(app: AppSpec, entity: EntitySpec, metadata: sa.MetaData) -> sa.T
             continue
         kwargs: dict[str, Any] = {"nullable": True}
         args: list[Any] = []
-        if f.type == "link" and f.target and app.entity(f.target) is not None and not f.archived:
+        if (f.type == "link" and f.target and app.entity(f.target) is not None and not f.archived
+                and f.options.get("db_constraint", True) is not False):
             target = app.entity(f.target)
             assert target is not None
             on_delete = str(f.options.get("on_delete", "restrict")).upper().replace("_", " ")

@@ -37,7 +37,7 @@ KNOWN_OPTIONS: dict[str, set[str]] = {
     "percent": {"precision", "scale", "min", "max"},
     "choice": {"choices"},
     "multi_choice": {"choices"},
-    "link": {"entity", "on_delete", "filter"},
+    "link": {"entity", "on_delete", "filter", "db_constraint"},
     "child_table": {"entity"},
     "formula": {"expression", "result_type", "scale", "precision", "stored", "base_of"},
     "auto_number": {"pattern"},
@@ -128,6 +128,22 @@ def _check_names(kind: str, names: list[str], path: str) -> list[Finding]:
     return out
 
 
+def _check_db_constraint(f: FieldSpec, path: str) -> list[Finding]:
+    """``options.db_constraint: false`` (a link without a database foreign key, for tables
+    of machine-written rows): only with ``on_delete: restrict``, the behaviour the record
+    service keeps by itself (a delete of a linked record is refused by a count); a cascade
+    or a set-null needs the database's foreign key."""
+    value = f.options["db_constraint"]
+    where = f"{path}.options.db_constraint"
+    if not isinstance(value, bool):
+        return [Finding("SPEC-E021", "error", where, "db_constraint is true or false")]
+    on_delete = str(f.options.get("on_delete", "restrict"))
+    if not value and on_delete != "restrict":
+        return [Finding("SPEC-E021", "error", where, f"a link without a database constraint cannot on_delete: {on_delete} "
+                        "(only restrict is kept without it)", "keep the constraint, or use on_delete: restrict")]
+    return []
+
+
 def _check_field(app: AppSpec, entity: EntitySpec, f: FieldSpec) -> list[Finding]:
     path = f"entities.{entity.name}.fields.{f.name}"
     out: list[Finding] = []
@@ -148,6 +164,8 @@ def _check_field(app: AppSpec, entity: EntitySpec, f: FieldSpec) -> list[Finding
                                _suggest(target, names)))
         elif f.type == "child_table" and target == entity.name:
             out.append(Finding("SPEC-E014", "error", path, "an entity cannot be its own child table"))
+    if f.type == "link" and "db_constraint" in f.options:
+        out += _check_db_constraint(f, path)
     if f.type in ("choice", "multi_choice"):
         values = f.choice_values
         if not values:

@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from benchmarks.bench_mrp import START, _load_app, generate
@@ -108,3 +109,30 @@ def test_calculate_pauses_the_collector_from_loading_to_writing(jimu: Any, monke
     WorkflowEngine(jimu).fire("mfg", "mrp_run", run["id"], "calculate", actor=BUYER)
     assert seen == [("load", False), ("write", False), ("write", False)]
     assert gc.isenabled()
+
+
+def test_lines_link_items_without_a_database_key_and_items_stay_guarded(jimu: Any) -> None:
+    """``mrp_line.item``/``supplier`` and ``mrp_exception.item`` have no foreign key (the
+    run's COPY is not checked row by row, docs/contract.md), their ``run`` keeps its key;
+    an item a stored line names is still refused deletion, and a line cannot be pointed at
+    a missing item. Mutation tried: ``referencing`` skipping links without a key (seen
+    failing: the item was deleted under its lines)."""
+    from jimu.core.errors import Conflict, ValidationError
+
+    _factory, app = _world(jimu)
+    with jimu.db.read() as c:
+        rt = jimu.apps.get("mfg", c)
+        keys = {e: sorted((fk["constrained_columns"][0], fk["referred_table"])
+                          for fk in sa.inspect(c).get_foreign_keys(rt.tables(e).name))
+                for e in ("mrp_line", "mrp_exception")}
+        t = rt.tables("mrp_line")
+        line_id, item = c.execute(sa.select(t.c.id, t.c.item).where(t.c.run == app["run"]).limit(1)).one()
+    assert keys == {"mrp_line": [("run", rt.tables("mrp_run").name)],
+                    "mrp_exception": [("run", rt.tables("mrp_run").name)]}
+    with pytest.raises(Conflict) as err:
+        jimu.records.delete("mfg", "item", item)
+    assert err.value.code == "record.in_use"
+    assert "mrp_line" in {r["entity"] for r in err.value.extra["references"]}
+    with pytest.raises(ValidationError) as bad:
+        jimu.records.update("mfg", "mrp_line", line_id, {"item": 10**9})
+    assert ("item", "link.missing") in {(e.field, e.code) for e in bad.value.errors}
