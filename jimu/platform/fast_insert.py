@@ -11,6 +11,11 @@ transposed, processed column by column, zipped back), and values shared by every
 processor's text is made inline, value by value (quantities hardly repeat, and hashing a
 Decimal to find repeats cost more than formatting it).
 
+On PostgreSQL the COPY is binary for chunks whose values are all exactly of their
+columns' Python types (ints in range, Decimals, dates, aware datetimes, text): psycopg's C
+dumpers write them without making their text and the server does not parse it; any other
+chunk goes in a text COPY (see :data:`_BINARY`).
+
 The rows must already be valid for the table (no defaults, checks or events run); the
 caller's connection and transaction are used as they are.
 """
@@ -18,6 +23,7 @@ caller's connection and transaction are used as they are.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import islice, repeat
 from typing import Any
@@ -82,9 +88,20 @@ def _tuples(rows: Iterable[Sequence[Any]], width: int, procs: list[Callable[[Any
     column with a processor is mapped through its distinct values, and the constants are
     repeated, so no Python code runs per row (a run's 400,000 lines spent seconds in a
     per-row generator)."""
+    count, columns = _columns(rows, width, procs, quanta)
+    return count, _zipped(columns, constants)
+
+
+def _zipped(columns: Sequence[Sequence[Any]], constants: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+    return zip(*columns, *(repeat(c) for c in constants), strict=False)  # repeat() is endless
+
+
+def _columns(rows: Iterable[Sequence[Any]], width: int, procs: list[Callable[[Any], Any] | None],
+             quanta: Sequence[Decimal | None] = ()) -> tuple[int, list[Any]]:
+    """(how many rows, their columns of bound values): see :func:`_tuples`."""
     listed = rows if isinstance(rows, list) else list(rows)
     if not listed:
-        return 0, iter(())
+        return 0, []
     columns: list[Any] = list(zip(*listed, strict=True)) if width else []
     if len(columns) != width:
         raise ValueError(f"rows have {len(columns)} values, {width} columns given")
@@ -94,29 +111,85 @@ def _tuples(rows: Iterable[Sequence[Any]], width: int, procs: list[Callable[[Any
             columns[i] = _decimal_column(columns[i], quantum, proc)
         elif proc is not None:
             columns[i] = _processed_column(columns[i], proc)
-    return len(listed), zip(*columns, *(repeat(c) for c in constants), strict=False)  # repeat() is endless
+    return len(listed), columns
+
+
+#: PostgreSQL column types a binary COPY writes: (the type psycopg dumps, the Python types
+#: of the values it takes, the range of an integer). Binary, not text: the client's C
+#: dumpers skip making each value's text and the server skips parsing it (a run's 412,719
+#: lines: 3.9-5.0 s of client CPU for the COPY in text, 1.9-2.4 s binary; the server's
+#: 6.2-6.8 s, 5.6-5.7 s).
+_BINARY: dict[str, tuple[str, tuple[type, ...], int | None]] = {
+    "INTEGER": ("int4", (int,), 2**31), "BIGINT": ("int8", (int,), 2**63), "SMALLINT": ("int2", (int,), 2**15),
+    "NUMERIC": ("numeric", (Decimal, int), None), "VARCHAR": ("varchar", (str,), None), "TEXT": ("text", (str,), None),
+    "DATE": ("date", (date,), None), "TIMESTAMP WITH TIME ZONE": ("timestamptz", (datetime,), None),
+    "BOOLEAN": ("bool", (bool,), None),
+}
+
+
+def _binary_kinds(conn: Connection, table: sa.Table, names: Sequence[str]) -> list[tuple[str, tuple[type, ...], int | None]] | None:
+    """Per column of ``names``, its :data:`_BINARY` entry; None when a column has a type
+    the binary COPY does not write (the text COPY is used)."""
+    out = []
+    for n in names:
+        kind = _BINARY.get(table.c[n].type.compile(dialect=conn.dialect).split("(")[0].strip())
+        if kind is None:
+            return None
+        out.append(kind)
+    return out
+
+
+def _fits_binary(columns: Sequence[Sequence[Any]], constants: Sequence[Any],
+                 kinds: Sequence[tuple[str, tuple[type, ...], int | None]]) -> bool:
+    """Whether every value is None or exactly of a Python type its column's binary dumper
+    takes as the text COPY would (an int, not a bool or a str, for an integer column, and
+    within its range: psycopg's binary dumper wraps a value too large around; a date, not
+    a datetime; an aware datetime), so both COPYs store the same."""
+    none = type(None)
+    for values, (_name, allowed, bound) in zip([*columns, *([c] for c in constants)], kinds, strict=True):
+        found = set(map(type, values))
+        nulls = none in found
+        found.discard(none)
+        if not found.issubset(allowed):
+            return False
+        if bound is not None and found:
+            present = [v for v in values if v is not None] if nulls else values
+            if min(present) < -bound or max(present) >= bound:
+                return False
+        if allowed == (datetime,) and any(v is not None and v.tzinfo is None for v in values):
+            return False
+    return True
 
 
 def _copy(raw: Any, sql: str, rows: Iterable[Sequence[Any]], width: int, procs: list[Callable[[Any], Any] | None],
-          constants: Sequence[Any]) -> int:
+          constants: Sequence[Any], kinds: Sequence[tuple[str, tuple[type, ...], int | None]] | None = None) -> int:
     """``COPY`` of ``rows`` taken :data:`COPY_CHUNK` at a time: the server stores a chunk
     while the caller makes the next (``rows`` may be a generator: a run's lines are
     written while they are being formatted); returns how many. A row of the wrong width
     in the first chunk is refused before anything is sent; in a later one it ends the
-    COPY, and with it the transaction, with the same ValueError."""
+    COPY, and with it the transaction, with the same ValueError.
+
+    With ``kinds`` (:func:`_binary_kinds`) a chunk whose values all fit
+    (:func:`_fits_binary`) goes in a binary COPY, any other in a text one (a chunk of
+    the other kind than the COPY under way ends it and starts the other)."""
     it = iter(rows)
-    count, values = _tuples(list(islice(it, COPY_CHUNK)), width, procs, constants)
-    if not count:
-        return 0
-    with raw.cursor() as cur, cur.copy(sql) as copy:
-        write = copy.write_row
-        while True:
-            for row in values:
-                write(row)
-            n, values = _tuples(list(islice(it, COPY_CHUNK)), width, procs, constants)
-            if not n:
-                break
-            count += n
+    count = 0
+    with raw.cursor() as cur:
+        n, columns = _columns(list(islice(it, COPY_CHUNK)), width, procs)
+        while n:
+            binary = kinds is not None and _fits_binary(columns, constants, kinds)
+            with cur.copy(sql + " (FORMAT BINARY)" if binary else sql) as copy:
+                if binary:
+                    assert kinds is not None
+                    copy.set_types([k[0] for k in kinds])
+                write = copy.write_row
+                while n:
+                    for row in _zipped(columns, constants):
+                        write(row)
+                    count += n
+                    n, columns = _columns(list(islice(it, COPY_CHUNK)), width, procs)
+                    if n and kinds is not None and _fits_binary(columns, constants, kinds) != binary:
+                        break
     return count
 
 
@@ -140,7 +213,8 @@ def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
     raw = conn.connection.driver_connection
     assert raw is not None
     if conn.dialect.name == "postgresql":
-        return _copy(raw, f"COPY {name} ({cols}) FROM STDIN", rows, len(columns), procs[:len(columns)], consts)
+        return _copy(raw, f"COPY {name} ({cols}) FROM STDIN", rows, len(columns), procs[:len(columns)], consts,
+                     _binary_kinds(conn, table, names))
     count, values = _tuples(rows, len(columns), procs[:len(columns)], consts, _quanta(conn, table, columns))
     if not count:
         return 0

@@ -176,3 +176,70 @@ def test_rows_from_a_generator_in_chunks(db_url, monkeypatch):
         with db.write() as c:
             t.drop(c, checkfirst=True)
         db.dispose()
+
+
+def test_binary_copy_only_for_values_it_stores_as_text_would(db_url, monkeypatch):
+    """PostgreSQL: a chunk of rows whose values are exactly the columns' Python types goes
+    in a binary COPY; a chunk with a value the binary dumper would refuse or store
+    differently (a quantity given as text, a datetime for a date) goes in a text COPY in the same transaction, and everything is stored as SQLAlchemy's
+    insert stores it; an integer beyond the column's range is refused (psycopg's binary
+    dumper wraps it around: 2**40 stored as 0). Mutations tried: ``_fits_binary`` without
+    its type check (seen failing: TypeError, NumericBinaryDumper cannot dump str) and
+    without its range check (seen failing: 2**40 stored as 0); ``_copy`` never binary (seen
+    failing: no binary COPY)."""
+    import psycopg
+
+    import jimu.platform.fast_insert as fi
+
+    monkeypatch.setattr(fi, "COPY_CHUNK", 2)
+    db = Database(db_url)
+    meta = sa.MetaData()
+
+    def table(name: str) -> sa.Table:
+        return sa.Table(name, meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("k", sa.Integer),
+                        sa.Column("qty", DecimalType(18, 4)), sa.Column("on", sa.Date), sa.Column("note", sa.String(20)),
+                        sa.Column("at", TZDateTime), sa.Column("big", sa.BigInteger))
+
+    slow, fast = table("fi_bin_slow"), table("fi_bin_fast")
+    at = datetime(2026, 12, 6, 21, 0, tzinfo=UTC)
+    rows = [(1, 1, Decimal("1.00005"), date(2026, 1, 5), "a", at, 2**40),
+            (2, None, Decimal("-2"), None, None, None, None),
+            (3, 3, "5.5", date(2026, 1, 6), "b", at, 1),  # text for a decimal
+            (4, 4, 7, date(2026, 1, 7), "c", at, 1),
+            (5, 5, Decimal("9.9"), datetime(2026, 1, 8), "d", at, 1),  # a datetime for a date
+            (6, 6, Decimal("1"), date(2026, 1, 9), "e", at, 1),
+            (7, 7, Decimal("2.5"), date(2026, 1, 10), "f", at, -(2**40)),
+            (8, 8, Decimal("3"), date(2026, 1, 11), "g", at, 3)]
+    names = ["id", "k", "qty", "on", "note", "at", "big"]
+    statements: list[str] = []
+    copy = psycopg.Cursor.copy
+
+    def spy(self, statement, *a, **kw):  # type: ignore[no-untyped-def]
+        statements.append(str(statement))
+        return copy(self, statement, *a, **kw)
+
+    monkeypatch.setattr(psycopg.Cursor, "copy", spy)
+    try:
+        with db.write() as c:
+            meta.create_all(c)
+            c.execute(slow.insert(), [dict(zip(names, r, strict=True)) for r in rows])
+            assert insert_rows(c, fast, names, iter(rows)) == len(rows)
+        with db.read() as c:
+            def raw(t: sa.Table) -> list[tuple[object, ...]]:
+                return [tuple(r) for r in c.execute(sa.select(*(sa.cast(t.c[n], sa.Text) for n in names))
+                                                     .order_by(t.c.id))]
+            assert raw(fast) == raw(slow)
+        if db.engine.dialect.name == "postgresql":
+            # chunks (1, 2) binary, (3, 4) and (5, 6) text, (7, 8) binary
+            assert ["BINARY" in s for s in statements] == [True, False, True]
+            try:
+                with db.write() as c:
+                    insert_rows(c, fast, ["id", "k"], [(30, 1), (31, 2**40)])
+            except psycopg.errors.NumericValueOutOfRange:
+                pass
+            else:
+                raise AssertionError("an integer beyond the column's range was stored")
+    finally:
+        with db.write() as c:
+            meta.drop_all(c)
+        db.dispose()
