@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -78,7 +79,11 @@ def _dispatched_unless_hooked(param: Any) -> Any:
 _INSERT_SETTLED = LeanInsert(events, _KEYS, encoded=_ENCODED, computed={"dispatched_at": _dispatched_unless_hooked})
 
 
-_bits = random.getrandbits  # seeded from the OS, and again in a forked child (os.register_at_fork)
+# A generator of its own, seeded from the OS and again in a forked child: tests (hypothesis)
+# reseed the global one to the same state for every example.
+_rng = random.Random()
+os.register_at_fork(after_in_child=_rng.seed)
+_bits = _rng.getrandbits
 
 
 def event_id() -> str:

@@ -62,3 +62,21 @@ def test_event_ids_are_version_7_uuids_in_time_order():
         time.sleep(0.002)
     assert stamps == sorted(stamps)
     assert abs(int(stamps[0].replace("-", "")[:12], 16) - time.time_ns() // 1_000_000) < 60_000
+
+
+def test_event_ids_do_not_follow_the_global_random_state():
+    """Hypothesis puts the global ``random`` back to one state for every example: ids made
+    in the same millisecond after the same reseed must still differ. Mutation: draw the
+    bits from the global ``random.getrandbits`` and the two ids are equal."""
+    import random
+
+    from jimu.runtime.events import outbox
+
+    state = random.getstate()
+    try:
+        random.seed(7)
+        first = outbox._bits(74)
+        random.seed(7)
+        assert outbox._bits(74) != first
+    finally:
+        random.setstate(state)
