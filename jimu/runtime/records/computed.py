@@ -32,9 +32,10 @@ class LazyEnv:
         self._env: Env | None = None
 
     @property
-    def user(self) -> str:
-        """``$user``: the acting user's name (without building the environment)."""
-        return str(self._args[3].username)
+    def user(self) -> Any:
+        """``$user``: the acting user's name, as the environment holds it (without building
+        the environment)."""
+        return self._args[3].username
 
     def get(self) -> Env:
         if self._env is None:
