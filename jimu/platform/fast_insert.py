@@ -1,5 +1,6 @@
-"""Many rows into one table through the driver: ``COPY`` on PostgreSQL, one ``executemany``
-of plain tuples on SQLite.
+"""Many rows into one table through the driver: ``COPY`` on PostgreSQL; on SQLite one
+``executemany`` of plain tuples, or for more than :data:`SQLITE_CHUNK` rows chunks written
+by a thread of their own while the caller makes the next (see :func:`_sqlite_streamed`).
 
 Why: SQLAlchemy's executemany builds a parameter dict per row and runs every value
 through its type's processor; for hundreds of thousands of system-generated rows (an MRP
@@ -22,21 +23,27 @@ caller's connection and transaction are used as they are.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import islice, repeat
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.platform.db import DecimalType
 
-__all__ = ["insert_rows", "COPY_CHUNK"]
+__all__ = ["insert_rows", "COPY_CHUNK", "SQLITE_CHUNK"]
 
 #: Rows per chunk of a PostgreSQL COPY (see :func:`_copy`).
 COPY_CHUNK = 20_000
+#: Rows per statement of a streamed SQLite insert (see :func:`_sqlite_streamed`); fewer
+#: rows in all go in one executemany.
+SQLITE_CHUNK = 10_000
 
 
 def _processors(conn: Connection, table: sa.Table, columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
@@ -193,6 +200,94 @@ def _copy(raw: Any, sql: str, rows: Iterable[Sequence[Any]], width: int, procs: 
     return count
 
 
+#: Python types whose JSON form SQLite's ``json_extract`` gives back as the very value the
+#: driver would have bound (an integer as INTEGER, a string as TEXT, null as NULL).
+_JSON_EXACT = frozenset({int, str, type(None)})
+
+
+def _json_chunk(columns: Sequence[Sequence[Any]]) -> bytes | None:
+    """The rows of ``columns`` as one JSON array of arrays, or None when a value is not
+    of :data:`_JSON_EXACT` (a float, a bool, bytes: bound by the driver instead), an
+    integer is beyond 64 bits or a string holds a NUL or a lone surrogate."""
+    for values in columns:
+        if not set(map(type, values)) <= _JSON_EXACT:
+            return None
+    try:
+        out = orjson.dumps(list(zip(*columns, strict=True)))
+    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, a lone surrogate
+        return None
+    return None if b"\\u0000" in out else out
+
+
+def _json_supported(raw: Any) -> bool:
+    try:
+        return bool(raw.execute("SELECT json_extract('[7]', '$[0]')").fetchone() == (7,))
+    except Exception:  # noqa: BLE001 - a build of SQLite without JSON
+        return False
+
+
+class _SqliteWriter(threading.Thread):
+    """Runs the chunks it is given, in order, on one SQLite connection; after a failure it
+    drops the rest and keeps the error for the caller (who joins it before touching the
+    connection again)."""
+
+    def __init__(self, raw: Any, plain: str, from_json: str, constants: Sequence[Any]) -> None:
+        super().__init__(name="jimu-sqlite-insert", daemon=True)
+        self.raw, self.plain, self.from_json, self.constants = raw, plain, from_json, tuple(constants)
+        self.chunks: queue.Queue[bytes | list[tuple[Any, ...]] | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while (chunk := self.chunks.get()) is not None:
+            if self.error is not None:
+                continue
+            try:
+                if isinstance(chunk, bytes):
+                    # one statement for the whole chunk: SQLite inserts it with the
+                    # interpreter lock released (an executemany takes it back per row)
+                    self.raw.execute(self.from_json, (*self.constants, chunk))
+                else:
+                    self.raw.executemany(self.plain, chunk)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                self.error = exc
+
+
+def _sqlite_streamed(raw: Any, name: str, cols: str, width: int, constants: Sequence[Any],
+                     first: list[Any], rest: Iterator[Sequence[Any]], procs: list[Callable[[Any], Any] | None],
+                     quanta: Sequence[Decimal | None]) -> int:
+    """Rows written by a thread of their own, chunk by chunk, while this one makes the
+    next chunk (``rest`` may be a generator: an MRP run's lines are planned and formatted
+    while the previous ones are being stored); returns how many.
+
+    Each chunk goes as one ``INSERT … SELECT json_extract(value, '$[k]') … FROM
+    json_each(?)`` statement, during which SQLite runs without the interpreter lock, so
+    storing and making rows use two cores (an ``executemany`` would take the lock back for
+    every row and wait on the maker each time). A chunk with a value JSON would not carry
+    exactly (:func:`_json_chunk`) goes in an executemany of tuples instead. Constants are
+    bound once per statement. Rows keep their order (``ORDER BY key``)."""
+    marks = ", ".join("?" for _ in range(width + len(constants)))
+    plain = f"INSERT INTO {name} ({cols}) VALUES ({marks})"
+    picked = [f"json_extract(value, '$[{k}]')" for k in range(width)] + ["?"] * len(constants)
+    from_json = f"INSERT INTO {name} ({cols}) SELECT {', '.join(picked)} FROM json_each(?) ORDER BY key"
+    writer = _SqliteWriter(raw, plain, from_json, constants)
+    json_ok = _json_supported(raw)
+    writer.start()
+    count = 0
+    try:
+        n, columns = _columns(first, width, procs, quanta)
+        while n and writer.error is None:
+            payload = _json_chunk(columns) if json_ok else None
+            writer.chunks.put(payload if payload is not None else list(_zipped(columns, constants)))
+            count += n
+            n, columns = _columns(list(islice(rest, SQLITE_CHUNK)), width, procs, quanta)
+    finally:
+        writer.chunks.put(None)
+        writer.join()
+    if writer.error is not None:
+        raise writer.error
+    return count
+
+
 def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
                 constants: Mapping[str, Any] | None = None) -> int:
     """Insert ``rows`` (sequences in ``columns`` order) into ``table`` within ``conn``'s
@@ -215,7 +310,12 @@ def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
     if conn.dialect.name == "postgresql":
         return _copy(raw, f"COPY {name} ({cols}) FROM STDIN", rows, len(columns), procs[:len(columns)], consts,
                      _binary_kinds(conn, table, names))
-    count, values = _tuples(rows, len(columns), procs[:len(columns)], consts, _quanta(conn, table, columns))
+    it = iter(rows)
+    first = list(islice(it, SQLITE_CHUNK))
+    quanta = _quanta(conn, table, columns)
+    if len(first) == SQLITE_CHUNK:
+        return _sqlite_streamed(raw, name, cols, len(columns), consts, first, it, procs[:len(columns)], quanta)
+    count, values = _tuples(first, len(columns), procs[:len(columns)], consts, quanta)
     if not count:
         return 0
     cur = raw.cursor()
