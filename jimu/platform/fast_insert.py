@@ -35,7 +35,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from jimu.platform.db import DecimalType
+from jimu.platform.db import DecimalType, defer_checkpoint
 
 __all__ = ["insert_rows", "COPY_CHUNK", "SQLITE_CHUNK"]
 
@@ -314,6 +314,7 @@ def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
     first = list(islice(it, SQLITE_CHUNK))
     quanta = _quanta(conn, table, columns)
     if len(first) == SQLITE_CHUNK:
+        defer_checkpoint(conn)  # the commit would otherwise copy all of these back itself
         return _sqlite_streamed(raw, name, cols, len(columns), consts, first, it, procs[:len(columns)], quanta)
     count, values = _tuples(first, len(columns), procs[:len(columns)], consts, quanta)
     if not count:

@@ -72,3 +72,38 @@ def test_memory_databases_and_the_off_switch_have_no_thread(tmp_path, monkeypatc
         assert c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000  # SQLite's own default
     assert off._checkpointer is None
     off.dispose()
+
+
+def test_a_bulk_write_leaves_its_checkpoint_to_the_thread(tmp_path, monkeypatch):
+    """A bulk insert (jimu.platform.fast_insert, more rows than SQLITE_CHUNK) commits
+    without copying its log back even past the backstop; an ordinary write past it does
+    (the observation: the database file's size right after the commit, with the thread
+    asleep); the connection's backstop is back for the next transaction.
+    Mutations tried: fast_insert without its defer_checkpoint call (seen failing: the file
+    grew at the bulk commit); the pool's checkin not restoring the threshold (seen
+    failing: wal_autocheckpoint 0 in the next transaction)."""
+    import jimu.platform.checkpoint as checkpoint
+    import jimu.platform.db as dbmod
+    import jimu.platform.fast_insert as fi
+
+    monkeypatch.setattr(dbmod, "AUTOCHECKPOINT_PAGES", 50)
+    monkeypatch.setattr(dbmod, "Checkpointer", lambda p: checkpoint.Checkpointer(p, interval=3600.0))  # asleep
+    monkeypatch.setattr(fi, "SQLITE_CHUNK", 20)
+    path = tmp_path / "bulk.db"
+    db = Database(f"sqlite:///{path}")
+    t = sa.Table("t", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.Text))
+    try:
+        with db.write() as c:
+            t.create(c)
+        with db.read() as c:
+            c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        before = path.stat().st_size
+        with db.write() as c:  # ~400 KB: about 100 pages, twice the backstop
+            assert fi.insert_rows(c, t, ["v"], (("x" * 2000 + str(i),) for i in range(200))) == 200
+        assert path.stat().st_size == before
+        with db.write() as c:
+            assert c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 50
+            c.execute(t.insert(), [{"v": "y" * 2000 + str(i)} for i in range(200)])
+        assert path.stat().st_size > before + 400_000  # this commit copied both writes back
+    finally:
+        db.dispose()

@@ -93,13 +93,17 @@ def _full_run(conn: Any, rt: Any, run: Mapping[str, Any], cal: Any, bs: Any, use
 
     rid = int(run["id"])
     world = data.load_world(conn, rt, run["warehouse"], cal.start, boms=bs.boms)
-    results = Planner(cal, world.items, bs.boms, world.demands, world.receipts, levels=bs.levels).run()
-    buy = {o.item for r in results.values() for o in r.orders if o.action == "buy" and o.supplier is None}
-    last = data.last_suppliers(conn, rt, buy)
-    lines = store.iter_line_rows(results, world.names, last)  # made while they are written (COPY)
+    planner = Planner(cal, world.items, bs.boms, world.demands, world.receipts, levels=bs.levels)
+    # the last supplier of every item that may be bought without a default one, asked
+    # before planning: the connection is busy storing lines while the plan is made
+    last = data.last_suppliers(conn, rt, {i for i in planner.everything()
+                                          if i not in bs.boms and planner.item(i).supplier is None})
+    # planned level by level while the lines of the levels before are being stored
+    lines = store.stream_line_rows(planner.run_levels(), world.names, last)
+    written_lines = store.replace_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, lines, user)
+    results = planner.results
     exceptions = store.exception_rows(results, world.names)
-    written = (store.replace_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, lines, user),
-               store.replace_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, exceptions, user))
+    written = (written_lines, store.replace_rows(conn, rt, "mrp_exception", rid, store.EXCEPTION_FIELDS, exceptions, user))
     return written, len(results)
 
 

@@ -319,13 +319,29 @@ class Planner:
         self.receipts[item] = list(receipts)
 
     # Runs -----------------------------------------------------------------------------
+    def everything(self) -> set[int]:
+        """Every item known to the plan (what a full run nets)."""
+        return set(self.items) | set(self.demands) | set(self.receipts) | set(self.levels)
+
     def run(self) -> dict[int, ItemResult]:
         """A full regeneration: every item known to the plan."""
         self.dependent = {}
         self.results = {}
-        everything = set(self.items) | set(self.demands) | set(self.receipts) | set(self.levels)
-        self.replan(everything)
+        self.replan(self.everything())
         return self.results
+
+    def run_levels(self) -> Iterator[list[ItemResult]]:
+        """A full regeneration (as :meth:`run`) that yields the results of each low-level
+        code, lowest first and in item order, as soon as they are final: every parent
+        of an item has a lower code, so once the next code starts nothing re-nets an
+        item of the codes before. A caller can store one code's planned orders while
+        the next is being planned. :attr:`results` holds the whole run at the end."""
+        self.dependent = {}
+        self.results = {}
+        with gc_paused():
+            for done in self._levels(self.everything()):
+                results = self.results
+                yield [results[i] for i in done if i in results]
 
     def replan(self, changed: Iterable[int]) -> set[int]:
         """Re-net ``changed`` and, lowest level first, every component whose dependent
@@ -334,14 +350,28 @@ class Planner:
             return self._replan(changed)
 
     def _replan(self, changed: Iterable[int]) -> set[int]:
+        done: set[int] = set()
+        for items in self._levels(changed):
+            done.update(items)
+        return done
+
+    def _levels(self, changed: Iterable[int]) -> Iterator[list[int]]:
+        """Re-nets as :meth:`replan` says, yielding the items re-netted at each level
+        (in item order) once that level is done."""
         heap = [(self.levels.get(i, 0), i) for i in set(changed)]
         heapq.heapify(heap)
         queued = {i for _, i in heap}
-        done: set[int] = set()
+        current: int | None = None
+        done: list[int] = []
         while heap:
-            _, item = heapq.heappop(heap)
+            level, item = heapq.heappop(heap)
+            if level != current:
+                if done:
+                    yield done
+                    done = []
+                current = level
             queued.discard(item)
-            done.add(item)
+            done.append(item)
             old = self.results.get(item)
             new = self._net(item)
             if new.orders or new.exceptions or any(new.gross) or any(new.scheduled):
@@ -366,7 +396,8 @@ class Planner:
                 if child not in queued:
                     queued.add(child)
                     heapq.heappush(heap, (self.levels.get(child, 0), child))
-        return done
+        if done:
+            yield done
 
     # One item -------------------------------------------------------------------------
     def _net(self, item: int) -> ItemResult:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +27,7 @@ from jimu.runtime.mrp.engine import SAFETY_STOCK, ItemResult, MrpException
 from jimu.runtime.mrp.engine import Structure as Structure
 from jimu.runtime.records.codec import row_to_record
 
-__all__ = ["LINE_FIELDS", "EXCEPTION_FIELDS", "line_rows", "iter_line_rows", "exception_rows", "replace_rows", "count_rows", "read_lines", "kept_releases", "dependent_from_lines",
+__all__ = ["LINE_FIELDS", "EXCEPTION_FIELDS", "line_rows", "iter_line_rows", "stream_line_rows", "exception_rows", "replace_rows", "count_rows", "read_lines", "kept_releases", "dependent_from_lines",
            "mark_ordered"]
 
 #: Documents named behind a parent's planned order in a pegging entry (the rest are
@@ -64,7 +65,17 @@ def line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppl
 
 def iter_line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], suppliers: Mapping[int, Any],
                    known: Mapping[int, Mapping[str, _Entry]] | None = None) -> Iterator[tuple[Any, ...]]:
-    """One ``mrp_line`` per planned order (tuples of :data:`LINE_FIELDS`), lowest level
+    """The rows of :func:`stream_line_rows` for results given all at once."""
+    return stream_line_rows([sorted(results.values(), key=lambda r: (r.level, r.item))], names, suppliers, known)
+
+
+def stream_line_rows(groups: Iterable[Iterable[ItemResult]], names: Mapping[int, str], suppliers: Mapping[int, Any],
+                     known: Mapping[int, Mapping[str, _Entry]] | None = None) -> Iterator[tuple[Any, ...]]:
+    """One ``mrp_line`` per planned order of the results in ``groups``, which come
+    lowest level first and in item order within a level (a parent's orders are formatted
+    before its components' pegs name them): :meth:`Planner.run_levels` gives them so, one
+    level at a time, and its next level is planned only when this one's rows have been
+    taken (the rows of a run are stored while the rest is planned) (tuples of :data:`LINE_FIELDS`), lowest level
     first; pegging lists each demand covered, "; "-separated: ``SO-1 @2026-03-16 ×7``,
     ``FG-BIKE Bike @2026-03-16 ×14 ← SO-1, SO-2 +1`` for a parent's planned order with the
     documents behind it (five named, "+1" when there are more), ``安全库存 safety stock ×2``.
@@ -84,7 +95,7 @@ def iter_line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], 
     # parent item -> its order's due date (ISO, as the component's peg names it) -> entry
     entries: dict[int, dict[str, _Entry]] = {k: dict(v) for k, v in (known or {}).items()}
     more = ROOTS + 1
-    for res in sorted(results.values(), key=lambda r: (r.level, r.item)):
+    for res in chain.from_iterable(groups):
         gross = res.gross
         item = res.item
         own: dict[str, _Entry] | None = None

@@ -12,7 +12,12 @@
   Mutation tried: pegging from supply without the on-hand entry -> fails (pegs exceed
   the demand they name).
 - Net change after one order equals a full regeneration.
-  Mutation tried: ``replan`` skips pushing components -> fails."""
+  Mutation tried: ``replan`` skips pushing components -> fails.
+- A run level by level (``run_levels``, what a calculate stores while it plans) gives
+  each item once, levels ascending and items in order within one, its results final
+  when given, and the same lines (pegging texts included) as a whole run.
+  Mutation tried: ``_levels`` without its last ``yield`` -> fails (the lowest level's
+  lines missing)."""
 
 from __future__ import annotations
 
@@ -139,3 +144,28 @@ def test_net_change_equals_full_regeneration(w: dict, data: st.DataObject) -> No
         return {i: (r.gross, r.projected, r.planned_receipts, [(o.qty, o.due, o.pegging) for o in r.orders],
                     r.exceptions) for i, r in res.items()}
     assert view(plan.results) == view(full)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(worlds())
+def test_a_run_level_by_level_gives_the_lines_of_a_whole_run(w: dict) -> None:
+    from jimu.runtime.mrp import store
+
+    names = {i: f"I{i} Item {i}" for i in w["items"]}
+    whole = Planner(w["cal"], w["items"], w["boms"], w["demands"], w["receipts"]).run()
+    plan = Planner(w["cal"], w["items"], w["boms"], w["demands"], w["receipts"])
+    seen: list[tuple[int, int]] = []
+    given_then: dict[int, object] = {}
+
+    def groups():
+        for group in plan.run_levels():
+            for r in group:
+                given_then[r.item] = (r.gross, r.projected, [(o.qty, o.due, list(o.pegging)) for o in r.orders])
+            seen.extend((r.level, r.item) for r in group)
+            yield group
+
+    lines = list(store.stream_line_rows(groups(), names, {}))
+    assert lines == store.line_rows(whole, names, {})
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) == len(whole)
+    assert given_then == {i: (r.gross, r.projected, [(o.qty, o.due, list(o.pegging)) for o in r.orders])
+                          for i, r in plan.results.items()}
