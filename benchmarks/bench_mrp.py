@@ -8,6 +8,8 @@ demand lines and 52 weekly buckets.
 - end to end through the ``mrp_run`` transitions (``calculate``, then ``replan`` after one
   new sales order) on SQLite, and PostgreSQL with JIMU_TEST_PG_URL: loading with
   set-based queries, planning, bulk-writing the lines, the transition's own reads.
+  ``calculate`` is timed on the wall clock (its CPU beside it: the lines are stored by
+  another thread or the server while the rest is planned); ``replan`` in CPU.
 
 Targets: full run < 10 s, net change < 0.5 s. Prints one JSON line per figure.
 
@@ -157,7 +159,7 @@ def engine_figures(data: dict[str, Any], cal: Calendar) -> dict[str, float]:
     tracemalloc.stop()
     emit("engine: peak Python memory of a full run (tracemalloc)", peak / 2**20, "MiB",
          "process max RSS so far", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return {"full_cpu": full_cpu, "net_cpu": cpus[len(cpus) // 2]}
+    return {"full": full, "full_cpu": full_cpu, "net_cpu": cpus[len(cpus) // 2]}
 
 
 def _load_app(jimu: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -319,9 +321,10 @@ def jimu_now() -> Any:
 
 
 def e2e_figures(data: dict[str, Any], backend: str, url: str, engine: dict[str, float]) -> None:
-    """``calculate`` and ``replan`` through the workflow engine, in CPU seconds (the
-    machine is shared: wall time carries the other processes' load), against the engine
-    alone on the same data in the same process."""
+    """``calculate`` (wall seconds, CPU beside: its lines are stored in parallel with the
+    planning, so its CPU is not its duration) and ``replan`` (CPU seconds: the machine is
+    shared and wall time carries the other processes' load) through the workflow engine,
+    against the engine alone on the same data in the same process."""
     from jimu.platform.actor import Actor
     from jimu.runtime.context import Jimu
     from jimu.runtime.workflow.engine import WorkflowEngine
@@ -348,9 +351,11 @@ def e2e_figures(data: dict[str, Any], backend: str, url: str, engine: dict[str, 
             rt = jimu.apps.get("mfg", c)
             w = loader.load_world(c, rt, app["warehouse"], START)
         load_only = time.perf_counter() - t0
-        emit(f"end to end: mrp_run calculate, CPU ({backend})", full_cpu, "s",
-             "engine alone: full time-phased run, CPU (same process)", engine["full_cpu"],
-             backend=backend, wall_s=round(full, 2), lines=lines, exceptions=done["exception_count"],
+        # wall, not CPU: the lines are stored by a thread of their own (SQLite) or the server
+        # (PostgreSQL) while the run is planned, so the process's CPU exceeds the time taken
+        emit(f"end to end: mrp_run calculate, wall ({backend})", full, "s",
+             "engine alone: full time-phased run, wall (same process)", engine["full"],
+             backend=backend, cpu_s=round(full_cpu, 2), lines=lines, exceptions=done["exception_count"],
              loading_inputs_alone_s=round(load_only, 2), demand_lines=len(w.demands),
              load_average=round(os.getloadavg()[0], 1), setup_s=round(load, 2), target="< 10 s")
         product = app["ids"][data["sellable"][0]]
