@@ -1,6 +1,7 @@
-"""Many rows into one table through the driver: ``COPY`` on PostgreSQL; on SQLite one
-``executemany`` of plain tuples, or for more than :data:`SQLITE_CHUNK` rows chunks written
-by a thread of their own while the caller makes the next (see :func:`_sqlite_streamed`).
+"""Many rows into one table through the driver: ``COPY`` on PostgreSQL, one
+``executemany`` of plain tuples on SQLite; more rows than one chunk (:data:`COPY_CHUNK`,
+:data:`SQLITE_CHUNK`) are written chunk by chunk by a thread of their own while the caller
+makes the next (see :func:`_copy` and :func:`_sqlite_streamed`).
 
 Why: SQLAlchemy's executemany builds a parameter dict per row and runs every value
 through its type's processor; for hundreds of thousands of system-generated rows (an MRP
@@ -51,15 +52,29 @@ def _processors(conn: Connection, table: sa.Table, columns: Sequence[str]) -> li
     return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
 
 
-def _quanta(conn: Connection, table: sa.Table, columns: Sequence[str]) -> list[Decimal | None]:
-    """Per column, the quantum of a :class:`DecimalType` column on SQLite (whose bind
-    processor is ``format(value.quantize(quantum, ROUND_HALF_UP), "f")``), else None."""
-    if conn.dialect.name != "sqlite":
-        return [None] * len(columns)
+#: In :func:`_quanta`'s answer: a decimal column whose processor gives a finite Decimal
+#: back unchanged (PostgreSQL: psycopg adapts it), so such values pass as they are.
+_AS_IS = Decimal(0)
+
+
+def _quanta(conn: Connection, table: sa.Table, columns: Sequence[str],
+            procs: Sequence[Callable[[Any], Any] | None] = ()) -> list[Decimal | None]:
+    """Per column: on SQLite the quantum of a :class:`DecimalType` column (whose bind
+    processor is ``format(value.quantize(quantum, ROUND_HALF_UP), "f")``); elsewhere
+    :data:`_AS_IS` for a :class:`DecimalType` column whose processor (in ``procs``) gives
+    a finite Decimal back as it is; else None."""
     out: list[Decimal | None] = []
-    for name in columns:
+    sqlite = conn.dialect.name == "sqlite"
+    probe = Decimal("1.5")
+    for k, name in enumerate(columns):
         t = table.c[name].type
-        out.append(t._quantum if isinstance(t, DecimalType) else None)
+        if not isinstance(t, DecimalType):
+            out.append(None)
+        elif sqlite:
+            out.append(t._quantum)
+        else:
+            proc = procs[k] if k < len(procs) else None
+            out.append(_AS_IS if proc is not None and proc(probe) is probe else None)
     return out
 
 
@@ -114,7 +129,12 @@ def _columns(rows: Iterable[Sequence[Any]], width: int, procs: list[Callable[[An
         raise ValueError(f"rows have {len(columns)} values, {width} columns given")
     for i, proc in enumerate(procs):
         quantum = quanta[i] if i < len(quanta) else None
-        if proc is not None and quantum is not None:
+        if proc is not None and quantum is _AS_IS:
+            # not memoised: hashing every Decimal costs more than looking at its type
+            exact = Decimal
+            columns[i] = [v if v.__class__ is exact and v.is_finite() else (None if v is None else proc(v))
+                          for v in columns[i]]
+        elif proc is not None and quantum is not None:
             columns[i] = _decimal_column(columns[i], quantum, proc)
         elif proc is not None:
             columns[i] = _processed_column(columns[i], proc)
@@ -169,34 +189,50 @@ def _fits_binary(columns: Sequence[Sequence[Any]], constants: Sequence[Any],
 
 
 def _copy(raw: Any, sql: str, rows: Iterable[Sequence[Any]], width: int, procs: list[Callable[[Any], Any] | None],
-          constants: Sequence[Any], kinds: Sequence[tuple[str, tuple[type, ...], int | None]] | None = None) -> int:
-    """``COPY`` of ``rows`` taken :data:`COPY_CHUNK` at a time: the server stores a chunk
-    while the caller makes the next (``rows`` may be a generator: a run's lines are
-    written while they are being formatted); returns how many. A row of the wrong width
-    in the first chunk is refused before anything is sent; in a later one it ends the
-    COPY, and with it the transaction, with the same ValueError.
+          constants: Sequence[Any], kinds: Sequence[tuple[str, tuple[type, ...], int | None]] | None = None,
+          quanta: Sequence[Decimal | None] = ()) -> int:
+    """``COPY`` of ``rows`` taken :data:`COPY_CHUNK` at a time; returns how many. A row of
+    the wrong width in the first chunk is refused before anything is sent; in a later one
+    it raises the same ValueError (the transaction is then the caller's to roll back).
+
+    One chunk is copied here; more go one COPY per chunk in a writer thread while this
+    one makes the next (``rows`` may be a generator: a run's lines are planned and
+    formatted meanwhile): the thread waits for the server's end of each COPY (its index
+    and foreign-key work) without the interpreter lock.
 
     With ``kinds`` (:func:`_binary_kinds`) a chunk whose values all fit
-    (:func:`_fits_binary`) goes in a binary COPY, any other in a text one (a chunk of
-    the other kind than the COPY under way ends it and starts the other)."""
+    (:func:`_fits_binary`) goes in a binary COPY, any other in a text one."""
     it = iter(rows)
+    n, columns = _columns(list(islice(it, COPY_CHUNK)), width, procs, quanta)
+    if not n:
+        return 0
+
+    def write(chunk: tuple[bool, list[Any]]) -> None:
+        binary, cols = chunk
+        with raw.cursor() as cur, cur.copy(sql + " (FORMAT BINARY)" if binary else sql) as copy:
+            if binary:
+                assert kinds is not None
+                copy.set_types([k[0] for k in kinds])
+            put = copy.write_row
+            for row in _zipped(cols, constants):
+                put(row)
+
+    def chunk(cols: list[Any]) -> tuple[bool, list[Any]]:
+        return kinds is not None and _fits_binary(cols, constants, kinds), cols
+
+    if n < COPY_CHUNK:
+        write(chunk(columns))
+        return n
     count = 0
-    with raw.cursor() as cur:
-        n, columns = _columns(list(islice(it, COPY_CHUNK)), width, procs)
+
+    def chunks() -> Iterator[tuple[bool, list[Any]]]:
+        nonlocal n, columns, count
         while n:
-            binary = kinds is not None and _fits_binary(columns, constants, kinds)
-            with cur.copy(sql + " (FORMAT BINARY)" if binary else sql) as copy:
-                if binary:
-                    assert kinds is not None
-                    copy.set_types([k[0] for k in kinds])
-                write = copy.write_row
-                while n:
-                    for row in _zipped(columns, constants):
-                        write(row)
-                    count += n
-                    n, columns = _columns(list(islice(it, COPY_CHUNK)), width, procs)
-                    if n and kinds is not None and _fits_binary(columns, constants, kinds) != binary:
-                        break
+            yield chunk(columns)
+            count += n
+            n, columns = _columns(list(islice(it, COPY_CHUNK)), width, procs, quanta)
+
+    _in_writer_thread(write, chunks())
     return count
 
 
@@ -226,15 +262,15 @@ def _json_supported(raw: Any) -> bool:
         return False
 
 
-class _SqliteWriter(threading.Thread):
-    """Runs the chunks it is given, in order, on one SQLite connection; after a failure it
-    drops the rest and keeps the error for the caller (who joins it before touching the
-    connection again)."""
+class _Writer(threading.Thread):
+    """Calls ``write`` on the chunks it is given, in order; after a failure it drops the
+    rest and keeps the error for the caller (who joins it before touching the connection
+    again)."""
 
-    def __init__(self, raw: Any, plain: str, from_json: str, constants: Sequence[Any]) -> None:
-        super().__init__(name="jimu-sqlite-insert", daemon=True)
-        self.raw, self.plain, self.from_json, self.constants = raw, plain, from_json, tuple(constants)
-        self.chunks: queue.Queue[bytes | list[tuple[Any, ...]] | None] = queue.Queue(maxsize=2)
+    def __init__(self, write: Callable[[Any], None]) -> None:
+        super().__init__(name="jimu-bulk-insert", daemon=True)
+        self.write = write
+        self.chunks: queue.Queue[Any] = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -242,14 +278,27 @@ class _SqliteWriter(threading.Thread):
             if self.error is not None:
                 continue
             try:
-                if isinstance(chunk, bytes):
-                    # one statement for the whole chunk: SQLite inserts it with the
-                    # interpreter lock released (an executemany takes it back per row)
-                    self.raw.execute(self.from_json, (*self.constants, chunk))
-                else:
-                    self.raw.executemany(self.plain, chunk)
+                self.write(chunk)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 self.error = exc
+
+
+def _in_writer_thread(write: Callable[[Any], None], chunks: Iterator[Any]) -> None:
+    """``write`` of each of ``chunks`` in a thread of its own while this one makes the
+    next (at most two made ahead); the first error of either side is raised here, after
+    the thread has ended."""
+    writer = _Writer(write)
+    writer.start()
+    try:
+        for chunk in chunks:
+            if writer.error is not None:
+                break
+            writer.chunks.put(chunk)
+    finally:
+        writer.chunks.put(None)
+        writer.join()
+    if writer.error is not None:
+        raise writer.error
 
 
 def _sqlite_streamed(raw: Any, name: str, cols: str, width: int, constants: Sequence[Any],
@@ -269,22 +318,29 @@ def _sqlite_streamed(raw: Any, name: str, cols: str, width: int, constants: Sequ
     plain = f"INSERT INTO {name} ({cols}) VALUES ({marks})"
     picked = [f"json_extract(value, '$[{k}]')" for k in range(width)] + ["?"] * len(constants)
     from_json = f"INSERT INTO {name} ({cols}) SELECT {', '.join(picked)} FROM json_each(?) ORDER BY key"
-    writer = _SqliteWriter(raw, plain, from_json, constants)
     json_ok = _json_supported(raw)
-    writer.start()
+    fixed = tuple(constants)
+
+    def write(chunk: bytes | list[tuple[Any, ...]]) -> None:
+        if isinstance(chunk, bytes):
+            # one statement for the whole chunk: SQLite inserts it with the interpreter
+            # lock released (an executemany takes it back for every row)
+            raw.execute(from_json, (*fixed, chunk))
+        else:
+            raw.executemany(plain, chunk)
+
     count = 0
-    try:
+
+    def chunks() -> Iterator[bytes | list[tuple[Any, ...]]]:
+        nonlocal count
         n, columns = _columns(first, width, procs, quanta)
-        while n and writer.error is None:
+        while n:
             payload = _json_chunk(columns) if json_ok else None
-            writer.chunks.put(payload if payload is not None else list(_zipped(columns, constants)))
+            yield payload if payload is not None else list(_zipped(columns, constants))
             count += n
             n, columns = _columns(list(islice(rest, SQLITE_CHUNK)), width, procs, quanta)
-    finally:
-        writer.chunks.put(None)
-        writer.join()
-    if writer.error is not None:
-        raise writer.error
+
+    _in_writer_thread(write, chunks())
     return count
 
 
@@ -309,7 +365,7 @@ def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
     assert raw is not None
     if conn.dialect.name == "postgresql":
         return _copy(raw, f"COPY {name} ({cols}) FROM STDIN", rows, len(columns), procs[:len(columns)], consts,
-                     _binary_kinds(conn, table, names))
+                     _binary_kinds(conn, table, names), _quanta(conn, table, columns, procs))
     it = iter(rows)
     first = list(islice(it, SQLITE_CHUNK))
     quanta = _quanta(conn, table, columns)

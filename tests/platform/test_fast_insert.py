@@ -94,8 +94,10 @@ def test_decimals_round_and_refuse_as_the_column_type(db_url):
     """SQLite's decimal columns are formatted inline (not through the bind processor):
     the stored text still equals SQLAlchemy's for halves (rounded away from zero, as
     PostgreSQL's NUMERIC rounds), exponents, integers, zeros and NULL, and a NaN is refused
-    as the column type refuses it. Mutation tried: ``quantize`` without ``ROUND_HALF_UP``
-    in ``_decimal_column`` (seen failing: 1.00005 stored as 1 instead of 1.0001)."""
+    as the column type refuses it; on PostgreSQL Decimals pass as they are, through the
+    same checks. Mutations tried: ``quantize`` without ``ROUND_HALF_UP`` in
+    ``_decimal_column`` (seen failing: 1.00005 stored as 1 instead of 1.0001); PostgreSQL's
+    pass-through without ``is_finite`` (seen failing: the NaN stored)."""
     from jimu.core.money import DecimalInputError
 
     db = Database(db_url)
@@ -191,7 +193,7 @@ def test_rows_from_a_generator_in_chunks(db_url, monkeypatch):
 def test_binary_copy_only_for_values_it_stores_as_text_would(db_url, monkeypatch):
     """PostgreSQL: a chunk of rows whose values are exactly the columns' Python types goes
     in a binary COPY; a chunk with a value the binary dumper would refuse or store
-    differently (a quantity given as text, a datetime for a date) goes in a text COPY in the same transaction, and everything is stored as SQLAlchemy's
+    differently (a datetime for a date) goes in a text COPY in the same transaction, and everything is stored as SQLAlchemy's
     insert stores it; an integer beyond the column's range is refused (psycopg's binary
     dumper wraps it around: 2**40 stored as 0). Mutations tried: ``_fits_binary`` without
     its type check (seen failing: TypeError, NumericBinaryDumper cannot dump str) and
@@ -232,8 +234,9 @@ def test_binary_copy_only_for_values_it_stores_as_text_would(db_url, monkeypatch
     try:
         _stored_alike(db, meta, slow, fast, names, rows)
         if db.engine.dialect.name == "postgresql":
-            # chunks (1, 2) binary, (3, 4) and (5, 6) text, (7, 8) binary
-            assert ["BINARY" in s for s in statements] == [True, False, True]
+            # one COPY per chunk: (1, 2) binary, (3, 4) binary too (the decimal column's
+            # processor makes "5.5" a Decimal), (5, 6) text (a datetime for a date), (7, 8) binary
+            assert ["BINARY" in s for s in statements] == [True, True, False, True]
             try:
                 with db.write() as c:
                     insert_rows(c, fast, ["id", "k"], [(30, 1), (31, 2**40)])
