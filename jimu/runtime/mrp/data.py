@@ -203,8 +203,15 @@ def _doc_lines(conn: Connection, rt: AppRuntime, entity: str, lines_field: str, 
            .where(_col(rt, entity, "state").in_(states), _col(rt, entity, "warehouse") == warehouse))
     if only is not None and len(only) <= _CHUNK:  # net change: the few items reached, in SQL
         sel = sel.where(_col(rt, child, "item").in_(sorted(only)))
-    rows = [dict(r) for r in conn.execute(sel.order_by(h.c.id, lt.c._idx)).mappings()]
+    rows = _dicts(conn.execute(sel.order_by(h.c.id, lt.c._idx)))
     return [r for r in rows if only is None or int(r["l_item"]) in only]
+
+
+def _dicts(result: Any) -> list[dict[str, Any]]:
+    """A result's rows as dicts (the keys zipped in once: a RowMapping per row built its
+    key view each time, a third of loading 50,000 order lines)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 def item_names(conn: Connection, rt: AppRuntime, ids: Iterable[int]) -> dict[int, str]:
@@ -237,9 +244,9 @@ def load_world(conn: Connection, rt: AppRuntime, warehouse: Any, run_date: date,
         if supplier_col is not None:
             sel = sel.where(sa.or_(it.c.id.in_(sorted(world_items)) if len(world_items) <= _CHUNK else sa.true(),
                                    supplier_col.is_not(None)))
-        rows = list(conn.execute(sel).mappings())
+        rows = _dicts(conn.execute(sel))
     else:
-        rows = [r for ids in _chunks(only) for r in conn.execute(sel.where(it.c.id.in_(ids))).mappings()]
+        rows = [r for ids in _chunks(only) for r in _dicts(conn.execute(sel.where(it.c.id.in_(ids))))]
     stock = _on_hand(conn, rt, warehouse, only)
     for r in rows:
         iid = int(r["id"])
