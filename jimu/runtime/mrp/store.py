@@ -71,14 +71,15 @@ def iter_line_rows(results: Mapping[int, ItemResult], names: Mapping[int, str], 
 
 def stream_line_rows(groups: Iterable[Iterable[ItemResult]], names: Mapping[int, str], suppliers: Mapping[int, Any],
                      known: Mapping[int, Mapping[str, _Entry]] | None = None) -> Iterator[tuple[Any, ...]]:
-    """One ``mrp_line`` per planned order of the results in ``groups``, which come
-    lowest level first and in item order within a level (a parent's orders are formatted
-    before its components' pegs name them): :meth:`Planner.run_levels` gives them so, one
-    level at a time, and its next level is planned only when this one's rows have been
-    taken (the rows of a run are stored while the rest is planned) (tuples of :data:`LINE_FIELDS`), lowest level
-    first; pegging lists each demand covered, "; "-separated: ``SO-1 @2026-03-16 ×7``,
-    ``FG-BIKE Bike @2026-03-16 ×14 ← SO-1, SO-2 +1`` for a parent's planned order with the
-    documents behind it (five named, "+1" when there are more), ``安全库存 safety stock ×2``.
+    """One ``mrp_line`` per planned order (tuples of :data:`LINE_FIELDS`) of the results
+    in ``groups``, which come lowest level first and in item order within a level (a
+    parent's orders are formatted before its components' pegs name them).
+    :meth:`Planner.run_levels` gives them so, one level at a time, and plans its next
+    level only when this one's rows have been taken: a run's rows are stored while the
+    rest is planned. The pegging lists each demand covered, "; "-separated:
+    ``SO-1 @2026-03-16 ×7``, ``FG-BIKE Bike @2026-03-16 ×14 ← SO-1, SO-2 +1`` for a
+    parent's planned order with the documents behind it (five named, "+1" when there are
+    more), ``安全库存 safety stock ×2``.
 
     Text, not JSON: a run writes and the run's screens read hundreds of thousands of
     these, and decoding JSON was most of the time of reading a run back. The hot loop of
@@ -88,7 +89,7 @@ def stream_line_rows(groups: Iterable[Iterable[ItemResult]], names: Mapping[int,
     more); the documents behind an order are gathered only for made items' orders (only
     they are a component's demand).
 
-    ``known``: parent item -> due -> entry of planned orders not in ``results`` (a net
+    ``known``: parent item -> due -> entry of planned orders not in ``groups`` (a net
     change's kept parents)."""
     fmt, text = format, str
     iso: dict[date, str] = {}
