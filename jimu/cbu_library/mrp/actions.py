@@ -98,7 +98,7 @@ def _full_run(conn: Any, rt: Any, run: Mapping[str, Any], cal: Any, bs: Any, use
     # before planning: the connection is busy storing lines while the plan is made
     last = data.last_suppliers(conn, rt, {i for i in planner.everything()
                                           if i not in bs.boms and planner.item(i).supplier is None})
-    # planned level by level while the lines of the levels before are being stored
+    # planned a batch of items at a time while the lines of the batches before are stored
     lines = store.stream_line_rows(planner.run_levels(), world.names, last)
     written_lines = store.replace_rows(conn, rt, "mrp_line", rid, store.LINE_FIELDS, lines, user)
     results = planner.results

@@ -65,6 +65,11 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+#: Items re-netted between two yields of :meth:`Planner._levels` at most (a level of
+#: raw materials is a third of a run: its lines are stored while the rest of it is netted).
+_BATCH = 500
+
+
 class CycleError(ValueError):
     """The BOM structure has a cycle; ``cycle`` is ``[a, b, ..., a]``."""
 
@@ -331,11 +336,12 @@ class Planner:
         return self.results
 
     def run_levels(self) -> Iterator[list[ItemResult]]:
-        """A full regeneration (as :meth:`run`) that yields the results of each low-level
-        code, lowest first and in item order, as soon as they are final: every parent
-        of an item has a lower code, so once the next code starts nothing re-nets an
-        item of the codes before. A caller can store one code's planned orders while
-        the next is being planned. :attr:`results` holds the whole run at the end."""
+        """A full regeneration (as :meth:`run`) that yields its results in batches, lowest
+        low-level code first and in item order, each batch (at most :data:`_BATCH` items
+        of one code) as soon as it is netted: every parent of an item has a lower code
+        and is netted before it, so nothing changes an item's result once it is netted.
+        A caller can store the planned orders of a batch while the next is being
+        planned. :attr:`results` holds the whole run at the end."""
         self.dependent = {}
         self.results = {}
         with gc_paused():
@@ -356,8 +362,8 @@ class Planner:
         return done
 
     def _levels(self, changed: Iterable[int]) -> Iterator[list[int]]:
-        """Re-nets as :meth:`replan` says, yielding the items re-netted at each level
-        (in item order) once that level is done."""
+        """Re-nets as :meth:`replan` says, yielding the items re-netted, in batches of at
+        most :data:`_BATCH` items of one level (in item order), each once netted."""
         heap = [(self.levels.get(i, 0), i) for i in set(changed)]
         heapq.heapify(heap)
         queued = {i for _, i in heap}
@@ -365,7 +371,7 @@ class Planner:
         done: list[int] = []
         while heap:
             level, item = heapq.heappop(heap)
-            if level != current:
+            if level != current or len(done) >= _BATCH:
                 if done:
                     yield done
                     done = []

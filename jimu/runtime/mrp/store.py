@@ -74,8 +74,8 @@ def stream_line_rows(groups: Iterable[Iterable[ItemResult]], names: Mapping[int,
     """One ``mrp_line`` per planned order (tuples of :data:`LINE_FIELDS`) of the results
     in ``groups``, which come lowest level first and in item order within a level (a
     parent's orders are formatted before its components' pegs name them).
-    :meth:`Planner.run_levels` gives them so, one level at a time, and plans its next
-    level only when this one's rows have been taken: a run's rows are stored while the
+    :meth:`Planner.run_levels` gives them so, a batch at a time, and plans its next
+    batch only when this one's rows have been taken: a run's rows are stored while the
     rest is planned. The pegging lists each demand covered, "; "-separated:
     ``SO-1 @2026-03-16 ×7``, ``FG-BIKE Bike @2026-03-16 ×14 ← SO-1, SO-2 +1`` for a
     parent's planned order with the documents behind it (five named, "+1" when there are
