@@ -149,10 +149,8 @@ def test_net_change_equals_full_regeneration(w: dict, data: st.DataObject) -> No
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(worlds())
-def test_a_run_level_by_level_gives_the_lines_of_a_whole_run(w: dict) -> None:
-    from jimu.runtime.mrp import store
-
-    from jimu.runtime.mrp import engine
+def test_a_run_in_batches_gives_the_lines_of_a_whole_run(w: dict) -> None:
+    from jimu.runtime.mrp import engine, store
 
     names = {i: f"I{i} Item {i}" for i in w["items"]}
     whole = Planner(w["cal"], w["items"], w["boms"], w["demands"], w["receipts"]).run()
