@@ -95,7 +95,9 @@ def test_designer_end_to_end(server: str, page: Any) -> None:
     page.fill("#username", "admin")
     page.fill("#password", "admin")
     page.click("#login-submit")
-    # Create the app.
+    # Create the app (once the page's scripts have run: the name is inferred on input).
+    page.wait_for_selector("#new-app-label")
+    page.wait_for_load_state("load")
     page.fill("#new-app-label", "客户回访管理")
     page.wait_for_function("() => document.getElementById('new-app-name').value !== ''")
     page.fill("#new-app-name", APP)
@@ -236,3 +238,32 @@ def test_designer_end_to_end(server: str, page: Any) -> None:
     rows = _api(page, "GET", f"/api/apps/{APP}/data/{ENTITY}")["data"]
     assert "丙公司" in {r["ke_hu_ming_cheng"] for r in rows}
     assert time.time() - started < 90
+
+
+def test_a_label_typed_before_the_apps_script_ran_gets_its_name(server: str, browser: Any) -> None:
+    """On a slow page the app's label can be typed before apps.js has attached its input
+    listener (here its request is held until the label is in): the script infers the name
+    of a label it finds already there. Mutation tried: apps.js without its start-up
+    inference (seen failing: the name stays empty, timeout)."""
+    ctx = browser.new_context(locale="zh-CN")
+    try:
+        pg = ctx.new_page()
+        pg.set_default_timeout(10_000)
+        pg.goto(server + "/designer")
+        pg.fill("#username", "admin")
+        pg.fill("#password", "admin")
+        held: list[Any] = []
+        pg.route("**/designer/static/apps.js", lambda route: held.append(route))
+        pg.click("#login-submit")
+        pg.wait_for_selector("#new-app-label")
+        pg.fill("#new-app-label", "客户回访管理")
+        deadline = time.time() + 10
+        while not held and time.time() < deadline:
+            pg.wait_for_timeout(50)
+        assert held, "apps.js was never requested"
+        assert pg.input_value("#new-app-name") == ""
+        held[0].continue_()
+        pg.wait_for_function("() => document.getElementById('new-app-name').value !== ''")
+        assert pg.input_value("#new-app-name").startswith("ke_hu_hui_fang")
+    finally:
+        ctx.close()

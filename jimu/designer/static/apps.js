@@ -5,11 +5,14 @@
   const name = document.getElementById("new-app-name");
   let touched = false;
   name.addEventListener("input", () => (touched = true));
-  label.addEventListener("input", J.debounce(async () => {
+  const infer = async () => {
     if (touched || !label.value.trim()) return;
     const r = await J.api("GET", "/api/designer/infer?label=" + encodeURIComponent(label.value));
     name.value = r.name;
-  }, 200));
+  };
+  label.addEventListener("input", J.debounce(infer, 200));
+  // A label typed before this script ran (a slow page) gets its name too.
+  if (label.value.trim() && !name.value) infer();
   document.getElementById("create-app").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
