@@ -118,6 +118,17 @@ def _zipped(columns: Sequence[Sequence[Any]], constants: Sequence[Any]) -> Itera
     return zip(*columns, *(repeat(c) for c in constants), strict=False)  # repeat() is endless
 
 
+def _chunks(first: list[Any], rest: Iterator[Sequence[Any]], size: int, width: int,
+            procs: list[Callable[[Any], Any] | None], quanta: Sequence[Decimal | None]
+            ) -> Iterator[tuple[int, list[Any]]]:
+    """(how many rows, their columns: :func:`_columns`) of ``first``, then of ``rest``
+    taken ``size`` rows at a time, until no row is left."""
+    n, columns = _columns(first, width, procs, quanta)
+    while n:
+        yield n, columns
+        n, columns = _columns(list(islice(rest, size)), width, procs, quanta)
+
+
 def _columns(rows: Iterable[Sequence[Any]], width: int, procs: list[Callable[[Any], Any] | None],
              quanta: Sequence[Decimal | None] = ()) -> tuple[int, list[Any]]:
     """(how many rows, their columns of bound values): see :func:`_tuples`."""
@@ -203,9 +214,7 @@ def _copy(raw: Any, sql: str, rows: Iterable[Sequence[Any]], width: int, procs: 
     With ``kinds`` (:func:`_binary_kinds`) a chunk whose values all fit
     (:func:`_fits_binary`) goes in a binary COPY, any other in a text one."""
     it = iter(rows)
-    n, columns = _columns(list(islice(it, COPY_CHUNK)), width, procs, quanta)
-    if not n:
-        return 0
+    first = list(islice(it, COPY_CHUNK))
 
     def write(chunk: tuple[bool, list[Any]]) -> None:
         binary, cols = chunk
@@ -217,23 +226,17 @@ def _copy(raw: Any, sql: str, rows: Iterable[Sequence[Any]], width: int, procs: 
             for row in _zipped(cols, constants):
                 put(row)
 
-    def chunk(cols: list[Any]) -> tuple[bool, list[Any]]:
+    def payload(cols: list[Any]) -> tuple[bool, list[Any]]:
         return kinds is not None and _fits_binary(cols, constants, kinds), cols
 
-    if n < COPY_CHUNK:
-        write(chunk(columns))
-        return n
-    count = 0
-
-    def chunks() -> Iterator[tuple[bool, list[Any]]]:
-        nonlocal n, columns, count
-        while n:
-            yield chunk(columns)
+    chunks = _chunks(first, it, COPY_CHUNK, width, procs, quanta)
+    if len(first) < COPY_CHUNK:  # one chunk at most: copied here
+        count = 0
+        for n, cols in chunks:
+            write(payload(cols))
             count += n
-            n, columns = _columns(list(islice(it, COPY_CHUNK)), width, procs, quanta)
-
-    _in_writer_thread(write, chunks())
-    return count
+        return count
+    return _in_writer_thread(write, ((n, payload(cols)) for n, cols in chunks))
 
 
 #: Python types whose JSON form SQLite's ``json_extract`` gives back as the very value the
@@ -283,22 +286,25 @@ class _Writer(threading.Thread):
                 self.error = exc
 
 
-def _in_writer_thread(write: Callable[[Any], None], chunks: Iterator[Any]) -> None:
-    """``write`` of each of ``chunks`` in a thread of its own while this one makes the
-    next (at most two made ahead); the first error of either side is raised here, after
-    the thread has ended."""
+def _in_writer_thread(write: Callable[[Any], None], chunks: Iterator[tuple[int, Any]]) -> int:
+    """``write`` of the payload of each of ``chunks`` (how many rows, payload) in a thread
+    of its own while this one makes the next (at most two made ahead); returns how many
+    rows. The first error of either side is raised here, after the thread has ended."""
     writer = _Writer(write)
     writer.start()
+    count = 0
     try:
-        for chunk in chunks:
+        for n, chunk in chunks:
             if writer.error is not None:
                 break
             writer.chunks.put(chunk)
+            count += n
     finally:
         writer.chunks.put(None)
         writer.join()
     if writer.error is not None:
         raise writer.error
+    return count
 
 
 def _sqlite_streamed(raw: Any, name: str, cols: str, width: int, constants: Sequence[Any],
@@ -329,19 +335,12 @@ def _sqlite_streamed(raw: Any, name: str, cols: str, width: int, constants: Sequ
         else:
             raw.executemany(plain, chunk)
 
-    count = 0
+    def payload(cols: list[Any]) -> bytes | list[tuple[Any, ...]]:
+        as_json = _json_chunk(cols) if json_ok else None
+        return as_json if as_json is not None else list(_zipped(cols, constants))
 
-    def chunks() -> Iterator[bytes | list[tuple[Any, ...]]]:
-        nonlocal count
-        n, columns = _columns(first, width, procs, quanta)
-        while n:
-            payload = _json_chunk(columns) if json_ok else None
-            yield payload if payload is not None else list(_zipped(columns, constants))
-            count += n
-            n, columns = _columns(list(islice(rest, SQLITE_CHUNK)), width, procs, quanta)
-
-    _in_writer_thread(write, chunks())
-    return count
+    return _in_writer_thread(write, ((n, payload(cols))
+                                     for n, cols in _chunks(first, rest, SQLITE_CHUNK, width, procs, quanta)))
 
 
 def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],

@@ -330,9 +330,8 @@ class Planner:
 
     def run(self) -> dict[int, ItemResult]:
         """A full regeneration: every item known to the plan."""
-        self.dependent = {}
-        self.results = {}
-        self.replan(self.everything())
+        for _ in self.run_levels():
+            pass
         return self.results
 
     def run_levels(self) -> Iterator[list[ItemResult]]:
