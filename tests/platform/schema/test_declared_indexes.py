@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from jimu.platform.schema import existing_indexes
 from jimu.runtime.context import Jimu
+from tests.platform.schema.conftest import published
 
 TABLE = "app_crm__deal"
 DECLARED = f"ix_{TABLE}_0"
@@ -30,12 +31,8 @@ SPEC: dict[str, Any] = {
 
 @pytest.fixture
 def crm(db_url: str) -> Iterator[Jimu]:
-    jimu = Jimu.open(db_url)
-    jimu.store.create_app("crm")
-    jimu.store.save_draft("crm", SPEC, author="admin")
-    assert jimu.store.publish("crm", author="admin").published
-    yield jimu
-    jimu.close()
+    with published(db_url, "crm", SPEC) as jimu:
+        yield jimu
 
 
 def _has(jimu: Jimu) -> bool:

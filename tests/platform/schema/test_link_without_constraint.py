@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from jimu.core.errors import Conflict, ValidationError
 from jimu.platform.specs.validate import parse_app
 from jimu.runtime.context import Jimu
+from tests.platform.schema.conftest import published
 
 SPEC: dict[str, Any] = {
     "name": "plan",
@@ -33,12 +34,8 @@ SPEC: dict[str, Any] = {
 
 @pytest.fixture
 def plan(db_url: str) -> Iterator[Jimu]:
-    jimu = Jimu.open(db_url)
-    jimu.store.create_app("plan")
-    jimu.store.save_draft("plan", SPEC, author="admin")
-    assert jimu.store.publish("plan", author="admin").published
-    yield jimu
-    jimu.close()
+    with published(db_url, "plan", SPEC) as jimu:
+        yield jimu
 
 
 def _foreign_keys(jimu: Jimu) -> dict[str, str]:

@@ -19,6 +19,7 @@ from jimu.platform.schema import existing_indexes
 from jimu.platform.schema.columns import index_name
 from jimu.runtime.context import Jimu
 from jimu.runtime.records.query import list_records
+from tests.platform.schema.conftest import published
 
 TABLE = "app_crm__deal"
 CREATED = index_name(TABLE, "_created_at", "index")
@@ -44,12 +45,8 @@ ROWS = 2000
 
 @pytest.fixture
 def crm(db_url: str) -> Iterator[Jimu]:
-    jimu = Jimu.open(db_url)
-    jimu.store.create_app("crm")
-    jimu.store.save_draft("crm", SPEC, author="admin")
-    assert jimu.store.publish("crm", author="admin").published
-    yield jimu
-    jimu.close()
+    with published(db_url, "crm", SPEC) as jimu:
+        yield jimu
 
 
 def _indexes(jimu: Jimu) -> set[str]:
@@ -208,12 +205,8 @@ RF_REGION = index_name("app_shop__item", "_rf_region", "index")
 
 @pytest.fixture
 def shop(db_url: str) -> Iterator[Jimu]:
-    jimu = Jimu.open(db_url)
-    jimu.store.create_app("shop")
-    jimu.store.save_draft("shop", SHOP, author="admin")
-    assert jimu.store.publish("shop", author="admin").published
-    yield jimu
-    jimu.close()
+    with published(db_url, "shop", SHOP) as jimu:
+        yield jimu
 
 
 def test_row_filter_fields_are_the_top_level_equalities() -> None:
