@@ -76,7 +76,7 @@ class DecimalType(sa.types.TypeDecorator[Decimal]):
         d = to_decimal(value)
         if dialect.name == "sqlite":
             # Rounded here, half away from zero, as PostgreSQL's NUMERIC(p, s) rounds.
-            return format(d if self._quantum is None else d.quantize(self._quantum, rounding=ROUND_HALF_UP), "f")
+            return format(d if self._quantum is None else d.quantize(self._quantum, ROUND_HALF_UP), "f")
         return d
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
@@ -87,9 +87,12 @@ class DecimalType(sa.types.TypeDecorator[Decimal]):
             d = Decimal(value)
         elif kind is float:
             d = Decimal(repr(value))
+        elif kind is Decimal and value.is_finite():  # psycopg's (to_decimal refuses the rest)
+            d = value
         else:
             d = to_decimal(value)
-        return d if self._quantum is None else d.quantize(self._quantum, rounding=ROUND_HALF_UP)
+        # rounding given by position: as a keyword it costs the call as much again
+        return d if self._quantum is None else d.quantize(self._quantum, ROUND_HALF_UP)
 
 
 class ExactDecimal(DecimalType):

@@ -110,3 +110,19 @@ def test_sqlite_datetime_text_is_what_sqlalchemy_would_store(value):
         return
     assert _sqlite_text(value) == expected
     assert TZDateTime().bind_processor(dialect) is _sqlite_text
+
+
+def test_decimal_result_rounds_a_drivers_decimal_and_refuses_what_is_not_finite() -> None:
+    """A Decimal from the driver (psycopg's NUMERIC) is taken as it is, rounded half away
+    from zero to the column's scale; NaN and infinities (a NUMERIC can hold them) are
+    refused as every other path refuses them. Mutations tried: taking any Decimal as it
+    is (NaN came back); dropping the rounding (12.345 stayed)."""
+    from jimu.core.money import DecimalInputError
+
+    t, pg = DecimalType(18, 2), sa.dialects.postgresql.dialect()
+    assert str(t.process_result_value(Decimal("12.345"), pg)) == "12.35"
+    assert str(t.process_result_value(Decimal("-12.345"), pg)) == "-12.35"
+    assert str(t.process_result_value(7, pg)) == "7.00"
+    for bad in (Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")):
+        with pytest.raises(DecimalInputError):
+            t.process_result_value(bad, pg)

@@ -75,7 +75,7 @@ def decimal_text(type_: DecimalType, dialect: sa.Dialect, to_json: Callable[[Any
                 return v
             v, kind = Decimal(v), Decimal  # another scale, NaN, infinities: as a Decimal would go
         if kind is Decimal and exact and v.is_finite():  # PostgreSQL's numeric: what ``read`` does, inline
-            return fmt(v.quantize(quantum, rounding=ROUND_HALF_UP), "f")
+            return fmt(v.quantize(quantum, ROUND_HALF_UP), "f")
         if exact:
             if kind is int:
                 return f"{v}.{zeros}" if scale else str(v)
@@ -185,7 +185,7 @@ def raw_reader(type_: Any, dialect: sa.Dialect) -> Callable[[Any], Any] | None:
         if type(v) is str and pg_text:  # a numeric selected as its text
             v = Decimal(v)
         if type(v) is Decimal and v.is_finite():
-            return v.quantize(quantum, rounding=ROUND_HALF_UP)
+            return v.quantize(quantum, ROUND_HALF_UP)
         return slow(v)
 
     return fast

@@ -112,7 +112,7 @@ def mask_closure(compiled: Any, read: Callable[[str], Callable[[Any], Any] | Non
         if x is None:
             return None
         try:
-            return finish(x if isinstance(x, int) else x.quantize(quantum, rounding=ROUND_HALF_UP))
+            return finish(x if isinstance(x, int) else x.quantize(quantum, ROUND_HALF_UP))
         except Exception:  # noqa: BLE001 - as above
             return failed
 
