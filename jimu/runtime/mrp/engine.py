@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import gc
 import heapq
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -484,13 +484,16 @@ def _factors(bom: Structure) -> dict[int, Decimal]:
     return out
 
 
-def dependent_elements(bom: Structure, orders: Iterable[tuple[date, Decimal, date]]
-                       ) -> dict[int, list[tuple[date, Decimal, date]]]:
+def dependent_elements(bom: Structure, orders: Iterable[tuple[date, Decimal, date]],
+                       only: Container[int] | None = None) -> dict[int, list[tuple[date, Decimal, date]]]:
     """The demand ``orders`` of ``bom``'s product, given as (release, qty, due), put on
-    each component: (release, qty × per unit × (1 + scrap) rounded up to 4 decimals, due)."""
+    each component (of those in ``only``, when given): (release, qty × per unit ×
+    (1 + scrap) rounded up to 4 decimals, due)."""
     orders = list(orders)
     out = {}
     for child, factor in _factors(bom).items():
+        if only is not None and child not in only:
+            continue
         if factor == factor.to_integral_value():  # exact already: no rounding needed
             out[child] = [(rel, qty * factor, due) for rel, qty, due in orders]
         else:

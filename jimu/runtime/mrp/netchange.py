@@ -106,9 +106,8 @@ def _kept_dependent(conn: Connection, rt: AppRuntime, run_id: int, boms: Mapping
             by_parent.setdefault(int(item), []).append((release, Decimal(qty), due))
     out: dict[int, dict[int, list[tuple[date, Decimal, date]]]] = {}
     for parent, orders in by_parent.items():
-        for child, elems in dependent_elements(boms[parent], orders).items():
-            if child in inside:
-                out.setdefault(child, {})[parent] = elems
+        for child, elems in dependent_elements(boms[parent], orders, inside).items():
+            out.setdefault(child, {})[parent] = elems
     return out
 
 

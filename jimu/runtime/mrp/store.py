@@ -269,9 +269,8 @@ def dependent_from_lines(lines: Iterable[Mapping[str, Any]], boms: Mapping[int, 
         if item in outside and item in boms and ln.get("net_qty") and ln.get("release_date") and ln.get("due_date"):
             by_parent.setdefault(item, []).append((ln["release_date"], Decimal(ln["net_qty"]), ln["due_date"]))
     for parent, orders in by_parent.items():
-        for child, elems in dependent_elements(boms[parent], orders).items():
-            if child in inside:
-                out.setdefault(child, {})[parent] = elems
+        for child, elems in dependent_elements(boms[parent], orders, inside).items():
+            out.setdefault(child, {})[parent] = elems
     return out
 
 
