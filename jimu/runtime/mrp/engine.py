@@ -41,7 +41,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any, NamedTuple
 
 __all__ = ["Calendar", "PlanItem", "Component", "Structure", "Demand", "Receipt", "Peg", "PlannedOrder",
-           "MrpException", "ItemResult", "Planner", "CycleError", "lot_size", "low_level_codes", "dependent_elements",
+           "MrpException", "ItemResult", "Planner", "CycleError", "lot_size", "low_level_codes", "dependent_elements", "kept_dependent",
            "SAFETY_STOCK", "gc_paused"]
 
 ZERO = Decimal(0)
@@ -501,12 +501,25 @@ def dependent_elements(bom: Structure, orders: Iterable[tuple[date, Decimal, dat
     return out
 
 
+def kept_dependent(boms: Mapping[int, Structure], orders: Mapping[int, list[tuple[date, Decimal, date]]],
+                   inside: Container[int]) -> dict[int, dict[int, list[tuple[date, Decimal, date]]]]:
+    """What :meth:`Planner.set_dependent` takes from parents not re-planned: child (of
+    ``inside``) -> parent -> :func:`dependent_elements` of that parent's planned ``orders``
+    (parent -> [(release, qty, due)])."""
+    out: dict[int, dict[int, list[tuple[date, Decimal, date]]]] = {}
+    for parent, placed in orders.items():
+        for child, elems in dependent_elements(boms[parent], placed, inside).items():
+            out.setdefault(child, {})[parent] = elems
+    return out
+
+
 def _peg(info: PlanItem, ss: Decimal, elements: list[tuple[int, int, int, Any, date, Decimal]],
          receipts: list[tuple[int, Receipt]], orders: list[PlannedOrder], cal: Calendar,
-         iso: dict[date, str] | None = None) -> None:
+         iso: dict[date, str]) -> None:
     """FIFO pegging of the planned orders to the demand elements they cover: supply is
     on hand, then per bucket the scheduled receipts before the planned order; demand is
-    negative stock and safety stock first, then the elements by date."""
+    negative stock and safety stock first, then the elements by date. ``iso``: a date's
+    ISO text, made once per run."""
     first: list[tuple[int, int, int, Any, date, Decimal]] = []
     if info.on_hand < 0:
         first.append((0, 0, -1, "on_hand", cal.start, -info.on_hand))
@@ -523,7 +536,6 @@ def _peg(info: PlanItem, ss: Decimal, elements: list[tuple[int, int, int, Any, d
     end = len(demand)
     i = 0
     rem = demand[0][5] if end else ZERO  # what is left of demand[i]
-    iso = {} if iso is None else iso  # a date's ISO text, made once
     new_peg = tuple.__new__  # Peg's own __new__ is a Python call per peg
     zero = ZERO  # a Decimal compares with a Decimal in a third of the time it takes with an int
     for qty, order in supply:

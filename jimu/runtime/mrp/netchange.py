@@ -42,7 +42,7 @@ from jimu.platform.fast_select import select_tuples
 from jimu.platform.fast_update import update_rows
 from jimu.runtime.apps import AppRuntime
 from jimu.runtime.mrp import data, store
-from jimu.runtime.mrp.engine import Calendar, ItemResult, Planner, Structure, dependent_elements, gc_paused
+from jimu.runtime.mrp.engine import Calendar, ItemResult, Planner, Structure, gc_paused, kept_dependent
 from jimu.runtime.mrp.structure import BomStructure
 
 __all__ = ["closure", "replan", "kept_roots", "stored_rows", "stored_select", "sync_rows"]
@@ -104,11 +104,7 @@ def _kept_dependent(conn: Connection, rt: AppRuntime, run_id: int, boms: Mapping
                                                      ("item", "net_qty", "release_date", "due_date"), outside):
         if qty and release and due:
             by_parent.setdefault(int(item), []).append((release, Decimal(qty), due))
-    out: dict[int, dict[int, list[tuple[date, Decimal, date]]]] = {}
-    for parent, orders in by_parent.items():
-        for child, elems in dependent_elements(boms[parent], orders, inside).items():
-            out.setdefault(child, {})[parent] = elems
-    return out
+    return kept_dependent(boms, by_parent, inside)
 
 
 def kept_roots(peggings: Iterable[str], names: Mapping[int, str]) -> Roots:

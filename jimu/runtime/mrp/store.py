@@ -260,18 +260,14 @@ def dependent_from_lines(lines: Iterable[Mapping[str, Any]], boms: Mapping[int, 
                          inside: set[int]) -> dict[int, dict[int, list[tuple[date, Decimal, date]]]]:
     """Dependent demand on ``inside`` items from the kept planned orders of parents in
     ``outside`` (as the engine would have derived it)."""
-    from jimu.runtime.mrp.engine import dependent_elements
+    from jimu.runtime.mrp.engine import kept_dependent
 
-    out: dict[int, dict[int, list[tuple[date, Decimal, date]]]] = {}
     by_parent: dict[int, list[tuple[date, Decimal, date]]] = {}
     for ln in lines:
         item = int(ln["item"])
         if item in outside and item in boms and ln.get("net_qty") and ln.get("release_date") and ln.get("due_date"):
             by_parent.setdefault(item, []).append((ln["release_date"], Decimal(ln["net_qty"]), ln["due_date"]))
-    for parent, orders in by_parent.items():
-        for child, elems in dependent_elements(boms[parent], orders, inside).items():
-            out.setdefault(child, {})[parent] = elems
-    return out
+    return kept_dependent(boms, by_parent, inside)
 
 
 def mark_ordered(conn: Connection, rt: AppRuntime, numbers: Mapping[int, str], user: str | None) -> None:
