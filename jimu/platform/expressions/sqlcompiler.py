@@ -198,16 +198,20 @@ class SqlCompiler:
                                sa.cast(a, ExactDecimal()) / den, ExactDecimal())
         if n.op == "%":
             return a.op("%")(sa.func.nullif(b, 0))
+        result: Col
         if n.op == "**":
             exp = int(n.args[1].value)
-            if exp == 0:
-                return a * 0 + 1
-            out = a
+            result = a * 0 + 1 if exp == 0 else a
             for _ in range(exp - 1):
-                out = out * a
-            return out
-        ops = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y}
-        result: Col = ops[n.op](a, b)
+                result = result * a
+        else:
+            ops = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y}
+            result = ops[n.op](a, b)
+        if n.type.name in ("decimal", "money", "percent"):
+            # SQLAlchemy types ``a * b`` as ``a``'s column type: a money column's scale
+            # would round the product (0.01 * 0.01 read back as 0.00); the evaluator keeps
+            # every digit, so the SQL value is read back exactly as well.
+            return sa.type_coerce(result, ExactDecimal())
         return result
 
     def c_cmp(self, n: Node) -> Col:

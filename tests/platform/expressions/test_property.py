@@ -156,3 +156,26 @@ def test_mixed_scale_branches_stay_exact(source: str, app, db, tables, backend) 
     expected = Decimal("5.00") if source.startswith("MAX") else Decimal("0.0001")
     assert ce.evaluate(rec, env) == expected
     assert got == expected, (source, got)
+
+
+@pytest.mark.parametrize("source", ["cost_price * cost_price", "cost_price * price", "(cost_price + price) * 1",
+                                    "cost_price - price"])
+def test_arithmetic_keeps_every_digit(source: str, app, db, tables, backend) -> None:
+    """Arithmetic over a money(18,2) column is read back with all its digits, as the
+    evaluator computes it (found by the property above on SQLite: ``cost_price *
+    cost_price`` at 0.01 came back 0.00, SQLAlchemy typing the product as the money
+    column). Mutation caught: ``c_bin`` returning the product without ``ExactDecimal``."""
+    env = Env(user="alice", roles=("sales",), now=NOW)
+    t = tables("item")
+    rec = {"cost_price": Decimal("0.01"), "price": Decimal("0.0001")}
+    with db.write() as conn:
+        conn.execute(sa.delete(t))
+        rid = int(conn.execute(sa.insert(t).values(created_at=NOW, updated_at=NOW, **rec))
+                  .inserted_primary_key[0])  # type: ignore[index]
+    ce = compile_expression(source, app, "item")
+    with db.read() as conn:
+        got = conn.execute(sa.select(ce.to_sql(tables, env)).where(t.c.id == rid)).scalar_one()
+    py = ce.evaluate(rec, env)
+    assert py == {"cost_price * cost_price": Decimal("0.0001"), "cost_price * price": Decimal("0.000001"),
+                  "(cost_price + price) * 1": Decimal("0.0101"), "cost_price - price": Decimal("0.0099")}[source]
+    assert same(py, got, sqlite=backend == "sqlite"), (source, got)  # SQLite: a float's last digit
