@@ -238,6 +238,13 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     url = url or default_url()
     kwargs.setdefault("json_deserializer", json_loads)
     if url.startswith("sqlite"):
+        # Last in, first out: the connection a request gets is the one the last request
+        # gave back, whose page cache is still good (SQLite drops a connection's whole cache
+        # when another connection has committed since it last read). First in, first out
+        # hands out the connection idle longest, its cache gone: a create read its pages
+        # back from the file, ~20 ``pread`` calls, 60-90 µs of a create's ~600 µs.
+        if sa.engine.make_url(url).database not in (None, "", ":memory:") and "poolclass" not in kwargs:
+            kwargs.setdefault("pool_use_lifo", True)
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 60},
