@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from jimu.core.errors import NotFound
 from jimu.platform.db import Database
 from jimu.platform.schema import AppTables
-from jimu.platform.specs import AppSpec, EntitySpec
+from jimu.platform.specs import AppSpec, EntitySpec, WorkflowSpec
 from jimu.platform.store import MetadataStore
 
 __all__ = ["AppRuntime", "AppRegistry"]
@@ -34,12 +34,32 @@ class AppRuntime:
             stmt = self._statements[key] = build()
         return stmt
 
+    # The spec's entities and workflows by entity name, made on first use: a lookup was a
+    # walk of the spec's lists on every call, several per request, longer the bigger the app.
+    _entities: dict[str, EntitySpec] | None = field(default=None, repr=False, compare=False)
+    _workflows: dict[str, WorkflowSpec] | None = field(default=None, repr=False, compare=False)
+
+    def find_entity(self, name: str) -> EntitySpec | None:
+        """``spec.entity(name)``: the entity of that name, archived or not, None when none."""
+        entities = self._entities
+        if entities is None:
+            # reversed: the first of two entities of one name wins, as in AppSpec.entity
+            entities = self._entities = {e.name: e for e in reversed(self.spec.entities)}
+        return entities.get(name)
+
     def entity(self, name: str) -> EntitySpec:
         """The published entity ``name`` (404 when unknown or archived)."""
-        entity = self.spec.entity(name)
+        entity = self.find_entity(name)
         if entity is None or entity.archived:
             raise NotFound(f"app '{self.name}' has no entity '{name}'", code="entity.not_found")
         return entity
+
+    def workflow_for(self, entity: str) -> WorkflowSpec | None:
+        """``spec.workflow_for(entity)``: the workflow driving ``entity``'s state field."""
+        workflows = self._workflows
+        if workflows is None:
+            workflows = self._workflows = {w.entity: w for w in reversed(self.spec.workflows)}
+        return workflows.get(entity)
 
 
 _TX_KEY = "jimu_app_versions"

@@ -174,7 +174,7 @@ class AccessPolicy:
 
     def can(self, entity: str, right: str) -> bool:
         """Whether the caller has ``right`` (create/read/update/delete/export) on ``entity``."""
-        ent = self.rt.spec.entity(entity)
+        ent = self.rt.find_entity(entity)
         return ent is not None and not ent.archived and self.grant(entity).can(right)
 
     def visible_entities(self) -> list[EntitySpec]:
@@ -184,7 +184,7 @@ class AccessPolicy:
     def require(self, entity: str, right: str) -> EntitySpec:
         """The entity spec when ``right`` is granted: 404 when the entity is unknown or the
         caller has no right on it at all, 403 when only this right is missing."""
-        ent = self.rt.spec.entity(entity)
+        ent = self.rt.find_entity(entity)
         grant = self.grant(entity) if ent is not None else None
         if ent is None or ent.archived or grant is None or not grant.visible:
             raise NotFound(f"app '{self.app}' has no entity '{entity}'", code="entity.not_found")
@@ -269,7 +269,7 @@ class AccessPolicy:
         """The fields anyone may still change on ``record`` in its workflow state: None when
         the state does not restrict them (no workflow, a new record, no ``editable_fields``),
         an empty set in a final state."""
-        wf = self.rt.spec.workflow_for(entity)
+        wf = self.rt.workflow_for(entity)
         if wf is None or record is None:
             return None
         st = wf.state(str(record.get(wf.state_field) or ""))
@@ -288,7 +288,7 @@ class AccessPolicy:
         if editable is None:
             return
         ent = self.rt.entity(entity)
-        wf = self.rt.spec.workflow_for(entity)
+        wf = self.rt.workflow_for(entity)
         locked = []
         for key, value in data.items():
             f = ent.field(key)
@@ -440,12 +440,13 @@ class AccessPolicy:
         ent = self.rt.entity(entity)
         grant = self.grant(entity)
         out: list[str] = []
+        wf = self.rt.workflow_for(ent.name)
+        state_field = None if wf is None else wf.state_field
         for key, value in data.items():
             f = ent.field(key)
             if f is None or f.archived or key in SYSTEM_FIELDS:
                 continue
-            wf = self.rt.spec.workflow_for(ent.name)
-            if wf is not None and key == wf.state_field:
+            if key == state_field:
                 continue  # the record service answers 409: the state moves only by transitions
             rule = grant.field_rule(key)
             if f.type == "child_table" and f.target and rule.writable and isinstance(value, list):

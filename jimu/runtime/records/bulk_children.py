@@ -40,7 +40,7 @@ __all__ = ["bulk_ready", "insert_children"]
 
 def bulk_ready(rt: AppRuntime, child: EntitySpec) -> bool:
     """Whether ``child``'s new rows can be checked independently and inserted in one go."""
-    return not (rt.spec.workflow_for(child.name) is not None
+    return not (rt.workflow_for(child.name) is not None
                 or any(f.unique or f.type == "child_table" for f in child.active_fields))
 
 

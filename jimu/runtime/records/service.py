@@ -300,7 +300,7 @@ class RecordService:
     def _refuse_state_write(self, rt: AppRuntime, ent: EntitySpec, data: Mapping[str, Any], creating: bool,
                             current: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
         """``data`` without an unchanged state value; a changed one is 409 (transitions only)."""
-        wf = rt.spec.workflow_for(ent.name)
+        wf = rt.workflow_for(ent.name)
         if wf is None or wf.state_field not in data:
             return data
         value = data[wf.state_field]
@@ -335,7 +335,7 @@ class RecordService:
         values, children, errors = check_input(ent, data, creating=True, prefix=prefix)
         env = expression_env(self, c, rt, actor)
         apply_defaults(rt, ent, values, env)
-        wf = rt.spec.workflow_for(ent.name)
+        wf = rt.workflow_for(ent.name)
         if wf is not None and wf.initial_state is not None:
             values[wf.state_field] = state or wf.initial_state.name
         required(ent, values, errors, prefix)
@@ -382,7 +382,7 @@ class RecordService:
             row = c.execute(insert, cols).mappings().one()  # another constraint: its own error
         rid = int(row["id"])
         stored: dict[str, Any] | None = row_to_record(ent, row)
-        is_child = rt.spec.parent_of(ent.name) is not None
+        is_child = parent_link(rt, ent.name) is not None
         stored_lists: dict[str, list[dict[str, Any]]] = {}
         for fname, rows in children.items():
             f = ent.field(fname)

@@ -21,7 +21,7 @@ class WorkflowListener:
 
     def after_write(self, ev: Any) -> None:
         cancel_jobs, run_create_postings, on_state_change = _engine()
-        wf = ev.app.spec.workflow_for(ev.entity.name)
+        wf = ev.app.workflow_for(ev.entity.name)
         if ev.action == "create":
             run_create_postings(ev.conn, ev.app, ev.entity, ev.after, ev.actor)
             if wf is not None and wf.timers:
