@@ -136,16 +136,11 @@ def test_evaluator_equals_sql(data: st.DataObject, app, db, tables, backend) -> 
         assert same(py, got[rid], sqlite=backend == "sqlite"), (source, rec, py, got[rid])
 
 
-@pytest.mark.parametrize("source", ["COALESCE(cost_price, price)", "IF(active, cost_price, price)",
-                                    "MIN(price, cost_price)", "MAX(cost_price, price)"])
-def test_mixed_scale_branches_stay_exact(source: str, app, db, tables, backend) -> None:
-    """A branch of a wider scale is read back exactly: money(18,2) ``cost_price`` first,
-    decimal(18,4) ``price`` second (found by the property above on PostgreSQL: ``0.0001``
-    came back ``0.00``). Mutation caught: ``_widest`` in sqlfuncs returning ``out`` unchanged."""
+def _one_row(source: str, rec: dict[str, Any], app: Any, db: Any, tables: Any) -> tuple[Any, Any]:
+    """(the evaluator's value of ``source`` on ``rec``, the SQL value on ``rec`` stored as
+    the only row of ``item``)."""
     env = Env(user="alice", roles=("sales",), now=NOW)
     t = tables("item")
-    rec = {"cost_price": None if "COALESCE" in source else Decimal("5.00"), "price": Decimal("0.0001"),
-           "active": False}
     with db.write() as conn:
         conn.execute(sa.delete(t))
         rid = int(conn.execute(sa.insert(t).values(created_at=NOW, updated_at=NOW, **rec))
@@ -153,8 +148,20 @@ def test_mixed_scale_branches_stay_exact(source: str, app, db, tables, backend) 
     ce = compile_expression(source, app, "item")
     with db.read() as conn:
         got = conn.execute(sa.select(ce.to_sql(tables, env)).where(t.c.id == rid)).scalar_one()
+    return ce.evaluate(rec, env), got
+
+
+@pytest.mark.parametrize("source", ["COALESCE(cost_price, price)", "IF(active, cost_price, price)",
+                                    "MIN(price, cost_price)", "MAX(cost_price, price)"])
+def test_mixed_scale_branches_stay_exact(source: str, app, db, tables, backend) -> None:
+    """A branch of a wider scale is read back exactly: money(18,2) ``cost_price`` first,
+    decimal(18,4) ``price`` second (found by the property above on PostgreSQL: ``0.0001``
+    came back ``0.00``). Mutation caught: ``_widest`` in sqlfuncs returning ``out`` unchanged."""
+    rec = {"cost_price": None if "COALESCE" in source else Decimal("5.00"), "price": Decimal("0.0001"),
+           "active": False}
+    py, got = _one_row(source, rec, app, db, tables)
     expected = Decimal("5.00") if source.startswith("MAX") else Decimal("0.0001")
-    assert ce.evaluate(rec, env) == expected
+    assert py == expected
     assert got == expected, (source, got)
 
 
@@ -165,17 +172,7 @@ def test_arithmetic_keeps_every_digit(source: str, app, db, tables, backend) -> 
     evaluator computes it (found by the property above on SQLite: ``cost_price *
     cost_price`` at 0.01 came back 0.00, SQLAlchemy typing the product as the money
     column). Mutation caught: ``c_bin`` returning the product without ``ExactDecimal``."""
-    env = Env(user="alice", roles=("sales",), now=NOW)
-    t = tables("item")
-    rec = {"cost_price": Decimal("0.01"), "price": Decimal("0.0001")}
-    with db.write() as conn:
-        conn.execute(sa.delete(t))
-        rid = int(conn.execute(sa.insert(t).values(created_at=NOW, updated_at=NOW, **rec))
-                  .inserted_primary_key[0])  # type: ignore[index]
-    ce = compile_expression(source, app, "item")
-    with db.read() as conn:
-        got = conn.execute(sa.select(ce.to_sql(tables, env)).where(t.c.id == rid)).scalar_one()
-    py = ce.evaluate(rec, env)
+    py, got = _one_row(source, {"cost_price": Decimal("0.01"), "price": Decimal("0.0001")}, app, db, tables)
     assert py == {"cost_price * cost_price": Decimal("0.0001"), "cost_price * price": Decimal("0.000001"),
                   "(cost_price + price) * 1": Decimal("0.0101"), "cost_price - price": Decimal("0.0099")}[source]
     assert same(py, got, sqlite=backend == "sqlite"), (source, got)  # SQLite: a float's last digit
