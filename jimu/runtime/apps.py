@@ -26,6 +26,10 @@ class AppRuntime:
     # Prepared SQLAlchemy statements of this version's tables (built once, their cache
     # keys memoised by SQLAlchemy); see ``statement``.
     _statements: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    # The spec's entities and workflows by entity name, made on first use: a lookup was a
+    # walk of the spec's lists on every call, several per request, longer the bigger the app.
+    _entities: dict[str, EntitySpec] | None = field(default=None, repr=False, compare=False)
+    _workflows: dict[str, WorkflowSpec] | None = field(default=None, repr=False, compare=False)
 
     def statement(self, key: Any, build: Any) -> Any:
         """The statement cached under ``key``, built by ``build()`` on first use."""
@@ -33,11 +37,6 @@ class AppRuntime:
         if stmt is None:
             stmt = self._statements[key] = build()
         return stmt
-
-    # The spec's entities and workflows by entity name, made on first use: a lookup was a
-    # walk of the spec's lists on every call, several per request, longer the bigger the app.
-    _entities: dict[str, EntitySpec] | None = field(default=None, repr=False, compare=False)
-    _workflows: dict[str, WorkflowSpec] | None = field(default=None, repr=False, compare=False)
 
     def find_entity(self, name: str) -> EntitySpec | None:
         """``spec.entity(name)``: the entity of that name, archived or not, None when none."""

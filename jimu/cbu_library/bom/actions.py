@@ -164,7 +164,7 @@ def fill_then_post(ctx: Any, spec: Mapping[str, Any], into: str, rows: list[dict
                         _extra={"document": f"{ctx.entity}:{ctx.record['id']}"})
     rt = jimu.apps.get(app, conn)
     ent = rt.entity(ctx.entity)
-    wf = rt.spec.workflow_for(ctx.entity)
+    wf = rt.workflow_for(ctx.entity)
     t = wf.transition(str(spec["transition"])) if wf is not None else None
     if t is None:
         raise ValidationError(f"{spec.get('kind')}: unknown transition {spec.get('transition')!r}")
@@ -225,7 +225,7 @@ def activate_sample_boms(ictx: Any) -> None:
     from jimu.runtime.workflow.engine import WorkflowEngine
 
     rt = ictx.jimu.apps.get(ictx.app)
-    if rt.spec.workflow_for("bom") is None:
+    if rt.workflow_for("bom") is None:
         return
     engine = WorkflowEngine(ictx.jimu)
     for rec in all_records(ictx.jimu, None, ictx.app, "bom", 'state == "draft"'):

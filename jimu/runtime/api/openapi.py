@@ -172,7 +172,7 @@ def _entity_schemas(policy: AccessPolicy, ent: EntitySpec, visible: set[str],
     }
     inputs: dict[str, Any] = {}
     required: list[str] = []
-    wf = policy.rt.spec.workflow_for(ent.name)
+    wf = policy.rt.workflow_for(ent.name)
     for f in ent.active_fields:
         if not grant.field_rule(f.name).visible:
             continue

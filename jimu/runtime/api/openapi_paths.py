@@ -166,7 +166,7 @@ def add_workflow(doc: Doc, entity: str, record_ref: dict[str, Any]) -> None:
     """The transitions list of ``entity`` and one operation per transition the caller may
     fire, with its input schema; the approval decisions when the caller may vote."""
     policy = doc.policy
-    wf = policy.rt.spec.workflow_for(entity)
+    wf = policy.rt.workflow_for(entity)
     if wf is None:
         return
     base = f"/api/apps/{doc.app}/data/{entity}/{{id}}"

@@ -146,7 +146,7 @@ def _targets(policy: AccessPolicy, entity: str, mapping: dict[str, str]) -> tupl
     ent = policy.require(entity, "create")
     if policy.parent_link(entity) is not None:
         raise policy.child_direct(entity, "create")
-    wf = policy.rt.spec.workflow_for(entity)
+    wf = policy.rt.workflow_for(entity)
     out: dict[str, FieldSpec] = {}
     for col, target in mapping.items():
         f = ent.field(target)
@@ -337,7 +337,7 @@ def run_import(policy: AccessPolicy, body: Mapping[str, Any]) -> dict[str, Any]:
     datas = _convert(policy, preview, fields, report)
     updates = _existing(policy, ent, key, datas, report) if key is not None else {}
     _unique(policy, ent, datas, key, report)
-    wf = policy.rt.spec.workflow_for(entity)
+    wf = policy.rt.workflow_for(entity)
     if wf is not None and wf.initial_state is not None:
         for n, d in enumerate(datas):
             if n not in updates:

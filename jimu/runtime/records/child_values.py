@@ -34,6 +34,7 @@ from jimu.core.errors import FieldError, ValidationError
 from jimu.platform.actor import Actor
 from jimu.platform.specs import EntitySpec
 from jimu.runtime.apps import AppRuntime
+from jimu.runtime.records.children import parent_link
 from jimu.runtime.records.codec import columns_for, row_to_record
 from jimu.runtime.records.computed import compute_formulas, expression_env, run_validations
 from jimu.runtime.records.validate import check_input
@@ -51,7 +52,7 @@ _PLAIN = frozenset({"text", "long_text", "integer", "decimal", "money", "percent
 def set_based_ok(rt: AppRuntime, ent: EntitySpec, fname: str, keys: set[str]) -> bool:
     """Whether writing ``keys`` on rows of ``ent.fname`` can skip the generic update."""
     f = ent.field(fname)
-    if f is None or f.type != "child_table" or not f.target or rt.spec.parent_of(ent.name) is not None:
+    if f is None or f.type != "child_table" or not f.target or parent_link(rt, ent.name) is not None:
         return False
     if any(p.type == "formula" or p.validation is not None for p in ent.active_fields):
         return False

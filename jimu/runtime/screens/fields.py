@@ -187,7 +187,7 @@ def editable_names(policy: AccessPolicy, entity: str, record: Mapping[str, Any] 
     """Fields the caller may change on ``record`` (None: a new one): writable for the role
     and, when the entity has a workflow, allowed in the record's current state."""
     names = set(policy.writable_fields(entity))
-    wf = policy.rt.spec.workflow_for(entity)
+    wf = policy.rt.workflow_for(entity)
     if wf is not None:
         names.discard(wf.state_field)
     editable = policy.state_editable(entity, record)

@@ -92,7 +92,7 @@ def _detail(s: Screen, entity: str, rid: Any, *, errors: dict[str, str] | None =
         if f.type == "child_table":
             _children_view(s, fv, rendered.get(name) or [], False, {})
         fields[name] = fv
-    wf = policy.rt.spec.workflow_for(entity)
+    wf = policy.rt.workflow_for(entity)
     transitions, approval, state_label = [], None, None
     if wf is not None:
         transitions = _transition_views(s, wf, allowed_transitions(s, entity, record), errors or {}, failed,
@@ -137,7 +137,7 @@ async def transition_submit(request: Request) -> Response:
     entity, rid, name = (str(request.path_params[k]) for k in ("entity", "id", "name"))
     s.policy.require(entity, "read")
     record = s.policy.load(entity, rid)
-    wf = s.policy.rt.spec.workflow_for(entity)
+    wf = s.policy.rt.workflow_for(entity)
     t = wf.transition(name) if wf else None
     inputs: dict[str, Any] = {f.name: str(s.form.get(f.name) or "").strip() or None for f in (t.inputs if t else [])}
     back = str(s.form.get("next") or "")
@@ -166,7 +166,7 @@ async def transition_submit(request: Request) -> Response:
 def _kanban_cards(s: Screen, policy: AccessPolicy, entity: str, cols: list[str]) -> list[dict[str, Any]]:
     ent = policy.rt.entity(entity)
     data = s.jimu.records.list(s.app, entity, where=policy.row_clause(entity), limit=KANBAN_LIMIT, actor=s.actor).data
-    wf = policy.rt.spec.workflow_for(entity)
+    wf = policy.rt.workflow_for(entity)
     assert wf is not None
     rendered = [policy.render(entity, r) for r in data]
     titles = link_titles(policy, entity, rendered)
@@ -191,7 +191,7 @@ async def kanban_page(request: Request) -> Response:
     assert policy is not None
     entity = str(request.path_params["entity"])
     ent = policy.require(entity, "read")
-    wf = policy.rt.spec.workflow_for(entity)
+    wf = policy.rt.workflow_for(entity)
     if wf is None:
         return redirect(f"/app/{s.app}/{entity}")
     view = next((v for v in policy.rt.spec.views if v.entity == entity and v.kind == "kanban"), None)
@@ -213,7 +213,7 @@ async def kanban_move(request: Request) -> Response:
     to = str(body.get("to") or "") if isinstance(body, dict) else ""
     s.policy.require(entity, "read")
     record = s.policy.load(entity, rid)
-    wf = s.policy.rt.spec.workflow_for(entity)
+    wf = s.policy.rt.workflow_for(entity)
     if wf is None:
         raise NotFound(f"{entity} has no workflow", code="workflow.not_found")
     names = allowed_transitions(s, entity, record)
@@ -277,7 +277,7 @@ async def inbox_page(request: Request) -> Response:
         item["url"] = f"/app/{s.app}/{e['entity']}/{e['record']}" if e.get("entity") and e.get("record") else None
         item["votes"] = []
         if e.get("kind") == "approval" and e.get("entity") and policy.can(str(e["entity"]), "read"):
-            wf = policy.rt.spec.workflow_for(str(e["entity"]))
+            wf = policy.rt.workflow_for(str(e["entity"]))
             try:
                 rec = policy.load(str(e["entity"]), e["record"])
                 names = allowed_transitions(s, str(e["entity"]), rec)

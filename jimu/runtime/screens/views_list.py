@@ -169,7 +169,7 @@ async def list_page(request: Request) -> Response:
                               and ent.field(n).type != "child_table"],  # type: ignore[union-attr]
                operators=[(o, s.t("op_" + o)) for o in OPERATORS],
                can_create=s.policy.can(entity, "create"), can_delete=s.policy.can(entity, "delete"),
-               can_export=s.policy.can(entity, "export"), has_kanban=s.policy.rt.spec.workflow_for(entity) is not None,
+               can_export=s.policy.can(entity, "export"), has_kanban=s.policy.rt.workflow_for(entity) is not None,
                query_string=urlencode(keep),
                message=request.query_params.get("msg"))
     if request.query_params.get("partial") == "rows":

@@ -124,7 +124,7 @@ class WorkflowEngine:
               ) -> tuple[AppRuntime, EntitySpec, WorkflowSpec]:
         rt = self.jimu.apps.get(app, conn)
         ent = rt.entity(entity)
-        wf = rt.spec.workflow_for(entity)
+        wf = rt.workflow_for(entity)
         if wf is None:
             raise NotFound(f"{entity} has no workflow", code="workflow.not_found")
         return rt, ent, wf

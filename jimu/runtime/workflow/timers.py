@@ -111,7 +111,7 @@ def fire_timer(ctx: Any) -> None:
     job = ctx.job
     jimu, conn = ctx.jimu, ctx.conn
     rt = jimu.apps.get(job["app"])
-    wf = rt.spec.workflow_for(job["entity"])
+    wf = rt.workflow_for(job["entity"])
     timer = next((t for t in wf.timers if t.name == job["name"]), None) if wf else None
     if wf is None or timer is None:
         return  # the spec changed since: nothing to do

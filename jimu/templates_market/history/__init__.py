@@ -75,7 +75,7 @@ def _backdate_master(conn: Any, rt: Any, since: datetime, to: datetime) -> None:
     """Master data and opening adjustments (entities without a workflow) existed before
     the history began; today's draft documents stay today's."""
     for ent in rt.spec.entities:
-        if ent.archived or rt.spec.workflow_for(ent.name) is not None or rt.spec.parent_of(ent.name) is not None:
+        if ent.archived or rt.workflow_for(ent.name) is not None or rt.spec.parent_of(ent.name) is not None:
             continue
         t = rt.tables(ent.name)
         conn.execute(sa.update(t).where(t.c.created_at >= since).values(created_at=to, updated_at=to))

@@ -71,7 +71,7 @@ class _Approvals:
     def __init__(self, jimu: Any, conn: Connection, rt: Any, entity: str) -> None:
         self.conn, self.rt, self.entity = conn, rt, entity
         self.t = approval_transition(rt, entity)
-        wf = rt.spec.workflow_for(entity)
+        wf = rt.workflow_for(entity)
         self.wf = wf
         self.env = expression_env(jimu.records, conn, rt, SYSTEM).get()
         self.rows: list[dict[str, Any]] = []
@@ -132,7 +132,7 @@ class _Approvals:
 
 def approval_transition(rt: Any, entity: str) -> Any:
     """The ``submit`` transition of ``entity``'s workflow when it asks for approval."""
-    wf = rt.spec.workflow_for(entity)
+    wf = rt.workflow_for(entity)
     return next((t for t in (wf.transitions if wf else []) if t.name == "submit" and t.approval), None)
 
 
