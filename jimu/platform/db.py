@@ -42,6 +42,10 @@ __all__ = ["Database", "make_engine", "defer_checkpoint", "DecimalType", "ExactD
 system_metadata = sa.MetaData()
 BUSY_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before "database is locked"
 PING_IDLE = 30.0  # seconds: a PostgreSQL connection idle in the pool this long is pinged on checkout
+#: SQLite: how many threads at most keep a write connection between transactions
+#: (:class:`_KeptWriter`); the event loop's and the background loops' fit, a burst of
+#: worker threads uses the pool as before.
+MAX_KEPT_WRITERS = 4
 _IN_POOL = "jimu_in_pool"  # pool record info: when its connection was last checked in (monotonic)
 
 
@@ -308,6 +312,25 @@ def _needs_ping(dbapi_conn: Any, errors: Any) -> bool:
 _CHECKPOINT_DEFERRED = "jimu_checkpoint_deferred"
 
 
+def _fresh_schema_pragmas(engine: Engine) -> None:
+    """SQLite answers ``PRAGMA table_info`` and its kin (what SQLAlchemy's inspector and
+    ``create_all(checkfirst=True)`` read) from the connection's cached schema, which it
+    reloads only when a statement reads a table: after another connection created a table
+    or dropped a key, a connection that has read nothing since answers as before (a table
+    missing, a foreign key still there). Each table pragma of this engine first reads
+    ``sqlite_master``, which reloads a stale schema. Introspection is rare; nothing else pays."""
+    dialect = engine.dialect
+    table_pragma = getattr(dialect, "_get_table_pragma", None)
+    if table_pragma is None:  # another SQLAlchemy: its own way
+        return
+
+    def fresh(connection: Any, pragma: str, table_name: str, schema: str | None = None) -> Any:
+        connection.exec_driver_sql("SELECT 1 FROM sqlite_master LIMIT 0").close()
+        return table_pragma(connection, pragma, table_name, schema=schema)
+
+    dialect._get_table_pragma = fresh  # type: ignore[attr-defined]
+
+
 def defer_checkpoint(conn: Connection) -> None:
     """SQLite with background checkpoints: the commit of ``conn``'s transaction leaves
     copying the log back to the checkpoint thread instead of doing it itself when the
@@ -327,6 +350,7 @@ def defer_checkpoint(conn: Connection) -> None:
 
 def _configure_sqlite(engine: Engine) -> None:
     memory = engine.url.database in (None, "", ":memory:")
+    _fresh_schema_pragmas(engine)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -357,6 +381,55 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get("jimu_write") else "BEGIN")
 
 
+class _KeptWriter:
+    """A thread's SQLite write connection, kept checked out between its transactions.
+
+    Checking a connection out of the pool and back in, with its SQLAlchemy ``Connection``
+    and execution options made anew, cost a write as much as its ``BEGIN IMMEDIATE``;
+    writes are one at a time anyway (the database lock, and :class:`Database`'s write
+    lock before it). What a check-in does for a connection after its commit (the pool's
+    ``checkin`` listeners: the wake-ups of background work, the restored checkpoint
+    threshold) runs at the end of each transaction (:meth:`done`)."""
+
+    __slots__ = ("thread", "conn", "busy")
+
+    def __init__(self, thread: threading.Thread, conn: Connection) -> None:
+        self.thread = thread
+        self.conn = conn
+        self.busy = False
+
+    def done(self) -> None:
+        """The transaction has ended: what a check-in would do, then free for the next."""
+        self.busy = False
+        conn = self.conn
+        if conn.invalidated or conn.closed:
+            return
+        fairy = conn.connection
+        pool = conn.engine.pool
+        if pool.dispatch.checkin:
+            pool.dispatch.checkin(fairy.dbapi_connection, fairy._connection_record)
+
+    def usable(self) -> bool:
+        """Whether the next transaction may begin on it: not closed or invalidated (a
+        driver error), and with no transaction left open (a statement run on it after its
+        ``write()`` ended, which SQLAlchemy would have begun implicitly)."""
+        conn = self.conn
+        return not (conn.closed or conn.invalidated or conn.in_transaction())
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+def _close_kept(writers: dict[int, _KeptWriter], lock: threading.Lock) -> None:
+    """Close the kept write connections (back to the pool): on ``dispose`` and when the
+    :class:`Database` is collected."""
+    with lock:
+        for kept in writers.values():
+            kept.close()
+        writers.clear()
+
+
 class Database:
     """An engine plus the two ways Jimu talks to it: ``read()`` and ``write()``."""
 
@@ -373,6 +446,11 @@ class Database:
         # on a writer that waits on this thread, then behaves exactly as without it.
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
         self._reader: Engine | None = None  # PostgreSQL's read engine, made on the first read
+        # SQLite: each thread keeps its write connection between transactions (see
+        # _KeptWriter), by thread id.
+        self._writers: dict[int, _KeptWriter] = {}
+        self._writers_lock = threading.Lock()
+        weakref.finalize(self, _close_kept, self._writers, self._writers_lock)
 
     @property
     def dialect(self) -> str:
@@ -395,12 +473,45 @@ class Database:
             self._start_checkpointer()
         held = lock.acquire(timeout=BUSY_TIMEOUT_S)
         try:
-            with self.engine.connect().execution_options(jimu_write=True) as conn:
-                with conn.begin():
-                    yield conn
+            kept = self._kept_writer()
+            if kept is None:  # nested in this thread's own write: a connection of the pool
+                with self.engine.connect().execution_options(jimu_write=True) as conn:
+                    with conn.begin():
+                        yield conn
+                return
+            try:
+                with kept.conn.begin():
+                    yield kept.conn
+            finally:
+                kept.done()
         finally:
             if held:
                 lock.release()
+
+    def _kept_writer(self) -> _KeptWriter | None:
+        """This thread's kept write connection (SQLite), made on its first write; None
+        while it is in use (a write nested in another of the same thread) or when
+        ``MAX_KEPT_WRITERS`` threads already keep one (the others use the pool)."""
+        me = threading.current_thread()
+        kept = self._writers.get(me.ident or 0)
+        if kept is not None and kept.thread is me:
+            if kept.busy:
+                return None
+            if kept.usable():
+                kept.busy = True
+                return kept
+        with self._writers_lock:
+            for ident, other in list(self._writers.items()):
+                # Threads gone since, and this thread's connection if it broke: closed.
+                if other.thread is me or not other.thread.is_alive():
+                    other.close()
+                    del self._writers[ident]
+            if len(self._writers) >= MAX_KEPT_WRITERS:
+                return None
+            kept = self._writers[me.ident or 0] = _KeptWriter(
+                me, self.engine.connect().execution_options(jimu_write=True))
+        kept.busy = True
+        return kept
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
@@ -434,6 +545,7 @@ class Database:
             weakref.finalize(self, self._checkpointer.stop)
 
     def dispose(self) -> None:
+        _close_kept(self._writers, self._writers_lock)
         with self._checkpointer_lock:
             if self._checkpointer is not None:
                 self._checkpointer.stop()
