@@ -25,15 +25,18 @@ process.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +143,9 @@ def _load(kind: str, base: str, pid: int, a: argparse.Namespace, extra: list[str
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
-def run_baseline(folder: Path, a: argparse.Namespace) -> list[dict[str, Any]]:
+@contextlib.contextmanager
+def baseline_server(folder: Path) -> Iterator[tuple[str, int, list[str]]]:
+    """The peers' baseline serving a fresh SQLite file: (base URL, PID, load.py's extra args)."""
     from jimu.runtime.server import free_port
 
     port = free_port()
@@ -150,12 +155,16 @@ def run_baseline(folder: Path, a: argparse.Namespace) -> list[dict[str, Any]]:
                             env={**os.environ, "PEER_DB": str(folder / "baseline.db")})
     try:
         _wait(base, "/items?limit=1", proc)
-        return _load("baseline", base, proc.pid, a, [])
+        yield base, proc.pid, []
     finally:
         _stop(proc)
 
 
-def run_jimu(folder: Path, a: argparse.Namespace, url: str, workers: int) -> list[dict[str, Any]]:
+@contextlib.contextmanager
+def jimu_server(folder: Path, url: str, workers: int) -> Iterator[tuple[str, int, list[str]]]:
+    """``jimu serve`` on ``url`` with the bench app prepared: (base URL, PID, load.py's
+    extra args: paths and the clerk's token). On the way out, every row the clerk lists
+    is its own (the row filter held under load)."""
     from jimu.runtime.server import free_port
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JIMU_DATABASE_URL": url}
@@ -168,13 +177,51 @@ def run_jimu(folder: Path, a: argparse.Namespace, url: str, workers: int) -> lis
     try:
         _wait(base, "/api/health", proc)
         token = prepare(base)
-        lines = _load("jimu", base, proc.pid, a, [f"--list-path={LIST}", f"--create-path={DATA}", f"--token={token}"])
-        # Every listed row is the clerk's own (the row filter held under load).
+        yield base, proc.pid, [f"--list-path={LIST}", f"--create-path={DATA}", f"--token={token}"]
         rows = _must(base, "GET", LIST, token=token)["data"]
         assert len(rows) == 50 and all(r["owner"] == "clerk" for r in rows), rows[:2]
-        return lines
     finally:
         _stop(proc)
+
+
+def run_sides(folder: Path, a: argparse.Namespace, url: str, workers: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The load's op lines of the baseline and of Jimu. One round: the baseline's server,
+    then Jimu's. ``--rounds K``: both servers up, the load alternating between them K
+    times (the first round seeds), so a machine that speeds up or slows down over the
+    minutes of a run weighs on both alike; the lines are then pooled (:func:`_pooled`)."""
+    if a.rounds <= 1:
+        with baseline_server(folder) as (base, pid, extra):
+            b = _load("baseline", base, pid, a, extra)
+        with jimu_server(folder, url, workers) as (base, pid, extra):
+            j = _load("jimu", base, pid, a, extra)
+        return b, j
+    bs: list[dict[str, Any]] = []
+    js: list[dict[str, Any]] = []
+    with baseline_server(folder) as bside, jimu_server(folder, url, workers) as jside:
+        for i in range(a.rounds):
+            seeded = argparse.Namespace(**{**vars(a), "seed": a.seed if i == 0 else 0})
+            bs += _load("baseline", bside[0], bside[1], seeded, bside[2])
+            js += _load("jimu", jside[0], jside[1], seeded, jside[2])
+    return _pooled(bs), _pooled(js)
+
+
+def _pooled(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line per op from several rounds: requests and server CPU-seconds summed (rps per
+    server core = all requests / all CPU), p50 and p99 the median of the rounds'."""
+    out = []
+    for op in ("list-50", "create"):
+        mine = [r for r in lines if r.get("op") == op]
+        secs = [r["n"] / r["rps"] for r in mine]
+        cpu = sum(r["cores"]["server"] * s for r, s in zip(mine, secs, strict=True))
+        n = sum(r["n"] for r in mine)
+        out.append({"op": op, "n": n, "rps": round(n / sum(secs), 1), "rps_per_server_core": round(n / cpu),
+                    "p50_ms": statistics.median(r["p50_ms"] for r in mine),
+                    "p99_ms": statistics.median(r["p99_ms"] for r in mine),
+                    "errors": sum(r["errors"] for r in mine),
+                    "cores": {k: round(statistics.fmean(r["cores"][k] or 0 for r in mine), 2)
+                              for k in ("server", "steal", "others")},
+                    "rounds_rps_per_server_core": [r["rps_per_server_core"] for r in mine]})
+    return out
 
 
 def _configs(a: argparse.Namespace) -> list[tuple[str, int]]:
@@ -198,8 +245,9 @@ def run_config(backend: str, workers: int, a: argparse.Namespace) -> dict[str, t
     else:
         url = f"sqlite:///{folder / 'jimu.db'}"
     try:
-        base = {r["op"]: r for r in run_baseline(folder, a)}
-        jimu = {r["op"]: r for r in run_jimu(folder, a, url, workers)}
+        b_lines, j_lines = run_sides(folder, a, url, workers)
+        base = {r["op"]: r for r in b_lines}
+        jimu = {r["op"]: r for r in j_lines}
     finally:
         if schema:
             drop_pg_schema(schema)
@@ -213,7 +261,10 @@ def run_config(backend: str, workers: int, a: argparse.Namespace) -> dict[str, t
              rps_ratio=round(j["rps"] / b["rps"], 3), p50_ms=j["p50_ms"], p99_ms=j["p99_ms"],
              baseline_p50_ms=b["p50_ms"], baseline_p99_ms=b["p99_ms"],
              p99_ratio=round(j["p99_ms"] / b["p99_ms"], 2), errors=j["errors"], cores=j["cores"],
-             baseline_cores=b["cores"], target_ratio=0.7, target_p99_ratio=3.0)
+             baseline_cores=b["cores"], target_ratio=0.7, target_p99_ratio=3.0, rounds=a.rounds,
+             **({"rounds_ratio": [round(x / y, 3) for x, y in zip(j["rounds_rps_per_server_core"],
+                                                                 b["rounds_rps_per_server_core"], strict=True)]}
+                if a.rounds > 1 else {}))
     return out
 
 
@@ -227,6 +278,8 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--seed", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="both servers up, the load alternating between them this many times (pooled)")
     a = ap.parse_args()
     if not shutil.which("wrk") or not PEERS_PY.exists():
         sys.exit("bench_api.py needs wrk (apt-get install -y wrk) and ../shared/peers/baseline/setup.sh")
