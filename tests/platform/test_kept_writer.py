@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from jimu.platform import db as db_mod
-from jimu.platform.db import Database, make_engine
+from jimu.platform.db import Database
+from tests.platform._pg_kill import terminate_backend
 
 
 def _raw(c: sa.Connection) -> Any:
@@ -133,18 +133,7 @@ def test_a_kept_connection_the_server_closed_is_replaced(make_db_url) -> None:
     try:
         with db.write() as c:
             victim = int(c.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
-        admin = make_engine(os.environ["JIMU_TEST_PG_URL"])
-        try:
-            with admin.begin() as c:
-                assert c.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": victim}).scalar_one()
-            deadline = time.monotonic() + 10
-            with admin.connect() as c:
-                while c.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"),
-                                {"p": victim}).scalar_one() and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                    c.rollback()
-        finally:
-            admin.dispose()
+        terminate_backend(os.environ["JIMU_TEST_PG_URL"], victim)
         with db.write() as c:
             assert int(c.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()) != victim
     finally:

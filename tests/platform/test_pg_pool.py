@@ -4,7 +4,6 @@ server closed is replaced, a healthy one in use a moment ago is not pinged."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from jimu.platform import db as db_mod
-from jimu.platform.db import Database, make_engine
+from jimu.platform.db import Database
+from tests.platform._pg_kill import terminate_backend
 
 PG_URL = os.environ.get("JIMU_TEST_PG_URL")
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs JIMU_TEST_PG_URL")
@@ -64,18 +64,7 @@ def test_a_connection_the_server_closed_is_replaced_on_checkout(pg, monkeypatch)
     on its first statement. Mutation: ``_needs_ping`` answering False for a readable
     socket (no check at all) and the read raises OperationalError."""
     victim = _pid(pg)
-    admin = make_engine(PG_URL)
-    try:
-        with admin.begin() as c:
-            assert c.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": victim}).scalar_one()
-        deadline = time.monotonic() + 10
-        with admin.connect() as c:
-            while c.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"),
-                            {"p": victim}).scalar_one() and time.monotonic() < deadline:
-                time.sleep(0.05)
-                c.rollback()
-    finally:
-        admin.dispose()
+    terminate_backend(PG_URL, victim)
     pings = _pings(pg, monkeypatch)
     assert _pid(pg) != victim
     assert pings == [1]
