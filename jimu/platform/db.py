@@ -386,7 +386,7 @@ class _KeptWriter:
 
     Checking a connection out of the pool and back in, with its SQLAlchemy ``Connection``
     and execution options made anew, cost a SQLite write as much as its ``BEGIN
-    IMMEDIATE`` (~50 µs of a create's ~1.2 ms here) and a PostgreSQL one ~40 µs of
+    IMMEDIATE`` (an empty write 95 -> 35 µs here) and a PostgreSQL one ~58 µs of
     CPU. The pool's events still run: its ``checkin`` listeners after each transaction
     that committed or rolled back cleanly (:meth:`done`: the wake-ups of background work,
     the restored checkpoint threshold, the time a PostgreSQL connection went idle), its
