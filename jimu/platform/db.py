@@ -46,8 +46,10 @@ PING_IDLE = 30.0  # seconds: a PostgreSQL connection idle in the pool this long 
 #: (:class:`_KeptWriter`): the event loop's and the background loops' fit; a burst of
 #: worker threads uses the pool as before.
 MAX_KEPT_WRITERS = 6
-#: Sent to every PostgreSQL connection (see _configure_postgresql).
-CUSTOM_PLANS = "SET plan_cache_mode = force_custom_plan"
+#: Sent to every new PostgreSQL connection (see _configure_postgresql): custom plans
+#: where autovacuum is off.
+CUSTOM_PLANS = ("SELECT set_config('plan_cache_mode', 'force_custom_plan', false) "
+                "WHERE current_setting('autovacuum') = 'off'")
 _IN_POOL = "jimu_in_pool"  # pool record info: when its connection was last checked in (monotonic)
 
 
@@ -275,22 +277,24 @@ def _configure_postgresql(engine: Engine) -> None:
     one has nothing, so a zero-timeout ``poll`` of the socket tells them apart. The ping is
     sent only then, or after ``PING_IDLE`` seconds in the pool (a peer that vanished without
     closing); a failed ping invalidates the pool and the checkout gets a new connection.
-    Each new connection plans every execution of a prepared statement afresh
-    (:data:`CUSTOM_PLANS`, PostgreSQL 12 and later)."""
+    Where autovacuum is off, each new connection plans every execution of a prepared
+    statement afresh (:data:`CUSTOM_PLANS`, PostgreSQL 12 and later)."""
     dialect = engine.dialect
 
     @event.listens_for(engine.pool, "connect")
     def _custom_plans(dbapi_conn: Any, _record: Any) -> None:
         # A statement psycopg has prepared gets, after five executions, PostgreSQL's
-        # generic plan, kept for the connection's life unless an ANALYZE invalidates it:
-        # planned while an app's table was small (every table starts empty; autovacuum
-        # may be off, as on this project's machines), a list-50 kept sorting the whole
-        # table as it grew (405 -> 124 req/s after 5,000 creates). A custom plan is made
-        # for each execution, with the table's current size and the actual values.
+        # generic plan, kept for the connection's life unless an ANALYZE invalidates it.
+        # Without autovacuum (off on this project's machines) none ever comes: a plan made
+        # while an app's table was small kept a list-50 sorting the whole table as it
+        # grew (405 -> 124 req/s after 5,000 creates). There each execution is planned
+        # afresh, with the table's current size; with autovacuum on, whose ANALYZE renews
+        # the plans as tables grow, generic plans are kept (planning every list cost it
+        # ~25 % of its rate here).
         if getattr(dbapi_conn.info, "server_version", 0) >= 120000:  # PostgreSQL 12+
             dbapi_conn.execute(CUSTOM_PLANS)
             if not dbapi_conn.autocommit:
-                dbapi_conn.commit()  # no transaction left open by the SET
+                dbapi_conn.commit()  # no transaction left open by the statement
 
     @event.listens_for(engine.pool, "checkin")
     def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
