@@ -32,6 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from jimu.core.money import to_decimal
+from jimu.platform import pgtail
 from jimu.platform.checkpoint import AUTOCHECKPOINT_PAGES, Checkpointer
 from jimu.platform.checkpoint import enabled as checkpoints_enabled
 from jimu.platform.readengine import read_engine
@@ -264,8 +265,10 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_use_lifo", True)
     engine = sa.create_engine(url, **kwargs)
-    if engine.dialect.name == "postgresql" and not kwargs.get("pool_pre_ping"):
-        _configure_postgresql(engine)
+    if engine.dialect.name == "postgresql":
+        pgtail.install(engine)
+        if not kwargs.get("pool_pre_ping"):
+            _configure_postgresql(engine)
     return engine
 
 

@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
 
+from jimu.platform.pgtail import flush
+
 __all__ = ["DriverSelect"]
 
 _Procs = tuple[Callable[[Any], Any] | None, ...]
@@ -80,6 +82,7 @@ class DriverSelect:
             plan = self._plans[dialect] = self._plan(dialect)
         if plan is None or _listened(conn):
             return list(conn.execute(self.stmt).all())
+        flush(conn)  # a statement deferred to the commit goes first (pgtail)
         raw = conn.connection.dbapi_connection
         assert raw is not None
         cur = raw.cursor()

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.platform.db import DecimalType, defer_checkpoint
+from jimu.platform.pgtail import flush
 
 __all__ = ["insert_rows", "COPY_CHUNK", "SQLITE_CHUNK"]
 
@@ -360,6 +361,7 @@ def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
         if keyed:
             conn.execute(table.insert(), keyed)
         return len(keyed)
+    flush(conn)  # a statement deferred to the commit goes first (pgtail)
     raw = conn.connection.driver_connection
     assert raw is not None
     if conn.dialect.name == "postgresql":

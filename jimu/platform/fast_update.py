@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from jimu.platform.fast_insert import _processed_column, _processors
+from jimu.platform.pgtail import flush
 
 __all__ = ["bound_columns", "update_rows"]
 
@@ -48,6 +49,7 @@ def update_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
     values = bound_columns(conn, table, ["id", *names], [(*row, *fixed.values()) for row in rows])
     prep = conn.dialect.identifier_preparer
     name = prep.format_table(table)
+    flush(conn)  # a statement deferred to the commit goes first (pgtail)
     raw = conn.connection.driver_connection
     assert raw is not None
     bump = f", {prep.quote('version')} = {prep.quote('version')} + 1" if bump_version else ""

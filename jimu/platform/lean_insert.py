@@ -23,6 +23,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
+from jimu.platform.pgtail import DEFERRED, defer, flush
 from jimu.platform.values import to_json
 
 __all__ = ["LeanInsert", "Row", "insert_together", "json_text", "json_text_of"]
@@ -129,13 +130,15 @@ def _execute(conn: Connection, sql: str, args: Any, fetch: bool, describe: bool 
     connection invalidated on a disconnect, as ``exec_driver_sql`` would."""
     raw = _driver(conn)
     if raw is None:
-        result = conn.exec_driver_sql(sql, args)
+        result = conn.exec_driver_sql(sql, args)  # a deferred statement goes first (pgtail)
         if not fetch:
             return None
         desc = result.cursor.description if describe else None
         first = result.fetchone()
         result.close()
         return desc, first
+    if DEFERRED in conn.connection.info:
+        flush(conn)
     cursor = raw.cursor()
     try:
         cursor.execute(sql, args)
@@ -250,12 +253,17 @@ Row = tuple[LeanInsert, Mapping[str, Any]]
 _batches: dict[tuple[Dialect, tuple[LeanInsert, ...], bool], _Plan] = {}
 
 
-def insert_together(conn: Connection, rows: Sequence[Row], notify: str | None = None) -> None:
+def insert_together(conn: Connection, rows: Sequence[Row], notify: str | None = None, *,
+                    deferrable: bool = False) -> None:
     """Insert each ``(insert, params)`` of ``rows`` (inserts without ``returning``), in
     order, in ``conn``'s transaction. On PostgreSQL they are one statement, one round trip
     (data-modifying ``WITH`` clauses, each run to completion whether read or not), ending
     in ``SELECT pg_notify(notify, '')`` when ``notify`` (a channel) is given; elsewhere one
-    statement per row (``notify`` is then an error: there is no NOTIFY)."""
+    statement per row (``notify`` is then an error: there is no NOTIFY).
+
+    ``deferrable``: nobody waits for the rows before the commit, nor for this statement's
+    error (the outbox's event rows): on PostgreSQL the statement may then go with the
+    ``COMMIT`` (:mod:`jimu.platform.pgtail`), or with whatever statement comes first."""
     if conn.dialect.name != "postgresql":
         if notify is not None:
             raise ValueError("NOTIFY is PostgreSQL's")
@@ -263,19 +271,24 @@ def insert_together(conn: Connection, rows: Sequence[Row], notify: str | None = 
             lean(conn, params)
         return
     if len(rows) == 1 and notify is None:
-        rows[0][0](conn, rows[0][1])
+        plan = rows[0][0]._plan(conn.dialect)
+        sql, args = plan[0], _arguments(plan, rows[0][1])
+    else:
+        leans = tuple(lean for lean, _params in rows)
+        key = (conn.dialect, leans, notify is not None)
+        batch = _batches.get(key)
+        if batch is None:
+            if len(_batches) >= 256:  # inserts made on the fly: keep the cache bounded
+                _batches.clear()
+            batch = _batches[key] = _batch_plan(conn.dialect, leans, notify is not None)
+        plan = batch
+        values: dict[str, Any] = {f"_w{i}_{k}": v for i, (_lean, one) in enumerate(rows) for k, v in one.items()}
+        if notify is not None:
+            values["_w_channel"] = notify
+        sql, args = plan[0], _arguments(plan, values)
+    if deferrable and defer(conn, sql, args, lambda c: _execute(c, sql, args, False)):
         return
-    leans = tuple(lean for lean, _params in rows)
-    key = (conn.dialect, leans, notify is not None)
-    plan = _batches.get(key)
-    if plan is None:
-        if len(_batches) >= 256:  # inserts made on the fly: keep the cache bounded
-            _batches.clear()
-        plan = _batches[key] = _batch_plan(conn.dialect, leans, notify is not None)
-    values: dict[str, Any] = {f"_w{i}_{k}": v for i, (_lean, one) in enumerate(rows) for k, v in one.items()}
-    if notify is not None:
-        values["_w_channel"] = notify
-    _execute(conn, plan[0], _arguments(plan, values), False)
+    _execute(conn, sql, args, False)
 
 
 def _batch_plan(dialect: Dialect, leans: tuple[LeanInsert, ...], notify: bool) -> _Plan:

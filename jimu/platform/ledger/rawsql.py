@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from jimu.platform.ledger.tables import BUCKETS
+from jimu.platform.pgtail import flush
 
 __all__ = [
     "MOVE_COLS", "RES_COLS", "cursor", "guarded_update", "insert_movement", "insert_movements",
@@ -60,6 +61,7 @@ _reserve_sqlite_cache: dict[tuple[Any, ...], tuple[str, str, str]] = {}
 
 def cursor(conn: Connection) -> Any:
     """A DBAPI cursor on the connection of ``conn``'s current transaction."""
+    flush(conn)  # a statement deferred to the commit goes first (pgtail)
     return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from jimu.platform.permissions.generation import generation_installed
 from jimu.platform.pgbegin import begin_with, literal
+from jimu.platform.pgtail import flush
 from jimu.runtime.context import Jimu
 
 __all__ = ["MAX_ENTRIES", "remembered", "remember", "check", "ready", "GEN"]
@@ -76,6 +77,7 @@ def check(conn: Connection, app: str | None) -> tuple[int | None, int | None]:
             first = rows[0] if rows else None
             return _ints(first, app)
     style = _paramstyle(conn)
+    flush(conn)  # a statement deferred to the commit goes first (pgtail)
     raw = conn.connection.dbapi_connection
     assert raw is not None and style is not None
     cur = raw.cursor()

@@ -121,7 +121,7 @@ def emit(conn: Connection, app: str, kind: str, *, entity: str | None = None, re
         "actor": getattr(actor, "username", None),
         "actor_roles": json_text(list(getattr(actor, "roles", ()) or ())),
         "depth": current_depth(), "at": clock.now()})
-    insert_together(conn, [*along, row], notify_channel(conn, "events"))
+    insert_together(conn, [*along, row], notify_channel(conn, "events"), deferrable=True)
     return eid
 
 
