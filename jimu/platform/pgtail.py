@@ -33,6 +33,7 @@ __all__ = ["install", "defer", "flush", "DEFERRED"]
 
 DEFERRED = "jimu_tail"  # connection info: the deferred (sql, args, runner)
 _TEXTS = "jimu_tail_texts"  # connection info: sql -> ($n text, parameter order)
+_DUMP = "jimu_tail_dump"  # connection info: its parameter dumper
 _PARAM = re.compile(r"%\((\w+)\)s|%%")
 
 
@@ -100,20 +101,20 @@ def _dollar(sql: str) -> tuple[bytes, tuple[str, ...]]:
 def _commit_with(fairy: Any, sql: str, args: Mapping[str, Any]) -> None:
     """Send ``sql`` and ``COMMIT`` in one pipeline; raise the first error either answered."""
     from psycopg import errors, generators, pq
-    from psycopg.adapt import PyFormat, Transformer
 
+    info = fairy.info
     raw = fairy.dbapi_connection
     pgconn = raw.pgconn
-    texts: dict[str, tuple[bytes, tuple[str, ...]]] = fairy.info.setdefault(_TEXTS, {})
+    texts: dict[str, tuple[bytes, tuple[str, ...]]] = info.setdefault(_TEXTS, {})
     known = texts.get(sql)
     if known is None:
         if len(texts) >= 64:
             texts.clear()
         known = texts[sql] = _dollar(sql)
     text, names = known
-    values = [args[n] for n in names]
-    params: Sequence[Any] = Transformer(raw).dump_sequence(values, [PyFormat.TEXT] * len(values)) if values else []
+    params: Sequence[Any] = _dumper(info, raw)([args[n] for n in names])
     results: list[Any] = []
+    sync = pq.ExecStatus.PIPELINE_SYNC
     with raw.lock:
         pgconn.enter_pipeline_mode()
         try:
@@ -123,18 +124,35 @@ def _commit_with(fairy: Any, sql: str, args: Mapping[str, Any]) -> None:
             raw.wait(generators.send(pgconn))
             while True:
                 got = raw.wait(generators.fetch_many(pgconn))
-                if got and got[0].status == pq.ExecStatus.PIPELINE_SYNC:
+                if got and got[0].status == sync:
                     break
                 results.extend(got)
         finally:
             if pgconn.pipeline_status != pq.PipelineStatus.OFF:
                 try:
                     pgconn.exit_pipeline_mode()
-                except Exception:  # noqa: BLE001 - the connection is broken: its error is raised below
-                    pass
+                except Exception:  # noqa: BLE001 - left mid-pipeline (an error on the way): unusable
+                    raw.close()  # the pool's reset then finds it closed and discards it
     for result in results:
         if result.status == pq.ExecStatus.FATAL_ERROR:
             raise errors.error_from_result(result, encoding=getattr(pgconn, "_encoding", "utf-8"))
+
+
+def _dumper(info: dict[str, Any], raw: Any) -> Callable[[list[Any]], Sequence[Any]]:
+    """The connection's text dumper of parameter lists: psycopg's adapters (its
+    ``Transformer``, made once per connection: the connection's adapters and encoding)."""
+    dump: Callable[[list[Any]], Sequence[Any]] | None = info.get(_DUMP)
+    if dump is None:
+        from psycopg.adapt import PyFormat, Transformer
+
+        transformer = Transformer(raw)
+        text = PyFormat.TEXT
+
+        def dump(values: list[Any]) -> Sequence[Any]:
+            return transformer.dump_sequence(values, [text] * len(values)) if values else []
+
+        info[_DUMP] = dump
+    return dump
 
 
 def install(engine: Engine) -> None:
