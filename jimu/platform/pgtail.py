@@ -16,10 +16,13 @@ It applies only where nothing else would differ: psycopg, a write connection
 (``jimu_write``) whose transaction is open on the server, nobody listening to statements
 (``before_cursor_execute``: tests counting statements, tracing), nothing else deferred on
 it. The deferred statement goes unnamed (psycopg deallocates every statement prepared on
-a connection after a DDL statement, a name of Jimu's among them); its parameters go as
-text, dumped by psycopg's own adapters. A failure of the statement or of the ``COMMIT`` raises the driver's error from
-the commit (SQLAlchemy wraps it as it wraps any commit's), the transaction then rolled
-back by the connection's reset."""
+a connection after a ROLLBACK or a DDL statement, a name of Jimu's among them); its
+parameters go as text, dumped by psycopg's own adapters. A failure of the statement or of
+the ``COMMIT`` raises the driver's error from the commit (SQLAlchemy wraps it as it wraps
+any commit's), the transaction then rolled back by the connection's reset. An error
+between sending the pipeline and reading its answers closes the connection (no statement
+can follow on it); whether the server committed is then unknown, as for any ``COMMIT``
+whose answer is lost."""
 
 from __future__ import annotations
 
@@ -50,8 +53,9 @@ def _info(fairy: Any) -> dict[str, Any] | None:
 def _server_open(raw: Any) -> bool:
     from psycopg import pq
 
-    return bool(raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS and raw._pipeline is None
-                and not raw.autocommit)
+    # psycopg's own pipeline (a private attribute, looked up: without it, nothing is deferred)
+    return bool(raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS
+                and getattr(raw, "_pipeline", True) is None and not raw.autocommit)
 
 
 def defer(conn: Connection, sql: str, args: Any, runner: Callable[[Connection], object]) -> bool:
