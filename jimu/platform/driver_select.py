@@ -6,7 +6,8 @@ query keeps it per entity, sort, limit and caller profile). Through ``Connection
 each run paid the compiled-cache lookup, an execution context, parameter processing and a
 ``Row`` per row, about as much client CPU as the driver's own round trip and fetch. Here
 the statement is compiled once per dialect, its parameters processed once (each bind's own
-processor), and a run is ``cursor.execute`` + ``fetchall``.
+processor), and a run is ``cursor.execute`` + ``fetchall`` (on PostgreSQL straight through
+libpq where :mod:`jimu.platform.pgdirect` applies: no cursor at all).
 
 What stays as SQLAlchemy does it: the values (a column's result processor, chosen from the
 driver's type code as SQLAlchemy chooses it, runs on every value when the column has one),
@@ -24,6 +25,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
 
+from jimu.platform.pgdirect import NOT_DIRECT
+from jimu.platform.pgdirect import execute as direct
 from jimu.platform.pgtail import flush
 
 __all__ = ["DriverSelect"]
@@ -83,19 +86,30 @@ class DriverSelect:
         if plan is None or _listened(conn):
             return list(conn.execute(self.stmt).all())
         flush(conn)  # a statement deferred to the commit goes first (pgtail)
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        cur = raw.cursor()
-        try:
-            cur.execute(plan.sql, plan.params)
-            rows = cur.fetchall()
-            procs = plan.procs
-            if procs is None:
-                procs = plan.procs = self._result_procs(dialect, cur.description)
-        except dialect.loaded_dbapi.Error:
+        fairy = conn.connection
+        got = NOT_DIRECT
+        if dialect.driver == "psycopg":
+            try:
+                got = direct(fairy, plan.sql, plan.params, "all")
+            except dialect.loaded_dbapi.Error:
+                return list(conn.execute(self.stmt).all())  # raises SQLAlchemy's error (or reads after a blip)
+        if got is not NOT_DIRECT:
+            description, rows = got
+        else:
+            raw = fairy.dbapi_connection
+            assert raw is not None
+            cur = raw.cursor()
+            try:
+                cur.execute(plan.sql, plan.params)
+                rows = cur.fetchall()
+                description = cur.description
+            except dialect.loaded_dbapi.Error:
+                cur.close()
+                return list(conn.execute(self.stmt).all())  # raises SQLAlchemy's error (or reads after a blip)
             cur.close()
-            return list(conn.execute(self.stmt).all())  # raises SQLAlchemy's error (or reads after a blip)
-        cur.close()
+        procs = plan.procs
+        if procs is None:
+            procs = plan.procs = self._result_procs(dialect, description)
         if not any(procs):
             return list(rows)
         return [tuple(v if p is None else p(v) for p, v in zip(procs, r, strict=True)) for r in rows]

@@ -23,6 +23,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
+from jimu.platform.pgdirect import NOT_DIRECT
+from jimu.platform.pgdirect import execute as direct
 from jimu.platform.pgtail import DEFERRED, defer, flush
 from jimu.platform.values import to_json
 
@@ -137,8 +139,16 @@ def _execute(conn: Connection, sql: str, args: Any, fetch: bool, describe: bool 
         first = result.fetchone()
         result.close()
         return desc, first
-    if DEFERRED in conn.connection.info:
+    fairy = conn.connection
+    if DEFERRED in fairy.info:
         flush(conn)
+    if conn.dialect.driver == "psycopg":
+        try:
+            got = direct(fairy, sql, args, fetch)
+        except Exception as err:  # noqa: BLE001 - wrapped and raised as SQLAlchemy does
+            conn._handle_dbapi_exception(err, sql, args, None, None)
+        if got is not NOT_DIRECT:
+            return got  # type: ignore[no-any-return]
     cursor = raw.cursor()
     try:
         cursor.execute(sql, args)

@@ -15,9 +15,8 @@ statement sees the deferred rows. A rollback drops it, as the server would have.
 It applies only where nothing else would differ: psycopg, a write connection
 (``jimu_write``) whose transaction is open on the server, nobody listening to statements
 (``before_cursor_execute``: tests counting statements, tracing), nothing else deferred on
-it. The deferred statement goes unnamed (psycopg deallocates every statement prepared on
-a connection after a ROLLBACK or a DDL statement, a name of Jimu's among them); its
-parameters go as text, dumped by psycopg's own adapters. A failure of the statement or of
+it. The deferred statement goes unnamed, its parameters as text, as
+:mod:`jimu.platform.pgdirect` sends a statement. A failure of the statement or of
 the ``COMMIT`` raises the driver's error from the commit (SQLAlchemy wraps it as it wraps
 any commit's), the transaction then rolled back by the connection's reset. An error
 between sending the pipeline and reading its answers closes the connection (no statement
@@ -26,18 +25,16 @@ whose answer is lost."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from jimu.platform.pgdirect import dump, open_on_server, statement_text
+
 __all__ = ["install", "defer", "flush", "DEFERRED"]
 
 DEFERRED = "jimu_tail"  # connection info: the deferred (sql, args, runner)
-_TEXTS = "jimu_tail_texts"  # connection info: sql -> ($n text, parameter order)
-_DUMP = "jimu_tail_dump"  # connection info: its parameter dumper
-_PARAM = re.compile(r"%\((\w+)\)s|%%")
 
 
 def _info(fairy: Any) -> dict[str, Any] | None:
@@ -48,14 +45,6 @@ def _info(fairy: Any) -> dict[str, Any] | None:
     except (AttributeError, NotImplementedError):
         return None
     return info
-
-
-def _server_open(raw: Any) -> bool:
-    from psycopg import pq
-
-    # psycopg's own pipeline (a private attribute, looked up: without it, nothing is deferred)
-    return bool(raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS
-                and getattr(raw, "_pipeline", True) is None and not raw.autocommit)
 
 
 def defer(conn: Connection, sql: str, args: Any, runner: Callable[[Connection], object]) -> bool:
@@ -73,7 +62,7 @@ def defer(conn: Connection, sql: str, args: Any, runner: Callable[[Connection], 
     if DEFERRED in fairy.info:
         return False
     raw = fairy.dbapi_connection
-    if raw is None or not hasattr(raw, "pgconn") or not _server_open(raw):
+    if raw is None or not hasattr(raw, "pgconn") or not open_on_server(raw):
         return False
     fairy.info[DEFERRED] = (sql, args, runner)
     return True
@@ -87,21 +76,6 @@ def flush(conn: Connection) -> None:
         runner(conn)
 
 
-def _dollar(sql: str) -> tuple[bytes, tuple[str, ...]]:
-    """``sql`` with pyformat parameters as PostgreSQL's ``$n``, and the names in their order."""
-    order: dict[str, int] = {}
-
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name is None:
-            return "%"
-        if name not in order:
-            order[name] = len(order) + 1
-        return f"${order[name]}"
-
-    return _PARAM.sub(sub, sql).encode(), tuple(order)
-
-
 def _commit_with(fairy: Any, sql: str, args: Mapping[str, Any]) -> None:
     """Send ``sql`` and ``COMMIT`` in one pipeline; raise the first error either answered."""
     from psycopg import errors, generators, pq
@@ -109,14 +83,8 @@ def _commit_with(fairy: Any, sql: str, args: Mapping[str, Any]) -> None:
     info = fairy.info
     raw = fairy.dbapi_connection
     pgconn = raw.pgconn
-    texts: dict[str, tuple[bytes, tuple[str, ...]]] = info.setdefault(_TEXTS, {})
-    known = texts.get(sql)
-    if known is None:
-        if len(texts) >= 64:
-            texts.clear()
-        known = texts[sql] = _dollar(sql)
-    text, names = known
-    params: Sequence[Any] = _dumper(info, raw)([args[n] for n in names])
+    text, names = statement_text(info, sql)
+    params = dump(info, raw, [args[n] for n in names])
     results: list[Any] = []
     sync = pq.ExecStatus.PIPELINE_SYNC
     with raw.lock:
@@ -140,23 +108,6 @@ def _commit_with(fairy: Any, sql: str, args: Mapping[str, Any]) -> None:
     for result in results:
         if result.status == pq.ExecStatus.FATAL_ERROR:
             raise errors.error_from_result(result, encoding=getattr(pgconn, "_encoding", "utf-8"))
-
-
-def _dumper(info: dict[str, Any], raw: Any) -> Callable[[list[Any]], Sequence[Any]]:
-    """The connection's text dumper of parameter lists: psycopg's adapters (its
-    ``Transformer``, made once per connection: the connection's adapters and encoding)."""
-    dump: Callable[[list[Any]], Sequence[Any]] | None = info.get(_DUMP)
-    if dump is None:
-        from psycopg.adapt import PyFormat, Transformer
-
-        transformer = Transformer(raw)
-        text = PyFormat.TEXT
-
-        def dump(values: list[Any]) -> Sequence[Any]:
-            return transformer.dump_sequence(values, [text] * len(values)) if values else []
-
-        info[_DUMP] = dump
-    return dump
 
 
 def install(engine: Engine) -> None:
