@@ -29,6 +29,8 @@ from sqlalchemy.engine import Connection
 
 from jimu.platform.permissions.generation import generation_installed
 from jimu.platform.pgbegin import begin_with, literal
+from jimu.platform.pgdirect import NOT_DIRECT
+from jimu.platform.pgdirect import execute as direct
 from jimu.platform.pgtail import flush
 from jimu.runtime.context import Jimu
 
@@ -47,6 +49,10 @@ _SQL = {
     ("pyformat", True): "SELECT (SELECT value FROM jimu_auth_generation WHERE id = 1), "
                         "(SELECT published_version FROM jimu_app WHERE name = %s)",
 }
+
+
+# The PostgreSQL statements with a named parameter (jimu.platform.pgdirect), by "with an app".
+_NAMED = {False: _SQL[("pyformat", False)], True: _SQL[("pyformat", True)].replace("%s", "%(app)s")}
 
 
 def ready(jimu: Jimu, conn: Connection) -> bool:
@@ -69,7 +75,8 @@ def _paramstyle(conn: Connection) -> str | None:
 def check(conn: Connection, app: str | None) -> tuple[int | None, int | None]:
     """(the auth generation, ``app``'s published version or None) read now on ``conn``.
     On PostgreSQL, as the transaction's first statement, it goes with its ``BEGIN``
-    (:mod:`jimu.platform.pgbegin`): one round trip for both."""
+    (:mod:`jimu.platform.pgbegin`): one round trip for both; on a read connection
+    (autocommit) straight through libpq (:mod:`jimu.platform.pgdirect`)."""
     if conn.dialect.name == "postgresql":
         sql = _SQL[("pyformat", app is not None)]
         rows = begin_with(conn, sql if app is None else sql.replace("%s", literal(conn, app)))
@@ -78,6 +85,10 @@ def check(conn: Connection, app: str | None) -> tuple[int | None, int | None]:
             return _ints(first, app)
     style = _paramstyle(conn)
     flush(conn)  # a statement deferred to the commit goes first (pgtail)
+    if conn.dialect.driver == "psycopg":  # a read of the read pool: straight through libpq
+        got = direct(conn.connection, _NAMED[app is not None], {"app": app}, True)
+        if got is not NOT_DIRECT:
+            return _ints(got[1], app)
     raw = conn.connection.dbapi_connection
     assert raw is not None and style is not None
     cur = raw.cursor()
