@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Dialect
 
 from jimu.platform.pgdirect import NOT_DIRECT
 from jimu.platform.pgdirect import execute as direct
-from jimu.platform.pgtail import flush
+from jimu.platform.pgtail import DEFERRED, flush
 
 __all__ = ["DriverSelect"]
 
@@ -85,17 +85,19 @@ class DriverSelect:
             plan = self._plans[dialect] = self._plan(dialect)
         if plan is None or _listened(conn):
             return list(conn.execute(self.stmt).all())
-        flush(conn)  # a statement deferred to the commit goes first (pgtail)
         fairy = conn.connection
+        if DEFERRED in fairy.info:
+            flush(conn)  # a statement deferred to the commit goes first (pgtail)
         got = NOT_DIRECT
         if dialect.driver == "psycopg":
             try:
-                got = direct(fairy, plan.sql, plan.params, "all")
+                got = direct(fairy, plan.sql, plan.params, "all")  # with a check waiting, if any
             except dialect.loaded_dbapi.Error:
                 return list(conn.execute(self.stmt).all())  # raises SQLAlchemy's error (or reads after a blip)
         if got is not NOT_DIRECT:
             description, rows = got
         else:
+            flush(conn)  # a check waiting goes alone first
             raw = fairy.dbapi_connection
             assert raw is not None
             cur = raw.cursor()

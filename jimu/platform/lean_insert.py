@@ -144,11 +144,12 @@ def _execute(conn: Connection, sql: str, args: Any, fetch: bool, describe: bool 
         flush(conn)
     if conn.dialect.driver == "psycopg":
         try:
-            got = direct(fairy, sql, args, fetch)
-        except Exception as err:  # noqa: BLE001 - wrapped and raised as SQLAlchemy does
+            got = direct(fairy, sql, args, fetch)  # with a check waiting on the connection, if any
+        except dbapi_error(conn) as err:
             conn._handle_dbapi_exception(err, sql, args, None, None)
         if got is not NOT_DIRECT:
             return got  # type: ignore[no-any-return]
+        flush(conn)  # a check waiting goes alone first
     cursor = raw.cursor()
     try:
         cursor.execute(sql, args)
@@ -157,6 +158,13 @@ def _execute(conn: Connection, sql: str, args: Any, fetch: bool, describe: bool 
         conn._handle_dbapi_exception(err, sql, args, cursor, None)
     finally:
         cursor.close()
+
+
+def dbapi_error(conn: Connection) -> type[Exception]:
+    """The driver's base error class (what SQLAlchemy wraps; anything else, such as a
+    check's verdict, goes through as raised)."""
+    error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    return error
 
 
 def _arguments(plan: _Plan, params: Mapping[str, Any]) -> Any:

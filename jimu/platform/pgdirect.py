@@ -19,14 +19,19 @@ answers :data:`NOT_DIRECT` and the caller uses the cursor."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["NOT_DIRECT", "execute", "open_on_server", "statement_text", "transformer"]
+from sqlalchemy.engine import Connection
+
+__all__ = ["NOT_DIRECT", "PENDING", "REFUSED", "defer_check", "drop", "execute", "info_of", "open_on_server", "pipeline",
+           "settle", "statement_text", "transformer"]
 
 NOT_DIRECT: Any = object()  # execute() did not apply: run the statement the usual way
 _TEXTS = "jimu_direct_texts"  # connection info: sql -> ($n text, parameter order)
 _TX = "jimu_direct_tx"  # connection info: psycopg's Transformer of the connection
+PENDING = "jimu_direct_check"  # connection info: a check waiting for the next statement (defer_check)
+REFUSED = "jimu_direct_refused"  # connection info: the verdict of a check that did not hold
 _PARAM = re.compile(r"%\((\w+)\)s|%%")
 
 
@@ -104,20 +109,31 @@ def execute(fairy: Any, sql: str, args: Any, fetch: bool | str) -> Any:
     connection ``fairy``; with ``fetch``, (a description of (None, type oid) per column,
     the first row or None), with ``fetch="all"`` (that description, every row). None
     without ``fetch``; :data:`NOT_DIRECT` when this does not apply (see the module doc). A
-    failing statement raises the driver's error, as its cursor would."""
+    failing statement raises the driver's error, as its cursor would. A check waiting on
+    the connection (:func:`defer_check`) goes first, in the same round trip, and is
+    verified before anything of the statement is answered."""
     raw = fairy.dbapi_connection
-    if not isinstance(args, Mapping) or raw is None or not hasattr(raw, "pgconn") or not _applies(raw):
+    if not isinstance(args, Mapping) or raw is None or not hasattr(raw, "pgconn"):
+        return NOT_DIRECT
+    info = fairy.info
+    if REFUSED in info:
+        raise info[REFUSED]
+    if PENDING not in info and not _applies(raw):
         return NOT_DIRECT
     from psycopg import errors, generators, pq
 
-    info = fairy.info
     text, names = statement_text(info, sql)
     params = dump(info, raw, [args[n] for n in names])
     pgconn = raw.pgconn
-    with raw.lock:
-        pgconn.send_query_params(text, params)
-        results = raw.wait(generators.execute(pgconn))
-    result = results[-1]
+    if PENDING in info:
+        parts, verify = _pending(info, raw)
+        results = pipeline(raw, [*parts, (text, params)])
+        _verified(info, raw, results[:-1], verify)
+        result = results[-1]
+    else:
+        with raw.lock:
+            pgconn.send_query_params(text, params)
+            result = raw.wait(generators.execute(pgconn))[-1]
     if result.status == pq.ExecStatus.FATAL_ERROR:
         raise errors.error_from_result(result, encoding=getattr(pgconn, "_encoding", "utf-8"))
     if not fetch:
@@ -134,3 +150,141 @@ def execute(fairy: Any, sql: str, args: Any, fetch: bool | str) -> Any:
         return desc, None
     tx.set_pgresult(result)
     return desc, tx.load_row(0, tuple)
+
+
+def pipeline(raw: Any, parts: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[Any]:
+    """Send each (statement text, text parameters) of ``parts`` through libpq's pipeline
+    mode in one message and answer each one's result (the last of its results:
+    ``PIPELINE_ABORTED`` for one after a failure). An error between sending and reading
+    the answers closes the connection (no statement can follow on it mid-pipeline)."""
+    from psycopg import generators, pq
+
+    pgconn = raw.pgconn
+    sync = pq.ExecStatus.PIPELINE_SYNC
+    out: list[Any] = []
+    with raw.lock:
+        pgconn.enter_pipeline_mode()
+        try:
+            for text, params in parts:
+                pgconn.send_query_params(text, params or None)
+            pgconn.pipeline_sync()
+            raw.wait(generators.send(pgconn))
+            while True:
+                got = raw.wait(generators.fetch_many(pgconn))
+                if not got:
+                    continue
+                if got[0].status == sync:
+                    break
+                out.append(got[-1])
+        finally:
+            if pgconn.pipeline_status != pq.PipelineStatus.OFF:
+                try:
+                    pgconn.exit_pipeline_mode()
+                except Exception:  # noqa: BLE001 - left mid-pipeline (an error on the way): unusable
+                    raw.close()  # the pool's reset then finds it closed and discards it
+    return out
+
+
+def defer_check(conn: Connection, sql: str, args: Mapping[str, Any],
+                verify: Callable[[tuple[Any, ...] | None], None]) -> bool:
+    """Keep the read ``sql`` (a transaction's first statement: the request's credential
+    check) to go, in one round trip, with the next statement on ``conn``'s connection
+    (:func:`execute`), or alone before anything else reaches it (:func:`settle`); the
+    transaction's ``BEGIN`` goes with it when SQLAlchemy has begun one the server has not.
+    ``verify(row)`` gets its first row before anything after it is answered and may raise
+    (the caller then answers nothing it built on what it assumed). False when this does
+    not apply (not psycopg, statements listened to, the server's transaction already
+    open, another check waiting): the caller runs ``sql`` itself."""
+    if conn.dialect.driver != "psycopg":
+        return False
+    dispatch = conn.dispatch
+    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+        return False
+    fairy = conn.connection
+    info = fairy.info
+    raw = fairy.dbapi_connection
+    if PENDING in info or raw is None or not hasattr(raw, "pgconn") or getattr(raw, "_pipeline", True) is not None:
+        return False
+    from psycopg import pq
+
+    if raw.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    if raw.autocommit:
+        begin = b""
+    elif conn.in_transaction() and hasattr(raw, "_get_tx_start_command"):
+        begin = raw._get_tx_start_command()
+    else:
+        return False
+    info[PENDING] = (sql, dict(args), verify, begin)
+    return True
+
+
+def settle(fairy: Any) -> None:
+    """Send the check waiting on the pooled connection ``fairy``, if any, now (with its
+    ``BEGIN``), and verify it. A check that did not hold raises its verdict again here,
+    and before every statement, until the transaction ends (a caller that swallowed it
+    cannot go on as if it held: nothing commits, nothing is answered)."""
+    info = info_of(fairy)
+    if info is None:
+        return
+    if REFUSED in info:
+        raise info[REFUSED]
+    if PENDING not in info:
+        return
+    raw = fairy.dbapi_connection
+    parts, verify = _pending(info, raw)
+    _verified(info, raw, pipeline(raw, parts) if len(parts) > 1 else [_alone(raw, *parts[0])], verify)
+
+
+def drop(info: dict[str, Any]) -> None:
+    """Forget a check waiting on a connection (its ``info``) and a verdict against one:
+    its transaction ended (a check unsent read nothing)."""
+    info.pop(PENDING, None)
+    info.pop(REFUSED, None)
+
+
+def _alone(raw: Any, text: bytes, params: Sequence[Any] | None) -> Any:
+    from psycopg import generators
+
+    with raw.lock:
+        raw.pgconn.send_query_params(text, params or None)
+        return raw.wait(generators.execute(raw.pgconn))[-1]
+
+
+def info_of(fairy: Any) -> dict[str, Any] | None:
+    """The pool entry's info of a DBAPI connection as SQLAlchemy hands it; None for the
+    bare connection of a dialect's first connect, which has none."""
+    try:
+        info: dict[str, Any] = fairy.info
+    except (AttributeError, NotImplementedError):
+        return None
+    return info
+
+
+def _pending(info: dict[str, Any], raw: Any) -> tuple[list[tuple[bytes, Sequence[Any] | None]], Any]:
+    sql, args, verify, begin = info.pop(PENDING)
+    text, names = statement_text(info, sql)
+    parts: list[tuple[bytes, Sequence[Any] | None]] = [(begin, None)] if begin else []
+    parts.append((text, dump(info, raw, [args[n] for n in names])))
+    return parts, verify
+
+
+def _verified(info: dict[str, Any], raw: Any, results: list[Any], verify: Any) -> None:
+    """Raise the error of the check's part (its BEGIN, the check itself), else hand its
+    first row to ``verify``."""
+    from psycopg import errors, pq
+
+    for result in results:
+        if result.status == pq.ExecStatus.FATAL_ERROR:
+            raise errors.error_from_result(result, encoding=getattr(raw.pgconn, "_encoding", "utf-8"))
+    check = results[-1]
+    row = None
+    if check.ntuples:
+        tx = transformer(info, raw)
+        tx.set_pgresult(check)
+        row = tx.load_row(0, tuple)
+    try:
+        verify(row)
+    except Exception as verdict:
+        info[REFUSED] = verdict
+        raise

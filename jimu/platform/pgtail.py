@@ -28,23 +28,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from jimu.platform.pgdirect import dump, open_on_server, statement_text
+from jimu.platform.pgdirect import (
+    PENDING,
+    REFUSED,
+    drop,
+    dump,
+    info_of,
+    open_on_server,
+    pipeline,
+    settle,
+    statement_text,
+)
 
 __all__ = ["install", "defer", "flush", "DEFERRED"]
 
 DEFERRED = "jimu_tail"  # connection info: the deferred (sql, args, runner)
-
-
-def _info(fairy: Any) -> dict[str, Any] | None:
-    """The pool entry's info of a DBAPI connection as SQLAlchemy hands it; None for the
-    bare connection of a dialect's first connect, which has none."""
-    try:
-        info: dict[str, Any] = fairy.info
-    except (AttributeError, NotImplementedError):
-        return None
-    return info
 
 
 def defer(conn: Connection, sql: str, args: Any, runner: Callable[[Connection], object]) -> bool:
@@ -69,8 +70,13 @@ def defer(conn: Connection, sql: str, args: Any, runner: Callable[[Connection], 
 
 
 def flush(conn: Connection) -> None:
-    """Run the statement deferred on ``conn``, if any, before anything else does."""
-    info = conn.connection.info
+    """Before anything else reaches ``conn``'s connection: the check waiting for the
+    transaction's first statement (:func:`jimu.platform.pgdirect.defer_check`), then the
+    statement deferred to the commit, if any."""
+    fairy = conn.connection
+    info = fairy.info
+    if PENDING in info or REFUSED in info:
+        settle(fairy)
     if DEFERRED in info:
         _sql, _args, runner = info.pop(DEFERRED)
         runner(conn)
@@ -78,36 +84,15 @@ def flush(conn: Connection) -> None:
 
 def _commit_with(fairy: Any, sql: str, args: Mapping[str, Any]) -> None:
     """Send ``sql`` and ``COMMIT`` in one pipeline; raise the first error either answered."""
-    from psycopg import errors, generators, pq
+    from psycopg import errors, pq
 
     info = fairy.info
     raw = fairy.dbapi_connection
-    pgconn = raw.pgconn
     text, names = statement_text(info, sql)
-    params = dump(info, raw, [args[n] for n in names])
-    results: list[Any] = []
-    sync = pq.ExecStatus.PIPELINE_SYNC
-    with raw.lock:
-        pgconn.enter_pipeline_mode()
-        try:
-            pgconn.send_query_params(text, params)
-            pgconn.send_query_params(b"COMMIT", None)
-            pgconn.pipeline_sync()
-            raw.wait(generators.send(pgconn))
-            while True:
-                got = raw.wait(generators.fetch_many(pgconn))
-                if got and got[0].status == sync:
-                    break
-                results.extend(got)
-        finally:
-            if pgconn.pipeline_status != pq.PipelineStatus.OFF:
-                try:
-                    pgconn.exit_pipeline_mode()
-                except Exception:  # noqa: BLE001 - left mid-pipeline (an error on the way): unusable
-                    raw.close()  # the pool's reset then finds it closed and discards it
+    results = pipeline(raw, [(text, dump(info, raw, [args[n] for n in names])), (b"COMMIT", None)])
     for result in results:
         if result.status == pq.ExecStatus.FATAL_ERROR:
-            raise errors.error_from_result(result, encoding=getattr(pgconn, "_encoding", "utf-8"))
+            raise errors.error_from_result(result, encoding=getattr(raw.pgconn, "_encoding", "utf-8"))
 
 
 def install(engine: Engine) -> None:
@@ -123,8 +108,10 @@ def install(engine: Engine) -> None:
         def run(cursor: Any, statement: Any, *rest: Any) -> None:
             context = rest[-1] if rest else None
             conn = getattr(context, "root_connection", None)
-            if conn is not None and DEFERRED in (_info(conn.connection) or ()):
-                flush(conn)
+            if conn is not None:
+                info = info_of(conn.connection) or ()
+                if DEFERRED in info or PENDING in info or REFUSED in info:
+                    flush(conn)
             execute(cursor, statement, *rest)
         return run
 
@@ -132,7 +119,8 @@ def install(engine: Engine) -> None:
         setattr(dialect, name, flushing(getattr(dialect, name)))
 
     def commit(dbapi_connection: Any) -> None:
-        info = _info(dbapi_connection)
+        settle(dbapi_connection)  # a check nothing sent yet: before the commit, alone
+        info = info_of(dbapi_connection)
         tail = None if info is None else info.pop(DEFERRED, None)
         if tail is None:
             do_commit(dbapi_connection)
@@ -140,10 +128,19 @@ def install(engine: Engine) -> None:
             _commit_with(dbapi_connection, tail[0], tail[1])
 
     def rollback(dbapi_connection: Any) -> None:
-        info = _info(dbapi_connection)
+        info = info_of(dbapi_connection)
         if info is not None:
             info.pop(DEFERRED, None)
+            drop(info)
         do_rollback(dbapi_connection)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _forget(_dbapi_conn: Any, record: Any) -> None:
+        # Nothing waiting on a connection outlives its checkout (the read pool's
+        # autocommit connections end without a rollback when they ran no statement).
+        if record is not None:
+            record.info.pop(DEFERRED, None)
+            drop(record.info)
 
     dialect.do_commit = commit  # type: ignore[method-assign]
     dialect.do_rollback = rollback  # type: ignore[method-assign]

@@ -108,6 +108,11 @@ class AppRegistry:
         if versions is not None:
             versions.setdefault(name, version)
 
+    def loaded_version(self, name: str) -> int | None:
+        """The published version of ``name`` this process has loaded (None: not loaded)."""
+        cached = self._cache.get(name)
+        return None if cached is None else cached.version
+
     def get(self, name: str, conn: Connection | None = None) -> AppRuntime:
         """The published app ``name`` (404 when unknown or never published)."""
         version = self._version(name, conn)

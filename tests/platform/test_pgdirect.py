@@ -93,3 +93,60 @@ def test_a_list_read_goes_without_a_cursor(db: Database, cursors: list[int]) -> 
         got = select.rows(c)
         assert not cursors
     assert got == want and [name for _id, name in got] == ["n4", "n3", "n1"]
+
+
+class _Verdict(Exception):
+    pass
+
+
+def _refuse(_row: Any) -> None:
+    raise _Verdict()
+
+
+def test_a_deferred_check_goes_with_the_next_statement(db: Database) -> None:
+    """``defer_check``: the check's BEGIN, the check and the next lean statement in one
+    pipeline; its row reaches ``verify`` before the statement's answer."""
+    if db.is_sqlite:
+        return
+    with db.write() as c:
+        _meta.create_all(c)
+    rows: list[Any] = []
+    from jimu.platform import pgdirect
+
+    with db.write() as c:
+        assert pgdirect.defer_check(c, "SELECT %(x)s::INTEGER + 1", {"x": 41}, rows.append)
+        made = _ROW.row(c, {"name": "after"})
+        assert rows == [(42,)] and made is not None
+    with db.read() as c:
+        assert list(c.execute(sa.select(_rows.c.name)).scalars()) == ["after"]
+
+
+def test_a_refused_check_blocks_the_transaction_even_when_swallowed(db: Database) -> None:
+    """The verdict raised by the statement that carried the check, swallowed by a
+    careless caller: every later statement and the commit raise it again, nothing is
+    written, and the thread's next transaction (the verdict forgotten with its
+    transaction) works; a check left waiting on a read connection that then ran nothing
+    does not fire in the next read (the pool's reset drops it, through the dialect's
+    rollback; a check-in listener does too, as a backstop: removing either alone keeps
+    this passing). Mutation: the verdict not kept (the commit writes "swallowed")."""
+    if db.is_sqlite:
+        return
+    from jimu.platform import pgdirect
+
+    with db.write() as c:
+        _meta.create_all(c)
+    with pytest.raises(_Verdict), db.write() as c:
+        assert pgdirect.defer_check(c, "SELECT 1", {}, _refuse)
+        try:
+            _ROW.row(c, {"name": "swallowed"})
+        except _Verdict:
+            pass
+        with pytest.raises(_Verdict):
+            c.execute(sa.select(_rows.c.id)).all()
+    with db.write() as c:
+        _ROW.row(c, {"name": "next"})
+    with db.read() as c:
+        assert list(c.execute(sa.select(_rows.c.name)).scalars()) == ["next"]
+        assert pgdirect.defer_check(c, "SELECT 1", {}, _refuse)  # a read that then runs nothing
+    with db.read() as c:  # the same pooled connection: nothing waits on it any more
+        assert list(c.execute(sa.select(_rows.c.name)).scalars()) == ["next"]

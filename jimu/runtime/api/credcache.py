@@ -29,12 +29,13 @@ from sqlalchemy.engine import Connection
 
 from jimu.platform.permissions.generation import generation_installed
 from jimu.platform.pgbegin import begin_with, literal
-from jimu.platform.pgdirect import NOT_DIRECT
+from jimu.platform.pgdirect import NOT_DIRECT, defer_check
 from jimu.platform.pgdirect import execute as direct
+from jimu.platform.pgdirect import settle as settle_check
 from jimu.platform.pgtail import flush
 from jimu.runtime.context import Jimu
 
-__all__ = ["MAX_ENTRIES", "remembered", "remember", "check", "ready", "GEN"]
+__all__ = ["MAX_ENTRIES", "remembered", "remember", "check", "ready", "GEN", "Stale", "assume", "settle"]
 
 MAX_ENTRIES = 10_000
 GEN = "_jimu_auth_gen"  # the generation's column in the full credential queries
@@ -101,6 +102,46 @@ def check(conn: Connection, app: str | None) -> tuple[int | None, int | None]:
     finally:
         cur.close()
     return _ints(row, app)
+
+
+class Stale(Exception):
+    """An optimistic request's check found the credential or the app's published version
+    changed since what it assumed (:func:`assume`): redo the request with the check read
+    first. Raised by the check's verdict, never answered to a client."""
+
+
+def assume(jimu: Jimu, conn: Connection, credential: str, app: str | None) -> tuple[Any, int | None] | None:
+    """(the remembered row of ``credential``, ``app``'s published version as this process
+    serves it) taken as still true without waiting for the check: on PostgreSQL the check
+    then goes with the transaction's next statement, in the same round trip
+    (:func:`jimu.platform.pgdirect.defer_check`), and raises :class:`Stale` there, before
+    anything read after it is answered, when the auth generation or the published version
+    differs. None when nothing can be assumed (nothing remembered, the app not loaded) or
+    this does not apply: the caller reads the check first."""
+    hit = _entries(jimu).get(credential)
+    if hit is None:
+        return None
+    version = None
+    if app is not None:
+        version = jimu.apps.loaded_version(app)
+        if version is None:
+            return None
+    generation = hit[0]
+
+    def verify(row: Any) -> None:
+        if _ints(row, app) != (generation, version):
+            raise Stale()  # no credential in it: exceptions get logged
+
+    if not defer_check(conn, _NAMED[app is not None], {"app": app}, verify):
+        return None
+    return hit[1], version
+
+
+def settle(conn: Connection) -> None:
+    """Verify now an assumed check still waiting on ``conn`` (:func:`assume`), before an
+    answer built on the assumption leaves (a refusal included): :class:`Stale` when it
+    does not hold."""
+    settle_check(conn.connection)
 
 
 def _ints(row: Any, app: str | None) -> tuple[int | None, int | None]:

@@ -23,7 +23,14 @@ from jimu.platform.audit import query_audit
 from jimu.runtime.access import AccessPolicy, gate
 from jimu.runtime.access.audit import filter_audit
 from jimu.runtime.access.export import export_rows, to_csv, to_xlsx
-from jimu.runtime.api.auth import current_actor, has_credentials, jimu_of, published_version_seen
+from jimu.runtime.api import credcache
+from jimu.runtime.api.auth import (
+    current_actor,
+    has_credentials,
+    jimu_of,
+    optimistically,
+    published_version_seen,
+)
 from jimu.runtime.api.openapi import build_openapi
 from jimu.runtime.api.util import json_response, page, parse_json, query_id, query_int, read_body, read_json
 from jimu.runtime.records.codec import SYSTEM_FIELDS
@@ -78,19 +85,29 @@ def _expand(request: Request, policy: AccessPolicy, entity: str, records: list[d
                 r[name] = found[r[name]]
 
 async def list_records(request: Request) -> Response:
-    """GET /api/apps/{app}/data/{entity}?filter=&sort=&limit=&cursor=&fields=&expand=."""
+    """GET /api/apps/{app}/data/{entity}?filter=&sort=&limit=&cursor=&fields=&expand=.
+
+    One read: the credentials and the app's published version, then the page. On
+    PostgreSQL both go in one round trip when the token's row is remembered: the page is
+    read on the credentials as remembered and answered only once the check read with it
+    confirms them (:func:`~jimu.runtime.api.auth.optimistically`)."""
+    return await optimistically(request, _list_records)  # type: ignore[no-any-return]
+
+async def _list_records(request: Request) -> Response:
     entity = str(request.path_params["entity"])
     q = request.query_params
-    # One read transaction: the credentials + published version query, then the page.
     with jimu_of(request).db.read() as c:
-        policy = _policy(request, c)
-        fields = _fields_param(request, policy, entity)
-        # Without expand the rows go straight to JSON objects through the compiled encoder
-        # (render_many's answer); expand needs the records first.
-        encoded = not q.get("expand")
-        result = gate.list_page(policy, c, entity, filter=q.get("filter") or None, sort=q.get("sort") or None,
-                                limit=query_int(request, "limit", 50), cursor=q.get("cursor") or None,
-                                encoded=encoded, fields=fields)
+        try:
+            policy = _policy(request, c)
+            fields = _fields_param(request, policy, entity)
+            # Without expand the rows go straight to JSON objects through the compiled
+            # encoder (render_many's answer); expand needs the records first.
+            encoded = not q.get("expand")
+            result = gate.list_page(policy, c, entity, filter=q.get("filter") or None, sort=q.get("sort") or None,
+                                    limit=query_int(request, "limit", 50), cursor=q.get("cursor") or None,
+                                    encoded=encoded, fields=fields)
+        finally:
+            credcache.settle(c)  # the credentials confirmed before any answer, a refusal included
     if encoded:
         return page(result.data, result.next_cursor)
     _expand(request, policy, entity, result.data)
@@ -106,13 +123,27 @@ async def create_record(request: Request) -> Response:
     if not has_credentials(request):
         current_actor(request)  # 401
     raw = await read_body(request)
+
+    async def create(request: Request) -> Response:
+        return _create(request, raw)
+
+    return await optimistically(request, create)  # type: ignore[no-any-return]
+
+def _create(request: Request, raw: bytes) -> Response:
+    """``create_record``'s transaction. On PostgreSQL, with the token's row remembered,
+    the credential check goes with the transaction's first statement (the record's
+    INSERT for most entities) and is verified before anything is answered or committed
+    (:func:`~jimu.runtime.api.auth.optimistically`)."""
     entity = str(request.path_params["entity"])
     jimu = jimu_of(request)
     with jimu.db.write() as c:
-        policy = _policy(request, c)
-        jimu.apps.note_version(policy.app, published_version_seen(request, policy.app), c)
-        body = parse_json(request, raw)
-        rec = gate.create(policy, c, entity, body)
+        try:
+            policy = _policy(request, c)
+            jimu.apps.note_version(policy.app, published_version_seen(request, policy.app), c)
+            body = parse_json(request, raw)
+            rec = gate.create(policy, c, entity, body)
+        finally:
+            credcache.settle(c)  # the credentials confirmed before any answer, a refusal included
     headers = {**_etag(rec), "Location": f"/api/apps/{policy.app}/data/{entity}/{rec['id']}"}
     return json_response(policy.render(entity, rec), 201, headers)
 
