@@ -1,20 +1,27 @@
-"""PostgreSQL: one statement straight through libpq, without psycopg's cursor.
+"""PostgreSQL: statements straight through libpq, without psycopg's cursor, and a
+request's first check sent with its first statement.
 
 A lean statement (the record's ``INSERT ... RETURNING``, an audit or event row:
-:mod:`jimu.platform.lean_insert`) run through a psycopg cursor pays for the cursor, its
-query conversion and parameter dumping per call, its result set-up and description:
-~25-35 µs of the client's CPU per statement here, on top of the round trip. :func:`execute`
-sends the statement with libpq's ``PQsendQueryParams`` (the SQL converted to ``$n`` once
-per connection and text, parameters dumped as text by psycopg's own adapters) and loads
-the first row with psycopg's own loaders, which is what the cursor would have answered.
+:mod:`jimu.platform.lean_insert`; a list page's SELECT: :mod:`jimu.platform.driver_select`)
+run through a psycopg cursor pays for the cursor, its query conversion and parameter
+dumping per call, its result set-up and description: ~25-35 µs of the client's CPU per
+statement here, on top of the round trip. :func:`execute` sends the statement with
+libpq's ``PQsendQueryParams`` (the SQL converted to ``$n`` once per connection and text,
+parameters dumped as text by psycopg's own adapters) and loads the rows with psycopg's
+own loaders: what the cursor would have answered. It applies only where nothing would
+differ from psycopg's own way: a psycopg connection whose transaction is open on the
+server (psycopg would otherwise send its ``BEGIN`` first) or an idle one in autocommit
+(the read pool's), not in pipeline mode, parameters named (pyformat); otherwise it
+answers :data:`NOT_DIRECT` and the caller uses the cursor. Statements go unnamed:
+psycopg deallocates every statement prepared on a connection after a ``ROLLBACK`` or a
+DDL statement, a name of Jimu's among them.
 
-It applies only where nothing would differ from psycopg's own way: a psycopg connection
-whose transaction is open on the server (psycopg would otherwise send its ``BEGIN``
-first) or an idle one in autocommit (the read pool's), not in pipeline mode, parameters
-named (pyformat). A list page's SELECT goes so too (:mod:`jimu.platform.driver_select`). The statement
-goes unnamed: psycopg deallocates every statement prepared on a connection after a
-``ROLLBACK`` or a DDL statement, a name of Jimu's among them. Otherwise :func:`execute`
-answers :data:`NOT_DIRECT` and the caller uses the cursor."""
+:func:`defer_check` keeps a transaction's first read (a request's credential check) to
+go, through libpq's pipeline mode, in one round trip with the next statement
+(:func:`execute`) or, when something else reaches the connection first, alone
+(:func:`settle`); its ``verify`` sees the check's row before anything after it is
+answered. A verdict that refuses sticks to the connection until its transaction ends:
+every later statement and the commit raise it again (``jimu.platform.pgtail``)."""
 
 from __future__ import annotations
 

@@ -228,7 +228,7 @@ def _credential_row(jimu: Jimu, db: Connection | None, credential: str, app: str
     if not credcache.ready(jimu, db):
         row = db.execute(stmt, params).mappings().first()
         return row, None if row is None else row.get("_jimu_app_version")
-    if optimistic:
+    if optimistic and db.dialect.driver == "psycopg":
         assumed = credcache.assume(jimu, db, credential, app)
         if assumed is not None:
             return assumed
