@@ -268,8 +268,16 @@ def info_of(fairy: Any) -> dict[str, Any] | None:
     return info
 
 
+class Unverified(Exception):
+    """A check sent but not verified (its statement or the round trip failed): what it
+    guarded may not go on."""
+
+
 def _pending(info: dict[str, Any], raw: Any) -> tuple[list[tuple[bytes, Sequence[Any] | None]], Any]:
+    """The parts of the check waiting in ``info`` (its BEGIN, the check) and its verify;
+    from here until it is verified, the connection refuses to go on (:data:`REFUSED`)."""
     sql, args, verify, begin = info.pop(PENDING)
+    info[REFUSED] = Unverified("the request's check was sent but not verified")
     text, names = statement_text(info, sql)
     parts: list[tuple[bytes, Sequence[Any] | None]] = [(begin, None)] if begin else []
     parts.append((text, dump(info, raw, [args[n] for n in names])))
@@ -278,12 +286,15 @@ def _pending(info: dict[str, Any], raw: Any) -> tuple[list[tuple[bytes, Sequence
 
 def _verified(info: dict[str, Any], raw: Any, results: list[Any], verify: Any) -> None:
     """Raise the error of the check's part (its BEGIN, the check itself), else hand its
-    first row to ``verify``."""
+    first row to ``verify``. Only a ``verify`` that returns lifts :data:`REFUSED`; a
+    failure, or its verdict, stays there until the transaction ends."""
     from psycopg import errors, pq
 
     for result in results:
         if result.status == pq.ExecStatus.FATAL_ERROR:
-            raise errors.error_from_result(result, encoding=getattr(raw.pgconn, "_encoding", "utf-8"))
+            error = errors.error_from_result(result, encoding=getattr(raw.pgconn, "_encoding", "utf-8"))
+            info[REFUSED] = error
+            raise error
     check = results[-1]
     row = None
     if check.ntuples:
@@ -295,3 +306,4 @@ def _verified(info: dict[str, Any], raw: Any, results: list[Any], verify: Any) -
     except Exception as verdict:
         info[REFUSED] = verdict
         raise
+    del info[REFUSED]

@@ -213,23 +213,23 @@ def _note_version(conn: HTTPConnection | None, app: str | None, row: Any) -> Non
 
 
 def _credential_row(jimu: Jimu, db: Connection | None, credential: str, app: str | None, stmt: Any,
-                    full: Any, params: dict[str, Any], optimistic: bool = False) -> tuple[Any, Any]:
+                    full: Any, params: dict[str, Any], optimistic: dict[str, Any] | None = None) -> tuple[Any, Any]:
     """(the credential's row as a mapping, the app's published version read now) on
     ``db`` (or a read transaction of its own). The row comes from the credential cache
     when the auth generation read now is the one it was read with; else ``full`` (the
     credential query with the generation column) runs and is remembered. Without the
-    generation in the database, ``stmt`` runs every time. ``optimistic`` (a request that
-    redoes itself on :class:`credcache.Stale`): the remembered row and the served version
-    are taken at once where :func:`credcache.assume` can check them with the next
-    statement."""
+    generation in the database, ``stmt`` runs every time. ``optimistic``: the state of a
+    request that redoes itself on :class:`credcache.Stale`; the remembered row and the
+    served version are then taken at once where :func:`credcache.assume` can check them
+    with the next statement."""
     if db is None:
         with jimu.db.read() as c:
             return _credential_row(jimu, c, credential, app, stmt, full, params)
     if not credcache.ready(jimu, db):
         row = db.execute(stmt, params).mappings().first()
         return row, None if row is None else row.get("_jimu_app_version")
-    if optimistic and db.dialect.driver == "psycopg":
-        assumed = credcache.assume(jimu, db, credential, app)
+    if optimistic is not None and db.dialect.driver == "psycopg":
+        assumed = credcache.assume(jimu, db, credential, app, optimistic)
         if assumed is not None:
             return assumed
     generation, version = credcache.check(db, app)
@@ -276,7 +276,7 @@ def read_token(jimu: Jimu, token: str, *, kind: str = "a", db: Connection | None
         params["_jimu_sid"] = _session_key(sid)
     row, version = _credential_row(jimu, db, "t:" + token, app, _STATEMENTS[(*shape, False)],
                                    _STATEMENTS[(*shape, True)], params,
-                                   optimistic=conn is not None and bool(_state(conn, OPTIMISTIC)))
+                                   optimistic=_optimistic(conn))
     if row is None or not row["active"] or int(row["token_epoch"] or 0) != epoch:
         raise Unauthenticated("invalid or expired token", code="token.invalid")
     if sid is not None:
@@ -480,12 +480,21 @@ def revoke_api_key(jimu: Jimu, app: str, key_id: int, actor: Actor) -> dict[str,
 OPTIMISTIC = "optimistic_auth"  # request state: the route redoes itself on credcache.Stale
 
 
+def _optimistic(conn: HTTPConnection | None) -> dict[str, Any] | None:
+    """The request's state dict when it runs :func:`optimistically`, else None."""
+    if conn is None:
+        return None
+    state: dict[str, Any] | None = conn.scope.get("state")
+    return state if state is not None and state.get(OPTIMISTIC) else None
+
+
 async def optimistically(request: Any, handler: Any) -> Any:
     """``await handler(request)`` with its token credentials assumed from the credential
     cache and checked with the request's first statement (:func:`credcache.assume`); on
     :class:`credcache.Stale` it runs again with the check read first (the first run
     answered nothing: its transaction rolled back). The handler must call
-    :func:`credcache.settle` before leaving its connection on any path."""
+    :func:`credcache.settle` with the request's state before leaving its connection on
+    any path."""
     state = request.scope.setdefault("state", {})
     state[OPTIMISTIC] = True
     try:
@@ -494,7 +503,7 @@ async def optimistically(request: Any, handler: Any) -> Any:
         pass
     finally:
         state.pop(OPTIMISTIC, None)
-    for key in ("actor", "user", "app_version", "session_id"):
+    for key in ("actor", "user", "app_version", "session_id", credcache.ASSUMPTION):
         state.pop(key, None)
     return await handler(request)
 

@@ -35,7 +35,8 @@ from jimu.platform.pgdirect import settle as settle_check
 from jimu.platform.pgtail import flush
 from jimu.runtime.context import Jimu
 
-__all__ = ["MAX_ENTRIES", "remembered", "remember", "check", "ready", "GEN", "Stale", "assume", "settle"]
+__all__ = ["MAX_ENTRIES", "remembered", "remember", "check", "ready", "GEN", "Stale", "Assumption", "ASSUMPTION",
+           "assume", "settle"]
 
 MAX_ENTRIES = 10_000
 GEN = "_jimu_auth_gen"  # the generation's column in the full credential queries
@@ -110,14 +111,28 @@ class Stale(Exception):
     first. Raised by the check's verdict, never answered to a client."""
 
 
-def assume(jimu: Jimu, conn: Connection, credential: str, app: str | None) -> tuple[Any, int | None] | None:
+class Assumption:
+    """What :func:`assume` took as true for a request; ``held`` once its check said so."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held = False
+
+
+ASSUMPTION = "credential_assumption"  # request state: the request's Assumption, if it made one
+
+
+def assume(jimu: Jimu, conn: Connection, credential: str, app: str | None,
+           state: dict[str, Any]) -> tuple[Any, int | None] | None:
     """(the remembered row of ``credential``, ``app``'s published version as this process
     serves it) taken as still true without waiting for the check: on PostgreSQL the check
     then goes with the transaction's next statement, in the same round trip
     (:func:`jimu.platform.pgdirect.defer_check`), and raises :class:`Stale` there, before
     anything read after it is answered, when the auth generation or the published version
-    differs. None when nothing can be assumed (nothing remembered, the app not loaded) or
-    this does not apply: the caller reads the check first."""
+    differs. The assumption is kept in the request's ``state`` for :func:`settle`. None
+    when nothing can be assumed (nothing remembered, the app not loaded) or this does not
+    apply: the caller reads the check first."""
     hit = _entries(jimu).get(credential)
     if hit is None:
         return None
@@ -127,21 +142,28 @@ def assume(jimu: Jimu, conn: Connection, credential: str, app: str | None) -> tu
         if version is None:
             return None
     generation = hit[0]
+    assumption = Assumption()
 
     def verify(row: Any) -> None:
         if _ints(row, app) != (generation, version):
             raise Stale()  # no credential in it: exceptions get logged
+        assumption.held = True
 
     if not defer_check(conn, _NAMED[app is not None], {"app": app}, verify):
         return None
+    state[ASSUMPTION] = assumption
     return hit[1], version
 
 
-def settle(conn: Connection) -> None:
-    """Verify now an assumed check still waiting on ``conn`` (:func:`assume`), before an
-    answer built on the assumption leaves (a refusal included): :class:`Stale` when it
-    does not hold."""
+def settle(conn: Connection, state: dict[str, Any]) -> None:
+    """Before an answer built on an assumption leaves (a refusal included): verify now a
+    check still waiting on ``conn``, and insist that the request's assumption (in its
+    ``state``) was verified and held, whichever connection read it: :class:`Stale` when
+    it did not hold, the check's own error when it could not be read."""
     settle_check(conn.connection)
+    assumption = state.get(ASSUMPTION)
+    if assumption is not None and not assumption.held:
+        raise Stale()
 
 
 def _ints(row: Any, app: str | None) -> tuple[int | None, int | None]:

@@ -107,7 +107,7 @@ async def _list_records(request: Request) -> Response:
                                     limit=query_int(request, "limit", 50), cursor=q.get("cursor") or None,
                                     encoded=encoded, fields=fields)
         finally:
-            credcache.settle(c)  # the credentials confirmed before any answer, a refusal included
+            credcache.settle(c, request.scope["state"])  # the credentials confirmed before any answer, a refusal included
     if encoded:
         return page(result.data, result.next_cursor)
     _expand(request, policy, entity, result.data)
@@ -143,7 +143,7 @@ def _create(request: Request, raw: bytes) -> Response:
             body = parse_json(request, raw)
             rec = gate.create(policy, c, entity, body)
         finally:
-            credcache.settle(c)  # the credentials confirmed before any answer, a refusal included
+            credcache.settle(c, request.scope["state"])  # the credentials confirmed before any answer, a refusal included
     headers = {**_etag(rec), "Location": f"/api/apps/{policy.app}/data/{entity}/{rec['id']}"}
     return json_response(policy.render(entity, rec), 201, headers)
 

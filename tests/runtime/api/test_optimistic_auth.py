@@ -124,3 +124,18 @@ def test_a_role_change_shows_on_the_next_list(api: Api) -> None:
         c.execute(sa.text("UPDATE jimu_user SET roles = :r WHERE username = 'sales'"), {"r": '["warehouse"]'})
     rows = api.client.get(ITEMS, headers=_bearer(token)).json()["data"]
     assert {r["owner"] for r in rows} == {"sales", "sales2"} and all("cost_price" not in r for r in rows)
+
+
+def test_a_check_that_fails_answers_nothing_it_guarded(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check sent with the page fails (a statement error: here a division by zero in
+    its place): the page read after it on a retry is not answered, the request fails
+    with a server error instead. Two guards stand in the way, each enough alone: the
+    connection refuses to go on after a check sent and not verified (``pgdirect``), and
+    ``credcache.settle`` insists that the request's assumption was verified. Mutation:
+    both removed (the list's retry through SQLAlchemy answers 200); either alone: 500."""
+    token = api.token("sales")
+    assert api.client.get(ITEMS, headers=_bearer(token)).status_code == 200
+    if api.jimu.db.is_sqlite:
+        return
+    monkeypatch.setitem(credcache._NAMED, True, "SELECT 1 / (SELECT count(*) - count(*) FROM jimu_app WHERE name = %(app)s)")
+    assert api.client.get(ITEMS, headers=_bearer(token)).status_code == 500
