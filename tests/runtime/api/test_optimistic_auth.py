@@ -8,6 +8,7 @@ read first as before (the tests pass there too)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from jimu.platform import pgdirect
 from jimu.runtime.api import credcache
 
-from .conftest import Api
+from .conftest import SALES, Api
 
 ITEMS = "/api/apps/shop/data/item"
 
@@ -139,3 +140,28 @@ def test_a_check_that_fails_answers_nothing_it_guarded(api: Api, monkeypatch: py
         return
     monkeypatch.setitem(credcache._NAMED, True, "SELECT 1 / (SELECT count(*) - count(*) FROM jimu_app WHERE name = %(app)s)")
     assert api.client.get(ITEMS, headers=_bearer(token)).status_code == 500
+
+
+def test_a_publish_by_another_worker_shows_on_the_next_list(api: Api, seen: dict[str, Any]) -> None:
+    """Another worker (a second Jimu on the database) publishes a mask on the sales role:
+    this worker serves the old version, assumes it, and its check finds the new one, so
+    the very next list runs again on the new version and shows the mask. Mutation: the
+    verdict ignoring the version (the list answers the names unmasked)."""
+    from jimu.runtime.context import Jimu
+
+    token = api.token("sales")
+    before = api.client.get(ITEMS, headers=_bearer(token)).json()["data"]
+    assert before and all(r["name"] != "***" for r in before)
+    assert api.client.get(ITEMS, headers=_bearer(token)).status_code == 200  # assumed from here on
+    other = Jimu.open(api.jimu.db.url)
+    try:
+        role = copy.deepcopy(SALES)
+        role["entities"]["item"]["fields"]["name"] = {"mask": '"***"'}
+        other.store.put_element("shop", "role", "sales", role)
+        assert other.store.publish("shop").published
+    finally:
+        other.close()
+    after = api.client.get(ITEMS, headers=_bearer(token)).json()["data"]
+    assert [r["id"] for r in after] == [r["id"] for r in before] and {r["name"] for r in after} == {"***"}
+    if not api.jimu.db.is_sqlite:
+        assert seen["stale"] == 1
