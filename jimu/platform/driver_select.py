@@ -25,9 +25,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
 
-from jimu.platform.pgdirect import NOT_DIRECT
-from jimu.platform.pgdirect import execute as direct
-from jimu.platform.pgtail import DEFERRED, flush
+from jimu.platform.pgdirect import NOT_DIRECT, statements_listened
+from jimu.platform.pgtail import direct
 
 __all__ = ["DriverSelect"]
 
@@ -41,12 +40,6 @@ class _Plan:
         self.sql = sql
         self.params = params
         self.procs: _Procs | None = None  # per column, from the first run's description
-
-
-def _listened(conn: Connection) -> bool:
-    """Whether statement hooks are registered (they must see the statement)."""
-    dispatch = conn.dispatch
-    return bool(dispatch.before_cursor_execute) or bool(dispatch.after_cursor_execute)
 
 
 class DriverSelect:
@@ -83,22 +76,16 @@ class DriverSelect:
             plan = self._plans[dialect]
         except KeyError:
             plan = self._plans[dialect] = self._plan(dialect)
-        if plan is None or _listened(conn):
+        if plan is None or statements_listened(conn):
             return list(conn.execute(self.stmt).all())
-        fairy = conn.connection
-        if DEFERRED in fairy.info:
-            flush(conn)  # a statement deferred to the commit goes first (pgtail)
-        got = NOT_DIRECT
-        if dialect.driver == "psycopg":
-            try:
-                got = direct(fairy, plan.sql, plan.params, "all")  # with a check waiting, if any
-            except dialect.loaded_dbapi.Error:
-                return list(conn.execute(self.stmt).all())  # raises SQLAlchemy's error (or reads after a blip)
+        try:
+            got = direct(conn, plan.sql, plan.params, "all")  # what waits on the connection goes first (pgtail)
+        except dialect.loaded_dbapi.Error:
+            return list(conn.execute(self.stmt).all())  # raises SQLAlchemy's error (or reads after a blip)
         if got is not NOT_DIRECT:
             description, rows = got
         else:
-            flush(conn)  # a check waiting goes alone first
-            raw = fairy.dbapi_connection
+            raw = conn.connection.dbapi_connection
             assert raw is not None
             cur = raw.cursor()
             try:

@@ -23,9 +23,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
-from jimu.platform.pgdirect import NOT_DIRECT
-from jimu.platform.pgdirect import execute as direct
-from jimu.platform.pgtail import DEFERRED, defer, flush
+from jimu.platform.pgdirect import NOT_DIRECT, statements_listened
+from jimu.platform.pgtail import defer, direct
 from jimu.platform.values import to_json
 
 __all__ = ["LeanInsert", "Row", "insert_together", "json_text", "json_text_of"]
@@ -117,10 +116,7 @@ def _driver(conn: Connection) -> Any:
     ``after_cursor_execute``: tests counting statements, tracing), so what SQLAlchemy
     would do around the driver's ``execute`` is nothing but building the execution
     context and result this insert does not need."""
-    if not conn.in_transaction():
-        return None
-    dispatch = conn.dispatch
-    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+    if not conn.in_transaction() or statements_listened(conn):
         return None
     return conn.connection.dbapi_connection
 
@@ -139,17 +135,12 @@ def _execute(conn: Connection, sql: str, args: Any, fetch: bool, describe: bool 
         first = result.fetchone()
         result.close()
         return desc, first
-    fairy = conn.connection
-    if DEFERRED in fairy.info:
-        flush(conn)
-    if conn.dialect.driver == "psycopg":
-        try:
-            got = direct(fairy, sql, args, fetch)  # with a check waiting on the connection, if any
-        except dbapi_error(conn) as err:
-            conn._handle_dbapi_exception(err, sql, args, None, None)
-        if got is not NOT_DIRECT:
-            return got  # type: ignore[no-any-return]
-        flush(conn)  # a check waiting goes alone first
+    try:
+        got = direct(conn, sql, args, fetch)  # what waits on the connection goes first (pgtail)
+    except conn.dialect.loaded_dbapi.Error as err:
+        conn._handle_dbapi_exception(err, sql, args, None, None)
+    if got is not NOT_DIRECT:
+        return got  # type: ignore[no-any-return]
     cursor = raw.cursor()
     try:
         cursor.execute(sql, args)
@@ -158,13 +149,6 @@ def _execute(conn: Connection, sql: str, args: Any, fetch: bool, describe: bool 
         conn._handle_dbapi_exception(err, sql, args, cursor, None)
     finally:
         cursor.close()
-
-
-def dbapi_error(conn: Connection) -> type[Exception]:
-    """The driver's base error class (what SQLAlchemy wraps; anything else, such as a
-    check's verdict, goes through as raised)."""
-    error: type[Exception] = conn.dialect.loaded_dbapi.Error
-    return error
 
 
 def _arguments(plan: _Plan, params: Mapping[str, Any]) -> Any:

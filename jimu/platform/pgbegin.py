@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from jimu.platform.pgdirect import failure, in_psycopg_pipeline
+
 __all__ = ["begin_with", "literal"]
 
 
@@ -32,8 +34,7 @@ def _psycopg(conn: Connection) -> Any:
 
     # The private parts used below, looked up so that a psycopg without them falls back to
     # its own BEGIN instead of failing every request.
-    if (raw is None or raw.autocommit or getattr(raw, "_pipeline", True) is not None
-            or not hasattr(raw, "_get_tx_start_command")):
+    if raw is None or raw.autocommit or in_psycopg_pipeline(raw) or not hasattr(raw, "_get_tx_start_command"):
         return None
     if raw.pgconn.transaction_status != pq.TransactionStatus.IDLE:
         return None
@@ -58,7 +59,7 @@ def begin_with(conn: Connection, query: str) -> list[tuple[str | None, ...]] | N
     raw = _psycopg(conn)
     if raw is None:
         return None
-    from psycopg import errors, generators, pq
+    from psycopg import generators, pq
 
     pgconn = raw.pgconn
     with raw.lock:
@@ -66,8 +67,9 @@ def begin_with(conn: Connection, query: str) -> list[tuple[str | None, ...]] | N
         results = raw.wait(generators.execute(pgconn))
     rows: list[tuple[str | None, ...]] = []
     for result in results:
-        if result.status == pq.ExecStatus.FATAL_ERROR:
-            raise errors.error_from_result(result, encoding=getattr(pgconn, "_encoding", "utf-8"))
+        error = failure(result, raw)
+        if error is not None:
+            raise error
         if result.status == pq.ExecStatus.TUPLES_OK:
             rows = [tuple(None if (v := result.get_value(r, c)) is None else bytes(v).decode()
                           for c in range(result.nfields)) for r in range(result.ntuples)]

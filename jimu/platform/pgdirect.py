@@ -31,8 +31,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-__all__ = ["NOT_DIRECT", "PENDING", "REFUSED", "defer_check", "drop", "execute", "info_of", "open_on_server", "pipeline",
-           "settle", "statement_text", "transformer"]
+__all__ = ["NOT_DIRECT", "PENDING", "REFUSED", "defer_check", "drop", "execute", "failure", "in_psycopg_pipeline",
+           "info_of", "open_on_server", "pipeline", "settle", "statement_text", "statements_listened", "transformer"]
 
 NOT_DIRECT: Any = object()  # execute() did not apply: run the statement the usual way
 _TEXTS = "jimu_direct_texts"  # connection info: sql -> ($n text, parameter order)
@@ -42,14 +42,37 @@ REFUSED = "jimu_direct_refused"  # connection info: the verdict of a check that 
 _PARAM = re.compile(r"%\((\w+)\)s|%%")
 
 
+def statements_listened(conn: Connection) -> bool:
+    """Whether statement hooks (``before_cursor_execute``, ``after_cursor_execute``: tests
+    counting statements, tracing) are registered on ``conn``: they must see every
+    statement, so nothing goes around SQLAlchemy's execution then."""
+    dispatch = conn.dispatch
+    return bool(dispatch.before_cursor_execute) or bool(dispatch.after_cursor_execute)
+
+
+def in_psycopg_pipeline(raw: Any) -> bool:
+    """Whether psycopg connection ``raw`` is in psycopg's own pipeline mode (a private
+    attribute, looked up: a psycopg without it counts as in one, and nothing applies)."""
+    return getattr(raw, "_pipeline", True) is not None
+
+
+def failure(result: Any, raw: Any) -> Exception | None:
+    """The driver's error for a failed libpq ``result`` of connection ``raw``, else None."""
+    from psycopg import errors, pq
+
+    if result.status != pq.ExecStatus.FATAL_ERROR:
+        return None
+    error: Exception = errors.error_from_result(result, encoding=getattr(raw.pgconn, "_encoding", "utf-8"))
+    return error
+
+
 def open_on_server(raw: Any) -> bool:
     """Whether psycopg connection ``raw`` has a transaction open on the server and is in
     neither autocommit nor psycopg's pipeline mode."""
     from psycopg import pq
 
-    # psycopg's own pipeline is a private attribute, looked up: without it, nothing applies.
     return bool(raw.pgconn.transaction_status == pq.TransactionStatus.INTRANS
-                and getattr(raw, "_pipeline", True) is None and not raw.autocommit)
+                and not in_psycopg_pipeline(raw) and not raw.autocommit)
 
 
 def _applies(raw: Any) -> bool:
@@ -61,7 +84,7 @@ def _applies(raw: Any) -> bool:
     from psycopg import pq
 
     return bool(raw.autocommit and raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
-                and getattr(raw, "_pipeline", True) is None)
+                and not in_psycopg_pipeline(raw))
 
 
 def _dollar(sql: str) -> tuple[bytes, tuple[str, ...]]:
@@ -127,22 +150,18 @@ def execute(fairy: Any, sql: str, args: Any, fetch: bool | str) -> Any:
         raise info[REFUSED]
     if PENDING not in info and not _applies(raw):
         return NOT_DIRECT
-    from psycopg import errors, generators, pq
-
     text, names = statement_text(info, sql)
     params = dump(info, raw, [args[n] for n in names])
-    pgconn = raw.pgconn
     if PENDING in info:
         parts, verify = _pending(info, raw)
         results = pipeline(raw, [*parts, (text, params)])
         _verified(info, raw, results[:-1], verify)
         result = results[-1]
     else:
-        with raw.lock:
-            pgconn.send_query_params(text, params)
-            result = raw.wait(generators.execute(pgconn))[-1]
-    if result.status == pq.ExecStatus.FATAL_ERROR:
-        raise errors.error_from_result(result, encoding=getattr(pgconn, "_encoding", "utf-8"))
+        result = _alone(raw, text, params)
+    error = failure(result, raw)
+    if error is not None:
+        raise error
     if not fetch:
         return None
     desc = [(None, result.ftype(i)) for i in range(result.nfields)]
@@ -202,15 +221,12 @@ def defer_check(conn: Connection, sql: str, args: Mapping[str, Any],
     (the caller then answers nothing it built on what it assumed). False when this does
     not apply (not psycopg, statements listened to, the server's transaction already
     open, another check waiting): the caller runs ``sql`` itself."""
-    if conn.dialect.driver != "psycopg":
-        return False
-    dispatch = conn.dispatch
-    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+    if conn.dialect.driver != "psycopg" or statements_listened(conn):
         return False
     fairy = conn.connection
     info = fairy.info
     raw = fairy.dbapi_connection
-    if PENDING in info or raw is None or not hasattr(raw, "pgconn") or getattr(raw, "_pipeline", True) is not None:
+    if PENDING in info or raw is None or not hasattr(raw, "pgconn") or in_psycopg_pipeline(raw):
         return False
     from psycopg import pq
 
@@ -251,6 +267,7 @@ def drop(info: dict[str, Any]) -> None:
 
 
 def _alone(raw: Any, text: bytes, params: Sequence[Any] | None) -> Any:
+    """Send one statement and answer its (last) result."""
     from psycopg import generators
 
     with raw.lock:
@@ -288,11 +305,9 @@ def _verified(info: dict[str, Any], raw: Any, results: list[Any], verify: Any) -
     """Raise the error of the check's part (its BEGIN, the check itself), else hand its
     first row to ``verify``. Only a ``verify`` that returns lifts :data:`REFUSED`; a
     failure, or its verdict, stays there until the transaction ends."""
-    from psycopg import errors, pq
-
     for result in results:
-        if result.status == pq.ExecStatus.FATAL_ERROR:
-            error = errors.error_from_result(result, encoding=getattr(raw.pgconn, "_encoding", "utf-8"))
+        error = failure(result, raw)
+        if error is not None:
             info[REFUSED] = error
             raise error
     check = results[-1]

@@ -32,18 +32,22 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from jimu.platform.pgdirect import (
+    NOT_DIRECT,
     PENDING,
     REFUSED,
     drop,
     dump,
+    execute,
+    failure,
     info_of,
     open_on_server,
     pipeline,
     settle,
     statement_text,
+    statements_listened,
 )
 
-__all__ = ["install", "defer", "flush", "DEFERRED"]
+__all__ = ["install", "defer", "direct", "flush", "DEFERRED"]
 
 DEFERRED = "jimu_tail"  # connection info: the deferred (sql, args, runner)
 
@@ -52,12 +56,9 @@ def defer(conn: Connection, sql: str, args: Any, runner: Callable[[Connection], 
     """Keep ``sql`` with ``args`` (pyformat, a mapping) to send with the COMMIT; False when
     this does not apply (see the module doc): the caller runs it now. ``runner(conn)``
     runs it the usual way, when something else reaches the connection first."""
-    if not conn.dialect.name == "postgresql" or conn.dialect.driver != "psycopg":
+    if conn.dialect.driver != "psycopg" or statements_listened(conn):
         return False
     if not isinstance(args, Mapping) or not conn.get_execution_options().get("jimu_write"):
-        return False
-    dispatch = conn.dispatch
-    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
         return False
     fairy = conn.connection
     if DEFERRED in fairy.info:
@@ -82,17 +83,38 @@ def flush(conn: Connection) -> None:
         runner(conn)
 
 
+def direct(conn: Connection, sql: str, args: Any, fetch: bool | str) -> Any:
+    """:func:`jimu.platform.pgdirect.execute` of ``sql`` on ``conn`` (PostgreSQL with
+    psycopg), after a statement deferred to the commit and with a check waiting, if any;
+    :data:`~jimu.platform.pgdirect.NOT_DIRECT` when it does not apply, with both sent
+    already so that the caller's cursor comes after them. A statement error is the
+    driver's, for the caller to raise as it raises its cursor's."""
+    if conn.dialect.driver != "psycopg":
+        return NOT_DIRECT  # nothing is ever deferred on another driver's connection
+    fairy = conn.connection
+    if DEFERRED in fairy.info:
+        flush(conn)
+    got = execute(fairy, sql, args, fetch)
+    if got is NOT_DIRECT:
+        flush(conn)  # a check waiting goes alone first
+    return got
+
+
 def _commit_with(fairy: Any, sql: str, args: Mapping[str, Any]) -> None:
     """Send ``sql`` and ``COMMIT`` in one pipeline; raise the first error either answered."""
-    from psycopg import errors, pq
-
     info = fairy.info
     raw = fairy.dbapi_connection
     text, names = statement_text(info, sql)
-    results = pipeline(raw, [(text, dump(info, raw, [args[n] for n in names])), (b"COMMIT", None)])
-    for result in results:
-        if result.status == pq.ExecStatus.FATAL_ERROR:
-            raise errors.error_from_result(result, encoding=getattr(raw.pgconn, "_encoding", "utf-8"))
+    for result in pipeline(raw, [(text, dump(info, raw, [args[n] for n in names])), (b"COMMIT", None)]):
+        error = failure(result, raw)
+        if error is not None:
+            raise error
+
+
+def _forget(info: dict[str, Any]) -> None:
+    """Nothing waits on a connection past its transaction: no deferred statement, no check."""
+    info.pop(DEFERRED, None)
+    drop(info)
 
 
 def install(engine: Engine) -> None:
@@ -130,17 +152,15 @@ def install(engine: Engine) -> None:
     def rollback(dbapi_connection: Any) -> None:
         info = info_of(dbapi_connection)
         if info is not None:
-            info.pop(DEFERRED, None)
-            drop(info)
+            _forget(info)
         do_rollback(dbapi_connection)
 
     @event.listens_for(engine.pool, "checkin")
-    def _forget(_dbapi_conn: Any, record: Any) -> None:
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
         # Nothing waiting on a connection outlives its checkout (the read pool's
         # autocommit connections end without a rollback when they ran no statement).
         if record is not None:
-            record.info.pop(DEFERRED, None)
-            drop(record.info)
+            _forget(record.info)
 
     dialect.do_commit = commit  # type: ignore[method-assign]
     dialect.do_rollback = rollback  # type: ignore[method-assign]

@@ -30,9 +30,8 @@ from sqlalchemy.engine import Connection
 from jimu.platform.permissions.generation import generation_installed
 from jimu.platform.pgbegin import begin_with, literal
 from jimu.platform.pgdirect import NOT_DIRECT, defer_check
-from jimu.platform.pgdirect import execute as direct
 from jimu.platform.pgdirect import settle as settle_check
-from jimu.platform.pgtail import flush
+from jimu.platform.pgtail import direct
 from jimu.runtime.context import Jimu
 
 __all__ = ["MAX_ENTRIES", "remembered", "remember", "check", "ready", "GEN", "Stale", "Assumption", "ASSUMPTION",
@@ -86,11 +85,10 @@ def check(conn: Connection, app: str | None) -> tuple[int | None, int | None]:
             first = rows[0] if rows else None
             return _ints(first, app)
     style = _paramstyle(conn)
-    flush(conn)  # a statement deferred to the commit goes first (pgtail)
-    if conn.dialect.driver == "psycopg":  # a read of the read pool: straight through libpq
-        got = direct(conn.connection, _NAMED[app is not None], {"app": app}, True)
-        if got is not NOT_DIRECT:
-            return _ints(got[1], app)
+    # A read of the read pool: straight through libpq, after what waits on the connection.
+    got = direct(conn, _NAMED[app is not None], {"app": app}, True)
+    if got is not NOT_DIRECT:
+        return _ints(got[1], app)
     raw = conn.connection.dbapi_connection
     assert raw is not None and style is not None
     cur = raw.cursor()
