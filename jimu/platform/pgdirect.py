@@ -31,6 +31,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from jimu.platform import cooperative
+
 __all__ = ["NOT_DIRECT", "PENDING", "REFUSED", "defer_check", "drop", "execute", "failure", "in_psycopg_pipeline",
            "info_of", "open_on_server", "pipeline", "settle", "statement_text", "statements_listened", "transformer"]
 
@@ -194,6 +196,7 @@ def pipeline(raw: Any, parts: Sequence[tuple[bytes, Sequence[Any] | None]]) -> l
             for text, params in parts:
                 pgconn.send_query_params(text, params or None)
             pgconn.pipeline_sync()
+            cooperative.readable(raw)
             raw.wait(generators.send(pgconn))
             while True:
                 got = raw.wait(generators.fetch_many(pgconn))
@@ -272,6 +275,7 @@ def _alone(raw: Any, text: bytes, params: Sequence[Any] | None) -> Any:
 
     with raw.lock:
         raw.pgconn.send_query_params(text, params or None)
+        cooperative.readable(raw)
         return raw.wait(generators.execute(raw.pgconn))[-1]
 
 

@@ -19,6 +19,7 @@ from jimu.core.errors import (
     ValidationError,
 )
 from jimu.core.ids import parse_id
+from jimu.platform import cooperative
 from jimu.platform.audit import query_audit
 from jimu.runtime.access import AccessPolicy, gate
 from jimu.runtime.access.audit import filter_audit
@@ -94,6 +95,10 @@ async def list_records(request: Request) -> Response:
     return await optimistically(request, _list_records)  # type: ignore[no-any-return]
 
 async def _list_records(request: Request) -> Response:
+    jimu = jimu_of(request)
+    return await cooperative.run(_list_page, request, cooperative=jimu.db.engine.dialect.driver == "psycopg")
+
+def _list_page(request: Request) -> Response:
     entity = str(request.path_params["entity"])
     q = request.query_params
     with jimu_of(request).db.read() as c:
@@ -125,7 +130,8 @@ async def create_record(request: Request) -> Response:
     raw = await read_body(request)
 
     async def create(request: Request) -> Response:
-        return _create(request, raw)
+        return await cooperative.run(_create, request, raw,
+                                     cooperative=jimu_of(request).db.engine.dialect.driver == "psycopg")
 
     return await optimistically(request, create)  # type: ignore[no-any-return]
 

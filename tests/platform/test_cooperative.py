@@ -1,0 +1,154 @@
+"""Requests whose PostgreSQL round trips wait on the event loop (``jimu.platform.cooperative``):
+while one request waits for its answer another runs; what a request raises, a cancelled one
+included, reaches its caller with its connection left usable; the requests in flight are
+bounded; outside :func:`run` (and on SQLite) the statements block as before.
+
+Each test names the mutation it was seen failing on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from typing import Any
+
+import pytest
+
+from jimu.platform import cooperative
+from jimu.platform.db import Database
+from jimu.platform.pgdirect import NOT_DIRECT
+from jimu.platform.pgtail import direct
+
+_seen: contextvars.ContextVar[str] = contextvars.ContextVar("test_cooperative_seen", default="unset")
+
+
+def _select(db: Database, sql: str, args: dict[str, Any]) -> Any:
+    """``sql`` read straight through libpq on a connection of the read pool."""
+    with db.read() as c:
+        got = direct(c, sql, args, True)
+        assert got is not NOT_DIRECT
+        return got[1]
+
+
+def test_a_request_runs_while_another_waits(db: Database) -> None:
+    """Mutation: ``readable`` returning at once (the slow statement blocks the loop and
+    finishes first)."""
+    if db.is_sqlite:
+        return
+    done: list[str] = []
+
+    def slow() -> None:
+        _select(db, "SELECT pg_sleep(%(s)s)", {"s": 0.6})
+        done.append("slow")
+
+    def quick() -> None:
+        assert _select(db, "SELECT %(v)s::int", {"v": 7}) == (7,)
+        done.append("quick")
+
+    async def both() -> float:
+        started = time.perf_counter()
+        await asyncio.gather(cooperative.run(slow), cooperative.run(quick))
+        return time.perf_counter() - started
+
+    took = asyncio.run(both())
+    assert done == ["quick", "slow"]
+    assert took < 1.1  # not the two in turn
+
+
+def test_an_error_reaches_the_caller_and_the_connection_stays_usable(db: Database) -> None:
+    """Mutation: ``run`` catching the error the greenlet died of (answering None)."""
+    if db.is_sqlite:
+        return
+
+    import psycopg
+
+    def failing() -> None:
+        _select(db, "SELECT 1 / %(z)s::int", {"z": 0})
+
+    with pytest.raises(psycopg.errors.DivisionByZero):  # the driver's error, as ``direct`` raises it
+        asyncio.run(cooperative.run(failing))
+    assert asyncio.run(cooperative.run(_select, db, "SELECT %(v)s::int", {"v": 3})) == (3,)
+
+
+def test_a_cancelled_request_finishes_its_round_trip_first(db: Database) -> None:
+    """Mutation: ``run`` throwing the cancellation into the greenlet at once (the
+    answer is never read: the connection goes back to the pool with it pending, and the
+    statement that counts the rows is cut short)."""
+    if db.is_sqlite:
+        return
+    finished: list[Any] = []
+
+    def waiting() -> None:
+        finished.append(_select(db, "SELECT pg_sleep(%(s)s), %(v)s::int", {"s": 0.3, "v": 5}))
+
+    async def cancel() -> None:
+        task = asyncio.ensure_future(cooperative.run(waiting))
+        await asyncio.sleep(0.1)  # in the pg_sleep
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel())
+    assert finished == [("", 5)]  # the statement's answer was read, then the cancellation
+    # The connection went back clean: the next read on the pool answers its own statement.
+    assert _select(db, "SELECT %(v)s::int", {"v": 11}) == (11,)
+
+
+def test_the_requests_in_flight_are_bounded(db: Database) -> None:
+    """Mutation: no semaphore in ``run`` (all twelve wait at once)."""
+    if db.is_sqlite:
+        return
+    now = [0]
+    most = [0]
+
+    def one() -> None:
+        now[0] += 1
+        most[0] = max(most[0], now[0])
+        try:
+            _select(db, "SELECT pg_sleep(%(s)s)", {"s": 0.05})
+        finally:
+            now[0] -= 1
+
+    async def many() -> None:
+        await asyncio.gather(*(cooperative.run(one) for _ in range(cooperative.LIMIT + 4)))
+
+    asyncio.run(many())
+    assert most[0] == cooperative.LIMIT
+
+
+def test_the_request_sees_its_context(db: Database) -> None:
+    """Mutation: no ``gr_context`` copied into the greenlet (it sees the default)."""
+    if db.is_sqlite:
+        return
+
+    def read() -> str:
+        _select(db, "SELECT 1", {})
+        return _seen.get()
+
+    async def go() -> str:
+        _seen.set("the request's")
+        return await cooperative.run(read)
+
+    assert asyncio.run(go()) == "the request's"
+
+
+def test_outside_a_request_and_on_sqlite_statements_block(db: Database) -> None:
+    """Outside :func:`run` a direct statement is answered without an event loop; with
+    ``cooperative=False`` (SQLite) the function runs in the caller's greenlet. Mutation:
+    ``readable`` switching whatever the greenlet (no loop here: it raises)."""
+    from greenlet import getcurrent
+
+    where: list[Any] = []
+
+    def here() -> None:
+        where.append(getcurrent())
+
+    async def plain() -> None:
+        await cooperative.run(here, cooperative=False)
+        where.append(getcurrent())
+
+    asyncio.run(plain())
+    assert where[0] is where[1]
+    if db.is_sqlite:
+        return
+    assert _select(db, "SELECT %(v)s::int", {"v": 2}) == (2,)
