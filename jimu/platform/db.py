@@ -32,7 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from jimu.core.money import to_decimal
-from jimu.platform import pgtail
+from jimu.platform import cooperative, pgtail
 from jimu.platform.checkpoint import AUTOCHECKPOINT_PAGES, Checkpointer
 from jimu.platform.checkpoint import enabled as checkpoints_enabled
 from jimu.platform.readengine import read_engine
@@ -47,6 +47,9 @@ PING_IDLE = 30.0  # seconds: a PostgreSQL connection idle in the pool this long 
 #: (:class:`_KeptWriter`): the event loop's and the background loops' fit; a burst of
 #: worker threads uses the pool as before.
 MAX_KEPT_WRITERS = 6
+#: How many write connections one thread keeps at most: the event loop's runs up to
+#: ``cooperative.LIMIT`` writes at once on PostgreSQL, and one of its own besides.
+KEPT_PER_THREAD = cooperative.LIMIT + 1
 #: Sent to every new PostgreSQL connection (see _configure_postgresql): custom plans
 #: where autovacuum is off.
 CUSTOM_PLANS = ("SELECT set_config('plan_cache_mode', 'force_custom_plan', false) "
@@ -465,7 +468,41 @@ class _KeptWriter:
             self.conn.close()
 
 
-def _close_kept(writers: dict[int, _KeptWriter], lock: threading.Lock) -> None:
+class _ThreadKept:
+    """The write connections one thread keeps (:class:`_KeptWriter`), at most
+    ``KEPT_PER_THREAD``."""
+
+    __slots__ = ("thread", "kept")
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.thread = thread
+        self.kept: list[_KeptWriter] = []
+
+    def take(self, engine: Engine) -> _KeptWriter | None:
+        """A kept connection not in use, ready for a transaction (made when there are
+        fewer than ``KEPT_PER_THREAD``); None when all are in use. One found closed or
+        dead is dropped."""
+        for kept in list(self.kept):
+            if kept.busy:
+                continue
+            if kept.reuse():
+                kept.busy = True
+                return kept
+            self.kept.remove(kept)
+        if len(self.kept) >= KEPT_PER_THREAD:
+            return None
+        kept = _KeptWriter(self.thread, engine.connect().execution_options(jimu_write=True))
+        kept.busy = True
+        self.kept.append(kept)
+        return kept
+
+    def close(self) -> None:
+        for kept in self.kept:
+            kept.close()
+        self.kept.clear()
+
+
+def _close_kept(writers: dict[int, _ThreadKept], lock: threading.Lock) -> None:
     """Close the kept write connections (back to the pool): on ``dispose`` and when the
     :class:`Database` is collected."""
     with lock:
@@ -492,7 +529,7 @@ class Database:
         self._reader: Engine | None = None  # PostgreSQL's read engine, made on the first read
         # Each thread keeps its write connection between transactions (_KeptWriter), by
         # thread id.
-        self._writers: dict[int, _KeptWriter] = {}
+        self._writers: dict[int, _ThreadKept] = {}
         self._writers_lock = threading.Lock()
         # Not with SQLite's in-memory pools (one connection per thread, or one for all):
         # there the kept connection would be the very one every read uses.
@@ -536,31 +573,29 @@ class Database:
                 lock.release()
 
     def _kept_writer(self) -> _KeptWriter | None:
-        """This thread's kept write connection, made on its first write; None
-        while it is in use (a write nested in another of the same thread) or when
-        ``MAX_KEPT_WRITERS`` threads already keep one (the others use the pool)."""
+        """A write connection this thread keeps, made on its first write: one not in use
+        (the event loop's thread runs up to ``KEPT_PER_THREAD`` writes at once when their
+        round trips wait on the loop, :mod:`jimu.platform.cooperative`); None when all
+        are in use (a write nested in another of the same thread goes to the pool) or
+        when ``MAX_KEPT_WRITERS`` threads already keep theirs (the others use the pool)."""
         if not self._keeps_writers:
             return None
         me = threading.current_thread()
-        kept = self._writers.get(me.ident or 0)
-        if kept is not None and kept.thread is me:
-            if kept.busy:
-                return None
-            if kept.reuse():
-                kept.busy = True
+        mine = self._writers.get(me.ident or 0)
+        if mine is not None and mine.thread is me:
+            kept = mine.take(self.engine)
+            if kept is not None or mine.kept:
                 return kept
         with self._writers_lock:
             for ident, other in list(self._writers.items()):
-                # Threads gone since, and this thread's connection if it broke: closed.
+                # Threads gone since, and this thread's connections if they all broke: closed.
                 if other.thread is me or not other.thread.is_alive():
                     other.close()
                     del self._writers[ident]
             if len(self._writers) >= MAX_KEPT_WRITERS:
                 return None
-            kept = self._writers[me.ident or 0] = _KeptWriter(
-                me, self.engine.connect().execution_options(jimu_write=True))
-        kept.busy = True
-        return kept
+            mine = self._writers[me.ident or 0] = _ThreadKept(me)
+        return mine.take(self.engine)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:

@@ -61,10 +61,12 @@ def test_a_failed_write_gives_its_connection_back(db: Database) -> None:
 
 
 @pytest.mark.skipif(not os.environ.get("JIMU_TEST_PG_URL"), reason="needs JIMU_TEST_PG_URL")
-def test_a_write_nested_in_the_threads_own_uses_the_pool(make_db_url) -> None:
+def test_a_write_nested_in_the_threads_own_gets_another_connection(make_db_url) -> None:
     """On PostgreSQL (on SQLite the nested writer would wait for the outer one's database
-    lock, as it did before connections were kept). Mutation: ``_kept_writer`` ignoring
-    ``busy`` (the outer connection, in its transaction, is closed under it)."""
+    lock, as it did before connections were kept): another connection the thread keeps
+    (as the event loop's concurrent writes do, ``test_cooperative_requests.py``).
+    Mutation: ``_ThreadKept.take`` ignoring ``busy`` (the outer connection, in its
+    transaction, is closed under it)."""
     db = Database(make_db_url("pg"))
     try:
         _table(db)
