@@ -47,6 +47,8 @@ T = TypeVar("T")
 LIMIT = 8
 
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+#: Requests inside :func:`run` per event loop, those waiting for a slot included.
+_entered: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
 
 
 class _Request(greenlet):  # type: ignore[misc]
@@ -64,6 +66,14 @@ async def run(fn: Callable[..., T], *args: Any, cooperative: bool = True) -> T:
     slots = _slots.get(loop)
     if slots is None:
         slots = _slots[loop] = asyncio.Semaphore(LIMIT)
+    _entered[loop] = _entered.get(loop, 0) + 1
+    try:
+        return await _run(slots, fn, args)
+    finally:
+        _entered[loop] -= 1
+
+
+async def _run(slots: asyncio.Semaphore, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
     async with slots:
         g = _Request(fn, getcurrent())
         g.gr_context = contextvars.copy_context()
@@ -86,8 +96,12 @@ def readable(raw: Any) -> None:
     connection whose statements were just queued) and give the wait for the first bytes
     of the answer to the event loop. The caller then reads the answer with psycopg's own
     wait as before: PostgreSQL sends a message's results together, at its ``Sync``, so the
-    answer is there (one wait on the loop per round trip). Outside :func:`run`, or when
-    the statements could not all be sent at once, nothing: psycopg's wait does it all."""
+    answer is there (one wait on the loop per round trip). Nothing (psycopg's wait does
+    it all) outside :func:`run`, when the statements could not all be sent at once, and
+    when no other request is inside :func:`run` on this loop once the requests the loop
+    has queued have started (one turn of the loop): a request alone has nobody to give
+    way to, and a wait in ``poll`` costs less CPU than the wait on the loop (~90 µs
+    here)."""
     g = getcurrent()
     if type(g) is not _Request or g.blocking:
         return
@@ -95,6 +109,10 @@ def readable(raw: Any) -> None:
     if pgconn.flush() != 0:
         return
     loop = asyncio.get_running_loop()
+    if _entered.get(loop, 0) < 2:
+        g.parent.switch(asyncio.sleep(0))  # PostgreSQL works on the statements meanwhile
+        if g.blocking or _entered.get(loop, 0) < 2:
+            return
     fd = pgconn.socket
     done = loop.create_future()
     loop.add_reader(fd, _wake, done)

@@ -71,9 +71,8 @@ def test_an_error_reaches_the_caller_and_the_connection_stays_usable(db: Databas
 
 
 def test_a_cancelled_request_finishes_its_round_trip_first(db: Database) -> None:
-    """Mutation: ``run`` throwing the cancellation into the greenlet at once (the
-    answer is never read: the connection goes back to the pool with it pending, and the
-    statement that counts the rows is cut short)."""
+    """Mutation: ``run`` throwing the cancellation into the greenlet at once (the answer
+    is never read: the connection goes back to the pool with it pending)."""
     if db.is_sqlite:
         return
     finished: list[Any] = []
@@ -83,15 +82,46 @@ def test_a_cancelled_request_finishes_its_round_trip_first(db: Database) -> None
 
     async def cancel() -> None:
         task = asyncio.ensure_future(cooperative.run(waiting))
-        await asyncio.sleep(0.1)  # in the pg_sleep
+        other = asyncio.ensure_future(cooperative.run(_select, db, "SELECT pg_sleep(%(s)s)", {"s": 0.5}))
+        await asyncio.sleep(0.1)  # both in their pg_sleep, waiting on the loop
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        await other
 
     asyncio.run(cancel())
     assert finished == [("", 5)]  # the statement's answer was read, then the cancellation
     # The connection went back clean: the next read on the pool answers its own statement.
     assert _select(db, "SELECT %(v)s::int", {"v": 11}) == (11,)
+
+
+def test_a_request_alone_waits_in_poll(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no other request inside ``run`` the wait stays psycopg's (the loop's turn
+    costs more CPU than ``poll``); with two, each gives way. Mutation: ``readable``
+    without the count of requests entered (the lone request's wait goes to the loop)."""
+    if db.is_sqlite:
+        return
+    woken: list[int] = []
+    wake = cooperative._wake
+
+    def counted(done: Any) -> None:
+        woken.append(1)
+        wake(done)
+
+    monkeypatch.setattr(cooperative, "_wake", counted)
+
+    async def alone() -> Any:
+        return await cooperative.run(_select, db, "SELECT %(v)s::int", {"v": 1})
+
+    assert asyncio.run(alone()) == (1,)
+    assert woken == []
+
+    async def two() -> Any:
+        return await asyncio.gather(*(cooperative.run(_select, db, "SELECT pg_sleep(%(s)s)", {"s": 0.05})
+                                      for _ in range(2)))
+
+    asyncio.run(two())
+    assert len(woken) == 2
 
 
 def test_the_requests_in_flight_are_bounded(db: Database) -> None:
