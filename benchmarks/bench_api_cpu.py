@@ -45,12 +45,22 @@ from bench_api import DATA, ITEM, LIST, PEERS, ROLE  # noqa: E402
 APP = "bench"
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """The event loop ``jimu serve`` and the baseline run on (uvicorn picks uvloop when it
+    is installed, as it is with Jimu), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()  # type: ignore[no-any-return]
+
+
 class Caller:
     """Calls an ASGI app directly: one request, the status and the body back."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.loop = asyncio.new_event_loop()
+        self.loop = _new_loop()
 
     def __call__(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, bytes]:
         return self.loop.run_until_complete(self._call(method, path, body, token))

@@ -182,3 +182,81 @@ def test_outside_a_request_and_on_sqlite_statements_block(db: Database) -> None:
     if db.is_sqlite:
         return
     assert _select(db, "SELECT %(v)s::int", {"v": 2}) == (2,)
+
+
+def test_a_queued_request_cancelled_leaves_the_slots_whole(db: Database) -> None:
+    """``LIMIT`` + 1 requests, the first quick: the last one waits for a slot and is
+    cancelled just as the first hands its slot over (before it runs again). The slot goes
+    back, and afterwards none is held nor anyone queued. Mutation: ``run`` not passing on
+    a slot handed to a request cancelled meanwhile (``running`` stays 1: a slot lost for
+    good)."""
+    if db.is_sqlite:
+        return
+
+    async def go() -> Any:
+        loop = asyncio.get_running_loop()
+        tasks: list[asyncio.Future[Any]] = []
+
+        def quick() -> Any:
+            got = _select(db, "SELECT %(v)s::int", {"v": 1})
+            loop.call_soon(tasks[-1].cancel)  # runs after the hand-over, before the last request's turn
+            return got
+
+        tasks.append(asyncio.ensure_future(cooperative.run(quick)))
+        tasks += [asyncio.ensure_future(cooperative.run(_select, db, "SELECT pg_sleep(%(s)s)", {"s": 0.2}))
+                  for _ in range(cooperative.LIMIT)]
+        done = await asyncio.gather(*tasks, return_exceptions=True)
+        return done, cooperative._state(loop)
+
+    done, state = asyncio.run(go())
+    assert done[0] == (1,) and done[1:-1] == [("",)] * (cooperative.LIMIT - 1)
+    assert isinstance(done[-1], asyncio.CancelledError)
+    assert (state.running, list(state.queued), state.entered) == (0, [], 0)
+
+
+def test_a_requests_greenlet_serves_the_next(db: Database) -> None:
+    """Mutation: ``_run`` not keeping the greenlet (each request a new one, whose frame
+    stack Python maps anew)."""
+    from greenlet import getcurrent
+
+    if db.is_sqlite:
+        return
+    seen: list[Any] = []
+
+    def where() -> None:
+        seen.append(getcurrent())
+
+    async def go() -> None:
+        await cooperative.run(where)
+        await cooperative.run(where)
+
+    asyncio.run(go())
+    assert seen[0] is seen[1]
+
+
+def test_a_request_alone_takes_a_turn_of_the_loop_at_most_every_gap(db: Database,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five requests one after the other: the first takes a turn of the loop (to let the
+    requests it queued start), the next four, within ``TURN_GAP``, wait in ``poll`` at
+    once; once the gap has passed, a turn again. Mutation: no ``TURN_GAP`` (five turns)."""
+    if db.is_sqlite:
+        return
+    turns: list[int] = []
+    turn = cooperative._turn
+
+    def counted() -> Any:
+        turns.append(1)
+        return turn()
+
+    monkeypatch.setattr(cooperative, "_turn", counted)
+    monkeypatch.setattr(cooperative, "TURN_GAP", 30.0)
+
+    async def go() -> None:
+        for _ in range(5):
+            assert await cooperative.run(_select, db, "SELECT %(v)s::int", {"v": 4}) == (4,)
+        assert len(turns) == 1
+        cooperative._state(asyncio.get_running_loop()).turned_at -= 30.0
+        await cooperative.run(_select, db, "SELECT 1", {})
+
+    asyncio.run(go())
+    assert len(turns) == 2
