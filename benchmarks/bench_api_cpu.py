@@ -5,7 +5,7 @@ On a shared machine wall-clock throughput measures the neighbours; the CPU the p
 spends per request (``time.process_time``: every thread, so Jimu's event dispatcher and
 scheduler woken by the commits are counted) moves much less. Both apps are driven by the same
 minimal ASGI caller (no socket, no HTTP parser: what uvicorn adds is the same on both
-sides and is left out), one request at a time, the two sides alternating request by
+sides and is left out) on the event loop the server runs on (uvloop), one request at a time, the two sides alternating request by
 request so a change of the machine's load weighs on both alike:
 
   python benchmarks/bench_api_cpu.py [--pg] [--n 2000] [--profile list|create] [--no-background]
