@@ -24,8 +24,9 @@ A cancelled request finishes its round trip blocking (its connection is never le
 half-way through an answer), then gets its cancellation.
 
 What it costs and gives is measured in ``benchmarks/README.md`` (session 14): one worker
-serves ~1.8x the creates at half the p99, at about the same CPU per request under load;
-one request alone pays the loop's turn and the greenlet (~90 µs more CPU here).
+serves 1.6-1.9x the creates at a third to a half of the p99, at about the same CPU per
+request under load; one request at a time costs ~2 % more CPU (the greenlet, a turn of the
+loop now and then).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class _Request(greenlet):  # type: ignore[misc]
     """A greenlet that runs requests one after the other (see :func:`run`); its waits give
     way to the event loop (see :func:`readable`). Kept for the next request: a new
     greenlet starts with no frame stack of its own, and Python maps one for it (``mmap``,
-    page faults, ``munmap`` when it ends: ~20 µs of CPU a request here)."""
+    page faults, ``munmap`` when it ends: ~10 µs of CPU a request here)."""
 
     blocking = False  # set once its request is cancelled: its waits block again
 
