@@ -260,3 +260,46 @@ def test_a_request_alone_takes_a_turn_of_the_loop_at_most_every_gap(db: Database
 
     asyncio.run(go())
     assert len(turns) == 2
+
+
+def test_a_backend_killed_mid_wait_fails_its_request_only(db: Database) -> None:
+    """``pg_terminate_backend`` on a request's backend while it waits on the loop (as a
+    server restart does): the reader wakes on the closed socket, that request raises the
+    driver's error, and the request beside it is answered. Mutation: ``_wake`` doing
+    nothing (no greenlet resumes when its socket is ready: a TimeoutError after 10 s)."""
+    import os
+    import threading
+
+    import psycopg
+
+    if db.is_sqlite:
+        return
+    from tests.platform._pg_kill import terminate_backend
+
+    pid: list[int] = []
+
+    def victim() -> None:
+        with db.read() as c:
+            pid.append(int(direct(c, "SELECT pg_backend_pid()", {}, True)[1][0]))
+            direct(c, "SELECT pg_sleep(%(s)s)", {"s": 5}, True)
+
+    def killer() -> None:
+        while not pid:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        terminate_backend(os.environ["JIMU_TEST_PG_URL"], pid[0])
+
+    async def go() -> list[Any]:
+        both = asyncio.gather(cooperative.run(victim),
+                              cooperative.run(_select, db, "SELECT pg_sleep(%(s)s), 9", {"s": 0.5}),
+                              return_exceptions=True)
+        return await asyncio.wait_for(both, 10)
+
+    side = threading.Thread(target=killer)
+    side.start()
+    started = time.perf_counter()
+    failed, answered = asyncio.run(go())
+    side.join(10)
+    assert isinstance(failed, psycopg.OperationalError), failed
+    assert answered == ("", 9)
+    assert time.perf_counter() - started < 4  # not the victim's 5 s
