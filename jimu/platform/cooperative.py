@@ -1,32 +1,30 @@
-"""PostgreSQL's round trips waited for on the event loop, not in ``poll``.
+"""PostgreSQL reads waited for on the event loop, not in ``poll``.
 
-Jimu's request code is synchronous and runs on the event loop's thread: a request waiting
-for PostgreSQL (a create's two round trips, a list's one) blocked the whole server, and
-the requests of the other connections queued behind it (p99 4-7x the baseline's under
-wrk, the server at half a core). :func:`run` runs a request's synchronous part in a
-greenlet of its own. Inside it, the statements Jimu sends straight through libpq
-(:mod:`jimu.platform.pgdirect`'s statements and pipelines, the commit's pipeline of
-:mod:`jimu.platform.pgtail`, :mod:`jimu.platform.pgbegin`) call :func:`readable` once
-sent: the wait for the answer's first bytes goes to the event loop (``add_reader`` on
-the connection's socket) and the greenlet resumes when they arrive; meanwhile the loop
-serves other requests, each on a connection of its own. The answer is then read as
-before (PostgreSQL sends a message's results together, at its ``Sync``). SQLAlchemy's
-asyncio layer works the same way; this is the part of it Jimu needs, without making the
-records service asynchronous.
+Jimu's request code is synchronous and runs on the event loop's thread: a list waiting for
+PostgreSQL blocked the whole server, and the requests of the other connections queued
+behind it. :func:`run` runs a request's synchronous part in a greenlet of its own (the
+list route). Inside it, the statements Jimu sends straight through libpq
+(:mod:`jimu.platform.pgdirect`) on an **autocommit** connection (the read pool) call
+:func:`readable` once sent: the wait for the answer's first bytes goes to the event loop
+(``add_reader`` on the connection's socket) and the greenlet resumes when they arrive;
+meanwhile the loop serves other requests, each on a connection of its own. The answer is
+then read as before (PostgreSQL sends a message's results together, at its ``Sync``).
+SQLAlchemy's asyncio layer works the same way; this is the part of it Jimu needs, without
+making the records service asynchronous.
 
-Only those waits give way: a statement through a psycopg cursor blocks as before, so code
-that holds a thread lock around SQL (a table created once under a lock) never lets another
-request of the same thread run into that lock, and no thread lock is held across those
-waits (a psycopg connection's own lock is that connection's request's alone). The
-greenlets in flight are bounded (:data:`LIMIT`) well below the pools' size, so a request
-blocking the thread for a pooled connection never waits for a greenlet that cannot run.
-A cancelled request finishes its round trip blocking (its connection is never left
-half-way through an answer), then gets its cancellation.
+Only those waits give way. **Never inside a transaction**: a write holds row locks across
+its round trips, and another request of the same thread blocking on one of them (through
+a cursor, whose waits block the thread) would never let the first resume to release it
+(the thread hangs; a first version that let creates give way did, under the SIGKILL
+test's load of orders sharing an auto-number counter and stock rows). A statement in
+autocommit holds no lock past its own end on the server. No thread lock is held across a
+wait (a psycopg connection's own lock is that connection's request's alone); the greenlets
+in flight are bounded (:data:`LIMIT`) well below the pools' size, so a request blocking the
+thread for a pooled connection never waits for a greenlet that cannot run; a cancelled
+request finishes its round trip blocking (its connection is never left half-way through an
+answer), then gets its cancellation.
 
-What it costs and gives is measured in ``benchmarks/README.md`` (session 14): one worker
-serves 1.6-1.9x the creates at a third to a half of the p99, at about the same CPU per
-request under load; one request at a time costs ~2 % more CPU (the greenlet, a turn of the
-loop now and then).
+What it costs and gives is measured in ``benchmarks/README.md`` (session 14).
 """
 
 from __future__ import annotations
@@ -199,8 +197,8 @@ def readable(raw: Any) -> None:
     wait on the loop (~40 µs of CPU in a request here, measured inside this function).
     Under load the requests overlap and wait on the loop without a turn first."""
     g = getcurrent()
-    if type(g) is not _Request or g.blocking:
-        return
+    if type(g) is not _Request or g.blocking or not raw.autocommit:
+        return  # inside a transaction: see the module doc (locks held across the wait)
     pgconn = raw.pgconn
     if pgconn.flush() != 0:
         return

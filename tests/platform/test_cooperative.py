@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from jimu.platform import cooperative
 from jimu.platform.db import Database
@@ -303,3 +304,29 @@ def test_a_backend_killed_mid_wait_fails_its_request_only(db: Database) -> None:
     assert isinstance(failed, psycopg.OperationalError), failed
     assert answered == ("", 9)
     assert time.perf_counter() - started < 4  # not the victim's 5 s
+
+
+def test_a_write_transaction_never_gives_way(db: Database) -> None:
+    """Two requests of one thread update the same row, then wait for a statement: the
+    first holds the row's lock across that round trip, so it must not give way (the
+    second's UPDATE, through a cursor, would block the thread on that lock and the first
+    could never resume to release it). Mutation: ``readable`` without its autocommit
+    check (the second fails on its 2 s ``lock_timeout`` instead of hanging)."""
+    if db.is_sqlite:
+        return
+    with db.write() as c:
+        c.execute(sa.text("CREATE TABLE t_coop_lock (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"))
+        c.execute(sa.text("INSERT INTO t_coop_lock VALUES (1, 0)"))
+
+    def writer() -> None:
+        with db.write() as c:
+            c.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+            c.execute(sa.text("UPDATE t_coop_lock SET n = n + 1 WHERE id = 1"))
+            assert direct(c, "SELECT pg_sleep(%(s)s)", {"s": 0.2}, True) is not NOT_DIRECT
+
+    async def go() -> None:
+        await asyncio.gather(cooperative.run(writer), cooperative.run(writer))
+
+    asyncio.run(go())
+    with db.read() as c:
+        assert c.execute(sa.text("SELECT n FROM t_coop_lock")).scalar_one() == 2

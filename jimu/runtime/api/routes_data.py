@@ -130,8 +130,9 @@ async def create_record(request: Request) -> Response:
     raw = await read_body(request)
 
     async def create(request: Request) -> Response:
-        return await cooperative.run(_create, request, raw,
-                                     cooperative=jimu_of(request).db.engine.dialect.driver == "psycopg")
+        # Not cooperative: a write transaction holds row locks across its round trips, and
+        # a request of the same thread blocking on one of them would never let it resume.
+        return _create(request, raw)
 
     return await optimistically(request, create)  # type: ignore[no-any-return]
 
