@@ -38,8 +38,8 @@ def waiting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
 
 def test_creates_and_lists_side_by_side(api: Api, waiting: dict[str, int]) -> None:
-    """Mutation: the create and list routes calling their synchronous part directly
-    (no ``cooperative.run``: never more than one waiting)."""
+    """Mutation: the list route calling its synchronous part directly (no
+    ``cooperative.run``: never more than one waiting)."""
     sales = {"Authorization": f"Bearer {api.token('sales')}"}
     warehouse = {"Authorization": f"Bearer {api.token('warehouse')}"}  # may not create
     before = api.get("sales", ITEMS + "?limit=200").json()["data"]
@@ -72,38 +72,3 @@ def test_creates_and_lists_side_by_side(api: Api, waiting: dict[str, int]) -> No
     else:
         assert waiting["most"] >= 2  # the lists (creates run one at a time: module doc)
 
-
-def test_side_by_side_creates_keep_their_connections(api: Api) -> None:
-    """The event loop's thread keeps a write connection per create in flight (up to
-    ``KEPT_PER_THREAD``) instead of checking one out of the pool for each: a second burst
-    checks out only what it keeps besides. Mutation: ``KEPT_PER_THREAD = 1`` (the second
-    burst checks out ~15 connections and keeps none)."""
-    import threading
-
-    from jimu.platform import db as db_mod
-
-    sales = {"Authorization": f"Bearer {api.token('sales')}"}
-    checkouts: list[int] = []
-    engine = api.jimu.db.engine
-    connect = engine.connect
-
-    def counted() -> Any:
-        checkouts.append(1)
-        return connect()
-
-    async def burst(prefix: str) -> None:
-        transport = httpx.ASGITransport(app=api.client.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            made = await asyncio.gather(*(client.post(ITEMS, json={"sku": f"{prefix}-{i}", "name": prefix},
-                                                      headers=sales) for i in range(16)))
-        assert [r.status_code for r in made] == [201] * 16
-
-    asyncio.run(burst("K1"))
-    mine = api.jimu.db._writers[threading.get_ident()]
-    kept = len(mine.kept)
-    engine.connect = counted  # type: ignore[method-assign]
-    try:
-        asyncio.run(burst("K2"))
-    finally:
-        del engine.connect
-    assert len(mine.kept) == kept + len(checkouts) <= db_mod.KEPT_PER_THREAD
