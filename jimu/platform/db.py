@@ -47,8 +47,9 @@ PING_IDLE = 30.0  # seconds: a PostgreSQL connection idle in the pool this long 
 #: (:class:`_KeptWriter`): the event loop's and the background loops' fit; a burst of
 #: worker threads uses the pool as before.
 MAX_KEPT_WRITERS = 6
-#: How many write connections one thread keeps at most: the event loop's runs up to
-#: ``cooperative.LIMIT`` writes at once on PostgreSQL, and one of its own besides.
+#: How many write connections one thread keeps at most: a write nested in another, and the
+#: requests of the event loop's thread if their writes ever run side by side
+#: (:mod:`jimu.platform.cooperative`; today only its reads do).
 KEPT_PER_THREAD = cooperative.LIMIT + 1
 #: Sent to every new PostgreSQL connection (see _configure_postgresql): custom plans
 #: where autovacuum is off.
@@ -574,10 +575,9 @@ class Database:
 
     def _kept_writer(self) -> _KeptWriter | None:
         """A write connection this thread keeps, made on its first write: one not in use
-        (the event loop's thread runs up to ``KEPT_PER_THREAD`` writes at once when their
-        round trips wait on the loop, :mod:`jimu.platform.cooperative`); None when all
-        are in use (a write nested in another of the same thread goes to the pool) or
-        when ``MAX_KEPT_WRITERS`` threads already keep theirs (the others use the pool)."""
+        (a nested write gets another, up to ``KEPT_PER_THREAD``); None when all are in use
+        (the write goes to the pool) or when ``MAX_KEPT_WRITERS`` threads already keep
+        theirs (the others use the pool)."""
         if not self._keeps_writers:
             return None
         me = threading.current_thread()
