@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from jimu.platform import cooperative
 from jimu.platform.pgdirect import failure, in_psycopg_pipeline
 
 __all__ = ["begin_with", "literal"]
@@ -65,7 +64,6 @@ def begin_with(conn: Connection, query: str) -> list[tuple[str | None, ...]] | N
     pgconn = raw.pgconn
     with raw.lock:
         pgconn.send_query(raw._get_tx_start_command() + b"; " + query.encode())
-        cooperative.readable(raw)
         results = raw.wait(generators.execute(pgconn))
     rows: list[tuple[str | None, ...]] = []
     for result in results:
