@@ -3,7 +3,7 @@
 Jimu's request code is synchronous and runs on the event loop's thread: a list waiting for
 PostgreSQL blocked the whole server, and the requests of the other connections queued
 behind it. :func:`run` runs a request's synchronous part in a greenlet of its own (the
-list route). Inside it, the statements Jimu sends straight through libpq
+list and create routes). Inside it, the statements Jimu sends straight through libpq
 (:mod:`jimu.platform.pgdirect`) on an **autocommit** connection (the read pool) call
 :func:`readable` once sent: the wait for the answer's first bytes goes to the event loop
 (``add_reader`` on the connection's socket) and the greenlet resumes when they arrive;
@@ -12,12 +12,18 @@ then read as before (PostgreSQL sends a message's results together, at its ``Syn
 SQLAlchemy's asyncio layer works the same way; this is the part of it Jimu needs, without
 making the records service asynchronous.
 
-Only those waits give way. **Never inside a transaction**: a write holds row locks across
-its round trips, and another request of the same thread blocking on one of them (through
-a cursor, whose waits block the thread) would never let the first resume to release it
-(the thread hangs; a first version that let creates give way did, under the SIGKILL
-test's load of orders sharing an auto-number counter and stock rows). A statement in
-autocommit holds no lock past its own end on the server. No thread lock is held across a
+Only those waits give way. **Never in the middle of a transaction**: a write holds row
+locks across its round trips, and another request of the same thread blocking on one of
+them (through a cursor, whose waits block the thread) would never let the first resume to
+release it (the thread hangs; a first version that let a create's every round trip give
+way did, under the SIGKILL test's load of orders sharing an auto-number counter and stock
+rows). A statement in autocommit holds no lock past its own end on the server; nor does a
+write's last round trip, its last statement and ``COMMIT`` sent together (the create
+route, :mod:`jimu.platform.pgtail`): once they are sent the server ends the transaction
+and releases its locks without the client, whether the statement succeeds (the
+``COMMIT`` commits) or fails (PostgreSQL aborts the transaction at the error and releases
+its locks then, not at the client's ``ROLLBACK``). A request of the same thread blocked on
+such a lock waits for the server only. No thread lock is held across a
 wait (a psycopg connection's own lock is that connection's request's alone); the greenlets
 in flight are bounded (:data:`LIMIT`) well below the pools' size, so a request blocking the
 thread for a pooled connection never waits for a greenlet that cannot run; a cancelled
@@ -184,7 +190,7 @@ async def _run(state: _Loop, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
     return out.value  # type: ignore[no-any-return]
 
 
-def readable(raw: Any) -> None:
+def readable(raw: Any, *, ending: bool = False) -> None:
     """Inside :func:`run`: send what waits in ``raw``'s output buffer (``raw``: a psycopg
     connection whose statements were just queued) and give the wait for the first bytes
     of the answer to the event loop. The caller then reads the answer with psycopg's own
@@ -195,9 +201,13 @@ def readable(raw: Any) -> None:
     has queued have started (one turn of the loop, taken at most every ``TURN_GAP``): a
     request alone has nobody to give way to, and a wait in ``poll`` costs less CPU than a
     wait on the loop (~40 µs of CPU in a request here, measured inside this function).
-    Under load the requests overlap and wait on the loop without a turn first."""
+    Under load the requests overlap and wait on the loop without a turn first.
+
+    Only on an autocommit connection, or for the round trip that ends a transaction
+    (``ending``: :func:`jimu.platform.pgdirect.pipeline` of a write's last statement and
+    its ``COMMIT``), see the module doc."""
     g = getcurrent()
-    if type(g) is not _Request or g.blocking or not raw.autocommit:
+    if type(g) is not _Request or g.blocking or not (raw.autocommit or ending):
         return  # inside a transaction: see the module doc (locks held across the wait)
     pgconn = raw.pgconn
     if pgconn.flush() != 0:

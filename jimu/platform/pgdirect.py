@@ -180,11 +180,17 @@ def execute(fairy: Any, sql: str, args: Any, fetch: bool | str) -> Any:
     return desc, tx.load_row(0, tuple)
 
 
-def pipeline(raw: Any, parts: Sequence[tuple[bytes, Sequence[Any] | None]]) -> list[Any]:
+def pipeline(raw: Any, parts: Sequence[tuple[bytes, Sequence[Any] | None]], *, ending: bool = False) -> list[Any]:
     """Send each (statement text, text parameters) of ``parts`` through libpq's pipeline
     mode in one message and answer each one's result (the last of its results:
     ``PIPELINE_ABORTED`` for one after a failure). An error between sending and reading
-    the answers closes the connection (no statement can follow on it mid-pipeline)."""
+    the answers closes the connection (no statement can follow on it mid-pipeline).
+
+    ``ending``: the last part is the ``COMMIT`` that ends the transaction. Once it is
+    sent the server ends the transaction and releases its locks without the client (a
+    statement failing aborts it there and then: PostgreSQL releases an aborted
+    transaction's locks at the error, not at the client's ``ROLLBACK``), so the wait for
+    the answers may give way on the event loop (:func:`jimu.platform.cooperative.readable`)."""
     from psycopg import generators, pq
 
     pgconn = raw.pgconn
@@ -196,7 +202,7 @@ def pipeline(raw: Any, parts: Sequence[tuple[bytes, Sequence[Any] | None]]) -> l
             for text, params in parts:
                 pgconn.send_query_params(text, params or None)
             pgconn.pipeline_sync()
-            cooperative.readable(raw)
+            cooperative.readable(raw, ending=ending)
             raw.wait(generators.send(pgconn))
             while True:
                 got = raw.wait(generators.fetch_many(pgconn))

@@ -105,7 +105,8 @@ def _commit_with(fairy: Any, sql: str, args: Mapping[str, Any]) -> None:
     info = fairy.info
     raw = fairy.dbapi_connection
     text, names = statement_text(info, sql)
-    for result in pipeline(raw, [(text, dump(info, raw, [args[n] for n in names])), (b"COMMIT", None)]):
+    parts = [(text, dump(info, raw, [args[n] for n in names])), (b"COMMIT", None)]
+    for result in pipeline(raw, parts, ending=True):
         error = failure(result, raw)
         if error is not None:
             raise error

@@ -330,3 +330,103 @@ def test_a_write_transaction_never_gives_way(db: Database) -> None:
     asyncio.run(go())
     with db.read() as c:
         assert c.execute(sa.text("SELECT n FROM t_coop_lock")).scalar_one() == 2
+
+
+def _deferred_write(db: Database, table: str, last: str, args: dict[str, Any],
+                    first: str | None = None) -> None:
+    """A write transaction (``first``, if any, then an INSERT into ``table``) whose last
+    statement ``last`` is deferred to its commit (:func:`jimu.platform.pgtail.defer`), as
+    a record's audit and event rows are: it goes with the ``COMMIT`` in one round trip."""
+    from jimu.platform.pgtail import defer
+
+    with db.write() as c:
+        if first is not None:
+            c.execute(sa.text(first))
+        c.execute(sa.text(f"INSERT INTO {table} (n) VALUES (1)"))
+        assert defer(c, last, args, lambda conn: conn.exec_driver_sql(last, args))
+
+
+def test_a_writes_commit_gives_way(db: Database) -> None:
+    """The round trip that ends a write (its last statement and ``COMMIT``) waits on the
+    loop: a COMMIT made slow (a deferred constraint trigger sleeping 0.6 s) lets a read
+    of the same thread run and end first. Mutation: ``pipeline`` not passing ``ending``
+    to ``readable`` (the commit blocks the loop; the read ends second)."""
+    if db.is_sqlite:
+        return
+    with db.write() as c:
+        c.execute(sa.text("CREATE TABLE t_coop_commit (id SERIAL PRIMARY KEY, n INTEGER NOT NULL)"))
+        c.execute(sa.text("CREATE FUNCTION t_coop_slow() RETURNS trigger LANGUAGE plpgsql AS "
+                          "$$ BEGIN PERFORM pg_sleep(0.6); RETURN NULL; END $$"))
+        c.execute(sa.text("CREATE CONSTRAINT TRIGGER t_coop_slow AFTER INSERT ON t_coop_commit "
+                          "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION t_coop_slow()"))
+    done: list[str] = []
+
+    def slow() -> None:
+        _deferred_write(db, "t_coop_commit", "SELECT %(v)s::int", {"v": 1})
+        done.append("slow")
+
+    def quick() -> None:
+        assert _select(db, "SELECT %(v)s::int", {"v": 7}) == (7,)
+        done.append("quick")
+
+    async def both() -> float:
+        started = time.perf_counter()
+        await asyncio.gather(cooperative.run(slow), cooperative.run(quick))
+        return time.perf_counter() - started
+
+    took = asyncio.run(both())
+    assert done == ["quick", "slow"]
+    assert took < 1.1
+    with db.read() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM t_coop_commit")).scalar_one() == 1
+
+
+def test_a_failing_last_statement_ends_its_transaction_on_the_server(db: Database) -> None:
+    """A write holding a row's lock whose deferred last statement fails while its commit
+    waits on the loop: PostgreSQL aborts the transaction at the error and releases its
+    locks then, so a request of the same thread updating that row through a cursor
+    (blocking the thread) gets the lock without the first resuming (were the lock kept
+    until the client's ROLLBACK, the second would fail on its 2 s ``lock_timeout``); the
+    first gets the statement's error, its write rolled back whole, and the thread's write
+    connection serves the next write. Mutation: ``pgtail._commit_with`` not raising the
+    error answered (the failed write reported as committed)."""
+    if db.is_sqlite:
+        return
+    import psycopg
+
+    with db.write() as c:
+        c.execute(sa.text("CREATE TABLE t_coop_fail (id SERIAL PRIMARY KEY, n INTEGER NOT NULL)"))
+        c.execute(sa.text("INSERT INTO t_coop_fail (id, n) VALUES (0, 0)"))
+        c.execute(sa.text("CREATE FUNCTION t_coop_fail_late(x int) RETURNS int LANGUAGE plpgsql AS "
+                          "$$ BEGIN PERFORM pg_sleep(0.3); RETURN 1 / (x - x); END $$"))
+    order: list[str] = []
+
+    def failing() -> None:
+        try:
+            _deferred_write(db, "t_coop_fail", "SELECT t_coop_fail_late(%(x)s)", {"x": 1},
+                            first="UPDATE t_coop_fail SET n = n + 10 WHERE id = 0")
+        finally:
+            order.append("failing")
+
+    def blocked() -> None:
+        with db.write() as c:
+            c.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+            c.execute(sa.text("UPDATE t_coop_fail SET n = n + 1 WHERE id = 0"))
+        order.append("blocked")
+
+    async def both() -> list[Any]:
+        return await asyncio.gather(cooperative.run(failing), cooperative.run(blocked),
+                                    return_exceptions=True)
+
+    started = time.perf_counter()
+    failed, updated = asyncio.run(both())
+    assert updated is None, updated
+    assert isinstance(getattr(failed, "orig", failed), psycopg.errors.DivisionByZero), failed
+    assert order == ["blocked", "failing"]  # the second ran while the first waited
+    assert time.perf_counter() - started < 1.5
+    with db.read() as c:
+        rows = c.execute(sa.text("SELECT id, n FROM t_coop_fail ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [(0, 1)]  # the failing write rolled back whole
+    asyncio.run(cooperative.run(_deferred_write, db, "t_coop_fail", "SELECT %(v)s::int", {"v": 4}))
+    with db.read() as c:
+        assert c.execute(sa.text("SELECT count(*), sum(n) FROM t_coop_fail")).one() == (2, 2)

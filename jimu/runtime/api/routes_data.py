@@ -130,11 +130,13 @@ async def create_record(request: Request) -> Response:
     raw = await read_body(request)
 
     async def create(request: Request) -> Response:
-        # Not cooperative: a write transaction holds row locks across its round trips, and
-        # a request of the same thread blocking on one of them would never let it resume.
-        return _create(request, raw)
+        # Only the round trip that ends the transaction (its last statement and COMMIT)
+        # gives way: see jimu.platform.cooperative (a write holds row locks until then).
+        return await cooperative.run(_create, request, raw,
+                                     cooperative=jimu_of(request).db.engine.dialect.driver == "psycopg")
 
     return await optimistically(request, create)  # type: ignore[no-any-return]
+
 
 def _create(request: Request, raw: bytes) -> Response:
     """``create_record``'s transaction. On PostgreSQL, with the token's row remembered,

@@ -1,8 +1,9 @@
 """Creates and lists served side by side (``jimu.platform.cooperative``): on PostgreSQL a
-list waiting for its round trip lets the event loop serve the next request (a create runs
-to its end: its transaction holds locks across its round trips); many at once all answer
-what each alone would (every record written once, with its audit
-row, listed by its owner only). On SQLite they run one after the other, as before."""
+list waiting for its round trip, and a create waiting for its last one (its last statement
+and ``COMMIT``: the transaction holds locks across the round trips before), let the event
+loop serve the next request; many at once all answer what each alone would (every record
+written once, with its audit row, listed by its owner only). On SQLite they run one after
+the other, as before."""
 
 from __future__ import annotations
 
@@ -21,25 +22,30 @@ ITEMS = "/api/apps/shop/data/item"
 
 @pytest.fixture
 def waiting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """The most requests waiting on the loop at once."""
-    seen = {"now": 0, "most": 0}
+    """The most requests waiting on the loop at once: any (``most``), and for the round
+    trip that ends a write (``ending``)."""
+    seen = {"now": 0, "most": 0, "now_ending": 0, "ending": 0}
     readable = cooperative.readable
 
-    def counted(raw: Any) -> None:
+    def counted(raw: Any, *, ending: bool = False) -> None:
         seen["now"] += 1
         seen["most"] = max(seen["most"], seen["now"])
+        seen["now_ending"] += ending
+        seen["ending"] = max(seen["ending"], seen["now_ending"])
         try:
-            readable(raw)
+            readable(raw, ending=ending)
         finally:
             seen["now"] -= 1
+            seen["now_ending"] -= ending
 
     monkeypatch.setattr(cooperative, "readable", counted)
     return seen
 
 
 def test_creates_and_lists_side_by_side(api: Api, waiting: dict[str, int]) -> None:
-    """Mutation: the list route calling its synchronous part directly (no
-    ``cooperative.run``: never more than one waiting)."""
+    """Mutations: the list route calling its synchronous part directly (no
+    ``cooperative.run``: never more than one waiting); the same in the create route (no
+    two creates' commits waiting at once)."""
     sales = {"Authorization": f"Bearer {api.token('sales')}"}
     warehouse = {"Authorization": f"Bearer {api.token('warehouse')}"}  # may not create
     before = api.get("sales", ITEMS + "?limit=200").json()["data"]
@@ -70,5 +76,6 @@ def test_creates_and_lists_side_by_side(api: Api, waiting: dict[str, int]) -> No
     if api.jimu.db.is_sqlite:
         assert waiting["most"] == 0
     else:
-        assert waiting["most"] >= 2  # the lists (creates run one at a time: module doc)
+        assert waiting["most"] >= 2
+        assert waiting["ending"] >= 2  # the creates' commits
 
