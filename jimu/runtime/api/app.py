@@ -69,12 +69,14 @@ def _module_routes() -> list[BaseRoute]:
 BACKGROUND: list[str] = [
     "jimu.runtime.scheduler:start_scheduler",
     "jimu.runtime.events.dispatcher:start_dispatcher",
+    "jimu.platform.table_stats:start_keeper",  # PostgreSQL without autovacuum: its analyze
 ]
 
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette) -> AsyncIterator[None]:
-    """Run the scheduler and the event dispatcher while the server serves (``background``
+    """Run the scheduler, the event dispatcher and the statistics keeper
+    (:mod:`jimu.platform.table_stats`) while the server serves (``background``
     setting; ``JIMU_SCHEDULER=0`` turns them off). Open SSE streams end on SIGINT/SIGTERM
     (uvicorn waits for open connections before this shutdown) and at the shutdown."""
     from jimu.runtime.events.hub import stop_hub
