@@ -48,8 +48,8 @@ PING_IDLE = 30.0  # seconds: a PostgreSQL connection idle in the pool this long 
 #: worker threads uses the pool as before.
 MAX_KEPT_WRITERS = 6
 #: How many write connections one thread keeps at most: a write nested in another, and the
-#: requests of the event loop's thread if their writes ever run side by side
-#: (:mod:`jimu.platform.cooperative`; today only its reads do).
+#: creates of the event loop's thread whose commits wait on the loop side by side
+#: (:mod:`jimu.platform.cooperative`: each holds its connection until its COMMIT answers).
 KEPT_PER_THREAD = cooperative.LIMIT + 1
 #: Sent to every new PostgreSQL connection (see _configure_postgresql): custom plans
 #: where autovacuum is off.
@@ -575,7 +575,8 @@ class Database:
 
     def _kept_writer(self) -> _KeptWriter | None:
         """A write connection this thread keeps, made on its first write: one not in use
-        (a nested write gets another, up to ``KEPT_PER_THREAD``); None when all are in use
+        (a nested write, or a create while others of the thread wait for their COMMIT on
+        the event loop, gets another, up to ``KEPT_PER_THREAD``); None when all are in use
         (the write goes to the pool) or when ``MAX_KEPT_WRITERS`` threads already keep
         theirs (the others use the pool)."""
         if not self._keeps_writers:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
 import time
 from typing import Any
 
@@ -430,3 +431,37 @@ def test_a_failing_last_statement_ends_its_transaction_on_the_server(db: Databas
     asyncio.run(cooperative.run(_deferred_write, db, "t_coop_fail", "SELECT %(v)s::int", {"v": 4}))
     with db.read() as c:
         assert c.execute(sa.text("SELECT count(*), sum(n) FROM t_coop_fail")).one() == (2, 2)
+
+
+def test_writes_commit_side_by_side_each_on_a_connection_of_its_own(db: Database) -> None:
+    """Three writes of one thread whose COMMITs take 0.5 s each (a deferred constraint
+    trigger) wait on the loop together: about 0.5 s for the three, each on a write
+    connection the thread keeps (one not in use: the others are mid-commit), all
+    committed. Mutation: ``_ThreadKept.take`` handing out a kept connection in use (the
+    second write blocks the thread on the first's connection, mid-commit: the test fails
+    after 10 s, then hangs in its teardown)."""
+    if db.is_sqlite:
+        return
+    with db.write() as c:
+        c.execute(sa.text("CREATE TABLE t_coop_side (id SERIAL PRIMARY KEY, n INTEGER NOT NULL)"))
+        c.execute(sa.text("CREATE FUNCTION t_coop_side_slow() RETURNS trigger LANGUAGE plpgsql AS "
+                          "$$ BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$"))
+        c.execute(sa.text("CREATE CONSTRAINT TRIGGER t_coop_side_slow AFTER INSERT ON t_coop_side "
+                          "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION t_coop_side_slow()"))
+
+    async def three() -> float:
+        started = time.perf_counter()
+        await asyncio.gather(*(cooperative.run(_deferred_write, db, "t_coop_side", "SELECT %(v)s::int", {"v": i})
+                               for i in range(3)))
+        return time.perf_counter() - started
+
+    got: list[Any] = []
+    side = threading.Thread(target=lambda: got.append(asyncio.run(three())), daemon=True)
+    side.start()
+    side.join(10)
+    # The mutation hangs the thread on a psycopg connection's lock held mid-commit: the
+    # test fails here, and its teardown then hangs closing that connection (loudly).
+    assert not side.is_alive(), "the writes hung their thread"
+    assert got and got[0] < 1.0, got  # not 1.5 s: the three commits overlapped
+    with db.read() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM t_coop_side")).scalar_one() == 3
