@@ -89,17 +89,24 @@ def _autovacuum_off(engine: Engine) -> bool:
 
 
 def start_keeper(jimu: Any, *, every: float = KEEP_EVERY) -> Callable[[], None]:
-    """Where the database is PostgreSQL with autovacuum off: :func:`analyze_stale` at once,
-    then every ``every`` seconds, in a daemon thread; returns ``stop()`` (idempotent, joins
-    the thread). A no-op ``stop`` elsewhere (SQLite, autovacuum on)."""
+    """On PostgreSQL: a daemon thread that checks once that autovacuum is off (else it
+    ends: autovacuum's analyze does the work), then runs :func:`analyze_stale` at once and
+    every ``every`` seconds; returns ``stop()`` (idempotent, joins the thread). A failure
+    (the database away) is logged and the next pass tries again. A no-op ``stop`` on other
+    databases."""
     engine: Engine = jimu.db.engine
-    if engine.dialect.name != "postgresql" or not _autovacuum_off(engine):
+    if engine.dialect.name != "postgresql":
         return lambda: None
     stopping = threading.Event()
 
     def loop() -> None:
+        checked = False
         while not stopping.is_set():
             try:
+                if not checked:
+                    if not _autovacuum_off(engine):
+                        return
+                    checked = True
                 analyze_stale(engine)
             except Exception:  # noqa: BLE001 - the next pass retries; never stop the loop
                 log.exception("refreshing table statistics failed")
