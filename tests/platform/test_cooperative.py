@@ -32,15 +32,13 @@ def _select(db: Database, sql: str, args: dict[str, Any]) -> Any:
         return got[1]
 
 
-def test_a_request_runs_while_another_waits(db: Database) -> None:
-    """Mutation: ``readable`` returning at once (the slow statement blocks the loop and
-    finishes first)."""
-    if db.is_sqlite:
-        return
+def _slow_beside_quick(db: Database, slow_part: Any) -> tuple[list[str], float]:
+    """``slow_part()`` (about 0.6 s on the server) and a quick read, each in a request of
+    its own on one loop: the order they ended in, and the seconds the two took."""
     done: list[str] = []
 
     def slow() -> None:
-        _select(db, "SELECT pg_sleep(%(s)s)", {"s": 0.6})
+        slow_part()
         done.append("slow")
 
     def quick() -> None:
@@ -52,7 +50,15 @@ def test_a_request_runs_while_another_waits(db: Database) -> None:
         await asyncio.gather(cooperative.run(slow), cooperative.run(quick))
         return time.perf_counter() - started
 
-    took = asyncio.run(both())
+    return done, asyncio.run(both())
+
+
+def test_a_request_runs_while_another_waits(db: Database) -> None:
+    """Mutation: ``readable`` returning at once (the slow statement blocks the loop and
+    finishes first)."""
+    if db.is_sqlite:
+        return
+    done, took = _slow_beside_quick(db, lambda: _select(db, "SELECT pg_sleep(%(s)s)", {"s": 0.6}))
     assert done == ["quick", "slow"]
     assert took < 1.1  # not the two in turn
 
@@ -347,6 +353,17 @@ def _deferred_write(db: Database, table: str, last: str, args: dict[str, Any],
         assert defer(c, last, args, lambda conn: conn.exec_driver_sql(last, args))
 
 
+def _slow_commits(db: Database, table: str, seconds: float) -> None:
+    """``table`` (id, n) whose transactions inserting into it take ``seconds`` more at
+    their COMMIT (a deferred constraint trigger sleeping)."""
+    with db.write() as c:
+        c.execute(sa.text(f"CREATE TABLE {table} (id SERIAL PRIMARY KEY, n INTEGER NOT NULL)"))
+        c.execute(sa.text(f"CREATE FUNCTION {table}_slow() RETURNS trigger LANGUAGE plpgsql AS "
+                          f"$$ BEGIN PERFORM pg_sleep({seconds}); RETURN NULL; END $$"))
+        c.execute(sa.text(f"CREATE CONSTRAINT TRIGGER {table}_slow AFTER INSERT ON {table} "
+                          f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {table}_slow()"))
+
+
 def test_a_writes_commit_gives_way(db: Database) -> None:
     """The round trip that ends a write (its last statement and ``COMMIT``) waits on the
     loop: a COMMIT made slow (a deferred constraint trigger sleeping 0.6 s) lets a read
@@ -354,28 +371,8 @@ def test_a_writes_commit_gives_way(db: Database) -> None:
     to ``readable`` (the commit blocks the loop; the read ends second)."""
     if db.is_sqlite:
         return
-    with db.write() as c:
-        c.execute(sa.text("CREATE TABLE t_coop_commit (id SERIAL PRIMARY KEY, n INTEGER NOT NULL)"))
-        c.execute(sa.text("CREATE FUNCTION t_coop_slow() RETURNS trigger LANGUAGE plpgsql AS "
-                          "$$ BEGIN PERFORM pg_sleep(0.6); RETURN NULL; END $$"))
-        c.execute(sa.text("CREATE CONSTRAINT TRIGGER t_coop_slow AFTER INSERT ON t_coop_commit "
-                          "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION t_coop_slow()"))
-    done: list[str] = []
-
-    def slow() -> None:
-        _deferred_write(db, "t_coop_commit", "SELECT %(v)s::int", {"v": 1})
-        done.append("slow")
-
-    def quick() -> None:
-        assert _select(db, "SELECT %(v)s::int", {"v": 7}) == (7,)
-        done.append("quick")
-
-    async def both() -> float:
-        started = time.perf_counter()
-        await asyncio.gather(cooperative.run(slow), cooperative.run(quick))
-        return time.perf_counter() - started
-
-    took = asyncio.run(both())
+    _slow_commits(db, "t_coop_commit", 0.6)
+    done, took = _slow_beside_quick(db, lambda: _deferred_write(db, "t_coop_commit", "SELECT %(v)s::int", {"v": 1}))
     assert done == ["quick", "slow"]
     assert took < 1.1
     with db.read() as c:
@@ -442,12 +439,7 @@ def test_writes_commit_side_by_side_each_on_a_connection_of_its_own(db: Database
     after 10 s, then hangs in its teardown)."""
     if db.is_sqlite:
         return
-    with db.write() as c:
-        c.execute(sa.text("CREATE TABLE t_coop_side (id SERIAL PRIMARY KEY, n INTEGER NOT NULL)"))
-        c.execute(sa.text("CREATE FUNCTION t_coop_side_slow() RETURNS trigger LANGUAGE plpgsql AS "
-                          "$$ BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$"))
-        c.execute(sa.text("CREATE CONSTRAINT TRIGGER t_coop_side_slow AFTER INSERT ON t_coop_side "
-                          "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION t_coop_side_slow()"))
+    _slow_commits(db, "t_coop_side", 0.5)
 
     async def three() -> float:
         started = time.perf_counter()
