@@ -1,4 +1,4 @@
-"""PostgreSQL reads waited for on the event loop, not in ``poll``.
+"""PostgreSQL reads, and a write's last round trip, waited for on the event loop, not in ``poll``.
 
 Jimu's request code is synchronous and runs on the event loop's thread: a list waiting for
 PostgreSQL blocked the whole server, and the requests of the other connections queued
@@ -30,7 +30,7 @@ thread for a pooled connection never waits for a greenlet that cannot run; a can
 request finishes its round trip blocking (its connection is never left half-way through an
 answer), then gets its cancellation.
 
-What it costs and gives is measured in ``benchmarks/README.md`` (session 14).
+What it costs and gives is measured in ``benchmarks/README.md`` (sessions 14 and 15).
 """
 
 from __future__ import annotations

@@ -94,9 +94,14 @@ async def list_records(request: Request) -> Response:
     confirms them (:func:`~jimu.runtime.api.auth.optimistically`)."""
     return await optimistically(request, _list_records)  # type: ignore[no-any-return]
 
+def _waits_on_loop(request: Request) -> bool:
+    """Whether the request's PostgreSQL round trips can wait on the event loop
+    (:func:`jimu.platform.cooperative.run`): psycopg only; SQLite has nothing to wait for."""
+    return jimu_of(request).db.engine.dialect.driver == "psycopg"
+
+
 async def _list_records(request: Request) -> Response:
-    jimu = jimu_of(request)
-    return await cooperative.run(_list_page, request, cooperative=jimu.db.engine.dialect.driver == "psycopg")
+    return await cooperative.run(_list_page, request, cooperative=_waits_on_loop(request))
 
 def _list_page(request: Request) -> Response:
     entity = str(request.path_params["entity"])
@@ -132,8 +137,7 @@ async def create_record(request: Request) -> Response:
     async def create(request: Request) -> Response:
         # Only the round trip that ends the transaction (its last statement and COMMIT)
         # gives way: see jimu.platform.cooperative (a write holds row locks until then).
-        return await cooperative.run(_create, request, raw,
-                                     cooperative=jimu_of(request).db.engine.dialect.driver == "psycopg")
+        return await cooperative.run(_create, request, raw, cooperative=_waits_on_loop(request))
 
     return await optimistically(request, create)  # type: ignore[no-any-return]
 
