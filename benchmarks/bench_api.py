@@ -17,9 +17,10 @@ venv, which also runs load.py). ``--pg`` serves Jimu on a fresh schema of
 Prints one JSON line per op and run: ``{"figure", "value" (Jimu's rps per server core),
 "baseline_value", "ratio", "rps", "baseline_rps", "p50_ms", "p99_ms", "baseline_p99_ms",
 "p99_ratio", "cores", ...}``; with ``--all`` also one line per op for PostgreSQL's scale-out
-(``value``: rps with ``--workers 2`` / rps with ``--workers 1``, target 1.6). PostgreSQL's
-own CPU is not in Jimu's server cores (another process); the baseline runs SQLite in
-process.
+(``value``: rps with ``--workers 2`` / rps with ``--workers 1``, target 1.6; its baseline
+the hand-written baseline's own scale-out, each configuration's baseline run with as many
+uvicorn workers as Jimu's). PostgreSQL's own CPU is not in Jimu's server cores (another
+process); the baseline runs SQLite in process.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,15 +145,29 @@ def _load(kind: str, base: str, pid: int, a: argparse.Namespace, extra: list[str
 
 
 @contextlib.contextmanager
-def baseline_server(folder: Path) -> Iterator[tuple[str, int, list[str]]]:
-    """The peers' baseline serving a fresh SQLite file: (base URL, PID, load.py's extra args)."""
+def baseline_server(folder: Path, workers: int = 1, pg_url: str | None = None) -> Iterator[tuple[str, int, list[str]]]:
+    """The peers' baseline serving a fresh SQLite file: (base URL, PID, load.py's extra args).
+    ``workers`` > 1: the same app under ``uvicorn --workers N`` (the harness's ``serve.sh``
+    starts one), as ``jimu serve --workers N`` is measured against it. ``pg_url``: the same
+    app on that PostgreSQL database instead (``_peers_baseline_pg.py``, run by this Python,
+    which has psycopg)."""
     from jimu.runtime.server import free_port
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = open(folder / "baseline.log", "wb")  # noqa: SIM115 - the server's life
-    proc = subprocess.Popen([str(PEERS / "baseline" / "serve.sh"), str(port)], stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PEER_DB": str(folder / "baseline.db")})
+    name = f"baseline-{'pg-' if pg_url else ''}{workers}"
+    log = open(folder / f"{name}.log", "wb")  # noqa: SIM115 - the server's life
+    env = {**os.environ, "PEER_DB": str(folder / f"{name}.db")}
+    serve = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
+             "--log-level", "warning"]
+    if pg_url:
+        env.update(PEER_PG_URL=pg_url, PEERS_BASELINE=str(PEERS / "baseline"))
+        cmd = [sys.executable, "-m", "uvicorn", "_peers_baseline_pg:app", "--app-dir", str(ROOT / "benchmarks"), *serve]
+    elif workers == 1:
+        cmd = [str(PEERS / "baseline" / "serve.sh"), str(port)]
+    else:
+        cmd = [str(PEERS_PY.parent / "uvicorn"), "app:app", *serve]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=PEERS / "baseline", env=env)
     try:
         _wait(base, "/items?limit=1", proc)
         yield base, proc.pid, []
@@ -184,25 +199,32 @@ def jimu_server(folder: Path, url: str, workers: int) -> Iterator[tuple[str, int
         _stop(proc)
 
 
-def run_sides(folder: Path, a: argparse.Namespace, url: str, workers: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The load's op lines of the baseline and of Jimu. One round: the baseline's server,
-    then Jimu's. ``--rounds K``: both servers up, the load alternating between them K
-    times (the first round seeds), so a machine that speeds up or slows down over the
-    minutes of a run weighs on both alike; the lines are then pooled (:func:`_pooled`)."""
+def run_sides(folder: Path, a: argparse.Namespace, url: str, workers: int,
+              pg_base: str | None = None) -> list[list[dict[str, Any]]]:
+    """The load's op lines of the baseline, of Jimu and, given ``pg_base`` (a PostgreSQL
+    URL), of the baseline on PostgreSQL. One round: each server in turn. ``--rounds K``:
+    all servers up, the load going round them K times (the first round seeds), so a
+    machine that speeds up or slows down over the minutes of a run weighs on all alike;
+    the lines are then pooled (:func:`_pooled`)."""
+    sides: list[Callable[[], contextlib.AbstractContextManager[tuple[str, int, list[str]]]]] = [
+        lambda: baseline_server(folder, workers), lambda: jimu_server(folder, url, workers)]
+    if pg_base:
+        sides.append(lambda: baseline_server(folder, workers, pg_base))
+    kinds = ["baseline", "jimu", "baseline"]
     if a.rounds <= 1:
-        with baseline_server(folder) as (base, pid, extra):
-            b = _load("baseline", base, pid, a, extra)
-        with jimu_server(folder, url, workers) as (base, pid, extra):
-            j = _load("jimu", base, pid, a, extra)
-        return b, j
-    bs: list[dict[str, Any]] = []
-    js: list[dict[str, Any]] = []
-    with baseline_server(folder) as bside, jimu_server(folder, url, workers) as jside:
+        out = []
+        for side, kind in zip(sides, kinds, strict=False):
+            with side() as (base, pid, extra):
+                out.append(_load(kind, base, pid, a, extra))
+        return out
+    lines: list[list[dict[str, Any]]] = [[] for _ in sides]
+    with contextlib.ExitStack() as stack:
+        up = [stack.enter_context(side()) for side in sides]
         for i in range(a.rounds):
             seeded = argparse.Namespace(**{**vars(a), "seed": a.seed if i == 0 else 0})
-            bs += _load("baseline", bside[0], bside[1], seeded, bside[2])
-            js += _load("jimu", jside[0], jside[1], seeded, jside[2])
-    return _pooled(bs), _pooled(js)
+            for k, (kind, (base, pid, extra)) in enumerate(zip(kinds, up, strict=False)):
+                lines[k] += _load(kind, base, pid, seeded, extra)
+    return [_pooled(x) for x in lines]
 
 
 def _pooled(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -232,40 +254,52 @@ def _configs(a: argparse.Namespace) -> list[tuple[str, int]]:
     return [("postgresql" if a.pg else "sqlite", a.workers)]
 
 
-def run_config(backend: str, workers: int, a: argparse.Namespace) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """One baseline run then one Jimu run (``backend``, ``workers``); emits a line per op
-    and answers {op: (jimu's line, the baseline's line)}."""
+def run_config(backend: str, workers: int, a: argparse.Namespace) -> dict[str, list[dict[str, Any] | None]]:
+    """The baseline, then Jimu (``backend``, ``workers``), then on PostgreSQL the baseline's
+    app on PostgreSQL too; emits a line per op against the harness's baseline (the issue's
+    yardstick) and, on PostgreSQL, one against the baseline on PostgreSQL. Answers {op:
+    [jimu's line, the baseline's line, the PostgreSQL baseline's line or None]}."""
     folder = Path(tempfile.mkdtemp(prefix="jimu-bench-api-"))
-    schema = None
+    schemas = []
+    pg_base = None
     if backend == "postgresql":
-        made = fresh_pg_schema()
-        if made is None:
+        made, made_base = fresh_pg_schema(), fresh_pg_schema()
+        if made is None or made_base is None:
             sys.exit("PostgreSQL runs need JIMU_TEST_PG_URL")
-        url, schema = made
+        (url, schema), (pg_base, base_schema) = made, made_base
+        schemas = [schema, base_schema]
     else:
         url = f"sqlite:///{folder / 'jimu.db'}"
     try:
-        b_lines, j_lines = run_sides(folder, a, url, workers)
-        base = {r["op"]: r for r in b_lines}
-        jimu = {r["op"]: r for r in j_lines}
+        sides = [{r["op"]: r for r in lines} for lines in run_sides(folder, a, url, workers, pg_base)]
     finally:
-        if schema:
+        for schema in schemas:
             drop_pg_schema(schema)
-    out = {}
+    out: dict[str, list[dict[str, Any] | None]] = {}
     for op in ("list-50", "create"):
-        j, b = jimu[op], base[op]
-        out[op] = (j, b)
-        emit(f"api {op} req/s per server core (clerk: row filter + mask)", j["rps_per_server_core"],
-             "req/s/core", "peers baseline (Starlette + Core, SQLite)", b["rps_per_server_core"],
-             backend=backend, workers=workers, rps=j["rps"], baseline_rps=b["rps"],
-             rps_ratio=round(j["rps"] / b["rps"], 3), p50_ms=j["p50_ms"], p99_ms=j["p99_ms"],
-             baseline_p50_ms=b["p50_ms"], baseline_p99_ms=b["p99_ms"],
-             p99_ratio=round(j["p99_ms"] / b["p99_ms"], 2), errors=j["errors"], cores=j["cores"],
-             baseline_cores=b["cores"], target_ratio=0.7, target_p99_ratio=3.0, rounds=a.rounds,
-             **({"rounds_ratio": [round(x / y, 3) for x, y in zip(j["rounds_rps_per_server_core"],
-                                                                 b["rounds_rps_per_server_core"], strict=True)]}
-                if a.rounds > 1 else {}))
+        j, b = sides[1][op], sides[0][op]
+        pb = sides[2][op] if len(sides) > 2 else None
+        out[op] = [j, b, pb]
+        _emit_against(f"api {op} req/s per server core (clerk: row filter + mask)", j, b,
+                      "peers baseline (Starlette + Core, SQLite)", a, backend=backend, workers=workers)
+        if pb is not None:
+            _emit_against(f"api {op} req/s per server core against the baseline on PostgreSQL (clerk: row filter + mask)",
+                          j, pb, "peers baseline's app on PostgreSQL (Starlette + Core, psycopg)", a,
+                          backend=backend, workers=workers)
     return out
+
+
+def _emit_against(figure: str, j: dict[str, Any], b: dict[str, Any], label: str, a: argparse.Namespace,
+                  **extra: Any) -> None:
+    """One line: Jimu's op ``j`` against the baseline's ``b`` of the same run."""
+    emit(figure, j["rps_per_server_core"], "req/s/core", label, b["rps_per_server_core"], **extra,
+         rps=j["rps"], baseline_rps=b["rps"], rps_ratio=round(j["rps"] / b["rps"], 3), p50_ms=j["p50_ms"],
+         p99_ms=j["p99_ms"], baseline_p50_ms=b["p50_ms"], baseline_p99_ms=b["p99_ms"],
+         p99_ratio=round(j["p99_ms"] / b["p99_ms"], 2), errors=j["errors"], cores=j["cores"],
+         baseline_cores=b["cores"], target_ratio=0.7, target_p99_ratio=3.0, rounds=a.rounds,
+         **({"rounds_ratio": [round(x / y, 3) for x, y in zip(j["rounds_rps_per_server_core"],
+                                                             b["rounds_rps_per_server_core"], strict=True)]}
+            if a.rounds > 1 else {}))
 
 
 def main() -> None:
@@ -289,11 +323,14 @@ def main() -> None:
         if one is None or two is None:
             continue
         for op in ("list-50", "create"):
-            (j1, b1), (j2, b2) = one[op], two[op]
+            (j1, b1, pb1), (j2, b2, pb2) = one[op], two[op]
             emit(f"api {op} PostgreSQL scale-out: req/s of serve --workers 2 / --workers 1", j2["rps"] / j1["rps"],
-                 "x", "1.6 (issue 24 target)", 1.6, rps_workers_1=j1["rps"], rps_workers_2=j2["rps"],
+                 "x", "the peers baseline's own scale-out on this machine (uvicorn --workers 2 / 1, SQLite)",
+                 b2["rps"] / b1["rps"], target=1.6, rps_workers_1=j1["rps"], rps_workers_2=j2["rps"],
                  cores_workers_1=j1["cores"], cores_workers_2=j2["cores"],
-                 baseline_rps_runs=[b1["rps"], b2["rps"]])
+                 baseline_rps_workers=[b1["rps"], b2["rps"]], baseline_cores_workers=[b1["cores"], b2["cores"]],
+                 **({"pg_baseline_scale_out": round(pb2["rps"] / pb1["rps"], 4),
+                     "pg_baseline_rps_workers": [pb1["rps"], pb2["rps"]]} if pb1 and pb2 else {}))
 
 
 if __name__ == "__main__":
