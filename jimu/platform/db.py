@@ -4,7 +4,8 @@ transactions, and the decimal column type.
 SQLite runs in WAL mode with ``synchronous=NORMAL`` and foreign keys on; write transactions
 start with ``BEGIN IMMEDIATE`` so two writers queue on the database lock instead of failing
 late with "database is locked" on upgrade from a read lock. Reads use plain deferred
-transactions and never block writers (WAL).
+transactions and never block writers (WAL). A thread's writes run on a connection it keeps
+between them (:mod:`jimu.platform.kept_writers`).
 
 PostgreSQL: a pool per engine (last in, first out, so the same few connections stay hot,
 with their prepared statements), checked on checkout without a round trip
@@ -32,9 +33,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from jimu.core.money import to_decimal
-from jimu.platform import cooperative, pgtail
+from jimu.platform import pgtail
 from jimu.platform.checkpoint import AUTOCHECKPOINT_PAGES, Checkpointer
 from jimu.platform.checkpoint import enabled as checkpoints_enabled
+from jimu.platform.kept_writers import MAX_KEPT_WRITERS, KeptWriter, ThreadKept, close_kept
 from jimu.platform.readengine import read_engine
 
 __all__ = ["Database", "make_engine", "defer_checkpoint", "DecimalType", "ExactDecimal", "TZDateTime", "default_url", "system_metadata",
@@ -43,14 +45,6 @@ __all__ = ["Database", "make_engine", "defer_checkpoint", "DecimalType", "ExactD
 system_metadata = sa.MetaData()
 BUSY_TIMEOUT_S = 60  # how long a SQLite writer waits for the lock before "database is locked"
 PING_IDLE = 30.0  # seconds: a PostgreSQL connection idle in the pool this long is pinged on checkout
-#: How many threads at most keep a write connection between transactions
-#: (:class:`_KeptWriter`): the event loop's and the background loops' fit; a burst of
-#: worker threads uses the pool as before.
-MAX_KEPT_WRITERS = 6
-#: How many write connections one thread keeps at most: a write nested in another, and the
-#: creates of the event loop's thread whose commits wait on the loop side by side
-#: (:mod:`jimu.platform.cooperative`: each holds its connection until its COMMIT answers).
-KEPT_PER_THREAD = cooperative.LIMIT + 1
 #: Sent to every new PostgreSQL connection (see _configure_postgresql): custom plans
 #: where autovacuum is off.
 CUSTOM_PLANS = ("SELECT set_config('plan_cache_mode', 'force_custom_plan', false) "
@@ -409,109 +403,6 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get("jimu_write") else "BEGIN")
 
 
-class _KeptWriter:
-    """A thread's write connection, kept checked out between its transactions.
-
-    Checking a connection out of the pool and back in, with its SQLAlchemy ``Connection``
-    and execution options made anew, cost a SQLite write as much as its ``BEGIN
-    IMMEDIATE`` (an empty write 95 -> 35 µs here) and a PostgreSQL one ~58 µs of
-    CPU. The pool's events still run: its ``checkin`` listeners after each transaction
-    that committed or rolled back cleanly (:meth:`done`: the wake-ups of background work,
-    the restored checkpoint threshold, the time a PostgreSQL connection went idle), its
-    ``checkout`` listeners before the next (:meth:`reuse`: PostgreSQL's check that the
-    server has not closed the connection). After a transaction that failed the
-    connection goes back to the pool, whose reset rolls back what the driver may still
-    hold open, and the thread's next write keeps a fresh one."""
-
-    __slots__ = ("thread", "conn", "busy")
-
-    def __init__(self, thread: threading.Thread, conn: Connection) -> None:
-        self.thread = thread
-        self.conn = conn
-        self.busy = False
-
-    def done(self, ok: bool) -> None:
-        """The transaction has ended (``ok``: committed, or rolled back without an error):
-        what a check-in would do, then free for the next; else back to the pool."""
-        self.busy = False
-        conn = self.conn
-        if not ok or conn.invalidated or conn.closed or conn.in_transaction():
-            self.close()
-            return
-        pool = conn.engine.pool
-        if pool.dispatch.checkin:
-            fairy = conn.connection
-            pool.dispatch.checkin(fairy.dbapi_connection, fairy._connection_record)
-
-    def reuse(self) -> bool:
-        """Whether the next transaction may begin on it, after the pool's ``checkout``
-        listeners have passed it (False: closed, invalidated by a driver error, a
-        transaction left open by a statement run on it after its ``write()`` ended, or
-        found dead on the server; it is then closed)."""
-        conn = self.conn
-        if conn.closed or conn.invalidated or conn.in_transaction():
-            self.close()
-            return False
-        pool = conn.engine.pool
-        if pool.dispatch.checkout:
-            fairy = conn.connection
-            try:
-                pool.dispatch.checkout(fairy.dbapi_connection, fairy._connection_record, fairy)
-            except Exception:  # noqa: BLE001 - dead (InvalidatePoolError) or failing: a new one
-                with contextlib.suppress(Exception):
-                    conn.invalidate()
-                self.close()
-                return False
-        return True
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.close()
-
-
-class _ThreadKept:
-    """The write connections one thread keeps (:class:`_KeptWriter`), at most
-    ``KEPT_PER_THREAD``."""
-
-    __slots__ = ("thread", "kept")
-
-    def __init__(self, thread: threading.Thread) -> None:
-        self.thread = thread
-        self.kept: list[_KeptWriter] = []
-
-    def take(self, engine: Engine) -> _KeptWriter | None:
-        """A kept connection not in use, ready for a transaction (made when there are
-        fewer than ``KEPT_PER_THREAD``); None when all are in use. One found closed or
-        dead is dropped."""
-        for kept in list(self.kept):
-            if kept.busy:
-                continue
-            if kept.reuse():
-                kept.busy = True
-                return kept
-            self.kept.remove(kept)
-        if len(self.kept) >= KEPT_PER_THREAD:
-            return None
-        kept = _KeptWriter(self.thread, engine.connect().execution_options(jimu_write=True))
-        kept.busy = True
-        self.kept.append(kept)
-        return kept
-
-    def close(self) -> None:
-        for kept in self.kept:
-            kept.close()
-        self.kept.clear()
-
-
-def _close_kept(writers: dict[int, _ThreadKept], lock: threading.Lock) -> None:
-    """Close the kept write connections (back to the pool): on ``dispose`` and when the
-    :class:`Database` is collected."""
-    with lock:
-        for kept in writers.values():
-            kept.close()
-        writers.clear()
-
-
 class Database:
     """An engine plus the two ways Jimu talks to it: ``read()`` and ``write()``."""
 
@@ -528,14 +419,14 @@ class Database:
         # on a writer that waits on this thread, then behaves exactly as without it.
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
         self._reader: Engine | None = None  # PostgreSQL's read engine, made on the first read
-        # Each thread keeps its write connection between transactions (_KeptWriter), by
+        # Each thread keeps its write connection between transactions (KeptWriter), by
         # thread id.
-        self._writers: dict[int, _ThreadKept] = {}
+        self._writers: dict[int, ThreadKept] = {}
         self._writers_lock = threading.Lock()
         # Not with SQLite's in-memory pools (one connection per thread, or one for all):
         # there the kept connection would be the very one every read uses.
         self._keeps_writers = isinstance(self.engine.pool, sa.pool.QueuePool)
-        weakref.finalize(self, _close_kept, self._writers, self._writers_lock)
+        weakref.finalize(self, close_kept, self._writers, self._writers_lock)
 
     @property
     def dialect(self) -> str:
@@ -548,7 +439,7 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success. It runs
-        on the thread's kept write connection (:class:`_KeptWriter`) when there is one."""
+        on the thread's kept write connection (:class:`KeptWriter`) when there is one."""
         lock = self._write_lock
         held = False
         if lock is not None:
@@ -573,7 +464,7 @@ class Database:
             if held and lock is not None:
                 lock.release()
 
-    def _kept_writer(self) -> _KeptWriter | None:
+    def _kept_writer(self) -> KeptWriter | None:
         """A write connection this thread keeps, made on its first write: one not in use
         (a nested write, or a create while others of the thread wait for their COMMIT on
         the event loop, gets another, up to ``KEPT_PER_THREAD``); None when all are in use
@@ -595,7 +486,7 @@ class Database:
                     del self._writers[ident]
             if len(self._writers) >= MAX_KEPT_WRITERS:
                 return None
-            mine = self._writers[me.ident or 0] = _ThreadKept(me)
+            mine = self._writers[me.ident or 0] = ThreadKept(me)
         return mine.take(self.engine)
 
     @contextlib.contextmanager
@@ -630,7 +521,7 @@ class Database:
             weakref.finalize(self, self._checkpointer.stop)
 
     def dispose(self) -> None:
-        _close_kept(self._writers, self._writers_lock)
+        close_kept(self._writers, self._writers_lock)
         with self._checkpointer_lock:
             if self._checkpointer is not None:
                 self._checkpointer.stop()

@@ -434,7 +434,7 @@ def test_writes_commit_side_by_side_each_on_a_connection_of_its_own(db: Database
     """Three writes of one thread whose COMMITs take 0.5 s each (a deferred constraint
     trigger) wait on the loop together: about 0.5 s for the three, each on a write
     connection the thread keeps (one not in use: the others are mid-commit), all
-    committed. Mutation: ``_ThreadKept.take`` handing out a kept connection in use (the
+    committed. Mutation: ``kept_writers.ThreadKept.take`` handing out a kept connection in use (the
     second write blocks the thread on the first's connection, mid-commit: the test fails
     after 10 s, then hangs in its teardown)."""
     if db.is_sqlite:

@@ -65,7 +65,7 @@ def test_a_write_nested_in_the_threads_own_gets_another_connection(make_db_url) 
     """On PostgreSQL (on SQLite the nested writer would wait for the outer one's database
     lock, as it did before connections were kept): another connection the thread keeps
     (as the event loop's concurrent writes do, ``test_cooperative_requests.py``).
-    Mutation: ``_ThreadKept.take`` ignoring ``busy`` (the outer connection, in its
+    Mutation: ``kept_writers.ThreadKept.take`` ignoring ``busy`` (the outer connection, in its
     transaction, is closed under it)."""
     db = Database(make_db_url("pg"))
     try:
