@@ -13,14 +13,18 @@ client: it is not the bottleneck (the old in-process httpx client saturated at ~
 
 Needs ``apt-get install -y wrk`` and ``../shared/peers/baseline/setup.sh`` (the baseline's
 venv, which also runs load.py). ``--pg`` serves Jimu on a fresh schema of
-``JIMU_TEST_PG_URL`` (the baseline stays on SQLite: it is the harness's fixed yardstick).
+``JIMU_TEST_PG_URL``; the issue's yardstick stays the harness's baseline on SQLite, and the
+baseline's own app is also run on PostgreSQL (``_peers_baseline_pg.py``), a second line per
+op against it telling what PostgreSQL costs any Python server from what Jimu adds.
 Prints one JSON line per op and run: ``{"figure", "value" (Jimu's rps per server core),
 "baseline_value", "ratio", "rps", "baseline_rps", "p50_ms", "p99_ms", "baseline_p99_ms",
-"p99_ratio", "cores", ...}``; with ``--all`` also one line per op for PostgreSQL's scale-out
-(``value``: rps with ``--workers 2`` / rps with ``--workers 1``, target 1.6; its baseline
-the hand-written baseline's own scale-out, each configuration's baseline run with as many
-uvicorn workers as Jimu's). PostgreSQL's own CPU is not in Jimu's server cores (another
-process); the baseline runs SQLite in process.
+"p99_ratio", "cores", "machine_busy_cores", ...}``; with ``--all`` also one line per op for
+PostgreSQL's scale-out (``value``: rps with ``--workers 2`` / rps with ``--workers 1``,
+target 1.6; its baseline the hand-written baseline's own scale-out, each configuration's
+baseline run with as many uvicorn workers as Jimu's; ``bound_at_workers_1_cost``: the
+machine's cores over those busy with one worker, what a second can add at most at the same
+cost per request). PostgreSQL's own CPU is not in Jimu's server cores (another process);
+the baseline runs SQLite in process.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -138,10 +143,60 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _load(kind: str, base: str, pid: int, a: argparse.Namespace, extra: list[str]) -> list[dict[str, Any]]:
+    """The harness's load on ``base``: its JSON lines, each op's with ``machine_busy_cores``
+    added (how many of the machine's cores were busy during the op, everything counted:
+    the server, PostgreSQL, wrk; from ``/proc/stat`` sampled while the load runs, between
+    the line that ended the op before and the op's own line, 0.3 s off each end)."""
     cmd = [str(PEERS_PY), str(PEERS / "load.py"), "--kind", kind, "--url", base, "--pid", str(pid),
            "--duration", str(a.duration), "--seed", str(a.seed), *extra]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    samples: list[tuple[float, int, int]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while True:
+            samples.append((time.monotonic(), *_machine_ticks()))
+            if done.wait(0.2):
+                return
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    lines: list[dict[str, Any]] = []
+    marks: list[float] = []
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("{"):
+                lines.append(json.loads(line))
+                marks.append(time.monotonic())
+        proc.wait()
+        done.set()
+        sampler.join()
+        if proc.returncode:
+            err.seek(0)
+            raise RuntimeError(f"load.py exited with {proc.returncode}: {err.read()[-2000:]}")
+    for i in range(1, len(lines)):
+        if lines[i].get("op") in ("list-50", "create"):
+            lines[i]["machine_busy_cores"] = _busy_cores(samples, marks[i - 1] + 0.3, marks[i] - 0.3)
+    return lines
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, all) clock ticks of the machine so far: busy as the harness counts it (user,
+    nice, system, irq, softirq), all with idle, I/O wait and steal."""
+    with open("/proc/stat", encoding="ascii") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return sum(v[:3]) + sum(v[5:7]), sum(v)
+
+
+def _busy_cores(samples: list[tuple[float, int, int]], start: float, end: float) -> float | None:
+    """Busy cores between the first sample at or after ``start`` and the last at or before
+    ``end`` (None: fewer than two there)."""
+    inside = [s for s in samples if start <= s[0] <= end]
+    if len(inside) < 2 or inside[-1][2] == inside[0][2]:
+        return None
+    (_t0, busy0, all0), (_t1, busy1, all1) = inside[0], inside[-1]
+    return round((busy1 - busy0) / (all1 - all0) * (os.cpu_count() or 1), 2)
 
 
 @contextlib.contextmanager
@@ -242,8 +297,14 @@ def _pooled(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "errors": sum(r["errors"] for r in mine),
                     "cores": {k: round(statistics.fmean(r["cores"][k] or 0 for r in mine), 2)
                               for k in ("server", "steal", "others")},
-                    "rounds_rps_per_server_core": [r["rps_per_server_core"] for r in mine]})
+                    "rounds_rps_per_server_core": [r["rps_per_server_core"] for r in mine],
+                    "machine_busy_cores": _mean_or_none([r.get("machine_busy_cores") for r in mine])})
     return out
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(statistics.fmean(known), 2) if known else None
 
 
 def _configs(a: argparse.Namespace) -> list[tuple[str, int]]:
@@ -296,7 +357,9 @@ def _emit_against(figure: str, j: dict[str, Any], b: dict[str, Any], label: str,
          rps=j["rps"], baseline_rps=b["rps"], rps_ratio=round(j["rps"] / b["rps"], 3), p50_ms=j["p50_ms"],
          p99_ms=j["p99_ms"], baseline_p50_ms=b["p50_ms"], baseline_p99_ms=b["p99_ms"],
          p99_ratio=round(j["p99_ms"] / b["p99_ms"], 2), errors=j["errors"], cores=j["cores"],
-         baseline_cores=b["cores"], target_ratio=0.7, target_p99_ratio=3.0, rounds=a.rounds,
+         baseline_cores=b["cores"], machine_busy_cores=j.get("machine_busy_cores"),
+         baseline_machine_busy_cores=b.get("machine_busy_cores"), target_ratio=0.7, target_p99_ratio=3.0,
+         rounds=a.rounds,
          **({"rounds_ratio": [round(x / y, 3) for x, y in zip(j["rounds_rps_per_server_core"],
                                                              b["rounds_rps_per_server_core"], strict=True)]}
             if a.rounds > 1 else {}))
@@ -329,6 +392,12 @@ def main() -> None:
                  b2["rps"] / b1["rps"], target=1.6, rps_workers_1=j1["rps"], rps_workers_2=j2["rps"],
                  cores_workers_1=j1["cores"], cores_workers_2=j2["cores"],
                  baseline_rps_workers=[b1["rps"], b2["rps"]], baseline_cores_workers=[b1["cores"], b2["cores"]],
+                 machine_busy_cores_workers=[j1.get("machine_busy_cores"), j2.get("machine_busy_cores")],
+                 # What two workers can add at most at one worker's cost per request: the
+                 # machine's cores over those busy with one worker (its server, the
+                 # database, wrk).
+                 bound_at_workers_1_cost=(round((os.cpu_count() or 1) / j1["machine_busy_cores"], 2)
+                                          if j1.get("machine_busy_cores") else None),
                  **({"pg_baseline_scale_out": round(pb2["rps"] / pb1["rps"], 4),
                      "pg_baseline_rps_workers": [pb1["rps"], pb2["rps"]]} if pb1 and pb2 else {}))
 
