@@ -261,23 +261,23 @@ def run_sides(folder: Path, a: argparse.Namespace, url: str, workers: int,
     all servers up, the load going round them K times (the first round seeds), so a
     machine that speeds up or slows down over the minutes of a run weighs on all alike;
     the lines are then pooled (:func:`_pooled`)."""
-    sides: list[Callable[[], contextlib.AbstractContextManager[tuple[str, int, list[str]]]]] = [
-        lambda: baseline_server(folder, workers), lambda: jimu_server(folder, url, workers)]
+    # (load.py's kind, the server's context) per side, in the order the lines are answered.
+    sides: list[tuple[str, Callable[[], contextlib.AbstractContextManager[tuple[str, int, list[str]]]]]] = [
+        ("baseline", lambda: baseline_server(folder, workers)), ("jimu", lambda: jimu_server(folder, url, workers))]
     if pg_base:
-        sides.append(lambda: baseline_server(folder, workers, pg_base))
-    kinds = ["baseline", "jimu", "baseline"]
+        sides.append(("baseline", lambda: baseline_server(folder, workers, pg_base)))
     if a.rounds <= 1:
         out = []
-        for side, kind in zip(sides, kinds, strict=False):
-            with side() as (base, pid, extra):
+        for kind, serve in sides:
+            with serve() as (base, pid, extra):
                 out.append(_load(kind, base, pid, a, extra))
         return out
     lines: list[list[dict[str, Any]]] = [[] for _ in sides]
     with contextlib.ExitStack() as stack:
-        up = [stack.enter_context(side()) for side in sides]
+        up = [(kind, stack.enter_context(serve())) for kind, serve in sides]
         for i in range(a.rounds):
             seeded = argparse.Namespace(**{**vars(a), "seed": a.seed if i == 0 else 0})
-            for k, (kind, (base, pid, extra)) in enumerate(zip(kinds, up, strict=False)):
+            for k, (kind, (base, pid, extra)) in enumerate(up):
                 lines[k] += _load(kind, base, pid, seeded, extra)
     return [_pooled(x) for x in lines]
 
